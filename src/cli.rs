@@ -1,0 +1,607 @@
+//! The headless front end: every console command as a CLI subcommand, with `--json` output
+//! (schema in docs/cli.md). Exit codes: 0 ok, 1 the operation failed, 2 usage error.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::core::ipc::Client;
+use crate::core::{Core, Handle};
+use crate::protocol::model::{Impact, Role, Severity};
+use crate::protocol::{
+    parse, Command, ConcernDraft, HandoffDraft, Origin, Reply, ReplyData, State, StatusReport,
+};
+use crate::store::{verify, Store};
+use crate::workspace::Workspace;
+
+/// Version of the `--json` documents; bumped only on incompatible changes.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "overlord-tui",
+    version,
+    about = "A governed swarm of AI coding agents on one git repository",
+    long_about = "A governed swarm of AI coding agents on one git repository.\n\n\
+        Every console command is also a subcommand here; `overlord-tui cmd '/help'` lists the \
+        command grammar shared by the console, the CLI and Discord.",
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// The repository to work on (default: the one containing the current directory)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Sub {
+    /// Set Overlord up in this git repository (.overlord/: store, config, QA policy)
+    Init {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one console command headlessly, e.g. `overlord-tui cmd '/ack C-1'`
+    Cmd {
+        /// The command line, in the console's grammar (see `overlord-tui cmd /help`)
+        line: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the phase, agents, tasks, open concerns, approvals and last checkpoint
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import or show the plan
+    #[command(subcommand)]
+    Plan(PlanCmd),
+    /// Raise a concern (agents and scripts)
+    #[command(subcommand)]
+    Concern(ConcernCmd),
+    /// Record a hand-off between roles (agents and scripts)
+    Handoff(HandoffArgs),
+    /// Check, summarize or export the audit trail
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Own the store and serve other overlord-tui invocations over .overlord/overlord.sock
+    Serve,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PlanCmd {
+    /// Import a plan from a TodoList JSON file (seed 003 shape)
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the plan: phases and tasks with role, status and dependencies
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConcernCmd {
+    /// Raise a concern up the chain (Implementer → Designer → PM → Human)
+    Raise {
+        /// The role raising it
+        #[arg(long, value_name = "ROLE")]
+        from: Role,
+        /// Where it goes first (default: the next role up the chain)
+        #[arg(long, value_name = "ROLE")]
+        to: Option<Role>,
+        #[arg(long, value_name = "info|warning|critical")]
+        severity: Severity,
+        /// e.g. design_gap, test_failure, schedule_risk, compliance
+        #[arg(long, value_name = "CAT")]
+        category: String,
+        /// The task it concerns
+        #[arg(long, value_name = "TASK")]
+        task: Option<String>,
+        #[arg(long, value_name = "TEXT")]
+        details: Option<String>,
+        summary: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct HandoffArgs {
+    #[arg(long, value_name = "ROLE")]
+    from: Role,
+    #[arg(long, value_name = "ROLE")]
+    to: Role,
+    #[arg(long, value_name = "TEXT")]
+    purpose: String,
+    #[arg(long, value_name = "TEXT")]
+    summary: String,
+    /// An input artifact (repeatable)
+    #[arg(long = "input", value_name = "FILE")]
+    inputs: Vec<String>,
+    /// An output artifact (repeatable)
+    #[arg(long = "output", value_name = "FILE")]
+    outputs: Vec<String>,
+    /// `high` makes it a variation for the human to review
+    #[arg(long, value_name = "low|medium|high")]
+    impact: Option<Impact>,
+    /// e.g. completed, awaiting_approval (default completed)
+    #[arg(long, value_name = "STATUS")]
+    status: Option<String>,
+    #[arg(long, value_name = "TASK")]
+    task: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Re-check the hash chain, the JSONL mirrors and the materialized state
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts of records, events by kind, concerns, and the chain head
+    Summary {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every record as JSON lines (to stdout, or --output FILE)
+    Export {
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// A failure already explained to the user; carries the exit code.
+struct Failed(u8);
+
+type Outcome = Result<(), Failed>;
+
+fn fail(message: impl std::fmt::Display) -> Failed {
+    eprintln!("error: {message}");
+    Failed(1)
+}
+
+fn print_json(value: &impl serde::Serialize) -> Outcome {
+    let text = serde_json::to_string_pretty(value).map_err(fail)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(fail)
+}
+
+/// Who the CLI speaks for: the agent named by the adapter's environment, else the user.
+fn origin() -> Origin {
+    if let Ok(agent) = std::env::var("OVERLORD_AGENT") {
+        if !agent.trim().is_empty() {
+            let role = std::env::var("OVERLORD_ROLE")
+                .ok()
+                .and_then(|r| r.parse().ok());
+            return Origin::Agent { agent, role };
+        }
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "human".into());
+    Origin::Cli { user }
+}
+
+/// Talks to the running owner if there is one, otherwise opens the store itself.
+enum Session {
+    Remote(Client),
+    Local(Box<Core>),
+}
+
+impl Session {
+    fn open(ws: &Workspace) -> Result<Session, Failed> {
+        ws.require_initialized().map_err(fail)?;
+        if let Some(client) = Client::connect(&ws.socket_path()) {
+            return Ok(Session::Remote(client));
+        }
+        let config = load_config(ws);
+        Core::open(ws, &config)
+            .map(|c| Session::Local(Box::new(c)))
+            .map_err(fail)
+    }
+
+    fn submit(&mut self, command: Command) -> Result<Reply, Failed> {
+        match self {
+            Session::Remote(c) => c.submit(origin(), command).map_err(fail),
+            Session::Local(core) => Ok(core.execute(origin(), command)),
+        }
+    }
+
+    fn state(&mut self) -> Result<State, Failed> {
+        match self {
+            Session::Remote(c) => c.snapshot().map_err(fail),
+            Session::Local(core) => {
+                core.refresh().map_err(fail)?;
+                Ok(core.state().clone())
+            }
+        }
+    }
+}
+
+fn load_config(ws: &Workspace) -> Config {
+    let (config, warning) = Config::load(&ws.config_path(), ".overlord/config.toml");
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    config
+}
+
+fn workspace(repo: &Option<PathBuf>) -> Result<Workspace, Failed> {
+    let start = match repo {
+        Some(p) => p.clone(),
+        None => std::env::current_dir().map_err(fail)?,
+    };
+    if !start.exists() {
+        return Err(fail(format!("{} does not exist", start.display())));
+    }
+    Workspace::discover(&start).map_err(fail)
+}
+
+fn render_reply(reply: &Reply, json: bool) -> Outcome {
+    if json {
+        print_json(reply)?;
+    } else if reply.ok {
+        match &reply.data {
+            ReplyData::Status(report) => print!("{}", report.render_text()),
+            _ => {
+                let msg = reply.message.trim_end();
+                println!("{msg}");
+            }
+        }
+    } else {
+        eprintln!("error: {}", reply.message);
+    }
+    if reply.ok {
+        Ok(())
+    } else {
+        Err(Failed(1))
+    }
+}
+
+fn run_command(repo: &Option<PathBuf>, command: Command, json: bool) -> Outcome {
+    let ws = workspace(repo)?;
+    let mut session = Session::open(&ws)?;
+    let reply = session.submit(command)?;
+    render_reply(&reply, json)
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let result = dispatch(cli);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failed(code)) => ExitCode::from(code),
+    }
+}
+
+fn init_logging(ws: &Workspace) {
+    let dir = ws.log_dir();
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("overlord.log"))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OVERLORD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+fn dispatch(cli: Cli) -> Outcome {
+    let repo = cli.repo;
+    if let Ok(ws) = workspace(&repo).map_err(|Failed(_)| ()) {
+        if ws.dir.exists() {
+            init_logging(&ws);
+        }
+    }
+    let Some(command) = cli.command else {
+        return Err(Failed(2));
+    };
+    match command {
+        Sub::Init { json } => {
+            let ws = workspace(&repo)?;
+            let report = ws.init().map_err(fail)?;
+            if json {
+                return print_json(&report);
+            }
+            if report.already_initialized && report.created.is_empty() {
+                println!("Overlord is already set up in {}", report.root);
+            } else {
+                println!("Overlord set up in {}", report.root);
+                for c in &report.created {
+                    println!("  created {c}");
+                }
+                println!("Next: overlord-tui plan import PLAN.json, then overlord-tui status");
+            }
+            Ok(())
+        }
+        Sub::Cmd { line, json } => {
+            let command = match parse(&line) {
+                Ok(c) => c,
+                Err(e) => {
+                    if json {
+                        let _ = print_json(&serde_json::json!({
+                            "schema_version": JSON_SCHEMA_VERSION,
+                            "ok": false,
+                            "error": { "code": "usage", "message": e.to_string(), "suggestion": e.suggestion },
+                        }));
+                    }
+                    eprintln!("error: {e}");
+                    return Err(Failed(2));
+                }
+            };
+            run_command(&repo, command, json)
+        }
+        Sub::Status { json } => {
+            let ws = workspace(&repo)?;
+            let mut session = Session::open(&ws)?;
+            if json {
+                let state = session.state()?;
+                print_json(&serde_json::json!({
+                    "schema_version": JSON_SCHEMA_VERSION,
+                    "report": StatusReport::from_state(&state),
+                    "state": state,
+                }))
+            } else {
+                let reply = session.submit(Command::Status)?;
+                render_reply(&reply, false)
+            }
+        }
+        Sub::Plan(PlanCmd::Import { file, json }) => {
+            let cwd = std::env::current_dir().map_err(fail)?;
+            let path = if file.is_absolute() {
+                file
+            } else {
+                cwd.join(file)
+            };
+            run_command(
+                &repo,
+                Command::ImportPlan {
+                    path: path.display().to_string(),
+                },
+                json,
+            )
+        }
+        Sub::Plan(PlanCmd::Show { json }) => {
+            let ws = workspace(&repo)?;
+            let state = Session::open(&ws)?.state()?;
+            if json {
+                return print_json(&state.plan);
+            }
+            let Some(plan) = &state.plan else {
+                println!("No plan yet: overlord-tui plan import PLAN.json");
+                return Ok(());
+            };
+            println!("{} ({})", plan.title, plan.id);
+            let pending: Vec<_> = state.pending_approvals().collect();
+            for a in pending.iter().filter(|a| a.subject == plan.id) {
+                println!("  awaiting approval: {} — /approve {}", a.summary, a.id);
+            }
+            for phase in &plan.phases {
+                let promoted = if phase.promoted_at.is_some() {
+                    " [promoted]"
+                } else {
+                    ""
+                };
+                println!("\n{} – {}{promoted}", phase.id, phase.name);
+                for t in &phase.tasks {
+                    let deps = if t.dependencies.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  after {}", t.dependencies.join(", "))
+                    };
+                    println!(
+                        "  [{:<12}] {:<16} {:<12} {}{deps}",
+                        t.status.as_str(),
+                        t.id,
+                        t.role.as_str(),
+                        t.title
+                    );
+                }
+            }
+            Ok(())
+        }
+        Sub::Concern(ConcernCmd::Raise {
+            from,
+            to,
+            severity,
+            category,
+            task,
+            details,
+            summary,
+            json,
+        }) => run_command(
+            &repo,
+            Command::RaiseConcern(ConcernDraft {
+                from: Some(from),
+                to,
+                severity,
+                category,
+                summary,
+                details,
+                task,
+            }),
+            json,
+        ),
+        Sub::Handoff(h) => run_command(
+            &repo,
+            Command::RecordHandoff(HandoffDraft {
+                from: h.from,
+                to: h.to,
+                purpose: h.purpose,
+                summary: h.summary,
+                inputs: h.inputs,
+                outputs: h.outputs,
+                impact: h.impact,
+                status: h.status,
+                task: h.task,
+            }),
+            h.json,
+        ),
+        Sub::Audit(a) => audit(&repo, a),
+        Sub::Serve => serve(&repo),
+    }
+}
+
+fn open_store_for_audit(ws: &Workspace) -> Result<Store, Failed> {
+    ws.require_initialized().map_err(fail)?;
+    Store::open_without_repair(&ws.store_paths()).map_err(fail)
+}
+
+fn audit(repo: &Option<PathBuf>, cmd: AuditCmd) -> Outcome {
+    let ws = workspace(repo)?;
+    let store = open_store_for_audit(&ws)?;
+    match cmd {
+        AuditCmd::Verify { json } => {
+            let report = verify::verify(&store).map_err(fail)?;
+            if json {
+                print_json(&report)?;
+            } else if report.ok {
+                println!(
+                    "audit trail OK: {} records, {} events, chain head {}; mirrors agree ({}); state matches a replay",
+                    report.records,
+                    report.events,
+                    report.head_hash.as_deref().map(|h| &h[..16]).unwrap_or("(empty)"),
+                    report.mirrors_checked.join(", ")
+                );
+            } else {
+                eprintln!("audit trail FAILED verification:");
+                for f in &report.findings {
+                    eprintln!("  {f}");
+                }
+                if let Some(first) = report.findings.first() {
+                    match first.seq {
+                        Some(seq) => eprintln!("first bad record: {seq}"),
+                        None => eprintln!("first problem: {}", first.place),
+                    }
+                }
+            }
+            if report.ok {
+                Ok(())
+            } else {
+                Err(Failed(1))
+            }
+        }
+        AuditCmd::Summary { json } => {
+            let summary = crate::store::summary::summarize(&store).map_err(fail)?;
+            if json {
+                print_json(&summary)
+            } else {
+                print!("{}", summary.render_text());
+                Ok(())
+            }
+        }
+        AuditCmd::Export { output } => {
+            let result = match &output {
+                Some(path) => {
+                    let file = std::fs::File::create(path)
+                        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+                    let mut w = std::io::BufWriter::new(file);
+                    crate::store::summary::export(&store, &mut w)
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut w = std::io::BufWriter::new(stdout.lock());
+                    crate::store::summary::export(&store, &mut w)
+                }
+            };
+            let n = result.map_err(fail)?;
+            if let Some(path) = output {
+                eprintln!("exported {n} records to {}", path.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn serve(repo: &Option<PathBuf>) -> Outcome {
+    let ws = workspace(repo)?;
+    ws.require_initialized().map_err(fail)?;
+    let lock_path = ws.serve_lock_path();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| fail(format!("{}: {e}", lock_path.display())))?;
+    if lock.try_lock().is_err() {
+        return Err(fail(format!(
+            "another overlord-tui already owns {} (console or serve); its socket is {}",
+            ws.root.display(),
+            ws.socket_path().display()
+        )));
+    }
+    let config = load_config(&ws);
+    let core = Core::open(&ws, &config).map_err(fail)?;
+    let poll = std::time::Duration::from_millis(config.core.poll_ms.max(10));
+    let (handle, join) = Handle::spawn(core, poll).map_err(fail)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(fail)?;
+    let socket = ws.socket_path();
+    let result = runtime.block_on(async {
+        let listener = crate::core::ipc::bind(&socket)
+            .map_err(|e| fail(format!("cannot listen on {}: {e}", socket.display())))?;
+        eprintln!(
+            "overlord-tui serving {} on {} (pid {}); Ctrl-C to stop",
+            ws.root.display(),
+            relative(&socket, &ws.root),
+            std::process::id()
+        );
+        crate::core::ipc::serve(listener, handle.clone(), shutdown_signal()).await;
+        Ok(())
+    });
+    let _ = std::fs::remove_file(&socket);
+    handle.stop();
+    let _ = join.join();
+    drop(lock);
+    result
+}
+
+fn relative(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.display().to_string())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,14 @@
+//! Overlord: a governed swarm of AI coding agents on one git repository.
+//!
+//! `protocol` is pure data; `core` owns the truth (state, audit store, one writer);
+//! front ends (the headless CLI today) talk to the core through its `Handle` or its socket.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod core;
+pub mod protocol;
+pub mod store;
+pub mod workspace;
+
+#[cfg(feature = "cli")]
+pub mod cli;

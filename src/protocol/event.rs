@@ -1,0 +1,209 @@
+//! Sequence-numbered events: the only way state changes. The core emits them; the reducer in
+//! `state.rs` folds them; every front end renders the result. A gap in `seq` means "ask for a
+//! fresh snapshot", never "patch it up".
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{
+    Agent, Approval, ApprovalId, Checkpoint, Clarification, ClarificationId, Concern, ConcernId,
+    Decision, Handoff, Plan, QaRun, Role, SessionStatus, TaskStatus, Timestamp, Variation,
+};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// 1, 2, 3, … with no gaps, across restarts.
+    pub seq: u64,
+    pub at: Timestamp,
+    /// The audit sequence number of the command that caused it, if a command did.
+    pub command_seq: Option<u64>,
+    /// Who caused it (`Origin::actor`).
+    pub actor: String,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    PlanImported {
+        plan: Plan,
+    },
+    TaskStatusChanged {
+        task: String,
+        status: TaskStatus,
+        note: Option<String>,
+    },
+    PhasePromoted {
+        phase: String,
+    },
+    ApprovalRequested {
+        approval: Approval,
+    },
+    ApprovalDecided {
+        id: ApprovalId,
+        decision: Decision,
+        note: Option<String>,
+        conditions: Option<String>,
+    },
+    ConcernRaised {
+        concern: Concern,
+    },
+    ConcernAcknowledged {
+        id: ConcernId,
+    },
+    ConcernAssigned {
+        id: ConcernId,
+        to: String,
+        response: Option<String>,
+    },
+    ConcernEscalated {
+        id: ConcernId,
+        to: Role,
+        reason: String,
+    },
+    ConcernResolved {
+        id: ConcernId,
+        note: Option<String>,
+    },
+    HandoffRecorded {
+        handoff: Handoff,
+    },
+    VariationProposed {
+        variation: Variation,
+    },
+    AgentRegistered {
+        agent: Agent,
+    },
+    AgentPaused {
+        agent: String,
+    },
+    AgentResumed {
+        agent: String,
+    },
+    /// The kill switch: dispatch stops and every agent is suspended.
+    DispatchHalted {
+        reason: Option<String>,
+    },
+    DispatchResumed,
+    WorkAssigned {
+        agent: String,
+        text: String,
+    },
+    ClarificationRequested {
+        clarification: Clarification,
+    },
+    ClarificationAnswered {
+        id: ClarificationId,
+        answer: String,
+    },
+    SessionStatusChanged {
+        status: SessionStatus,
+    },
+    CheckpointCreated {
+        checkpoint: Checkpoint,
+    },
+    QaRunRecorded {
+        run: QaRun,
+    },
+    /// A git action Overlord took (branch, merge, tag, note, ref update).
+    GitAction {
+        action: String,
+        reference: String,
+        old: Option<String>,
+        new: Option<String>,
+        detail: String,
+    },
+}
+
+/// Which JSONL mirror an audit record belongs to (besides the database itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    Command,
+    Response,
+    Concern,
+    Handoff,
+    Git,
+    Event,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 6] = [
+        Topic::Command,
+        Topic::Response,
+        Topic::Concern,
+        Topic::Handoff,
+        Topic::Git,
+        Topic::Event,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Command => "command",
+            Topic::Response => "response",
+            Topic::Concern => "concern",
+            Topic::Handoff => "handoff",
+            Topic::Git => "git",
+            Topic::Event => "event",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The seeds' mirror file under `audit/`, if the topic has one.
+    pub fn mirror_file(self) -> Option<&'static str> {
+        match self {
+            Topic::Command => Some("commands.jsonl"),
+            Topic::Response => Some("responses.jsonl"),
+            Topic::Concern => Some("concerns.jsonl"),
+            Topic::Handoff => Some("handoffs.jsonl"),
+            Topic::Git => Some("git_actions.jsonl"),
+            Topic::Event => None,
+        }
+    }
+}
+
+impl EventKind {
+    pub fn topic(&self) -> Topic {
+        match self {
+            EventKind::ConcernRaised { .. }
+            | EventKind::ConcernAcknowledged { .. }
+            | EventKind::ConcernAssigned { .. }
+            | EventKind::ConcernEscalated { .. }
+            | EventKind::ConcernResolved { .. } => Topic::Concern,
+            EventKind::HandoffRecorded { .. } => Topic::Handoff,
+            EventKind::GitAction { .. } | EventKind::CheckpointCreated { .. } => Topic::Git,
+            _ => Topic::Event,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::PlanImported { .. } => "plan_imported",
+            EventKind::TaskStatusChanged { .. } => "task_status_changed",
+            EventKind::PhasePromoted { .. } => "phase_promoted",
+            EventKind::ApprovalRequested { .. } => "approval_requested",
+            EventKind::ApprovalDecided { .. } => "approval_decided",
+            EventKind::ConcernRaised { .. } => "concern_raised",
+            EventKind::ConcernAcknowledged { .. } => "concern_acknowledged",
+            EventKind::ConcernAssigned { .. } => "concern_assigned",
+            EventKind::ConcernEscalated { .. } => "concern_escalated",
+            EventKind::ConcernResolved { .. } => "concern_resolved",
+            EventKind::HandoffRecorded { .. } => "handoff_recorded",
+            EventKind::VariationProposed { .. } => "variation_proposed",
+            EventKind::AgentRegistered { .. } => "agent_registered",
+            EventKind::AgentPaused { .. } => "agent_paused",
+            EventKind::AgentResumed { .. } => "agent_resumed",
+            EventKind::DispatchHalted { .. } => "dispatch_halted",
+            EventKind::DispatchResumed => "dispatch_resumed",
+            EventKind::WorkAssigned { .. } => "work_assigned",
+            EventKind::ClarificationRequested { .. } => "clarification_requested",
+            EventKind::ClarificationAnswered { .. } => "clarification_answered",
+            EventKind::SessionStatusChanged { .. } => "session_status_changed",
+            EventKind::CheckpointCreated { .. } => "checkpoint_created",
+            EventKind::QaRunRecorded { .. } => "qa_run_recorded",
+            EventKind::GitAction { .. } => "git_action",
+        }
+    }
+}

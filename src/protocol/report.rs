@@ -1,0 +1,304 @@
+//! What a reply carries besides its message: the `/status` report and the records a command
+//! created or changed. Computed from `State` by pure functions so every front end shows the
+//! same numbers.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{
+    Agent, AgentState, Approval, ApprovalKind, Clarification, Concern, ConcernStatus, Handoff,
+    Plan, QaDecision, Role, SessionStatus, Severity, TaskStatus, Variation,
+};
+use super::state::State;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum ReplyData {
+    None,
+    Status(Box<StatusReport>),
+    Help(Vec<HelpEntry>),
+    Concern(Box<Concern>),
+    Handoff(Box<Handoff>),
+    Variation(Box<Variation>),
+    Approval(Box<Approval>),
+    Clarification(Box<Clarification>),
+    Agent(Box<Agent>),
+    Plan(Box<Plan>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelpEntry {
+    pub command: String,
+    pub usage: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SeverityCounts {
+    pub info: usize,
+    pub warning: usize,
+    pub critical: usize,
+}
+
+impl SeverityCounts {
+    pub fn total(&self) -> usize {
+        self.info + self.warning + self.critical
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseLine {
+    pub id: String,
+    pub name: String,
+    pub tasks_done: usize,
+    pub tasks_total: usize,
+    pub promoted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentLine {
+    pub id: String,
+    pub role: Role,
+    pub adapter: String,
+    pub task: Option<String>,
+    pub state: AgentState,
+    pub paused: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalLine {
+    pub id: String,
+    pub kind: ApprovalKind,
+    pub subject: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConcernLine {
+    pub id: String,
+    pub severity: Severity,
+    pub status: ConcernStatus,
+    pub from: Role,
+    pub to: Role,
+    pub summary: String,
+}
+
+/// `/status`: seed 001's status snapshot, with what a governor needs at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub plan: Option<String>,
+    pub phase: Option<PhaseLine>,
+    pub tasks_done: usize,
+    pub tasks_total: usize,
+    pub agents: Vec<AgentLine>,
+    pub agents_active: usize,
+    pub open_concerns: SeverityCounts,
+    pub concerns: Vec<ConcernLine>,
+    pub pending_approvals: Vec<ApprovalLine>,
+    pub dispatch_halted: bool,
+    pub session: SessionStatus,
+    pub last_checkpoint: Option<String>,
+    pub qa: Option<QaDecision>,
+    pub last_event_seq: u64,
+}
+
+impl StatusReport {
+    pub fn from_state(state: &State) -> StatusReport {
+        let (tasks_done, tasks_total) = state
+            .plan
+            .as_ref()
+            .map(|p| {
+                let total = p.tasks().count();
+                let done = p.tasks().filter(|t| t.status == TaskStatus::Done).count();
+                (done, total)
+            })
+            .unwrap_or((0, 0));
+        // The current phase is the first one not yet promoted.
+        let phase = state.plan.as_ref().and_then(|p| {
+            p.phases
+                .iter()
+                .find(|ph| ph.promoted_at.is_none())
+                .or(p.phases.last())
+                .map(|ph| PhaseLine {
+                    id: ph.id.clone(),
+                    name: ph.name.clone(),
+                    tasks_done: ph
+                        .tasks
+                        .iter()
+                        .filter(|t| t.status == TaskStatus::Done)
+                        .count(),
+                    tasks_total: ph.tasks.len(),
+                    promoted: ph.promoted_at.is_some(),
+                })
+        });
+        let mut open = SeverityCounts::default();
+        let mut concerns = Vec::new();
+        for c in state.open_concerns() {
+            match c.severity {
+                Severity::Info => open.info += 1,
+                Severity::Warning => open.warning += 1,
+                Severity::Critical => open.critical += 1,
+            }
+            concerns.push(ConcernLine {
+                id: c.id.to_string(),
+                severity: c.severity,
+                status: c.status,
+                from: c.from,
+                to: c.to,
+                summary: c.summary.clone(),
+            });
+        }
+        // Most severe first, then oldest first.
+        concerns.sort_by_key(|c| std::cmp::Reverse(c.severity));
+        concerns.truncate(20);
+        StatusReport {
+            plan: state.plan.as_ref().map(|p| p.title.clone()),
+            phase,
+            tasks_done,
+            tasks_total,
+            agents: state
+                .agents
+                .values()
+                .map(|a| AgentLine {
+                    id: a.id.clone(),
+                    role: a.role,
+                    adapter: a.adapter.clone(),
+                    task: a.task.clone(),
+                    state: a.state,
+                    paused: a.paused,
+                })
+                .collect(),
+            agents_active: state.active_agents().count(),
+            open_concerns: open,
+            concerns,
+            pending_approvals: state
+                .pending_approvals()
+                .map(|a| ApprovalLine {
+                    id: a.id.to_string(),
+                    kind: a.kind,
+                    subject: a.subject.clone(),
+                    summary: a.summary.clone(),
+                })
+                .collect(),
+            dispatch_halted: state.dispatch_halted,
+            session: state.session,
+            last_checkpoint: state.checkpoints.last().map(|c| c.name.clone()),
+            qa: state.qa_runs.last().map(|r| r.decision),
+            last_event_seq: state.last_event_seq,
+        }
+    }
+
+    /// The one-line health summary (`Phase 1 – Loop: 3/5 tasks, 2 concerns open (0 critical)`).
+    pub fn headline(&self) -> String {
+        let phase = match &self.phase {
+            Some(p) => format!("{} – {}", p.id, p.name),
+            None => "no plan".to_string(),
+        };
+        let mut s = format!(
+            "{phase}: {}/{} tasks done, {} agents active, {} concerns open ({} critical)",
+            self.tasks_done,
+            self.tasks_total,
+            self.agents_active,
+            self.open_concerns.total(),
+            self.open_concerns.critical
+        );
+        if !self.pending_approvals.is_empty() {
+            s.push_str(&format!(
+                ", {} approvals pending",
+                self.pending_approvals.len()
+            ));
+        }
+        if self.dispatch_halted {
+            s.push_str(", ALL PAUSED");
+        }
+        if let Some(c) = &self.last_checkpoint {
+            s.push_str(&format!(", last checkpoint {c}"));
+        }
+        s
+    }
+
+    /// The multi-line text form used by the CLI and the console.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "Plan: {}\n",
+            self.plan.as_deref().unwrap_or("none imported")
+        ));
+        if let Some(p) = &self.phase {
+            out.push_str(&format!(
+                "Phase: {} – {} ({}/{} tasks done{})\n",
+                p.id,
+                p.name,
+                p.tasks_done,
+                p.tasks_total,
+                if p.promoted { ", promoted" } else { "" }
+            ));
+        }
+        out.push_str(&format!(
+            "Tasks: {}/{} done\n",
+            self.tasks_done, self.tasks_total
+        ));
+        out.push_str(&format!(
+            "Agents: {} registered, {} active{}\n",
+            self.agents.len(),
+            self.agents_active,
+            if self.dispatch_halted {
+                " — dispatch halted (kill switch)"
+            } else {
+                ""
+            }
+        ));
+        for a in &self.agents {
+            out.push_str(&format!(
+                "  {} ({}, {}) {}{}{}\n",
+                a.id,
+                a.role,
+                a.adapter,
+                a.state.as_str(),
+                if a.paused { " [paused]" } else { "" },
+                a.task
+                    .as_ref()
+                    .map(|t| format!(" on {t}"))
+                    .unwrap_or_default()
+            ));
+        }
+        out.push_str(&format!(
+            "Open concerns: {} ({} critical, {} warning, {} info)\n",
+            self.open_concerns.total(),
+            self.open_concerns.critical,
+            self.open_concerns.warning,
+            self.open_concerns.info
+        ));
+        for c in &self.concerns {
+            out.push_str(&format!(
+                "  {} [{}] {} {} → {}: {}\n",
+                c.id, c.severity, c.status, c.from, c.to, c.summary
+            ));
+        }
+        if !self.pending_approvals.is_empty() {
+            out.push_str(&format!(
+                "Pending approvals: {}\n",
+                self.pending_approvals.len()
+            ));
+            for a in &self.pending_approvals {
+                out.push_str(&format!(
+                    "  {} {} {}: {}\n",
+                    a.id, a.kind, a.subject, a.summary
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "Last checkpoint: {}\n",
+            self.last_checkpoint.as_deref().unwrap_or("none")
+        ));
+        out.push_str(&format!(
+            "QA: {}\n",
+            match self.qa {
+                Some(QaDecision::AutoMerge) => "auto-merge",
+                Some(QaDecision::RequireHuman) => "human review required",
+                Some(QaDecision::Fail) => "failed",
+                None => "not run",
+            }
+        ));
+        out
+    }
+}

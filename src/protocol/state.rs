@@ -1,0 +1,221 @@
+//! The state every front end renders, and the one pure reducer that folds events into it.
+//! Nothing here reads a clock or a file: the same events always give the same state, which
+//! is what makes restarts, snapshots and `audit verify`'s replay check exact.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{Event, EventKind};
+use super::model::{
+    Agent, AgentState, Approval, ApprovalId, ApprovalKind, Checkpoint, Clarification,
+    ClarificationId, Concern, ConcernId, ConcernStatus, Counters, Handoff, Plan, QaRun,
+    SessionStatus, Variation, VariationId,
+};
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct State {
+    /// The sequence number of the last event folded in.
+    pub last_event_seq: u64,
+    pub plan: Option<Plan>,
+    pub agents: BTreeMap<String, Agent>,
+    pub concerns: BTreeMap<ConcernId, Concern>,
+    pub handoffs: Vec<Handoff>,
+    pub variations: BTreeMap<VariationId, Variation>,
+    pub approvals: BTreeMap<ApprovalId, Approval>,
+    pub clarifications: BTreeMap<ClarificationId, Clarification>,
+    pub checkpoints: Vec<Checkpoint>,
+    pub qa_runs: Vec<QaRun>,
+    /// The kill switch (`/pause all`).
+    pub dispatch_halted: bool,
+    pub session: SessionStatus,
+    pub counters: Counters,
+}
+
+impl State {
+    /// Folds one event in. Events arrive in `seq` order; an event whose `seq` is not the next
+    /// one is a bug in the caller (the store guarantees order), so it is still applied but
+    /// `last_event_seq` follows the event.
+    pub fn apply(&mut self, event: &Event) {
+        self.last_event_seq = event.seq;
+        let at = &event.at;
+        let actor = &event.actor;
+        match &event.kind {
+            EventKind::PlanImported { plan } => self.plan = Some(plan.clone()),
+            EventKind::TaskStatusChanged { task, status, note } => {
+                if let Some(t) = self.plan.as_mut().and_then(|p| p.task_mut(task)) {
+                    t.status = *status;
+                    if let Some(note) = note {
+                        t.commentary.push(format!("{at} {actor}: {note}"));
+                    }
+                }
+            }
+            EventKind::PhasePromoted { phase } => {
+                if let Some(p) = self
+                    .plan
+                    .as_mut()
+                    .and_then(|p| p.phases.iter_mut().find(|p| &p.id == phase))
+                {
+                    p.promoted_at = Some(at.clone());
+                }
+            }
+            EventKind::ApprovalRequested { approval } => {
+                self.counters.approvals = self.counters.approvals.max(approval.id.0);
+                self.approvals.insert(approval.id, approval.clone());
+            }
+            EventKind::ApprovalDecided {
+                id,
+                decision,
+                note,
+                conditions,
+            } => {
+                let Some(a) = self.approvals.get_mut(id) else {
+                    return;
+                };
+                a.decision = Some(*decision);
+                a.decided_by = Some(actor.clone());
+                a.decided_at = Some(at.clone());
+                a.note = note.clone();
+                a.conditions = conditions.clone();
+                let (kind, subject) = (a.kind, a.subject.clone());
+                // Phase promotions follow with their own `PhasePromoted` event.
+                if kind == ApprovalKind::Variation {
+                    if let Some(v) = subject
+                        .parse::<VariationId>()
+                        .ok()
+                        .and_then(|v| self.variations.get_mut(&v))
+                    {
+                        v.decision = Some(*decision);
+                        v.conditions = conditions.clone();
+                        v.comment = note.clone();
+                        v.reviewed_by = Some(actor.clone());
+                        v.decided_at = Some(at.clone());
+                    }
+                }
+            }
+            EventKind::ConcernRaised { concern } => {
+                self.counters.concerns = self.counters.concerns.max(concern.id.0);
+                self.concerns.insert(concern.id, concern.clone());
+            }
+            EventKind::ConcernAcknowledged { id } => {
+                if let Some(c) = self.concerns.get_mut(id) {
+                    c.status = ConcernStatus::Acknowledged;
+                    c.acknowledged_by = Some(actor.clone());
+                    c.acknowledged_at = Some(at.clone());
+                }
+            }
+            EventKind::ConcernAssigned { id, to, response } => {
+                if let Some(c) = self.concerns.get_mut(id) {
+                    if c.acknowledged_at.is_none() {
+                        c.acknowledged_by = Some(actor.clone());
+                        c.acknowledged_at = Some(at.clone());
+                    }
+                    c.status = ConcernStatus::Assigned;
+                    c.assigned_to = Some(to.clone());
+                    c.response = response.clone();
+                }
+            }
+            EventKind::ConcernEscalated { id, to, .. } => {
+                if let Some(c) = self.concerns.get_mut(id) {
+                    c.to = *to;
+                    c.escalations.push(*to);
+                }
+            }
+            EventKind::ConcernResolved { id, note } => {
+                if let Some(c) = self.concerns.get_mut(id) {
+                    c.status = ConcernStatus::Resolved;
+                    c.resolved_by = Some(actor.clone());
+                    c.resolved_at = Some(at.clone());
+                    c.resolution = note.clone();
+                }
+            }
+            EventKind::HandoffRecorded { handoff } => {
+                self.counters.handoffs = self.counters.handoffs.max(handoff.id.0);
+                self.handoffs.push(handoff.clone());
+            }
+            EventKind::VariationProposed { variation } => {
+                self.counters.variations = self.counters.variations.max(variation.id.0);
+                self.variations.insert(variation.id, variation.clone());
+            }
+            EventKind::AgentRegistered { agent } => {
+                let mut agent = agent.clone();
+                agent.paused = agent.paused || self.dispatch_halted;
+                self.agents.insert(agent.id.clone(), agent);
+            }
+            EventKind::AgentPaused { agent } => {
+                if let Some(a) = self.agents.get_mut(agent) {
+                    a.paused = true;
+                    a.last_event_at = Some(at.clone());
+                }
+            }
+            EventKind::AgentResumed { agent } => {
+                if let Some(a) = self.agents.get_mut(agent) {
+                    a.paused = false;
+                    a.last_event_at = Some(at.clone());
+                }
+            }
+            EventKind::DispatchHalted { .. } => {
+                self.dispatch_halted = true;
+                for a in self.agents.values_mut() {
+                    a.paused = true;
+                }
+            }
+            EventKind::DispatchResumed => {
+                self.dispatch_halted = false;
+                for a in self.agents.values_mut() {
+                    a.paused = false;
+                }
+            }
+            EventKind::WorkAssigned { agent, text } => {
+                if let Some(a) = self.agents.get_mut(agent) {
+                    a.assignment = Some(text.clone());
+                    a.last_event_at = Some(at.clone());
+                }
+            }
+            EventKind::ClarificationRequested { clarification } => {
+                self.counters.clarifications = self.counters.clarifications.max(clarification.id.0);
+                self.clarifications
+                    .insert(clarification.id, clarification.clone());
+                if let Some(a) = self.agents.get_mut(&clarification.agent) {
+                    a.last_event_at = Some(at.clone());
+                }
+            }
+            EventKind::ClarificationAnswered { id, answer } => {
+                if let Some(c) = self.clarifications.get_mut(id) {
+                    c.answer = Some(answer.clone());
+                    c.answered_at = Some(at.clone());
+                }
+            }
+            EventKind::SessionStatusChanged { status } => self.session = *status,
+            EventKind::CheckpointCreated { checkpoint } => {
+                self.checkpoints.push(checkpoint.clone())
+            }
+            EventKind::QaRunRecorded { run } => {
+                self.counters.qa_runs = self.counters.qa_runs.max(run.id.0);
+                self.qa_runs.push(run.clone());
+            }
+            EventKind::GitAction { .. } => {}
+        }
+    }
+
+    /// Agents that are working: registered, not paused, not finished or failed.
+    pub fn active_agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents.values().filter(|a| {
+            !a.paused
+                && matches!(
+                    a.state,
+                    AgentState::Running | AgentState::Waiting | AgentState::RateLimited
+                )
+        })
+    }
+
+    pub fn open_concerns(&self) -> impl Iterator<Item = &Concern> {
+        self.concerns
+            .values()
+            .filter(|c| c.status != ConcernStatus::Resolved)
+    }
+
+    pub fn pending_approvals(&self) -> impl Iterator<Item = &Approval> {
+        self.approvals.values().filter(|a| a.is_pending())
+    }
+}

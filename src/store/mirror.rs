@@ -1,0 +1,139 @@
+//! The JSONL mirrors in the seeds' file names (`audit/commands.jsonl`, `responses.jsonl`,
+//! `concerns.jsonl`, `handoffs.jsonl`, `git_actions.jsonl`): one line per record,
+//! `{"seq":…,"hash":"…","at":"…","topic":"…","record":{…}}`, written after the database
+//! commit. They are for people and tools; `audit verify` checks they agree with the store.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::StoredRecord;
+use crate::protocol::Topic;
+
+pub struct Mirrors {
+    dir: PathBuf,
+    files: BTreeMap<Topic, File>,
+}
+
+/// One mirror line, rendered without re-serializing the record body (it is copied verbatim).
+pub fn line(r: &StoredRecord) -> String {
+    format!(
+        "{{\"seq\":{},\"hash\":\"{}\",\"at\":{},\"topic\":\"{}\",\"record\":{}}}\n",
+        r.seq,
+        hex::encode(r.hash),
+        serde_json::Value::String(r.at.clone()),
+        r.topic.as_str(),
+        r.body
+    )
+}
+
+impl Mirrors {
+    pub fn new(dir: &Path) -> io::Result<Mirrors> {
+        std::fs::create_dir_all(dir)?;
+        let mut files = BTreeMap::new();
+        for topic in Topic::ALL {
+            if let Some(name) = topic.mirror_file() {
+                let f = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .read(true)
+                    .open(dir.join(name))?;
+                files.insert(topic, f);
+            }
+        }
+        Ok(Mirrors {
+            dir: dir.to_path_buf(),
+            files,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn append(&mut self, records: &[StoredRecord]) -> io::Result<()> {
+        let mut batches: BTreeMap<Topic, String> = BTreeMap::new();
+        for r in records {
+            if self.files.contains_key(&r.topic) {
+                batches.entry(r.topic).or_default().push_str(&line(r));
+            }
+        }
+        for (topic, text) in batches {
+            if let Some(f) = self.files.get_mut(&topic) {
+                f.write_all(text.as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the lines of `records` that a mirror does not have yet (judged by the sequence
+    /// number of its last complete line) and cuts off a torn last line.
+    pub fn repair(&mut self, records: &[StoredRecord]) -> io::Result<()> {
+        for (topic, file) in self.files.iter_mut() {
+            let last = last_complete_seq(file)?;
+            let mut text = String::new();
+            for r in records.iter().filter(|r| r.topic == *topic) {
+                if last.is_none_or(|l| r.seq > l) {
+                    text.push_str(&line(r));
+                }
+            }
+            if !text.is_empty() {
+                file.write_all(text.as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `seq` of the last complete line; truncates a final line that has no newline (a write
+/// cut short by a crash).
+fn last_complete_seq(file: &mut File) -> io::Result<Option<u64>> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(None);
+    }
+    // Read backwards in growing chunks until the start of the last complete line is found.
+    let mut chunk = 4096u64;
+    loop {
+        let start = len.saturating_sub(chunk);
+        file.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::with_capacity((len - start) as usize);
+        Read::by_ref(file).take(len - start).read_to_end(&mut buf)?;
+        let end_of_complete = match buf.iter().rposition(|&b| b == b'\n') {
+            Some(i) => i,
+            None if start == 0 => {
+                // No complete line at all: the whole file is a torn line.
+                file.set_len(0)?;
+                return Ok(None);
+            }
+            None => {
+                chunk *= 4;
+                continue;
+            }
+        };
+        if end_of_complete + 1 < buf.len() {
+            file.set_len(start + end_of_complete as u64 + 1)?;
+        }
+        let line_start = match buf[..end_of_complete].iter().rposition(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None if start == 0 => 0,
+            None => {
+                chunk *= 4;
+                continue;
+            }
+        };
+        let line = &buf[line_start..end_of_complete];
+        return Ok(parse_seq(line));
+    }
+}
+
+fn parse_seq(line: &[u8]) -> Option<u64> {
+    let rest = line.strip_prefix(b"{\"seq\":")?;
+    let digits: Vec<u8> = rest
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    std::str::from_utf8(&digits).ok()?.parse().ok()
+}

@@ -1,0 +1,532 @@
+//! The audit store: the store of record. One SQLite file (WAL, `synchronous=FULL`) holding
+//! every command, response and event as a hash-chained record, plus snapshots of the
+//! materialized state so that opening a large store does not replay everything. The JSONL
+//! mirrors under `audit/` are written after each commit.
+//!
+//! Writers serialize on an exclusive file lock and `BEGIN IMMEDIATE`; a writer first catches
+//! up with records other processes appended, so two processes can never fork the chain.
+
+mod chain;
+mod mirror;
+pub mod summary;
+pub mod verify;
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+pub use chain::{hash_record, Hash, GENESIS};
+use mirror::Mirrors;
+
+use crate::protocol::Topic;
+
+/// Bump when the schema changes; `migrate` brings older files forward.
+pub const SCHEMA_VERSION: i64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("audit store {path}: {source}")]
+    Sqlite {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("audit store {path}: {message}")]
+    Io { path: String, message: String },
+    #[error("audit store {path} was written by a newer overlord-tui (schema {found}, this build knows {known})")]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("audit store {path} is corrupt: {message} (run `overlord-tui audit verify`)")]
+    Corrupt { path: String, message: String },
+}
+
+/// A record about to be appended.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub topic: Topic,
+    pub at: String,
+    /// Canonical JSON of the command, response or event.
+    pub body: String,
+}
+
+/// A record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub seq: u64,
+    pub topic: Topic,
+    pub at: String,
+    pub body: String,
+    pub prev: Hash,
+    pub hash: Hash,
+}
+
+pub struct Store {
+    path: PathBuf,
+    conn: Connection,
+    head_seq: u64,
+    head_hash: Hash,
+    mirrors: Mirrors,
+    lock_path: PathBuf,
+}
+
+/// Everything the store needs on disk, all under `.overlord/`.
+#[derive(Debug, Clone)]
+pub struct StorePaths {
+    pub db: PathBuf,
+    pub audit_dir: PathBuf,
+    pub write_lock: PathBuf,
+}
+
+impl StorePaths {
+    pub fn under(dir: &Path) -> StorePaths {
+        StorePaths {
+            db: dir.join("overlord.db"),
+            audit_dir: dir.join("audit"),
+            write_lock: dir.join("write.lock"),
+        }
+    }
+}
+
+/// Held while a write is under way: the cross-process file lock and an open
+/// `BEGIN IMMEDIATE` transaction.
+pub struct WriteGuard<'s> {
+    store: &'s mut Store,
+    _lock: File,
+    open: bool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store, brings its schema up to date and repairs the
+    /// mirrors after a crash.
+    pub fn open(paths: &StorePaths) -> Result<Store, StoreError> {
+        let mut store = Store::open_without_repair(paths)?;
+        store.repair_mirrors()?;
+        Ok(store)
+    }
+
+    /// Opens the store as it is, without touching the mirrors (for `audit verify`, which
+    /// must see them exactly as found).
+    pub fn open_without_repair(paths: &StorePaths) -> Result<Store, StoreError> {
+        let path = paths.db.clone();
+        let shown = path.display().to_string();
+        let sql = |source| StoreError::Sqlite {
+            path: shown.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(sql)?;
+        // `journal_mode` answers with a row; a file that is not a database fails here.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::NotADatabase =>
+                {
+                    StoreError::Corrupt {
+                        path: shown.clone(),
+                        message: "the file is not an SQLite database".into(),
+                    }
+                }
+                e => sql(e),
+            })?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Io {
+                path: shown,
+                message: format!("could not switch to WAL journal (got {mode})"),
+            });
+        }
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .map_err(sql)?;
+        let mut store = Store {
+            path,
+            conn,
+            head_seq: 0,
+            head_hash: GENESIS,
+            mirrors: Mirrors::new(&paths.audit_dir).map_err(|e| StoreError::Io {
+                path: paths.audit_dir.display().to_string(),
+                message: e.to_string(),
+            })?,
+            lock_path: paths.write_lock.clone(),
+        };
+        store.migrate()?;
+        store.reload_head()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn sql_err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.sql_err(e))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: self.path.display().to_string(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if version < 1 {
+            self.conn
+                .execute_batch(
+                    "BEGIN IMMEDIATE;
+                     CREATE TABLE IF NOT EXISTS records (
+                         seq   INTEGER PRIMARY KEY,
+                         topic TEXT NOT NULL,
+                         at    TEXT NOT NULL,
+                         body  TEXT NOT NULL,
+                         prev  BLOB NOT NULL,
+                         hash  BLOB NOT NULL
+                     );
+                     CREATE TABLE IF NOT EXISTS snapshots (
+                         record_seq    INTEGER PRIMARY KEY,
+                         state_version INTEGER NOT NULL,
+                         state         TEXT NOT NULL
+                     );
+                     CREATE TABLE IF NOT EXISTS meta (
+                         key   TEXT PRIMARY KEY,
+                         value TEXT NOT NULL
+                     );
+                     PRAGMA user_version = 1;
+                     COMMIT;",
+                )
+                .map_err(|e| self.sql_err(e))?;
+        }
+        Ok(())
+    }
+
+    fn reload_head(&mut self) -> Result<(), StoreError> {
+        let head: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?;
+        match head {
+            None => {
+                self.head_seq = 0;
+                self.head_hash = GENESIS;
+            }
+            Some((seq, hash)) => {
+                self.head_seq = seq as u64;
+                self.head_hash = hash
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt {
+                        path: self.path.display().to_string(),
+                        message: format!("record {seq} has a hash of {} bytes", hash.len()),
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The sequence number and hash of the last record.
+    pub fn head(&self) -> (u64, Hash) {
+        (self.head_seq, self.head_hash)
+    }
+
+    /// The cross-process write lock (an exclusive `flock` on `.overlord/write.lock`): held
+    /// for a whole append, from catching up to the last mirror line.
+    fn take_lock(&self) -> Result<File, StoreError> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(|e| StoreError::Io {
+                path: self.lock_path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        lock.lock().map_err(|e| StoreError::Io {
+            path: self.lock_path.display().to_string(),
+            message: format!("could not take the write lock: {e}"),
+        })?;
+        Ok(lock)
+    }
+
+    /// Takes the write lock (waiting for other writers) and opens the write transaction.
+    pub fn begin_write(&mut self) -> Result<WriteGuard<'_>, StoreError> {
+        let lock = self.take_lock()?;
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.sql_err(e))?;
+        let guard = WriteGuard {
+            store: self,
+            _lock: lock,
+            open: true,
+        };
+        guard.store.reload_head()?;
+        Ok(guard)
+    }
+
+    /// Records with `seq > after`, oldest first.
+    pub fn records_after(&self, after: u64) -> Result<Vec<StoredRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, topic, at, body, prev, hash FROM records WHERE seq > ?1 ORDER BY seq",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map([after as i64], row_to_record)
+            .map_err(|e| self.sql_err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let record = row.map_err(|e| self.sql_err(e))?;
+            out.push(record.map_err(|message| StoreError::Corrupt {
+                path: self.path.display().to_string(),
+                message,
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// Events stored after record `after`, for catching up and replay.
+    pub fn event_bodies_after(&self, after: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, body FROM records WHERE seq > ?1 AND topic IN ('event','concern','handoff','git') ORDER BY seq",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map([after as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
+    }
+
+    /// The newest snapshot of the materialized state: (record seq, state version, JSON).
+    pub fn latest_snapshot(&self) -> Result<Option<(u64, i64, String)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT record_seq, state_version, state FROM snapshots ORDER BY record_seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// Stores a snapshot of the state as of record `record_seq`, keeping the two newest.
+    pub fn save_snapshot(
+        &mut self,
+        record_seq: u64,
+        state_version: i64,
+        state_json: &str,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::Sqlite {
+                path: self.path.display().to_string(),
+                source: e,
+            })?;
+        let res = (|| {
+            tx.execute(
+                "INSERT OR REPLACE INTO snapshots (record_seq, state_version, state) VALUES (?1, ?2, ?3)",
+                params![record_seq as i64, state_version, state_json],
+            )?;
+            tx.execute(
+                "DELETE FROM snapshots WHERE record_seq NOT IN (SELECT record_seq FROM snapshots ORDER BY record_seq DESC LIMIT 2)",
+                [],
+            )?;
+            tx.commit()
+        })();
+        res.map_err(|e| self.sql_err(e))
+    }
+
+    pub fn record_count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.sql_err(e))
+    }
+
+    pub fn mirror_dir(&self) -> &Path {
+        self.mirrors.dir()
+    }
+
+    /// Brings the JSONL mirrors level with the database after a crash between a commit and
+    /// its mirror write (or a writer that died): appends what is missing, drops a torn line.
+    pub fn repair_mirrors(&mut self) -> Result<(), StoreError> {
+        // Under the lock: a writer between its commit and its mirror lines must finish first.
+        let _lock = self.take_lock()?;
+        self.reload_head()?;
+        let through: u64 = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'mirrored_through'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if through >= self.head_seq {
+            return Ok(());
+        }
+        let records = self.records_after(through)?;
+        self.mirrors.repair(&records).map_err(|e| StoreError::Io {
+            path: self.mirrors.dir().display().to_string(),
+            message: e.to_string(),
+        })
+    }
+}
+
+fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredRecord, String>> {
+    let seq = r.get::<_, i64>(0)? as u64;
+    let topic: String = r.get(1)?;
+    let prev: Vec<u8> = r.get(4)?;
+    let hash: Vec<u8> = r.get(5)?;
+    let Some(topic) = Topic::parse(&topic) else {
+        return Ok(Err(format!("record {seq} has an unknown topic '{topic}'")));
+    };
+    let (Ok(prev), Ok(hash)) = (
+        <Hash>::try_from(prev.as_slice()),
+        <Hash>::try_from(hash.as_slice()),
+    ) else {
+        return Ok(Err(format!("record {seq} has a malformed hash")));
+    };
+    Ok(Ok(StoredRecord {
+        seq,
+        topic,
+        at: r.get(2)?,
+        body: r.get(3)?,
+        prev,
+        hash,
+    }))
+}
+
+impl WriteGuard<'_> {
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+
+    /// The head as the database has it now (other processes may have appended).
+    pub fn head(&self) -> (u64, Hash) {
+        self.store.head()
+    }
+
+    /// Appends records to the chain inside the open transaction; returns them as stored.
+    pub fn append(&mut self, records: &[NewRecord]) -> Result<Vec<StoredRecord>, StoreError> {
+        let store = &mut *self.store;
+        let mut stmt = store
+            .conn
+            .prepare_cached(
+                "INSERT INTO records (seq, topic, at, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(|e| StoreError::Sqlite {
+                path: store.path.display().to_string(),
+                source: e,
+            })?;
+        let mut out = Vec::with_capacity(records.len());
+        let (mut seq, mut prev) = (store.head_seq, store.head_hash);
+        for r in records {
+            seq += 1;
+            let hash = hash_record(&prev, seq, r.topic, &r.at, &r.body);
+            stmt.execute(params![
+                seq as i64,
+                r.topic.as_str(),
+                r.at,
+                r.body,
+                &prev[..],
+                &hash[..]
+            ])
+            .map_err(|e| StoreError::Sqlite {
+                path: store.path.display().to_string(),
+                source: e,
+            })?;
+            out.push(StoredRecord {
+                seq,
+                topic: r.topic,
+                at: r.at.clone(),
+                body: r.body.clone(),
+                prev,
+                hash,
+            });
+            prev = hash;
+        }
+        drop(stmt);
+        store.head_seq = seq;
+        store.head_hash = prev;
+        Ok(out)
+    }
+
+    /// Makes the appended records durable, then writes their JSONL mirror lines (still under
+    /// the lock, so mirror lines from two processes never interleave out of order).
+    pub fn commit(mut self, appended: &[StoredRecord]) -> Result<(), StoreError> {
+        let first = appended
+            .first()
+            .map(|r| r.seq)
+            .unwrap_or(self.store.head_seq + 1);
+        // The mirrors were complete before this write (catch-up repairs them under the
+        // lock), so this transaction can record that without an extra sync.
+        self.store
+            .conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('mirrored_through', ?1)",
+                [(first - 1).to_string()],
+            )
+            .map_err(|e| self.store.sql_err(e))?;
+        self.store
+            .conn
+            .execute_batch("COMMIT")
+            .map_err(|e| self.store.sql_err(e))?;
+        self.open = false;
+        self.store
+            .mirrors
+            .append(appended)
+            .map_err(|e| StoreError::Io {
+                path: self.store.mirrors.dir().display().to_string(),
+                message: e.to_string(),
+            })
+    }
+
+    /// Repairs mirrors for records another process appended (it may have died before writing
+    /// its mirror lines).
+    pub fn repair_mirrors_for(&mut self, records: &[StoredRecord]) -> Result<(), StoreError> {
+        self.store
+            .mirrors
+            .repair(records)
+            .map_err(|e| StoreError::Io {
+                path: self.store.mirrors.dir().display().to_string(),
+                message: e.to_string(),
+            })
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing was committed: undo the transaction and forget the appended head.
+            let _ = self.store.conn.execute_batch("ROLLBACK");
+            let _ = self.store.reload_head();
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! `audit verify`: re-checks the hash chain record by record, the JSONL mirrors against the
+//! database, and the materialized state (the newest snapshot) against a replay of the
+//! events. Names the first bad record and what is wrong with it.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+
+use serde::{Deserialize, Serialize};
+
+use super::chain::{hash_parts, Hash, GENESIS};
+use super::{Store, StoreError};
+use crate::protocol::{Event, State, Topic};
+
+/// Bump when `State`'s shape changes, so older snapshots are replayed instead of loaded.
+pub const STATE_VERSION: i64 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The audit record concerned, when one is.
+    pub seq: Option<u64>,
+    /// Where: `records`, `audit/concerns.jsonl line 3`, `snapshot`.
+    pub place: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.seq {
+            Some(seq) => write!(f, "record {seq} ({}): {}", self.place, self.problem),
+            None => write!(f, "{}: {}", self.place, self.problem),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    pub ok: bool,
+    pub records: u64,
+    pub events: u64,
+    pub head_hash: Option<String>,
+    pub mirrors_checked: Vec<String>,
+    pub state_checked: bool,
+    /// Problems found, the first bad record first.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    pub records: u64,
+    pub head: (u64, Hash),
+    pub first_break: Option<Finding>,
+}
+
+/// Walks the chain from the first record. Stops at the first break.
+pub fn verify_chain(store: &Store) -> Result<ChainReport, StoreError> {
+    let conn = store.conn();
+    let err = |e| store.sql_err(e);
+    let mut stmt = conn
+        .prepare("SELECT seq, topic, at, body, prev, hash FROM records ORDER BY seq")
+        .map_err(err)?;
+    let mut rows = stmt.query([]).map_err(err)?;
+    let mut expected: u64 = 1;
+    let mut last_hash: Hash = GENESIS;
+    let mut records = 0u64;
+    let finding = |seq: u64, problem: String| Finding {
+        seq: Some(seq),
+        place: "records".to_string(),
+        problem,
+    };
+    while let Some(row) = rows.next().map_err(err)? {
+        let seq = row.get::<_, i64>(0).map_err(err)?;
+        let topic = row.get_ref(1).map_err(err)?.as_bytes().unwrap_or(b"");
+        let at = row.get_ref(2).map_err(err)?.as_bytes().unwrap_or(b"");
+        let body = row.get_ref(3).map_err(err)?.as_bytes().unwrap_or(b"");
+        let prev: Option<Hash> = row
+            .get_ref(4)
+            .map_err(err)?
+            .as_blob()
+            .ok()
+            .and_then(|b| b.try_into().ok());
+        let hash: Option<Hash> = row
+            .get_ref(5)
+            .map_err(err)?
+            .as_blob()
+            .ok()
+            .and_then(|b| b.try_into().ok());
+        let head = (expected.saturating_sub(1), last_hash);
+        if seq < 1 || seq as u64 != expected {
+            let problem = if seq as u64 > expected {
+                if expected == seq as u64 - 1 {
+                    format!(
+                        "record {expected} is missing (deleted): the records jump from {} to {seq}",
+                        expected - 1
+                    )
+                } else {
+                    format!("records {expected} to {} are missing (deleted): the records jump from {} to {seq}", seq - 1, expected - 1)
+                }
+            } else {
+                format!("unexpected sequence number {seq}")
+            };
+            return Ok(ChainReport {
+                records,
+                head,
+                first_break: Some(finding(expected, problem)),
+            });
+        }
+        let seq = seq as u64;
+        let (Some(prev), Some(hash)) = (prev, hash) else {
+            return Ok(ChainReport {
+                records,
+                head,
+                first_break: Some(finding(seq, "its hash columns are malformed".into())),
+            });
+        };
+        if Topic::parse(std::str::from_utf8(topic).unwrap_or("")).is_none() {
+            return Ok(ChainReport {
+                records,
+                head,
+                first_break: Some(finding(
+                    seq,
+                    format!("unknown topic '{}'", String::from_utf8_lossy(topic)),
+                )),
+            });
+        }
+        let own = hash_parts(&prev, seq, topic, at, body);
+        if own != hash {
+            // Was the row moved here from another position?
+            let moved = (seq.saturating_sub(16).max(1)..=seq + 16)
+                .filter(|s| *s != seq)
+                .find(|s| hash_parts(&prev, *s, topic, at, body) == hash);
+            let (at_seq, problem) = match moved {
+                // Everything from `from` on moved up: records were inserted before this one.
+                Some(from) if from < seq => (
+                    from,
+                    format!(
+                        "record {from} was inserted: record {seq} holds what was record {from}"
+                    ),
+                ),
+                Some(from) => (
+                    seq,
+                    format!("holds the contents of record {from} (records reordered)"),
+                ),
+                None => (
+                    seq,
+                    "its contents do not match its hash (record modified)".to_string(),
+                ),
+            };
+            return Ok(ChainReport {
+                records,
+                head,
+                first_break: Some(finding(at_seq, problem)),
+            });
+        }
+        if prev != last_hash {
+            // The row is consistent with itself but does not follow the one before it: the
+            // previous row was rewritten with a recomputed hash, or this one was inserted.
+            let blamed = seq - 1;
+            let problem = if seq == 1 {
+                "the first record does not start the chain (records inserted before it)".to_string()
+            } else {
+                format!(
+                    "record {blamed} was modified or inserted and its hash recomputed: record {seq} still links to a different hash"
+                )
+            };
+            return Ok(ChainReport {
+                records,
+                head,
+                first_break: Some(finding(blamed.max(1), problem)),
+            });
+        }
+        last_hash = hash;
+        expected += 1;
+        records += 1;
+    }
+    Ok(ChainReport {
+        records,
+        head: (expected - 1, last_hash),
+        first_break: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct MirrorLine<'a> {
+    seq: u64,
+    hash: String,
+    at: String,
+    topic: String,
+    #[serde(borrow)]
+    record: &'a serde_json::value::RawValue,
+}
+
+/// Compares every mirror file with the records of its topic, in order.
+pub fn verify_mirrors(store: &Store) -> Result<(Vec<String>, Vec<Finding>), StoreError> {
+    let conn = store.conn();
+    let err = |e| store.sql_err(e);
+    let dir = store.mirror_dir().to_path_buf();
+    let mut checked = Vec::new();
+    let mut findings = Vec::new();
+    for topic in Topic::ALL {
+        let Some(name) = topic.mirror_file() else {
+            continue;
+        };
+        let place_name = format!("audit/{name}");
+        checked.push(place_name.clone());
+        let path = dir.join(name);
+        let mut lines = match File::open(&path) {
+            Ok(f) => BufReader::new(f).lines().enumerate().peekable(),
+            Err(e) => {
+                findings.push(Finding {
+                    seq: None,
+                    place: place_name.clone(),
+                    problem: format!("cannot be read: {e}"),
+                });
+                continue;
+            }
+        };
+        let mut stmt = conn
+            .prepare("SELECT seq, at, body, hash FROM records WHERE topic = ?1 ORDER BY seq")
+            .map_err(err)?;
+        let mut rows = stmt.query([topic.as_str()]).map_err(err)?;
+        let mut problem: Option<Finding> = None;
+        while let Some(row) = rows.next().map_err(err)? {
+            let seq = row.get::<_, i64>(0).map_err(err)? as u64;
+            let at: String = row.get(1).map_err(err)?;
+            let body: String = row.get(2).map_err(err)?;
+            let hash: Vec<u8> = row.get(3).map_err(err)?;
+            let at_line = |n: usize, p: String| Finding {
+                seq: Some(seq),
+                place: format!("{place_name} line {}", n + 1),
+                problem: p,
+            };
+            let Some((n, line)) = lines.next() else {
+                problem = Some(Finding {
+                    seq: Some(seq),
+                    place: place_name.clone(),
+                    problem: "the mirror has no line for this record (line missing)".into(),
+                });
+                break;
+            };
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    problem = Some(at_line(n, format!("unreadable: {e}")));
+                    break;
+                }
+            };
+            let parsed: MirrorLine = match serde_json::from_str(&line) {
+                Ok(p) => p,
+                Err(e) => {
+                    problem = Some(at_line(n, format!("not a valid mirror line: {e}")));
+                    break;
+                }
+            };
+            if parsed.seq != seq {
+                problem = Some(at_line(
+                    n,
+                    format!(
+                        "the mirror has record {} where the store has record {seq} (line missing, added or out of order)",
+                        parsed.seq
+                    ),
+                ));
+                break;
+            }
+            if parsed.hash != hex::encode(&hash)
+                || parsed.at != at
+                || parsed.topic != topic.as_str()
+                || parsed.record.get() != body
+            {
+                problem = Some(at_line(
+                    n,
+                    "the mirror line disagrees with the store".into(),
+                ));
+                break;
+            }
+        }
+        if problem.is_none() {
+            if let Some((n, line)) = lines.next() {
+                let seq = line
+                    .ok()
+                    .and_then(|l| serde_json::from_str::<MirrorLine>(&l).ok().map(|m| m.seq));
+                problem = Some(Finding {
+                    seq,
+                    place: format!("{place_name} line {}", n + 1),
+                    problem: "the mirror has a line the store does not have (record deleted from the store, or line added)".into(),
+                });
+            }
+        }
+        findings.extend(problem);
+    }
+    Ok((checked, findings))
+}
+
+/// Replays every event through the reducer and compares the result with the newest snapshot
+/// of the materialized state; also checks that event sequence numbers have no gaps.
+pub fn verify_state(store: &Store) -> Result<(u64, Vec<Finding>), StoreError> {
+    let snapshot = store.latest_snapshot()?;
+    let mut state = State::default();
+    let mut events = 0u64;
+    let mut findings = Vec::new();
+    let mut compared = false;
+    let snap = snapshot.filter(|(_, v, _)| *v == STATE_VERSION);
+    let compare = |state: &State, findings: &mut Vec<Finding>, snap: &(u64, i64, String)| {
+        match serde_json::from_str::<State>(&snap.2) {
+            Ok(s) if &s == state => {}
+            Ok(_) => findings.push(Finding {
+                seq: Some(snap.0),
+                place: "snapshot".into(),
+                problem: "the materialized state disagrees with a replay of the audit trail".into(),
+            }),
+            Err(e) => findings.push(Finding {
+                seq: Some(snap.0),
+                place: "snapshot".into(),
+                problem: format!("the materialized state cannot be read: {e}"),
+            }),
+        }
+    };
+    for (seq, body) in store.event_bodies_after(0)? {
+        if let Some(s) = &snap {
+            if !compared && seq > s.0 {
+                compare(&state, &mut findings, s);
+                compared = true;
+            }
+        }
+        let event: Event = match serde_json::from_str(&body) {
+            Ok(e) => e,
+            Err(e) => {
+                findings.push(Finding {
+                    seq: Some(seq),
+                    place: "records".into(),
+                    problem: format!("the event cannot be read: {e}"),
+                });
+                return Ok((events, findings));
+            }
+        };
+        if event.seq != state.last_event_seq + 1 {
+            findings.push(Finding {
+                seq: Some(seq),
+                place: "records".into(),
+                problem: format!(
+                    "event number {} follows event {} (events missing or out of order)",
+                    event.seq, state.last_event_seq
+                ),
+            });
+            return Ok((events, findings));
+        }
+        state.apply(&event);
+        events += 1;
+    }
+    if let (Some(s), false) = (&snap, compared) {
+        compare(&state, &mut findings, s);
+    }
+    Ok((events, findings))
+}
+
+/// The whole check: chain, mirrors, state. The first finding names the first bad record.
+pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
+    let chain = verify_chain(store)?;
+    let mut findings: Vec<Finding> = chain.first_break.iter().cloned().collect();
+    let (mirrors_checked, mirror_findings) = verify_mirrors(store)?;
+    let (events, state_findings) = verify_state(store)?;
+    findings.extend(mirror_findings);
+    findings.extend(state_findings);
+    // Order by record so the first bad record comes first, whatever found it.
+    let mut by_seq: BTreeMap<(u64, usize), Finding> = BTreeMap::new();
+    for (i, f) in findings.into_iter().enumerate() {
+        by_seq.insert((f.seq.unwrap_or(u64::MAX), i), f);
+    }
+    let findings: Vec<Finding> = by_seq.into_values().collect();
+    Ok(VerifyReport {
+        ok: findings.is_empty(),
+        records: chain.records,
+        events,
+        head_hash: (chain.head.0 > 0).then(|| hex::encode(chain.head.1)),
+        mirrors_checked,
+        state_checked: true,
+        findings,
+    })
+}

@@ -1,0 +1,11 @@
+//! One test binary (link time on 2 cores matters); each module is one area.
+
+mod common;
+
+mod cli;
+mod concurrency;
+mod grammar;
+mod layering;
+mod lifecycle;
+mod plan;
+mod store;

@@ -1,0 +1,170 @@
+//! Test helpers: real temporary git repositories with the host's git configuration sandboxed,
+//! a real store, and the real binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as Proc, Output};
+
+use overlord::config::Config;
+use overlord::core::Core;
+use overlord::protocol::{parse, Origin, Reply};
+use overlord::workspace::Workspace;
+use tempfile::TempDir;
+
+/// A temporary git repository (git2, no host configuration involved).
+pub struct Repo {
+    pub dir: TempDir,
+    pub home: TempDir,
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        let dir = tempfile::Builder::new()
+            .prefix("ovl")
+            .tempdir()
+            .expect("tempdir");
+        git2::Repository::init(dir.path()).expect("git init");
+        let home = tempfile::tempdir().expect("home");
+        Repo { dir, home }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn workspace(&self) -> Workspace {
+        Workspace::discover(self.path()).expect("discover")
+    }
+
+    /// `init` through the library and an open core.
+    pub fn core(&self) -> Core {
+        let ws = self.workspace();
+        ws.init().expect("init");
+        Core::open(&ws, &Config::default()).expect("open core")
+    }
+
+    pub fn reopen(&self) -> Core {
+        Core::open(&self.workspace(), &Config::default()).expect("reopen core")
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.path().join(".overlord/overlord.db")
+    }
+
+    /// Runs the real binary in this repository with a sandboxed environment.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = bin();
+        cmd.args(args).current_dir(self.path());
+        sandbox(&mut cmd, self.home.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run overlord-tui")
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+}
+
+pub fn bin() -> Proc {
+    Proc::new(env!("CARGO_BIN_EXE_overlord-tui"))
+}
+
+/// Keeps the host's git and user configuration out of the test.
+pub fn sandbox(cmd: &mut Proc, home: &Path) {
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("USER", "tester")
+        .env_remove("OVERLORD_AGENT")
+        .env_remove("OVERLORD_ROLE")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE");
+}
+
+pub fn human() -> Origin {
+    Origin::Cli {
+        user: "tester".into(),
+    }
+}
+
+pub fn agent(name: &str) -> Origin {
+    Origin::Agent {
+        agent: name.into(),
+        role: None,
+    }
+}
+
+/// Parses and runs one line as a human.
+pub fn run(core: &mut Core, line: &str) -> Reply {
+    run_as(core, human(), line)
+}
+
+pub fn run_as(core: &mut Core, origin: Origin, line: &str) -> Reply {
+    let command = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    core.execute(origin, command)
+}
+
+/// Runs a line that must succeed.
+pub fn ok(core: &mut Core, line: &str) -> Reply {
+    let r = run(core, line);
+    assert!(r.ok, "{line} was rejected: {}", r.message);
+    r
+}
+
+/// Runs a line that must be rejected without changing anything; returns the message.
+pub fn rejected(core: &mut Core, line: &str) -> String {
+    rejected_as(core, human(), line)
+}
+
+pub fn rejected_as(core: &mut Core, origin: Origin, line: &str) -> String {
+    let before = core.state().clone();
+    let r = run_as(core, origin, line);
+    assert!(!r.ok, "{line} should have been rejected");
+    assert!(r.events.is_empty(), "a rejected command produced events");
+    assert_eq!(
+        &before,
+        core.state(),
+        "a rejected command changed the state"
+    );
+    r.message
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub const PLAN: &str = r#"{
+  "todo_list_id": "workflow_sample_001",
+  "title": "Backtester loop",
+  "phases": [
+    { "id": "phase-1", "name": "Base loop", "tasks": [
+      { "id": "t1_data", "title": "Data loading", "agent_role": "coder", "priority": "high",
+        "dependencies": [], "acceptance_criteria": ["DataFrame has OHLCV columns"],
+        "expected_artifacts": ["backtesting_adapter.py"] },
+      { "id": "t2_indicators", "title": "Indicators", "agent_role": "architect",
+        "dependencies": ["t1_data"],
+        "acceptance_criteria": [{ "description": "RSI matches fixture", "command": "pytest tests/test_rsi.py" }] }
+    ]},
+    { "id": "phase-2", "name": "Signals", "tasks": [
+      { "id": "t3_entry", "title": "Entry conditions", "agent_role": "implementer",
+        "dependencies": ["t2_indicators"] }
+    ]}
+  ]
+}"#;

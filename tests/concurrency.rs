@@ -1,0 +1,170 @@
+//! One writer: concurrent writers from several processes never fork or corrupt the chain,
+//! with and without a running owner (`overlord-tui serve`).
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use overlord::config::Config;
+use overlord::core::Core;
+use overlord::protocol::model::ConcernId;
+use overlord::store::verify::verify;
+use overlord::store::Store;
+use serde_json::Value;
+
+use crate::common::*;
+
+fn raise_many(repo: &Repo, writer: usize, n: usize) -> std::thread::JoinHandle<Vec<bool>> {
+    let path = repo.path().to_path_buf();
+    let home = repo.home.path().to_path_buf();
+    std::thread::spawn(move || {
+        (0..n)
+            .map(|i| {
+                let mut cmd = bin();
+                cmd.args([
+                    "concern",
+                    "raise",
+                    "--from",
+                    "tester",
+                    "--severity",
+                    "info",
+                    "--category",
+                    "load",
+                    &format!("writer {writer} concern {i}"),
+                ])
+                .current_dir(&path);
+                sandbox(&mut cmd, &home);
+                cmd.output().map(|o| o.status.success()).unwrap_or(false)
+            })
+            .collect()
+    })
+}
+
+fn check_store(repo: &Repo, expected_concerns: u64) {
+    let store = Store::open_without_repair(&repo.workspace().store_paths()).unwrap();
+    let report = verify(&store).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+    let core = Core::open(&repo.workspace(), &Config::default()).unwrap();
+    let state = core.state();
+    assert_eq!(state.concerns.len() as u64, expected_concerns);
+    // Ids are dense and unique: no two writers handed out the same one.
+    for n in 1..=expected_concerns {
+        assert!(state.concerns.contains_key(&ConcernId(n)), "C-{n} missing");
+    }
+    assert_eq!(state.last_event_seq, expected_concerns);
+}
+
+#[test]
+fn two_processes_writing_directly_never_fork_the_chain() {
+    let repo = Repo::new();
+    repo.workspace().init().unwrap();
+    let a = raise_many(&repo, 1, 15);
+    let b = raise_many(&repo, 2, 15);
+    // And an in-process writer on its own connection at the same time.
+    let mut core = Core::open(&repo.workspace(), &Config::default()).unwrap();
+    for i in 0..15 {
+        ok(
+            &mut core,
+            &format!("/raise --severity warning --category load in-process {i}"),
+        );
+    }
+    assert!(a.join().unwrap().into_iter().all(|ok| ok));
+    assert!(b.join().unwrap().into_iter().all(|ok| ok));
+    check_store(&repo, 45);
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(repo: &Repo) -> Server {
+    let mut cmd = bin();
+    cmd.arg("serve")
+        .current_dir(repo.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    sandbox(&mut cmd, repo.home.path());
+    let child = cmd.spawn().unwrap();
+    let sock = repo.path().join(".overlord/overlord.sock");
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server(child)
+}
+
+#[test]
+fn with_an_owner_running_clients_go_through_its_socket() {
+    let repo = Repo::new();
+    repo.workspace().init().unwrap();
+    let mut server = serve(&repo);
+    let sock = repo.path().join(".overlord/overlord.sock");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // A second owner is refused.
+    let o = repo.run(&["serve"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already owns"), "{}", stderr(&o));
+
+    let a = raise_many(&repo, 1, 12);
+    let b = raise_many(&repo, 2, 12);
+    // A writer that opens the store directly while the owner runs is still safe.
+    let mut direct = Core::open(&repo.workspace(), &Config::default()).unwrap();
+    for i in 0..6 {
+        ok(
+            &mut direct,
+            &format!("/raise --severity warning --category load direct {i}"),
+        );
+    }
+    assert!(a.join().unwrap().into_iter().all(|ok| ok));
+    assert!(b.join().unwrap().into_iter().all(|ok| ok));
+    // The owner saw the direct writes too (it catches up before every command).
+    let o = repo.run(&["status", "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["report"]["open_concerns"]["info"], 24);
+    assert_eq!(v["report"]["open_concerns"]["warning"], 6);
+
+    // SIGTERM stops it cleanly and removes the socket.
+    let pid = server.0.id() as i32;
+    std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "serve exited with {status:?}");
+    assert!(!sock.exists());
+    check_store(&repo, 30);
+    // With no owner, the CLI opens the store itself again.
+    let o = repo.run(&["cmd", "/ack C-30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_stale_socket_does_not_block_the_cli() {
+    let repo = Repo::new();
+    repo.workspace().init().unwrap();
+    let sock = repo.path().join(".overlord/overlord.sock");
+    {
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    } // the listener is gone; the file stays behind
+    assert!(sock.exists());
+    let o = repo.run(&["cmd", "/raise --severity info --category x stale socket"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let server = serve(&repo);
+    let o = repo.run(&["cmd", "/ack C-1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    drop(server);
+}

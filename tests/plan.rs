@@ -1,0 +1,149 @@
+//! Plan import: the TodoList shape of seed 003, and every validation error naming the task.
+
+use overlord::core::plan::parse_todo_list;
+use overlord::protocol::model::{Role, TaskStatus};
+
+use crate::common::*;
+
+fn err(text: &str) -> String {
+    parse_todo_list(text, "plan.json", "2026-01-01T00:00:00.000Z")
+        .expect_err("should be invalid")
+        .to_string()
+}
+
+#[test]
+fn imports_the_seed_shape_with_aliases() {
+    let plan = parse_todo_list(PLAN, "plan.json", "now").unwrap();
+    assert_eq!(plan.id, "workflow_sample_001");
+    assert_eq!(plan.phases.len(), 2);
+    let t1 = plan.task("t1_data").unwrap();
+    assert_eq!(
+        t1.role,
+        Role::Implementer,
+        "seed 003's coder is the implementer"
+    );
+    assert_eq!(t1.priority, "high");
+    assert_eq!(t1.status, TaskStatus::Todo);
+    let t2 = plan.task("t2_indicators").unwrap();
+    assert_eq!(
+        t2.role,
+        Role::Designer,
+        "seed 003's architect is the designer"
+    );
+    assert_eq!(
+        t2.acceptance_criteria,
+        vec!["RSI matches fixture: `pytest tests/test_rsi.py`"]
+    );
+}
+
+#[test]
+fn flat_task_lists_and_branch_todos() {
+    let plan = parse_todo_list(
+        r#"{"tasks": [
+            {"id": "t2", "title": "Indicators", "agent_role": "coder"},
+            {"id": "t2_branch_01", "parent_id": "t2", "title": "Debug RSI mismatch",
+             "agent_role": "debugger", "branch_reason": "test_failure",
+             "debug_instructions": "Expected 28.5, got 32.1.", "is_temporary": true,
+             "max_debug_attempts": 3, "dependencies": ["t2"]}
+        ]}"#,
+        "p.json",
+        "now",
+    )
+    .unwrap();
+    assert_eq!(plan.phases.len(), 1);
+    let b = plan.task("t2_branch_01").unwrap();
+    assert!(b.is_temporary);
+    assert_eq!(b.max_debug_attempts, Some(3));
+    assert_eq!(b.parent_id.as_deref(), Some("t2"));
+}
+
+#[test]
+fn validation_errors_name_the_task() {
+    let e = err(
+        r#"{"tasks":[{"id":"a","title":"A","agent_role":"coder"},{"id":"a","title":"B","agent_role":"coder"}]}"#,
+    );
+    assert!(e.contains("duplicate task id 'a' (tasks 1 and 2)"), "{e}");
+    let e = err(
+        r#"{"tasks":[{"id":"t1","title":"A","agent_role":"coder","dependencies":["t9"]},{"id":"t2","title":"B","agent_role":"coder"}]}"#,
+    );
+    assert!(e.contains("task 't1' depends on unknown task 't9'"), "{e}");
+    let e = err(
+        r#"{"tasks":[{"id":"build","title":"A","agent_role":"coder","dependencies":["biuld"]}]}"#,
+    );
+    assert!(e.contains("did you mean 'build'?"), "{e}");
+    let e = err(r#"{"tasks":[
+        {"id":"a","title":"A","agent_role":"coder","dependencies":["c"]},
+        {"id":"b","title":"B","agent_role":"coder","dependencies":["a"]},
+        {"id":"c","title":"C","agent_role":"coder","dependencies":["b"]}]}"#);
+    assert!(e.contains("dependency cycle: a → c → b → a"), "{e}");
+    let e = err(r#"{"tasks":[{"id":"a","title":"A","agent_role":"coder","dependencies":["a"]}]}"#);
+    assert!(e.contains("task 'a' depends on itself"), "{e}");
+    let e = err(r#"{"tasks":[{"id":"a","title":"A","agent_role":"wizard"}]}"#);
+    assert!(e.contains("task 'a': unknown role 'wizard'"), "{e}");
+    let e = err(r#"{"tasks":[{"id":"a","title":"A","agent_role":"coder","dependancies":[]}]}"#);
+    assert!(
+        e.contains("unknown field `dependancies`") && e.contains("line 1"),
+        "{e}"
+    );
+    let e = err("{\"tasks\": [\n  {\"id\": \"a\", \"title\": }\n]}");
+    assert!(e.contains("line 2"), "{e}");
+    let e = err(r#"{"tasks":[]}"#);
+    assert!(e.contains("no tasks"), "{e}");
+    let e = err(
+        r#"{"phases":[{"id":"p","tasks":[{"id":"a","title":"A","agent_role":"coder"}]},{"id":"p","tasks":[]}]}"#,
+    );
+    assert!(e.contains("duplicate phase id 'p'"), "{e}");
+    let e = err(r#"{"tasks":[{"id":"a b","title":"A","agent_role":"coder"}]}"#);
+    assert!(e.contains("invalid id 'a b'"), "{e}");
+    let e = err(r#"{"tasks":[{"id":"a","title":"A","agent_role":"coder","parent_id":"zz"}]}"#);
+    assert!(e.contains("unknown parent 'zz'"), "{e}");
+    let e = err("not json");
+    assert!(e.starts_with("plan plan.json:"), "{e}");
+}
+
+#[test]
+fn a_bad_plan_changes_nothing_and_a_good_reimport_keeps_progress() {
+    let repo = Repo::new();
+    let mut core = repo.core();
+    repo.write(
+        "bad.json",
+        r#"{"tasks":[{"id":"a","title":"A","agent_role":"coder","dependencies":["b"]}]}"#,
+    );
+    let msg = rejected(&mut core, "/import bad.json");
+    assert!(msg.contains("depends on unknown task 'b'"), "{msg}");
+    let msg = rejected(&mut core, "/import missing.json");
+    assert!(msg.contains("cannot read plan"), "{msg}");
+    assert!(core.state().plan.is_none());
+
+    repo.write("plan.json", PLAN);
+    ok(&mut core, "/import plan.json");
+    ok(&mut core, "/task t1_data done");
+    ok(&mut core, "/import plan.json");
+    let plan = core.state().plan.as_ref().unwrap();
+    assert_eq!(plan.task("t1_data").unwrap().status, TaskStatus::Done);
+    assert_eq!(
+        core.state().pending_approvals().count(),
+        1,
+        "re-importing does not ask twice"
+    );
+}
+
+#[test]
+fn the_sample_plan_in_assets_is_valid() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/sample-plan.json"
+    ))
+    .unwrap();
+    let plan = parse_todo_list(&text, "assets/sample-plan.json", "now").unwrap();
+    assert_eq!(plan.phases.len(), 2);
+    assert_eq!(plan.tasks().count(), 5);
+}
+
+#[test]
+fn the_embedded_default_configuration_parses() {
+    let parsed: overlord::config::Config =
+        toml::from_str(overlord::config::DEFAULT_CONFIG).unwrap();
+    assert_eq!(parsed, overlord::config::Config::default());
+    assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
+}

@@ -1,0 +1,338 @@
+//! The audit store: restart equality, snapshots, mirrors, and tamper detection for each kind
+//! of tampering (on the real SQLite file, as someone with the sqlite3 tool would do it).
+
+use overlord::config::Config;
+use overlord::core::Core;
+use overlord::protocol::Topic;
+use overlord::store::verify::{verify, VerifyReport};
+use overlord::store::{hash_record, Store};
+use rusqlite::{params, Connection};
+
+use crate::common::*;
+
+/// A store with a bit of everything in it.
+fn busy_repo(snapshot_every: u64) -> (Repo, Core) {
+    let repo = Repo::new();
+    let ws = repo.workspace();
+    ws.init().unwrap();
+    let mut config = Config::default();
+    config.core.snapshot_every = snapshot_every;
+    let mut core = Core::open(&ws, &config).unwrap();
+    repo.write("plan.json", PLAN);
+    ok(&mut core, "/import plan.json");
+    ok(&mut core, "/agent impl-1 --role implementer --task t1_data");
+    ok(&mut core, "/agent designer-1 --role designer");
+    for i in 0..4 {
+        ok(
+            &mut core,
+            &format!("/raise --severity warning --category gap concern number {i}"),
+        );
+    }
+    ok(&mut core, "/ack C-1");
+    ok(&mut core, "/assign designer-1 C-2 look at it");
+    ok(&mut core, "/resolve C-3 done");
+    ok(&mut core, "/handoff --from designer --to implementer --purpose spec --input design/DESIGN_SPEC.md spec ready");
+    ok(&mut core, "/approve plan");
+    ok(&mut core, "/pause all");
+    ok(&mut core, "/clarify designer-1 why?");
+    let _ = run(&mut core, "/resolve C-3 twice"); // rejected, still audited
+    (repo, core)
+}
+
+fn verify_repo(repo: &Repo) -> VerifyReport {
+    let store = Store::open_without_repair(&repo.workspace().store_paths()).unwrap();
+    verify(&store).unwrap()
+}
+
+fn first(report: &VerifyReport) -> String {
+    assert!(!report.ok, "tampering went unnoticed");
+    report.findings[0].to_string()
+}
+
+#[test]
+fn state_after_reopen_equals_state_before() {
+    for snapshot_every in [1, 5, 1000] {
+        let (repo, core) = busy_repo(snapshot_every);
+        let before = core.state().clone();
+        drop(core);
+        let after = repo.reopen();
+        assert_eq!(&before, after.state(), "snapshot_every = {snapshot_every}");
+        assert!(verify_repo(&repo).ok);
+    }
+}
+
+#[test]
+fn reopen_without_snapshots_replays_to_the_same_state() {
+    let (repo, core) = busy_repo(3);
+    let before = core.state().clone();
+    drop(core);
+    Connection::open(repo.db())
+        .unwrap()
+        .execute("DELETE FROM snapshots", [])
+        .unwrap();
+    assert_eq!(&before, repo.reopen().state());
+}
+
+#[test]
+fn a_clean_trail_verifies() {
+    let (repo, _core) = busy_repo(4);
+    let report = verify_repo(&repo);
+    assert!(report.ok, "{:?}", report.findings);
+    assert_eq!(report.mirrors_checked.len(), 5);
+    assert!(report.records > 40);
+    assert!(report.events > 10);
+}
+
+#[test]
+fn detects_a_modified_record() {
+    let (repo, _core) = busy_repo(1000);
+    let db = Connection::open(repo.db()).unwrap();
+    db.execute("UPDATE records SET body = replace(body, 'done', 'DONE') WHERE seq = (SELECT seq FROM records WHERE topic='concern' AND body LIKE '%concern_resolved%')", []).unwrap();
+    let seq: i64 = db
+        .query_row(
+            "SELECT seq FROM records WHERE instr(body, 'DONE') > 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let msg = first(&verify_repo(&repo));
+    assert_eq!(
+        msg,
+        format!("record {seq} (records): its contents do not match its hash (record modified)")
+    );
+}
+
+#[test]
+fn detects_a_modified_record_whose_hash_was_recomputed() {
+    let (repo, _core) = busy_repo(1000);
+    let db = Connection::open(repo.db()).unwrap();
+    let (topic, at, body, prev): (String, String, String, Vec<u8>) = db
+        .query_row(
+            "SELECT topic, at, body, prev FROM records WHERE seq = 8",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    let forged = body.replacen("tester", "mallory", 1);
+    assert_ne!(forged, body);
+    let prev: [u8; 32] = prev.try_into().unwrap();
+    let hash = hash_record(&prev, 8, Topic::parse(&topic).unwrap(), &at, &forged);
+    db.execute(
+        "UPDATE records SET body = ?1, hash = ?2 WHERE seq = 8",
+        params![forged, &hash[..]],
+    )
+    .unwrap();
+    let msg = first(&verify_repo(&repo));
+    assert!(
+        msg.starts_with(
+            "record 8 (records): record 8 was modified or inserted and its hash recomputed"
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
+fn detects_a_deleted_record() {
+    let (repo, _core) = busy_repo(1000);
+    Connection::open(repo.db())
+        .unwrap()
+        .execute("DELETE FROM records WHERE seq = 7", [])
+        .unwrap();
+    let msg = first(&verify_repo(&repo));
+    assert_eq!(
+        msg,
+        "record 7 (records): record 7 is missing (deleted): the records jump from 6 to 8"
+    );
+}
+
+#[test]
+fn detects_reordered_records() {
+    let (repo, _core) = busy_repo(1000);
+    let db = Connection::open(repo.db()).unwrap();
+    db.execute_batch(
+        "UPDATE records SET seq = -1 WHERE seq = 12;
+         UPDATE records SET seq = 12 WHERE seq = 13;
+         UPDATE records SET seq = 13 WHERE seq = -1;",
+    )
+    .unwrap();
+    let msg = first(&verify_repo(&repo));
+    assert_eq!(
+        msg,
+        "record 12 (records): holds the contents of record 13 (records reordered)"
+    );
+}
+
+#[test]
+fn detects_an_inserted_record() {
+    let (repo, _core) = busy_repo(1000);
+    let db = Connection::open(repo.db()).unwrap();
+    // Shift records 20.. up by one and insert a well-formed record at 20 that links to 19.
+    db.execute_batch("UPDATE records SET seq = -seq WHERE seq >= 20; UPDATE records SET seq = -seq + 1 WHERE seq < 0;").unwrap();
+    let prev: Vec<u8> = db
+        .query_row("SELECT hash FROM records WHERE seq = 19", [], |r| r.get(0))
+        .unwrap();
+    let prev: [u8; 32] = prev.try_into().unwrap();
+    let body = r#"{"seq":999,"at":"x","command_seq":null,"actor":"mallory","kind":{"type":"dispatch_resumed"}}"#;
+    let hash = hash_record(&prev, 20, Topic::Event, "x", body);
+    db.execute(
+        "INSERT INTO records (seq, topic, at, body, prev, hash) VALUES (20, 'event', 'x', ?1, ?2, ?3)",
+        params![body, &prev[..], &hash[..]],
+    )
+    .unwrap();
+    let msg = first(&verify_repo(&repo));
+    assert_eq!(
+        msg,
+        "record 20 (records): record 20 was inserted: record 21 holds what was record 20"
+    );
+
+    // And a record appended at the end without the right hash.
+    let (repo, _core) = busy_repo(1000);
+    let db = Connection::open(repo.db()).unwrap();
+    let head: i64 = db
+        .query_row("SELECT max(seq) FROM records", [], |r| r.get(0))
+        .unwrap();
+    db.execute(
+        "INSERT INTO records (seq, topic, at, body, prev, hash) SELECT seq + 1, topic, at, body, hash, hash FROM records WHERE seq = ?1",
+        [head],
+    )
+    .unwrap();
+    let msg = first(&verify_repo(&repo));
+    assert!(msg.starts_with(&format!("record {}", head + 1)), "{msg}");
+}
+
+#[test]
+fn detects_a_truncated_store_through_the_mirrors() {
+    let (repo, _core) = busy_repo(1000);
+    let db = Connection::open(repo.db()).unwrap();
+    let last_response: i64 = db
+        .query_row(
+            "SELECT max(seq) FROM records WHERE topic = 'response'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    db.execute("DELETE FROM records WHERE seq >= ?1", [last_response - 1])
+        .unwrap();
+    let report = verify_repo(&repo);
+    assert!(!report.ok);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.problem.contains("the store does not have")),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn detects_a_mirror_that_disagrees() {
+    let (repo, _core) = busy_repo(1000);
+    let path = repo.path().join(".overlord/audit/concerns.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("concern number 2", "concern number 9", 1),
+    )
+    .unwrap();
+    let msg = first(&verify_repo(&repo));
+    assert!(
+        msg.contains("(audit/concerns.jsonl line 3): the mirror line disagrees with the store"),
+        "{msg}"
+    );
+
+    let (repo, _core) = busy_repo(1000);
+    let path = repo.path().join(".overlord/audit/commands.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.remove(2);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let msg = first(&verify_repo(&repo));
+    assert!(
+        msg.contains("audit/commands.jsonl line 3") && msg.contains("line missing"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn detects_a_tampered_snapshot() {
+    let (repo, _core) = busy_repo(5);
+    let db = Connection::open(repo.db()).unwrap();
+    let n = db
+        .execute(
+            "UPDATE snapshots SET state = replace(state, '\"dispatch_halted\":true', '\"dispatch_halted\":false') WHERE record_seq = (SELECT max(record_seq) FROM snapshots)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let report = verify_repo(&repo);
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.place == "snapshot")
+        .expect("snapshot finding");
+    assert!(f.problem.contains("disagrees with a replay"), "{f}");
+}
+
+#[test]
+fn mirrors_are_repaired_after_a_crash_between_commit_and_mirror_write() {
+    let (repo, core) = busy_repo(1000);
+    drop(core);
+    // The last command's response line never made it, and a torn half line was left behind.
+    let path = repo.path().join(".overlord/audit/responses.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let last = lines.pop().unwrap();
+    let torn = &last[..last.len() / 2];
+    std::fs::write(&path, lines.join("\n") + "\n" + torn).unwrap();
+    assert!(!verify_repo(&repo).ok);
+    let mut core = repo.reopen();
+    assert!(verify_repo(&repo).ok, "{:?}", verify_repo(&repo).findings);
+    ok(&mut core, "/status");
+    assert!(verify_repo(&repo).ok);
+}
+
+#[test]
+fn a_corrupt_or_foreign_store_is_a_clear_error() {
+    let repo = Repo::new();
+    repo.workspace().init().unwrap();
+    std::fs::write(repo.db(), b"this is not a database, just text that is long enough to look like a header of some sort ......").unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", repo.db().display()));
+    }
+    let err = match Core::open(&repo.workspace(), &Config::default()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("opened a corrupt store"),
+    };
+    assert!(
+        err.contains("not an SQLite database") || err.contains("not a database"),
+        "{err}"
+    );
+
+    let repo = Repo::new();
+    repo.workspace().init().unwrap();
+    Connection::open(repo.db())
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let err = match Core::open(&repo.workspace(), &Config::default()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("opened a store from the future"),
+    };
+    assert!(err.contains("newer overlord-tui"), "{err}");
+}
+
+#[test]
+fn a_bad_event_body_is_named_at_open() {
+    let (repo, core) = busy_repo(1000);
+    drop(core);
+    let db = Connection::open(repo.db()).unwrap();
+    db.execute("DELETE FROM snapshots", []).unwrap();
+    db.execute("UPDATE records SET body = '{' WHERE seq = 2", [])
+        .unwrap();
+    let err = match Core::open(&repo.workspace(), &Config::default()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("opened a store with an unreadable event"),
+    };
+    assert!(err.contains("audit record 2 cannot be read"), "{err}");
+}
