@@ -336,3 +336,31 @@ fn a_bad_event_body_is_named_at_open() {
     };
     assert!(err.contains("audit record 2 cannot be read"), "{err}");
 }
+
+#[test]
+fn a_mirror_that_cannot_be_written_does_not_fail_a_committed_command() {
+    let repo = Repo::new();
+    repo.workspace().init().unwrap();
+    let mirror = repo.path().join(".overlord/audit/concerns.jsonl");
+    std::fs::remove_file(&mirror).unwrap();
+    // Every write to /dev/full fails with ENOSPC, as a full disk would.
+    std::os::unix::fs::symlink("/dev/full", &mirror).unwrap();
+    let mut core = repo.reopen();
+    let r = ok(
+        &mut core,
+        "/raise --severity info --category disk written anyway",
+    );
+    assert!(r.message.contains("C-1 raised"));
+    assert!(core
+        .state()
+        .concerns
+        .contains_key(&overlord::protocol::model::ConcernId(1)));
+    drop(core);
+    std::fs::remove_file(&mirror).unwrap();
+    // The next open repairs the mirror from the store.
+    let mut core = repo.reopen();
+    ok(&mut core, "/ack C-1");
+    let report = verify_repo(&repo);
+    assert!(report.ok, "{:?}", report.findings);
+    assert_eq!(std::fs::read_to_string(&mirror).unwrap().lines().count(), 2);
+}

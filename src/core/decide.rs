@@ -530,19 +530,14 @@ pub fn decide(
                         format!("the promotion of {phase} is already awaiting the human as {}", a.id),
                     ));
                 }
-                let approval = Approval {
-                    id: ApprovalId(state.counters.approvals + 1),
-                    kind: ApprovalKind::PhasePromotion,
-                    subject: phase.clone(),
-                    summary: format!("promote phase {phase} ({})", ph.name),
-                    requested_by: actor,
-                    requested_at: now.clone(),
-                    decision: None,
-                    decided_by: None,
-                    decided_at: None,
-                    note: None,
-                    conditions: None,
-                };
+                let approval = Approval::pending(
+                    ApprovalId(state.counters.approvals + 1),
+                    ApprovalKind::PhasePromotion,
+                    phase.clone(),
+                    format!("promote phase {phase} ({})", ph.name),
+                    actor,
+                    now.clone(),
+                );
                 Outcome {
                     message: format!(
                         "promotion of {phase} awaits the human's approval as {}",
@@ -651,10 +646,7 @@ pub fn decide(
                 id,
                 from,
                 to,
-                raised_by: match origin {
-                    Origin::Agent { agent, .. } => Some(agent.clone()),
-                    _ => None,
-                },
+                raised_by: origin.agent(),
                 severity: d.severity,
                 category: d.category.clone(),
                 summary: d.summary.clone(),
@@ -706,10 +698,7 @@ pub fn decide(
                 status: d.status.clone().unwrap_or_else(|| "completed".into()),
                 impact: d.impact,
                 task: d.task.clone(),
-                agent: match origin {
-                    Origin::Agent { agent, .. } => Some(agent.clone()),
-                    _ => None,
-                },
+                agent: origin.agent(),
                 timestamp: now.clone(),
             };
             let mut events = vec![EventKind::HandoffRecorded {
@@ -809,19 +798,14 @@ pub fn decide(
                 Some(r) => format!("{actor} ({r})"),
                 None => actor,
             };
-            let approval = Approval {
-                id: ApprovalId(state.counters.approvals + 1),
-                kind: *kind,
-                subject: subject.clone(),
-                summary: summary.clone(),
-                requested_by: by,
-                requested_at: now.clone(),
-                decision: None,
-                decided_by: None,
-                decided_at: None,
-                note: None,
-                conditions: None,
-            };
+            let approval = Approval::pending(
+                ApprovalId(state.counters.approvals + 1),
+                *kind,
+                subject.clone(),
+                summary.clone(),
+                by,
+                now.clone(),
+            );
             Outcome {
                 message: format!("{kind} {subject} awaits approval as {}", approval.id),
                 data: ReplyData::Approval(Box::new(approval.clone())),
@@ -868,19 +852,14 @@ pub fn decide(
                 new_plan.title
             );
             if !already {
-                let approval = Approval {
-                    id: ApprovalId(state.counters.approvals + 1),
-                    kind: ApprovalKind::Plan,
-                    subject: new_plan.id.clone(),
-                    summary: format!("plan '{}' ({phases} phases, {tasks} tasks)", new_plan.title),
-                    requested_by: actor,
-                    requested_at: now.clone(),
-                    decision: None,
-                    decided_by: None,
-                    decided_at: None,
-                    note: None,
-                    conditions: None,
-                };
+                let approval = Approval::pending(
+                    ApprovalId(state.counters.approvals + 1),
+                    ApprovalKind::Plan,
+                    new_plan.id.clone(),
+                    format!("plan '{}' ({phases} phases, {tasks} tasks)", new_plan.title),
+                    actor,
+                    now.clone(),
+                );
                 message.push_str(&format!("; awaits the human's approval as {}", approval.id));
                 events.push(EventKind::ApprovalRequested { approval });
             }
@@ -982,26 +961,20 @@ fn variation_with_approval(
     now: &str,
 ) -> (Variation, Option<Approval>) {
     let id = VariationId(state.counters.variations + 1);
-    let approval = (impact == Impact::High).then(|| Approval {
-        id: ApprovalId(state.counters.approvals + 1),
-        kind: ApprovalKind::Variation,
-        subject: id.to_string(),
-        summary: title.clone(),
-        requested_by: origin.actor(),
-        requested_at: now.to_string(),
-        decision: None,
-        decided_by: None,
-        decided_at: None,
-        note: None,
-        conditions: None,
+    let approval = (impact == Impact::High).then(|| {
+        Approval::pending(
+            ApprovalId(state.counters.approvals + 1),
+            ApprovalKind::Variation,
+            id.to_string(),
+            title.clone(),
+            origin.actor(),
+            now.to_string(),
+        )
     });
     let variation = Variation {
         id,
         proposed_by: from,
-        agent: match origin {
-            Origin::Agent { agent, .. } => Some(agent.clone()),
-            _ => None,
-        },
+        agent: origin.agent(),
         title,
         impact,
         rationale,

@@ -214,6 +214,14 @@ impl Origin {
         }
     }
 
+    /// The agent's name, when an agent sent it.
+    pub fn agent(&self) -> Option<String> {
+        match self {
+            Origin::Agent { agent, .. } => Some(agent.clone()),
+            _ => None,
+        }
+    }
+
     pub fn is_human(&self) -> bool {
         matches!(
             self,

@@ -600,6 +600,30 @@ pub struct Approval {
 }
 
 impl Approval {
+    /// A new request, not yet decided.
+    pub fn pending(
+        id: ApprovalId,
+        kind: ApprovalKind,
+        subject: String,
+        summary: String,
+        requested_by: String,
+        requested_at: Timestamp,
+    ) -> Approval {
+        Approval {
+            id,
+            kind,
+            subject,
+            summary,
+            requested_by,
+            requested_at,
+            decision: None,
+            decided_by: None,
+            decided_at: None,
+            note: None,
+            conditions: None,
+        }
+    }
+
     pub fn is_pending(&self) -> bool {
         self.decision.is_none_or(|d| !d.is_final())
     }

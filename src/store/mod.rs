@@ -71,6 +71,14 @@ pub struct Store {
     head_hash: Hash,
     mirrors: Mirrors,
     lock_path: PathBuf,
+    /// `.overlord/write.lock`, kept open; `flock`ed for the length of each write.
+    lock_file: File,
+    /// The last `mirrored_through` mark written (it is only a lower bound, so it is written
+    /// every `MIRROR_MARK_EVERY` records rather than on every append).
+    mirror_mark: u64,
+    /// The first record whose mirror lines could not be written (disk full, permissions);
+    /// the next write repairs from there before claiming the mirrors are complete.
+    mirror_gap: Option<u64>,
 }
 
 /// Everything the store needs on disk, all under `.overlord/`.
@@ -95,9 +103,11 @@ impl StorePaths {
 /// `BEGIN IMMEDIATE` transaction.
 pub struct WriteGuard<'s> {
     store: &'s mut Store,
-    _lock: File,
     open: bool,
 }
+
+/// How many records may pass before the `mirrored_through` mark is moved forward.
+const MIRROR_MARK_EVERY: u64 = 256;
 
 impl Store {
     /// Opens (creating if needed) the store, brings its schema up to date and repairs the
@@ -113,6 +123,21 @@ impl Store {
     pub fn open_without_repair(paths: &StorePaths) -> Result<Store, StoreError> {
         let path = paths.db.clone();
         let shown = path.display().to_string();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            })?;
+        }
+        let lock_file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&paths.write_lock)
+            .map_err(|e| StoreError::Io {
+                path: paths.write_lock.display().to_string(),
+                message: e.to_string(),
+            })?;
         let sql = |source| StoreError::Sqlite {
             path: shown.clone(),
             source,
@@ -152,6 +177,9 @@ impl Store {
                 message: e.to_string(),
             })?,
             lock_path: paths.write_lock.clone(),
+            lock_file,
+            mirror_mark: 0,
+            mirror_gap: None,
         };
         store.migrate()?;
         store.reload_head()?;
@@ -250,35 +278,40 @@ impl Store {
 
     /// The cross-process write lock (an exclusive `flock` on `.overlord/write.lock`): held
     /// for a whole append, from catching up to the last mirror line.
-    fn take_lock(&self) -> Result<File, StoreError> {
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock_path)
-            .map_err(|e| StoreError::Io {
-                path: self.lock_path.display().to_string(),
-                message: e.to_string(),
-            })?;
-        lock.lock().map_err(|e| StoreError::Io {
+    fn lock(&self) -> Result<(), StoreError> {
+        self.lock_file.lock().map_err(|e| StoreError::Io {
             path: self.lock_path.display().to_string(),
             message: format!("could not take the write lock: {e}"),
-        })?;
-        Ok(lock)
+        })
+    }
+
+    fn unlock(&self) {
+        if let Err(e) = self.lock_file.unlock() {
+            tracing::warn!(error = %e, "could not release the write lock");
+        }
     }
 
     /// Takes the write lock (waiting for other writers) and opens the write transaction.
     pub fn begin_write(&mut self) -> Result<WriteGuard<'_>, StoreError> {
-        let lock = self.take_lock()?;
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| self.sql_err(e))?;
-        let guard = WriteGuard {
+        self.lock()?;
+        // From here on the guard's `Drop` releases the lock, whatever fails.
+        let mut guard = WriteGuard {
             store: self,
-            _lock: lock,
-            open: true,
+            open: false,
         };
+        guard
+            .store
+            .conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| guard.store.sql_err(e))?;
+        guard.open = true;
         guard.store.reload_head()?;
+        if let Some(gap) = guard.store.mirror_gap {
+            let records = guard.store.records_after(gap.saturating_sub(1))?;
+            if guard.store.mirrors.repair(&records).is_ok() {
+                guard.store.mirror_gap = None;
+            }
+        }
         Ok(guard)
     }
 
@@ -375,7 +408,13 @@ impl Store {
     /// its mirror write (or a writer that died): appends what is missing, drops a torn line.
     pub fn repair_mirrors(&mut self) -> Result<(), StoreError> {
         // Under the lock: a writer between its commit and its mirror lines must finish first.
-        let _lock = self.take_lock()?;
+        self.lock()?;
+        let result = self.repair_mirrors_locked();
+        self.unlock();
+        result
+    }
+
+    fn repair_mirrors_locked(&mut self) -> Result<(), StoreError> {
         self.reload_head()?;
         let through: u64 = self
             .conn
@@ -388,6 +427,7 @@ impl Store {
             .map_err(|e| self.sql_err(e))?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        self.mirror_mark = through;
         if through >= self.head_seq {
             return Ok(());
         }
@@ -479,33 +519,39 @@ impl WriteGuard<'_> {
     }
 
     /// Makes the appended records durable, then writes their JSONL mirror lines (still under
-    /// the lock, so mirror lines from two processes never interleave out of order).
+    /// the lock, so mirror lines from two processes never interleave out of order). Once the
+    /// database has committed, the write has happened: a mirror that cannot be written is
+    /// logged and repaired by the next write or the next open, never reported as a failure.
     pub fn commit(mut self, appended: &[StoredRecord]) -> Result<(), StoreError> {
         let first = appended
             .first()
             .map(|r| r.seq)
             .unwrap_or(self.store.head_seq + 1);
-        // The mirrors were complete before this write (catch-up repairs them under the
-        // lock), so this transaction can record that without an extra sync.
-        self.store
-            .conn
-            .execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('mirrored_through', ?1)",
-                [(first - 1).to_string()],
-            )
-            .map_err(|e| self.store.sql_err(e))?;
+        let complete_through = first - 1;
+        if self.store.mirror_gap.is_none()
+            && complete_through >= self.store.mirror_mark + MIRROR_MARK_EVERY
+        {
+            // The mirrors were complete before this write (catch-up repairs them under the
+            // lock), so this transaction can record that without an extra sync.
+            self.store.mirror_mark = complete_through;
+            self.store
+                .conn
+                .execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('mirrored_through', ?1)",
+                    [complete_through.to_string()],
+                )
+                .map_err(|e| self.store.sql_err(e))?;
+        }
         self.store
             .conn
             .execute_batch("COMMIT")
             .map_err(|e| self.store.sql_err(e))?;
         self.open = false;
-        self.store
-            .mirrors
-            .append(appended)
-            .map_err(|e| StoreError::Io {
-                path: self.store.mirrors.dir().display().to_string(),
-                message: e.to_string(),
-            })
+        if let Err(e) = self.store.mirrors.append(appended) {
+            tracing::warn!(error = %e, first, "could not write the JSONL mirrors; will repair");
+            self.store.mirror_gap.get_or_insert(first);
+        }
+        Ok(())
     }
 
     /// Repairs mirrors for records another process appended (it may have died before writing
@@ -528,5 +574,6 @@ impl Drop for WriteGuard<'_> {
             let _ = self.store.conn.execute_batch("ROLLBACK");
             let _ = self.store.reload_head();
         }
+        self.store.unlock();
     }
 }
