@@ -168,3 +168,67 @@ fn a_stale_socket_does_not_block_the_cli() {
     assert!(o.status.success(), "{}", stderr(&o));
     drop(server);
 }
+
+#[test]
+fn the_socket_survives_bad_requests_and_streams_events() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixStream;
+
+    let repo = Repo::new();
+    repo.workspace().init().unwrap();
+    let server = serve(&repo);
+    let sock = repo.path().join(".overlord/overlord.sock");
+
+    let stream = UnixStream::connect(&sock).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut line = String::new();
+    let mut ask = |request: &str, line: &mut String| {
+        writer.write_all(request.as_bytes()).unwrap();
+        line.clear();
+        reader.read_line(line).unwrap();
+        serde_json::from_str::<Value>(line).unwrap()
+    };
+    let v = ask("this is not json\n", &mut line);
+    assert_eq!(v["kind"], "error");
+    assert!(v["message"].as_str().unwrap().contains("malformed request"));
+    let v = ask(
+        "{\"op\":\"submit\",\"origin\":{\"via\":\"system\"},\"command\":{\"cmd\":\"nope\"}}\n",
+        &mut line,
+    );
+    assert_eq!(v["kind"], "error");
+    let v = ask("{\"op\":\"ping\"}\n", &mut line);
+    assert_eq!(v["kind"], "pong");
+
+    // A subscriber sees the events of commands sent by others.
+    let mut sub = overlord::core::ipc::Client::connect(&sock).unwrap();
+    sub.subscribe().unwrap();
+    let o = repo.run(&["cmd", "/raise --severity info --category x streamed"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    match sub.next_event().unwrap() {
+        overlord::core::ipc::IpcResponse::Event { event } => {
+            assert_eq!(event.seq, 1);
+            assert!(matches!(
+                event.kind,
+                overlord::protocol::EventKind::ConcernRaised { .. }
+            ));
+        }
+        other => panic!("expected an event, got {other:?}"),
+    }
+
+    // An over-long request is refused, and the server keeps serving.
+    let mut long = UnixStream::connect(&sock).unwrap();
+    long.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let big = vec![b'x'; overlord::core::ipc::MAX_LINE + 10];
+    let _ = long.write_all(&big);
+    let mut reply = String::new();
+    let _ = BufReader::new(long).read_line(&mut reply);
+    assert!(reply.contains("longer than"), "{reply}");
+    let o = repo.run(&["cmd", "/ack C-1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    drop(server);
+}
