@@ -314,7 +314,10 @@ fn init_logging(ws: &Workspace) {
 
 fn dispatch(cli: Cli) -> Outcome {
     let repo = cli.repo;
-    if let Ok(ws) = workspace(&repo).map_err(|Failed(_)| ()) {
+    // Logging goes to the repository's .overlord/logs when there is one; errors finding the
+    // repository are reported by the subcommand itself.
+    let start = repo.clone().or_else(|| std::env::current_dir().ok());
+    if let Some(ws) = start.and_then(|s| Workspace::discover(&s).ok()) {
         if ws.dir.exists() {
             init_logging(&ws);
         }
