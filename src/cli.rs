@@ -70,6 +70,18 @@ pub enum Sub {
     Audit(AuditCmd),
     /// Own the store and serve other overlord-tui invocations over .overlord/overlord.sock
     Serve,
+    /// Show what changed: HEAD vs the working tree (no arguments), a task branch vs its base
+    /// (a task id), something vs the working tree (one revision), or two revisions,
+    /// branches, task ids or checkpoints
+    Diff {
+        from: Option<String>,
+        to: Option<String>,
+        /// Only the changed files with their counts
+        #[arg(long)]
+        stat: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -468,6 +480,12 @@ fn dispatch(cli: Cli) -> Outcome {
         ),
         Sub::Audit(a) => audit(&repo, a),
         Sub::Serve => serve(&repo),
+        Sub::Diff {
+            from,
+            to,
+            stat,
+            json,
+        } => diff(&repo, from.as_deref(), to.as_deref(), stat, json),
     }
 }
 
@@ -540,6 +558,33 @@ fn audit(repo: &Option<PathBuf>, cmd: AuditCmd) -> Outcome {
             Ok(())
         }
     }
+}
+
+fn diff(
+    repo: &Option<PathBuf>,
+    from: Option<&str>,
+    to: Option<&str>,
+    stat: bool,
+    json: bool,
+) -> Outcome {
+    use crate::core::diff;
+    let ws = workspace(repo)?;
+    let git = git2::Repository::open(&ws.root).map_err(|e| fail(e.message()))?;
+    let (a, b) = diff::sides(&git, from, to).map_err(fail)?;
+    let set = diff::diff(&git, &a, &b).map_err(fail)?;
+    if json {
+        return print_json(&serde_json::json!({
+            "schema_version": JSON_SCHEMA_VERSION,
+            "diff": set,
+        }));
+    }
+    let text = if stat {
+        diff::unified::stat(&set)
+    } else {
+        diff::unified::unified(&set)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).map_err(fail)
 }
 
 fn serve(repo: &Option<PathBuf>) -> Outcome {

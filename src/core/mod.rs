@@ -5,6 +5,7 @@
 //! of any front end.
 
 pub mod decide;
+pub mod diff;
 pub mod handle;
 pub mod ipc;
 pub mod plan;

@@ -3,6 +3,7 @@
 //! no clock, no UI: this module depends on serde (and a string-distance helper) only.
 
 pub mod command;
+pub mod diff;
 pub mod event;
 pub mod grammar;
 pub mod model;

@@ -1,0 +1,406 @@
+//! The diff model: hunks rebuild the new text exactly, match `git diff --histogram` hunk for
+//! hunk on realistic inputs, word-level spans, and the repository side (task branches,
+//! checkpoints, renames, binaries, bad names) on real temporary repositories.
+
+use std::process::Command as Proc;
+
+use overlord::core::diff::text::{diff_text, word_diff, CONTEXT};
+use overlord::core::diff::{self, unified};
+use overlord::protocol::diff::{FileContent, FileStatus, Hunk, LineKind};
+use proptest::prelude::*;
+use serde_json::Value;
+
+use crate::common::*;
+
+/// Applies hunks to the old lines; must give the new lines.
+fn apply(old: &str, hunks: &[Hunk]) -> String {
+    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+    let mut out = String::new();
+    let mut next = 0usize; // 0-based index of the next old line to copy
+    for h in hunks {
+        let start = if h.old_len == 0 {
+            h.old_start as usize
+        } else {
+            h.old_start as usize - 1
+        };
+        for l in &old_lines[next..start] {
+            out.push_str(l);
+        }
+        next = start;
+        for l in &h.lines {
+            match l.kind {
+                LineKind::Context | LineKind::Removed => {
+                    assert_eq!(
+                        old_lines[next].trim_end_matches('\n'),
+                        l.text,
+                        "context mismatch"
+                    );
+                    next += 1;
+                    if l.kind == LineKind::Context {
+                        out.push_str(old_lines[next - 1]);
+                    }
+                }
+                LineKind::Added => {
+                    out.push_str(&l.text);
+                    if !l.no_newline {
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+    }
+    for l in &old_lines[next..] {
+        out.push_str(l);
+    }
+    out
+}
+
+fn lines_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            "a",
+            "b",
+            "c",
+            "fn x() {",
+            "}",
+            "",
+            "  let y = 1;",
+            "d e f",
+        ]),
+        0..40,
+    )
+    .prop_flat_map(|lines| (Just(lines), any::<bool>()))
+    .prop_map(|(lines, trailing)| {
+        let mut s = lines.join("\n");
+        if trailing && !s.is_empty() {
+            s.push('\n');
+        }
+        s
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+    #[test]
+    fn hunks_rebuild_the_new_text(old in lines_text(), new in lines_text()) {
+        let d = diff_text(&old, &new, CONTEXT);
+        prop_assert_eq!(apply(&old, &d.hunks), new.clone());
+        let added = d.hunks.iter().flat_map(|h| &h.lines).filter(|l| l.kind == LineKind::Added).count();
+        prop_assert_eq!(added as u32, d.additions);
+        for h in &d.hunks {
+            let old_side = h.lines.iter().filter(|l| l.kind != LineKind::Added).count() as u32;
+            let new_side = h.lines.iter().filter(|l| l.kind != LineKind::Removed).count() as u32;
+            prop_assert_eq!((old_side, new_side), (h.old_len, h.new_len));
+        }
+    }
+
+    #[test]
+    fn word_spans_stay_inside_their_lines(a in "\\PC{0,60}", b in "\\PC{0,60}") {
+        if let Some((os, ns)) = word_diff(&a, &b) {
+            for s in &os { prop_assert!(s.start < s.end && s.end as usize <= a.len() && a.is_char_boundary(s.start as usize) && a.is_char_boundary(s.end as usize)); }
+            for s in &ns { prop_assert!(s.start < s.end && s.end as usize <= b.len() && b.is_char_boundary(s.start as usize) && b.is_char_boundary(s.end as usize)); }
+        }
+    }
+}
+
+/// A deterministic pseudo-random source file of `n` lines.
+pub fn source(n: usize, seed: u64) -> String {
+    let mut x = seed;
+    let mut s = String::new();
+    for i in 0..n {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        match (x >> 33) % 6 {
+            0 => s.push_str(&format!("fn f{i}(a: u32) -> u32 {{\n")),
+            1 => s.push_str(&format!("    let v{i} = a * {};\n", x % 97)),
+            2 => s.push_str("}\n"),
+            3 => s.push('\n'),
+            4 => s.push_str(&format!("    // note {}\n", x % 13)),
+            _ => s.push_str(&format!("    call(v{}, {});\n", i % 50, x % 7)),
+        }
+    }
+    s
+}
+
+/// About 2% of lines edited, inserted or removed, spread through the file.
+pub fn scattered_edits(text: &str, seed: u64) -> String {
+    let mut x = seed;
+    let mut out = String::new();
+    for line in text.lines() {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        match (x >> 33) % 150 {
+            0 => out.push_str(&format!("{line} // edited\n")),
+            1 => {}
+            2 => out.push_str(&format!("{line}\n    inserted({});\n", x % 11)),
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Moves a block of `len` lines from `from` to the end.
+pub fn moved_block(text: &str, from: usize, len: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<&str> = Vec::new();
+    out.extend(&lines[..from]);
+    out.extend(&lines[from + len..]);
+    out.extend(&lines[from..from + len]);
+    out.join("\n") + "\n"
+}
+
+/// The hunks of `git diff --no-index --histogram`, as text from the first `@@` on.
+fn git_hunks(old: &str, new: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("old"), old).unwrap();
+    std::fs::write(dir.path().join("new"), new).unwrap();
+    let mut cmd = Proc::new("git");
+    cmd.args([
+        "diff",
+        "--no-index",
+        "--histogram",
+        "--no-color",
+        "old",
+        "new",
+    ])
+    .current_dir(dir.path());
+    sandbox(&mut cmd, dir.path());
+    let out = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+    out.find("\n@@")
+        .map(|i| out[i + 1..].to_string())
+        .unwrap_or_default()
+}
+
+fn our_hunks(old: &str, new: &str) -> String {
+    let d = diff_text(old, new, CONTEXT);
+    let mut s = String::new();
+    for h in &d.hunks {
+        s.push_str(&unified::hunk_header(h));
+        s.push('\n');
+        for l in &h.lines {
+            s.push(match l.kind {
+                LineKind::Context => ' ',
+                LineKind::Added => '+',
+                LineKind::Removed => '-',
+            });
+            s.push_str(&l.text);
+            s.push('\n');
+            if l.no_newline {
+                s.push_str("\\ No newline at end of file\n");
+            }
+        }
+    }
+    s
+}
+
+/// `git diff` headers may carry a function-context suffix after `@@`; drop it.
+fn strip_context(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            if l.starts_with("@@ ") {
+                l.rsplit_once(" @@")
+                    .map(|(h, _)| format!("{h} @@"))
+                    .unwrap_or(l.to_string())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn matches_git_histogram_hunk_for_hunk() {
+    let base = source(20_000, 7);
+    for (name, new) in [
+        ("scattered edits", scattered_edits(&base, 11)),
+        ("moved block", moved_block(&base, 3_000, 1_000)),
+        (
+            "no trailing newline",
+            base.trim_end().to_string() + " // end",
+        ),
+    ] {
+        let ours = strip_context(&our_hunks(&base, &new));
+        let theirs = strip_context(&git_hunks(&base, &new));
+        assert!(!ours.is_empty(), "{name}: no hunks");
+        if ours != theirs {
+            let at = ours
+                .lines()
+                .zip(theirs.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            panic!(
+                "{name}: differs from git at line {at}:\nours:   {:?}\ntheirs: {:?}",
+                ours.lines().nth(at),
+                theirs.lines().nth(at)
+            );
+        }
+    }
+}
+
+#[test]
+fn word_spans_mark_what_changed() {
+    let (o, n) = word_diff(
+        "let total = price * quantity;",
+        "let total = price * count;",
+    )
+    .unwrap();
+    assert_eq!(
+        &"let total = price * quantity;"[o[0].start as usize..o[0].end as usize],
+        "quantity"
+    );
+    assert_eq!(
+        &"let total = price * count;"[n[0].start as usize..n[0].end as usize],
+        "count"
+    );
+    assert!(
+        word_diff("completely different", "nothing alike here at all").is_none(),
+        "no confetti"
+    );
+    let d = diff_text("a\nlet x = 1;\nb\n", "a\nlet x = 2;\nb\n", 3);
+    let changed: Vec<_> = d.hunks[0]
+        .lines
+        .iter()
+        .filter(|l| l.kind != LineKind::Context)
+        .collect();
+    assert_eq!(changed.len(), 2);
+    assert!(changed.iter().all(|l| l.words.len() == 1));
+}
+
+fn git_in(repo: &Repo, args: &[&str]) {
+    let mut cmd = Proc::new("git");
+    cmd.args(["-c", "user.name=Tester", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(repo.path());
+    sandbox(&mut cmd, repo.home.path());
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn repository_diffs_task_branches_checkpoints_renames_binaries() {
+    let repo = Repo::new();
+    repo.write("src/lib.rs", "fn a() {}\nfn b() {}\n");
+    repo.write("docs/old.md", &"line\n".repeat(40));
+    repo.write("logo.bin", "\0\x01\x02");
+    git_in(&repo, &["add", "."]);
+    git_in(&repo, &["commit", "-qm", "one"]);
+    git_in(
+        &repo,
+        &["tag", "-a", "checkpoint/20261121-001", "-m", "QA passed"],
+    );
+    git_in(&repo, &["checkout", "-qb", "session/s1/task/t1"]);
+    repo.write("src/lib.rs", "fn a() {}\nfn b2() {}\n");
+    git_in(&repo, &["mv", "docs/old.md", "docs/new.md"]);
+    repo.write("logo.bin", "\0\x01\x03");
+    git_in(&repo, &["commit", "-qam", "task work"]);
+    git_in(&repo, &["checkout", "-q", "-"]);
+
+    let git = git2::Repository::open(repo.path()).unwrap();
+    // A task id alone: its branch against where it forked.
+    let (a, b) = diff::sides(&git, Some("t1"), None).unwrap();
+    let set = diff::diff(&git, &a, &b).unwrap();
+    assert_eq!(set.to, "session/s1/task/t1");
+    let by_path = |p: &str| {
+        set.files
+            .iter()
+            .find(|f| f.path() == p)
+            .unwrap_or_else(|| panic!("{p} missing: {:?}", set.files))
+    };
+    let lib = by_path("src/lib.rs");
+    assert_eq!((lib.additions, lib.deletions), (1, 1));
+    let renamed = by_path("docs/new.md");
+    assert_eq!(renamed.status, FileStatus::Renamed);
+    assert_eq!(renamed.old_path.as_deref(), Some("docs/old.md"));
+    assert!(matches!(
+        by_path("logo.bin").content,
+        FileContent::Binary { .. }
+    ));
+
+    // Checkpoint names, with or without their prefix, and the task id as the second side.
+    for cp in ["checkpoint/20261121-001", "20261121-001"] {
+        let (a, b) = diff::sides(&git, Some(cp), Some("t1")).unwrap();
+        assert_eq!(diff::diff(&git, &a, &b).unwrap().files.len(), 3);
+    }
+
+    // Unknown names suggest; dangerous names are refused before git sees them.
+    let e = diff::sides(&git, Some("sesion/s1/task/t1"), Some("HEAD"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("did you mean session/s1/task/t1?"), "{e}");
+    for bad in ["main..t1", "a b", "x\x1b[2J"] {
+        let e = diff::sides(&git, Some(bad), None).unwrap_err().to_string();
+        assert!(e.contains("not a valid revision name"), "{e}");
+    }
+
+    // The CLI prints the same model.
+    let o = repo.run(&["diff", "checkpoint/20261121-001", "t1", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["diff"]["files"].as_array().unwrap().len(), 3);
+    let o = repo.run(&["diff", "t1"]);
+    assert!(
+        stdout(&o).contains("-fn b() {}\n+fn b2() {}"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("rename from docs/old.md"));
+    assert!(stdout(&o).contains("Binary files a/logo.bin and b/logo.bin differ"));
+    let o = repo.run(&["diff", "--stat", "t1"]);
+    assert!(
+        stdout(&o).contains("3 files changed, 1 insertion(+), 1 deletion(-)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = repo.run(&["diff", "nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown revision, task or checkpoint 'nope'"));
+}
+
+#[test]
+fn working_tree_and_empty_repositories() {
+    let repo = Repo::new();
+    repo.write("a.txt", "one\n");
+    // No commits yet: everything is new.
+    let o = repo.run(&["diff"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("+++ b/a.txt\n@@ -0,0 +1 @@\n+one"),
+        "{}",
+        stdout(&o)
+    );
+    git_in(&repo, &["add", "."]);
+    git_in(&repo, &["commit", "-qm", "one"]);
+    std::fs::remove_file(repo.path().join("a.txt")).unwrap();
+    repo.write("b.txt", "two");
+    let o = repo.run(&["diff", "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let files = v["diff"]["files"].as_array().unwrap();
+    let statuses: Vec<&str> = files
+        .iter()
+        .map(|f| f["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"deleted") && statuses.contains(&"added"),
+        "{statuses:?}"
+    );
+    let o = repo.run(&["diff"]);
+    assert!(
+        stdout(&o).contains("+two\n\\ No newline at end of file"),
+        "{}",
+        stdout(&o)
+    );
+    // Overlord's own folder is never part of the diff.
+    repo.run(&["init"]);
+    let o = repo.run(&["diff", "--stat"]);
+    assert!(!stdout(&o).contains(".overlord"), "{}", stdout(&o));
+}
