@@ -69,20 +69,24 @@ pub fn diff_text(old: &str, new: &str, context: u32) -> TextDiff {
 
         let mut lines = Vec::new();
         let (mut o, mut n) = (old_from, new_from);
-        for change in &changes[i..=j] {
-            while o < change.before.start {
-                let (text, no_newline) = line(&input.before, o);
+        // Context lines up to (not including) old line `until`.
+        let push_context = |lines: &mut Vec<DiffLine>, o: &mut u32, n: &mut u32, until: u32| {
+            while *o < until {
+                let (text, no_newline) = line(&input.before, *o);
                 lines.push(DiffLine {
                     kind: LineKind::Context,
-                    old_no: Some(o + 1),
-                    new_no: Some(n + 1),
+                    old_no: Some(*o + 1),
+                    new_no: Some(*n + 1),
                     text,
                     no_newline,
                     words: Vec::new(),
                 });
-                o += 1;
-                n += 1;
+                *o += 1;
+                *n += 1;
             }
+        };
+        for change in &changes[i..=j] {
+            push_context(&mut lines, &mut o, &mut n, change.before.start);
             let removed: Vec<(String, bool)> = change
                 .before
                 .clone()
@@ -117,19 +121,7 @@ pub fn diff_text(old: &str, new: &str, context: u32) -> TextDiff {
             o = change.before.end;
             n = change.after.end;
         }
-        while o < old_to {
-            let (text, no_newline) = line(&input.before, o);
-            lines.push(DiffLine {
-                kind: LineKind::Context,
-                old_no: Some(o + 1),
-                new_no: Some(n + 1),
-                text,
-                no_newline,
-                words: Vec::new(),
-            });
-            o += 1;
-            n += 1;
-        }
+        push_context(&mut lines, &mut o, &mut n, old_to);
         let (old_len, new_len) = (old_to - old_from, new_to - new_from);
         out.hunks.push(Hunk {
             // An empty side names the line before it, as unified diffs do.
@@ -202,10 +194,21 @@ fn words(line: &str) -> Vec<&str> {
 /// word highlights to help (they would light up almost everything).
 pub fn word_diff(old: &str, new: &str) -> Option<(Vec<Span>, Vec<Span>)> {
     let (old_words, new_words) = (words(old), words(new));
-    let diff = similar::TextDiff::configure()
-        .algorithm(similar::Algorithm::Patience)
-        .timeout(Duration::from_millis(5))
-        .diff_slices(&old_words, &new_words);
+    // Most edited lines change in one place: the common prefix and suffix are settled
+    // without a diff, and only the middle goes to `similar`.
+    let prefix = old_words
+        .iter()
+        .zip(&new_words)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let suffix = old_words[prefix..]
+        .iter()
+        .rev()
+        .zip(new_words[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let old_mid = &old_words[prefix..old_words.len() - suffix];
+    let new_mid = &new_words[prefix..new_words.len() - suffix];
     let offsets = |slices: &[&str]| -> Vec<u32> {
         let mut acc = Vec::with_capacity(slices.len() + 1);
         let mut at = 0u32;
@@ -218,6 +221,21 @@ pub fn word_diff(old: &str, new: &str) -> Option<(Vec<Span>, Vec<Span>)> {
     };
     let old_at = offsets(&old_words);
     let new_at = offsets(&new_words);
+    let ops: Vec<similar::DiffOp> = if old_mid.is_empty() || new_mid.is_empty() {
+        vec![similar::DiffOp::Replace {
+            old_index: 0,
+            old_len: old_mid.len(),
+            new_index: 0,
+            new_len: new_mid.len(),
+        }]
+    } else {
+        similar::TextDiff::configure()
+            .algorithm(similar::Algorithm::Patience)
+            .timeout(Duration::from_millis(5))
+            .diff_slices(old_mid, new_mid)
+            .ops()
+            .to_vec()
+    };
     let mut old_spans: Vec<Span> = Vec::new();
     let mut new_spans: Vec<Span> = Vec::new();
     let push = |spans: &mut Vec<Span>, start: u32, end: u32| {
@@ -229,21 +247,14 @@ pub fn word_diff(old: &str, new: &str) -> Option<(Vec<Span>, Vec<Span>)> {
             _ => spans.push(Span { start, end }),
         }
     };
-    for op in diff.ops() {
+    for op in &ops {
         let (tag, old_range, new_range) = op.as_tag_tuple();
         if tag == similar::DiffTag::Equal {
             continue;
         }
-        push(
-            &mut old_spans,
-            old_at[old_range.start],
-            old_at[old_range.end],
-        );
-        push(
-            &mut new_spans,
-            new_at[new_range.start],
-            new_at[new_range.end],
-        );
+        let (o, n) = (prefix + old_range.start, prefix + new_range.start);
+        push(&mut old_spans, old_at[o], old_at[prefix + old_range.end]);
+        push(&mut new_spans, new_at[n], new_at[prefix + new_range.end]);
     }
     let changed: u32 = old_spans
         .iter()
