@@ -10,3 +10,4 @@ mod layering;
 mod lifecycle;
 mod plan;
 mod store;
+mod worktree;

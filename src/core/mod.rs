@@ -9,6 +9,7 @@ pub mod diff;
 pub mod handle;
 pub mod ipc;
 pub mod plan;
+pub mod worktree;
 
 use std::path::PathBuf;
 
