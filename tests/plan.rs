@@ -147,3 +147,15 @@ fn the_embedded_default_configuration_parses() {
     assert_eq!(parsed, overlord::config::Config::default());
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
+
+#[test]
+fn config_locations_are_exact_and_never_split_a_character() {
+    use overlord::config::line_col;
+    assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    assert_eq!(
+        line_col("é\nx", 1),
+        (1, 1),
+        "inside 'é' backs off to its start"
+    );
+    assert_eq!(line_col("short", 99), (1, 6));
+}
