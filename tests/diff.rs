@@ -127,23 +127,9 @@ fn git_hunks(old: &str, new: &str) -> String {
 }
 
 fn our_hunks(old: &str, new: &str) -> String {
-    let d = diff_text(old, new, CONTEXT);
     let mut s = String::new();
-    for h in &d.hunks {
-        s.push_str(&unified::hunk_header(h));
-        s.push('\n');
-        for l in &h.lines {
-            s.push(match l.kind {
-                LineKind::Context => ' ',
-                LineKind::Added => '+',
-                LineKind::Removed => '-',
-            });
-            s.push_str(&l.text);
-            s.push('\n');
-            if l.no_newline {
-                s.push_str("\\ No newline at end of file\n");
-            }
-        }
+    for h in &diff_text(old, new, CONTEXT).hunks {
+        unified::write_hunk(&mut s, h);
     }
     s
 }
@@ -349,6 +335,18 @@ fn working_tree_and_empty_repositories() {
         "{}",
         stdout(&o)
     );
+    // A backslash is an ordinary character in a Unix file name and stays one.
+    repo.write("odd\\name.txt", "x\n");
+    let o = repo.run(&["diff", "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let paths: Vec<&str> = v["diff"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["new_path"].as_str().unwrap_or(""))
+        .collect();
+    assert!(paths.contains(&"odd\\name.txt"), "{paths:?}");
+    std::fs::remove_file(repo.path().join("odd\\name.txt")).unwrap();
     // Overlord's own folder is never part of the diff.
     repo.run(&["init"]);
     let o = repo.run(&["diff", "--stat"]);

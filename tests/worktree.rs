@@ -207,3 +207,29 @@ fn pruning_never_loses_uncommitted_work() {
         "fn main() {}\n"
     );
 }
+
+#[test]
+fn a_chatty_set_up_does_not_block_on_its_own_output() {
+    let (repo, git) = committed_repo();
+    // 1 MiB of stderr is far more than a pipe holds; with no timeout a blocked pipe would hang.
+    let chatty = Setup {
+        command: Some("head -c 1048576 /dev/zero | tr '\\0' 'x' >&2; echo done >&2".into()),
+        ..Setup::default()
+    };
+    worktree::create(&git, repo.path(), "s1", "t1", "HEAD", &chatty).unwrap();
+    let failing = Setup {
+        command: Some(
+            "head -c 1048576 /dev/zero | tr '\\0' 'y' >&2; echo; echo 'last words' >&2; exit 2"
+                .into(),
+        ),
+        ..Setup::default()
+    };
+    let e = worktree::create(&git, repo.path(), "s1", "t2", "HEAD", &failing)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("last words") && e.contains("exit status: 2"),
+        "{}",
+        &e[..e.len().min(300)]
+    );
+}

@@ -191,38 +191,46 @@ fn run_setup(root: &Path, wt: &TaskWorktree, setup: &Setup) -> Result<(), Worktr
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| fail(format!("cannot run `{command}`: {e}")))?;
+    // Drain stderr while the command runs (a chatty set-up must not fill the pipe and
+    // block); keep only its tail for the error message.
+    let reader = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            use std::io::Read;
+            const KEEP: usize = 16 * 1024;
+            let mut tail: Vec<u8> = Vec::new();
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                tail.extend_from_slice(&buf[..n]);
+                if tail.len() > 2 * KEEP {
+                    tail.drain(..tail.len() - KEEP);
+                }
+            }
+            String::from_utf8_lossy(&tail).into_owned()
+        })
+    });
     let deadline = setup.timeout.map(|t| Instant::now() + t);
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    use std::io::Read;
-                    let _ = e.read_to_string(&mut err);
-                }
-                let tail: String = err
-                    .lines()
-                    .rev()
-                    .take(5)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                return Err(fail(format!("`{command}` exited with {status}: {tail}")));
+            Ok(Some(status)) => break status,
+            Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!("`{command}` timed out")));
             }
-            Ok(None) => {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(fail(format!("`{command}` timed out")));
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(fail(e.to_string())),
         }
+    };
+    let stderr = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    if status.success() {
+        return Ok(());
     }
+    let lines: Vec<&str> = stderr.lines().collect();
+    let tail = lines[lines.len().saturating_sub(5)..].join(" | ");
+    Err(fail(format!("`{command}` exited with {status}: {tail}")))
 }
 
 /// Files with uncommitted changes (modified, staged, or untracked and not ignored).

@@ -240,7 +240,7 @@ pub fn diff(repo: &Repository, from: &Side, to: &Side) -> Result<DiffSet, DiffEr
             Delta::Renamed => FileStatus::Renamed,
             _ => continue,
         };
-        let path = |f: git2::DiffFile<'_>| f.path().map(|p| p.to_string_lossy().replace('\\', "/"));
+        let path = |f: git2::DiffFile<'_>| f.path().map(|p| p.to_string_lossy().into_owned());
         let old_path = (status != FileStatus::Added)
             .then(|| path(delta.old_file()))
             .flatten();

@@ -21,6 +21,24 @@ pub fn hunk_header(h: &Hunk) -> String {
     )
 }
 
+/// One hunk: its header and its lines, `\ No newline at end of file` where it applies.
+pub fn write_hunk(out: &mut String, h: &Hunk) {
+    out.push_str(&hunk_header(h));
+    out.push('\n');
+    for l in &h.lines {
+        out.push(match l.kind {
+            LineKind::Context => ' ',
+            LineKind::Added => '+',
+            LineKind::Removed => '-',
+        });
+        out.push_str(&l.text);
+        out.push('\n');
+        if l.no_newline {
+            out.push_str("\\ No newline at end of file\n");
+        }
+    }
+}
+
 pub fn unified(set: &DiffSet) -> String {
     let mut out = String::new();
     for f in &set.files {
@@ -61,20 +79,7 @@ pub fn unified(set: &DiffSet) -> String {
                 }
                 let _ = writeln!(out, "--- {minus}\n+++ {plus}");
                 for h in hunks {
-                    out.push_str(&hunk_header(h));
-                    out.push('\n');
-                    for l in &h.lines {
-                        out.push(match l.kind {
-                            LineKind::Context => ' ',
-                            LineKind::Added => '+',
-                            LineKind::Removed => '-',
-                        });
-                        out.push_str(&l.text);
-                        out.push('\n');
-                        if l.no_newline {
-                            out.push_str("\\ No newline at end of file\n");
-                        }
-                    }
+                    write_hunk(&mut out, h);
                 }
             }
         }
