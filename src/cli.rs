@@ -70,6 +70,29 @@ pub enum Sub {
     Audit(AuditCmd),
     /// Own the store and serve other overlord-tui invocations over .overlord/overlord.sock
     Serve,
+    /// Save: merge every finished task branch into the integration branch, run the gate, and
+    /// on pass fast-forward main and tag a checkpoint (progress on stderr)
+    Save {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a checkpoint as a new commit on main (history is kept), or with --branch on a
+    /// new branch and worktree; `undo` reverses the latest rollback
+    Rollback {
+        /// A checkpoint name (`checkpoint/20261121-001` or `20261121-001`), or `undo`
+        checkpoint: String,
+        /// Restore on this new branch (worktree in .overlord/restore/) instead of moving main
+        #[arg(long, value_name = "NAME")]
+        branch: Option<String>,
+        /// Why (recorded in the commit's trailers and the audit trail)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create or remove task worktrees (.overlord/worktrees/<task>)
+    #[command(subcommand)]
+    Worktree(WorktreeCmd),
     /// Show what changed: HEAD vs the working tree (no arguments), a task branch vs its base
     /// (a task id), something vs the working tree (one revision), or two revisions,
     /// branches, task ids or checkpoints
@@ -82,6 +105,16 @@ pub enum Sub {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorktreeCmd {
+    /// Create (or find) a task's worktree on session/<session>/task/<task>, prepared as
+    /// [worktrees] in .overlord/config.toml says; prints its path
+    Add { task: String },
+    /// Remove a task's worktree (the branch stays); refused, with a concern, when it holds
+    /// uncommitted work
+    Prune { task: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -157,6 +190,10 @@ pub struct HandoffArgs {
 pub enum AuditCmd {
     /// Re-check the hash chain, the JSONL mirrors and the materialized state
     Verify {
+        /// Also check that the audit trail and the repository agree (checkpoint tags and
+        /// notes, and main where the last Save or rollback left it)
+        #[arg(long)]
+        git: bool,
         #[arg(long)]
         json: bool,
     },
@@ -281,6 +318,9 @@ fn render_reply(reply: &Reply, json: bool) -> Outcome {
 }
 
 fn run_command(repo: &Option<PathBuf>, command: Command, json: bool) -> Outcome {
+    if matches!(command, Command::Save | Command::Rollback { .. }) {
+        return run_operation(repo, command, json);
+    }
     let ws = workspace(repo)?;
     let mut session = Session::open(&ws)?;
     let reply = session.submit(command)?;
@@ -480,12 +520,162 @@ fn dispatch(cli: Cli) -> Outcome {
         ),
         Sub::Audit(a) => audit(&repo, a),
         Sub::Serve => serve(&repo),
+        Sub::Save { json } => run_operation(&repo, Command::Save, json),
+        Sub::Rollback {
+            checkpoint,
+            branch,
+            reason,
+            json,
+        } => run_operation(
+            &repo,
+            Command::Rollback {
+                checkpoint,
+                branch,
+                reason,
+            },
+            json,
+        ),
+        Sub::Worktree(cmd) => worktree_cmd(&repo, cmd),
         Sub::Diff {
             from,
             to,
             stat,
             json,
         } => diff(&repo, from.as_deref(), to.as_deref(), stat, json),
+    }
+}
+
+/// The state as the audit trail has it (replayed, read-only), checked against the repository.
+fn verify_git(ws: &Workspace, store: &Store) -> Result<crate::core::verify_git::GitReport, Failed> {
+    let mut state = State::default();
+    for (seq, body) in store.event_bodies_after(0).map_err(fail)? {
+        let event: crate::protocol::Event = serde_json::from_str(&body)
+            .map_err(|e| fail(format!("audit record {seq} is not an event: {e}")))?;
+        state.apply(&event);
+    }
+    let repo = crate::git::open(&ws.root).map_err(fail)?;
+    crate::core::verify_git::verify_git(&state, &repo).map_err(|e| fail(e.message()))
+}
+
+/// A Save or rollback: runs here (or in the running console/serve, whose progress is followed
+/// over the socket), printing each step on stderr and the outcome on stdout.
+fn run_operation(repo: &Option<PathBuf>, command: Command, json: bool) -> Outcome {
+    use crate::protocol::{Event, EventKind};
+    let ws = workspace(repo)?;
+    let show = move |e: &Event| {
+        if let EventKind::OperationStep { step, detail, .. } = &e.kind {
+            if !json {
+                eprintln!("  {step}: {detail}");
+            }
+        }
+    };
+    match Session::open(&ws)? {
+        Session::Local(mut core) => {
+            let mut rx = core.subscribe();
+            let printer = std::thread::spawn(move || {
+                while let Ok(e) = rx.blocking_recv() {
+                    show(&e);
+                }
+            });
+            let reply = core.execute(origin(), command);
+            drop(core);
+            let _ = printer.join();
+            render_reply(&reply, json)
+        }
+        Session::Remote(mut client) => {
+            // Follow the owner's events from before the command, so no step is missed.
+            let mut events = Client::connect(&ws.socket_path())
+                .ok_or_else(|| fail("the running overlord-tui stopped answering"))?;
+            events.subscribe().map_err(fail)?;
+            let reply = client.submit(origin(), command).map_err(fail)?;
+            let id = match (&reply.data, reply.ok) {
+                (ReplyData::Operation(op), true) => op.id,
+                _ => return render_reply(&reply, json),
+            };
+            if !json {
+                eprintln!("{}", reply.message);
+            }
+            loop {
+                match events.next_event().map_err(fail)? {
+                    crate::core::ipc::IpcResponse::Event { event } => {
+                        show(&event);
+                        if let EventKind::OperationFinished {
+                            id: done,
+                            outcome,
+                            message,
+                            kind,
+                        } = &event.kind
+                        {
+                            if *done == id {
+                                let state = client.snapshot().map_err(fail)?;
+                                let checkpoint = state
+                                    .checkpoints
+                                    .last()
+                                    .filter(|_| {
+                                        *outcome
+                                            == crate::protocol::model::OperationOutcome::Checkpointed
+                                    })
+                                    .cloned();
+                                let ok = outcome.is_success();
+                                let report = crate::protocol::report::OperationReport {
+                                    id,
+                                    kind: *kind,
+                                    outcome: Some(*outcome),
+                                    checkpoint,
+                                    steps: Vec::new(),
+                                    message: message.clone(),
+                                };
+                                let final_reply = Reply {
+                                    ok,
+                                    message: message.clone(),
+                                    error: (!ok).then(|| {
+                                        crate::protocol::Rejection::new(
+                                            crate::protocol::RejectCode::Failed,
+                                            message.clone(),
+                                        )
+                                    }),
+                                    data: ReplyData::Operation(Box::new(report)),
+                                    ..reply
+                                };
+                                return render_reply(&final_reply, json);
+                            }
+                        }
+                    }
+                    crate::core::ipc::IpcResponse::Lagged { .. } => {}
+                    other => {
+                        return Err(fail(format!("unexpected answer from the owner: {other:?}")))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn worktree_cmd(repo: &Option<PathBuf>, cmd: WorktreeCmd) -> Outcome {
+    let ws = workspace(repo)?;
+    ws.require_initialized().map_err(fail)?;
+    let config = load_config(&ws);
+    let mut core = Core::open(&ws, &config).map_err(fail)?;
+    match cmd {
+        WorktreeCmd::Add { task } => {
+            let wt = core.open_task_worktree(&task).map_err(fail)?;
+            println!("{}", wt.path.display());
+            eprintln!(
+                "{} worktree of {task} on {}",
+                if wt.created {
+                    "created the"
+                } else {
+                    "found the"
+                },
+                wt.branch
+            );
+            Ok(())
+        }
+        WorktreeCmd::Prune { task } => {
+            core.prune_task_worktree(&task).map_err(fail)?;
+            println!("removed the worktree of {task} (its branch stays)");
+            Ok(())
+        }
     }
 }
 
@@ -498,11 +688,58 @@ fn audit(repo: &Option<PathBuf>, cmd: AuditCmd) -> Outcome {
     let ws = workspace(repo)?;
     let store = open_store_for_audit(&ws)?;
     match cmd {
-        AuditCmd::Verify { json } => {
+        AuditCmd::Verify { git, json } => {
             let report = verify::verify(&store).map_err(fail)?;
-            if json {
+            let git_report = if git {
+                Some(verify_git(&ws, &store)?)
+            } else {
+                None
+            };
+            let git_ok = git_report.as_ref().is_none_or(|r| r.ok);
+            if json && git_report.is_none() {
                 print_json(&report)?;
-            } else if report.ok {
+                return if report.ok { Ok(()) } else { Err(Failed(1)) };
+            }
+            if json {
+                print_json(&serde_json::json!({
+                    "schema_version": JSON_SCHEMA_VERSION,
+                    "ok": report.ok && git_ok,
+                    "audit": report,
+                    "git": git_report,
+                }))?;
+                return if report.ok && git_ok {
+                    Ok(())
+                } else {
+                    Err(Failed(1))
+                };
+            }
+            if let Some(g) = &git_report {
+                if g.ok {
+                    println!(
+                        "git agrees: {} checkpoint(s) with their tags and notes{}",
+                        g.checkpoints,
+                        match (&g.main, &g.main_at) {
+                            (Some(m), Some(at)) => format!(
+                                "; {m} at {} where Overlord left it",
+                                &at[..at.len().min(10)]
+                            ),
+                            _ => String::new(),
+                        }
+                    );
+                } else {
+                    eprintln!("git and the audit trail DISAGREE:");
+                    for f in &g.findings {
+                        eprintln!("  {f}");
+                    }
+                }
+                for n in &g.notes {
+                    eprintln!("  note: {n}");
+                }
+            }
+            if !git_ok && report.ok {
+                return Err(Failed(1));
+            }
+            if report.ok {
                 println!(
                     "audit trail OK: {} records, {} events, chain head {}; mirrors agree ({}); state matches a replay",
                     report.records,

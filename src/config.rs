@@ -1,5 +1,6 @@
-//! Configuration: defaults are `config/default.toml`, embedded in the binary; the user's
-//! `.overlord/config.toml` overrides them key by key. A bad user file never stops the
+//! Configuration: the defaults are built in (and written out, commented, as
+//! `config/default.toml`, which a test keeps identical); the user's `.overlord/config.toml`
+//! overrides them key by key. A bad user file never stops the
 //! program: it is reported with file, line and column, and the defaults are used.
 
 use std::path::Path;
@@ -9,32 +10,102 @@ use serde::Deserialize;
 pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 pub const DEFAULT_QA_POLICY: &str = include_str!("../config/QA_POLICY.yaml");
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub core: CoreConfig,
+    pub git: GitConfig,
+    pub qa: QaConfig,
+    pub worktrees: WorktreesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct CoreConfig {
     pub snapshot_every: u64,
     pub poll_ms: u64,
 }
 
-/// The user's file: every key optional, unknown keys are errors (typos should be seen).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PartialConfig {
-    #[serde(default)]
-    core: PartialCore,
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            snapshot_every: 1000,
+            poll_ms: 250,
+        }
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PartialCore {
-    snapshot_every: Option<u64>,
-    poll_ms: Option<u64>,
+/// `[git]`: which branch Save moves and which refs only Overlord's Save, promotion and
+/// rollback may move.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GitConfig {
+    /// The branch Save fast-forwards. Empty: `main` if it exists, else `master`, else the
+    /// branch checked out when the session started.
+    pub main: String,
+    /// More protected branches besides the main one (e.g. `develop`, `release/*`).
+    pub protected: Vec<String>,
+}
+
+/// `[qa]`: until the QA policy engine runs the gates, the project's test command is the gate.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QaConfig {
+    /// Run in the integrated tree before `main` moves; a non-zero exit fails the Save.
+    pub test_command: String,
+    /// Run on the new `main` right after a Save; a failure rolls the Save back.
+    pub verify_command: String,
+    /// Seconds before a gate command is stopped and counted as failed.
+    pub timeout_secs: u64,
+}
+
+impl Default for QaConfig {
+    fn default() -> Self {
+        QaConfig {
+            test_command: String::new(),
+            verify_command: String::new(),
+            timeout_secs: 1800,
+        }
+    }
+}
+
+/// `[worktrees]`: how each task's worktree is prepared.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorktreesConfig {
+    /// Files copied from the main work tree into each new worktree when present.
+    pub copy: Vec<String>,
+    /// A shell command run in each new worktree (e.g. `npm ci`).
+    pub setup_command: String,
+    pub setup_timeout_secs: u64,
+}
+
+impl Default for WorktreesConfig {
+    fn default() -> Self {
+        WorktreesConfig {
+            copy: vec![".env".into()],
+            setup_command: String::new(),
+            setup_timeout_secs: 600,
+        }
+    }
+}
+
+impl WorktreesConfig {
+    pub fn setup(&self) -> crate::core::worktree::Setup {
+        crate::core::worktree::Setup {
+            copy: self.copy.clone(),
+            command: non_empty(&self.setup_command),
+            timeout: Some(std::time::Duration::from_secs(
+                self.setup_timeout_secs.max(1),
+            )),
+        }
+    }
+}
+
+/// `None` for a blank setting.
+pub fn non_empty(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
 }
 
 /// A problem with a configuration file, located for the user.
@@ -53,18 +124,6 @@ impl std::fmt::Display for ConfigWarning {
             "{}:{}:{}: {} (using the defaults)",
             self.file, self.line, self.column, self.message
         )
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        // The embedded defaults are checked by a test; an error here is a build defect.
-        toml::from_str(DEFAULT_CONFIG).unwrap_or(Config {
-            core: CoreConfig {
-                snapshot_every: 1000,
-                poll_ms: 250,
-            },
-        })
     }
 }
 
@@ -90,7 +149,7 @@ impl Config {
     /// Loads the user's file over the defaults. A missing file is fine; a bad one gives a
     /// warning and the defaults.
     pub fn load(path: &Path, shown: &str) -> (Config, Option<ConfigWarning>) {
-        let mut config = Config::default();
+        let config = Config::default();
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (config, None),
@@ -106,16 +165,8 @@ impl Config {
                 )
             }
         };
-        match toml::from_str::<PartialConfig>(&text) {
-            Ok(p) => {
-                if let Some(v) = p.core.snapshot_every {
-                    config.core.snapshot_every = v;
-                }
-                if let Some(v) = p.core.poll_ms {
-                    config.core.poll_ms = v;
-                }
-                (config, None)
-            }
+        match toml::from_str::<Config>(&text) {
+            Ok(c) => (c, None),
             Err(e) => {
                 let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
                 (

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod core;
+pub mod git;
 pub mod protocol;
 pub mod store;
 pub mod workspace;

@@ -84,7 +84,13 @@ fn command() -> impl Strategy<Value = Command> {
         prop::option::of(ident()).prop_map(|a| Command::Resume {
             target: a.map(Target::Agent).unwrap_or(Target::All)
         }),
-        ident().prop_map(|checkpoint| Command::Rollback { checkpoint }),
+        (ident(), prop::option::of(ident()), prop::option::of(text())).prop_map(
+            |(checkpoint, branch, reason)| Command::Rollback {
+                checkpoint,
+                branch,
+                reason
+            }
+        ),
         (
             prop::option::of(role()),
             prop::option::of(role()),

@@ -346,16 +346,23 @@ fn clarifications_one_at_a_time_and_answered() {
 }
 
 #[test]
-fn save_and_rollback_are_refused_cleanly_without_git_integration() {
+fn save_and_rollback_in_a_repository_without_commits_are_refused_cleanly() {
     let repo = Repo::new();
     let mut core = repo.core();
+    let before = core.state().clone();
     let r = run(&mut core, "/save");
     assert!(!r.ok);
     assert_eq!(
         r.error.as_ref().map(|e| e.code),
-        Some(RejectCode::Unavailable)
+        Some(RejectCode::InvalidInput)
     );
+    assert!(r.message.contains("no commits yet"), "{}", r.message);
     assert!(r.message.contains("nothing was changed"));
+    let r = run(&mut core, "/rollback checkpoint/20260101-001");
+    assert!(!r.ok);
+    assert_eq!(&before.checkpoints, &core.state().checkpoints);
+    assert!(core.state().operation.is_none());
+    assert!(rejected_as(&mut core, agent("impl-1"), "/save").contains("only a human"));
 }
 
 #[test]

@@ -145,6 +145,30 @@ fn the_embedded_default_configuration_parses() {
     let parsed: overlord::config::Config =
         toml::from_str(overlord::config::DEFAULT_CONFIG).unwrap();
     assert_eq!(parsed, overlord::config::Config::default());
+    // Every key is written out, so the file documents all of them.
+    let table: toml::Table = toml::from_str(overlord::config::DEFAULT_CONFIG).unwrap();
+    let keys: Vec<String> = table
+        .iter()
+        .flat_map(|(section, v)| {
+            let t = v.as_table().expect("sections only");
+            t.keys().map(move |k| format!("{section}.{k}"))
+        })
+        .collect();
+    for key in [
+        "core.snapshot_every",
+        "core.poll_ms",
+        "git.main",
+        "git.protected",
+        "qa.test_command",
+        "qa.verify_command",
+        "qa.timeout_secs",
+        "worktrees.copy",
+        "worktrees.setup_command",
+        "worktrees.setup_timeout_secs",
+    ] {
+        assert!(keys.contains(&key.to_string()), "{key} missing");
+    }
+    assert_eq!(keys.len(), 10, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

@@ -140,7 +140,7 @@ fn a_failing_or_hanging_set_up_leaves_no_half_prepared_worktree() {
     let e = worktree::create(&git, repo.path(), "s1", "t1", "HEAD", &failing).unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.contains("exited with exit status: 3") && msg.contains("npm ERR! missing package.json"),
+        msg.contains("failed (exit 3)") && msg.contains("npm ERR! missing package.json"),
         "{msg}"
     );
     assert!(!repo.path().join(".overlord/worktrees/t1").exists());
@@ -228,7 +228,7 @@ fn a_chatty_set_up_does_not_block_on_its_own_output() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("last words") && e.contains("exit status: 2"),
+        e.contains("last words") && e.contains("exit 2"),
         "{}",
         &e[..e.len().min(300)]
     );

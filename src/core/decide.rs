@@ -4,10 +4,10 @@
 
 use crate::protocol::model::{
     Agent, AgentState, Approval, ApprovalId, ApprovalKind, Clarification, ClarificationId, Concern,
-    ConcernId, ConcernStatus, Decision, Handoff, HandoffId, Impact, Plan, Role, TaskStatus,
-    Variation, VariationId,
+    ConcernId, ConcernStatus, Decision, Handoff, HandoffId, Impact, OperationKind, Plan, Role,
+    TaskStatus, Variation, VariationId,
 };
-use crate::protocol::report::{HelpEntry, ReplyData, StatusReport};
+use crate::protocol::report::{HelpEntry, OperationReport, ReplyData, StatusReport};
 use crate::protocol::{
     grammar, suggest, Command, EventKind, Origin, RejectCode, Rejection, State, Target,
 };
@@ -17,6 +17,9 @@ use crate::protocol::{
 pub struct Context {
     pub now: String,
     pub plan: Option<Result<Plan, Rejection>>,
+    /// For `/save` and `/rollback`: what the repository check found (the caller runs it,
+    /// holding the operation lock, before taking the write lock).
+    pub operation: Option<Result<super::ops::Prepared, Rejection>>,
 }
 
 #[derive(Debug)]
@@ -375,10 +378,7 @@ pub fn decide(
                 }
             }
         }
-        Command::Resolve {
-            concern: cid,
-            note,
-        } => {
+        Command::Resolve { concern: cid, note } => {
             let c = concern(state, *cid)?;
             if c.status == ConcernStatus::Resolved {
                 return Err(reject(
@@ -527,7 +527,10 @@ pub fn decide(
                 if let Some(a) = pending {
                     return Err(reject(
                         RejectCode::InvalidTransition,
-                        format!("the promotion of {phase} is already awaiting the human as {}", a.id),
+                        format!(
+                            "the promotion of {phase} is already awaiting the human as {}",
+                            a.id
+                        ),
                     ));
                 }
                 let approval = Approval::pending(
@@ -583,10 +586,7 @@ pub fn decide(
         Command::Resume { target } => match target {
             Target::All => {
                 if !state.dispatch_halted && !state.agents.values().any(|a| a.paused) {
-                    return Err(reject(
-                        RejectCode::InvalidTransition,
-                        "nothing is paused",
-                    ));
+                    return Err(reject(RejectCode::InvalidTransition, "nothing is paused"));
                 }
                 none(
                     "dispatch resumed, every agent resumed",
@@ -613,28 +613,70 @@ pub fn decide(
                 )
             }
         },
-        Command::Save => {
-            return Err(reject(
-                RejectCode::Unavailable,
-                "Save needs the git integration, which is not part of this core build; nothing was changed",
-            ))
-        }
-        Command::Rollback { checkpoint } => {
-            if !state.checkpoints.iter().any(|c| &c.name == checkpoint) {
-                return Err(unknown(
-                    "checkpoint",
-                    checkpoint,
-                    state.checkpoints.iter().map(|c| c.name.as_str()),
+        Command::Save | Command::Rollback { .. } => {
+            let kind = if matches!(command, Command::Save) {
+                OperationKind::Save
+            } else {
+                OperationKind::Rollback
+            };
+            if let Some(op) = &state.operation {
+                return Err(reject(
+                    RejectCode::Conflict,
+                    format!(
+                        "{} {} is running (started {} by {}); wait for it to finish",
+                        op.kind, op.id, op.started_at, op.requested_by
+                    ),
                 ));
             }
-            return Err(reject(
-                RejectCode::Unavailable,
-                "rollback needs the git integration, which is not part of this core build; nothing was changed",
-            ));
+            let prepared = match &ctx.operation {
+                Some(Ok(p)) => p,
+                Some(Err(r)) => return Err(r.clone()),
+                None => {
+                    return Err(reject(
+                        RejectCode::Unavailable,
+                        format!(
+                            "/{} needs the repository check first; nothing was changed",
+                            command.name()
+                        ),
+                    ))
+                }
+            };
+            let (events, op) =
+                super::ops::start_events(state, kind, prepared, &origin.actor(), &ctx.now);
+            let message = match (&op.rollback, kind) {
+                (Some(t), _) => match &t.branch {
+                    Some(b) => format!(
+                        "rollback {} started: {} onto new branch {b}",
+                        op.id, t.checkpoint
+                    ),
+                    None => format!("rollback {} started: restoring {}", op.id, t.checkpoint),
+                },
+                _ => format!(
+                    "Save {} started: {} finished task branch{} to integrate",
+                    op.id,
+                    op.tasks.len(),
+                    if op.tasks.len() == 1 { "" } else { "es" }
+                ),
+            };
+            Outcome {
+                events,
+                message: message.clone(),
+                data: ReplyData::Operation(Box::new(OperationReport {
+                    id: op.id,
+                    kind,
+                    outcome: None,
+                    checkpoint: None,
+                    steps: Vec::new(),
+                    message,
+                })),
+            }
         }
         Command::RaiseConcern(d) => {
             if d.category.trim().is_empty() {
-                return Err(reject(RejectCode::InvalidInput, "a concern needs a category"));
+                return Err(reject(
+                    RejectCode::InvalidInput,
+                    "a concern needs a category",
+                ));
             }
             if let Some(t) = &d.task {
                 task_exists(state, t)?;
@@ -720,7 +762,10 @@ pub fn decide(
                 message.push_str(&format!(
                     "; high impact: variation {} awaits the human as {}",
                     variation.id,
-                    approval.as_ref().map(|a| a.id.to_string()).unwrap_or_default()
+                    approval
+                        .as_ref()
+                        .map(|a| a.id.to_string())
+                        .unwrap_or_default()
                 ));
                 events.push(EventKind::VariationProposed { variation });
                 events.extend(approval.map(|approval| EventKind::ApprovalRequested { approval }));

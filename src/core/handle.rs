@@ -31,18 +31,46 @@ fn stopped() -> Reply {
     ))
 }
 
+/// Runs a Save or rollback on its own thread with its own `Core` (the store serializes
+/// writers), so the actor keeps answering while the gates run. Its events reach subscribers
+/// through the actor's polling.
+fn run_job(core: &Core, job: super::ops::Job) {
+    let (ws, config) = (core.workspace().clone(), core.config().clone());
+    let spawned = std::thread::Builder::new()
+        .name(format!("overlord-op-{}", job.id()))
+        .spawn(move || match Core::open(&ws, &config) {
+            Ok(mut c) => {
+                let report = super::ops::run(&mut c, job);
+                tracing::info!(id = report.id, outcome = ?report.outcome, "{}", report.message);
+            }
+            Err(e) => tracing::error!(error = %e, "cannot open the store for the operation; it will be recovered at the next start"),
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the operation's thread; it will be recovered at the next start");
+    }
+}
+
 impl Handle {
     /// Starts the core's thread. It runs until `stop` is called or every handle is dropped.
     pub fn spawn(mut core: Core, poll: Duration) -> std::io::Result<(Handle, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel::<Request>();
         let events = core.event_sender();
+        match core.recover_operation() {
+            Ok(Some(done)) => tracing::warn!(%done, "recovered an interrupted operation"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "could not recover an interrupted operation"),
+        }
         let join = std::thread::Builder::new()
             .name("overlord-core".into())
             .spawn(move || {
                 loop {
                     match rx.recv_timeout(poll) {
                         Ok(Request::Submit(origin, command, reply)) => {
-                            let _ = reply.send(core.execute(origin, command));
+                            let (answer, job) = core.execute_detached(origin, command);
+                            let _ = reply.send(answer);
+                            if let Some(job) = job {
+                                run_job(&core, job);
+                            }
                         }
                         Ok(Request::Snapshot(reply)) => {
                             if let Err(e) = core.refresh() {

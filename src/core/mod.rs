@@ -6,9 +6,13 @@
 
 pub mod decide;
 pub mod diff;
+pub mod failpoint;
 pub mod handle;
 pub mod ipc;
+pub mod ops;
 pub mod plan;
+pub mod shell;
+pub mod verify_git;
 pub mod worktree;
 
 use std::path::PathBuf;
@@ -52,6 +56,8 @@ pub struct Core {
     last_snapshot: u64,
     snapshot_every: u64,
     root: PathBuf,
+    pub(crate) ws: Workspace,
+    pub(crate) config: Config,
     events: broadcast::Sender<Event>,
 }
 
@@ -99,6 +105,8 @@ impl Core {
             last_snapshot,
             snapshot_every: config.core.snapshot_every.max(1),
             root: ws.root.clone(),
+            ws: ws.clone(),
+            config: config.clone(),
             events,
         };
         core.maybe_snapshot();
@@ -130,28 +138,147 @@ impl Core {
         Ok(records.len())
     }
 
+    pub fn workspace(&self) -> &Workspace {
+        &self.ws
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// Carries out one command and answers it. Never panics; a storage failure becomes a
-    /// rejected reply and nothing is written.
+    /// rejected reply and nothing is written. A Save or rollback runs to its end here; the
+    /// reply then tells how it ended.
     pub fn execute(&mut self, origin: Origin, command: Command) -> Reply {
-        match self.try_execute(origin, command) {
-            Ok(reply) => reply,
-            Err(e) => Reply::rejected(Rejection::new(
-                RejectCode::Storage,
-                format!("{e}; nothing was changed"),
-            )),
+        let (reply, job) = self.execute_detached(origin, command);
+        match job {
+            None => reply,
+            Some(job) => {
+                let report = ops::run(self, job);
+                finished_reply(reply, report)
+            }
         }
     }
 
-    fn try_execute(&mut self, origin: Origin, command: Command) -> Result<Reply, CoreError> {
+    /// Like `execute`, but an accepted Save or rollback is handed back as a `Job` for the
+    /// caller to run (on another thread, with its own `Core`); the reply says it started.
+    pub fn execute_detached(
+        &mut self,
+        origin: Origin,
+        command: Command,
+    ) -> (Reply, Option<ops::Job>) {
+        match self.try_execute(origin, command) {
+            Ok(r) => r,
+            Err(e) => (
+                Reply::rejected(Rejection::new(
+                    RejectCode::Storage,
+                    format!("{e}; nothing was changed"),
+                )),
+                None,
+            ),
+        }
+    }
+
+    /// Finishes or cleans up a Save or rollback a killed process left behind, unless one is
+    /// running. Returns what it did.
+    pub fn recover_operation(&mut self) -> Result<Option<String>, CoreError> {
+        self.refresh()?;
+        if self.state.operation.is_none() {
+            return Ok(None);
+        }
+        match ops::OperationLock::try_acquire(&self.ws) {
+            Ok(Some(_lock)) => ops::recover(self),
+            _ => Ok(None),
+        }
+    }
+
+    /// For `/save` and `/rollback`: takes the operation lock, recovers an interrupted
+    /// operation, and checks the repository.
+    fn prepare_operation(
+        &mut self,
+        command: &Command,
+        now: &str,
+    ) -> (
+        Result<ops::Prepared, Rejection>,
+        Option<ops::OperationLock>,
+        Option<String>,
+    ) {
+        let lock = match ops::OperationLock::try_acquire(&self.ws) {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                return (
+                    Err(Rejection::new(
+                        RejectCode::Conflict,
+                        "a Save or rollback is running in another overlord-tui process; wait for it to finish (nothing was changed)",
+                    )),
+                    None,
+                    None,
+                )
+            }
+            Err(e) => {
+                return (
+                    Err(Rejection::new(
+                        RejectCode::Storage,
+                        format!("cannot take .overlord/operation.lock: {e}; nothing was changed"),
+                    )),
+                    None,
+                    None,
+                )
+            }
+        };
+        let mut recovered = None;
+        if let Err(e) = self.refresh() {
+            return (
+                Err(Rejection::new(
+                    RejectCode::Storage,
+                    format!("{e}; nothing was changed"),
+                )),
+                None,
+                None,
+            );
+        }
+        if self.state.operation.is_some() {
+            match ops::recover(self) {
+                Ok(m) => recovered = m,
+                Err(e) => {
+                    return (
+                        Err(Rejection::new(
+                            RejectCode::Storage,
+                            format!("an interrupted operation could not be recovered: {e}"),
+                        )),
+                        None,
+                        None,
+                    )
+                }
+            }
+        }
+        let prepared = ops::prepare(self, command, now);
+        let lock = prepared.is_ok().then_some(lock);
+        (prepared, lock, recovered)
+    }
+
+    fn try_execute(
+        &mut self,
+        origin: Origin,
+        command: Command,
+    ) -> Result<(Reply, Option<ops::Job>), CoreError> {
         let now = now();
         // Reading the plan file happens before the lock is taken.
         let plan = match &command {
             Command::ImportPlan { path } => Some(self.load_plan(path, &now)),
             _ => None,
         };
+        let (operation, op_lock, recovered) = match &command {
+            Command::Save | Command::Rollback { .. } if origin.is_human() => {
+                let (p, l, r) = self.prepare_operation(&command, &now);
+                (Some(p), l, r)
+            }
+            _ => (None, None, None),
+        };
         let ctx = decide::Context {
             now: now.clone(),
             plan,
+            operation,
         };
 
         let mut guard = self.store.begin_write()?;
@@ -171,7 +298,7 @@ impl Core {
             at: now.clone(),
             body: to_json(&record),
         }];
-        let (events, reply) = match decision {
+        let (events, mut reply) = match decision {
             Ok(outcome) => {
                 let mut events = Vec::with_capacity(outcome.events.len());
                 let actor = origin.actor();
@@ -227,7 +354,17 @@ impl Core {
             .map(|r| r.seq)
             .unwrap_or(self.applied_through);
         self.maybe_snapshot();
-        Ok(reply)
+        if let Some(r) = recovered {
+            reply.message = format!("{r}\n{}", reply.message);
+        }
+        let job = match (reply.ok, op_lock, &self.state.operation) {
+            (true, Some(lock), Some(op)) => Some(ops::Job {
+                id: op.id,
+                _lock: lock,
+            }),
+            _ => None,
+        };
+        Ok((reply, job))
     }
 
     fn load_plan(&self, path: &str, now: &str) -> Result<crate::protocol::model::Plan, Rejection> {
@@ -317,6 +454,31 @@ impl Core {
             .unwrap_or(self.applied_through);
         self.maybe_snapshot();
         Ok(events)
+    }
+}
+
+/// The reply to a Save or rollback that ran to its end.
+fn finished_reply(accepted: Reply, report: crate::protocol::report::OperationReport) -> Reply {
+    let outcome = report.outcome;
+    let ok = outcome.is_some_and(|o| o.is_success());
+    let message = if accepted.message.contains('\n') {
+        // A recovery note came first: keep it.
+        let first = accepted.message.lines().next().unwrap_or_default();
+        format!("{first}\n{}", report.message)
+    } else {
+        report.message.clone()
+    };
+    Reply {
+        command_seq: accepted.command_seq,
+        ok,
+        message,
+        error: if ok {
+            None
+        } else {
+            Some(Rejection::new(RejectCode::Failed, String::new()))
+        },
+        events: accepted.events,
+        data: crate::protocol::report::ReplyData::Operation(Box::new(report)),
     }
 }
 

@@ -4,8 +4,7 @@
 //! refused with the list of files, for the caller to raise as a concern.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use git2::{BranchType, Repository, StatusOptions, WorktreeAddOptions, WorktreePruneOptions};
 
@@ -181,56 +180,22 @@ fn run_setup(root: &Path, wt: &TaskWorktree, setup: &Setup) -> Result<(), Worktr
     let Some(command) = &setup.command else {
         return Ok(());
     };
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .current_dir(&wt.path)
-        .env("OVERLORD_TASK", &wt.task)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| fail(format!("cannot run `{command}`: {e}")))?;
-    // Drain stderr while the command runs (a chatty set-up must not fill the pipe and
-    // block); keep only its tail for the error message.
-    let reader = child.stderr.take().map(|mut pipe| {
-        std::thread::spawn(move || {
-            use std::io::Read;
-            const KEEP: usize = 16 * 1024;
-            let mut tail: Vec<u8> = Vec::new();
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                tail.extend_from_slice(&buf[..n]);
-                if tail.len() > 2 * KEEP {
-                    tail.drain(..tail.len() - KEEP);
-                }
-            }
-            String::from_utf8_lossy(&tail).into_owned()
-        })
-    });
-    let deadline = setup.timeout.map(|t| Instant::now() + t);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(fail(format!("`{command}` timed out")));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(fail(e.to_string())),
-        }
-    };
-    let stderr = reader.and_then(|r| r.join().ok()).unwrap_or_default();
-    if status.success() {
+    let run = super::shell::run(
+        command,
+        &wt.path,
+        &[("OVERLORD_TASK", wt.task.as_str())],
+        setup.timeout,
+        None,
+    )
+    .map_err(|e| fail(format!("cannot run `{command}`: {e}")))?;
+    if run.success() {
         return Ok(());
     }
-    let lines: Vec<&str> = stderr.lines().collect();
-    let tail = lines[lines.len().saturating_sub(5)..].join(" | ");
-    Err(fail(format!("`{command}` exited with {status}: {tail}")))
+    Err(fail(format!(
+        "`{command}` failed ({}): {}",
+        run.describe(),
+        run.tail_lines(5)
+    )))
 }
 
 /// Files with uncommitted changes (modified, staged, or untracked and not ignored).

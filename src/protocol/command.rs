@@ -108,8 +108,12 @@ pub enum Command {
         target: Target,
     },
     Save,
+    /// Restore a checkpoint (`undo`: reverse the latest rollback). With `branch`, the
+    /// checkpoint is checked out on a new branch and worktree and `main` stays.
     Rollback {
         checkpoint: String,
+        branch: Option<String>,
+        reason: Option<String>,
     },
     RaiseConcern(ConcernDraft),
     RecordHandoff(HandoffDraft),
@@ -178,6 +182,7 @@ impl Command {
                 | Command::Defer { .. }
                 | Command::Reject { .. }
                 | Command::Rollback { .. }
+                | Command::Save
         )
     }
 }
@@ -258,6 +263,10 @@ pub enum RejectCode {
     Unavailable,
     /// The store failed; nothing was written.
     Storage,
+    /// Something in the way: another operation running, a dirty work tree, a locked index.
+    Conflict,
+    /// An accepted operation (Save, rollback) ran but did not reach its goal.
+    Failed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{
     Agent, Approval, ApprovalId, Checkpoint, Clarification, ClarificationId, Concern, ConcernId,
-    Decision, Handoff, Plan, QaRun, Role, SessionStatus, TaskStatus, Timestamp, Variation,
+    Decision, GitSession, Handoff, Operation, OperationKind, OperationOutcome, Plan, PublishPlan,
+    QaRun, Role, SessionStatus, TaskStatus, Timestamp, Variation,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,13 +105,48 @@ pub enum EventKind {
     QaRunRecorded {
         run: QaRun,
     },
-    /// A git action Overlord took (branch, merge, tag, note, ref update).
+    /// A git action Overlord took (commit, merge, ref update, tag, note), or a change of a
+    /// protected branch it found (`external_commit`). Mirrored to `audit/git_actions.jsonl`.
     GitAction {
         action: String,
         reference: String,
         old: Option<String>,
         new: Option<String>,
+        /// What was brought in (a task branch, a checkpoint), when there is one.
+        source: Option<String>,
+        /// Why: `save`, `rollback`, `flush`, `recovery`, `external`.
+        trigger: String,
         detail: String,
+    },
+    /// The git session began: its id names the branches.
+    GitSessionStarted {
+        session: GitSession,
+    },
+    OperationStarted {
+        operation: Operation,
+    },
+    /// A step of the running Save or rollback, for progress displays.
+    OperationStep {
+        id: u64,
+        step: String,
+        detail: String,
+    },
+    /// The refs about to move (written before they move).
+    OperationPublishing {
+        id: u64,
+        plan: PublishPlan,
+    },
+    OperationFinished {
+        id: u64,
+        kind: OperationKind,
+        outcome: OperationOutcome,
+        message: String,
+    },
+    /// A task branch builds on commits a rollback took out of `main`.
+    TaskBranchFlagged {
+        task: String,
+        branch: String,
+        reason: String,
     },
 }
 
@@ -204,6 +240,12 @@ impl EventKind {
             EventKind::CheckpointCreated { .. } => "checkpoint_created",
             EventKind::QaRunRecorded { .. } => "qa_run_recorded",
             EventKind::GitAction { .. } => "git_action",
+            EventKind::GitSessionStarted { .. } => "git_session_started",
+            EventKind::OperationStarted { .. } => "operation_started",
+            EventKind::OperationStep { .. } => "operation_step",
+            EventKind::OperationPublishing { .. } => "operation_publishing",
+            EventKind::OperationFinished { .. } => "operation_finished",
+            EventKind::TaskBranchFlagged { .. } => "task_branch_flagged",
         }
     }
 }

@@ -41,7 +41,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "pause", usage: "/pause <agent|all>", summary: "suspend one agent, or all of them and stop dispatch (kill switch)", human: true, flags: &[] },
     CommandSpec { name: "resume", usage: "/resume <agent|all>", summary: "resume one agent, or all of them and dispatch", human: true, flags: &[] },
     CommandSpec { name: "save", usage: "/save", summary: "integrate everything that passed QA into a tagged checkpoint", human: true, flags: &[] },
-    CommandSpec { name: "rollback", usage: "/rollback <checkpoint>", summary: "restore an earlier checkpoint, keeping history", human: true, flags: &[] },
+    CommandSpec { name: "rollback", usage: "/rollback <checkpoint|undo> [--branch <name>] [reason]", summary: "restore an earlier checkpoint as a new commit on main (history kept), or on a new branch; `undo` reverses the last rollback", human: true, flags: &["branch"] },
     CommandSpec { name: "raise", usage: "/raise --severity <info|warning|critical> --category <category> [--from <role>] [--to <role>] [--task <task>] [--details <text>] <summary>", summary: "raise a concern up the chain", human: false, flags: &["severity", "category", "from", "to", "task", "details"] },
     CommandSpec { name: "handoff", usage: "/handoff --from <role> --to <role> --purpose <text> [--input <file>]… [--output <file>]… [--impact <low|medium|high>] [--status <status>] [--task <task>] <summary>", summary: "record a hand-off between roles", human: false, flags: &["from", "to", "purpose", "input", "output", "impact", "status", "task"] },
     CommandSpec { name: "propose", usage: "/propose --impact <low|medium|high> [--from <role>] [--rationale <text>] [--affects <module>]… <title>", summary: "propose a variation; high impact goes to the human", human: false, flags: &["impact", "from", "rationale", "affects"] },
@@ -529,6 +529,8 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         }
         "rollback" => Command::Rollback {
             checkpoint: a.ident("checkpoint")?,
+            branch: a.flag_ident("branch")?,
+            reason: a.rest(),
         },
         "raise" => {
             let severity = a
@@ -745,7 +747,19 @@ pub fn print(command: &Command) -> String {
             Target::All => "all".to_string(),
             Target::Agent(a) => a.clone(),
         }),
-        Command::Rollback { checkpoint } => push(checkpoint.clone()),
+        Command::Rollback {
+            checkpoint,
+            branch,
+            reason,
+        } => {
+            push(checkpoint.clone());
+            if let Some(b) = branch {
+                push(format!("--branch {b}"));
+            }
+            if let Some(r) = reason {
+                push(text_arg(r, true));
+            }
+        }
         Command::RaiseConcern(c) => {
             push(format!("--severity {}", c.severity));
             push(format!("--category {}", word_arg(&c.category)));

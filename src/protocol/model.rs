@@ -665,6 +665,142 @@ pub struct Checkpoint {
     pub summary: String,
     /// For a rollback: the checkpoint whose tree was restored.
     pub restores: Option<String>,
+    /// The annotated tag object (`refs/tags/<name>` points at it).
+    #[serde(default)]
+    pub tag_object: Option<String>,
+    /// Where the main branch was before this checkpoint moved it.
+    #[serde(default)]
+    pub previous: Option<String>,
+    /// The tasks a Save integrated.
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    /// The audit events behind it (also in the git note `refs/notes/overlord`).
+    #[serde(default)]
+    pub audit_ids: Vec<u64>,
+    /// For `/rollback undo`: the rollback checkpoint this one reverses.
+    #[serde(default)]
+    pub undoes: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The git session and its long-running operations (Save, rollback)
+
+/// The git side of a session: its id names the branches `session/<id>/…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitSession {
+    pub id: String,
+    /// The protected branch Save moves (`main`, or as configured).
+    pub main: String,
+    pub started_at: Timestamp,
+}
+
+impl GitSession {
+    pub fn integration_branch(&self) -> String {
+        format!("session/{}/integration", self.id)
+    }
+
+    pub fn task_branch(&self, task: &str) -> String {
+        format!("session/{}/task/{task}", self.id)
+    }
+
+    pub fn main_ref(&self) -> String {
+        format!("refs/heads/{}", self.main)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationKind {
+    Save,
+    Rollback,
+}
+
+impl fmt::Display for OperationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OperationKind::Save => "Save",
+            OperationKind::Rollback => "rollback",
+        })
+    }
+}
+
+/// A finished task's branch, as a Save found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskBranch {
+    pub task: String,
+    pub branch: String,
+    pub tip: String,
+    pub role: Role,
+}
+
+/// What a rollback restores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackTarget {
+    /// The checkpoint whose tree is restored (for `undo`: the rollback being reversed).
+    pub checkpoint: String,
+    /// The commit whose tree becomes `main`'s.
+    pub commit: String,
+    pub reason: String,
+    /// Restore on this new branch (and worktree) instead of moving `main`.
+    pub branch: Option<String>,
+    pub undoes: Option<String>,
+}
+
+/// The refs an operation is about to move, written to the audit trail before they move so a
+/// process killed half-way can be finished or cleaned up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishPlan {
+    /// The new `main` commit.
+    pub commit: String,
+    pub tag: String,
+    pub tag_object: String,
+    pub notes_commit: String,
+    pub notes_before: Option<String>,
+}
+
+/// A Save or rollback in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    pub id: u64,
+    pub kind: OperationKind,
+    pub requested_by: String,
+    pub started_at: Timestamp,
+    /// The audit event that started it (commits carry it as `Audit-ID`).
+    pub audit_id: u64,
+    pub main_before: String,
+    pub tasks: Vec<TaskBranch>,
+    pub rollback: Option<RollbackTarget>,
+    pub publish: Option<PublishPlan>,
+    /// Progress so far, one line per step, for front ends.
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationOutcome {
+    /// A checkpoint was created and `main` moved.
+    Checkpointed,
+    /// A new branch and worktree hold the restored checkpoint; `main` did not move.
+    BranchCreated,
+    /// No finished task had anything to integrate.
+    NothingToSave,
+    /// Every finished branch conflicted; `main` did not move.
+    Conflicted,
+    /// The gate failed; `main` did not move and the session awaits review.
+    GateFailed,
+    /// Stopped before any protected ref moved (an error, or an interrupted run cleaned up).
+    Aborted,
+}
+
+impl OperationOutcome {
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            OperationOutcome::Checkpointed
+                | OperationOutcome::BranchCreated
+                | OperationOutcome::NothingToSave
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -710,6 +846,7 @@ pub enum SessionStatus {
     #[default]
     Active,
     Saving,
+    RollingBack,
     AwaitingReview,
 }
 
@@ -722,6 +859,8 @@ pub struct Counters {
     pub approvals: u64,
     pub clarifications: u64,
     pub qa_runs: u64,
+    #[serde(default)]
+    pub operations: u64,
 }
 
 /// Free-form key/value metadata kept sorted so serialization is canonical.

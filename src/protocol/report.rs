@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Agent, AgentState, Approval, ApprovalKind, Clarification, Concern, ConcernStatus, Handoff,
-    Plan, QaDecision, Role, SessionStatus, Severity, TaskStatus, Variation,
+    Agent, AgentState, Approval, ApprovalKind, Checkpoint, Clarification, Concern, ConcernStatus,
+    Handoff, OperationKind, OperationOutcome, Plan, QaDecision, Role, SessionStatus, Severity,
+    TaskStatus, Variation,
 };
 use super::state::State;
 
@@ -23,6 +24,19 @@ pub enum ReplyData {
     Clarification(Box<Clarification>),
     Agent(Box<Agent>),
     Plan(Box<Plan>),
+    Operation(Box<OperationReport>),
+}
+
+/// A Save or rollback: accepted (`outcome` is `None` while it runs) or finished.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperationReport {
+    pub id: u64,
+    pub kind: OperationKind,
+    pub outcome: Option<OperationOutcome>,
+    pub checkpoint: Option<Checkpoint>,
+    pub steps: Vec<String>,
+    /// How it started, or how it ended.
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::event::{Event, EventKind};
 use super::model::{
     Agent, AgentState, Approval, ApprovalId, ApprovalKind, Checkpoint, Clarification,
-    ClarificationId, Concern, ConcernId, ConcernStatus, Counters, Handoff, Plan, QaRun,
-    SessionStatus, Variation, VariationId,
+    ClarificationId, Concern, ConcernId, ConcernStatus, Counters, GitSession, Handoff, Operation,
+    Plan, QaRun, SessionStatus, Variation, VariationId,
 };
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -30,6 +30,19 @@ pub struct State {
     pub dispatch_halted: bool,
     pub session: SessionStatus,
     pub counters: Counters,
+    /// The git session (branch names); set by the first Save or task worktree.
+    #[serde(default)]
+    pub git: Option<GitSession>,
+    /// Where Overlord last left the protected main branch (Save, rollback, or an acknowledged
+    /// outside commit); `audit verify --git` compares the repository with it.
+    #[serde(default)]
+    pub main_head: Option<String>,
+    /// The Save or rollback in progress.
+    #[serde(default)]
+    pub operation: Option<Operation>,
+    /// Task branches built on commits a rollback took out of `main`: task → reason.
+    #[serde(default)]
+    pub flagged_tasks: BTreeMap<String, String>,
 }
 
 impl State {
@@ -194,7 +207,38 @@ impl State {
                 self.counters.qa_runs = self.counters.qa_runs.max(run.id.0);
                 self.qa_runs.push(run.clone());
             }
-            EventKind::GitAction { .. } => {}
+            EventKind::GitAction { reference, new, .. } => {
+                if self.git.as_ref().map(|g| g.main_ref()).as_deref() == Some(reference.as_str()) {
+                    self.main_head = new.clone();
+                }
+            }
+            EventKind::GitSessionStarted { session } => self.git = Some(session.clone()),
+            EventKind::OperationStarted { operation } => {
+                self.counters.operations = self.counters.operations.max(operation.id);
+                self.operation = Some(operation.clone());
+            }
+            EventKind::OperationStep { id, step, detail } => {
+                if let Some(op) = self.operation.as_mut().filter(|o| o.id == *id) {
+                    op.steps.push(if detail.is_empty() {
+                        step.clone()
+                    } else {
+                        format!("{step}: {detail}")
+                    });
+                }
+            }
+            EventKind::OperationPublishing { id, plan } => {
+                if let Some(op) = self.operation.as_mut().filter(|o| o.id == *id) {
+                    op.publish = Some(plan.clone());
+                }
+            }
+            EventKind::OperationFinished { id, .. } => {
+                if self.operation.as_ref().is_some_and(|o| o.id == *id) {
+                    self.operation = None;
+                }
+            }
+            EventKind::TaskBranchFlagged { task, reason, .. } => {
+                self.flagged_tasks.insert(task.clone(), reason.clone());
+            }
         }
     }
 
