@@ -9,5 +9,6 @@ mod grammar;
 mod layering;
 mod lifecycle;
 mod plan;
+mod save;
 mod store;
 mod worktree;

@@ -83,6 +83,9 @@ impl Handle {
                             if let Err(e) = core.refresh() {
                                 tracing::warn!(error = %e, "refresh failed");
                             }
+                            if let Err(e) = core.watch_main() {
+                                tracing::warn!(error = %e, "could not check the main branch");
+                            }
                         }
                     }
                 }

@@ -1140,8 +1140,43 @@ fn qa_summary(run: &QaRun) -> String {
         .join("; ")
 }
 
-/// Records a commit someone made on main outside Overlord: a concern, and main's new place
-/// (the integration branch is rebuilt on it by every Save).
+impl Core {
+    /// For a running console: when the protected main branch moved outside Overlord (a commit
+    /// made by hand), records it, raises a concern and rebases the integration branch onto
+    /// it. Does nothing while an operation runs. Returns whether it found such a change.
+    pub fn watch_main(&mut self) -> Result<bool, String> {
+        let (Some(sess), Some(known)) = (self.state.git.clone(), self.state.main_head.clone())
+        else {
+            return Ok(false);
+        };
+        if self.state.operation.is_some() {
+            return Ok(false);
+        }
+        let repo = git::open(&self.ws.root).map_err(|e| e.to_string())?;
+        let Some(now_at) = git::ref_target(&repo, &sess.main_ref()).map_err(|e| e.to_string())?
+        else {
+            return Ok(false);
+        };
+        if now_at.to_string() == known {
+            return Ok(false);
+        }
+        // Another process may be running an operation that is about to record this move.
+        let Ok(Some(_lock)) = OperationLock::try_acquire(&self.ws) else {
+            return Ok(false);
+        };
+        self.refresh().map_err(|e| e.to_string())?;
+        if self.state.main_head.as_deref() != Some(known.as_str()) || self.state.operation.is_some()
+        {
+            return Ok(false);
+        }
+        note_outside_commit(self, &repo, &sess, &known, now_at).map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+}
+
+/// Records a commit someone made on main outside Overlord: a concern, main's new place, and
+/// the integration branch rebased onto it (it holds nothing main does not, after a Save; a
+/// held Save's merges are rebuilt from the task branches by the next one).
 fn note_outside_commit(
     core: &mut Core,
     repo: &Repository,
@@ -1162,21 +1197,40 @@ fn note_outside_commit(
             1,
         )
     };
-    core.emit(
-        ACTOR,
-        vec![git_action(
-            "external_commit",
-            &sess.main_ref(),
-            Some(known_id),
-            Some(now_at),
-            None,
-            "external",
-            format!(
-                "{total} commit(s) made outside Overlord: {}",
-                lines.join("; ")
-            ),
-        )],
-    )?;
+    let mut actions = vec![git_action(
+        "external_commit",
+        &sess.main_ref(),
+        Some(known_id),
+        Some(now_at),
+        None,
+        "external",
+        format!(
+            "{total} commit(s) made outside Overlord: {}",
+            lines.join("; ")
+        ),
+    )];
+    let integ_ref = format!("refs/heads/{}", sess.integration_branch());
+    if let Some(old) = git::ref_target(repo, &integ_ref)? {
+        if old != now_at {
+            repo.reference_matching(
+                &integ_ref,
+                now_at,
+                true,
+                old,
+                "overlord: rebase integration onto main",
+            )?;
+            actions.push(git_action(
+                "rebase_integration",
+                &integ_ref,
+                Some(old),
+                Some(now_at),
+                Some(sess.main.clone()),
+                "external",
+                format!("integration branch rebuilt on {}", sess.main),
+            ));
+        }
+    }
+    core.emit(ACTOR, actions)?;
     raise(
         core,
         Severity::Warning,
@@ -1760,6 +1814,9 @@ fn recover_refs(core: &mut Core, op: &Operation) -> OpResult<Finish> {
             notes_after,
         };
         record_published(core, &sess, &moves, &checkpoint, "recovery")?;
+        if let Err(e) = git::catch_up_user_tree(&repo, &sess.main, main_before, commit) {
+            tracing::warn!(error = %e, "the work tree could not follow main after recovery");
+        }
         if let Some(target) = op.rollback.as_ref() {
             flag_task_branches(
                 core,

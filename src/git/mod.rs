@@ -593,3 +593,36 @@ pub fn follow_main(repo: &Repository, changed: &[(String, bool)], new: Oid) -> R
     index.write()?;
     Ok(())
 }
+
+/// After main moved from `old` to `new` while the user's work tree (on main) was left at
+/// `old` (a process killed between the two): brings it up to `new` when it is exactly `old`
+/// (index and files), and leaves anything the user changed alone. Returns whether it did.
+pub fn catch_up_user_tree(repo: &Repository, main: &str, old: Oid, new: Oid) -> Result<bool> {
+    if head_branch(repo)?.as_deref() != Some(main) {
+        return Ok(false);
+    }
+    let old_tree = repo.find_commit(old)?.tree_id();
+    let mut index = repo.index()?;
+    if index.has_conflicts() || index.write_tree()? != old_tree {
+        return Ok(false);
+    }
+    let mut opts = StatusOptions::new();
+    opts.include_untracked(false).include_ignored(false);
+    let unstaged = repo.statuses(Some(&mut opts))?.iter().any(|s| {
+        s.status().intersects(
+            git2::Status::WT_MODIFIED
+                | git2::Status::WT_DELETED
+                | git2::Status::WT_TYPECHANGE
+                | git2::Status::WT_RENAMED,
+        )
+    });
+    if unstaged {
+        return Ok(false);
+    }
+    let changed = changed_paths(repo, old_tree, repo.find_commit(new)?.tree_id())?;
+    if !untracked_in_the_way(repo, &changed)?.is_empty() {
+        return Ok(false);
+    }
+    follow_main(repo, &changed, new)?;
+    Ok(true)
+}

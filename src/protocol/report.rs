@@ -113,6 +113,12 @@ pub struct StatusReport {
     pub last_checkpoint: Option<String>,
     pub qa: Option<QaDecision>,
     pub last_event_seq: u64,
+    /// The Save or rollback in progress: "Save 3: merged: t1 (2 commits)".
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// Task branches a rollback flagged: "t2: builds on …".
+    #[serde(default)]
+    pub flagged_tasks: Vec<String>,
 }
 
 impl StatusReport {
@@ -196,6 +202,19 @@ impl StatusReport {
             dispatch_halted: state.dispatch_halted,
             session: state.session,
             last_checkpoint: state.checkpoints.last().map(|c| c.name.clone()),
+            operation: state.operation.as_ref().map(|o| {
+                format!(
+                    "{} {}: {}",
+                    o.kind,
+                    o.id,
+                    o.steps.last().map(String::as_str).unwrap_or("started")
+                )
+            }),
+            flagged_tasks: state
+                .flagged_tasks
+                .iter()
+                .map(|(t, why)| format!("{t}: {why}"))
+                .collect(),
             qa: state.qa_runs.last().map(|r| r.decision),
             last_event_seq: state.last_event_seq,
         }
@@ -304,6 +323,15 @@ impl StatusReport {
             "Last checkpoint: {}\n",
             self.last_checkpoint.as_deref().unwrap_or("none")
         ));
+        match (&self.operation, self.session) {
+            (Some(op), _) => out.push_str(&format!("In progress: {op}\n")),
+            (None, SessionStatus::AwaitingReview) => out
+                .push_str("Session: awaiting review (the last Save was held; see the concerns)\n"),
+            _ => {}
+        }
+        for f in &self.flagged_tasks {
+            out.push_str(&format!("Flagged branch: {f}\n"));
+        }
         out.push_str(&format!(
             "QA: {}\n",
             match self.qa {

@@ -253,6 +253,15 @@ impl State {
         })
     }
 
+    /// No new work is dispatched: the kill switch, or a Save or rollback running.
+    pub fn dispatch_frozen(&self) -> bool {
+        self.dispatch_halted
+            || matches!(
+                self.session,
+                SessionStatus::Saving | SessionStatus::RollingBack
+            )
+    }
+
     pub fn open_concerns(&self) -> impl Iterator<Item = &Concern> {
         self.concerns
             .values()

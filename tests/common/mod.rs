@@ -170,3 +170,23 @@ pub const PLAN: &str = r#"{
     ]}
   ]
 }"#;
+
+/// Runs the git CLI in `dir` with the host's configuration sandboxed; returns stdout.
+pub fn git(dir: &Path, home: &Path, args: &[&str]) -> String {
+    let o = git_output(dir, home, args);
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn git_output(dir: &Path, home: &Path, args: &[&str]) -> Output {
+    let mut cmd = Proc::new("git");
+    cmd.args(["-c", "user.name=Tester", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir);
+    sandbox(&mut cmd, home);
+    cmd.output().expect("git")
+}

@@ -88,9 +88,14 @@ fn tree_side(label: &str, obj: git2::Object<'_>) -> Result<Side, DiffError> {
     })
 }
 
-/// Task branches named `session/<session>/task/<task>`, newest commit first.
+/// Task branches named `session/<session>/task/<task>` (or, for `integration`, the
+/// sessions' integration branches), newest commit first.
 fn task_branches(repo: &Repository, task: &str) -> Vec<(String, Oid)> {
-    let suffix = format!("/task/{task}");
+    let suffix = if task == "integration" {
+        "/integration".to_string()
+    } else {
+        format!("/task/{task}")
+    };
     let mut found: Vec<(String, Oid, i64)> = Vec::new();
     if let Ok(branches) = repo.branches(Some(git2::BranchType::Local)) {
         for (b, _) in branches.flatten() {
@@ -106,8 +111,9 @@ fn task_branches(repo: &Repository, task: &str) -> Vec<(String, Oid)> {
     found.into_iter().map(|(n, o, _)| (n, o)).collect()
 }
 
-/// Resolves a revision, a checkpoint name (`checkpoint/20261121-001` or `20261121-001`) or a
-/// task id (its newest `session/*/task/<id>` branch).
+/// Resolves a revision, a checkpoint name (`checkpoint/20261121-001` or `20261121-001`), a
+/// task id (its newest `session/*/task/<id>` branch) or `integration` (the newest
+/// `session/*/integration`).
 pub fn resolve(repo: &Repository, name: &str) -> Result<Side, DiffError> {
     check_name(name)?;
     if let Ok(obj) = repo.revparse_single(name) {

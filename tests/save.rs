@@ -1,0 +1,905 @@
+//! Save, rollback and `audit verify --git` on real temporary repositories: clean, trivial and
+//! real conflicts, gates, post-merge regression, rollback and its undo, protected refs, the
+//! bad inputs, and a process killed at every step.
+
+use std::path::{Path, PathBuf};
+
+use overlord::config::Config;
+use overlord::core::Core;
+use overlord::git::{self, GitError, Protection};
+use overlord::protocol::model::{
+    CheckpointKind, ConcernStatus, OperationOutcome, QaDecision, SessionStatus, Severity,
+};
+use overlord::protocol::{Command, RejectCode, ReplyData};
+use serde_json::Value;
+
+use crate::common::*;
+
+const BASE: &str = "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n";
+
+/// A repository with an initial commit on `main`, Overlord set up, a plan with the given
+/// tasks (all implementers, no dependencies) and a worktree per task.
+struct Fx {
+    repo: Repo,
+    core: Core,
+    config: Config,
+}
+
+impl Fx {
+    fn new(tasks: &[&str]) -> Fx {
+        Fx::with_config(tasks, Config::default())
+    }
+
+    fn with_config(tasks: &[&str], config: Config) -> Fx {
+        let repo = Repo::new();
+        let home = repo.home.path().to_path_buf();
+        git(
+            repo.path(),
+            &home,
+            &["symbolic-ref", "HEAD", "refs/heads/main"],
+        );
+        repo.write("README.md", "hello\n");
+        repo.write("src/lib.txt", BASE);
+        git(repo.path(), &home, &["add", "."]);
+        git(repo.path(), &home, &["commit", "-qm", "initial"]);
+        let ws = repo.workspace();
+        ws.init().expect("init");
+        write_config(&repo, &config);
+        let mut core = Core::open(&ws, &config).expect("core");
+        let plan = home.join("plan.json");
+        std::fs::write(&plan, plan_json(tasks)).unwrap();
+        ok(&mut core, &format!("/import {}", plan.display()));
+        for t in tasks {
+            core.open_task_worktree(t).expect("worktree");
+        }
+        Fx { repo, core, config }
+    }
+
+    fn home(&self) -> &Path {
+        self.repo.home.path()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git(self.repo.path(), self.home(), args)
+    }
+
+    fn wt(&self, task: &str) -> PathBuf {
+        self.repo.path().join(".overlord/worktrees").join(task)
+    }
+
+    /// Writes a file in a task's worktree and commits it there.
+    fn work(&self, task: &str, file: &str, text: &str, message: &str) {
+        let wt = self.wt(task);
+        let p = wt.join(file);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        git(&wt, self.home(), &["add", "-A"]);
+        git(&wt, self.home(), &["commit", "-qm", message]);
+    }
+
+    fn done(&mut self, task: &str) {
+        ok(&mut self.core, &format!("/task {task} done"));
+    }
+
+    fn rev(&self, what: &str) -> String {
+        self.git(&["rev-parse", what]).trim().to_string()
+    }
+
+    fn main(&self) -> String {
+        self.rev("refs/heads/main")
+    }
+
+    fn branch(&self, task: &str) -> String {
+        let s = self.core.state().git.clone().expect("session");
+        s.task_branch(task)
+    }
+
+    fn save(&mut self) -> overlord::protocol::Reply {
+        self.core.execute(human(), Command::Save)
+    }
+
+    fn reopen(&mut self) {
+        self.core = Core::open(&self.repo.workspace(), &self.config).expect("reopen");
+    }
+
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.repo.run(args)
+    }
+}
+
+fn write_config(repo: &Repo, config: &Config) {
+    let text = format!(
+        "[qa]\ntest_command = {:?}\nverify_command = {:?}\n",
+        config.qa.test_command, config.qa.verify_command
+    );
+    std::fs::write(repo.path().join(".overlord/config.toml"), text).unwrap();
+}
+
+fn plan_json(tasks: &[&str]) -> String {
+    let tasks: Vec<String> = tasks
+        .iter()
+        .map(|t| {
+            format!(r#"{{ "id": "{t}", "title": "Task {t}", "agent_role": "implementer", "dependencies": [] }}"#)
+        })
+        .collect();
+    format!(
+        r#"{{ "todo_list_id": "save-test", "title": "Save test", "phases": [ {{ "id": "p1", "name": "One", "tasks": [ {} ] }} ] }}"#,
+        tasks.join(", ")
+    )
+}
+
+fn with_gates(test: &str, verify: &str) -> Config {
+    let mut c = Config::default();
+    c.qa.test_command = test.into();
+    c.qa.verify_command = verify.into();
+    c
+}
+
+fn outcome(r: &overlord::protocol::Reply) -> Option<OperationOutcome> {
+    match &r.data {
+        ReplyData::Operation(op) => op.outcome,
+        _ => None,
+    }
+}
+
+#[test]
+fn save_integrates_finished_branches_into_a_tagged_checkpoint() {
+    let mut fx = Fx::new(&["t1", "t2", "t3"]);
+    fx.work("t1", "a.txt", "alpha\n", "feat(t1): add a");
+    fx.work("t2", "b.txt", "beta\n", "feat(t2): add b");
+    // Output an agent left uncommitted is flushed into a commit with trailers.
+    std::fs::write(fx.wt("t2").join("c.txt"), "left over\n").unwrap();
+    fx.work("t3", "unfinished.txt", "wip\n", "wip");
+    fx.done("t1");
+    fx.done("t2");
+    let before = fx.main();
+    let t3_tip = fx.rev(&fx.branch("t3"));
+
+    let r = fx.save();
+    assert!(r.ok, "{}", r.message);
+    assert_eq!(outcome(&r), Some(OperationOutcome::Checkpointed));
+    let state = fx.core.state().clone();
+    let cp = state.checkpoints.last().expect("checkpoint").clone();
+    assert_eq!(cp.kind, CheckpointKind::Save);
+    assert_eq!(cp.tasks, vec!["t1".to_string(), "t2".to_string()]);
+    assert_eq!(cp.previous.as_deref(), Some(before.as_str()));
+    assert_eq!(cp.commit, fx.main());
+    assert!(r.message.contains(&cp.name), "{}", r.message);
+    assert!(cp.name.starts_with("checkpoint/") && cp.name.ends_with("-001"));
+    assert_eq!(state.session, SessionStatus::Active);
+    assert!(state.operation.is_none());
+    assert_eq!(state.main_head.as_deref(), Some(cp.commit.as_str()));
+
+    // `git log main` shows the merges with their trailers and the commits they bring in.
+    let session = state.git.clone().unwrap();
+    let log = fx.git(&["log", "main", "--format=%B%n----"]);
+    for needle in [
+        "Merge task t1",
+        "Merge task t2",
+        "feat(t1): add a",
+        "Signed-off-by: Implementer-Agent <implementer@overlord.local>",
+        "Audit-ID: ",
+        &format!("Overlord-Session: {}", session.id),
+        &format!("Overlord-Version: {}", env!("CARGO_PKG_VERSION")),
+        "output left uncommitted when Save 1 began",
+    ] {
+        assert!(log.contains(needle), "{needle} not in\n{log}");
+    }
+    // git reads the trailers as trailers.
+    let trailers = fx.git(&[
+        "log",
+        "-1",
+        "main",
+        "--format=%(trailers:key=Overlord-Session,valueonly)",
+    ]);
+    assert_eq!(trailers.trim(), session.id);
+    assert_eq!(fx.git(&["tag", "-l", "checkpoint/*"]).trim(), cp.name);
+    let tag_message = fx.git(&["tag", "-l", "--format=%(contents)", &cp.name]);
+    assert!(tag_message.contains("QA QA-1"), "{tag_message}");
+    let note = fx.git(&["notes", "--ref=overlord", "show", &cp.name]);
+    assert!(
+        note.contains(&cp.name) && note.contains("Audit-IDs:"),
+        "{note}"
+    );
+    for id in &cp.audit_ids {
+        assert!(note.contains(&id.to_string()));
+    }
+    let commit_note = fx.git(&["notes", "--ref=overlord", "show", "main"]);
+    assert_eq!(commit_note, note);
+
+    // The unfinished task stays out, untouched; the user's work tree followed main.
+    assert!(!fx.repo.path().join("unfinished.txt").exists());
+    assert_eq!(fx.rev(&fx.branch("t3")), t3_tip);
+    assert_eq!(
+        std::fs::read_to_string(fx.repo.path().join("a.txt")).unwrap(),
+        "alpha\n"
+    );
+    assert!(fx.repo.path().join("c.txt").exists());
+    assert_eq!(fx.git(&["status", "--porcelain"]).trim(), "");
+    // The merged tasks' worktrees are pruned (their branches stay); t3's is kept.
+    assert!(!fx.wt("t1").exists() && !fx.wt("t2").exists() && fx.wt("t3").exists());
+    assert!(!fx.rev(&fx.branch("t1")).is_empty());
+
+    // Every step is an event; git actions are mirrored to audit/git_actions.jsonl.
+    let mirror =
+        std::fs::read_to_string(fx.repo.path().join(".overlord/audit/git_actions.jsonl")).unwrap();
+    for action in [
+        "\"fast_forward\"",
+        "\"tag\"",
+        "\"note\"",
+        "\"commit\"",
+        "checkpoint_created",
+    ] {
+        assert!(mirror.contains(action), "{action} not mirrored");
+    }
+    let o = fx.cli(&["audit", "verify", "--git"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("git agrees"));
+
+    // A second Save with nothing new finished is a no-op.
+    let r = fx.save();
+    assert!(r.ok);
+    assert_eq!(outcome(&r), Some(OperationOutcome::NothingToSave));
+    assert_eq!(fx.core.state().checkpoints.len(), 1);
+}
+
+#[test]
+fn trivial_conflicts_are_resolved_by_policy() {
+    let mut fx = Fx::new(&["t1", "t2"]);
+    // The same change on both sides, and changes that differ only in white space.
+    let t1 = BASE.replace("three\n", "three = 3\n");
+    let t2 = BASE.replace("three\n", "three  =  3\n");
+    fx.work("t1", "src/lib.txt", &t1, "t1: three");
+    fx.work("t1", "same.txt", "identical\n", "t1: same");
+    fx.work("t2", "src/lib.txt", &t2, "t2: three");
+    fx.work("t2", "same.txt", "identical\n", "t2: same");
+    fx.done("t1");
+    fx.done("t2");
+    let r = fx.save();
+    assert!(r.ok, "{}", r.message);
+    assert_eq!(fx.core.state().checkpoints[0].tasks, ["t1", "t2"]);
+    let msg = fx.git(&["log", "-1", "main", "--format=%B"]);
+    assert!(msg.contains("Resolved by policy"), "{msg}");
+    assert!(msg.contains("src/lib.txt (whitespace)"), "{msg}");
+    assert!(msg.contains("same.txt (identical)"), "{msg}");
+    assert!(fx.core.state().open_concerns().next().is_none());
+}
+
+#[test]
+fn a_real_conflict_is_left_out_with_a_concern_and_the_others_integrate() {
+    let mut fx = Fx::new(&["t1", "t2", "t3"]);
+    fx.work(
+        "t1",
+        "src/lib.txt",
+        &BASE.replace("five\n", "five by t1\n"),
+        "t1: five",
+    );
+    fx.work(
+        "t2",
+        "src/lib.txt",
+        &BASE.replace("five\n", "FIVE by t2\n"),
+        "t2: five",
+    );
+    fx.work("t3", "t3.txt", "three\n", "t3: file");
+    for t in ["t1", "t2", "t3"] {
+        fx.done(t);
+    }
+    let t2_tip = fx.rev(&fx.branch("t2"));
+    let r = fx.save();
+    assert!(r.ok, "{}", r.message);
+    assert!(
+        r.message.contains("left out with conflicts: t2"),
+        "{}",
+        r.message
+    );
+    let cp = fx.core.state().checkpoints[0].clone();
+    assert_eq!(cp.tasks, ["t1", "t3"]);
+    let lib = fx.git(&["show", "main:src/lib.txt"]);
+    assert!(lib.contains("five by t1") && !lib.contains("FIVE by t2"));
+    assert!(fx.git(&["show", "main:t3.txt"]).contains("three"));
+    // t2's branch is untouched and not in main.
+    assert_eq!(fx.rev(&fx.branch("t2")), t2_tip);
+    assert!(!git_output(
+        fx.repo.path(),
+        fx.home(),
+        &["merge-base", "--is-ancestor", &t2_tip, "main"]
+    )
+    .status
+    .success());
+    let concern = fx
+        .core
+        .state()
+        .open_concerns()
+        .find(|c| c.category == "merge_conflict")
+        .expect("conflict concern")
+        .clone();
+    assert_eq!(concern.task.as_deref(), Some("t2"));
+    assert!(
+        concern.summary.contains("src/lib.txt"),
+        "{}",
+        concern.summary
+    );
+    let details = concern.details.unwrap();
+    assert!(details.contains("src/lib.txt (content)"), "{details}");
+    assert!(
+        details.contains("<<<<<<<") && details.contains("FIVE by t2"),
+        "{details}"
+    );
+    assert!(details.contains("Integrated before it: t1"), "{details}");
+
+    // Every finished branch conflicting: nothing moves.
+    let mut fx = Fx::new(&["t1"]);
+    fx.work("t1", "README.md", "conflict to be\n", "t1: readme");
+    fx.done("t1");
+    // Someone changes main's README by hand (the change is reported, and conflicts).
+    std::fs::write(fx.repo.path().join("README.md"), "hand edit\n").unwrap();
+    fx.git(&["commit", "-qam", "hand edit"]);
+    let before = fx.main();
+    let r = fx.save();
+    assert!(!r.ok);
+    assert_eq!(outcome(&r), Some(OperationOutcome::Conflicted));
+    assert_eq!(fx.main(), before);
+    assert!(fx.git(&["tag", "-l"]).trim().is_empty());
+}
+
+#[test]
+fn a_failing_gate_keeps_main_and_awaits_review() {
+    let mut fx = Fx::with_config(&["t1"], with_gates("test -f must-exist.txt", ""));
+    fx.work("t1", "a.txt", "alpha\n", "t1: a");
+    fx.done("t1");
+    let before = fx.main();
+    let r = fx.save();
+    assert!(!r.ok);
+    assert_eq!(outcome(&r), Some(OperationOutcome::GateFailed));
+    assert_eq!(r.error.as_ref().map(|e| e.code), Some(RejectCode::Failed));
+    assert_eq!(fx.main(), before);
+    assert!(fx.git(&["tag", "-l"]).trim().is_empty());
+    let state = fx.core.state().clone();
+    assert_eq!(state.session, SessionStatus::AwaitingReview);
+    assert!(state.checkpoints.is_empty());
+    let run = state.qa_runs.last().unwrap();
+    assert_eq!(run.decision, QaDecision::Fail);
+    assert!(fx
+        .repo
+        .path()
+        .join(format!(".overlord/logs/qa-{}.log", run.id.0))
+        .exists());
+    assert!(state.open_concerns().any(|c| c.category == "qa_gate"));
+
+    // The gate runs on the integrated tree: a gate that needs t1's file passes.
+    let mut fx = Fx::with_config(
+        &["t1"],
+        with_gates("test -f a.txt && grep -q alpha a.txt", ""),
+    );
+    fx.work("t1", "a.txt", "alpha\n", "t1: a");
+    fx.done("t1");
+    let r = fx.save();
+    assert!(r.ok, "{}", r.message);
+    let cp = fx.core.state().checkpoints[0].clone();
+    assert!(cp.summary.contains("tests: pass"), "{}", cp.summary);
+}
+
+#[test]
+fn a_post_merge_regression_rolls_back_automatically_with_a_critical_concern() {
+    let mut fx = Fx::with_config(&["t1"], with_gates("true", "! test -f a.txt"));
+    fx.work("t1", "a.txt", "alpha\n", "t1: a");
+    fx.done("t1");
+    let before = fx.main();
+    let before_tree = fx.rev("main^{tree}");
+    let r = fx.save();
+    assert!(!r.ok);
+    assert!(
+        r.message.contains("rolled back automatically"),
+        "{}",
+        r.message
+    );
+    let state = fx.core.state().clone();
+    assert_eq!(state.checkpoints.len(), 2);
+    let (save, back) = (&state.checkpoints[0], &state.checkpoints[1]);
+    assert_eq!(save.kind, CheckpointKind::Save);
+    assert_eq!(back.kind, CheckpointKind::Rollback);
+    assert_eq!(fx.rev("main^{tree}"), before_tree);
+    assert_eq!(
+        fx.rev("main^"),
+        save.commit,
+        "the rollback is a new commit on top"
+    );
+    for c in [&before, &save.commit] {
+        assert!(git_output(
+            fx.repo.path(),
+            fx.home(),
+            &["merge-base", "--is-ancestor", c, "main"]
+        )
+        .status
+        .success());
+    }
+    let critical = state
+        .open_concerns()
+        .find(|c| c.severity == Severity::Critical)
+        .expect("critical concern");
+    assert_eq!(critical.category, "regression");
+    assert_eq!(state.session, SessionStatus::AwaitingReview);
+    assert!(!fx.repo.path().join("a.txt").exists());
+    let o = fx.cli(&["audit", "verify", "--git"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn rollback_and_its_undo_keep_history_and_flag_task_branches() {
+    let mut fx = Fx::new(&["t1", "t2"]);
+    fx.work("t1", "a.txt", "alpha\n", "t1: a");
+    fx.done("t1");
+    assert!(fx.save().ok);
+    let cp1 = fx.core.state().checkpoints[0].clone();
+    fx.work("t2", "b.txt", "beta\n", "t2: b");
+    fx.done("t2");
+    assert!(fx.save().ok);
+    let cp2 = fx.core.state().checkpoints[1].clone();
+    let cp1_tree = fx.rev(&format!("{}^{{tree}}", cp1.commit));
+    let cp2_tree = fx.rev(&format!("{}^{{tree}}", cp2.commit));
+
+    // Short names work too.
+    let short = cp1.name.trim_start_matches("checkpoint/").to_string();
+    let r = ok(
+        &mut fx.core,
+        &format!("/rollback {short} the b change was wrong"),
+    );
+    assert_eq!(outcome(&r), Some(OperationOutcome::Checkpointed));
+    let back = fx.core.state().checkpoints.last().unwrap().clone();
+    assert_eq!(back.kind, CheckpointKind::Rollback);
+    assert_eq!(back.restores.as_deref(), Some(cp1.name.as_str()));
+    assert_eq!(fx.rev("main^{tree}"), cp1_tree);
+    assert_eq!(fx.rev("main^"), cp2.commit);
+    let msg = fx.git(&["log", "-1", "main", "--format=%B"]);
+    assert!(
+        msg.contains(&format!("Overlord-Rollback-To: {}", cp1.name)),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("Overlord-Rollback-Reason: the b change was wrong"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("Signed-off-by: PM-Agent <pm@overlord.local>"),
+        "{msg}"
+    );
+    assert!(
+        !fx.repo.path().join("b.txt").exists(),
+        "the work tree followed main"
+    );
+    // t2's branch builds on what the rollback took out; t1's does not.
+    let flagged = &fx.core.state().flagged_tasks;
+    assert!(
+        flagged.contains_key("t2") && !flagged.contains_key("t1"),
+        "{flagged:?}"
+    );
+
+    let r = ok(&mut fx.core, "/rollback undo");
+    let undo = fx.core.state().checkpoints.last().unwrap().clone();
+    assert_eq!(undo.undoes.as_deref(), Some(back.name.as_str()));
+    assert!(r.message.contains("undoes"), "{}", r.message);
+    assert_eq!(fx.rev("main^{tree}"), cp2_tree);
+    assert!(fx.repo.path().join("b.txt").exists());
+    // History is never rewritten: every earlier commit is still reachable from main.
+    for c in [&cp1.commit, &cp2.commit, &back.commit] {
+        assert!(git_output(
+            fx.repo.path(),
+            fx.home(),
+            &["merge-base", "--is-ancestor", c, "main"]
+        )
+        .status
+        .success());
+    }
+    assert_eq!(fx.git(&["tag", "-l", "checkpoint/*"]).lines().count(), 4);
+
+    // A rollback onto a new branch and worktree leaves main alone.
+    let main = fx.main();
+    let r = ok(
+        &mut fx.core,
+        &format!("/rollback {} --branch restore/first", cp1.name),
+    );
+    assert_eq!(outcome(&r), Some(OperationOutcome::BranchCreated));
+    assert_eq!(fx.main(), main);
+    assert_eq!(fx.rev("refs/heads/restore/first"), cp1.commit);
+    let restored = fx.repo.path().join(".overlord/restore/restore-first");
+    assert!(restored.join("a.txt").exists() && !restored.join("b.txt").exists());
+
+    // Nothing to undo when the latest entry is not a rollback; main already there.
+    let o = fx.cli(&["audit", "verify", "--git"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = ok(&mut fx.core, &format!("/rollback {}", cp2.name));
+    assert_eq!(outcome(&r), Some(OperationOutcome::NothingToSave));
+}
+
+#[test]
+fn protected_refs_move_only_with_the_publish_authority() {
+    let mut fx = Fx::new(&["t1"]);
+    let repo = git2::Repository::open(fx.repo.path()).unwrap();
+    let head = repo.head().unwrap().target().unwrap();
+    let protection = Protection {
+        main: "main".into(),
+        branches: vec!["release/*".into(), "develop".into()],
+    };
+    for r in [
+        "refs/heads/main",
+        "refs/heads/develop",
+        "refs/heads/release/1.0",
+        "refs/tags/checkpoint/20260101-001",
+        "refs/notes/overlord",
+    ] {
+        let e = git::update_ref(&repo, &protection, None, r, head, None, "test").unwrap_err();
+        assert!(matches!(e, GitError::Protected(_)), "{r}: {e}");
+        assert!(e.to_string().contains("only Save, promotion and rollback"));
+    }
+    assert!(repo.find_reference("refs/heads/develop").is_err());
+    // Other refs move, and only from where the caller expects them.
+    git::update_ref(
+        &repo,
+        &protection,
+        None,
+        "refs/heads/feature",
+        head,
+        None,
+        "t",
+    )
+    .unwrap();
+    let e = git::update_ref(
+        &repo,
+        &protection,
+        None,
+        "refs/heads/feature",
+        head,
+        None,
+        "t",
+    )
+    .unwrap_err();
+    assert!(matches!(e, GitError::Moved { .. }), "{e}");
+
+    // The rollback command refuses to create or move a protected branch.
+    fx.work("t1", "a.txt", "a\n", "a");
+    fx.done("t1");
+    assert!(fx.save().ok);
+    let cp = fx.core.state().checkpoints[0].name.clone();
+    let msg = rejected(&mut fx.core, &format!("/rollback {cp} --branch main"));
+    assert!(msg.contains("protected"), "{msg}");
+}
+
+#[test]
+fn bad_inputs_are_clear_errors_and_change_nothing() {
+    let mut fx = Fx::new(&["t1", "t2"]);
+    fx.work("t1", "a.txt", "a\n", "a");
+    fx.done("t1");
+    let main = fx.main();
+    let check_unchanged = |fx: &Fx| {
+        assert_eq!(fx.main(), main);
+        assert!(fx.git(&["tag", "-l"]).trim().is_empty());
+        assert!(fx.core.state().operation.is_none());
+        assert_eq!(fx.core.state().session, SessionStatus::Active);
+    };
+
+    // A dirty work tree on main.
+    std::fs::write(fx.repo.path().join("README.md"), "edited\n").unwrap();
+    let msg = rejected(&mut fx.core, "/save");
+    assert!(msg.contains("uncommitted changes (README.md)"), "{msg}");
+    check_unchanged(&fx);
+    fx.git(&["checkout", "--", "README.md"]);
+
+    // A locked index.
+    let lock = fx.repo.path().join(".git/index.lock");
+    std::fs::write(&lock, "").unwrap();
+    let msg = rejected(&mut fx.core, "/save");
+    assert!(msg.contains("index is locked"), "{msg}");
+    std::fs::remove_file(&lock).unwrap();
+
+    // A detached HEAD.
+    fx.git(&["checkout", "-q", "--detach"]);
+    let msg = rejected(&mut fx.core, "/save");
+    assert!(msg.contains("HEAD is detached"), "{msg}");
+    fx.git(&["checkout", "-q", "main"]);
+
+    // A finished task whose branch was deleted.
+    let branch = fx.branch("t2");
+    fx.done("t2");
+    fx.git(&[
+        "worktree",
+        "remove",
+        "--force",
+        fx.wt("t2").to_str().unwrap(),
+    ]);
+    fx.git(&["branch", "-qD", &branch]);
+    let msg = rejected(&mut fx.core, "/save");
+    assert!(
+        msg.contains(&format!(
+            "task t2 is finished but its branch {branch} is missing"
+        )),
+        "{msg}"
+    );
+    check_unchanged(&fx);
+    ok(&mut fx.core, "/task t2 todo");
+
+    // Unknown checkpoints, bad branch names.
+    let msg = rejected(&mut fx.core, "/rollback checkpoint/20200101-001");
+    assert!(
+        msg.contains("unknown checkpoint") && msg.contains("no checkpoints yet"),
+        "{msg}"
+    );
+    assert!(fx.save().ok);
+    let cp = fx.core.state().checkpoints[0].name.clone();
+    let msg = rejected(&mut fx.core, "/rollback checkpoint/20200101-009");
+    assert!(msg.contains(&cp), "the known checkpoints are listed: {msg}");
+    let msg = rejected(&mut fx.core, &format!("/rollback {cp} --branch a..b"));
+    assert!(msg.contains("not a valid branch name"), "{msg}");
+    let before = fx.core.state().clone();
+    let r = fx.core.execute(
+        human(),
+        Command::Rollback {
+            checkpoint: cp.clone(),
+            branch: Some("bad\u{7}name".into()),
+            reason: None,
+        },
+    );
+    assert!(
+        !r.ok && r.message.contains("not a valid branch name"),
+        "{}",
+        r.message
+    );
+    assert_eq!(&before, fx.core.state());
+    assert!(overlord::protocol::parse(&format!("/rollback {cp} --branch \"x\\u{{1}}y\"")).is_err());
+
+    // Not a repository, a bare repository (through the CLI).
+    let plain = tempfile::tempdir().unwrap();
+    let mut cmd = bin();
+    cmd.args(["save"]).current_dir(plain.path());
+    sandbox(&mut cmd, fx.home());
+    let o = cmd.output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not inside a git repository"),
+        "{}",
+        stderr(&o)
+    );
+    let bare = tempfile::tempdir().unwrap();
+    git(bare.path(), fx.home(), &["init", "-q", "--bare"]);
+    let o = fx.cli(&["--repo", bare.path().to_str().unwrap(), "save"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("bare repository"), "{}", stderr(&o));
+}
+
+#[test]
+fn audit_verify_git_catches_a_hand_made_commit_and_a_deleted_tag() {
+    let mut fx = Fx::new(&["t1"]);
+    fx.work("t1", "a.txt", "a\n", "a");
+    fx.done("t1");
+    assert!(fx.save().ok);
+    let cp = fx.core.state().checkpoints[0].name.clone();
+    std::fs::write(fx.repo.path().join("hand.txt"), "by hand\n").unwrap();
+    fx.git(&["add", "hand.txt"]);
+    fx.git(&["commit", "-qm", "a commit made by hand"]);
+    fx.git(&["tag", "-d", &cp]);
+    let o = fx.cli(&["audit", "verify", "--git"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("hand_made_commit") && err.contains("a commit made by hand"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("deleted_tag {cp}")), "{err}");
+    let o = fx.cli(&["audit", "verify", "--git", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["audit"]["ok"], true);
+    let kinds: Vec<&str> = v["git"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["deleted_tag", "hand_made_commit"]);
+
+    // A tag Overlord did not make is reported too.
+    fx.git(&["tag", "checkpoint/19990101-001"]);
+    let o = fx.cli(&["audit", "verify", "--git"]);
+    assert!(stderr(&o).contains("unrecorded_tag checkpoint/19990101-001"));
+}
+
+#[test]
+fn a_running_console_turns_a_hand_made_commit_into_a_concern() {
+    let mut fx = Fx::new(&["t1"]);
+    fx.work("t1", "a.txt", "a\n", "a");
+    fx.done("t1");
+    assert!(fx.save().ok);
+    let core = Core::open(&fx.repo.workspace(), &fx.config).unwrap();
+    let (handle, join) =
+        overlord::core::Handle::spawn(core, std::time::Duration::from_millis(20)).unwrap();
+    std::fs::write(fx.repo.path().join("hand.txt"), "by hand\n").unwrap();
+    fx.git(&["add", "hand.txt"]);
+    fx.git(&["commit", "-qm", "made by hand"]);
+    let hand = fx.main();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let state = loop {
+        let s = handle.snapshot_blocking().unwrap();
+        if s.open_concerns().any(|c| c.category == "protected_branch") {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "no concern raised");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    handle.stop();
+    join.join().unwrap();
+    assert_eq!(state.main_head.as_deref(), Some(hand.as_str()));
+    let c = state
+        .open_concerns()
+        .find(|c| c.category == "protected_branch")
+        .unwrap();
+    assert!(c.details.as_deref().unwrap().contains("made by hand"));
+    let integration = state.git.unwrap().integration_branch();
+    assert_eq!(fx.rev(&integration), hand, "integration rebased onto main");
+}
+
+#[test]
+fn worktrees_with_uncommitted_work_are_never_pruned() {
+    let mut fx = Fx::new(&["t1"]);
+    std::fs::write(fx.wt("t1").join("draft.txt"), "unsaved\n").unwrap();
+    let e = fx.core.prune_task_worktree("t1").unwrap_err();
+    assert!(e.contains("draft.txt"), "{e}");
+    assert!(fx.wt("t1").join("draft.txt").exists());
+    let c = fx.core.state().open_concerns().next().unwrap().clone();
+    assert_eq!(c.category, "uncommitted_work");
+    assert_eq!(c.task.as_deref(), Some("t1"));
+    std::fs::remove_file(fx.wt("t1").join("draft.txt")).unwrap();
+    fx.core.prune_task_worktree("t1").unwrap();
+    assert!(!fx.wt("t1").exists());
+    assert!(!fx.branch("t1").is_empty());
+}
+
+/// Kills `overlord-tui save` (or rollback) at `point`, then checks main did not move (or
+/// moved completely), and that the next run finishes or cleans up.
+fn crash_at(point: &str) {
+    let mut fx = Fx::new(&["t1", "t2"]);
+    fx.work("t1", "a.txt", "a\n", "a");
+    fx.work("t2", "b.txt", "b\n", "b");
+    std::fs::write(fx.wt("t2").join("left.txt"), "uncommitted\n").unwrap();
+    fx.done("t1");
+    let rollback = point.starts_with("rollback.");
+    let args: Vec<String> = if rollback {
+        // Two checkpoints, then roll back to the first.
+        assert!(fx.save().ok);
+        fx.done("t2");
+        assert!(fx.save().ok);
+        let cp = fx.core.state().checkpoints[0].name.clone();
+        vec![
+            "rollback".into(),
+            cp,
+            "--reason".into(),
+            "crash test".into(),
+        ]
+    } else {
+        fx.done("t2");
+        vec!["save".into()]
+    };
+    let before = fx.main();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let tags_before = fx.git(&["tag", "-l"]).lines().count();
+
+    let o = fx.repo.run_env(&args, &[("OVERLORD_FAILPOINT", point)]);
+    assert_eq!(o.status.code(), Some(86), "{point}: {}", stderr(&o));
+    let published = point.ends_with(".published");
+    if published {
+        assert_ne!(fx.main(), before, "{point}: refs moved together");
+    } else {
+        assert_eq!(fx.main(), before, "{point}: main must not move");
+        assert_eq!(
+            fx.git(&["tag", "-l"]).lines().count(),
+            tags_before,
+            "{point}"
+        );
+    }
+
+    // The next run recovers first, then does its own work.
+    let o = fx.repo.run(&args);
+    assert!(o.status.success(), "{point}: {}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("interrupted"), "{point}: {out}");
+    fx.reopen();
+    let state = fx.core.state().clone();
+    assert!(state.operation.is_none(), "{point}");
+    assert_eq!(state.session, SessionStatus::Active, "{point}");
+    let expected = if rollback { 3 } else { 1 };
+    assert_eq!(
+        state.checkpoints.len(),
+        expected,
+        "{point}: {:?}",
+        state.checkpoints
+    );
+    assert_eq!(
+        fx.git(&["tag", "-l", "checkpoint/*"]).lines().count(),
+        expected,
+        "{point}"
+    );
+    if !rollback {
+        assert!(
+            fx.repo.path().join("left.txt").exists(),
+            "{point}: flushed output kept"
+        );
+        assert_eq!(state.checkpoints[0].tasks, ["t1", "t2"], "{point}");
+    }
+    let o = fx.cli(&["audit", "verify", "--git"]);
+    assert!(o.status.success(), "{point}: {}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn a_save_killed_at_any_step_leaves_main_alone_and_is_finished_or_cleaned_up() {
+    for point in [
+        "save.frozen",
+        "save.flushed",
+        "save.merged",
+        "save.integrated",
+        "save.gated",
+        "save.publishing",
+        "save.published",
+    ] {
+        crash_at(point);
+    }
+}
+
+#[test]
+fn a_rollback_killed_at_any_step_is_finished_or_cleaned_up() {
+    for point in [
+        "rollback.frozen",
+        "rollback.publishing",
+        "rollback.published",
+    ] {
+        crash_at(point);
+    }
+}
+
+#[test]
+fn start_up_recovers_an_interrupted_save() {
+    let mut fx = Fx::new(&["t1"]);
+    fx.work("t1", "a.txt", "a\n", "a");
+    fx.done("t1");
+    let o = fx
+        .repo
+        .run_env(&["save"], &[("OVERLORD_FAILPOINT", "save.published")]);
+    assert_eq!(o.status.code(), Some(86));
+    fx.reopen();
+    assert!(fx.core.state().operation.is_some());
+    let done = fx.core.recover_operation().unwrap().expect("recovered");
+    assert!(done.contains("finished"), "{done}");
+    let state = fx.core.state();
+    assert!(state.operation.is_none());
+    assert_eq!(state.checkpoints.len(), 1);
+    assert_eq!(state.main_head.as_deref(), Some(fx.main().as_str()));
+    // The same through the CLI, as a second Save sees nothing left to do.
+    let o = fx.cli(&["save"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("nothing to save"), "{}", stdout(&o));
+    let _ = ConcernStatus::Open;
+}
+
+#[test]
+fn save_through_a_running_owner_reports_progress_and_the_outcome() {
+    let mut fx = Fx::new(&["t1"]);
+    fx.work("t1", "a.txt", "a\n", "a");
+    fx.done("t1");
+    let mut serve = bin();
+    serve.arg("serve").current_dir(fx.repo.path());
+    sandbox(&mut serve, fx.home());
+    let mut child = serve.stderr(std::process::Stdio::null()).spawn().unwrap();
+    let sock = fx.repo.path().join(".overlord/overlord.sock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while overlord::core::ipc::Client::connect(&sock).is_none() {
+        assert!(std::time::Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = fx.cli(&["save", "--json"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["data"]["value"]["outcome"], "checkpointed");
+    let name = v["data"]["value"]["checkpoint"]["name"].as_str().unwrap();
+    assert_eq!(fx.git(&["tag", "-l", "checkpoint/*"]).trim(), name);
+}
