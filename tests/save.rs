@@ -85,6 +85,17 @@ impl Fx {
         self.git(&["rev-parse", what]).trim().to_string()
     }
 
+    /// Whether `commit` is reachable from main (history kept).
+    fn reaches(&self, commit: &str) -> bool {
+        git_output(
+            self.repo.path(),
+            self.home(),
+            &["merge-base", "--is-ancestor", commit, "main"],
+        )
+        .status
+        .success()
+    }
+
     fn main(&self) -> String {
         self.rev("refs/heads/main")
     }
@@ -299,13 +310,7 @@ fn a_real_conflict_is_left_out_with_a_concern_and_the_others_integrate() {
     assert!(fx.git(&["show", "main:t3.txt"]).contains("three"));
     // t2's branch is untouched and not in main.
     assert_eq!(fx.rev(&fx.branch("t2")), t2_tip);
-    assert!(!git_output(
-        fx.repo.path(),
-        fx.home(),
-        &["merge-base", "--is-ancestor", &t2_tip, "main"]
-    )
-    .status
-    .success());
+    assert!(!fx.reaches(&t2_tip));
     let concern = fx
         .core
         .state()
@@ -405,13 +410,7 @@ fn a_post_merge_regression_rolls_back_automatically_with_a_critical_concern() {
         "the rollback is a new commit on top"
     );
     for c in [&before, &save.commit] {
-        assert!(git_output(
-            fx.repo.path(),
-            fx.home(),
-            &["merge-base", "--is-ancestor", c, "main"]
-        )
-        .status
-        .success());
+        assert!(fx.reaches(c));
     }
     let critical = state
         .open_concerns()
@@ -482,13 +481,7 @@ fn rollback_and_its_undo_keep_history_and_flag_task_branches() {
     assert!(fx.repo.path().join("b.txt").exists());
     // History is never rewritten: every earlier commit is still reachable from main.
     for c in [&cp1.commit, &cp2.commit, &back.commit] {
-        assert!(git_output(
-            fx.repo.path(),
-            fx.home(),
-            &["merge-base", "--is-ancestor", c, "main"]
-        )
-        .status
-        .success());
+        assert!(fx.reaches(c));
     }
     assert_eq!(fx.git(&["tag", "-l", "checkpoint/*"]).lines().count(), 4);
 
@@ -902,4 +895,42 @@ fn save_through_a_running_owner_reports_progress_and_the_outcome() {
     assert_eq!(v["data"]["value"]["outcome"], "checkpointed");
     let name = v["data"]["value"]["checkpoint"]["name"].as_str().unwrap();
     assert_eq!(fx.git(&["tag", "-l", "checkpoint/*"]).trim(), name);
+}
+
+#[test]
+fn a_commit_on_main_while_the_save_runs_is_never_dropped() {
+    // The gate itself sneaks a commit onto main in the user's repository.
+    let gate =
+        "git -c user.name=S -c user.email=s@example.com -C ../.. commit -q --allow-empty -m sneaky";
+    let mut fx = Fx::with_config(&["t1"], with_gates(gate, ""));
+    fx.work("t1", "a.txt", "a\n", "a");
+    fx.done("t1");
+    let r = fx.save();
+    assert!(!r.ok, "{}", r.message);
+    assert_eq!(outcome(&r), Some(OperationOutcome::Aborted));
+    assert!(r.message.contains("moved"), "{}", r.message);
+    assert_eq!(
+        fx.git(&["log", "-1", "--format=%s", "main"]).trim(),
+        "sneaky"
+    );
+    assert!(fx.git(&["tag", "-l"]).trim().is_empty());
+    assert!(fx
+        .git(&["notes", "--ref=overlord", "list"])
+        .trim()
+        .is_empty());
+    assert!(fx.core.state().operation.is_none());
+    // The next Save builds on it (and reports the outside commit once main is known).
+    fx.config.qa.test_command = String::new();
+    write_config(&fx.repo, &fx.config);
+    fx.reopen();
+    let r = fx.save();
+    assert!(r.ok, "{}", r.message);
+    assert!(fx.reaches(&fx.rev("main~1")));
+    assert_eq!(
+        fx.git(&["log", "--format=%s", "main"])
+            .lines()
+            .filter(|l| *l == "sneaky")
+            .count(),
+        1
+    );
 }

@@ -404,20 +404,28 @@ pub fn run(core: &mut Core, job: Job) -> OperationReport {
     let finish = match result {
         Ok(f) => f,
         Err(e) => {
-            let published = core
-                .state
-                .operation
-                .as_ref()
-                .is_some_and(|o| o.publish.is_some());
-            Finish {
-                outcome: OperationOutcome::Aborted,
-                message: if published {
-                    format!("{} stopped while publishing: {e}; it will be finished or cleaned up when the next operation starts", op.kind)
-                } else {
-                    format!("{} stopped: {e}; main was not moved", op.kind)
+            let current = core.state.operation.clone().filter(|o| o.id == id);
+            match current.filter(|o| o.publish.is_some()) {
+                // The refs were about to move: find out whether they did, and finish the
+                // job or take back what moved, as a recovery after a crash would.
+                Some(now) => match recover_refs(core, &now) {
+                    Ok(mut f) => {
+                        f.message = format!("{} hit an error while publishing ({e}); {}", op.kind, f.message);
+                        f
+                    }
+                    Err(e2) => Finish {
+                        outcome: OperationOutcome::Aborted,
+                        message: format!("{} stopped while publishing: {e}; then {e2}; run `overlord-tui audit verify --git`", op.kind),
+                        checkpoint: None,
+                        status: SessionStatus::AwaitingReview,
+                    },
                 },
-                checkpoint: None,
-                status: SessionStatus::Active,
+                None => Finish {
+                    outcome: OperationOutcome::Aborted,
+                    message: format!("{} stopped: {e}; main was not moved", op.kind),
+                    checkpoint: None,
+                    status: SessionStatus::Active,
+                },
             }
         }
     };
@@ -712,6 +720,7 @@ fn save(core: &mut Core, op: &Operation) -> OpResult<Finish> {
         &sess,
         op,
         Publishing {
+            expected_main: main_before,
             new_main: integ,
             kind: CheckpointKind::Save,
             tag_message,
@@ -780,7 +789,7 @@ fn save(core: &mut Core, op: &Operation) -> OpResult<Finish> {
                 branch: None,
                 undoes: None,
             };
-            let back = rollback_main(core, &repo, &sess, op, &target, Some(&cp.name))?;
+            let back = rollback_main(core, &repo, &sess, op, &target, integ, Some(&cp.name))?;
             raise(
                 core,
                 Severity::Critical,
@@ -1252,6 +1261,7 @@ fn note_outside_commit(
 // Publishing a checkpoint (Save and rollback)
 
 struct Publishing {
+    expected_main: Oid,
     new_main: Oid,
     kind: CheckpointKind,
     tag_message: String,
@@ -1271,8 +1281,9 @@ fn publish_checkpoint(
     p: Publishing,
 ) -> OpResult<Checkpoint> {
     let main_ref = sess.main_ref();
-    let main_before =
-        git::ref_target(repo, &main_ref)?.ok_or_else(|| GitError::NoBranch(sess.main.clone()))?;
+    // Main moves only from where the operation found it (the refs' compare-and-swap in
+    // `git::publish` enforces it), so a commit made meanwhile is never dropped.
+    let main_before = p.expected_main;
     let user = git::check_user_tree(repo, &sess.main)?;
     let changed = git::changed_paths(
         repo,
@@ -1326,6 +1337,7 @@ fn publish_checkpoint(
         &format!("overlord: notes for {name}"),
     )?;
     let plan = PublishPlan {
+        main_before: main_before.to_string(),
         commit: p.new_main.to_string(),
         tag: name.clone(),
         tag_object: tag_object.to_string(),
@@ -1498,7 +1510,7 @@ fn rollback(core: &mut Core, op: &Operation) -> OpResult<Finish> {
             status: SessionStatus::Active,
         });
     }
-    let cp = rollback_main(core, &repo, &sess, op, &target, None)?;
+    let cp = rollback_main(core, &repo, &sess, op, &target, main_before, None)?;
     let status = if core.state.session == SessionStatus::AwaitingReview {
         SessionStatus::AwaitingReview
     } else {
@@ -1537,11 +1549,10 @@ fn rollback_main(
     sess: &GitSession,
     op: &Operation,
     target: &RollbackTarget,
+    parent: Oid,
     after_save: Option<&str>,
 ) -> OpResult<Checkpoint> {
-    let main_ref = sess.main_ref();
-    let main_now =
-        git::ref_target(repo, &main_ref)?.ok_or_else(|| GitError::NoBranch(sess.main.clone()))?;
+    let main_now = parent;
     let target_commit = oid(&target.commit)?;
     let tree = repo.find_commit(target_commit)?.tree_id();
     let what = if target.undoes.is_some() {
@@ -1577,6 +1588,7 @@ fn rollback_main(
         sess,
         op,
         Publishing {
+            expected_main: parent,
             new_main: commit,
             kind: CheckpointKind::Rollback,
             tag_message: format!("Overlord rollback: {what}\n\nReason: {}\n", target.reason),
@@ -1753,7 +1765,11 @@ fn recover_refs(core: &mut Core, op: &Operation) -> OpResult<Finish> {
     let tag_object = oid(&plan.tag_object)?;
     let notes_after = oid(&plan.notes_commit)?;
     let notes_before = plan.notes_before.as_deref().map(oid).transpose()?;
-    let main_before = oid(&op.main_before)?;
+    let main_before = oid(if plan.main_before.is_empty() {
+        &op.main_before
+    } else {
+        &plan.main_before
+    })?;
     let authority = Publish::grant();
     let protection = protection(core, &sess);
     if main_now == Some(commit) {

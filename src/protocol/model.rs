@@ -750,6 +750,9 @@ pub struct RollbackTarget {
 /// process killed half-way can be finished or cleaned up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishPlan {
+    /// Where `main` is expected to be when it moves (it moves only from there).
+    #[serde(default)]
+    pub main_before: String,
     /// The new `main` commit.
     pub commit: String,
     pub tag: String,
