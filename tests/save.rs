@@ -235,6 +235,7 @@ fn save_integrates_finished_branches_into_a_tagged_checkpoint() {
     let mirror =
         std::fs::read_to_string(fx.repo.path().join(".overlord/audit/git_actions.jsonl")).unwrap();
     for action in [
+        "\"merge\"",
         "\"fast_forward\"",
         "\"tag\"",
         "\"note\"",

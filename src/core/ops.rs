@@ -596,11 +596,29 @@ fn save(core: &mut Core, op: &Operation) -> OpResult<Finish> {
         let outcome = merge_task(&repo, &sess, op, tb, integ, tip)?;
         match outcome {
             Ok((commit, detail)) => {
+                core.emit(
+                    ACTOR,
+                    vec![
+                        git_action(
+                            "merge",
+                            &format!("refs/heads/{}", sess.integration_branch()),
+                            Some(integ),
+                            Some(commit),
+                            Some(tb.branch.clone()),
+                            "save",
+                            format!("{}: {detail}", tb.task),
+                        ),
+                        EventKind::OperationStep {
+                            id: op.id,
+                            step: "merged".into(),
+                            detail: format!("{}: {detail}", tb.task),
+                        },
+                    ],
+                )?;
                 integ = commit;
                 merged.push(Merged {
                     task: tb.task.clone(),
                 });
-                step(core, op, "merged", format!("{}: {detail}", tb.task))?;
                 failpoint::hit("save.merged");
             }
             Err(conflicts) => {
