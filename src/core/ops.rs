@@ -1110,6 +1110,7 @@ fn integration_worktree(
 }
 
 /// Runs a gate command on `commit`'s tree and records the QA run.
+#[allow(clippy::too_many_arguments)]
 fn gate(
     core: &mut Core,
     progress: &mut Progress,
