@@ -397,9 +397,10 @@ pub fn run(core: &mut Core, job: Job) -> OperationReport {
             message: format!("operation {id} is not in progress"),
         };
     };
+    let mut progress = Progress::new();
     let result = match op.kind {
-        OperationKind::Save => save(core, &op),
-        OperationKind::Rollback => rollback(core, &op),
+        OperationKind::Save => save(core, &op, &mut progress),
+        OperationKind::Rollback => rollback(core, &op, &mut progress),
     };
     let finish = match result {
         Ok(f) => f,
@@ -435,7 +436,7 @@ pub fn run(core: &mut Core, job: Job) -> OperationReport {
         .as_ref()
         .map(|o| o.steps.clone())
         .unwrap_or_default();
-    if let Err(e) = finish_events(core, &op, &finish) {
+    if let Err(e) = finish_events(core, &op, &finish, std::mem::take(&mut progress.pending)) {
         tracing::error!(error = %e, "could not record the end of operation {id}");
     }
     drop(job);
@@ -449,21 +450,26 @@ pub fn run(core: &mut Core, job: Job) -> OperationReport {
     }
 }
 
-fn finish_events(core: &mut Core, op: &Operation, finish: &Finish) -> Result<(), CoreError> {
-    core.emit(
-        ACTOR,
-        vec![
-            EventKind::OperationFinished {
-                id: op.id,
-                kind: op.kind,
-                outcome: finish.outcome,
-                message: finish.message.clone(),
-            },
-            EventKind::SessionStatusChanged {
-                status: finish.status,
-            },
-        ],
-    )?;
+/// The end of an operation, written with whatever progress was still pending (one
+/// transaction).
+fn finish_events(
+    core: &mut Core,
+    op: &Operation,
+    finish: &Finish,
+    mut events: Vec<EventKind>,
+) -> Result<(), CoreError> {
+    events.extend([
+        EventKind::OperationFinished {
+            id: op.id,
+            kind: op.kind,
+            outcome: finish.outcome,
+            message: finish.message.clone(),
+        },
+        EventKind::SessionStatusChanged {
+            status: finish.status,
+        },
+    ]);
+    core.emit(ACTOR, events)?;
     Ok(())
 }
 
@@ -596,11 +602,10 @@ struct Merged {
     task: String,
 }
 
-fn save(core: &mut Core, op: &Operation) -> OpResult<Finish> {
+fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Finish> {
     let sess = session(core)?;
     let repo = git::open(&core.ws.root)?;
     let main_before = oid(&op.main_before)?;
-    let mut progress = Progress::new();
     progress.step(
         core,
         op,
@@ -620,7 +625,7 @@ fn save(core: &mut Core, op: &Operation) -> OpResult<Finish> {
     let mut tasks = op.tasks.clone();
     let mut flushed = 0;
     for tb in tasks.iter_mut() {
-        if let Some(new) = flush_task(core, &mut progress, &repo, &sess, op, tb)? {
+        if let Some(new) = flush_task(core, progress, &repo, &sess, op, tb)? {
             tb.tip = new.to_string();
             flushed += 1;
         }
@@ -738,7 +743,7 @@ fn save(core: &mut Core, op: &Operation) -> OpResult<Finish> {
     let test_command = non_empty(&core.config.qa.test_command);
     let run = gate(
         core,
-        &mut progress,
+        progress,
         &repo,
         &sess,
         op,
@@ -786,6 +791,7 @@ fn save(core: &mut Core, op: &Operation) -> OpResult<Finish> {
     );
     let cp = publish_checkpoint(
         core,
+        progress,
         &repo,
         &sess,
         op,
@@ -819,6 +825,7 @@ fn save(core: &mut Core, op: &Operation) -> OpResult<Finish> {
     // somehow has new work is kept and reported.
     for t in &tasks_in {
         if worktree::worktree_path(&core.ws.root, t).exists() {
+            progress.flush(core)?;
             let _ = core.prune_task_worktree(t);
         }
     }
@@ -827,7 +834,7 @@ fn save(core: &mut Core, op: &Operation) -> OpResult<Finish> {
     if let Some(verify) = non_empty(&core.config.qa.verify_command) {
         let check = gate(
             core,
-            &mut progress,
+            progress,
             &repo,
             &sess,
             op,
@@ -860,7 +867,17 @@ fn save(core: &mut Core, op: &Operation) -> OpResult<Finish> {
                 branch: None,
                 undoes: None,
             };
-            let back = rollback_main(core, &repo, &sess, op, &target, integ, Some(&cp.name))?;
+            let (back, _) = rollback_main(
+                core,
+                progress,
+                &repo,
+                &sess,
+                op,
+                &target,
+                integ,
+                Some(&cp.name),
+            )?;
+            progress.flush(core)?;
             raise(
                 core,
                 Severity::Critical,
@@ -1354,6 +1371,7 @@ struct Publishing {
 
 fn publish_checkpoint(
     core: &mut Core,
+    progress: &mut Progress,
     repo: &Repository,
     sess: &GitSession,
     op: &Operation,
@@ -1423,13 +1441,15 @@ fn publish_checkpoint(
         notes_commit: notes_after.to_string(),
         notes_before: notes_before.map(|o| o.to_string()),
     };
-    core.emit(
-        ACTOR,
-        vec![EventKind::OperationPublishing {
+    // The refs about to move go into the trail (with any pending progress) before they move.
+    progress.push(
+        core,
+        EventKind::OperationPublishing {
             id: op.id,
             plan: plan.clone(),
-        }],
+        },
     )?;
+    progress.flush(core)?;
     failpoint::hit(&format!("{}.publishing", p.trigger));
     let moves = RefMoves {
         main_ref: main_ref.clone(),
@@ -1467,7 +1487,9 @@ fn publish_checkpoint(
         audit_ids: op_events,
         undoes: p.undoes,
     };
-    record_published(core, sess, &moves, &checkpoint, p.trigger)?;
+    for e in record_published(sess, &moves, &checkpoint, p.trigger) {
+        progress.push(core, e)?;
+    }
     if let Some(w) = follow_warning {
         step(
             core,
@@ -1487,63 +1509,59 @@ fn audit_ids(core: &Core, op: &Operation) -> Vec<u64> {
     (op.audit_id..=core.state.last_event_seq.max(op.audit_id)).collect()
 }
 
+/// The events that record a publish: the ref moves and the checkpoint.
 fn record_published(
-    core: &mut Core,
     sess: &GitSession,
     moves: &RefMoves,
     checkpoint: &Checkpoint,
     trigger: &str,
-) -> OpResult<()> {
+) -> Vec<EventKind> {
     let action = match checkpoint.kind {
         CheckpointKind::Save => "fast_forward",
         _ => "rollback_commit",
     };
-    core.emit(
-        ACTOR,
-        vec![
-            git_action(
-                action,
-                &moves.main_ref,
-                Some(moves.main_before),
-                Some(moves.main_after),
-                Some(if checkpoint.tasks.is_empty() {
-                    checkpoint.restores.clone().unwrap_or_default()
-                } else {
-                    sess.integration_branch()
-                }),
-                trigger,
-                format!("{} moved to {}", sess.main, checkpoint.name),
-            ),
-            git_action(
-                "tag",
-                &moves.tag_ref,
-                None,
-                Some(moves.tag_object),
-                Some(moves.main_after.to_string()),
-                trigger,
-                checkpoint.summary.clone(),
-            ),
-            git_action(
-                "note",
-                git::NOTES_REF,
-                moves.notes_before,
-                Some(moves.notes_after),
-                Some(checkpoint.name.clone()),
-                trigger,
-                "audit ids attached to the checkpoint's commit and tag".to_string(),
-            ),
-            EventKind::CheckpointCreated {
-                checkpoint: checkpoint.clone(),
-            },
-        ],
-    )?;
-    Ok(())
+    vec![
+        git_action(
+            action,
+            &moves.main_ref,
+            Some(moves.main_before),
+            Some(moves.main_after),
+            Some(if checkpoint.tasks.is_empty() {
+                checkpoint.restores.clone().unwrap_or_default()
+            } else {
+                sess.integration_branch()
+            }),
+            trigger,
+            format!("{} moved to {}", sess.main, checkpoint.name),
+        ),
+        git_action(
+            "tag",
+            &moves.tag_ref,
+            None,
+            Some(moves.tag_object),
+            Some(moves.main_after.to_string()),
+            trigger,
+            checkpoint.summary.clone(),
+        ),
+        git_action(
+            "note",
+            git::NOTES_REF,
+            moves.notes_before,
+            Some(moves.notes_after),
+            Some(checkpoint.name.clone()),
+            trigger,
+            "audit ids attached to the checkpoint's commit and tag".to_string(),
+        ),
+        EventKind::CheckpointCreated {
+            checkpoint: checkpoint.clone(),
+        },
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rollback
 
-fn rollback(core: &mut Core, op: &Operation) -> OpResult<Finish> {
+fn rollback(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Finish> {
     let sess = session(core)?;
     let repo = git::open(&core.ws.root)?;
     let target = op
@@ -1589,13 +1607,13 @@ fn rollback(core: &mut Core, op: &Operation) -> OpResult<Finish> {
             status: SessionStatus::Active,
         });
     }
-    let cp = rollback_main(core, &repo, &sess, op, &target, main_before, None)?;
+    let (cp, flagged) =
+        rollback_main(core, progress, &repo, &sess, op, &target, main_before, None)?;
     let status = if core.state.session == SessionStatus::AwaitingReview {
         SessionStatus::AwaitingReview
     } else {
         SessionStatus::Active
     };
-    let flagged = core.state.flagged_tasks.len();
     Ok(Finish {
         outcome: OperationOutcome::Checkpointed,
         message: format!(
@@ -1622,15 +1640,17 @@ fn rollback(core: &mut Core, op: &Operation) -> OpResult<Finish> {
 
 /// A new commit on main whose tree is the target's, tagged as a rollback checkpoint; task
 /// branches built on the commits it takes out are flagged.
+#[allow(clippy::too_many_arguments)]
 fn rollback_main(
     core: &mut Core,
+    progress: &mut Progress,
     repo: &Repository,
     sess: &GitSession,
     op: &Operation,
     target: &RollbackTarget,
     parent: Oid,
     after_save: Option<&str>,
-) -> OpResult<Checkpoint> {
+) -> OpResult<(Checkpoint, usize)> {
     let main_now = parent;
     let target_commit = oid(&target.commit)?;
     let tree = repo.find_commit(target_commit)?.tree_id();
@@ -1663,6 +1683,7 @@ fn rollback_main(
     };
     let cp = publish_checkpoint(
         core,
+        progress,
         repo,
         sess,
         op,
@@ -1679,8 +1700,12 @@ fn rollback_main(
             trigger,
         },
     )?;
-    flag_task_branches(core, repo, sess, target_commit, main_now, &cp.name)?;
-    Ok(cp)
+    let flags = flag_task_branches(core, repo, sess, target_commit, main_now, &cp.name)?;
+    let flagged = flags.len();
+    for e in flags {
+        progress.push(core, e)?;
+    }
+    Ok((cp, flagged))
 }
 
 /// Flags task branches whose history includes commits the rollback took out of main.
@@ -1691,9 +1716,9 @@ fn flag_task_branches(
     target: Oid,
     old_main: Oid,
     rollback_name: &str,
-) -> OpResult<()> {
+) -> OpResult<Vec<EventKind>> {
     let Some(plan) = core.state.plan.clone() else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let mut events = Vec::new();
     for task in plan.tasks() {
@@ -1717,10 +1742,7 @@ fn flag_task_branches(
             });
         }
     }
-    if !events.is_empty() {
-        core.emit(ACTOR, events)?;
-    }
-    Ok(())
+    Ok(events)
 }
 
 /// `/rollback <checkpoint> --branch <name>`: the checkpoint on a new branch and worktree.
@@ -1799,7 +1821,7 @@ pub fn recover(core: &mut Core) -> Result<Option<String>, CoreError> {
         },
     };
     let message = finish.message.clone();
-    finish_events(core, &op, &finish)?;
+    finish_events(core, &op, &finish, Vec::new())?;
     Ok(Some(message))
 }
 
@@ -1908,20 +1930,21 @@ fn recover_refs(core: &mut Core, op: &Operation) -> OpResult<Finish> {
             notes_before,
             notes_after,
         };
-        record_published(core, &sess, &moves, &checkpoint, "recovery")?;
+        let mut events = record_published(&sess, &moves, &checkpoint, "recovery");
         if let Err(e) = git::catch_up_user_tree(&repo, &sess.main, main_before, commit) {
             tracing::warn!(error = %e, "the work tree could not follow main after recovery");
         }
         if let Some(target) = op.rollback.as_ref() {
-            flag_task_branches(
+            events.extend(flag_task_branches(
                 core,
                 &repo,
                 &sess,
                 oid(&target.commit)?,
                 main_before,
                 &plan.tag,
-            )?;
+            )?);
         }
+        core.emit(ACTOR, events)?;
         return Ok(Finish {
             outcome: OperationOutcome::Checkpointed,
             message: format!(
