@@ -139,10 +139,11 @@ fn with_an_owner_running_clients_go_through_its_socket() {
 
     // SIGTERM stops it cleanly and removes the socket.
     let pid = server.0.id() as i32;
-    std::process::Command::new("kill")
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
     let status = server.0.wait().unwrap();
     assert!(status.success(), "serve exited with {status:?}");
     assert!(!sock.exists());

@@ -125,13 +125,13 @@ pub fn run(
         match child.try_wait()? {
             Some(status) => break Some(status),
             None if deadline.is_some_and(|d| Instant::now() >= d) => {
-                // The whole process group we created; a failure here is harmless.
-                #[cfg(unix)]
-                let _ = Command::new("kill")
-                    .arg("-KILL")
-                    .arg(format!("-{}", child.id()))
-                    .stderr(Stdio::null())
-                    .status();
+                // The process group we created for it (its pid is the group id), so what it
+                // started stops too. Never through `kill(1)`: procps-ng 4.0's `kill -KILL -N`
+                // has been seen to signal far more than group N.
+                if let Some(pgid) = rustix::process::Pid::from_raw(child.id() as i32) {
+                    let _ =
+                        rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+                }
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;
@@ -139,8 +139,16 @@ pub fn run(
             None => std::thread::sleep(Duration::from_millis(10)),
         }
     };
+    // A process that left the group (setsid) may still hold the pipes: do not wait for it
+    // forever once the command itself is done.
+    let drained = Instant::now() + Duration::from_secs(5);
     for r in readers {
-        let _ = r.join();
+        while !r.is_finished() && Instant::now() < drained {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if r.is_finished() {
+            let _ = r.join();
+        }
     }
     let tail = tail.lock().map(|t| t.clone()).unwrap_or_default();
     Ok(ShellRun {
