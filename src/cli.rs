@@ -2,7 +2,7 @@
 //! (schema in docs/cli.md). Exit codes: 0 ok, 1 the operation failed, 2 usage error.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -857,7 +857,7 @@ fn serve(repo: &Option<PathBuf>) -> Outcome {
         eprintln!(
             "overlord-tui serving {} on {} (pid {}); Ctrl-C to stop",
             ws.root.display(),
-            relative(&socket, &ws.root),
+            ws.relative(&socket),
             std::process::id()
         );
         crate::core::ipc::serve(listener, handle.clone(), shutdown_signal()).await;
@@ -868,12 +868,6 @@ fn serve(repo: &Option<PathBuf>) -> Outcome {
     let _ = join.join();
     drop(lock);
     result
-}
-
-fn relative(path: &Path, root: &Path) -> String {
-    path.strip_prefix(root)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| path.display().to_string())
 }
 
 async fn shutdown_signal() {

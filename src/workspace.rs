@@ -66,6 +66,13 @@ impl Workspace {
         })
     }
 
+    /// A path as shown to the user: relative to the top of the work tree when inside it.
+    pub fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| path.display().to_string())
+    }
+
     pub fn store_paths(&self) -> StorePaths {
         StorePaths::under(&self.dir)
     }

@@ -527,26 +527,19 @@ fn protected_refs_move_only_with_the_publish_authority() {
     }
     assert!(repo.find_reference("refs/heads/develop").is_err());
     // Other refs move, and only from where the caller expects them.
-    git::update_ref(
-        &repo,
-        &protection,
-        None,
-        "refs/heads/feature",
-        head,
-        None,
-        "t",
-    )
-    .unwrap();
-    let e = git::update_ref(
-        &repo,
-        &protection,
-        None,
-        "refs/heads/feature",
-        head,
-        None,
-        "t",
-    )
-    .unwrap_err();
+    let create = || {
+        git::update_ref(
+            &repo,
+            &protection,
+            None,
+            "refs/heads/feature",
+            head,
+            None,
+            "t",
+        )
+    };
+    create().unwrap();
+    let e = create().unwrap_err();
     assert!(matches!(e, GitError::Moved { .. }), "{e}");
 
     // The rollback command refuses to create or move a protected branch.

@@ -55,7 +55,6 @@ pub struct Core {
     applied_through: u64,
     last_snapshot: u64,
     snapshot_every: u64,
-    root: PathBuf,
     pub(crate) ws: Workspace,
     pub(crate) config: Config,
     events: broadcast::Sender<Event>,
@@ -104,7 +103,6 @@ impl Core {
             applied_through: head,
             last_snapshot,
             snapshot_every: config.core.snapshot_every.max(1),
-            root: ws.root.clone(),
             ws: ws.clone(),
             config: config.clone(),
             events,
@@ -153,9 +151,10 @@ impl Core {
         let (reply, job) = self.execute_detached(origin, command);
         match job {
             None => reply,
-            Some(job) => {
+            Some(mut job) => {
+                let recovered = job.recovered.take();
                 let report = ops::run(self, job);
-                finished_reply(reply, report)
+                finished_reply(reply, report, recovered)
             }
         }
     }
@@ -198,63 +197,44 @@ impl Core {
         &mut self,
         command: &Command,
         now: &str,
-    ) -> (
-        Result<ops::Prepared, Rejection>,
-        Option<ops::OperationLock>,
-        Option<String>,
-    ) {
+    ) -> Result<(ops::Prepared, ops::OperationLock, Option<String>), Rejection> {
         let lock = match ops::OperationLock::try_acquire(&self.ws) {
             Ok(Some(l)) => l,
             Ok(None) => {
-                return (
-                    Err(Rejection::new(
-                        RejectCode::Conflict,
-                        "a Save or rollback is running in another overlord-tui process; wait for it to finish (nothing was changed)",
-                    )),
-                    None,
-                    None,
-                )
+                return Err(Rejection::new(
+                    RejectCode::Conflict,
+                    "a Save or rollback is running in another overlord-tui process; wait for it to finish (nothing was changed)",
+                ))
             }
             Err(e) => {
-                return (
-                    Err(Rejection::new(
-                        RejectCode::Storage,
-                        format!("cannot take .overlord/operation.lock: {e}; nothing was changed"),
-                    )),
-                    None,
-                    None,
-                )
+                return Err(Rejection::new(
+                    RejectCode::Storage,
+                    format!("cannot take .overlord/operation.lock: {e}; nothing was changed"),
+                ))
             }
         };
-        let mut recovered = None;
-        if let Err(e) = self.refresh() {
-            return (
-                Err(Rejection::new(
+        self.refresh().map_err(|e| {
+            Rejection::new(RejectCode::Storage, format!("{e}; nothing was changed"))
+        })?;
+        let recovered = if self.state.operation.is_some() {
+            ops::recover(self).map_err(|e| {
+                Rejection::new(
                     RejectCode::Storage,
-                    format!("{e}; nothing was changed"),
-                )),
-                None,
-                None,
-            );
-        }
-        if self.state.operation.is_some() {
-            match ops::recover(self) {
-                Ok(m) => recovered = m,
-                Err(e) => {
-                    return (
-                        Err(Rejection::new(
-                            RejectCode::Storage,
-                            format!("an interrupted operation could not be recovered: {e}"),
-                        )),
-                        None,
-                        None,
-                    )
+                    format!("an interrupted operation could not be recovered: {e}"),
+                )
+            })?
+        } else {
+            None
+        };
+        match ops::prepare(self, command, now) {
+            Ok(p) => Ok((p, lock, recovered)),
+            Err(mut r) => {
+                if let Some(done) = recovered {
+                    r.message = format!("{done}\n{}", r.message);
                 }
+                Err(r)
             }
         }
-        let prepared = ops::prepare(self, command, now);
-        let lock = prepared.is_ok().then_some(lock);
-        (prepared, lock, recovered)
     }
 
     fn try_execute(
@@ -270,8 +250,10 @@ impl Core {
         };
         let (operation, op_lock, recovered) = match &command {
             Command::Save | Command::Rollback { .. } if origin.is_human() => {
-                let (p, l, r) = self.prepare_operation(&command, &now);
-                (Some(p), l, r)
+                match self.prepare_operation(&command, &now) {
+                    Ok((p, l, r)) => (Some(Ok(p)), Some(l), r),
+                    Err(r) => (Some(Err(r)), None, None),
+                }
             }
             _ => (None, None, None),
         };
@@ -354,12 +336,13 @@ impl Core {
             .map(|r| r.seq)
             .unwrap_or(self.applied_through);
         self.maybe_snapshot();
-        if let Some(r) = recovered {
+        if let Some(r) = &recovered {
             reply.message = format!("{r}\n{}", reply.message);
         }
         let job = match (reply.ok, op_lock, &self.state.operation) {
             (true, Some(lock), Some(op)) => Some(ops::Job {
                 id: op.id,
+                recovered,
                 _lock: lock,
             }),
             _ => None,
@@ -373,7 +356,7 @@ impl Core {
             if p.is_absolute() {
                 p
             } else {
-                self.root.join(p)
+                self.ws.root.join(p)
             }
         };
         let text = std::fs::read_to_string(&full).map_err(|e| {
@@ -382,10 +365,7 @@ impl Core {
                 format!("cannot read plan {}: {e}", full.display()),
             )
         })?;
-        let shown = full
-            .strip_prefix(&self.root)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| full.display().to_string());
+        let shown = self.ws.relative(&full);
         plan::parse_todo_list(&text, &shown, now)
     }
 
@@ -458,15 +438,15 @@ impl Core {
 }
 
 /// The reply to a Save or rollback that ran to its end.
-fn finished_reply(accepted: Reply, report: crate::protocol::report::OperationReport) -> Reply {
-    let outcome = report.outcome;
-    let ok = outcome.is_some_and(|o| o.is_success());
-    let message = if accepted.message.contains('\n') {
-        // A recovery note came first: keep it.
-        let first = accepted.message.lines().next().unwrap_or_default();
-        format!("{first}\n{}", report.message)
-    } else {
-        report.message.clone()
+fn finished_reply(
+    accepted: Reply,
+    report: crate::protocol::report::OperationReport,
+    recovered: Option<String>,
+) -> Reply {
+    let ok = report.outcome.is_some_and(|o| o.is_success());
+    let message = match recovered {
+        Some(done) => format!("{done}\n{}", report.message),
+        None => report.message.clone(),
     };
     Reply {
         command_seq: accepted.command_seq,
@@ -475,7 +455,7 @@ fn finished_reply(accepted: Reply, report: crate::protocol::report::OperationRep
         error: if ok {
             None
         } else {
-            Some(Rejection::new(RejectCode::Failed, String::new()))
+            Some(Rejection::new(RejectCode::Failed, report.message.clone()))
         },
         events: accepted.events,
         data: crate::protocol::report::ReplyData::Operation(Box::new(report)),

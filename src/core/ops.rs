@@ -18,7 +18,7 @@
 //! operation and when a console or `serve` starts) finishes or cleans up from the audit trail.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use git2::{Oid, Repository};
@@ -36,6 +36,7 @@ use crate::protocol::model::{
     Severity, TaskBranch, TaskStatus,
 };
 use crate::protocol::report::OperationReport;
+use crate::protocol::state::step_line;
 use crate::protocol::{Command, EventKind, Origin, RejectCode, Rejection, State};
 use crate::workspace::Workspace;
 
@@ -69,6 +70,8 @@ impl OperationLock {
 #[derive(Debug)]
 pub struct Job {
     pub(crate) id: u64,
+    /// What the recovery of an interrupted operation did before this one was accepted.
+    pub(crate) recovered: Option<String>,
     pub(crate) _lock: OperationLock,
 }
 
@@ -430,12 +433,16 @@ pub fn run(core: &mut Core, job: Job) -> OperationReport {
             }
         }
     };
-    let steps = core
+    let mut steps = core
         .state
         .operation
         .as_ref()
         .map(|o| o.steps.clone())
         .unwrap_or_default();
+    steps.extend(progress.pending.iter().filter_map(|e| match e {
+        EventKind::OperationStep { step, detail, .. } => Some(step_line(step, detail)),
+        _ => None,
+    }));
     if let Err(e) = finish_events(core, &op, &finish, std::mem::take(&mut progress.pending)) {
         tracing::error!(error = %e, "could not record the end of operation {id}");
     }
@@ -471,18 +478,6 @@ fn finish_events(
     ]);
     core.emit(ACTOR, events)?;
     Ok(())
-}
-
-fn step(core: &mut Core, op: &Operation, step: &str, detail: impl Into<String>) -> OpResult<u64> {
-    let events = core.emit(
-        ACTOR,
-        vec![EventKind::OperationStep {
-            id: op.id,
-            step: step.to_string(),
-            detail: detail.into(),
-        }],
-    )?;
-    Ok(events.last().map(|e| e.seq).unwrap_or(0))
 }
 
 /// How long progress events may wait to be written together: a step that takes longer shows
@@ -598,10 +593,6 @@ fn raise(
 // ---------------------------------------------------------------------------------------------
 // Save
 
-struct Merged {
-    task: String,
-}
-
 fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Finish> {
     let sess = session(core)?;
     let repo = git::open(&core.ws.root)?;
@@ -615,17 +606,13 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
     failpoint::hit("save.frozen");
 
     // A hand-made commit on main since Overlord last moved it: report it, build on it.
-    if let Some(known) = core.state.main_head.clone() {
-        if known != op.main_before {
-            note_outside_commit(core, &repo, &sess, &known, main_before)?;
-        }
-    }
+    note_if_moved(core, &repo, &sess, main_before)?;
 
     // Flush: finished tasks' uncommitted output is committed on their branches.
     let mut tasks = op.tasks.clone();
     let mut flushed = 0;
     for tb in tasks.iter_mut() {
-        if let Some(new) = flush_task(core, progress, &repo, &sess, op, tb)? {
+        if let Some(new) = flush_task(core, progress, &sess, op, tb)? {
             tb.tip = new.to_string();
             flushed += 1;
         }
@@ -644,15 +631,17 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
 
     // Integrate.
     let mut integ = main_before;
-    let mut merged: Vec<Merged> = Vec::new();
+    let mut merged: Vec<String> = Vec::new();
     let mut conflicted = Vec::new();
     for tb in &tasks {
         let tip = oid(&tb.tip)?;
-        if tip == integ || repo.graph_descendant_of(integ, tip)? {
+        // One history walk per branch: the tip is already in when it is the merge base.
+        let base = repo.merge_base(integ, tip)?;
+        if base == tip {
             progress.step(core, op, "skipped", format!("{}: nothing new", tb.task))?;
             continue;
         }
-        let outcome = merge_task(&repo, &sess, op, tb, integ, tip)?;
+        let outcome = merge_task(&repo, &sess, op, tb, base, integ, tip)?;
         match outcome {
             Ok((commit, detail)) => {
                 progress.push(
@@ -669,9 +658,7 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
                 )?;
                 progress.step(core, op, "merged", format!("{}: {detail}", tb.task))?;
                 integ = commit;
-                merged.push(Merged {
-                    task: tb.task.clone(),
-                });
+                merged.push(tb.task.clone());
                 failpoint::hit("save.merged");
             }
             Err(conflicts) => {
@@ -689,7 +676,10 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
             }
         }
     }
-    progress.flush(core)?;
+    if !conflicted.is_empty() {
+        // The steps come before the concerns they explain.
+        progress.flush(core)?;
+    }
     for (tb, conflicts) in &conflicted {
         conflict_concern(core, tb, conflicts, &merged);
     }
@@ -731,7 +721,7 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
             &integ_ref,
             integ_old,
             Some(integ),
-            Some(names(merged.iter().map(|m| m.task.as_str()))),
+            Some(merged.join(", ")),
             "save",
             format!("{} task branch(es) merged", merged.len()),
         ),
@@ -752,8 +742,8 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
         "tests",
     )?;
     failpoint::hit("save.gated");
-    progress.flush(core)?;
     if run.decision == QaDecision::Fail {
+        progress.flush(core)?;
         let why = run.reasons.join("; ");
         raise(
             core,
@@ -763,7 +753,7 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
             format!(
                 "The integrated tree {} (tasks {}) failed the gate; main was not moved. The output is in .overlord/logs/qa-{}.log.",
                 git::short(&integ.to_string()),
-                names(merged.iter().map(|m| m.task.as_str())),
+                merged.join(", "),
                 run.id.0
             ),
             None,
@@ -779,7 +769,7 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
     }
 
     // Publish.
-    let tasks_in: Vec<String> = merged.iter().map(|m| m.task.clone()).collect();
+    let tasks_in = merged;
     let summary = qa_summary(&run);
     let tag_message = format!(
         "Overlord checkpoint (Save {})\n\nTasks: {}\nQA {}: {}\n{}",
@@ -845,24 +835,20 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
         failpoint::hit("save.verified");
         if check.decision == QaDecision::Fail {
             let why = check.reasons.join("; ");
-            let (target_name, target_commit) = match core
+            // Back to where this Save found main (named by its checkpoint when it has one).
+            let target_name = core
                 .state
                 .checkpoints
                 .iter()
                 .rev()
-                .find(|c| c.name != cp.name)
-            {
-                Some(prev) if prev.commit == op.main_before => {
-                    (prev.name.clone(), op.main_before.clone())
-                }
-                _ => (
-                    format!("main before {} ({})", cp.name, git::short(&op.main_before)),
-                    op.main_before.clone(),
-                ),
-            };
+                .find(|c| c.commit == op.main_before)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| {
+                    format!("main before {} ({})", cp.name, git::short(&op.main_before))
+                });
             let target = RollbackTarget {
                 checkpoint: target_name.clone(),
-                commit: target_commit,
+                commit: op.main_before.clone(),
                 reason: format!("post-merge verification of {} failed: {why}", cp.name),
                 branch: None,
                 undoes: None,
@@ -927,7 +913,6 @@ fn conflict_line(conflicted: &[(TaskBranch, Vec<merge::Conflict>)]) -> String {
 fn flush_task(
     core: &mut Core,
     progress: &mut Progress,
-    repo: &Repository,
     sess: &GitSession,
     op: &Operation,
     tb: &TaskBranch,
@@ -984,7 +969,6 @@ fn flush_task(
         ),
     )?;
     progress.flush(core)?;
-    let _ = repo;
     Ok(Some(new))
 }
 
@@ -995,10 +979,10 @@ fn merge_task(
     sess: &GitSession,
     op: &Operation,
     tb: &TaskBranch,
+    base: Oid,
     integ: Oid,
     tip: Oid,
 ) -> OpResult<Result<(Oid, String), Vec<merge::Conflict>>> {
-    let base = repo.merge_base(integ, tip)?;
     let tree_of = |c: Oid| -> Result<Oid, git2::Error> { Ok(repo.find_commit(c)?.tree_id()) };
     let out = merge::merge_trees(
         repo,
@@ -1025,10 +1009,15 @@ fn merge_task(
     if total > lines.len() {
         message.push_str(&format!("  … and {} more\n", total - lines.len()));
     }
-    if !out.trivial.is_empty() {
+    let trivial: Vec<String> = out
+        .trivial
+        .iter()
+        .map(|t| format!("{} ({})", t.path, t.kind))
+        .collect();
+    if !trivial.is_empty() {
         message.push_str("\nResolved by policy:\n");
-        for t in &out.trivial {
-            message.push_str(&format!("  {} ({})\n", t.path, t.kind));
+        for t in &trivial {
+            message.push_str(&format!("  {t}\n"));
         }
     }
     message.push('\n');
@@ -1036,15 +1025,8 @@ fn merge_task(
     let author = git::signature(Some(tb.role))?;
     let commit = git::commit(repo, tree, &[integ, tip], &message, &author)?;
     let mut detail = format!("{total} commit{}", if total == 1 { "" } else { "s" });
-    if !out.trivial.is_empty() {
-        detail.push_str(&format!(
-            "; resolved by policy: {}",
-            out.trivial
-                .iter()
-                .map(|t| format!("{} ({})", t.path, t.kind))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    if !trivial.is_empty() {
+        detail.push_str(&format!("; resolved by policy: {}", trivial.join(", ")));
     }
     Ok(Ok((commit, detail)))
 }
@@ -1053,17 +1035,14 @@ fn conflict_concern(
     core: &mut Core,
     tb: &TaskBranch,
     conflicts: &[merge::Conflict],
-    merged: &[Merged],
+    merged: &[String],
 ) {
     let mut details = format!(
         "{} ({}) conflicts with the integration branch and was left out of this Save, untouched.\n",
         tb.task, tb.branch
     );
     if !merged.is_empty() {
-        details.push_str(&format!(
-            "Integrated before it: {}.\n",
-            names(merged.iter().map(|m| m.task.as_str()))
-        ));
+        details.push_str(&format!("Integrated before it: {}.\n", merged.join(", ")));
     }
     for c in conflicts {
         details.push_str(&format!("\n{} ({})\n", c.path, c.kind));
@@ -1279,6 +1258,21 @@ impl Core {
     }
 }
 
+/// Reports main having moved since Overlord last left it (`main_head`) to `now_at`.
+fn note_if_moved(
+    core: &mut Core,
+    repo: &Repository,
+    sess: &GitSession,
+    now_at: Oid,
+) -> OpResult<()> {
+    match core.state.main_head.clone() {
+        Some(known) if known != now_at.to_string() => {
+            note_outside_commit(core, repo, sess, &known, now_at)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Records a commit someone made on main outside Overlord: a concern, main's new place, and
 /// the integration branch rebased onto it (it holds nothing main does not, after a Save; a
 /// held Save's merges are rebuilt from the task branches by the next one).
@@ -1440,6 +1434,8 @@ fn publish_checkpoint(
         tag_object: tag_object.to_string(),
         notes_commit: notes_after.to_string(),
         notes_before: notes_before.map(|o| o.to_string()),
+        kind: Some(p.kind),
+        restores: p.restores.clone(),
     };
     // The refs about to move go into the trail (with any pending progress) before they move.
     progress.push(
@@ -1491,7 +1487,7 @@ fn publish_checkpoint(
         progress.push(core, e)?;
     }
     if let Some(w) = follow_warning {
-        step(
+        progress.step(
             core,
             op,
             "work tree",
@@ -1568,7 +1564,7 @@ fn rollback(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResul
         .rollback
         .clone()
         .ok_or_else(|| OpError::Other("rollback without a target".into()))?;
-    step(
+    progress.step(
         core,
         op,
         "frozen",
@@ -1582,7 +1578,7 @@ fn rollback(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResul
             message: format!(
                 "{} restored on branch {branch} in {}; {} was not moved",
                 target.checkpoint,
-                relative(&path, &core.ws.root),
+                core.ws.relative(&path),
                 sess.main
             ),
             checkpoint: None,
@@ -1590,11 +1586,7 @@ fn rollback(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResul
         });
     }
     let main_before = oid(&op.main_before)?;
-    if let Some(known) = core.state.main_head.clone() {
-        if known != op.main_before {
-            note_outside_commit(core, &repo, &sess, &known, main_before)?;
-        }
-    }
+    note_if_moved(core, &repo, &sess, main_before)?;
     let target_tree = repo.find_commit(oid(&target.commit)?)?.tree_id();
     if repo.find_commit(main_before)?.tree_id() == target_tree {
         return Ok(Finish {
@@ -1757,7 +1749,7 @@ fn restore_branch(
     let refname = format!("refs/heads/{branch}");
     git::update_ref(
         repo,
-        &super::ops::protection(core, sess),
+        &protection(core, sess),
         None,
         &refname,
         commit.id(),
@@ -1787,16 +1779,10 @@ fn restore_branch(
             Some(commit.id()),
             Some(target.checkpoint.clone()),
             "rollback",
-            format!("worktree {}", relative(&path, &core.ws.root)),
+            format!("worktree {}", core.ws.relative(&path)),
         )],
     )?;
     Ok(path)
-}
-
-fn relative(path: &Path, root: &Path) -> String {
-    path.strip_prefix(root)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| path.display().to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1897,11 +1883,10 @@ fn recover_refs(core: &mut Core, op: &Operation) -> OpResult<Finish> {
                 "overlord: recovery",
             )?;
         }
-        let previous = main_before;
-        let kind = match op.kind {
+        let kind = plan.kind.unwrap_or(match op.kind {
             OperationKind::Save => CheckpointKind::Save,
             OperationKind::Rollback => CheckpointKind::Rollback,
-        };
+        });
         let qa_run = core.state.qa_runs.last().map(|r| r.id);
         let checkpoint = Checkpoint {
             name: plan.tag.clone(),
@@ -1914,10 +1899,17 @@ fn recover_refs(core: &mut Core, op: &Operation) -> OpResult<Finish> {
                 None
             },
             summary: format!("recovered after an interrupted {}", op.kind),
-            restores: op.rollback.as_ref().map(|r| r.checkpoint.clone()),
+            restores: plan
+                .restores
+                .clone()
+                .or_else(|| op.rollback.as_ref().map(|r| r.checkpoint.clone())),
             tag_object: Some(plan.tag_object.clone()),
-            previous: Some(previous.to_string()),
-            tasks: op.tasks.iter().map(|t| t.task.clone()).collect(),
+            previous: Some(main_before.to_string()),
+            tasks: if kind == CheckpointKind::Save {
+                op.tasks.iter().map(|t| t.task.clone()).collect()
+            } else {
+                Vec::new()
+            },
             audit_ids: vec![op.audit_id],
             undoes: op.rollback.as_ref().and_then(|r| r.undoes.clone()),
         };
@@ -2038,7 +2030,7 @@ impl Core {
                     tip,
                     Some(sess.main.clone()),
                     "task",
-                    format!("worktree {}", relative(&wt.path, &self.ws.root)),
+                    format!("worktree {}", self.ws.relative(&wt.path)),
                 )],
             )
             .map_err(|e| e.to_string())?;

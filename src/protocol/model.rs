@@ -759,6 +759,11 @@ pub struct PublishPlan {
     pub tag_object: String,
     pub notes_commit: String,
     pub notes_before: Option<String>,
+    /// What the checkpoint will be (a Save's automatic rollback publishes a rollback).
+    #[serde(default)]
+    pub kind: Option<CheckpointKind>,
+    #[serde(default)]
+    pub restores: Option<String>,
 }
 
 /// A Save or rollback in progress.

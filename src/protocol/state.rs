@@ -219,11 +219,7 @@ impl State {
             }
             EventKind::OperationStep { id, step, detail } => {
                 if let Some(op) = self.operation.as_mut().filter(|o| o.id == *id) {
-                    op.steps.push(if detail.is_empty() {
-                        step.clone()
-                    } else {
-                        format!("{step}: {detail}")
-                    });
+                    op.steps.push(step_line(step, detail));
                 }
             }
             EventKind::OperationPublishing { id, plan } => {
@@ -270,5 +266,14 @@ impl State {
 
     pub fn pending_approvals(&self) -> impl Iterator<Item = &Approval> {
         self.approvals.values().filter(|a| a.is_pending())
+    }
+}
+
+/// One line of an operation's progress, as `Operation::steps` keeps it.
+pub fn step_line(step: &str, detail: &str) -> String {
+    if detail.is_empty() {
+        step.to_string()
+    } else {
+        format!("{step}: {detail}")
     }
 }
