@@ -327,7 +327,26 @@ fn run_command(repo: &Option<PathBuf>, command: Command, json: bool) -> Outcome 
     render_reply(&reply, json)
 }
 
+/// `overlord-tui … | head` closes the pipe early: stop quietly, as a Unix tool does, instead
+/// of panicking in `println!` (Rust ignores SIGPIPE, so the write fails instead).
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 pub fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -333,3 +333,24 @@ fn a_bad_config_file_warns_with_its_location_and_defaults_apply() {
         "{err}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_gets_a_quiet_exit_not_a_panic() {
+    let repo = Repo::new();
+    assert!(repo.run(&["init"]).status.success());
+    for _ in 0..20 {
+        let mut cmd = bin();
+        cmd.args(["cmd", "/help"]).current_dir(repo.path());
+        sandbox(&mut cmd, repo.home.path());
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // like `| head -0`
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(o.status.success(), "{:?}: {err}", o.status);
+    }
+}
