@@ -8,6 +8,7 @@ pub mod config;
 pub mod core;
 pub mod git;
 pub mod protocol;
+pub mod qa;
 pub mod store;
 pub mod workspace;
 

@@ -1,0 +1,5 @@
+//! The QA engine's pure parts: the policy file, the parsers of the tools' output, and the
+//! evaluation of measured results against the policy. Running the gates (processes, the
+//! integration worktree, events) lives in `core::qa`.
+
+pub mod results;
