@@ -47,7 +47,9 @@ pub struct TestCase {
     pub outcome: TestOutcome,
     /// Seconds, when the format reports it.
     pub duration: Option<f64>,
-    /// The failure's message and output (trimmed to a few KiB), for failed tests.
+    /// The failure's message and output (trimmed to a few KiB), for failed tests; the reason,
+    /// when the format gives one, for skipped tests; for a test that passed on a retry
+    /// (nextest's flaky tests), a note saying so with the earlier failure.
     pub message: Option<String>,
 }
 
@@ -95,7 +97,7 @@ pub enum LintLevel {
     Warning,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LintFinding {
     pub level: LintLevel,
     /// The rule (`clippy::needless_return`, `no-unused-vars`, `F401`), when there is one.
