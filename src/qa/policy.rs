@@ -31,7 +31,7 @@ use std::str::FromStr;
 
 use saphyr::{Scalar, ScalarOwned};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Tag};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::protocol::model::Impact;
 
@@ -42,7 +42,7 @@ pub const FILE_NAME: &str = "QA_POLICY.yaml";
 // The model
 
 /// The whole policy. [`Policy::default`] is the default file, `config/QA_POLICY.yaml`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Policy {
     /// When a task's branch merges without a human.
     pub auto_merge_if: AutoMergeIf,
@@ -56,7 +56,7 @@ pub struct Policy {
 
 /// `auto_merge_if`: every condition given must hold for a branch to merge on its own. A
 /// threshold that is `None` was left out: its gate is measured and reported but does not block.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AutoMergeIf {
     /// Every test passes (`Some(true)`).
     pub all_tests_passed: Option<bool>,
@@ -77,7 +77,7 @@ pub struct AutoMergeIf {
 }
 
 /// `require_human_if`: any condition that holds sends the merge to the human.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequireHumanIf {
     /// The lowest task impact that needs the human (`high`: only high-impact tasks); `None`:
     /// impact alone never does.
@@ -89,7 +89,7 @@ pub struct RequireHumanIf {
 }
 
 /// `promotion_policy`: what moving a phase forward needs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromotionPolicy {
     /// The end-to-end tests must have run and passed.
     pub e2e_tests_required: bool,
@@ -100,7 +100,7 @@ pub struct PromotionPolicy {
 }
 
 /// `gates`: how the gates run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateSettings {
     /// How many times the test suite runs in all (1 to 20); 1: reproducibility is not measured.
     pub reproducibility_runs: u32,
@@ -113,7 +113,7 @@ pub struct GateSettings {
 
 /// What a gate that could not be measured (no coverage report, no lint tool, ...) does to the
 /// decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotMeasured {
     /// The merge is refused.
