@@ -240,6 +240,12 @@ fn prepare(branches: usize, home: &Path) -> Template {
 
     let ws = Workspace::discover(&path).expect("discover");
     ws.init().expect("init");
+    // No gate to run (a 5,000-file tree with no project): measure the integration itself.
+    std::fs::write(
+        path.join(".overlord/QA_POLICY.yaml"),
+        "auto_merge_if: {}\ngates:\n  reproducibility_runs: 1\n  not_measured: ignore\n",
+    )
+    .expect("policy");
     let mut core = Core::open(&ws, &Config::default()).expect("open core");
     let tasks: Vec<String> = (0..branches).map(|k| format!("task-{k:02}")).collect();
     let plan = serde_json::json!({

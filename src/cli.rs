@@ -90,6 +90,10 @@ pub enum Sub {
         #[arg(long)]
         json: bool,
     },
+    /// Run the QA gates on the integration branch (no session yet: on HEAD) and print every
+    /// gate with its threshold, measured value and outcome, and the decision. Exit 0 only
+    /// when the decision is auto_merge. `qa show <run>` and `qa check-policy [FILE]` too.
+    Qa(QaArgs),
     /// Create or remove task worktrees (.overlord/worktrees/<task>)
     #[command(subcommand)]
     Worktree(WorktreeCmd),
@@ -184,6 +188,38 @@ pub struct HandoffArgs {
     task: Option<String>,
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct QaArgs {
+    #[command(subcommand)]
+    pub cmd: Option<QaCmd>,
+    /// Apply the promotion policy (e2e tests, documents, reproducibility); the decision then
+    /// always asks the human
+    #[arg(long)]
+    pub promotion: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QaCmd {
+    /// Show a stored QA run and re-check it: the record against the audit trail's digest,
+    /// each gate's stored output re-read, the verdict re-evaluated
+    Show {
+        /// The run id (`QA-3` or `3`)
+        run: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a QA policy file without running anything (default: the configured one,
+    /// .overlord/QA_POLICY.yaml)
+    CheckPolicy {
+        file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -554,6 +590,7 @@ fn dispatch(cli: Cli) -> Outcome {
             },
             json,
         ),
+        Sub::Qa(args) => qa_cmd(&repo, args),
         Sub::Worktree(cmd) => worktree_cmd(&repo, cmd),
         Sub::Diff {
             from,
@@ -665,6 +702,284 @@ fn run_operation(repo: &Option<PathBuf>, command: Command, json: bool) -> Outcom
                         return Err(fail(format!("unexpected answer from the owner: {other:?}")))
                     }
                 }
+            }
+        }
+    }
+}
+
+fn gate_line(g: &crate::protocol::model::GateResult) -> String {
+    let mut line = format!(
+        "  {:<16} {:<13} threshold: {:<22} measured: {}",
+        g.gate,
+        g.outcome.as_str(),
+        g.threshold.as_deref().unwrap_or("—"),
+        g.measured.as_deref().unwrap_or("—")
+    );
+    if let Some(r) = &g.reason {
+        line.push_str(&format!("\n  {:<16} {r}", ""));
+    }
+    if !g.required && g.outcome != crate::protocol::model::GateOutcome::Reported {
+        line.push_str(" (does not count)");
+    }
+    line
+}
+
+/// Every gate, the quarantined tests and the decision with its reasons.
+fn print_verdict(ev: &crate::qa::evaluate::Evaluation) {
+    for g in &ev.gates {
+        println!("{}", gate_line(g));
+    }
+    if !ev.flaky.is_empty() {
+        println!("flaky (quarantined): {}", ev.flaky.join(", "));
+    }
+    println!("decision: {}", ev.decision.as_str());
+    for reason in &ev.reasons {
+        println!("  - {reason}");
+    }
+}
+
+fn parse_run_id(s: &str) -> Result<crate::protocol::model::QaRunId, Failed> {
+    let n = s.trim().trim_start_matches("QA-").trim_start_matches("qa-");
+    n.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(crate::protocol::model::QaRunId)
+        .ok_or_else(|| {
+            fail(format!(
+                "'{s}' is not a QA run id (expected QA-<n>, e.g. QA-3)"
+            ))
+        })
+}
+
+fn qa_cmd(repo: &Option<PathBuf>, args: QaArgs) -> Outcome {
+    use crate::core::qa;
+    use crate::protocol::EventKind;
+    match args.cmd {
+        Some(QaCmd::CheckPolicy { file, json }) => {
+            let (path, shown) = match file {
+                Some(f) => (f.clone(), f.display().to_string()),
+                None => {
+                    let ws = workspace(repo)?;
+                    let config = load_config(&ws);
+                    let p = ws.root.join(config.qa.policy.trim());
+                    let shown = ws.relative(&p);
+                    (p, shown)
+                }
+            };
+            let result = match std::fs::read_to_string(&path) {
+                Ok(text) => crate::qa::policy::parse(&text, &shown),
+                Err(e) => return Err(fail(format!("{shown}: {e}"))),
+            };
+            match result {
+                Ok(policy) => {
+                    if json {
+                        print_json(&serde_json::json!({
+                            "schema_version": JSON_SCHEMA_VERSION, "ok": true, "file": shown, "policy": policy
+                        }))?;
+                    } else {
+                        println!("{shown}: valid");
+                    }
+                    Ok(())
+                }
+                Err(errors) => {
+                    if json {
+                        let list: Vec<_> = errors
+                            .iter()
+                            .map(|e| serde_json::json!({"file": e.file, "line": e.line, "column": e.column, "message": e.message}))
+                            .collect();
+                        print_json(&serde_json::json!({
+                            "schema_version": JSON_SCHEMA_VERSION, "ok": false, "file": shown, "errors": list
+                        }))?;
+                    } else {
+                        for e in &errors {
+                            eprintln!("{e}");
+                        }
+                        eprintln!("{shown}: {} problem(s)", errors.len());
+                    }
+                    Err(Failed(2))
+                }
+            }
+        }
+        Some(QaCmd::Show { run, json }) => {
+            let id = parse_run_id(&run)?;
+            let ws = workspace(repo)?;
+            ws.require_initialized().map_err(fail)?;
+            let config = load_config(&ws);
+            let core = Core::open(&ws, &config).map_err(fail)?;
+            let shown = qa::show(&core, id).map_err(fail)?;
+            let r = &shown.record;
+            if json {
+                print_json(&serde_json::json!({
+                    "schema_version": JSON_SCHEMA_VERSION,
+                    "run": r.id.to_string(),
+                    "ok": shown.findings.is_empty(),
+                    "findings": shown.findings,
+                    "record": r,
+                }))?;
+            } else {
+                println!(
+                    "{} on {} (tree {}), {} → {}",
+                    r.id,
+                    crate::git::short(&r.commit),
+                    crate::git::short(&r.tree),
+                    r.started_at,
+                    r.finished_at
+                );
+                println!(
+                    "policy: {}{}",
+                    r.policy_file,
+                    if r.promotion { " (promotion)" } else { "" }
+                );
+                println!(
+                    "project: {}",
+                    if r.project.is_empty() {
+                        "none detected".into()
+                    } else {
+                        r.project.join(", ")
+                    }
+                );
+                for (tool, v) in &r.tools {
+                    println!("  {tool}: {v}");
+                }
+                println!("commands:");
+                for a in &r.attempts {
+                    let status = match (&a.stopped, a.exit, a.signal) {
+                        (Some(s), _, _) => s.clone(),
+                        (None, Some(c), _) => format!("exit {c}"),
+                        (None, None, Some(sig)) => format!("signal {sig}"),
+                        _ => "?".into(),
+                    };
+                    println!(
+                        "  {} #{} [{}] `{}` → {status} in {:.1}s ({})",
+                        a.gate,
+                        a.attempt,
+                        a.format.name(),
+                        a.command,
+                        a.duration_secs,
+                        shown
+                            .dir
+                            .join(&a.dir)
+                            .strip_prefix(&ws.root)
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    );
+                }
+                println!("gates:");
+                print_verdict(&r.evaluation);
+                if shown.findings.is_empty() {
+                    println!("re-checked: the stored outputs give the recorded results and the same decision; the record matches the audit trail's digest");
+                } else {
+                    for f in &shown.findings {
+                        println!("re-check FAILED: {f}");
+                    }
+                }
+            }
+            if shown.findings.is_empty() {
+                Ok(())
+            } else {
+                Err(Failed(1))
+            }
+        }
+        None => {
+            let json = args.json;
+            let ws = workspace(repo)?;
+            ws.require_initialized().map_err(fail)?;
+            let config = load_config(&ws);
+            let mut core = Core::open(&ws, &config).map_err(fail)?;
+            // Ctrl-C stops the running gate (its whole process group) and records the run.
+            let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            {
+                let cancel = cancel.clone();
+                std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
+                    rt.block_on(async {
+                        if tokio::signal::ctrl_c().await.is_ok() {
+                            eprintln!("cancelling the QA run…");
+                            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    });
+                });
+            }
+            let mut rx = core.subscribe();
+            let printer = std::thread::spawn(move || {
+                while let Ok(e) = rx.blocking_recv() {
+                    match &e.kind {
+                        EventKind::QaStarted { run, .. } => eprintln!("{run}: running the gates"),
+                        EventKind::QaGateStarted {
+                            gate,
+                            command: Some(c),
+                            attempt,
+                            ..
+                        } => {
+                            if *attempt > 1 {
+                                eprintln!("  {gate} (run {attempt}): {c}");
+                            } else {
+                                eprintln!("  {gate}: {c}");
+                            }
+                        }
+                        EventKind::QaGateProgress {
+                            gate, done, total, ..
+                        } => match total {
+                            Some(t) => eprintln!("  {gate}: {done}/{t} tests"),
+                            None => eprintln!("  {gate}: {done} tests"),
+                        },
+                        EventKind::QaGateFinished { result, .. } => {
+                            eprintln!("  {} → {}", result.gate, result.outcome.as_str())
+                        }
+                        _ => {}
+                    }
+                }
+            });
+            let result = core.run_qa(qa::QaOptions {
+                promotion: args.promotion,
+                cancel: Some(cancel),
+            });
+            drop(core);
+            let _ = printer.join();
+            let done = match result {
+                Ok(d) => d,
+                Err(why) => {
+                    eprintln!("error: {why}");
+                    return Err(Failed(2));
+                }
+            };
+            for w in &done.warnings {
+                eprintln!("warning: {w}");
+            }
+            let r = &done.output.record;
+            let report = ws.relative(&done.output.dir.join("QA_REPORT.md"));
+            if json {
+                print_json(&serde_json::json!({
+                    "schema_version": JSON_SCHEMA_VERSION,
+                    "run": r.id.to_string(),
+                    "target": done.target,
+                    "commit": r.commit,
+                    "tree": r.tree,
+                    "project": r.project,
+                    "promotion": r.promotion,
+                    "decision": r.evaluation.decision,
+                    "reasons": r.evaluation.reasons,
+                    "gates": r.evaluation.gates,
+                    "metrics": r.evaluation.metrics,
+                    "flaky": r.evaluation.flaky,
+                    "drift": r.evaluation.drift,
+                    "report": report,
+                    "warnings": done.warnings,
+                }))?;
+            } else {
+                println!("{} on {}", r.id, done.target);
+                print_verdict(&r.evaluation);
+                println!("report: {report}");
+            }
+            if r.evaluation.decision == crate::protocol::model::QaDecision::AutoMerge {
+                Ok(())
+            } else {
+                Err(Failed(1))
             }
         }
     }

@@ -47,26 +47,55 @@ pub struct GitConfig {
     pub protected: Vec<String>,
 }
 
-/// `[qa]`: until the QA policy engine runs the gates, the project's test command is the gate.
+/// `[qa]`: how the QA gates run. Each gate's command may be set per project; an empty one is
+/// detected from the project (Cargo, Python, Node; see `docs/qa.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QaConfig {
-    /// Run in the integrated tree before `main` moves; a non-zero exit fails the Save.
-    pub test_command: String,
-    /// Run on the new `main` right after a Save; a failure rolls the Save back.
-    pub verify_command: String,
+    /// The policy file, relative to the repository root.
+    pub policy: String,
     /// Seconds before a gate command is stopped and counted as failed.
     pub timeout_secs: u64,
+    /// Run on the new `main` right after a Save; a failure rolls the Save back.
+    pub verify_command: String,
+    pub build: GateCommand,
+    pub tests: GateCommand,
+    pub lint: GateCommand,
+    pub coverage: GateCommand,
+    /// End-to-end tests: no default; the promotion policy may require them.
+    pub e2e: GateCommand,
 }
 
 impl Default for QaConfig {
     fn default() -> Self {
         QaConfig {
-            test_command: String::new(),
-            verify_command: String::new(),
+            policy: ".overlord/QA_POLICY.yaml".into(),
             timeout_secs: 1800,
+            verify_command: String::new(),
+            build: GateCommand::default(),
+            tests: GateCommand::default(),
+            lint: GateCommand::default(),
+            coverage: GateCommand::default(),
+            e2e: GateCommand::default(),
         }
     }
+}
+
+/// `[qa.<gate>]`: one gate's command and where its results are read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GateCommand {
+    /// `sh -c` command run in the integration worktree. Empty: the detected default;
+    /// `off`: the gate is not run (not measured).
+    pub command: String,
+    /// How its results are read: `libtest`, `junit`, `tap`, `exit` (tests, e2e); `cargo`
+    /// or `exit` (build); `clippy`, `eslint`, `ruff` (lint); `lcov`, `cobertura` (coverage).
+    /// Empty: the detected default's format.
+    pub format: String,
+    /// The file the tool writes its results to (JUnit XML, LCOV, Cobertura), relative to
+    /// the worktree; empty when the results are on stdout. `{out}` in `command` and here is
+    /// replaced by the run's own artifact directory.
+    pub report: String,
 }
 
 /// `[worktrees]`: how each task's worktree is prepared.

@@ -147,28 +147,51 @@ fn the_embedded_default_configuration_parses() {
     assert_eq!(parsed, overlord::config::Config::default());
     // Every key is written out, so the file documents all of them.
     let table: toml::Table = toml::from_str(overlord::config::DEFAULT_CONFIG).unwrap();
-    let keys: Vec<String> = table
-        .iter()
-        .flat_map(|(section, v)| {
-            let t = v.as_table().expect("sections only");
-            t.keys().map(move |k| format!("{section}.{k}"))
-        })
-        .collect();
+    fn keys_of(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
+        for (k, v) in t {
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v.as_table() {
+                Some(sub) => keys_of(&name, sub, out),
+                None => out.push(name),
+            }
+        }
+    }
+    let mut keys = Vec::new();
+    keys_of("", &table, &mut keys);
     for key in [
         "core.snapshot_every",
         "core.poll_ms",
         "git.main",
         "git.protected",
-        "qa.test_command",
+        "qa.policy",
         "qa.verify_command",
         "qa.timeout_secs",
+        "qa.build.command",
+        "qa.build.format",
+        "qa.build.report",
+        "qa.tests.command",
+        "qa.tests.format",
+        "qa.tests.report",
+        "qa.lint.command",
+        "qa.lint.format",
+        "qa.lint.report",
+        "qa.coverage.command",
+        "qa.coverage.format",
+        "qa.coverage.report",
+        "qa.e2e.command",
+        "qa.e2e.format",
+        "qa.e2e.report",
         "worktrees.copy",
         "worktrees.setup_command",
         "worktrees.setup_timeout_secs",
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 10, "{keys:?}");
+    assert_eq!(keys.len(), 25, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

@@ -118,12 +118,18 @@ impl Fx {
     }
 }
 
+/// The fixture's gate: the configured test command's exit status (`format = "exit"`), run
+/// once; a failed gate is a `fail` (no human review), and gates with nothing to measure in
+/// this plain repository are ignored.
+const POLICY: &str = "auto_merge_if:\n  all_tests_passed: true\nrequire_human_if:\n  gate_fail: false\ngates:\n  reproducibility_runs: 1\n  not_measured: ignore\n";
+
 fn write_config(repo: &Repo, config: &Config) {
     let text = format!(
-        "[qa]\ntest_command = {:?}\nverify_command = {:?}\n",
-        config.qa.test_command, config.qa.verify_command
+        "[qa]\nverify_command = {:?}\n\n[qa.tests]\ncommand = {:?}\nformat = \"exit\"\n",
+        config.qa.verify_command, config.qa.tests.command
     );
     std::fs::write(repo.path().join(".overlord/config.toml"), text).unwrap();
+    std::fs::write(repo.path().join(".overlord/QA_POLICY.yaml"), POLICY).unwrap();
 }
 
 fn plan_json(tasks: &[&str]) -> String {
@@ -141,7 +147,8 @@ fn plan_json(tasks: &[&str]) -> String {
 
 fn with_gates(test: &str, verify: &str) -> Config {
     let mut c = Config::default();
-    c.qa.test_command = test.into();
+    c.qa.tests.command = test.into();
+    c.qa.tests.format = "exit".into();
     c.qa.verify_command = verify.into();
     c
 }
@@ -368,7 +375,12 @@ fn a_failing_gate_keeps_main_and_awaits_review() {
     assert!(fx
         .repo
         .path()
-        .join(format!(".overlord/logs/qa-{}.log", run.id.0))
+        .join(format!(".overlord/qa/{}/tests-1/output.log", run.id))
+        .exists());
+    assert!(fx
+        .repo
+        .path()
+        .join(format!(".overlord/qa/{}/QA_REPORT.md", run.id))
         .exists());
     assert!(state.open_concerns().any(|c| c.category == "qa_gate"));
 
@@ -914,7 +926,7 @@ fn a_commit_on_main_while_the_save_runs_is_never_dropped() {
         .is_empty());
     assert!(fx.core.state().operation.is_none());
     // The next Save builds on it (and reports the outside commit once main is known).
-    fx.config.qa.test_command = String::new();
+    fx.config.qa.tests.command = String::new();
     write_config(&fx.repo, &fx.config);
     fx.reopen();
     let r = fx.save();

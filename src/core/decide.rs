@@ -436,11 +436,16 @@ pub fn decide(
             Outcome {
                 events,
                 message: format!(
-                    "{} ({} {}) {}",
+                    "{} ({} {}) {}{}",
                     a.id,
                     a.kind,
                     a.subject,
-                    decision.as_str().replace('_', " ")
+                    decision.as_str().replace('_', " "),
+                    if a.kind == ApprovalKind::Merge {
+                        format!("; /save publishes the tree {} checked", a.subject)
+                    } else {
+                        String::new()
+                    }
                 ),
                 data: ReplyData::Approval(Box::new(approved)),
             }

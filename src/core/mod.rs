@@ -11,6 +11,7 @@ pub mod handle;
 pub mod ipc;
 pub mod ops;
 pub mod plan;
+pub mod qa;
 pub mod shell;
 pub mod verify_git;
 pub mod worktree;

@@ -31,13 +31,13 @@ use crate::config::non_empty;
 use crate::git::{self, merge, GitError, Protection, Publish, RefMoves};
 use crate::protocol::command::ConcernDraft;
 use crate::protocol::model::{
-    Checkpoint, CheckpointKind, GateOutcome, GateResult, GitSession, Operation, OperationKind,
-    OperationOutcome, PublishPlan, QaDecision, QaRun, QaRunId, Role, RollbackTarget, SessionStatus,
-    Severity, TaskBranch, TaskStatus,
+    ApprovalKind, Checkpoint, CheckpointKind, Decision, GateOutcome, GateResult, GitSession,
+    Operation, OperationKind, OperationOutcome, PublishPlan, QaDecision, QaRun, QaRunId, Role,
+    RollbackTarget, SessionStatus, Severity, TaskBranch, TaskStatus,
 };
 use crate::protocol::report::OperationReport;
 use crate::protocol::state::step_line;
-use crate::protocol::{Command, EventKind, Origin, RejectCode, Rejection, State};
+use crate::protocol::{Command, EventKind, Origin, RejectCode, Rejection, ReplyData, State};
 use crate::workspace::Workspace;
 
 /// The actor named on the events an operation emits.
@@ -370,7 +370,7 @@ pub struct Finish {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum OpError {
+pub(crate) enum OpError {
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
@@ -385,7 +385,7 @@ impl From<git2::Error> for OpError {
     }
 }
 
-type OpResult<T> = Result<T, OpError>;
+pub(crate) type OpResult<T> = Result<T, OpError>;
 
 /// Carries an accepted operation out and records how it ended.
 pub fn run(core: &mut Core, job: Job) -> OperationReport {
@@ -590,6 +590,215 @@ fn raise(
     }
 }
 
+/// Raises a concern to the project manager and escalates it to the human at once (a failed
+/// QA run: the PM routes the fix, the human knows).
+pub(crate) fn raise_escalated(
+    core: &mut Core,
+    severity: Severity,
+    category: &str,
+    summary: String,
+    details: String,
+) {
+    let reply = core.execute(
+        Origin::System,
+        Command::RaiseConcern(ConcernDraft {
+            from: Some(Role::Tester),
+            to: Some(Role::ProjectManager),
+            severity,
+            category: category.to_string(),
+            summary,
+            details: Some(details),
+            task: None,
+        }),
+    );
+    let ReplyData::Concern(c) = &reply.data else {
+        tracing::error!(message = %reply.message, "could not raise a concern");
+        return;
+    };
+    if c.to != Role::Human && !c.escalations.contains(&Role::Human) {
+        if let Err(e) = core.emit(
+            ACTOR,
+            vec![EventKind::ConcernEscalated {
+                id: c.id,
+                to: Role::Human,
+                reason: "a failed QA run reaches the human".into(),
+            }],
+        ) {
+            tracing::error!(error = %e, "could not escalate a concern");
+        }
+    }
+}
+
+/// After a QA run is recorded: flaky tests are quarantined in the report and raise a concern.
+pub(crate) fn after_qa_run(core: &mut Core, run: &QaRun, what: &str) {
+    if run.decision == QaDecision::Fail {
+        let why = run.reasons.join("; ");
+        raise_escalated(
+            core,
+            Severity::Warning,
+            "qa_gate",
+            format!("{what}: QA {} failed ({why})", run.id),
+            format!(
+                "The gates ran on {} (tree {}). The report is .overlord/qa/{}/QA_REPORT.md; the evidence is in .overlord/qa/{}/ (`overlord-tui qa show {}`).",
+                run.commit.as_deref().map(git::short).unwrap_or_default(),
+                git::short(&run.tree),
+                run.id,
+                run.id,
+                run.id
+            ),
+        );
+    }
+    if !run.flaky.is_empty() {
+        let mut names = run
+            .flaky
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if run.flaky.len() > 10 {
+            names.push_str(&format!(" and {} more", run.flaky.len() - 10));
+        }
+        let reply = core.execute(
+            Origin::System,
+            Command::RaiseConcern(ConcernDraft {
+                from: Some(Role::Tester),
+                to: Some(Role::ProjectManager),
+                severity: Severity::Warning,
+                category: "flaky_tests".into(),
+                summary: format!("{} flaky test(s) in {}: {names}", run.flaky.len(), run.id),
+                details: Some(format!(
+                    "Their outcome differed between the repeated runs of {}; they are quarantined in .overlord/qa/{}/QA_REPORT.md and do not count in the tests gate.",
+                    run.id, run.id
+                )),
+                task: None,
+            }),
+        );
+        if !reply.ok {
+            tracing::error!(message = %reply.message, "could not raise the flaky-test concern");
+        }
+    }
+}
+
+struct Verdict {
+    run: QaRun,
+    /// The merge approval a human gave for exactly this tree.
+    approved: Option<String>,
+}
+
+/// A QA run on `tree` whose merge the human approved.
+fn approved_run(core: &Core, tree: &str) -> Option<(QaRun, String)> {
+    let state = core.state();
+    state.approvals.values().rev().find_map(|a| {
+        let approved = matches!(
+            a.decision,
+            Some(Decision::Approved) | Some(Decision::ApprovedWithConditions)
+        );
+        if a.kind != ApprovalKind::Merge || !approved {
+            return None;
+        }
+        state
+            .qa_runs
+            .iter()
+            .find(|r| r.id.to_string() == a.subject && r.tree == tree)
+            .map(|r| (r.clone(), a.id.to_string()))
+    })
+}
+
+/// The QA gates on the integrated tree (or the human's approval of exactly this tree).
+/// `Err(finish)`: the Save stops there (a malformed policy runs nothing).
+#[allow(clippy::too_many_arguments)]
+fn qa_gate(
+    core: &mut Core,
+    progress: &mut Progress,
+    repo: &Repository,
+    sess: &GitSession,
+    op: &Operation,
+    integ: Oid,
+    tasks: &[String],
+) -> OpResult<Result<Verdict, Finish>> {
+    let tree = repo.find_commit(integ)?.tree_id().to_string();
+    if let Some((run, approval)) = approved_run(core, &tree) {
+        progress.step(
+            core,
+            op,
+            "gate",
+            format!("{} on this tree was approved by the human ({approval}); the gates are not run again", run.id),
+        )?;
+        return Ok(Ok(Verdict {
+            run,
+            approved: Some(approval),
+        }));
+    }
+    let impact = super::qa::impact_of(core, tasks);
+    let (ctx, warning) = match super::qa::QaContext::gather(core, false, impact) {
+        Ok(x) => x,
+        Err(why) => {
+            progress.flush(core)?;
+            raise(
+                core,
+                Severity::Warning,
+                "qa_policy",
+                "the QA policy is malformed: Save held".into(),
+                why.clone(),
+                None,
+            );
+            return Ok(Err(Finish {
+                outcome: OperationOutcome::GateFailed,
+                message: format!(
+                    "the QA policy is malformed, so no gate ran and main was not moved:\n{why}"
+                ),
+                checkpoint: None,
+                status: SessionStatus::Active,
+            }));
+        }
+    };
+    if let Some(w) = warning {
+        progress.step(core, op, "gate", w)?;
+    }
+    progress.step(
+        core,
+        op,
+        "gate",
+        format!("QA gates on {}", git::short(&integ.to_string())),
+    )?;
+    progress.flush(core)?;
+    let prepared = super::qa::prepare(&ctx, &integ.to_string());
+    // Check the tree out only when some gate has a command to run in it.
+    let dir = if prepared.runs_anything() {
+        integration_worktree(core, repo, sess, integ)?
+    } else {
+        core.ws.root.clone()
+    };
+    let id = QaRunId(core.state.counters.qa_runs + 1);
+    let out = super::qa::run(
+        &ctx,
+        prepared,
+        &dir,
+        &integ.to_string(),
+        &tree,
+        id,
+        &mut |ev| {
+            if let Err(e) = progress.push(core, ev) {
+                tracing::error!(error = %e, "could not record QA progress");
+            }
+        },
+    )
+    .map_err(OpError::Other)?;
+    progress.push(
+        core,
+        EventKind::QaRunRecorded {
+            run: out.run.clone(),
+        },
+    )?;
+    progress.flush(core)?;
+    after_qa_run(core, &out.run, &format!("Save {} held", op.id));
+    Ok(Ok(Verdict {
+        run: out.run,
+        approved: None,
+    }))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Save
 
@@ -730,47 +939,76 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
     failpoint::hit("save.integrated");
 
     // Gate.
-    let test_command = non_empty(&core.config.qa.test_command);
-    let run = gate(
-        core,
-        progress,
-        &repo,
-        &sess,
-        op,
-        integ,
-        test_command.as_deref(),
-        "tests",
-    )?;
+    let verdict = match qa_gate(core, progress, &repo, &sess, op, integ, &merged)? {
+        Ok(v) => v,
+        Err(finish) => return Ok(finish),
+    };
+    let run = verdict.run;
     failpoint::hit("save.gated");
-    if run.decision == QaDecision::Fail {
-        progress.flush(core)?;
-        let why = run.reasons.join("; ");
-        raise(
-            core,
-            Severity::Warning,
-            "qa_gate",
-            format!("Save {} held: the gate failed ({why})", op.id),
-            format!(
-                "The integrated tree {} (tasks {}) failed the gate; main was not moved. The output is in .overlord/logs/qa-{}.log.",
-                git::short(&integ.to_string()),
-                merged.join(", "),
-                run.id.0
-            ),
-            None,
-        );
-        return Ok(Finish {
-            outcome: OperationOutcome::GateFailed,
-            message: format!(
-                "the gate failed ({why}); main was not moved and the session awaits review"
-            ),
-            checkpoint: None,
-            status: SessionStatus::AwaitingReview,
-        });
+    match run.decision {
+        QaDecision::AutoMerge => {}
+        QaDecision::RequireHuman if verdict.approved.is_some() => {}
+        QaDecision::RequireHuman => {
+            progress.flush(core)?;
+            let why = run.reasons.join("; ");
+            let reply = core.execute(
+                Origin::System,
+                Command::RequestApproval {
+                    kind: ApprovalKind::Merge,
+                    subject: run.id.to_string(),
+                    from: Some(Role::ProjectManager),
+                    summary: format!(
+                        "Save {}: merge {} ({}) into {}? QA {} asks for the human: {why}. Report: .overlord/qa/{}/QA_REPORT.md",
+                        op.id,
+                        merged.join(", "),
+                        git::short(&integ.to_string()),
+                        sess.main,
+                        run.id,
+                        run.id
+                    ),
+                },
+            );
+            let approval = match &reply.data {
+                ReplyData::Approval(a) => a.id.to_string(),
+                _ => {
+                    tracing::error!(message = %reply.message, "could not request the merge approval");
+                    "(not recorded)".to_string()
+                }
+            };
+            return Ok(Finish {
+                outcome: OperationOutcome::AwaitingApproval,
+                message: format!(
+                    "QA {} asks for the human ({why}); main was not moved. `/approve {approval}` then `/save` publishes exactly this tree",
+                    run.id
+                ),
+                checkpoint: None,
+                status: SessionStatus::AwaitingReview,
+            });
+        }
+        QaDecision::Fail => {
+            progress.flush(core)?;
+            let why = run.reasons.join("; ");
+            return Ok(Finish {
+                outcome: OperationOutcome::GateFailed,
+                message: format!(
+                    "QA {} failed ({why}); main was not moved and the session awaits review",
+                    run.id
+                ),
+                checkpoint: None,
+                status: SessionStatus::AwaitingReview,
+            });
+        }
     }
 
     // Publish.
     let tasks_in = merged;
-    let summary = qa_summary(&run);
+    let summary = match &verdict.approved {
+        Some(a) => format!(
+            "{} (approved by the human as {a})",
+            super::qa::summary(&run)
+        ),
+        None => super::qa::summary(&run),
+    };
     let tag_message = format!(
         "Overlord checkpoint (Save {})\n\nTasks: {}\nQA {}: {}\n{}",
         op.id,
@@ -1067,7 +1305,7 @@ fn conflict_concern(
 }
 
 /// The integration worktree, where the gates run (`.overlord/integration`).
-fn integration_worktree(
+pub(crate) fn integration_worktree(
     core: &Core,
     repo: &Repository,
     sess: &GitSession,
@@ -1127,7 +1365,9 @@ fn gate(
                 threshold: None,
                 measured: None,
                 outcome: GateOutcome::NotMeasured,
-                reason: Some("no [qa] test_command is configured".into()),
+                reason: Some("no command is configured".into()),
+                required: true,
+                errored: false,
             },
             QaDecision::AutoMerge,
             vec!["no gate configured".to_string()],
@@ -1176,6 +1416,8 @@ fn gate(
                         GateOutcome::Fail
                     },
                     reason: reason.clone(),
+                    required: true,
+                    errored: run.status.is_none(),
                 },
                 if ok {
                     QaDecision::AutoMerge
@@ -1194,34 +1436,17 @@ fn gate(
         gates: vec![result],
         decision,
         reasons,
+        commit: Some(commit.to_string()),
+        metrics: Default::default(),
+        flaky: Vec::new(),
+        promotion: false,
+        record_sha256: None,
     };
     progress.push(core, EventKind::QaRunRecorded { run: run.clone() })?;
     if command.is_some() {
         progress.flush(core)?;
     }
     Ok(run)
-}
-
-fn qa_summary(run: &QaRun) -> String {
-    run.gates
-        .iter()
-        .map(|g| {
-            let outcome = match g.outcome {
-                GateOutcome::Pass => "pass",
-                GateOutcome::Fail => "FAIL",
-                GateOutcome::NotMeasured => "not measured",
-            };
-            let mut s = format!("{}: {outcome}", g.gate);
-            if let Some(m) = &g.measured {
-                s.push_str(&format!(" ({m})"));
-            }
-            if let Some(r) = &g.reason {
-                s.push_str(&format!(" — {r}"));
-            }
-            s
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 impl Core {

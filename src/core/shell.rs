@@ -5,6 +5,8 @@
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How much of the output's end is kept for messages.
@@ -12,8 +14,10 @@ const KEEP: usize = 16 * 1024;
 
 #[derive(Debug)]
 pub struct ShellRun {
-    /// `None` when the command was stopped at its deadline.
+    /// `None` when the command was stopped (at its deadline, or cancelled).
     pub status: Option<ExitStatus>,
+    /// Why it was stopped, when it was.
+    pub stopped: Option<Stopped>,
     pub elapsed: Duration,
     /// The end of stdout and stderr, interleaved as read.
     pub tail: String,
@@ -40,6 +44,7 @@ impl ShellRun {
 
     pub fn describe(&self) -> String {
         match self.status {
+            None if self.stopped == Some(Stopped::Cancelled) => "cancelled".to_string(),
             None => format!("timed out after {}s", self.elapsed.as_secs()),
             Some(s) => match s.code() {
                 Some(c) => format!("exit {c}"),
@@ -57,6 +62,50 @@ pub fn run(
     timeout: Option<Duration>,
     log: Option<&Path>,
 ) -> std::io::Result<ShellRun> {
+    run_with(
+        command,
+        dir,
+        Options {
+            env,
+            timeout,
+            log,
+            ..Options::default()
+        },
+    )
+}
+
+/// What else a run can do besides [`run`]'s basics.
+#[derive(Default)]
+pub struct Options<'a> {
+    pub env: &'a [(&'a str, &'a str)],
+    pub timeout: Option<Duration>,
+    /// Receives the whole output, stdout and stderr merged line by line (a line is never
+    /// split by the other stream).
+    pub log: Option<&'a Path>,
+    /// Receives stdout alone (for formats such as JSON that stderr text would break).
+    pub stdout: Option<&'a Path>,
+    /// Set from another thread to stop the command (and its process group).
+    pub cancel: Option<&'a AtomicBool>,
+    /// Called on the calling thread with each complete line of output, as it arrives.
+    pub on_line: Option<&'a mut dyn FnMut(&str)>,
+}
+
+/// Why a command ended without an exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    TimedOut,
+    Cancelled,
+}
+
+struct Sinks {
+    log: Option<Mutex<std::fs::File>>,
+    stdout: Option<Mutex<std::fs::File>>,
+    tail: Mutex<Vec<u8>>,
+    lines: Option<Mutex<mpsc::Sender<String>>>,
+}
+
+/// [`run`] with [`Options`].
+pub fn run_with(command: &str, dir: &Path, opts: Options<'_>) -> std::io::Result<ShellRun> {
     let started = Instant::now();
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
@@ -65,7 +114,7 @@ pub fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, v) in env {
+    for (k, v) in opts.env {
         cmd.env(k, v);
     }
     // Its own process group, so a timeout stops the children it started too.
@@ -74,69 +123,131 @@ pub fn run(
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
+    let (line_tx, line_rx) = mpsc::channel::<String>();
+    let sinks = Arc::new(Sinks {
+        log: opts
+            .log
+            .map(std::fs::File::create)
+            .transpose()?
+            .map(Mutex::new),
+        stdout: opts
+            .stdout
+            .map(std::fs::File::create)
+            .transpose()?
+            .map(Mutex::new),
+        tail: Mutex::new(Vec::new()),
+        lines: opts.on_line.is_some().then(|| Mutex::new(line_tx)),
+    });
     let mut child = cmd.spawn()?;
-    let log_file = match log {
-        Some(p) => Some(std::sync::Arc::new(std::sync::Mutex::new(
-            std::fs::File::create(p)?,
-        ))),
-        None => None,
-    };
-    let tail = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
     let mut readers = Vec::new();
-    let pipes: Vec<Box<dyn Read + Send>> = [
+    let pipes: Vec<(bool, Box<dyn Read + Send>)> = [
         child
             .stdout
             .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            .map(|p| (true, Box::new(p) as Box<dyn Read + Send>)),
         child
             .stderr
             .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            .map(|p| (false, Box::new(p) as Box<dyn Read + Send>)),
     ]
     .into_iter()
     .flatten()
     .collect();
-    for mut pipe in pipes {
-        let tail = tail.clone();
-        let log_file = log_file.clone();
+    for (is_stdout, mut pipe) in pipes {
+        let sinks = sinks.clone();
         readers.push(std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buf) {
+            // Bytes of a line not finished yet: the merged log gets whole lines only.
+            let mut partial: Vec<u8> = Vec::new();
+            loop {
+                let n = match pipe.read(&mut buf) {
+                    Ok(0) | Err(_) => 0,
+                    Ok(n) => n,
+                };
+                let chunk = &buf[..n];
+                if is_stdout {
+                    if let Some(f) = &sinks.stdout {
+                        if let Ok(mut f) = f.lock() {
+                            let _ = f.write_all(chunk);
+                        }
+                    }
+                }
+                partial.extend_from_slice(chunk);
+                let upto = if n == 0 {
+                    partial.len()
+                } else {
+                    partial
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .map_or(0, |i| i + 1)
+                };
+                if upto > 0 {
+                    let whole: Vec<u8> = partial.drain(..upto).collect();
+                    if let Some(f) = &sinks.log {
+                        if let Ok(mut f) = f.lock() {
+                            let _ = f.write_all(&whole);
+                        }
+                    }
+                    if let Ok(mut t) = sinks.tail.lock() {
+                        t.extend_from_slice(&whole);
+                        if t.len() > 2 * KEEP {
+                            let cut = t.len() - KEEP;
+                            t.drain(..cut);
+                        }
+                    }
+                    if let Some(tx) = &sinks.lines {
+                        if let Ok(tx) = tx.lock() {
+                            for line in String::from_utf8_lossy(&whole).lines() {
+                                let _ = tx.send(line.to_string());
+                            }
+                        }
+                    }
+                }
                 if n == 0 {
                     break;
-                }
-                if let Some(f) = &log_file {
-                    if let Ok(mut f) = f.lock() {
-                        let _ = f.write_all(&buf[..n]);
-                    }
-                }
-                if let Ok(mut t) = tail.lock() {
-                    t.extend_from_slice(&buf[..n]);
-                    if t.len() > 2 * KEEP {
-                        let cut = t.len() - KEEP;
-                        t.drain(..cut);
-                    }
                 }
             }
         }));
     }
-    let deadline = timeout.map(|t| started + t);
+    let mut on_line = opts.on_line;
+    let mut deliver = |rx: &mpsc::Receiver<String>| {
+        if let Some(f) = on_line.as_mut() {
+            while let Ok(line) = rx.try_recv() {
+                f(&line);
+            }
+        }
+    };
+    let deadline = opts.timeout.map(|t| started + t);
+    let mut stopped = None;
     let status = loop {
+        deliver(&line_rx);
         match child.try_wait()? {
             Some(status) => break Some(status),
-            None if deadline.is_some_and(|d| Instant::now() >= d) => {
-                // The process group we created for it (its pid is the group id), so what it
-                // started stops too. Never through `kill(1)`: procps-ng 4.0's `kill -KILL -N`
-                // has been seen to signal far more than group N.
-                if let Some(pgid) = rustix::process::Pid::from_raw(child.id() as i32) {
-                    let _ =
-                        rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+            None => {
+                let why = if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                    Some(Stopped::Cancelled)
+                } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                    Some(Stopped::TimedOut)
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    // The process group we created for it (its pid is the group id), so
+                    // what it started stops too. Never through `kill(1)`: procps-ng 4.0's
+                    // `kill -KILL -N` has been seen to signal far more than group N.
+                    if let Some(pgid) = rustix::process::Pid::from_raw(child.id() as i32) {
+                        let _ = rustix::process::kill_process_group(
+                            pgid,
+                            rustix::process::Signal::KILL,
+                        );
+                    }
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    stopped = Some(why);
+                    break None;
                 }
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
+                std::thread::sleep(Duration::from_millis(10));
             }
-            None => std::thread::sleep(Duration::from_millis(10)),
         }
     };
     // A process that left the group (setsid) may still hold the pipes: do not wait for it
@@ -144,15 +255,18 @@ pub fn run(
     let drained = Instant::now() + Duration::from_secs(5);
     for r in readers {
         while !r.is_finished() && Instant::now() < drained {
+            deliver(&line_rx);
             std::thread::sleep(Duration::from_millis(5));
         }
         if r.is_finished() {
             let _ = r.join();
         }
     }
-    let tail = tail.lock().map(|t| t.clone()).unwrap_or_default();
+    deliver(&line_rx);
+    let tail = sinks.tail.lock().map(|t| t.clone()).unwrap_or_default();
     Ok(ShellRun {
         status,
+        stopped,
         elapsed: started.elapsed(),
         tail: String::from_utf8_lossy(&tail).into_owned(),
     })

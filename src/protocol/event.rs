@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{
     Agent, Approval, ApprovalId, Checkpoint, Clarification, ClarificationId, Concern, ConcernId,
-    Decision, GitSession, Handoff, Operation, OperationKind, OperationOutcome, Plan, PublishPlan,
-    QaRun, Role, SessionStatus, TaskStatus, Timestamp, Variation,
+    Decision, GateResult, GitSession, Handoff, Operation, OperationKind, OperationOutcome, Plan,
+    PublishPlan, QaRun, QaRunId, Role, SessionStatus, TaskStatus, Timestamp, Variation,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +101,32 @@ pub enum EventKind {
     },
     CheckpointCreated {
         checkpoint: Checkpoint,
+    },
+    /// The QA gates started on a tree (the run's id is taken here).
+    QaStarted {
+        run: QaRunId,
+        tree: String,
+        gates: Vec<String>,
+        promotion: bool,
+    },
+    QaGateStarted {
+        run: QaRunId,
+        gate: String,
+        /// The command line, when the gate runs one.
+        command: Option<String>,
+        /// Which of the repeated test runs this is (1-based), for the test gate.
+        attempt: u32,
+    },
+    /// Tests done so far in the running gate, and the total when the runner announced it.
+    QaGateProgress {
+        run: QaRunId,
+        gate: String,
+        done: u64,
+        total: Option<u64>,
+    },
+    QaGateFinished {
+        run: QaRunId,
+        result: GateResult,
     },
     QaRunRecorded {
         run: QaRun,
@@ -239,6 +265,10 @@ impl EventKind {
             EventKind::SessionStatusChanged { .. } => "session_status_changed",
             EventKind::CheckpointCreated { .. } => "checkpoint_created",
             EventKind::QaRunRecorded { .. } => "qa_run_recorded",
+            EventKind::QaStarted { .. } => "qa_started",
+            EventKind::QaGateStarted { .. } => "qa_gate_started",
+            EventKind::QaGateProgress { .. } => "qa_gate_progress",
+            EventKind::QaGateFinished { .. } => "qa_gate_finished",
             EventKind::GitAction { .. } => "git_action",
             EventKind::GitSessionStarted { .. } => "git_session_started",
             EventKind::OperationStarted { .. } => "operation_started",

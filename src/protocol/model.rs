@@ -206,7 +206,7 @@ impl FromStr for Severity {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Impact {
     Low,
@@ -536,15 +536,18 @@ pub enum ApprovalKind {
     TestPlan,
     Variation,
     PhasePromotion,
+    /// A Save whose QA run asks for the human; the subject is the QA run.
+    Merge,
 }
 
 impl ApprovalKind {
-    pub const ALL: [ApprovalKind; 5] = [
+    pub const ALL: [ApprovalKind; 6] = [
         ApprovalKind::Plan,
         ApprovalKind::DesignSpec,
         ApprovalKind::TestPlan,
         ApprovalKind::Variation,
         ApprovalKind::PhasePromotion,
+        ApprovalKind::Merge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -554,6 +557,7 @@ impl ApprovalKind {
             ApprovalKind::TestPlan => "test_plan",
             ApprovalKind::Variation => "variation",
             ApprovalKind::PhasePromotion => "phase_promotion",
+            ApprovalKind::Merge => "merge",
         }
     }
 }
@@ -574,9 +578,10 @@ impl FromStr for ApprovalKind {
             "test_plan" | "tests" => ApprovalKind::TestPlan,
             "variation" => ApprovalKind::Variation,
             "promotion" | "phase_promotion" => ApprovalKind::PhasePromotion,
+            "merge" => ApprovalKind::Merge,
             _ => {
                 return Err(format!(
-                    "unknown approval kind '{s}' (expected plan, design_spec, test_plan, variation or phase_promotion)"
+                    "unknown approval kind '{s}' (expected plan, design_spec, test_plan, variation, phase_promotion or merge)"
                 ))
             }
         })
@@ -796,6 +801,10 @@ pub enum OperationOutcome {
     Conflicted,
     /// The gate failed; `main` did not move and the session awaits review.
     GateFailed,
+    /// The gates want the human (high impact, a failed gate, a promotion): `main` did not
+    /// move and an approval of the QA run is pending; approving it and saving again publishes
+    /// exactly the tree that was checked.
+    AwaitingApproval,
     /// Stopped before any protected ref moved (an error, or an interrupted run cleaned up).
     Aborted,
 }
@@ -817,6 +826,19 @@ pub enum GateOutcome {
     Pass,
     Fail,
     NotMeasured,
+    /// Measured and reported, but the policy sets no threshold for it.
+    Reported,
+}
+
+impl GateOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateOutcome::Pass => "pass",
+            GateOutcome::Fail => "fail",
+            GateOutcome::NotMeasured => "not measured",
+            GateOutcome::Reported => "reported",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -826,6 +848,18 @@ pub struct GateResult {
     pub measured: Option<String>,
     pub outcome: GateOutcome,
     pub reason: Option<String>,
+    /// Whether the outcome counts in the decision (a gate with no threshold, or drift with no
+    /// earlier checkpoint to compare with, is reported only).
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// The gate could not complete (a timeout, a runner that stopped mid-run): the decision
+    /// is `fail` whatever the policy says of failed gates.
+    #[serde(default)]
+    pub errored: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -845,6 +879,50 @@ pub struct QaRun {
     pub gates: Vec<GateResult>,
     pub decision: QaDecision,
     pub reasons: Vec<String>,
+    /// The commit the gates ran on.
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// The figures drift and the metrics are computed from.
+    #[serde(default)]
+    pub metrics: QaMetrics,
+    /// Tests whose outcome differed between the repeated runs (quarantined in the report).
+    #[serde(default)]
+    pub flaky: Vec<String>,
+    /// A phase promotion run (the promotion policy applied).
+    #[serde(default)]
+    pub promotion: bool,
+    /// SHA-256 of the run's stored record (`.overlord/qa/<id>/run.json`), so `qa show` can
+    /// tell whether the evidence was changed after the fact.
+    #[serde(default)]
+    pub record_sha256: Option<String>,
+}
+
+impl QaDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QaDecision::AutoMerge => "auto_merge",
+            QaDecision::RequireHuman => "require_human",
+            QaDecision::Fail => "fail",
+        }
+    }
+}
+
+/// The numbers a QA run measured (absent: not measured).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct QaMetrics {
+    pub tests_total: Option<u64>,
+    pub tests_passed: Option<u64>,
+    pub tests_failed: Option<u64>,
+    pub tests_skipped: Option<u64>,
+    /// Passed out of passed + failed, in percent.
+    pub pass_rate: Option<f64>,
+    /// Seconds the first test run took.
+    pub test_duration_secs: Option<f64>,
+    pub coverage: Option<f64>,
+    pub reproducibility: Option<f64>,
+    pub lint_errors: Option<u64>,
+    pub lint_warnings: Option<u64>,
+    pub build_passed: Option<bool>,
 }
 
 /// Where the session is in its Save cycle.

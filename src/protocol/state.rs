@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::event::{Event, EventKind};
 use super::model::{
     Agent, AgentState, Approval, ApprovalId, ApprovalKind, Checkpoint, Clarification,
-    ClarificationId, Concern, ConcernId, ConcernStatus, Counters, GitSession, Handoff, Operation,
-    Plan, QaRun, SessionStatus, Variation, VariationId,
+    ClarificationId, Concern, ConcernId, ConcernStatus, Counters, GateResult, GitSession, Handoff,
+    Operation, Plan, QaRun, QaRunId, SessionStatus, Variation, VariationId,
 };
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -26,6 +26,9 @@ pub struct State {
     pub clarifications: BTreeMap<ClarificationId, Clarification>,
     pub checkpoints: Vec<Checkpoint>,
     pub qa_runs: Vec<QaRun>,
+    /// The QA run in progress, gate by gate (for the console's QA pane).
+    #[serde(default)]
+    pub qa_live: Option<LiveQa>,
     /// The kill switch (`/pause all`).
     pub dispatch_halted: bool,
     pub session: SessionStatus,
@@ -205,7 +208,64 @@ impl State {
             }
             EventKind::QaRunRecorded { run } => {
                 self.counters.qa_runs = self.counters.qa_runs.max(run.id.0);
+                if self.qa_live.as_ref().is_some_and(|l| l.run == run.id) {
+                    self.qa_live = None;
+                }
                 self.qa_runs.push(run.clone());
+            }
+            EventKind::QaStarted {
+                run,
+                tree,
+                gates,
+                promotion,
+            } => {
+                self.counters.qa_runs = self.counters.qa_runs.max(run.0);
+                self.qa_live = Some(LiveQa {
+                    run: *run,
+                    tree: tree.clone(),
+                    promotion: *promotion,
+                    gates: gates.clone(),
+                    running: None,
+                    finished: Vec::new(),
+                });
+            }
+            EventKind::QaGateStarted {
+                run, gate, attempt, ..
+            } => {
+                if let Some(l) = self.qa_live.as_mut().filter(|l| l.run == *run) {
+                    l.running = Some(LiveGate {
+                        gate: gate.clone(),
+                        attempt: *attempt,
+                        done: 0,
+                        total: None,
+                    });
+                }
+            }
+            EventKind::QaGateProgress {
+                run,
+                gate,
+                done,
+                total,
+            } => {
+                if let Some(g) = self
+                    .qa_live
+                    .as_mut()
+                    .filter(|l| l.run == *run)
+                    .and_then(|l| l.running.as_mut())
+                    .filter(|g| &g.gate == gate)
+                {
+                    g.done = *done;
+                    g.total = *total;
+                }
+            }
+            EventKind::QaGateFinished { run, result } => {
+                if let Some(l) = self.qa_live.as_mut().filter(|l| l.run == *run) {
+                    if l.running.as_ref().is_some_and(|g| g.gate == result.gate) {
+                        l.running = None;
+                    }
+                    l.finished.retain(|g| g.gate != result.gate);
+                    l.finished.push(result.clone());
+                }
             }
             EventKind::GitAction { reference, new, .. } => {
                 if self.git.as_ref().map(|g| g.main_ref()).as_deref() == Some(reference.as_str()) {
@@ -276,4 +336,24 @@ pub fn step_line(step: &str, detail: &str) -> String {
     } else {
         format!("{step}: {detail}")
     }
+}
+
+/// A QA run while its gates run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveQa {
+    pub run: QaRunId,
+    pub tree: String,
+    pub promotion: bool,
+    /// The gates it will run, in order.
+    pub gates: Vec<String>,
+    pub running: Option<LiveGate>,
+    pub finished: Vec<GateResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveGate {
+    pub gate: String,
+    pub attempt: u32,
+    pub done: u64,
+    pub total: Option<u64>,
 }

@@ -2,4 +2,8 @@
 //! evaluation of measured results against the policy. Running the gates (processes, the
 //! integration worktree, events) lives in `core::qa`.
 
+pub mod evaluate;
+pub mod parse;
+pub mod policy;
+pub mod report;
 pub mod results;
