@@ -574,3 +574,135 @@ fn bad_inputs_get_clear_verdicts_and_nothing_runs_on_a_malformed_policy() {
     assert_eq!(v["decision"], "fail");
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// The decision table on evidence the parsers produced from real captured output.
+#[test]
+fn the_decision_follows_the_policy() {
+    use overlord::protocol::model::Impact;
+    use overlord::qa::evaluate::{evaluate, BuildMeasure, Evidence, Measure};
+    use overlord::qa::parse;
+    use overlord::qa::policy::{NotMeasured, Policy};
+
+    let fixture = |name: &str| {
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/qa")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let junit = parse::junit(&fixture("pytest-junit.xml")).unwrap();
+    let mut passing = junit.clone();
+    passing
+        .tests
+        .retain(|t| t.outcome != overlord::qa::results::TestOutcome::Failed);
+    let coverage = parse::cobertura(&fixture("coverage-py-cobertura.xml")).unwrap();
+    let lint = parse::ruff_json("[]").unwrap();
+    let evidence = |tests: &overlord::qa::results::TestReport| Evidence {
+        build: Measure::Measured(BuildMeasure {
+            passed: true,
+            detail: "exit 0".into(),
+        }),
+        tests: vec![
+            Measure::Measured(tests.clone()),
+            Measure::Measured(tests.clone()),
+        ],
+        lint: Measure::Measured(lint.clone()),
+        coverage: Measure::Measured(coverage.clone()),
+        e2e: Measure::NotMeasured("none".into()),
+        docs: Vec::new(),
+        open_critical: Vec::new(),
+        impact: None,
+        promotion: false,
+        previous: None,
+    };
+    let policy = Policy::default();
+
+    let ok = evaluate(&policy, &evidence(&passing));
+    assert_eq!(ok.decision, QaDecision::AutoMerge, "{:?}", ok.reasons);
+
+    // High impact asks the human even with every gate green.
+    let mut e = evidence(&passing);
+    e.impact = Some((Impact::High, "variation V-1".into()));
+    let v = evaluate(&policy, &e);
+    assert_eq!(v.decision, QaDecision::RequireHuman);
+    assert!(v.reasons[0].contains("high impact"), "{:?}", v.reasons);
+
+    // A failed gate: the human by default, a fail when the policy says gate_fail: false.
+    let failing = evidence(&junit);
+    assert_eq!(
+        evaluate(&policy, &failing).decision,
+        QaDecision::RequireHuman
+    );
+    let mut strict = policy.clone();
+    strict.require_human_if.gate_fail = false;
+    assert_eq!(evaluate(&strict, &failing).decision, QaDecision::Fail);
+
+    // An open critical concern blocks auto-merge.
+    let mut e = evidence(&passing);
+    e.open_critical = vec!["C-4 (audit chain)".into()];
+    let v = evaluate(&policy, &e);
+    assert_eq!(v.decision, QaDecision::RequireHuman);
+    assert!(
+        v.reasons.iter().any(|r| r.contains("C-4")),
+        "{:?}",
+        v.reasons
+    );
+
+    // Not measured: what the policy says.
+    let mut e = evidence(&passing);
+    e.lint = Measure::NotMeasured("ruff is not installed".into());
+    assert_eq!(evaluate(&policy, &e).decision, QaDecision::RequireHuman);
+    let mut p = policy.clone();
+    p.gates.not_measured = NotMeasured::Block;
+    assert_eq!(evaluate(&p, &e).decision, QaDecision::Fail);
+    p.gates.not_measured = NotMeasured::Ignore;
+    assert_eq!(evaluate(&p, &e).decision, QaDecision::AutoMerge);
+
+    // Promotion always asks the human, even when its policy says otherwise.
+    let mut p = policy.clone();
+    p.require_human_if.phase_promotion = false;
+    p.promotion.e2e_tests_required = false;
+    p.promotion.docs_required.clear();
+    let mut e = evidence(&passing);
+    e.promotion = true;
+    let v = evaluate(&p, &e);
+    assert_eq!(v.decision, QaDecision::RequireHuman);
+    assert_eq!(v.reasons, vec!["phase promotion".to_string()]);
+}
+
+#[test]
+fn ctrl_c_stops_the_running_gate_and_still_records_the_run() {
+    let s = plain(
+        "[qa.tests]\ncommand = \"sleep 60\"\nformat = \"exit\"\n",
+        Some("gates:\n  not_measured: ignore\n"),
+    );
+    let mut cmd = crate::common::bin();
+    cmd.args(["qa", "--json"]).current_dir(s.repo.path());
+    crate::common::sandbox(&mut cmd, s.repo.home.path());
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    let marker = s.repo.path().join(".overlord/qa/QA-1/tests-1/output.log");
+    while !marker.exists() {
+        assert!(started.elapsed().as_secs() < 30, "the gate never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(started.elapsed().as_secs() < 30, "the gate was not stopped");
+    let v: Value =
+        serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    assert_eq!(v["decision"], "fail");
+    assert!(
+        gate(&v, "tests")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled"),
+        "{v:#}"
+    );
+    assert!(stderr(&o).contains("cancelling"));
+}
