@@ -706,3 +706,16 @@ fn ctrl_c_stops_the_running_gate_and_still_records_the_run() {
     );
     assert!(stderr(&o).contains("cancelling"));
 }
+
+#[test]
+fn the_gates_worktree_is_set_up_like_a_task_worktree() {
+    // `npm ci` and friends: the configured set-up runs once in a fresh integration worktree;
+    // what it makes survives the next checkout when git ignores it (as node_modules is).
+    let s = Sample::new(&[("README.md", "plain\n"), (".gitignore", "setup-ran\n")]);
+    s.config("[worktrees]\nsetup_command = \"echo once >> setup-ran\"\n\n[qa.tests]\ncommand = \"test \\\"$(cat setup-ran)\\\" = once\"\nformat = \"exit\"\n");
+    s.policy("auto_merge_if:\n  all_tests_passed: true\ngates:\n  reproducibility_runs: 2\n  not_measured: ignore\n");
+    let (v, o) = s.qa(&[]);
+    assert_eq!(v["decision"], "auto_merge", "{v:#}\n{}", stderr(&o));
+    let (v, _) = s.qa(&[]);
+    assert_eq!(v["decision"], "auto_merge", "the set-up ran again: {v:#}");
+}

@@ -1340,6 +1340,17 @@ pub(crate) fn integration_worktree(
     co.force().remove_untracked(true);
     wt.checkout_tree(target.as_object(), Some(&mut co))?;
     wt.set_head(&refname)?;
+    if !usable {
+        // A fresh checkout gets what task worktrees get (`.env`, `npm ci`, ...), so the
+        // gates find the project as its own worktrees do.
+        worktree::run_setup(
+            &core.ws.root,
+            "integration",
+            &path,
+            &core.config.worktrees.setup(),
+        )
+        .map_err(|e| OpError::Other(e.to_string()))?;
+    }
     Ok(path)
 }
 

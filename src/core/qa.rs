@@ -1435,6 +1435,7 @@ fn detached_worktree(
     let open = git2::Repository::open(&path)
         .ok()
         .filter(|r| r.is_worktree());
+    let fresh = open.is_none();
     let wt = match open {
         Some(r) => r,
         None => {
@@ -1474,6 +1475,15 @@ fn detached_worktree(
     wt.checkout_tree(target.as_object(), Some(&mut co))
         .map_err(|e| e.to_string())?;
     wt.set_head_detached(commit).map_err(|e| e.to_string())?;
+    if fresh {
+        super::worktree::run_setup(
+            &core.ws.root,
+            "integration",
+            &path,
+            &core.config.worktrees.setup(),
+        )
+        .map_err(|e| e.to_string())?;
+    }
     Ok(path)
 }
 

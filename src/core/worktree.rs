@@ -144,7 +144,7 @@ pub fn create(
         path,
         created: true,
     };
-    if let Err(e) = run_setup(root, &wt, setup) {
+    if let Err(e) = run_setup(root, &wt.task, &wt.path, setup) {
         // A half-prepared worktree is worse than none: remove it (it has no work yet).
         let _ = remove(repo, session, &wt.task, &wt.path);
         return Err(e);
@@ -152,9 +152,16 @@ pub fn create(
     Ok(wt)
 }
 
-fn run_setup(root: &Path, wt: &TaskWorktree, setup: &Setup) -> Result<(), WorktreeError> {
+/// Copies the configured files into a fresh worktree and runs the set-up command there
+/// (task worktrees, and the integration worktree the QA gates run in).
+pub(crate) fn run_setup(
+    root: &Path,
+    task: &str,
+    path: &Path,
+    setup: &Setup,
+) -> Result<(), WorktreeError> {
     let fail = |message: String| WorktreeError::Setup {
-        task: wt.task.clone(),
+        task: task.to_string(),
         message,
     };
     for file in &setup.copy {
@@ -170,7 +177,7 @@ fn run_setup(root: &Path, wt: &TaskWorktree, setup: &Setup) -> Result<(), Worktr
         }
         let from = root.join(rel);
         if from.is_file() {
-            let to = wt.path.join(rel);
+            let to = path.join(rel);
             if let Some(parent) = to.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
             }
@@ -182,8 +189,8 @@ fn run_setup(root: &Path, wt: &TaskWorktree, setup: &Setup) -> Result<(), Worktr
     };
     let run = super::shell::run(
         command,
-        &wt.path,
-        &[("OVERLORD_TASK", wt.task.as_str())],
+        path,
+        &[("OVERLORD_TASK", task)],
         setup.timeout,
         None,
     )
