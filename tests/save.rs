@@ -763,9 +763,11 @@ fn crash_at(point: &str) {
     let rollback = point.starts_with("rollback.");
     let args: Vec<String> = if rollback {
         // Two checkpoints, then roll back to the first.
-        assert!(fx.save().ok);
+        let r = fx.save();
+        assert!(r.ok, "{point}: first save: {}", r.message);
         fx.done("t2");
-        assert!(fx.save().ok);
+        let r = fx.save();
+        assert!(r.ok, "{point}: second save: {}", r.message);
         let cp = fx.core.state().checkpoints[0].name.clone();
         vec![
             "rollback".into(),
