@@ -2,8 +2,10 @@
 //!
 //! `protocol` is pure data; `core` owns the truth (state, audit store, one writer);
 //! front ends (the headless CLI today) talk to the core through its `Handle` or its socket.
+//! `agent` turns the agent CLIs' output into one event type (pure, no processes).
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod config;
 pub mod core;
 pub mod git;

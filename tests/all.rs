@@ -2,6 +2,7 @@
 
 mod common;
 
+mod agent_parse;
 mod cli;
 mod concurrency;
 mod diff;
