@@ -39,6 +39,8 @@ pub enum IpcResponse {
     Event {
         event: Box<Event>,
     },
+    /// The subscription is in place: every event from here on is sent.
+    Subscribed,
     /// The subscriber fell behind and missed events: take a fresh snapshot.
     Lagged {
         missed: u64,
@@ -154,6 +156,9 @@ async fn connection(stream: AsyncUnixStream, handle: Handle) -> std::io::Result<
             }
             IpcRequest::Subscribe => {
                 let mut rx = handle.subscribe();
+                // Said only once the receiver exists, so a client that waits for it and then
+                // submits a command cannot miss that command's events.
+                write_line(&mut write, &IpcResponse::Subscribed).await?;
                 loop {
                     let response = match rx.recv().await {
                         Ok(event) => IpcResponse::Event {
@@ -242,6 +247,13 @@ impl Client {
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         line.push('\n');
         self.writer.write_all(line.as_bytes())?;
+        // Wait until the owner has subscribed: events of commands sent after this returns
+        // are never missed.
+        match self.next()? {
+            IpcResponse::Subscribed => {}
+            IpcResponse::Error { message } => return Err(ClientError::Protocol(message)),
+            other => return Err(ClientError::Protocol(format!("{other:?}"))),
+        }
         let _ = self.writer.set_read_timeout(None);
         Ok(())
     }
