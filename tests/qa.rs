@@ -719,3 +719,34 @@ fn the_gates_worktree_is_set_up_like_a_task_worktree() {
     let (v, _) = s.qa(&[]);
     assert_eq!(v["decision"], "auto_merge", "the set-up ran again: {v:#}");
 }
+
+#[test]
+fn one_pipe_keeps_stdout_and_stderr_lines_in_the_order_written() {
+    // cargo writes `Running …` to stderr before the tests write to stdout; libtest's names
+    // and its check that every block finished depend on that order.
+    use overlord::core::shell::{run_with, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("output.log");
+    let script =
+        "i=0; while [ $i -lt 300 ]; do echo \"err $i\" >&2; echo \"out $i\"; i=$((i+1)); done";
+    let ran = run_with(
+        script,
+        dir.path(),
+        Options {
+            log: Some(&log),
+            one_pipe: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert!(ran.success());
+    let expected: Vec<String> = (0..300)
+        .flat_map(|i| [format!("err {i}"), format!("out {i}")])
+        .collect();
+    let got: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(got, expected);
+}

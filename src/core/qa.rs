@@ -17,9 +17,7 @@ use super::shell;
 use super::Core;
 use crate::config::{non_empty, GateCommand, QaConfig};
 use crate::protocol::event::EventKind;
-use crate::protocol::model::{
-    ConcernStatus, GateOutcome, Impact, QaDecision, QaMetrics, QaRun, QaRunId, Severity,
-};
+use crate::protocol::model::{GateOutcome, Impact, QaMetrics, QaRun, QaRunId, Severity};
 use crate::qa::evaluate::{self, BuildMeasure, Evaluation, Evidence, Measure};
 use crate::qa::parse;
 use crate::qa::policy::{self, Policy};
@@ -472,9 +470,8 @@ impl QaContext {
                     .map(|q| (name, q.metrics.clone()))
             });
         let open_critical = state
-            .concerns
-            .values()
-            .filter(|c| c.severity == Severity::Critical && c.status != ConcernStatus::Resolved)
+            .open_concerns()
+            .filter(|c| c.severity == Severity::Critical)
             .map(|c| format!("{} ({})", c.id, c.summary))
             .collect();
         Ok((
@@ -566,18 +563,17 @@ fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
         return ParsedAttempt::missing(format!("`{}`: command not found ({})", a.command, tail));
     }
     let stopped = a.stopped.is_some() || a.signal.is_some();
+    // "`command` exit 1", and the output's last lines to quote after it.
+    let ran = format!("`{}` {status}", a.command);
+    let after = if tail.is_empty() {
+        String::new()
+    } else {
+        format!(": {tail}")
+    };
     let report_text = |kind: &str| -> Result<String, String> {
         match &report {
             Some((_, Ok(t))) => Ok(t.clone()),
-            Some((r, Err(_))) => Err(format!(
-                "`{}` {status} and wrote no {kind} report at {r}{}",
-                a.command,
-                if tail.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {tail}")
-                }
-            )),
+            Some((r, Err(_))) => Err(format!("{ran} and wrote no {kind} report at {r}{after}")),
             None => Err(format!(
                 "no {kind} report file is configured ([qa.{}] report)",
                 a.gate
@@ -590,15 +586,7 @@ fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
                 Format::Libtest => {
                     let r = parse::libtest(&log);
                     if r.tests.is_empty() && r.announced.is_none() {
-                        Err(format!(
-                            "`{}` {status} and printed no test results{}",
-                            a.command,
-                            if tail.is_empty() {
-                                String::new()
-                            } else {
-                                format!(": {tail}")
-                            }
-                        ))
+                        Err(format!("{ran} and printed no test results{after}"))
                     } else {
                         Ok(r)
                     }
@@ -606,15 +594,7 @@ fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
                 Format::Tap => {
                     let r = parse::tap(&stdout);
                     if r.tests.is_empty() && !r.complete {
-                        Err(format!(
-                            "`{}` {status}; its output is not TAP{}",
-                            a.command,
-                            if tail.is_empty() {
-                                String::new()
-                            } else {
-                                format!(": {tail}")
-                            }
-                        ))
+                        Err(format!("{ran}; its output is not TAP{after}"))
                     } else {
                         Ok(r)
                     }
@@ -638,23 +618,18 @@ fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
                 }),
             };
             let m = match parsed {
-                Ok(r) if stopped => Measure::Errored(format!("`{}` {status}", a.command), Some(r)),
+                Ok(r) if stopped => Measure::Errored(ran, Some(r)),
                 Ok(r) => Measure::Measured(r),
-                Err(why) if stopped => {
-                    Measure::Errored(format!("`{}` {status} ({why})", a.command), None)
-                }
+                Err(why) if stopped => Measure::Errored(format!("{ran} ({why})"), None),
                 Err(why) => Measure::NotMeasured(why),
             };
             ParsedAttempt::Tests(m)
         }
         Format::Cargo => {
-            let (b, _) = parse::cargo_json(&stdout);
             if stopped {
-                return ParsedAttempt::Build(Measure::Errored(
-                    format!("`{}` {status}", a.command),
-                    None,
-                ));
+                return ParsedAttempt::Build(Measure::Errored(ran, None));
             }
+            let (b, _) = parse::cargo_json(&stdout);
             let passed = a.exit == Some(0) && b.success != Some(false);
             let detail = match b.success {
                 Some(_) => format!(
@@ -675,36 +650,25 @@ fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
         }
         Format::Clippy | Format::Eslint | Format::Ruff => {
             if stopped {
-                return ParsedAttempt::Lint(Measure::Errored(
-                    format!("`{}` {status}", a.command),
-                    None,
-                ));
+                return ParsedAttempt::Lint(Measure::Errored(ran, None));
             }
             let m = match a.format {
                 Format::Clippy => {
                     let (b, l) = parse::cargo_json(&stdout);
                     if b.success.is_none() && l.findings.is_empty() && a.exit != Some(0) {
-                        Measure::NotMeasured(format!(
-                            "`{}` {status} and printed no cargo messages: {tail}",
-                            a.command
-                        ))
+                        Measure::NotMeasured(format!("{ran} and printed no cargo messages{after}"))
                     } else {
                         Measure::Measured(l)
                     }
                 }
-                Format::Eslint => {
-                    lint_from(&a.command, &status, &tail, parse::eslint_json(&stdout))
-                }
-                _ => lint_from(&a.command, &status, &tail, parse::ruff_json(&stdout)),
+                Format::Eslint => lint_from(&ran, &after, parse::eslint_json(&stdout)),
+                _ => lint_from(&ran, &after, parse::ruff_json(&stdout)),
             };
             ParsedAttempt::Lint(m)
         }
         Format::Lcov | Format::Cobertura => {
             if stopped {
-                return ParsedAttempt::Coverage(Measure::Errored(
-                    format!("`{}` {status}", a.command),
-                    None,
-                ));
+                return ParsedAttempt::Coverage(Measure::Errored(ran, None));
             }
             let m = match report_text("coverage") {
                 Err(why) => Measure::NotMeasured(why),
@@ -755,21 +719,13 @@ fn first_error(errors: &[crate::qa::results::LintFinding], tail: &str) -> String
 }
 
 fn lint_from(
-    command: &str,
-    status: &str,
-    tail: &str,
+    ran: &str,
+    after: &str,
     parsed: Result<LintReport, crate::qa::results::ParseError>,
 ) -> Measure<LintReport> {
     match parsed {
         Ok(l) => Measure::Measured(l),
-        Err(e) => Measure::NotMeasured(format!(
-            "`{command}` {status}; its output cannot be read ({e}){}",
-            if tail.is_empty() {
-                String::new()
-            } else {
-                format!(": {tail}")
-            }
-        )),
+        Err(e) => Measure::NotMeasured(format!("{ran}; its output cannot be read ({e}){after}")),
     }
 }
 
@@ -993,6 +949,9 @@ impl Runner<'_> {
                 log: Some(&dir.join("output.log")),
                 stdout: Some(&dir.join("stdout.log")),
                 cancel: cancel.as_deref(),
+                // libtest's names depend on cargo's headers (stderr) coming before the tests'
+                // lines (stdout); the exit format reads the whole output.
+                one_pipe: matches!(format, Format::Libtest | Format::Exit),
                 on_line: matches!(format, Format::Libtest | Format::Tap)
                     .then_some(&mut on_line as &mut dyn FnMut(&str)),
             },
@@ -1034,7 +993,7 @@ impl Runner<'_> {
             command: command.clone(),
             format,
             dir: rel,
-            report: kept.or_else(|| p.report.as_ref().map(|_| "(none)".into())),
+            report: kept,
             exit: ran.status.and_then(|s| s.code()),
             signal,
             stopped: ran.stopped.map(|s| match s {
@@ -1316,17 +1275,15 @@ pub fn show(core: &Core, id: QaRunId) -> Result<Shown, String> {
         None => findings.push("the audit trail has no record of this run".into()),
     }
     // Re-read every attempt's stored output and compare with what the run recorded.
-    let mut tests = Vec::new();
+    let mut test_runs = 0;
     let worktree = core.ws.root.join(&record.worktree);
     for a in &record.attempts {
         let parsed = read_attempt(&dir, &worktree, a);
         let differs = match (a.gate.as_str(), parsed) {
             ("build", p) => p.build() != record.evidence.build,
             ("tests", p) => {
-                let m = p.tests();
-                let i = tests.len();
-                tests.push(());
-                record.evidence.tests.get(i) != Some(&m)
+                test_runs += 1;
+                record.evidence.tests.get(test_runs - 1) != Some(&p.tests())
             }
             ("lint", p) => p.lint() != record.evidence.lint,
             ("coverage", p) => p.coverage() != record.evidence.coverage,
@@ -1401,11 +1358,6 @@ pub fn summary(run: &QaRun) -> String {
         .collect::<Vec<_>>()
         .join("; ");
     format!("{} — {gates}", run.decision.as_str())
-}
-
-/// Whether a decision lets main move without the human.
-pub fn auto(run: &QaRun) -> bool {
-    run.decision == QaDecision::AutoMerge
 }
 
 /// How a headless QA run goes (`overlord-tui qa`).
@@ -1491,7 +1443,7 @@ impl Core {
     /// Runs the QA gates headlessly on the integration branch's tip (or, with no session
     /// yet, on HEAD), records the run and raises its concerns.
     pub fn run_qa(&mut self, opts: QaOptions) -> Result<Headless, String> {
-        let _lock = super::ops::OperationLock::try_acquire(&self.ws)
+        let _lock = super::ops::OperationLock::acquire(&self.ws, super::ops::LOCK_GRACE)
             .map_err(|e| format!("cannot take the operation lock: {e}"))?
             .ok_or("another operation (a Save, a rollback or a QA run) is running; try again when it finishes")?;
         let _ = self.refresh();

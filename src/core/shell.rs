@@ -82,8 +82,13 @@ pub struct Options<'a> {
     /// Receives the whole output, stdout and stderr merged line by line (a line is never
     /// split by the other stream).
     pub log: Option<&'a Path>,
-    /// Receives stdout alone (for formats such as JSON that stderr text would break).
+    /// Receives stdout alone (for formats such as JSON that stderr text would break); with
+    /// `one_pipe`, both streams.
     pub stdout: Option<&'a Path>,
+    /// Give the command one pipe for stdout and stderr, so that lines written to both keep
+    /// their order (cargo's `Running …` headers on stderr before the tests' lines on stdout).
+    /// Two pipes read by two threads can interleave them differently.
+    pub one_pipe: bool,
     /// Set from another thread to stop the command (and its process group).
     pub cancel: Option<&'a AtomicBool>,
     /// Called on the calling thread with each complete line of output, as it arrives.
@@ -138,21 +143,34 @@ pub fn run_with(command: &str, dir: &Path, opts: Options<'_>) -> std::io::Result
         tail: Mutex::new(Vec::new()),
         lines: opts.on_line.is_some().then(|| Mutex::new(line_tx)),
     });
+    // One pipe for both streams keeps their lines in the order the command wrote them.
+    let shared = if opts.one_pipe {
+        let (reader, writer) = std::io::pipe()?;
+        cmd.stdout(writer.try_clone()?).stderr(writer);
+        Some(reader)
+    } else {
+        None
+    };
     let mut child = cmd.spawn()?;
+    // The command's copies of the shared pipe's write end must go, or it never ends.
+    drop(cmd);
     let mut readers = Vec::new();
-    let pipes: Vec<(bool, Box<dyn Read + Send>)> = [
-        child
-            .stdout
-            .take()
-            .map(|p| (true, Box::new(p) as Box<dyn Read + Send>)),
-        child
-            .stderr
-            .take()
-            .map(|p| (false, Box::new(p) as Box<dyn Read + Send>)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let pipes: Vec<(bool, Box<dyn Read + Send>)> = match shared {
+        Some(reader) => vec![(true, Box::new(reader) as Box<dyn Read + Send>)],
+        None => [
+            child
+                .stdout
+                .take()
+                .map(|p| (true, Box::new(p) as Box<dyn Read + Send>)),
+            child
+                .stderr
+                .take()
+                .map(|p| (false, Box::new(p) as Box<dyn Read + Send>)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    };
     for (is_stdout, mut pipe) in pipes {
         let sinks = sinks.clone();
         readers.push(std::thread::spawn(move || {
