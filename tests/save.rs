@@ -942,3 +942,27 @@ fn a_commit_on_main_while_the_save_runs_is_never_dropped() {
         1
     );
 }
+
+#[test]
+fn the_operation_lock_is_taken_once_a_brief_holder_lets_go() {
+    use overlord::core::ops::OperationLock;
+    use std::time::Duration;
+    let fx = Fx::new(&["t1"]);
+    let ws = fx.repo.workspace();
+    // A holder that lets go quickly (as a child between fork and exec does): taken.
+    let held = OperationLock::try_acquire(&ws).unwrap().expect("free");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(150));
+        drop(held);
+    });
+    assert!(OperationLock::try_acquire(&ws).unwrap().is_none(), "held");
+    let lock = OperationLock::acquire(&ws, Duration::from_secs(5)).unwrap();
+    assert!(lock.is_some(), "taken after the brief holder let go");
+    release.join().unwrap();
+    // A holder that stays: refused once the grace is over.
+    let started = std::time::Instant::now();
+    assert!(OperationLock::acquire(&ws, Duration::from_millis(200))
+        .unwrap()
+        .is_none());
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}

@@ -199,7 +199,7 @@ impl Core {
         command: &Command,
         now: &str,
     ) -> Result<(ops::Prepared, ops::OperationLock, Option<String>), Rejection> {
-        let lock = match ops::OperationLock::try_acquire(&self.ws) {
+        let lock = match ops::OperationLock::acquire(&self.ws, ops::LOCK_GRACE) {
             Ok(Some(l)) => l,
             Ok(None) => {
                 return Err(Rejection::new(

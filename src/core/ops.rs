@@ -31,9 +31,9 @@ use crate::config::non_empty;
 use crate::git::{self, merge, GitError, Protection, Publish, RefMoves};
 use crate::protocol::command::ConcernDraft;
 use crate::protocol::model::{
-    ApprovalKind, Checkpoint, CheckpointKind, Decision, GateOutcome, GateResult, GitSession,
-    Operation, OperationKind, OperationOutcome, PublishPlan, QaDecision, QaRun, QaRunId, Role,
-    RollbackTarget, SessionStatus, Severity, TaskBranch, TaskStatus,
+    ApprovalKind, Checkpoint, CheckpointKind, Concern, Decision, GateOutcome, GateResult,
+    GitSession, Operation, OperationKind, OperationOutcome, PublishPlan, QaDecision, QaRun,
+    QaRunId, Role, RollbackTarget, SessionStatus, Severity, TaskBranch, TaskStatus,
 };
 use crate::protocol::report::OperationReport;
 use crate::protocol::state::step_line;
@@ -42,6 +42,9 @@ use crate::workspace::Workspace;
 
 /// The actor named on the events an operation emits.
 pub const ACTOR: &str = "overlord";
+/// How long `/save`, `/rollback` and `qa` wait for the operation lock before saying another
+/// operation is running (see `OperationLock::acquire`).
+pub const LOCK_GRACE: Duration = Duration::from_secs(1);
 
 /// Holds `.overlord/operation.lock` for as long as an operation runs.
 #[derive(Debug)]
@@ -50,6 +53,21 @@ pub struct OperationLock {
 }
 
 impl OperationLock {
+    /// Like [`OperationLock::try_acquire`], but a lock that frees up within `grace` is taken.
+    /// A child this process is starting (a gate command, an agent) holds a copy of the lock
+    /// file's descriptor from `fork` until its `exec` closes it, and `flock` locks belong to the
+    /// open file: for that instant after an operation ends, the lock still looks held.
+    pub fn acquire(ws: &Workspace, grace: Duration) -> std::io::Result<Option<OperationLock>> {
+        let until = std::time::Instant::now() + grace;
+        loop {
+            match OperationLock::try_acquire(ws)? {
+                Some(lock) => return Ok(Some(lock)),
+                None if std::time::Instant::now() >= until => return Ok(None),
+                None => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+
     /// `Ok(None)` when another process holds it.
     pub fn try_acquire(ws: &Workspace) -> std::io::Result<Option<OperationLock>> {
         let path = ws.dir.join("operation.lock");
@@ -573,9 +591,9 @@ fn raise(
     details: String,
     task: Option<String>,
 ) {
-    let reply = core.execute(
-        Origin::System,
-        Command::RaiseConcern(ConcernDraft {
+    raise_draft(
+        core,
+        ConcernDraft {
             from: Some(Role::ProjectManager),
             to: Some(Role::Human),
             severity,
@@ -583,70 +601,64 @@ fn raise(
             summary,
             details: Some(details),
             task,
-        }),
+        },
     );
-    if !reply.ok {
-        tracing::error!(message = %reply.message, "could not raise a concern");
-    }
 }
 
-/// Raises a concern to the project manager and escalates it to the human at once (a failed
-/// QA run: the PM routes the fix, the human knows).
-pub(crate) fn raise_escalated(
-    core: &mut Core,
-    severity: Severity,
-    category: &str,
-    summary: String,
-    details: String,
-) {
-    let reply = core.execute(
-        Origin::System,
-        Command::RaiseConcern(ConcernDraft {
-            from: Some(Role::Tester),
-            to: Some(Role::ProjectManager),
-            severity,
-            category: category.to_string(),
-            summary,
-            details: Some(details),
-            task: None,
-        }),
-    );
-    let ReplyData::Concern(c) = &reply.data else {
-        tracing::error!(message = %reply.message, "could not raise a concern");
-        return;
-    };
-    if c.to != Role::Human && !c.escalations.contains(&Role::Human) {
-        if let Err(e) = core.emit(
-            ACTOR,
-            vec![EventKind::ConcernEscalated {
-                id: c.id,
-                to: Role::Human,
-                reason: "a failed QA run reaches the human".into(),
-            }],
-        ) {
-            tracing::error!(error = %e, "could not escalate a concern");
+/// Raises a concern as the system; the concern, or `None` (logged) when it was refused.
+fn raise_draft(core: &mut Core, draft: ConcernDraft) -> Option<Concern> {
+    let reply = core.execute(Origin::System, Command::RaiseConcern(draft));
+    match reply.data {
+        ReplyData::Concern(c) => Some(*c),
+        _ => {
+            tracing::error!(message = %reply.message, "could not raise a concern");
+            None
         }
     }
 }
 
-/// After a QA run is recorded: flaky tests are quarantined in the report and raise a concern.
+/// A concern from the tester to the project manager about a QA run.
+fn tester_concern(category: &str, summary: String, details: String) -> ConcernDraft {
+    ConcernDraft {
+        from: Some(Role::Tester),
+        to: Some(Role::ProjectManager),
+        severity: Severity::Warning,
+        category: category.to_string(),
+        summary,
+        details: Some(details),
+        task: None,
+    }
+}
+
 pub(crate) fn after_qa_run(core: &mut Core, run: &QaRun, what: &str) {
     if run.decision == QaDecision::Fail {
+        // A failed run goes to the PM, who routes the fix, and reaches the human at once.
         let why = run.reasons.join("; ");
-        raise_escalated(
+        let raised = raise_draft(
             core,
-            Severity::Warning,
-            "qa_gate",
-            format!("{what}: QA {} failed ({why})", run.id),
-            format!(
-                "The gates ran on {} (tree {}). The report is .overlord/qa/{}/QA_REPORT.md; the evidence is in .overlord/qa/{}/ (`overlord-tui qa show {}`).",
-                run.commit.as_deref().map(git::short).unwrap_or_default(),
-                git::short(&run.tree),
-                run.id,
-                run.id,
-                run.id
+            tester_concern(
+                "qa_gate",
+                format!("{what}: QA {} failed ({why})", run.id),
+                format!(
+                    "The gates ran on {} (tree {}). The report is .overlord/qa/{}/QA_REPORT.md; the evidence is in .overlord/qa/{}/ (`overlord-tui qa show {}`).",
+                    run.commit.as_deref().map(git::short).unwrap_or_default(),
+                    git::short(&run.tree),
+                    run.id,
+                    run.id,
+                    run.id
+                ),
             ),
         );
+        if let Some(c) = raised.filter(|c| !c.escalations.contains(&Role::Human)) {
+            let escalate = vec![EventKind::ConcernEscalated {
+                id: c.id,
+                to: Role::Human,
+                reason: "a failed QA run reaches the human".into(),
+            }];
+            if let Err(e) = core.emit(ACTOR, escalate) {
+                tracing::error!(error = %e, "could not escalate a concern");
+            }
+        }
     }
     if !run.flaky.is_empty() {
         let mut names = run
@@ -659,24 +671,17 @@ pub(crate) fn after_qa_run(core: &mut Core, run: &QaRun, what: &str) {
         if run.flaky.len() > 10 {
             names.push_str(&format!(" and {} more", run.flaky.len() - 10));
         }
-        let reply = core.execute(
-            Origin::System,
-            Command::RaiseConcern(ConcernDraft {
-                from: Some(Role::Tester),
-                to: Some(Role::ProjectManager),
-                severity: Severity::Warning,
-                category: "flaky_tests".into(),
-                summary: format!("{} flaky test(s) in {}: {names}", run.flaky.len(), run.id),
-                details: Some(format!(
+        raise_draft(
+            core,
+            tester_concern(
+                "flaky_tests",
+                format!("{} flaky test(s) in {}: {names}", run.flaky.len(), run.id),
+                format!(
                     "Their outcome differed between the repeated runs of {}; they are quarantined in .overlord/qa/{}/QA_REPORT.md and do not count in the tests gate.",
                     run.id, run.id
-                )),
-                task: None,
-            }),
+                ),
+            ),
         );
-        if !reply.ok {
-            tracing::error!(message = %reply.message, "could not raise the flaky-test concern");
-        }
     }
 }
 
