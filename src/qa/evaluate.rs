@@ -189,7 +189,7 @@ pub fn reproducibility(runs: &[&TestReport]) -> (Vec<String>, Option<f64>) {
     (flaky, Some(stable as f64 * 100.0 / seen.len() as f64))
 }
 
-fn metrics_of(e: &Evidence, flaky: &[String], reproducibility: Option<f64>) -> QaMetrics {
+fn metrics_of(e: &Evidence, reproducibility: Option<f64>) -> QaMetrics {
     let mut m = QaMetrics {
         reproducibility,
         ..QaMetrics::default()
@@ -207,7 +207,6 @@ fn metrics_of(e: &Evidence, flaky: &[String], reproducibility: Option<f64>) -> Q
         if !durations.is_empty() {
             m.test_duration_secs = Some(durations.iter().sum());
         }
-        let _ = flaky;
     }
     if let Some(c) = e.coverage.value() {
         m.coverage = c.percent();
@@ -323,7 +322,7 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
     } else {
         (Vec::new(), None)
     };
-    let metrics = metrics_of(e, &flaky, repro);
+    let metrics = metrics_of(e, repro);
     let mut gates = Vec::new();
 
     // Build.

@@ -38,8 +38,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::{
-    count_at, json_line, json_object, str_at, strip_eol, tool_summary, unknown_type, usd_at,
-    AgentParser, Run,
+    count_at, json_event, str_at, strip_eol, tool_summary, unknown_type, usd_at, AgentParser, Run,
 };
 use crate::agent::classify::classify;
 use crate::agent::event::{AgentError, AgentEvent, ErrorKind, ToolKind};
@@ -90,18 +89,12 @@ impl ClaudeParser {
     /// Reads one line of output. See the module documentation for the mapping.
     pub fn line(&mut self, line: &str) -> Vec<AgentEvent> {
         let line = strip_eol(line);
-        if line.trim().is_empty() {
-            return Vec::new();
-        }
-        self.run.seen_output = true;
-        let value = match json_line(CLI, line) {
-            Ok(v) => v,
+        let (value, kind) = match json_event(CLI, &mut self.run, line) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Vec::new(),
             Err(warning) => return vec![warning],
         };
-        let kind = match json_object(CLI, line, &value) {
-            Ok((_, kind)) => kind,
-            Err(warning) => return vec![warning],
-        };
+        let kind = kind.as_str();
         match kind {
             "system" => self.system(&value, line),
             "assistant" => self.assistant(&value, line),

@@ -31,8 +31,8 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::{
-    compact_json, count_at, json_line, json_object, no_exit_meaning, one_line, str_at, strip_eol,
-    unknown_type, AgentParser, Run,
+    compact_json, count_at, json_event, no_exit_meaning, one_line, str_at, strip_eol, unknown_type,
+    AgentParser, Run,
 };
 use crate::agent::classify::{classify, ApiErrorText};
 use crate::agent::event::{AgentError, AgentEvent, ToolKind};
@@ -79,18 +79,12 @@ impl CodexParser {
     /// Reads one line of output. See the module documentation for the mapping.
     pub fn line(&mut self, line: &str) -> Vec<AgentEvent> {
         let line = strip_eol(line);
-        if line.trim().is_empty() {
-            return Vec::new();
-        }
-        self.run.seen_output = true;
-        let value = match json_line(CLI, line) {
-            Ok(v) => v,
+        let (event, kind) = match json_event(CLI, &mut self.run, line) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Vec::new(),
             Err(warning) => return vec![warning],
         };
-        let (event, kind) = match json_object(CLI, line, &value) {
-            Ok(found) => found,
-            Err(warning) => return vec![warning],
-        };
+        let kind = kind.as_str();
         let raw = || line.to_string();
         match kind {
             "thread.started" => {

@@ -37,7 +37,7 @@ pub use claude::ClaudeParser;
 pub use codex::CodexParser;
 pub use gemini::{gemini_json, GeminiParser};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::classify::cut;
 use super::event::{AgentError, AgentEvent, ErrorKind};
@@ -84,12 +84,28 @@ pub(crate) fn unreadable(message: String, raw: &str) -> AgentEvent {
     }
 }
 
-/// Reads a JSONL line as an object with a string `type`; else the warning to emit.
-pub(crate) fn json_object<'a>(
+/// Reads one JSONL line (its line end already stripped) as an object with a string `type`:
+/// `Ok(None)` for a blank line, `Ok(Some((event, type)))`, or the warning to emit for a line
+/// that is not JSON, not an object, or has no type. Any line that is not blank counts as
+/// output (`Run::seen_output`).
+pub(crate) fn json_event(
     cli: &str,
+    run: &mut Run,
     line: &str,
-    value: &'a Value,
-) -> Result<(&'a Map<String, Value>, &'a str), AgentEvent> {
+) -> Result<Option<(Value, String)>, AgentEvent> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    run.seen_output = true;
+    let value = serde_json::from_str::<Value>(line).map_err(|e| {
+        unreadable(
+            format!(
+                "{cli} printed a line that is not JSON ({e}): {}",
+                excerpt(line)
+            ),
+            line,
+        )
+    })?;
     let Some(object) = value.as_object() else {
         return Err(unreadable(
             format!(
@@ -100,25 +116,15 @@ pub(crate) fn json_object<'a>(
         ));
     };
     match object.get("type").and_then(Value::as_str) {
-        Some(kind) => Ok((object, kind)),
+        Some(kind) => {
+            let kind = kind.to_string();
+            Ok(Some((value, kind)))
+        }
         None => Err(unreadable(
             format!("{cli} printed an event without a type: {}", excerpt(line)),
             line,
         )),
     }
-}
-
-/// Parses a JSONL line; else the warning to emit.
-pub(crate) fn json_line(cli: &str, line: &str) -> Result<Value, AgentEvent> {
-    serde_json::from_str::<Value>(line).map_err(|e| {
-        unreadable(
-            format!(
-                "{cli} printed a line that is not JSON ({e}): {}",
-                excerpt(line)
-            ),
-            line,
-        )
-    })
 }
 
 /// A warning for an event type this parser does not know.

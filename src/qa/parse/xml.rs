@@ -111,19 +111,9 @@ pub(crate) fn parse(xml: &str, format: &'static str) -> Result<Element, ParseErr
             }
             Event::Text(text) => {
                 let content = text.xml10_content();
-                match stack.last_mut() {
-                    Some(top) => top.text.push_str(&content),
-                    None if content.trim().is_empty() => {}
-                    None => {
-                        return Err(ParseError::new(
-                            format,
-                            format!(
-                                "text outside the root element at {}",
-                                at(reader.buffer_position())
-                            ),
-                        ))
-                    }
-                }
+                push_text(&mut stack, &content, true, format, || {
+                    at(reader.buffer_position())
+                })?;
             }
             Event::CData(data) => {
                 if let Some(top) = stack.last_mut() {
@@ -156,18 +146,9 @@ pub(crate) fn parse(xml: &str, format: &'static str) -> Result<Element, ParseErr
                         ))
                     }
                 };
-                match stack.last_mut() {
-                    Some(top) => top.text.push_str(&resolved),
-                    None => {
-                        return Err(ParseError::new(
-                            format,
-                            format!(
-                                "text outside the root element at {}",
-                                at(reader.buffer_position())
-                            ),
-                        ))
-                    }
-                }
+                push_text(&mut stack, &resolved, false, format, || {
+                    at(reader.buffer_position())
+                })?;
             }
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
             Event::Eof => break,
@@ -185,6 +166,28 @@ pub(crate) fn parse(xml: &str, format: &'static str) -> Result<Element, ParseErr
         ));
     }
     root.ok_or_else(|| ParseError::new(format, "no XML element in the input"))
+}
+
+/// Text belongs to the innermost open element; outside the root, only blank text (when
+/// `blank_ok`) is allowed.
+fn push_text(
+    stack: &mut [Element],
+    text: &str,
+    blank_ok: bool,
+    format: &'static str,
+    at: impl Fn() -> String,
+) -> Result<(), ParseError> {
+    match stack.last_mut() {
+        Some(top) => top.text.push_str(text),
+        None if blank_ok && text.trim().is_empty() => {}
+        None => {
+            return Err(ParseError::new(
+                format,
+                format!("text outside the root element at {}", at()),
+            ))
+        }
+    }
+    Ok(())
 }
 
 fn second_root(format: &'static str, name: &str, at: String) -> ParseError {
