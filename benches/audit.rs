@@ -41,6 +41,7 @@ fn concern(n: u64) -> Concern {
         resolved_at: None,
         resolution: None,
         escalations: vec![Role::ProjectManager],
+        escalated_at: None,
         discord_message_id: None,
     }
 }

@@ -10,16 +10,132 @@ use serde::Deserialize;
 pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 pub const DEFAULT_QA_POLICY: &str = include_str!("../config/QA_POLICY.yaml");
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub core: CoreConfig,
     pub git: GitConfig,
     pub qa: QaConfig,
     pub worktrees: WorktreesConfig,
+    pub agents: AgentsConfig,
+    pub roles: RolesConfig,
+    /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
+    pub adapters: std::collections::BTreeMap<String, crate::agent::adapter::AdapterConfig>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// `[agents]`: how the supervisor runs the swarm.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentsConfig {
+    /// Runs at once, across roles.
+    pub concurrency: usize,
+    /// Runs of a task before it fails (the first included).
+    pub max_attempts: u32,
+    /// Seconds before the first retry; doubled for each further one.
+    pub backoff_secs: u64,
+    pub backoff_max_secs: u64,
+    /// Seconds a run may take (a task's own `timeout_seconds` wins).
+    pub timeout_secs: u64,
+    /// Seconds between SIGINT, SIGTERM and SIGKILL when a run is stopped.
+    pub cancel_grace_secs: u64,
+    /// A concern nobody acknowledged goes one role up after this many seconds (0: never).
+    pub escalate_after_secs: u64,
+    /// Debug attempts of a branch todo before its failure goes to the human.
+    pub max_debug_attempts: u32,
+    /// Adapters a rate-limited task is handed to, in order, in the same worktree.
+    pub fallback: Vec<String>,
+    /// Seconds to pause a rate-limited agent when the CLI does not say how long.
+    pub rate_limit_pause_secs: u64,
+    /// Rate-limit pauses of one run before it is handed over (or fails).
+    pub rate_limit_retries: u32,
+    /// Milliseconds between writes of the agents' coalesced activity to the audit trail.
+    pub flush_ms: u64,
+    /// Seconds without output after which an agent shows as stalled.
+    pub stall_secs: u64,
+    /// Tokens one task may spend (0: no limit).
+    pub task_budget_tokens: u64,
+    /// USD one task may spend (0: no limit).
+    pub task_budget_usd: f64,
+    /// Checks a finished task's work in its worktree (`sh -c`); a failure opens a branch
+    /// todo. Empty: the QA tests gate's command (configured or detected); "off": none.
+    pub acceptance_command: String,
+}
+
+impl Default for AgentsConfig {
+    fn default() -> Self {
+        AgentsConfig {
+            concurrency: 4,
+            max_attempts: 3,
+            backoff_secs: 5,
+            backoff_max_secs: 300,
+            timeout_secs: 3600,
+            cancel_grace_secs: 5,
+            escalate_after_secs: 900,
+            max_debug_attempts: 3,
+            fallback: Vec::new(),
+            rate_limit_pause_secs: 60,
+            rate_limit_retries: 3,
+            flush_ms: 1000,
+            stall_secs: 120,
+            task_budget_tokens: 0,
+            task_budget_usd: 0.0,
+            acceptance_command: String::new(),
+        }
+    }
+}
+
+/// `[roles.<role>]`: which adapter plays each role, its prompt and its budget.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RolesConfig {
+    pub pm: RoleConfig,
+    pub designer: RoleConfig,
+    pub implementer: RoleConfig,
+    pub tester: RoleConfig,
+    pub debugger: RoleConfig,
+    pub reviewer: RoleConfig,
+}
+
+impl RolesConfig {
+    pub fn get(&self, role: crate::protocol::model::Role) -> &RoleConfig {
+        use crate::protocol::model::Role;
+        match role {
+            Role::ProjectManager | Role::Human => &self.pm,
+            Role::Designer => &self.designer,
+            Role::Implementer => &self.implementer,
+            Role::Tester => &self.tester,
+            Role::Debugger => &self.debugger,
+            Role::Reviewer => &self.reviewer,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoleConfig {
+    /// The adapter that plays the role (`[adapters.<name>]` or a built-in one).
+    pub adapter: String,
+    /// A prompt template replacing the built-in `config/roles/<role>.md` (path relative to
+    /// the repository root). Empty: the built-in one.
+    pub prompt: String,
+    /// Tokens the role may spend in the session (0: no limit).
+    pub budget_tokens: u64,
+    /// USD the role may spend in the session (0: no limit).
+    pub budget_usd: f64,
+}
+
+impl Default for RoleConfig {
+    fn default() -> Self {
+        RoleConfig {
+            adapter: "codex".into(),
+            prompt: String::new(),
+            budget_tokens: 0,
+            budget_usd: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CoreConfig {
     pub snapshot_every: u64,
@@ -37,7 +153,7 @@ impl Default for CoreConfig {
 
 /// `[git]`: which branch Save moves and which refs only Overlord's Save, promotion and
 /// rollback may move.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct GitConfig {
     /// The branch Save fast-forwards. Empty: `main` if it exists, else `master`, else the
@@ -49,7 +165,7 @@ pub struct GitConfig {
 
 /// `[qa]`: how the QA gates run. Each gate's command may be set per project; an empty one is
 /// detected from the project (Cargo, Python, Node; see `docs/qa.md`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QaConfig {
     /// The policy file, relative to the repository root.
@@ -82,7 +198,7 @@ impl Default for QaConfig {
 }
 
 /// `[qa.<gate>]`: one gate's command and where its results are read.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct GateCommand {
     /// `sh -c` command run in the integration worktree. Empty: the detected default;
@@ -99,7 +215,7 @@ pub struct GateCommand {
 }
 
 /// `[worktrees]`: how each task's worktree is prepared.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorktreesConfig {
     /// Files copied from the main work tree into each new worktree when present.

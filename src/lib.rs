@@ -11,6 +11,7 @@ pub mod core;
 pub mod git;
 pub mod protocol;
 pub mod qa;
+pub mod runtime;
 pub mod store;
 pub mod workspace;
 

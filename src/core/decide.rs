@@ -3,9 +3,9 @@
 //! changes here — the caller appends the events and folds them in.
 
 use crate::protocol::model::{
-    Agent, AgentState, Approval, ApprovalId, ApprovalKind, Clarification, ClarificationId, Concern,
-    ConcernId, ConcernStatus, Decision, Handoff, HandoffId, Impact, OperationKind, Plan, Role,
-    TaskStatus, Variation, VariationId,
+    Agent, Approval, ApprovalId, ApprovalKind, Clarification, ClarificationId, Concern, ConcernId,
+    ConcernStatus, Decision, Handoff, HandoffId, Impact, OperationKind, Plan, Role, TaskStatus,
+    Variation, VariationId,
 };
 use crate::protocol::report::{HelpEntry, OperationReport, ReplyData, StatusReport};
 use crate::protocol::{
@@ -709,6 +709,7 @@ pub fn decide(
                 resolved_at: None,
                 resolution: None,
                 escalations: vec![to],
+                escalated_at: None,
                 discord_message_id: None,
             };
             let mut events = vec![EventKind::ConcernRaised {
@@ -940,19 +941,8 @@ pub fn decide(
             if let Some(t) = task {
                 task_exists(state, t)?;
             }
-            let agent = Agent {
-                id: id.clone(),
-                role: *role,
-                adapter: adapter.clone().unwrap_or_else(|| "manual".into()),
-                task: task.clone(),
-                state: AgentState::Idle,
-                paused: false,
-                assignment: None,
-                registered_at: now.clone(),
-                last_event_at: None,
-                tokens: 0,
-                cost_micros: 0,
-            };
+            let mut agent = Agent::new(id, *role, adapter.as_deref().unwrap_or("manual"), now);
+            agent.task = task.clone();
             Outcome {
                 message: format!("agent {id} registered ({role})"),
                 data: ReplyData::Agent(Box::new(agent.clone())),

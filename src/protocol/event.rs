@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Agent, Approval, ApprovalId, Checkpoint, Clarification, ClarificationId, Concern, ConcernId,
-    Decision, GateResult, GitSession, Handoff, Operation, OperationKind, OperationOutcome, Plan,
-    PublishPlan, QaRun, QaRunId, Role, SessionStatus, TaskStatus, Timestamp, Variation,
+    Agent, AgentState, Approval, ApprovalId, Checkpoint, Clarification, ClarificationId, Concern,
+    ConcernId, Decision, GateResult, GitSession, Handoff, Operation, OperationKind,
+    OperationOutcome, Plan, PublishPlan, QaRun, QaRunId, Role, SessionStatus, Task, TaskStatus,
+    Timestamp, Variation,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +77,36 @@ pub enum EventKind {
     },
     AgentPaused {
         agent: String,
+    },
+    /// The supervisor moved an agent to a new state (started a task, finished, failed,
+    /// rate-limited until a time, …). `task` replaces the agent's task.
+    AgentStateChanged {
+        agent: String,
+        state: AgentState,
+        task: Option<String>,
+        detail: Option<String>,
+        /// Which attempt at the task (1-based), when a run starts.
+        attempt: Option<u32>,
+        session_id: Option<String>,
+        /// For `rate_limited`: when it resumes.
+        until: Option<Timestamp>,
+    },
+    /// What an agent's CLI did since the last such event, coalesced (one per agent per
+    /// flush, so a chatty CLI does not write an audit record per line): how many normalized
+    /// events, the usage added, the last output and the files its tools touched.
+    AgentActivity {
+        agent: String,
+        events: u64,
+        tokens: u64,
+        cost_micros: u64,
+        last_output: Option<String>,
+        files: Vec<String>,
+        session_id: Option<String>,
+    },
+    /// A task added to a phase after the plan's import (seed 003 branch todo).
+    TaskAdded {
+        phase: String,
+        task: Task,
     },
     AgentResumed {
         agent: String,
@@ -256,6 +287,9 @@ impl EventKind {
             EventKind::VariationProposed { .. } => "variation_proposed",
             EventKind::AgentRegistered { .. } => "agent_registered",
             EventKind::AgentPaused { .. } => "agent_paused",
+            EventKind::AgentStateChanged { .. } => "agent_state_changed",
+            EventKind::AgentActivity { .. } => "agent_activity",
+            EventKind::TaskAdded { .. } => "task_added",
             EventKind::AgentResumed { .. } => "agent_resumed",
             EventKind::DispatchHalted { .. } => "dispatch_halted",
             EventKind::DispatchResumed => "dispatch_resumed",

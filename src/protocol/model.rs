@@ -406,6 +406,56 @@ pub struct Agent {
     pub last_event_at: Option<Timestamp>,
     pub tokens: u64,
     pub cost_micros: u64,
+    /// Why it is in its state (the failure message, the budget it exceeded, …).
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// The last thing it said or did (a text line, a tool call), for the swarm pane.
+    #[serde(default)]
+    pub last_output: Option<String>,
+    /// Files its tool calls touched in the current task (at most [`Agent::MAX_FILES`]).
+    #[serde(default)]
+    pub files_touched: Vec<String>,
+    /// The CLI's session (thread) id, to resume it for a clarification or new work.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// Rate-limited until this time (the countdown).
+    #[serde(default)]
+    pub rate_limited_until: Option<Timestamp>,
+    /// Normalized events seen from its CLI, all runs together.
+    #[serde(default)]
+    pub events: u64,
+    /// Which attempt at its task the current run is (1-based).
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+impl Agent {
+    /// How many touched files the state keeps per agent.
+    pub const MAX_FILES: usize = 64;
+
+    /// A fresh agent record in `Idle`.
+    pub fn new(id: &str, role: Role, adapter: &str, at: &str) -> Agent {
+        Agent {
+            id: id.to_string(),
+            role,
+            adapter: adapter.to_string(),
+            task: None,
+            state: AgentState::Idle,
+            paused: false,
+            assignment: None,
+            registered_at: at.to_string(),
+            last_event_at: None,
+            tokens: 0,
+            cost_micros: 0,
+            detail: None,
+            last_output: None,
+            files_touched: Vec::new(),
+            session_id: None,
+            rate_limited_until: None,
+            events: 0,
+            attempt: 0,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,6 +510,9 @@ pub struct Concern {
     pub resolution: Option<String>,
     /// Every role the concern has been routed to, oldest first.
     pub escalations: Vec<Role>,
+    /// When it was last routed up the chain (its unacknowledged-time clock restarts there).
+    #[serde(default)]
+    pub escalated_at: Option<Timestamp>,
     pub discord_message_id: Option<String>,
 }
 

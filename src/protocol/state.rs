@@ -135,6 +135,7 @@ impl State {
                 if let Some(c) = self.concerns.get_mut(id) {
                     c.to = *to;
                     c.escalations.push(*to);
+                    c.escalated_at = Some(at.clone());
                 }
             }
             EventKind::ConcernResolved { id, note } => {
@@ -162,6 +163,79 @@ impl State {
                 if let Some(a) = self.agents.get_mut(agent) {
                     a.paused = true;
                     a.last_event_at = Some(at.clone());
+                }
+            }
+            EventKind::AgentStateChanged {
+                agent,
+                state,
+                task,
+                detail,
+                attempt,
+                session_id,
+                until,
+            } => {
+                if let Some(a) = self.agents.get_mut(agent) {
+                    if a.task != *task {
+                        a.files_touched.clear();
+                    }
+                    a.state = *state;
+                    a.task = task.clone();
+                    a.detail = detail.clone();
+                    if let Some(n) = attempt {
+                        a.attempt = *n;
+                    }
+                    if session_id.is_some() {
+                        a.session_id = session_id.clone();
+                    }
+                    a.rate_limited_until = until.clone();
+                    a.last_event_at = Some(at.clone());
+                }
+                if *state == AgentState::Running {
+                    if let Some(t) = task
+                        .as_ref()
+                        .and_then(|t| self.plan.as_mut().and_then(|p| p.task_mut(t)))
+                    {
+                        t.owner = Some(agent.clone());
+                    }
+                }
+            }
+            EventKind::AgentActivity {
+                agent,
+                events,
+                tokens,
+                cost_micros,
+                last_output,
+                files,
+                session_id,
+            } => {
+                if let Some(a) = self.agents.get_mut(agent) {
+                    a.events += events;
+                    a.tokens += tokens;
+                    a.cost_micros += cost_micros;
+                    if last_output.is_some() {
+                        a.last_output = last_output.clone();
+                    }
+                    for f in files {
+                        if !a.files_touched.contains(f) && a.files_touched.len() < Agent::MAX_FILES
+                        {
+                            a.files_touched.push(f.clone());
+                        }
+                    }
+                    if session_id.is_some() {
+                        a.session_id = session_id.clone();
+                    }
+                    a.last_event_at = Some(at.clone());
+                }
+            }
+            EventKind::TaskAdded { phase, task } => {
+                if let Some(p) = self
+                    .plan
+                    .as_mut()
+                    .and_then(|p| p.phases.iter_mut().find(|p| &p.id == phase))
+                {
+                    if !p.tasks.iter().any(|t| t.id == task.id) {
+                        p.tasks.push(task.clone());
+                    }
                 }
             }
             EventKind::AgentResumed { agent } => {

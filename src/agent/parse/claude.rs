@@ -445,6 +445,9 @@ impl AgentParser for ClaudeParser {
     fn cancel_requested(&mut self) {
         ClaudeParser::cancel_requested(self)
     }
+    fn usage_tracker(&self) -> Option<crate::agent::UsageTracker> {
+        Some(*ClaudeParser::usage_tracker(self))
+    }
 }
 
 /// `modelUsage`-shaped totals (`{model: {inputTokens, cacheReadInputTokens, …, costUSD}}`)

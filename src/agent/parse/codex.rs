@@ -259,6 +259,9 @@ impl AgentParser for CodexParser {
     fn cancel_requested(&mut self) {
         CodexParser::cancel_requested(self)
     }
+    fn usage_tracker(&self) -> Option<crate::agent::UsageTracker> {
+        Some(*CodexParser::usage_tracker(self))
+    }
 }
 
 fn tool_start(item_type: &str, item: &Value) -> (ToolKind, String, String) {

@@ -31,11 +31,13 @@ mod aider;
 mod claude;
 mod codex;
 mod gemini;
+mod native;
 
 pub use aider::AiderParser;
 pub use claude::ClaudeParser;
 pub use codex::CodexParser;
 pub use gemini::{gemini_json, GeminiParser};
+pub use native::{native_line, NativeParser};
 
 use serde_json::Value;
 
@@ -55,6 +57,11 @@ pub trait AgentParser {
     /// interrupt request): an end of stream without a final event now means "interrupted",
     /// not "crashed".
     fn cancel_requested(&mut self);
+    /// The session's cumulative usage seen so far, for the CLIs that report totals (Codex,
+    /// Claude Code): hand it to the parser of the session's next run.
+    fn usage_tracker(&self) -> Option<crate::agent::UsageTracker> {
+        None
+    }
 }
 
 /// How much of a line a warning quotes.
