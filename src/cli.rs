@@ -140,9 +140,9 @@ pub enum PlanCmd {
 pub enum ConcernCmd {
     /// Raise a concern up the chain (Implementer → Designer → PM → Human)
     Raise {
-        /// The role raising it
+        /// The role raising it (default: $OVERLORD_ROLE, the role of the agent running it)
         #[arg(long, value_name = "ROLE")]
-        from: Role,
+        from: Option<Role>,
         /// Where it goes first (default: the next role up the chain)
         #[arg(long, value_name = "ROLE")]
         to: Option<Role>,
@@ -164,8 +164,9 @@ pub enum ConcernCmd {
 
 #[derive(Args, Debug)]
 pub struct HandoffArgs {
+    /// Default: $OVERLORD_ROLE (the role of the agent running it)
     #[arg(long, value_name = "ROLE")]
-    from: Role,
+    from: Option<Role>,
     #[arg(long, value_name = "ROLE")]
     to: Role,
     #[arg(long, value_name = "TEXT")]
@@ -548,7 +549,7 @@ fn dispatch(cli: Cli) -> Outcome {
         }) => run_command(
             &repo,
             Command::RaiseConcern(ConcernDraft {
-                from: Some(from),
+                from,
                 to,
                 severity,
                 category,
@@ -561,7 +562,16 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Handoff(h) => run_command(
             &repo,
             Command::RecordHandoff(HandoffDraft {
-                from: h.from,
+                from: match h.from {
+                    Some(r) => r,
+                    None => match origin() {
+                        o @ Origin::Agent { .. } => o.role(),
+                        _ => {
+                            eprintln!("error: --from <ROLE> is needed (it defaults to $OVERLORD_ROLE only for agents)");
+                            return Err(Failed(2));
+                        }
+                    },
+                },
                 to: h.to,
                 purpose: h.purpose,
                 summary: h.summary,

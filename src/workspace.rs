@@ -54,8 +54,17 @@ impl Workspace {
         if repo.is_bare() {
             return Err(WorkspaceError::Bare(repo.path().display().to_string()));
         }
-        let root = repo
-            .workdir()
+        // From inside a task worktree (`.overlord/worktrees/<task>`, where agents run
+        // `overlord-tui concern raise …`), Overlord is the main work tree's.
+        let main_repo = if repo.is_worktree() {
+            git2::Repository::open(repo.commondir()).ok()
+        } else {
+            None
+        };
+        let root = main_repo
+            .as_ref()
+            .and_then(|m| m.workdir())
+            .or_else(|| repo.workdir())
             .ok_or_else(|| WorkspaceError::Bare(repo.path().display().to_string()))?;
         let root = root.canonicalize().map_err(|e| io_err(root, e))?;
         let common = repo.commondir().to_path_buf();

@@ -233,3 +233,35 @@ fn a_chatty_set_up_does_not_block_on_its_own_output() {
         &e[..e.len().min(300)]
     );
 }
+
+#[test]
+fn the_cli_run_inside_a_task_worktree_speaks_to_the_repositorys_overlord() {
+    // Agents run `overlord-tui concern raise …` from their worktree: it must reach the
+    // store of the main work tree, not complain that Overlord is not set up.
+    let (repo, git) = committed_repo();
+    let wt = worktree::create(&git, repo.path(), "s1", "t1", "HEAD", &Setup::default()).unwrap();
+    let mut cmd = bin();
+    cmd.args([
+        "concern",
+        "raise",
+        "--severity",
+        "warning",
+        "--category",
+        "spec",
+        "raised from a worktree",
+    ])
+    .current_dir(&wt.path);
+    sandbox(&mut cmd, repo.home.path());
+    cmd.env("OVERLORD_AGENT", "implementer-1")
+        .env("OVERLORD_ROLE", "implementer");
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = repo.run(&["status", "--json"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("raised from a worktree"), "{text}");
+    assert!(text.contains("implementer-1"), "{text}");
+}
