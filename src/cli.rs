@@ -70,6 +70,10 @@ pub enum Sub {
     Audit(AuditCmd),
     /// Own the store and serve other overlord-tui invocations over .overlord/overlord.sock
     Serve,
+    /// Run the swarm headlessly: own the store like `serve` and dispatch the approved plan's
+    /// tasks to agents (adapters per role in .overlord/config.toml); progress on stderr,
+    /// Ctrl-C stops every agent cleanly
+    Run,
     /// Save: merge every finished task branch into the integration branch, run the gate, and
     /// on pass fast-forward main and tag a checkpoint (progress on stderr)
     Save {
@@ -584,7 +588,8 @@ fn dispatch(cli: Cli) -> Outcome {
             h.json,
         ),
         Sub::Audit(a) => audit(&repo, a),
-        Sub::Serve => serve(&repo),
+        Sub::Serve => serve(&repo, false),
+        Sub::Run => serve(&repo, true),
         Sub::Save { json } => run_operation(&repo, Command::Save, json),
         Sub::Rollback {
             checkpoint,
@@ -1168,7 +1173,7 @@ fn diff(
     out.write_all(text.as_bytes()).map_err(fail)
 }
 
-fn serve(repo: &Option<PathBuf>) -> Outcome {
+fn serve(repo: &Option<PathBuf>, agents: bool) -> Outcome {
     let ws = workspace(repo)?;
     ws.require_initialized().map_err(fail)?;
     let lock_path = ws.serve_lock_path();
@@ -1180,7 +1185,7 @@ fn serve(repo: &Option<PathBuf>) -> Outcome {
         .map_err(|e| fail(format!("{}: {e}", lock_path.display())))?;
     if lock.try_lock().is_err() {
         return Err(fail(format!(
-            "another overlord-tui already owns {} (console or serve); its socket is {}",
+            "another overlord-tui already owns {} (console, serve or run); its socket is {}",
             ws.root.display(),
             ws.socket_path().display()
         )));
@@ -1198,13 +1203,45 @@ fn serve(repo: &Option<PathBuf>) -> Outcome {
     let result = runtime.block_on(async {
         let listener = crate::core::ipc::bind(&socket)
             .map_err(|e| fail(format!("cannot listen on {}: {e}", socket.display())))?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        let supervisor = if agents {
+            let sup = crate::runtime::supervisor::Supervisor::new(
+                handle.clone(),
+                ws.clone(),
+                config.clone(),
+            )
+            .await
+            .map_err(fail)?;
+            let printer = tokio::spawn(print_progress(handle.subscribe()));
+            let rx = stop_rx.clone();
+            Some((tokio::spawn(sup.run(stopped(rx))), printer))
+        } else {
+            None
+        };
         eprintln!(
-            "overlord-tui serving {} on {} (pid {}); Ctrl-C to stop",
+            "overlord-tui {} {} on {} (pid {}); Ctrl-C to stop",
+            if agents {
+                "running the swarm in"
+            } else {
+                "serving"
+            },
             ws.root.display(),
             ws.relative(&socket),
             std::process::id()
         );
-        crate::core::ipc::serve(listener, handle.clone(), shutdown_signal()).await;
+        crate::core::ipc::serve(listener, handle.clone(), stopped(stop_rx)).await;
+        if let Some((sup, printer)) = supervisor {
+            eprintln!("stopping the agents…");
+            let _ = sup.await;
+            printer.abort();
+        }
         Ok(())
     });
     let _ = std::fs::remove_file(&socket);
@@ -1212,6 +1249,57 @@ fn serve(repo: &Option<PathBuf>) -> Outcome {
     let _ = join.join();
     drop(lock);
     result
+}
+
+/// `overlord-tui run`'s progress lines: what the swarm does, and what waits for the human.
+async fn print_progress(mut events: tokio::sync::broadcast::Receiver<crate::protocol::Event>) {
+    use crate::protocol::EventKind as K;
+    loop {
+        let ev = match events.recv().await {
+            Ok(e) => e,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => break,
+        };
+        let at = ev.at.get(11..19).unwrap_or("");
+        let line = match &ev.kind {
+            K::AgentStateChanged {
+                agent,
+                state,
+                task,
+                detail,
+                ..
+            } => Some(format!(
+                "{agent} {}{}{}",
+                state.as_str(),
+                task.as_ref().map(|t| format!(" {t}")).unwrap_or_default(),
+                detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+            )),
+            K::TaskStatusChanged { task, status, .. } => Some(format!("task {task} → {status}")),
+            K::TaskAdded { task, .. } => Some(format!(
+                "branch todo {} for the {}: {}",
+                task.id, task.role, task.title
+            )),
+            K::ApprovalRequested { approval } => Some(format!(
+                "{} {} {} awaits your decision: overlord-tui cmd '/approve {}' (or /reject {} <reason>)",
+                approval.id, approval.kind, approval.subject, approval.id, approval.id
+            )),
+            K::ConcernRaised { concern } => Some(format!(
+                "{} {} {} ({} → {}): {}",
+                concern.id, concern.severity, concern.category, concern.from, concern.to, concern.summary
+            )),
+            K::ConcernEscalated { id, to, reason } => Some(format!("{id} escalated to the {to}: {reason}")),
+            K::HandoffRecorded { handoff } => Some(format!(
+                "{} {} → {}: {}",
+                handoff.id, handoff.from, handoff.to, handoff.purpose
+            )),
+            K::ClarificationAnswered { id, answer } => Some(format!("{id} answered: {answer}")),
+            K::CheckpointCreated { checkpoint } => Some(format!("checkpoint {}", checkpoint.name)),
+            _ => None,
+        };
+        if let Some(l) = line {
+            eprintln!("{at} {l}");
+        }
+    }
 }
 
 async fn shutdown_signal() {

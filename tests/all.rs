@@ -15,4 +15,5 @@ mod qa_parse;
 mod qa_policy;
 mod save;
 mod store;
+mod supervisor;
 mod worktree;

@@ -10,10 +10,15 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
 use super::Core;
-use crate::protocol::{Command, Event, Origin, RejectCode, Rejection, Reply, State};
+use crate::protocol::{Command, Event, EventKind, Origin, RejectCode, Rejection, Reply, State};
 
 enum Request {
     Submit(Origin, Command, oneshot::Sender<Reply>),
+    Emit(
+        String,
+        Vec<EventKind>,
+        oneshot::Sender<Result<Vec<u64>, String>>,
+    ),
     Snapshot(oneshot::Sender<State>),
     Stop,
 }
@@ -72,6 +77,13 @@ impl Handle {
                                 run_job(&core, job);
                             }
                         }
+                        Ok(Request::Emit(actor, kinds, reply)) => {
+                            let r = core
+                                .emit(&actor, kinds)
+                                .map(|evs| evs.iter().map(|e| e.seq).collect())
+                                .map_err(|e| e.to_string());
+                            let _ = reply.send(r);
+                        }
                         Ok(Request::Snapshot(reply)) => {
                             if let Err(e) = core.refresh() {
                                 tracing::warn!(error = %e, "refresh failed");
@@ -111,6 +123,25 @@ impl Handle {
             return stopped();
         }
         rx.blocking_recv().unwrap_or_else(|_| stopped())
+    }
+
+    /// Appends events of the core's own machinery (the supervisor's agent states and
+    /// activity, escalations): one transaction, published like any other events. Returns
+    /// their sequence numbers.
+    pub async fn emit(&self, actor: &str, kinds: Vec<EventKind>) -> Result<Vec<u64>, String> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tx, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Request::Emit(actor.to_string(), kinds, tx))
+            .is_err()
+        {
+            return Err("the core has stopped".into());
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the core has stopped".into()))
     }
 
     pub async fn snapshot(&self) -> Option<State> {

@@ -41,12 +41,22 @@ pub enum CoreError {
 
 /// The current time as the audit trail writes it: RFC 3339, UTC, milliseconds.
 pub fn now() -> String {
-    let t = time::OffsetDateTime::now_utc();
+    stamp(time::OffsetDateTime::now_utc())
+}
+
+/// A time as the audit trail writes it: RFC 3339, UTC, milliseconds.
+pub fn stamp(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
     let fmt = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
     t.format(&fmt)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// Reads a timestamp of the audit trail back (`None` for anything that is not RFC 3339).
+pub fn parse_stamp(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }
 
 pub struct Core {
@@ -398,9 +408,28 @@ impl Core {
 
     /// Appends events produced by the core's own machinery (not by a command).
     pub fn emit(&mut self, actor: &str, kinds: Vec<EventKind>) -> Result<Vec<Event>, CoreError> {
+        self.emit_with(actor, |_| kinds)
+    }
+
+    /// Like `emit`, but the events are decided under the store's write lock from the state
+    /// as it is then (with what other processes appended): a check-then-act that no other
+    /// writer can slip between (two processes starting the git session at once).
+    pub fn emit_with(
+        &mut self,
+        actor: &str,
+        decide: impl FnOnce(&State) -> Vec<EventKind>,
+    ) -> Result<Vec<Event>, CoreError> {
         let now = now();
         let mut guard = self.store.begin_write()?;
         let caught = catch_up(&mut guard, &mut self.state, &mut self.applied_through)?;
+        let kinds = decide(&self.state);
+        if kinds.is_empty() {
+            drop(guard);
+            for e in caught {
+                let _ = self.events.send(e);
+            }
+            return Ok(Vec::new());
+        }
         let events: Vec<Event> = kinds
             .into_iter()
             .enumerate()

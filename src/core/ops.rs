@@ -2228,18 +2228,29 @@ fn recover_refs(core: &mut Core, op: &Operation) -> OpResult<Finish> {
 impl Core {
     /// The git session, starting (and recording) one when there is none.
     pub fn git_session(&mut self) -> Result<GitSession, String> {
-        self.refresh().map_err(|e| e.to_string())?;
         let repo = git::open(&self.ws.root).map_err(|e| e.to_string())?;
-        let (s, new) = session_for(&self.state, &repo, &self.config.git.main, &super::now())
-            .map_err(|e| e.to_string())?;
-        if new {
-            self.emit(
-                ACTOR,
-                vec![EventKind::GitSessionStarted { session: s.clone() }],
-            )
-            .map_err(|e| e.to_string())?;
-        }
-        Ok(s)
+        let main = self.config.git.main.clone();
+        let mut found: Result<Option<GitSession>, String> = Ok(None);
+        // Decided under the write lock: two processes opening worktrees at once must not
+        // start two sessions.
+        self.emit_with(ACTOR, |state| {
+            match session_for(state, &repo, &main, &super::now()) {
+                Ok((s, new)) => {
+                    found = Ok(Some(s.clone()));
+                    if new {
+                        vec![EventKind::GitSessionStarted { session: s }]
+                    } else {
+                        Vec::new()
+                    }
+                }
+                Err(e) => {
+                    found = Err(e.to_string());
+                    Vec::new()
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+        found?.ok_or_else(|| "no git session".to_string())
     }
 
     /// Creates (or finds) a task's worktree on `session/<s>/task/<task>`, branching from the

@@ -268,6 +268,16 @@ fn configured<'a>(config: &'a QaConfig, gate: &str) -> &'a GateCommand {
     }
 }
 
+/// The command of the tests gate for the project in `dir` (configured, else detected from
+/// the files there), for the supervisor's acceptance check of a task's worktree. `None` when
+/// the gate is off or nothing could be detected.
+pub fn tests_command(config: &QaConfig, dir: &Path) -> Option<String> {
+    let kinds = detect(|f| dir.join(f).exists());
+    let mut tools = BTreeMap::new();
+    let p = plan_one(config, dir, &kinds, "tests", &mut tools);
+    p.unavailable.is_none().then_some(p.command).flatten()
+}
+
 fn plan_one(
     config: &QaConfig,
     dir: &Path,

@@ -3,4 +3,7 @@
 //! configured adapters and probes their CLIs; `script` is the scripted agent
 //! (`overlord-tui script-agent`); `supervisor` schedules the plan's tasks on agents.
 
+pub mod documents;
 pub mod process;
+pub mod prompts;
+pub mod supervisor;

@@ -1,0 +1,685 @@
+//! The supervisor on real repositories with real child processes: agents are `sh` scripts
+//! run through the generic `command` adapter (they print text or Overlord's native event
+//! lines), so every path — dispatch order, concurrency, retries with backoff, failures, rate
+//! limits and hand-overs, budgets, pause, clarifications, escalation, branch todos, design
+//! review — runs for real, end to end through the core.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use overlord::config::Config;
+use overlord::core::{Core, Handle};
+use overlord::protocol::model::{AgentState, ConcernStatus, Role, TaskStatus};
+use overlord::protocol::{parse, Origin, Reply, State};
+use overlord::runtime::supervisor::Supervisor;
+
+use crate::common::*;
+
+/// A repository with one commit, Overlord set up, and a running core + supervisor.
+struct Swarm {
+    repo: Repo,
+    handle: Handle,
+    rt: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<()>>,
+    core: Option<std::thread::JoinHandle<()>>,
+}
+
+fn committed() -> Repo {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    git(repo.path(), repo.home.path(), &["add", "."]);
+    git(repo.path(), repo.home.path(), &["commit", "-qm", "initial"]);
+    git(repo.path(), repo.home.path(), &["branch", "-M", "main"]);
+    repo.workspace().init().unwrap();
+    repo
+}
+
+/// `[adapters.<name>]` of kind command running `sh -c <script>`.
+fn sh_adapter(config: &mut Config, name: &str, script: &str) {
+    let text = format!(
+        "[adapters.{name}]\nkind = \"command\"\nbinary = \"sh\"\nargs = [\"-c\", {}]\n",
+        toml_string(script)
+    );
+    let extra: Config = toml::from_str(&text).unwrap();
+    config.adapters.extend(extra.adapters);
+}
+
+fn toml_string(s: &str) -> String {
+    format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    )
+}
+
+fn base_config(adapter: &str) -> Config {
+    let mut c = Config::default();
+    for role in [
+        &mut c.roles.pm,
+        &mut c.roles.designer,
+        &mut c.roles.implementer,
+        &mut c.roles.tester,
+        &mut c.roles.debugger,
+        &mut c.roles.reviewer,
+    ] {
+        role.adapter = adapter.into();
+    }
+    c.agents.backoff_secs = 0;
+    c.agents.cancel_grace_secs = 1;
+    c.agents.flush_ms = 100;
+    c.agents.acceptance_command = "off".into();
+    c.core.poll_ms = 50;
+    c
+}
+
+impl Swarm {
+    fn start(repo: Repo, config: Config) -> Swarm {
+        let ws = repo.workspace();
+        let core = Core::open(&ws, &config).unwrap();
+        let (handle, join) = Handle::spawn(core, Duration::from_millis(50)).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let h = handle.clone();
+        let done = rt.spawn(async move {
+            let sup = Supervisor::new(h, ws, config)
+                .await
+                .unwrap()
+                .with_self_exe(env!("CARGO_BIN_EXE_overlord-tui").into());
+            sup.run(async {
+                let _ = stop_rx.await;
+            })
+            .await;
+        });
+        Swarm {
+            repo,
+            handle,
+            rt,
+            stop: Some(stop_tx),
+            done: Some(done),
+            core: Some(join),
+        }
+    }
+
+    fn cmd(&self, line: &str) -> Reply {
+        let command = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        self.handle.submit_blocking(
+            Origin::Cli {
+                user: "tester".into(),
+            },
+            command,
+        )
+    }
+
+    fn ok(&self, line: &str) -> Reply {
+        let r = self.cmd(line);
+        assert!(r.ok, "{line}: {}", r.message);
+        r
+    }
+
+    fn state(&self) -> State {
+        self.handle.snapshot_blocking().unwrap()
+    }
+
+    /// Waits until `f` holds (the state as the core has it), or fails with `what`.
+    fn wait(&self, what: &str, secs: u64, f: impl Fn(&State) -> bool) -> State {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.state();
+            if f(&s) {
+                return s;
+            }
+            if Instant::now() > until {
+                panic!(
+                    "timed out waiting for {what}\nagents: {:#?}\ntasks: {:#?}\nconcerns: {:#?}",
+                    s.agents.values().collect::<Vec<_>>(),
+                    s.plan.as_ref().map(|p| p
+                        .tasks()
+                        .map(|t| (t.id.clone(), t.status, t.commentary.clone()))
+                        .collect::<Vec<_>>()),
+                    s.concerns
+                        .values()
+                        .map(|c| c.summary.clone())
+                        .collect::<Vec<_>>()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn import(&self, plan: &str) {
+        self.repo.write("plan.json", plan);
+        self.ok("/import plan.json");
+    }
+
+    fn approve_plan(&self) {
+        let s = self.state();
+        let a = s
+            .pending_approvals()
+            .find(|a| a.kind == overlord::protocol::model::ApprovalKind::Plan)
+            .expect("plan approval")
+            .id;
+        self.ok(&format!("/approve {a}"));
+    }
+
+    fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(d) = self.done.take() {
+            let _ = self.rt.block_on(d);
+        }
+        self.handle.stop();
+        if let Some(j) = self.core.take() {
+            let _ = j.join();
+        }
+    }
+}
+
+impl Drop for Swarm {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn task_status(s: &State, id: &str) -> Option<TaskStatus> {
+    s.plan.as_ref()?.task(id).map(|t| t.status)
+}
+
+const THREE: &str = r#"{
+  "todo_list_id": "p", "title": "Three tasks",
+  "phases": [{ "id": "ph1", "name": "One", "tasks": [
+    { "id": "a", "title": "A", "agent_role": "implementer", "dependencies": [] },
+    { "id": "b", "title": "B", "agent_role": "implementer", "dependencies": [] },
+    { "id": "c", "title": "C", "agent_role": "implementer", "dependencies": ["a", "b"] }
+  ]}]
+}"#;
+
+#[test]
+fn tasks_run_after_the_plan_is_approved_in_dependency_order_within_the_concurrency_limit() {
+    let repo = committed();
+    let log = repo.path().join(".overlord/order.log");
+    let mut config = base_config("sh");
+    config.agents.concurrency = 2;
+    sh_adapter(
+        &mut config,
+        "sh",
+        &format!(
+            "echo \"start $OVERLORD_TASK $(date +%s%N)\" >> {log}; sleep 0.4; echo \"$OVERLORD_TASK by $OVERLORD_AGENT\" > \"out-$OVERLORD_TASK.txt\"; echo \"end $OVERLORD_TASK $(date +%s%N)\" >> {log}; echo \"did $OVERLORD_TASK\"",
+            log = log.display()
+        ),
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(THREE);
+    std::thread::sleep(Duration::from_millis(600));
+    let s = swarm.state();
+    assert!(
+        s.agents.is_empty() && task_status(&s, "a") == Some(TaskStatus::Todo),
+        "nothing may run before the plan is approved"
+    );
+    swarm.approve_plan();
+    let s = swarm.wait("every task done", 60, |s| {
+        ["a", "b", "c"]
+            .iter()
+            .all(|t| task_status(s, t) == Some(TaskStatus::Done))
+    });
+    // Order and concurrency from the agents' own log.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut events: Vec<(u128, bool, String)> = text
+        .lines()
+        .map(|l| {
+            let p: Vec<&str> = l.split(' ').collect();
+            (p[2].parse().unwrap(), p[0] == "start", p[1].to_string())
+        })
+        .collect();
+    events.sort();
+    let (mut running, mut max) = (0, 0);
+    for (_, start, _) in &events {
+        running += if *start { 1 } else { -1 };
+        max = max.max(running);
+    }
+    assert_eq!(max, 2, "a and b run together, never more than two: {text}");
+    let c_start = events.iter().find(|e| e.1 && e.2 == "c").unwrap().0;
+    for dep in ["a", "b"] {
+        let end = events.iter().find(|e| !e.1 && e.2 == dep).unwrap().0;
+        assert!(end < c_start, "c started before {dep} ended: {text}");
+    }
+    // The work was committed on each task's branch, with Overlord's trailers.
+    let sess = s.git.clone().unwrap();
+    let msg = git(
+        swarm.repo.path(),
+        swarm.repo.home.path(),
+        &["log", "-1", "--format=%B", &sess.task_branch("c")],
+    );
+    assert!(msg.contains("Overlord-Task: c"), "{msg}");
+    // c's branch has a and b's work merged in.
+    let files = git(
+        swarm.repo.path(),
+        swarm.repo.home.path(),
+        &["ls-tree", "--name-only", &sess.task_branch("c")],
+    );
+    let graph = git(
+        swarm.repo.path(),
+        swarm.repo.home.path(),
+        &["log", "--graph", "--all", "--format=%s %D"],
+    );
+    for f in ["out-a.txt", "out-b.txt", "out-c.txt"] {
+        assert!(
+            files.contains(f),
+            "{f} missing from c's branch: {files}\n{graph}\n{text}"
+        );
+    }
+    // Hand-offs for the initiation and each task; agents registered with the role.
+    assert!(s
+        .handoffs
+        .iter()
+        .any(|h| h.purpose.starts_with("project initiation")));
+    assert_eq!(
+        s.handoffs
+            .iter()
+            .filter(|h| h.purpose == "task complete")
+            .count(),
+        3
+    );
+    assert!(s.agents.values().all(|a| a.role == Role::Implementer));
+    assert!(s
+        .agents
+        .values()
+        .any(|a| a.events > 0 && a.last_output.is_some()));
+    // The project documents were written from the state.
+    let overview =
+        std::fs::read_to_string(swarm.repo.path().join(".overlord/docs/PROJECT_OVERVIEW.md"))
+            .unwrap();
+    assert!(overview.contains("Human sign-off"), "{overview}");
+}
+
+#[test]
+fn a_failing_run_is_retried_then_fails_the_task_with_the_message_and_a_concern() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    config.agents.max_attempts = 3;
+    sh_adapter(
+        &mut config,
+        "sh",
+        "if [ \"$OVERLORD_TASK\" = a ] && [ \"$OVERLORD_ATTEMPT\" -lt 2 ]; then echo 'flaky start' >&2; exit 3; fi; if [ \"$OVERLORD_TASK\" = b ]; then echo \"broken for good ($OVERLORD_ATTEMPT)\"; exit 4; fi; echo ok",
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "a", "title": "A", "agent_role": "implementer"},
+            {"id": "b", "title": "B", "agent_role": "implementer"}]}]}"#,
+    );
+    swarm.approve_plan();
+    let s = swarm.wait("a done, b failed", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+            && task_status(s, "b") == Some(TaskStatus::Failed)
+    });
+    let b = s.plan.as_ref().unwrap().task("b").unwrap();
+    let last = b.commentary.last().unwrap();
+    assert!(last.contains("exited with code 4"), "{last}");
+    assert!(
+        last.contains("broken for good (3)"),
+        "three attempts: {last}"
+    );
+    let attempts = b
+        .commentary
+        .iter()
+        .filter(|c| c.contains("exited with code 4"))
+        .count();
+    assert_eq!(attempts, 3, "{:?}", b.commentary);
+    let c = s
+        .concerns
+        .values()
+        .find(|c| c.category == "task_failed")
+        .unwrap();
+    assert_eq!(c.task.as_deref(), Some("b"));
+    assert_eq!(
+        c.to,
+        Role::Designer,
+        "an implementer's failure goes up the chain"
+    );
+}
+
+#[test]
+fn an_adapter_that_is_not_installed_fails_the_task_at_once_and_says_so() {
+    let repo = committed();
+    let mut config = base_config("ghost");
+    let extra: Config = toml::from_str(
+        "[adapters.ghost]\nkind = \"codex\"\nbinary = \"definitely-not-installed-overlord-cli\"\n",
+    )
+    .unwrap();
+    config.adapters.extend(extra.adapters);
+    let swarm = Swarm::start(repo, config);
+    swarm.import(THREE);
+    swarm.approve_plan();
+    let s = swarm.wait("a failed", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Failed)
+    });
+    let a = s.plan.as_ref().unwrap().task("a").unwrap();
+    assert!(
+        a.commentary.last().unwrap().contains("is not installed"),
+        "{:?}",
+        a.commentary
+    );
+    assert_eq!(
+        task_status(&s, "c"),
+        Some(TaskStatus::Todo),
+        "c waits for its deps"
+    );
+}
+
+#[test]
+fn a_rate_limit_pauses_with_a_countdown_then_hands_the_task_to_the_fallback_adapter() {
+    let repo = committed();
+    let mut config = base_config("limited");
+    config.agents.rate_limit_retries = 1;
+    config.agents.fallback = vec!["spare".into()];
+    sh_adapter(
+        &mut config,
+        "limited",
+        r#"echo '{"type":"started","session_id":"s-1","model":null}'; echo '{"type":"finished","ok":false,"result_text":null,"error":{"kind":"rate_limited","retry_after_ms":700,"message":"429 Too Many Requests","code":null}}'; exit 1"#,
+    );
+    sh_adapter(&mut config, "spare", "echo \"spare did $OVERLORD_TASK\"");
+    let swarm = Swarm::start(repo, config);
+    swarm.import(
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
+    );
+    swarm.approve_plan();
+    let s = swarm.wait("rate-limited", 30, |s| {
+        s.agents
+            .values()
+            .any(|a| a.state == AgentState::RateLimited && a.rate_limited_until.is_some())
+    });
+    let a = s.agents.values().next().unwrap();
+    assert!(a.detail.as_deref().unwrap().contains("429"), "{a:?}");
+    let s = swarm.wait("a done by the spare adapter", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    let owner = s
+        .plan
+        .as_ref()
+        .unwrap()
+        .task("a")
+        .unwrap()
+        .owner
+        .clone()
+        .unwrap();
+    assert_eq!(s.agents[&owner].adapter, "spare");
+    assert!(s
+        .handoffs
+        .iter()
+        .any(|h| h.purpose == "hand-over to adapter spare"));
+}
+
+#[test]
+fn a_task_over_its_token_budget_pauses_the_agent_and_tells_the_human() {
+    let repo = committed();
+    let mut config = base_config("spender");
+    config.agents.task_budget_tokens = 1000;
+    let marker = repo.path().join(".overlord/resumed");
+    sh_adapter(
+        &mut config,
+        "spender",
+        &format!(
+            r#"echo '{{"type":"usage","input":900,"cached_input":0,"output":400,"reasoning":0,"cost_usd":null}}'; sleep 0.6; touch {}; echo done"#,
+            marker.display()
+        ),
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
+    );
+    swarm.approve_plan();
+    let s = swarm.wait("paused by the budget", 30, |s| {
+        s.agents.values().any(|a| a.paused)
+            && s.concerns.values().any(|c| c.category == "budget_exceeded")
+    });
+    let c = s
+        .concerns
+        .values()
+        .find(|c| c.category == "budget_exceeded")
+        .unwrap();
+    assert!(c.summary.contains("1300 tokens"), "{}", c.summary);
+    assert_eq!(c.to, Role::Human);
+    // Suspended: it does not finish while paused.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(!marker.exists(), "a paused agent kept working");
+    assert_eq!(
+        task_status(&swarm.state(), "a"),
+        Some(TaskStatus::InProgress)
+    );
+    let agent = s.agents.values().find(|a| a.paused).unwrap().id.clone();
+    swarm.ok(&format!("/resume {agent}"));
+    swarm.wait("done after resume", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    assert!(marker.exists());
+}
+
+#[test]
+fn the_kill_switch_suspends_running_agents_and_stops_dispatch() {
+    let repo = committed();
+    let mut config = base_config("slow");
+    config.agents.concurrency = 1;
+    let pids = repo.path().join(".overlord/pids");
+    sh_adapter(
+        &mut config,
+        "slow",
+        &format!("echo $$ >> {}; sleep 1.5; echo done", pids.display()),
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(THREE);
+    swarm.approve_plan();
+    swarm.wait("a run", 30, |s| {
+        s.agents
+            .values()
+            .any(|a| a.state == AgentState::Running && a.attempt == 1)
+    });
+    while !pids.exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    swarm.ok("/pause all");
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = std::fs::read_to_string(&pids).unwrap().trim().to_string();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert_eq!(state, "T", "the agent's process is stopped: {stat}");
+    std::thread::sleep(Duration::from_millis(2000));
+    let s = swarm.state();
+    assert_eq!(
+        std::fs::read_to_string(&pids).unwrap().lines().count(),
+        1,
+        "nothing new was dispatched"
+    );
+    assert!(s
+        .plan
+        .as_ref()
+        .unwrap()
+        .tasks()
+        .all(|t| t.status != TaskStatus::Done));
+    swarm.ok("/resume all");
+    swarm.wait("all done after resume", 60, |s| {
+        ["a", "b", "c"]
+            .iter()
+            .all(|t| task_status(s, t) == Some(TaskStatus::Done))
+    });
+}
+
+#[test]
+fn a_clarification_is_asked_in_the_agents_session_and_the_answer_recorded() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    // The command adapter gets the prompt as its last argument ($0 of sh -c).
+    sh_adapter(&mut config, "sh", "echo \"answer to: $0\"");
+    let swarm = Swarm::start(repo, config);
+    swarm.import(
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
+    );
+    swarm.approve_plan();
+    let s = swarm.wait("a done", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    let agent = s.agents.keys().next().unwrap().clone();
+    swarm.ok(&format!("/clarify {agent} which error type do you return?"));
+    let s = swarm.wait("answered", 30, |s| {
+        s.clarifications.values().any(|c| c.answer.is_some())
+    });
+    let c = s.clarifications.values().next().unwrap();
+    assert_eq!(
+        c.answer.as_deref(),
+        Some("answer to: which error type do you return?")
+    );
+}
+
+#[test]
+fn an_unacknowledged_concern_climbs_the_chain_until_someone_acknowledges_it() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    config.agents.escalate_after_secs = 1;
+    sh_adapter(&mut config, "sh", "echo ok");
+    let swarm = Swarm::start(repo, config);
+    let r = swarm.handle.submit_blocking(
+        Origin::Agent {
+            agent: "implementer-9".into(),
+            role: Some(Role::Implementer),
+        },
+        parse("/raise --severity warning --category spec_ambiguity the spec says two things")
+            .unwrap(),
+    );
+    assert!(r.ok, "{}", r.message);
+    let s = swarm.wait("escalated to the PM", 20, |s| {
+        s.concerns.values().any(|c| c.to == Role::ProjectManager)
+    });
+    let c = s.concerns.values().next().unwrap();
+    assert_eq!(c.escalations, vec![Role::Designer, Role::ProjectManager]);
+    let s = swarm.wait("escalated to the human", 20, |s| {
+        s.concerns.values().any(|c| c.to == Role::Human)
+    });
+    let id = s.concerns.keys().next().unwrap().to_string();
+    swarm.ok(&format!("/ack {id}"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let s = swarm.state();
+    let c = s.concerns.values().next().unwrap();
+    assert_eq!(c.status, ConcernStatus::Acknowledged);
+    assert_eq!(c.escalations.len(), 3, "no escalation past the human");
+}
+
+#[test]
+fn a_failed_acceptance_check_opens_a_branch_todo_whose_fix_completes_the_task() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    config.agents.acceptance_command = "test -f fixed.txt".into();
+    sh_adapter(
+        &mut config,
+        "sh",
+        "case \"$OVERLORD_TASK\" in *-fix-*) echo fixed > fixed.txt; echo \"fixed for $OVERLORD_TASK\";; *) echo 'wrote the code';; esac",
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
+    );
+    swarm.approve_plan();
+    let s = swarm.wait("a done through its fix", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    let fix = s
+        .plan
+        .as_ref()
+        .unwrap()
+        .task("a-fix-1")
+        .expect("branch todo");
+    assert!(fix.is_temporary);
+    assert_eq!(fix.parent_id.as_deref(), Some("a"));
+    assert_eq!(fix.role, Role::Implementer);
+    assert_eq!(fix.branch_reason.as_deref(), Some("implementation bug"));
+    assert!(fix
+        .debug_instructions
+        .as_deref()
+        .unwrap()
+        .contains("test -f fixed.txt"));
+    assert_eq!(fix.status, TaskStatus::Done);
+    let sess = s.git.clone().unwrap();
+    let files = git(
+        swarm.repo.path(),
+        swarm.repo.home.path(),
+        &["ls-tree", "--name-only", &sess.task_branch("a")],
+    );
+    assert!(
+        files.contains("fixed.txt"),
+        "the fix is on a's branch: {files}"
+    );
+}
+
+#[test]
+fn a_design_spec_waits_for_the_human_and_a_rejection_sends_it_back_with_the_reason() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    let prompts = repo.path().join(".overlord/prompts.log");
+    sh_adapter(
+        &mut config,
+        "sh",
+        &format!(
+            "mkdir -p design; echo \"spec v$OVERLORD_ATTEMPT\" > design/DESIGN_SPEC.md; printf '%s\\n---\\n' \"$0\" >> {}; echo 'wrote the spec'",
+            prompts.display()
+        ),
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "design", "title": "Design", "agent_role": "designer",
+             "expected_artifacts": ["design/DESIGN_SPEC.md"]},
+            {"id": "impl", "title": "Impl", "agent_role": "implementer", "dependencies": ["design"]}]}]}"#,
+    );
+    swarm.approve_plan();
+    let s = swarm.wait("design spec awaiting review", 30, |s| {
+        task_status(s, "design") == Some(TaskStatus::NeedsReview)
+    });
+    let a = s
+        .pending_approvals()
+        .find(|a| a.subject == "design")
+        .unwrap()
+        .id;
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(task_status(&swarm.state(), "impl"), Some(TaskStatus::Todo));
+    swarm.ok(&format!("/reject {a} the error types are missing"));
+    let s = swarm.wait("design back for review", 30, |s| {
+        task_status(s, "design") == Some(TaskStatus::NeedsReview)
+            && s.pending_approvals().any(|p| p.subject == "design")
+    });
+    let text = std::fs::read_to_string(&prompts).unwrap();
+    assert!(
+        text.contains("The human rejected your design_spec")
+            && text.contains("the error types are missing"),
+        "{text}"
+    );
+    let a2 = s
+        .pending_approvals()
+        .find(|a| a.subject == "design")
+        .unwrap()
+        .id;
+    swarm.ok(&format!("/approve {a2}"));
+    swarm.wait("impl done", 30, |s| {
+        task_status(s, "impl") == Some(TaskStatus::Done)
+    });
+    let overview = std::fs::read_to_string(Path::new(
+        &swarm.repo.path().join(".overlord/docs/PROJECT_OVERVIEW.md"),
+    ))
+    .unwrap();
+    assert!(overview.contains("Rejected by"), "{overview}");
+    assert!(overview.contains("Approved by Human"), "{overview}");
+}
