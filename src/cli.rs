@@ -13,6 +13,7 @@ use crate::core::{Core, Handle};
 use crate::protocol::model::{Impact, Role, Severity};
 use crate::protocol::{
     parse, Command, ConcernDraft, HandoffDraft, Origin, Reply, ReplyData, State, StatusReport,
+    VariationDraft,
 };
 use crate::store::{verify, Store};
 use crate::workspace::Workspace;
@@ -65,6 +66,10 @@ pub enum Sub {
     Concern(ConcernCmd),
     /// Record a hand-off between roles (agents and scripts)
     Handoff(HandoffArgs),
+    /// Propose a variation: a change of scope, architecture or expected outcome (agents and
+    /// scripts); high impact waits for the human's approval
+    #[command(subcommand)]
+    Variation(VariationCmd),
     /// Check, summarize or export the audit trail
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -157,6 +162,29 @@ pub enum ConcernCmd {
         #[arg(long, value_name = "TEXT")]
         details: Option<String>,
         summary: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VariationCmd {
+    /// Propose a variation; `high` impact asks the human (a pending approval), `low` and
+    /// `medium` are logged
+    Propose {
+        /// The role proposing it (default: $OVERLORD_ROLE, the role of the agent running it)
+        #[arg(long, value_name = "ROLE")]
+        from: Option<Role>,
+        #[arg(long, value_name = "low|medium|high")]
+        impact: Impact,
+        #[arg(long, value_name = "TEXT")]
+        title: String,
+        /// Why the change is needed
+        #[arg(long, value_name = "TEXT")]
+        rationale: Option<String>,
+        /// A file or module it affects (repeatable)
+        #[arg(long = "affects", value_name = "FILE")]
+        affects: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -582,6 +610,24 @@ fn dispatch(cli: Cli) -> Outcome {
                 task: h.task,
             }),
             h.json,
+        ),
+        Sub::Variation(VariationCmd::Propose {
+            from,
+            impact,
+            title,
+            rationale,
+            affects,
+            json,
+        }) => run_command(
+            &repo,
+            Command::ProposeVariation(VariationDraft {
+                from,
+                impact,
+                title,
+                rationale,
+                affects,
+            }),
+            json,
         ),
         Sub::Audit(a) => audit(&repo, a),
         Sub::Serve => serve(&repo),

@@ -14,5 +14,6 @@ mod qa;
 mod qa_parse;
 mod qa_policy;
 mod save;
+mod script_agent;
 mod store;
 mod worktree;
