@@ -70,6 +70,20 @@ pub enum Sub {
     /// scripts); high impact waits for the human's approval
     #[command(subcommand)]
     Variation(VariationCmd),
+    /// The scripted agent: replays a TOML script from DIR as native event lines on stdout
+    /// (run by the scripted adapter; see docs/adapters.md)
+    #[command(hide = true)]
+    ScriptAgent {
+        /// The script folder, relative to $OVERLORD_REPO (else to the current directory)
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Answer the prompt as a clarification in this session instead of running the steps
+        #[arg(long, value_name = "SESSION")]
+        resume: Option<String>,
+        /// The prompt (on --resume, the question)
+        #[arg(allow_hyphen_values = true)]
+        prompt: String,
+    },
     /// Check, summarize or export the audit trail
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -629,6 +643,30 @@ fn dispatch(cli: Cli) -> Outcome {
             }),
             json,
         ),
+        Sub::ScriptAgent {
+            dir,
+            resume,
+            prompt,
+        } => {
+            use crate::runtime::script;
+            let cwd = std::env::current_dir().map_err(fail)?;
+            let overlord =
+                std::env::current_exe().unwrap_or_else(|_| PathBuf::from("overlord-tui"));
+            let run = script::ScriptRun {
+                dir,
+                resume,
+                prompt,
+                cwd,
+                overlord,
+            };
+            let stdout = std::io::stdout();
+            let code = script::run_from_env(&run, &mut stdout.lock());
+            if code == script::EXIT_OK {
+                Ok(())
+            } else {
+                Err(Failed(code))
+            }
+        }
         Sub::Audit(a) => audit(&repo, a),
         Sub::Serve => serve(&repo),
         Sub::Save { json } => run_operation(&repo, Command::Save, json),

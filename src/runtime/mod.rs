@@ -4,3 +4,4 @@
 //! (`overlord-tui script-agent`); `supervisor` schedules the plan's tasks on agents.
 
 pub mod process;
+pub mod script;
