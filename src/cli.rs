@@ -13,6 +13,7 @@ use crate::core::{Core, Handle};
 use crate::protocol::model::{Impact, Role, Severity};
 use crate::protocol::{
     parse, Command, ConcernDraft, HandoffDraft, Origin, Reply, ReplyData, State, StatusReport,
+    VariationDraft,
 };
 use crate::store::{verify, Store};
 use crate::workspace::Workspace;
@@ -65,6 +66,24 @@ pub enum Sub {
     Concern(ConcernCmd),
     /// Record a hand-off between roles (agents and scripts)
     Handoff(HandoffArgs),
+    /// Propose a variation: a change of scope, architecture or expected outcome (agents and
+    /// scripts); high impact waits for the human's approval
+    #[command(subcommand)]
+    Variation(VariationCmd),
+    /// The scripted agent: replays a TOML script from DIR as native event lines on stdout
+    /// (run by the scripted adapter; see docs/adapters.md)
+    #[command(hide = true)]
+    ScriptAgent {
+        /// The script folder, relative to $OVERLORD_REPO (else to the current directory)
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Answer the prompt as a clarification in this session instead of running the steps
+        #[arg(long, value_name = "SESSION")]
+        resume: Option<String>,
+        /// The prompt (on --resume, the question)
+        #[arg(allow_hyphen_values = true)]
+        prompt: String,
+    },
     /// Check, summarize or export the audit trail
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -161,6 +180,29 @@ pub enum ConcernCmd {
         #[arg(long, value_name = "TEXT")]
         details: Option<String>,
         summary: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VariationCmd {
+    /// Propose a variation; `high` impact asks the human (a pending approval), `low` and
+    /// `medium` are logged
+    Propose {
+        /// The role proposing it (default: $OVERLORD_ROLE, the role of the agent running it)
+        #[arg(long, value_name = "ROLE")]
+        from: Option<Role>,
+        #[arg(long, value_name = "low|medium|high")]
+        impact: Impact,
+        #[arg(long, value_name = "TEXT")]
+        title: String,
+        /// Why the change is needed
+        #[arg(long, value_name = "TEXT")]
+        rationale: Option<String>,
+        /// A file or module it affects (repeatable)
+        #[arg(long = "affects", value_name = "FILE")]
+        affects: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -587,6 +629,48 @@ fn dispatch(cli: Cli) -> Outcome {
             }),
             h.json,
         ),
+        Sub::Variation(VariationCmd::Propose {
+            from,
+            impact,
+            title,
+            rationale,
+            affects,
+            json,
+        }) => run_command(
+            &repo,
+            Command::ProposeVariation(VariationDraft {
+                from,
+                impact,
+                title,
+                rationale,
+                affects,
+            }),
+            json,
+        ),
+        Sub::ScriptAgent {
+            dir,
+            resume,
+            prompt,
+        } => {
+            use crate::runtime::script;
+            let cwd = std::env::current_dir().map_err(fail)?;
+            let overlord =
+                std::env::current_exe().unwrap_or_else(|_| PathBuf::from("overlord-tui"));
+            let run = script::ScriptRun {
+                dir,
+                resume,
+                prompt,
+                cwd,
+                overlord,
+            };
+            let stdout = std::io::stdout();
+            let code = script::run_from_env(&run, &mut stdout.lock());
+            if code == script::EXIT_OK {
+                Ok(())
+            } else {
+                Err(Failed(code))
+            }
+        }
         Sub::Audit(a) => audit(&repo, a),
         Sub::Serve => serve(&repo, false),
         Sub::Run => serve(&repo, true),

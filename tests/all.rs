@@ -14,6 +14,7 @@ mod qa;
 mod qa_parse;
 mod qa_policy;
 mod save;
+mod script_agent;
 mod store;
 mod supervisor;
 mod worktree;
