@@ -3,4 +3,5 @@
 //! configured adapters and probes their CLIs; `script` is the scripted agent
 //! (`overlord-tui script-agent`); `supervisor` schedules the plan's tasks on agents.
 
+pub mod adapters;
 pub mod process;
