@@ -120,6 +120,12 @@ pub enum Sub {
     /// Create or remove task worktrees (.overlord/worktrees/<task>)
     #[command(subcommand)]
     Worktree(WorktreeCmd),
+    /// List the agent adapters ([adapters.<name>] and the built-in ones): which CLI each
+    /// drives, whether it is installed (and where), its version and the roles that use it
+    Agents {
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what changed: HEAD vs the working tree (no arguments), a task branch vs its base
     /// (a task id), something vs the working tree (one revision), or two revisions,
     /// branches, task ids or checkpoints
@@ -361,11 +367,17 @@ impl Session {
 }
 
 fn load_config(ws: &Workspace) -> Config {
+    load_config_warning(ws).0
+}
+
+/// The configuration, and the warning about a bad file (also printed on stderr).
+fn load_config_warning(ws: &Workspace) -> (Config, Option<String>) {
     let (config, warning) = Config::load(&ws.config_path(), ".overlord/config.toml");
-    if let Some(w) = warning {
+    let warning = warning.map(|w| w.to_string());
+    if let Some(w) = &warning {
         eprintln!("warning: {w}");
     }
-    config
+    (config, warning)
 }
 
 fn workspace(repo: &Option<PathBuf>) -> Result<Workspace, Failed> {
@@ -697,6 +709,7 @@ fn dispatch(cli: Cli) -> Outcome {
             stat,
             json,
         } => diff(&repo, from.as_deref(), to.as_deref(), stat, json),
+        Sub::Agents { json } => agents(&repo, json),
     }
 }
 
@@ -1399,4 +1412,138 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+/// `agents`: every adapter with its CLI probed (in parallel: each version command may take
+/// up to its time limit), the roles that use it, and the configuration's problems.
+fn agents(repo: &Option<PathBuf>, json: bool) -> Outcome {
+    use crate::agent::adapter::resolve;
+    use crate::runtime::adapters::probe;
+
+    let mut warnings = Vec::new();
+    // An explicit --repo must be a repository; run anywhere else, the built-in adapters.
+    let ws = match repo {
+        Some(_) => Some(workspace(repo)?),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| Workspace::discover(&d).ok()),
+    };
+    let config = match ws {
+        Some(ws) => {
+            let (config, warning) = load_config_warning(&ws);
+            warnings.extend(warning);
+            config
+        }
+        None => {
+            let w = "not in a git repository: showing the built-in adapters".to_string();
+            eprintln!("warning: {w}");
+            warnings.push(w);
+            Config::default()
+        }
+    };
+    let (specs, errors) = resolve(&config.adapters);
+    for e in &errors {
+        eprintln!("warning: {e}");
+    }
+    warnings.extend(errors);
+    let roles: Vec<(Role, String)> = Role::ALL
+        .into_iter()
+        .filter(|r| *r != Role::Human)
+        .map(|r| (r, config.roles.get(r).adapter.trim().to_string()))
+        .collect();
+    for (role, adapter) in &roles {
+        // A misconfigured adapter already has its warning.
+        let configured = config.adapters.contains_key(adapter);
+        if !specs.iter().any(|s| &s.name == adapter) && !configured {
+            let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+            let w = format!(
+                "[roles.{}] adapter = \"{adapter}\" is not an adapter (adapters: {})",
+                role.as_str(),
+                known.join(", ")
+            );
+            eprintln!("warning: {w}");
+            warnings.push(w);
+        }
+    }
+    let self_exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("overlord-tui"));
+    let probes: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = specs
+            .iter()
+            .map(|s| scope.spawn(|| probe(s, &self_exe)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(&specs)
+            .map(|(h, s)| {
+                h.join()
+                    .unwrap_or_else(|_| crate::runtime::adapters::Probe {
+                        name: s.name.clone(),
+                        kind: s.kind,
+                        program: s.program().to_string(),
+                        path: None,
+                        installed: false,
+                        version: None,
+                        error: Some("probing it failed".into()),
+                    })
+            })
+            .collect()
+    });
+    let rows: Vec<_> = specs
+        .iter()
+        .zip(probes)
+        .map(|(spec, p)| {
+            let used_by: Vec<&str> = roles
+                .iter()
+                .filter(|(_, a)| a == &spec.name)
+                .map(|(r, _)| r.as_str())
+                .collect();
+            (spec, p, used_by)
+        })
+        .collect();
+    if json {
+        let adapters: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(spec, p, used_by)| {
+                serde_json::json!({
+                    "name": p.name,
+                    "kind": p.kind.as_str(),
+                    "program": p.program,
+                    "installed": p.installed,
+                    "path": p.path.as_ref().map(|x| x.display().to_string()),
+                    "version": p.version,
+                    "error": p.error,
+                    "model": spec.model,
+                    "roles": used_by,
+                })
+            })
+            .collect();
+        return print_json(&serde_json::json!({
+            "schema_version": JSON_SCHEMA_VERSION,
+            "adapters": adapters,
+            "warnings": warnings,
+        }));
+    }
+    let width = rows.iter().map(|(_, p, _)| p.name.len()).max().unwrap_or(0);
+    let mut out = std::io::stdout().lock();
+    for (_, p, used_by) in &rows {
+        let state = match (&p.path, &p.version, &p.error) {
+            (Some(path), Some(v), _) => format!("{v}  ({})", path.display()),
+            (Some(path), None, Some(e)) => format!("installed at {}, but {e}", path.display()),
+            (_, _, Some(e)) if !p.installed => e.clone(),
+            _ => "not installed".to_string(),
+        };
+        let roles = if used_by.is_empty() {
+            String::new()
+        } else {
+            format!("  roles: {}", used_by.join(", "))
+        };
+        writeln!(
+            out,
+            "{:<width$}  {:<8}  {state}{roles}",
+            p.name,
+            p.kind.as_str()
+        )
+        .map_err(fail)?;
+    }
+    Ok(())
 }

@@ -317,10 +317,7 @@ impl AdapterSpec {
                     if a.contains("{prompt}") {
                         placed = true;
                     }
-                    args.push(
-                        a.replace("{prompt}", turn.prompt)
-                            .replace("{session}", turn.resume.unwrap_or("")),
-                    );
+                    args.push(fill(a, turn.prompt, turn.resume.unwrap_or("")));
                 }
                 if !placed {
                     args.push(turn.prompt.to_string());
@@ -396,6 +393,29 @@ pub struct Invocation {
     /// Claude Code's stream-json input: the first line to write, with stdin a pipe kept open
     /// until the run's result (interrupts go there too). `None`: stdin is `/dev/null`.
     pub stdin: Option<String>,
+}
+
+/// A command adapter's argument with `{prompt}` and `{session}` replaced in one pass (the
+/// prompt may itself contain `{session}`: it is not touched).
+fn fill(arg: &str, prompt: &str, session: &str) -> String {
+    let mut out = String::with_capacity(arg.len());
+    let mut rest = arg;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("{prompt}") {
+            out.push_str(prompt);
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("{session}") {
+            out.push_str(session);
+            rest = after;
+        } else {
+            out.push('{');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A user message in Claude Code's stream-json input format.

@@ -4,6 +4,7 @@
 //! (`overlord-tui script-agent`); `supervisor` schedules the plan's tasks on agents;
 //! `prompts` and `documents` are the role prompts and the PM's documents.
 
+pub mod adapters;
 pub mod documents;
 pub mod process;
 pub mod prompts;

@@ -26,6 +26,8 @@ use crate::agent::{AgentEvent, UsageTracker};
 pub const MAX_LINE: usize = 1 << 20;
 /// Lines of stderr kept for messages and the log view.
 pub const STDERR_LINES: usize = 200;
+/// The most of one stderr line kept in [`RunEnd::stderr_tail`] (the log has more).
+pub const MAX_STDERR_LINE: usize = 4096;
 /// The most a run's log file grows to.
 pub const MAX_LOG: u64 = 32 << 20;
 
@@ -187,12 +189,58 @@ fn group_alive(pid: u32) -> bool {
 /// A readable reason a program could not be started.
 fn spawn_message(program: &str, e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::NotFound => format!(
-            "{program} is not installed (not found in PATH); install it or set binary = \"…\" in [adapters.…] of .overlord/config.toml"
-        ),
+        // The program is there, yet exec says "not found": the interpreter of its `#!` line
+        // is missing (a node CLI without node).
+        std::io::ErrorKind::NotFound => match super::adapters::find_program(program) {
+            Some(path) => format!(
+                "{program} ({}) could not be started: {e}; is the interpreter on its #! line installed?",
+                path.display()
+            ),
+            None => {
+                let where_ = if program.contains('/') {
+                    "no such file"
+                } else {
+                    "not found in PATH"
+                };
+                format!(
+                    "{program} is not installed ({where_}); install it or set binary = \"…\" in [adapters.…] of .overlord/config.toml"
+                )
+            }
+        },
         std::io::ErrorKind::PermissionDenied => format!("{program} cannot be executed: {e}"),
         _ => format!("{program} could not be started: {e}"),
     }
+}
+
+/// A line of stderr as kept in the ring buffer: at most [`MAX_STDERR_LINE`] bytes.
+fn stderr_entry(line: &str) -> String {
+    if line.len() <= MAX_STDERR_LINE {
+        return line.to_string();
+    }
+    let kept = crate::agent::classify::cut(line, MAX_STDERR_LINE);
+    format!("{kept}… ({} bytes)", line.len())
+}
+
+/// Feeds the CLI's stdin from a task of its own, so that a CLI that does not read it (a
+/// full pipe) never blocks the run's loop: cancels and timeouts still work. Dropping the
+/// sender closes stdin once what was sent is written.
+fn stdin_writer(
+    mut w: tokio::process::ChildStdin,
+) -> (mpsc::UnboundedSender<String>, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let task = tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            let written = match w.write_all(line.as_bytes()).await {
+                Ok(()) => w.flush().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "cannot write to the agent's stdin");
+                break;
+            }
+        }
+    });
+    (tx, task)
 }
 
 /// Runs one turn of a CLI to its end. Every normalized event goes to `events` as it is
@@ -222,10 +270,14 @@ pub async fn run(
         cmd.env(k, v);
     }
     if !inv.cwd.is_dir() {
-        end.spawn_error = Some(format!(
-            "the work directory {} does not exist",
-            inv.cwd.display()
-        ));
+        end.spawn_error = Some(if inv.cwd.exists() {
+            format!(
+                "the work directory {} is not a directory",
+                inv.cwd.display()
+            )
+        } else {
+            format!("the work directory {} does not exist", inv.cwd.display())
+        });
         return end;
     }
     let mut child = match cmd.spawn() {
@@ -241,12 +293,14 @@ pub async fn run(
         "---",
         &format!("{} {} (pid {pid})", inv.program, inv.args.join(" ")),
     );
-    let mut stdin = child.stdin.take();
-    if let (Some(w), Some(first)) = (stdin.as_mut(), inv.stdin.as_ref()) {
-        if let Err(e) = w.write_all(format!("{first}\n").as_bytes()).await {
-            tracing::warn!(error = %e, "cannot write the prompt to the agent's stdin");
-        }
-        let _ = w.flush().await;
+    // Claude's input mode: the prompt, then interrupts, go through the writer task; `None`
+    // closes stdin.
+    let (mut stdin, writer) = match child.stdin.take().map(stdin_writer) {
+        Some((tx, task)) => (Some(tx), Some(task)),
+        None => (None, None),
+    };
+    if let (Some(tx), Some(first)) = (stdin.as_ref(), inv.stdin.as_ref()) {
+        let _ = tx.send(format!("{first}\n"));
     }
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -321,7 +375,7 @@ pub async fn run(
             if stderr_tail.len() == STDERR_LINES {
                 stderr_tail.pop_front();
             }
-            stderr_tail.push_back(line.to_string());
+            stderr_tail.push_back(stderr_entry(line));
             Vec::new()
         }
     };
@@ -447,12 +501,12 @@ pub async fn run(
                     match step {
                         0 if opts.interrupt_by_stdin && stdin.is_some() => {
                             interrupt_n += 1;
-                            if let Some(w) = stdin.as_mut() {
-                                let req = claude_interrupt(&format!("overlord-interrupt-{interrupt_n}"));
-                                let _ = w.write_all(format!("{req}\n").as_bytes()).await;
-                                let _ = w.flush().await;
-                            }
-                            stopping = Some((1, next));
+                            let req = claude_interrupt(&format!("overlord-interrupt-{interrupt_n}"));
+                            let sent = stdin
+                                .as_ref()
+                                .is_some_and(|tx| tx.send(format!("{req}\n")).is_ok());
+                            // Stdin is gone (the CLI closed it): straight to the signals.
+                            stopping = Some((1, if sent { next } else { Instant::now() }));
                         }
                         0 | 1 => {
                             signal_group(pid, rustix::process::Signal::INT);
@@ -476,7 +530,7 @@ pub async fn run(
         }
     }
     drop(stdin);
-    for r in readers {
+    for r in readers.into_iter().chain(writer) {
         r.abort();
     }
     end.exit = status.and_then(|s| s.code());
