@@ -277,7 +277,8 @@ fn trivial_conflicts_are_resolved_by_policy() {
     let r = fx.save();
     assert!(r.ok, "{}", r.message);
     assert_eq!(fx.core.state().checkpoints[0].tasks, ["t1", "t2"]);
-    let msg = fx.git(&["log", "-1", "main", "--format=%B"]);
+    // The merge, then the project documents on top.
+    let msg = fx.git(&["log", "-1", "main^", "--format=%B"]);
     assert!(msg.contains("Resolved by policy"), "{msg}");
     assert!(msg.contains("src/lib.txt (whitespace)"), "{msg}");
     assert!(msg.contains("same.txt (identical)"), "{msg}");

@@ -924,6 +924,24 @@ fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Fi
         });
     }
 
+    // The PM's documents, generated from the state, go in with the checkpoint.
+    if let Some(commit) = commit_documents(core, &repo, &sess, op, integ)? {
+        progress.push(
+            core,
+            git_action(
+                "commit",
+                &format!("refs/heads/{}", sess.integration_branch()),
+                Some(integ),
+                Some(commit),
+                None,
+                "save",
+                "project documents (docs/PROJECT_*.md) brought up to date".to_string(),
+            ),
+        )?;
+        progress.step(core, op, "documents", "docs/PROJECT_*.md updated")?;
+        integ = commit;
+    }
+
     // The integration branch (Overlord's own, unprotected) now holds the merges.
     let integ_ref = format!("refs/heads/{}", sess.integration_branch());
     let integ_old = git::ref_target(&repo, &integ_ref)?;
@@ -1153,6 +1171,81 @@ fn conflict_line(conflicted: &[(TaskBranch, Vec<merge::Conflict>)]) -> String {
 }
 
 /// Commits uncommitted output in a finished task's worktree; the new tip, if it did.
+/// Writes `docs/PROJECT_OVERVIEW.md`, `PROJECT_DETAIL.md` and `PROJECT_VARIATIONS.md` from
+/// the state as a commit on `parent`; `None` when they are already up to date.
+fn commit_documents(
+    core: &Core,
+    repo: &Repository,
+    sess: &GitSession,
+    op: &Operation,
+    parent: Oid,
+) -> OpResult<Option<Oid>> {
+    // The human approved a QA run of this very integration with its documents: commit that
+    // run's tree again, so the Save publishes exactly the tree that was checked.
+    let parent_tree = repo.find_commit(parent)?.tree_id();
+    let state = core.state();
+    let mut approved_tree = None;
+    for a in state.approvals.values().rev() {
+        let approved = matches!(
+            a.decision,
+            Some(Decision::Approved) | Some(Decision::ApprovedWithConditions)
+        );
+        if a.kind != ApprovalKind::Merge || !approved {
+            continue;
+        }
+        approved_tree = state
+            .qa_runs
+            .iter()
+            .filter(|r| r.id.to_string() == a.subject)
+            .filter_map(|r| r.commit.as_deref().and_then(|c| Oid::from_str(c).ok()))
+            .filter_map(|c| repo.find_commit(c).ok())
+            .find(|c| {
+                c.parent_count() == 1
+                    && c.summary().is_some_and(|s| s.starts_with("docs: "))
+                    && c.parent(0).is_ok_and(|p| p.tree_id() == parent_tree)
+            })
+            .map(|c| c.tree_id());
+        if approved_tree.is_some() {
+            break;
+        }
+    }
+    let parent_commit = repo.find_commit(parent)?;
+    let root = parent_commit.tree()?;
+    let docs_old = root
+        .get_name("docs")
+        .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
+        .map(|e| repo.find_tree(e.id()))
+        .transpose()?;
+    let mut docs = repo.treebuilder(docs_old.as_ref())?;
+    let mut changed = approved_tree.is_some_and(|t| t != root.id());
+    for (name, text) in crate::protocol::documents::render_all(&core.state) {
+        let blob = repo.blob(text.as_bytes())?;
+        if docs.get(name)?.map(|e| e.id()) != Some(blob) {
+            docs.insert(name, blob, 0o100644)?;
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let tree = match approved_tree {
+        Some(t) => t,
+        None => {
+            let docs_tree = docs.write()?;
+            let mut top = repo.treebuilder(Some(&root))?;
+            top.insert("docs", docs_tree, 0o040000)?;
+            top.write()?
+        }
+    };
+    let message = format!(
+        "docs: project overview, detail and variations at Save {}\n\n{}",
+        op.id,
+        git::trailers(Role::ProjectManager, op.audit_id, &sess.id)
+    );
+    let author = git::signature(Some(Role::ProjectManager))?;
+    Ok(Some(git::commit(repo, tree, &[parent], &message, &author)?))
+}
+
 fn flush_task(
     core: &mut Core,
     progress: &mut Progress,

@@ -134,6 +134,10 @@ pub fn create(
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| WorktreeError::Git(e.to_string()))?;
     }
+    // libgit2 creates `.git/worktrees` with a plain mkdir: two worktrees added at once (the
+    // supervisor prepares tasks in parallel) would race on it.
+    std::fs::create_dir_all(repo.commondir().join("worktrees"))
+        .map_err(|e| WorktreeError::Git(e.to_string()))?;
     let mut opts = WorktreeAddOptions::new();
     opts.reference(Some(&reference));
     repo.worktree(&worktree_name(session, task), &path, Some(&opts))

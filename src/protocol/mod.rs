@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod diff;
+pub mod documents;
 pub mod event;
 pub mod grammar;
 pub mod model;

@@ -35,11 +35,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 
 use super::process::{self, Control, RunEnd, RunOptions};
-use super::{documents, prompts};
+use super::prompts;
 use crate::agent::adapter::{resolve, AdapterKind, AdapterSpec, Turn};
 use crate::agent::{AgentError, AgentEvent, ErrorKind, ToolKind, UsageTracker};
 use crate::config::Config;
 use crate::core::{parse_stamp, stamp, Handle};
+use crate::protocol::documents;
 use crate::protocol::model::{
     Agent, AgentState, ApprovalKind, ClarificationId, ConcernStatus, Decision, Impact, Role,
     Severity, Task, TaskStatus,
@@ -1387,10 +1388,12 @@ impl Supervisor {
         let path = match result {
             Ok(p) => p,
             Err(e) => {
-                self.fail_task(
+                self.on_failure(
                     &agent,
                     &task,
                     format!("its worktree could not be prepared: {e}"),
+                    None,
+                    false,
                 )
                 .await;
                 return;

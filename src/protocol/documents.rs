@@ -5,10 +5,10 @@
 //! state gives the same text. The supervisor writes them to `.overlord/docs/` on every
 //! hand-off; each Save commits them under `docs/` with the checkpoint.
 
-use crate::protocol::model::{
+use super::model::{
     ApprovalKind, ConcernStatus, Decision, GateOutcome, Plan, Severity, TaskStatus,
 };
-use crate::protocol::State;
+use super::State;
 
 /// The documents' file names (under `docs/` in the repository).
 pub const NAMES: [&str; 3] = [
