@@ -18,4 +18,5 @@ mod save;
 mod script_agent;
 mod store;
 mod supervisor;
+mod swarm_e2e;
 mod worktree;

@@ -12,32 +12,10 @@ use overlord::protocol::model::{GateOutcome, OperationOutcome, QaDecision};
 use overlord::protocol::{Command, ReplyData};
 use serde_json::Value;
 
-use crate::common::{git, human, ok, stderr, stdout, Repo};
+use crate::common::{git, human, ok, stderr, stdout, tool_env, Repo};
 
 /// Where the toolchains live, so that the sandboxed HOME does not hide them (rustup's
 /// proxies and pyenv's shims find their homes through HOME by default).
-fn tool_env(target: &Path) -> Vec<(String, String)> {
-    let mut env = vec![(
-        "CARGO_TARGET_DIR".to_string(),
-        target.to_string_lossy().to_string(),
-    )];
-    let home = std::env::var("HOME").ok();
-    for (var, default) in [
-        ("RUSTUP_HOME", ".rustup"),
-        ("CARGO_HOME", ".cargo"),
-        ("PYENV_ROOT", ".pyenv"),
-    ] {
-        let value = std::env::var(var).ok().or_else(|| {
-            let p = Path::new(home.as_deref()?).join(default);
-            p.exists().then(|| p.to_string_lossy().to_string())
-        });
-        if let Some(v) = value {
-            env.push((var.to_string(), v));
-        }
-    }
-    env
-}
-
 struct Sample {
     repo: Repo,
     target: PathBuf,

@@ -191,6 +191,10 @@ fn task_status(s: &State, id: &str) -> Option<TaskStatus> {
     s.plan.as_ref()?.task(id).map(|t| t.status)
 }
 
+/// One implementer task, `a`.
+const ONE: &str = r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X",
+  "tasks": [{"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#;
+
 const THREE: &str = r#"{
   "todo_list_id": "p", "title": "Three tasks",
   "phases": [{ "id": "ph1", "name": "One", "tasks": [
@@ -386,10 +390,7 @@ fn a_rate_limit_pauses_with_a_countdown_then_hands_the_task_to_the_fallback_adap
     );
     sh_adapter(&mut config, "spare", "echo \"spare did $OVERLORD_TASK\"");
     let swarm = Swarm::start(repo, config);
-    swarm.import(
-        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
-            {"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
-    );
+    swarm.import(ONE);
     swarm.approve_plan();
     let s = swarm.wait("rate-limited", 30, |s| {
         s.agents
@@ -432,10 +433,7 @@ fn a_task_over_its_token_budget_pauses_the_agent_and_tells_the_human() {
         ),
     );
     let swarm = Swarm::start(repo, config);
-    swarm.import(
-        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
-            {"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
-    );
+    swarm.import(ONE);
     swarm.approve_plan();
     let s = swarm.wait("paused by the budget", 30, |s| {
         s.agents.values().any(|a| a.paused)
@@ -525,10 +523,7 @@ fn a_clarification_is_asked_in_the_agents_session_and_the_answer_recorded() {
     // The command adapter gets the prompt as its last argument ($0 of sh -c).
     sh_adapter(&mut config, "sh", "echo \"answer to: $0\"");
     let swarm = Swarm::start(repo, config);
-    swarm.import(
-        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
-            {"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
-    );
+    swarm.import(ONE);
     swarm.approve_plan();
     let s = swarm.wait("a done", 30, |s| {
         task_status(s, "a") == Some(TaskStatus::Done)
@@ -589,10 +584,7 @@ fn a_failed_acceptance_check_opens_a_branch_todo_whose_fix_completes_the_task() 
         "case \"$OVERLORD_TASK\" in *-fix-*) echo fixed > fixed.txt; echo \"fixed for $OVERLORD_TASK\";; *) echo 'wrote the code';; esac",
     );
     let swarm = Swarm::start(repo, config);
-    swarm.import(
-        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
-            {"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
-    );
+    swarm.import(ONE);
     swarm.approve_plan();
     let s = swarm.wait("a done through its fix", 60, |s| {
         task_status(s, "a") == Some(TaskStatus::Done)
@@ -682,4 +674,94 @@ fn a_design_spec_waits_for_the_human_and_a_rejection_sends_it_back_with_the_reas
     .unwrap();
     assert!(overview.contains("Rejected by"), "{overview}");
     assert!(overview.contains("Approved by Human"), "{overview}");
+}
+
+/// `[adapters.<name>]` driving the fake CLI as a real CLI of `kind`, replaying a fixture.
+fn fake_adapter(config: &mut Config, name: &str, kind: &str, fixture: &str, extra_env: &str) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/agent-cli")
+        .join(fixture);
+    let text = format!(
+        "[adapters.{name}]\nkind = \"{kind}\"\nbinary = {}\nenv = {{ FAKE_AGENT_FIXTURE = {}, FAKE_AGENT_DELAY_MS = \"5\", FAKE_AGENT_STDIN = \"null\"{extra_env} }}\n",
+        toml_string(env!("CARGO_BIN_EXE_overlord-fake-agent")),
+        toml_string(&fixture.display().to_string())
+    );
+    let extra: Config = toml::from_str(&text).unwrap();
+    config.adapters.extend(extra.adapters);
+}
+
+#[test]
+fn a_codex_api_error_fails_the_task_with_the_apis_message() {
+    let repo = committed();
+    let mut config = base_config("codex-fake");
+    config.agents.max_attempts = 2;
+    fake_adapter(
+        &mut config,
+        "codex-fake",
+        "codex",
+        "codex-0.169.0/exec_api_error.jsonl",
+        "",
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    let s = swarm.wait("a failed", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Failed)
+    });
+    let a = s.plan.as_ref().unwrap().task("a").unwrap();
+    let last = a.commentary.last().unwrap();
+    assert!(last.contains("fake bad request"), "{:?}", a.commentary);
+    let agent = &s.agents[a.owner.as_ref().unwrap()];
+    assert_eq!(agent.state, AgentState::Failed);
+    assert_eq!(agent.attempt, 2, "retried once before failing");
+    // The thread id of codex's `thread.started` is the agent's session.
+    assert!(agent.session_id.is_some(), "{agent:?}");
+    assert!(s
+        .concerns
+        .values()
+        .any(|c| c.category == "task_failed" && c.summary.contains("fake bad request")));
+}
+
+#[test]
+fn codex_usage_is_counted_and_priced_from_the_configured_table() {
+    let repo = committed();
+    let mut config = base_config("codex-fake");
+    fake_adapter(
+        &mut config,
+        "codex-fake",
+        "codex",
+        "codex-0.169.0/exec_tool_call.jsonl",
+        "",
+    );
+    let prices: Config = toml::from_str(
+        "[adapters.codex-fake.prices]\ninput_per_mtok = 1000.0\noutput_per_mtok = 2000.0\ncached_input_per_mtok = 100.0\n",
+    )
+    .unwrap();
+    config.adapters.get_mut("codex-fake").unwrap().prices = prices.adapters["codex-fake"].prices;
+    let swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    let s = swarm.wait("a done", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    let agent = s.agents.values().next().unwrap();
+    // The fixture's own totals, priced with the table above.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/agent-cli/codex-0.169.0/exec_tool_call.jsonl"),
+    )
+    .unwrap();
+    let usage = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["type"] == "turn.completed")
+        .unwrap()["usage"]
+        .clone();
+    let input = usage["input_tokens"].as_u64().unwrap();
+    let cached = usage["cached_input_tokens"].as_u64().unwrap();
+    let output = usage["output_tokens"].as_u64().unwrap();
+    assert_eq!(agent.tokens, input + output);
+    let cost =
+        ((input - cached) as f64 * 1000.0 + cached as f64 * 100.0 + output as f64 * 2000.0) / 1e6;
+    assert_eq!(agent.cost_micros, (cost * 1e6).round() as u64);
 }

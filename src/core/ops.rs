@@ -238,7 +238,11 @@ fn finished_branches(
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
-    for task in plan.tasks().filter(|t| t.status == TaskStatus::Done) {
+    // A branch todo works on its parent's branch, so it has none of its own.
+    for task in plan
+        .tasks()
+        .filter(|t| t.status == TaskStatus::Done && !t.is_temporary)
+    {
         let branch = session.task_branch(&task.id);
         match git::branch_tip(repo, &branch)? {
             Some(tip) => out.push(TaskBranch {

@@ -190,3 +190,27 @@ pub fn git_output(dir: &Path, home: &Path, args: &[&str]) -> Output {
     sandbox(&mut cmd, home);
     cmd.output().expect("git")
 }
+
+/// The toolchains' locations for a child run with a sandboxed HOME (rustup, cargo, pyenv
+/// live under the real HOME), and a cargo target directory of its own.
+pub fn tool_env(target: &Path) -> Vec<(String, String)> {
+    let mut env = vec![(
+        "CARGO_TARGET_DIR".to_string(),
+        target.to_string_lossy().to_string(),
+    )];
+    let home = std::env::var("HOME").ok();
+    for (var, default) in [
+        ("RUSTUP_HOME", ".rustup"),
+        ("CARGO_HOME", ".cargo"),
+        ("PYENV_ROOT", ".pyenv"),
+    ] {
+        let value = std::env::var(var).ok().or_else(|| {
+            let p = Path::new(home.as_deref()?).join(default);
+            p.exists().then(|| p.to_string_lossy().to_string())
+        });
+        if let Some(v) = value {
+            env.push((var.to_string(), v));
+        }
+    }
+    env
+}
