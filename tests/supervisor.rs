@@ -765,3 +765,183 @@ fn codex_usage_is_counted_and_priced_from_the_configured_table() {
         ((input - cached) as f64 * 1000.0 + cached as f64 * 100.0 + output as f64 * 2000.0) / 1e6;
     assert_eq!(agent.cost_micros, (cost * 1e6).round() as u64);
 }
+
+fn pid_alive(pid: &str) -> bool {
+    // A zombie waiting for its reaper is as good as gone.
+    std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next())
+            != Some("Z")
+    })
+}
+
+#[test]
+fn assign_redirects_a_running_agent_which_starts_again_with_the_new_instructions() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    let prompts = repo.path().join(".overlord/prompts.log");
+    sh_adapter(
+        &mut config,
+        "sh",
+        &format!(
+            "printf '%s\\n---\\n' \"$0\" >> {p}; case \"$0\" in *Redirected*) echo redirected;; *) sleep 30;; esac",
+            p = prompts.display()
+        ),
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    let s = swarm.wait("a running", 30, |s| {
+        s.agents
+            .values()
+            .any(|a| a.state == AgentState::Running && a.attempt == 1)
+    });
+    while !prompts.exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let agent = s.agents.keys().next().unwrap().clone();
+    swarm.ok(&format!("/assign {agent} use the streaming parser instead"));
+    let s = swarm.wait("a done after the redirection", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    let text = std::fs::read_to_string(&prompts).unwrap();
+    assert_eq!(text.matches("\n---\n").count(), 2, "{text}");
+    assert!(
+        text.contains("Redirected by the human governor: use the streaming parser instead"),
+        "{text}"
+    );
+    let a = &s.agents[&agent];
+    assert_eq!(
+        a.assignment.as_deref(),
+        Some("use the streaming parser instead")
+    );
+    assert_eq!(
+        s.plan.as_ref().unwrap().task("a").unwrap().owner.as_deref(),
+        Some(agent.as_str())
+    );
+}
+
+#[test]
+fn a_run_past_its_timeout_is_stopped_with_its_children_and_the_task_fails_after_its_attempts() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    config.agents.max_attempts = 2;
+    let pids = repo.path().join(".overlord/child-pids");
+    sh_adapter(
+        &mut config,
+        "sh",
+        &format!(
+            "sleep 300 & echo $! >> {}; echo working; sleep 300",
+            pids.display()
+        ),
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "a", "title": "A", "agent_role": "implementer", "timeout_seconds": 1}]}]}"#,
+    );
+    swarm.approve_plan();
+    let s = swarm.wait("a failed", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::Failed)
+    });
+    let a = s.plan.as_ref().unwrap().task("a").unwrap();
+    assert!(
+        a.commentary.last().unwrap().contains("timed out after 1s"),
+        "{:?}",
+        a.commentary
+    );
+    let text = std::fs::read_to_string(&pids).unwrap();
+    assert_eq!(text.lines().count(), 2, "two attempts: {text}");
+    for pid in text.lines() {
+        assert!(!pid_alive(pid), "the agent's child {pid} outlived its run");
+    }
+}
+
+#[test]
+fn a_cli_that_leaves_a_process_behind_has_it_stopped_and_the_human_told() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    let pids = repo.path().join(".overlord/child-pids");
+    sh_adapter(
+        &mut config,
+        "sh",
+        &format!("sleep 300 & echo $! >> {}; echo done", pids.display()),
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    let s = swarm.wait("a done and the concern", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+            && s.concerns
+                .values()
+                .any(|c| c.category == "orphan_processes")
+    });
+    let pid = std::fs::read_to_string(&pids).unwrap();
+    assert!(!pid_alive(&pid), "the leftover {pid} still runs");
+    let c = s
+        .concerns
+        .values()
+        .find(|c| c.category == "orphan_processes")
+        .unwrap();
+    assert_eq!(c.task.as_deref(), Some("a"));
+    assert_eq!(c.to, Role::Human);
+}
+
+#[test]
+fn deferring_a_design_spec_asks_its_author_for_an_update_and_the_same_approval_is_decided_again() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    let prompts = repo.path().join(".overlord/prompts.log");
+    sh_adapter(
+        &mut config,
+        "sh",
+        &format!(
+            "mkdir -p design; echo \"spec v$OVERLORD_ATTEMPT\" > design/DESIGN_SPEC.md; printf '%s\\n---\\n' \"$0\" >> {}; echo \"delta: v$OVERLORD_ATTEMPT adds the error types\"",
+            prompts.display()
+        ),
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "design", "title": "Design", "agent_role": "designer",
+             "expected_artifacts": ["design/DESIGN_SPEC.md"]}]}]}"#,
+    );
+    swarm.approve_plan();
+    let s = swarm.wait("the spec's review", 30, |s| {
+        task_status(s, "design") == Some(TaskStatus::NeedsReview)
+    });
+    let a = s
+        .pending_approvals()
+        .find(|a| a.subject == "design")
+        .unwrap()
+        .id;
+    swarm.ok(&format!("/defer {a} which errors can parse() return?"));
+    let s = swarm.wait("the updated spec's review", 30, |s| {
+        task_status(s, "design") == Some(TaskStatus::NeedsReview)
+            && s.handoffs
+                .iter()
+                .filter(|h| h.purpose == "review design_spec")
+                .count()
+                == 2
+    });
+    let text = std::fs::read_to_string(&prompts).unwrap();
+    assert!(
+        text.contains("clarification or an update of your design_spec")
+            && text.contains("which errors can parse() return?")
+            && text.contains("delta summary"),
+        "{text}"
+    );
+    let pending: Vec<_> = s.pending_approvals().map(|p| p.id).collect();
+    assert_eq!(pending, vec![a], "the deferred approval is decided again");
+    let review = s
+        .handoffs
+        .iter()
+        .rfind(|h| h.purpose == "review design_spec")
+        .unwrap();
+    assert!(review.summary.contains("delta: v2"), "{}", review.summary);
+    swarm.ok(&format!("/approve {a}"));
+    swarm.wait("design done", 30, |s| {
+        task_status(s, "design") == Some(TaskStatus::Done)
+    });
+}

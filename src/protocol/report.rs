@@ -76,6 +76,13 @@ pub struct AgentLine {
     pub task: Option<String>,
     pub state: AgentState,
     pub paused: bool,
+    /// Why it is in its state (a failure, a countdown, a budget).
+    #[serde(default)]
+    pub detail: Option<String>,
+    #[serde(default)]
+    pub tokens: u64,
+    #[serde(default)]
+    pub cost_micros: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +192,9 @@ impl StatusReport {
                     task: a.task.clone(),
                     state: a.state,
                     paused: a.paused,
+                    detail: a.detail.clone(),
+                    tokens: a.tokens,
+                    cost_micros: a.cost_micros,
                 })
                 .collect(),
             agents_active: state.active_agents().count(),
@@ -281,8 +291,13 @@ impl StatusReport {
             }
         ));
         for a in &self.agents {
+            let spent = match (a.tokens, a.cost_micros) {
+                (0, 0) => String::new(),
+                (t, 0) => format!(", {t} tokens"),
+                (t, c) => format!(", {t} tokens, ${:.4}", c as f64 / 1e6),
+            };
             out.push_str(&format!(
-                "  {} ({}, {}) {}{}{}\n",
+                "  {} ({}, {}{spent}) {}{}{}{}\n",
                 a.id,
                 a.role,
                 a.adapter,
@@ -291,6 +306,10 @@ impl StatusReport {
                 a.task
                     .as_ref()
                     .map(|t| format!(" on {t}"))
+                    .unwrap_or_default(),
+                a.detail
+                    .as_ref()
+                    .map(|d| format!(" — {d}"))
                     .unwrap_or_default()
             ));
         }

@@ -433,6 +433,12 @@ pub async fn run(
                 }
                 // Anything it left running in its group would outlive it (and may hold our
                 // pipes open): stop it.
+                // Members that were ending with it (signalled with the group, or exiting
+                // with their parent) may not be reaped yet: give them a moment first.
+                let settle = Instant::now() + Duration::from_millis(300);
+                while group_alive(pid) && Instant::now() < settle {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
                 if group_alive(pid) {
                     end.leftovers = true;
                     signal_group(pid, rustix::process::Signal::TERM);

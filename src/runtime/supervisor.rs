@@ -189,6 +189,8 @@ struct Check {
     /// `Some((passed, tail, timed_out))` when an acceptance check ran.
     acceptance: Option<(bool, String, bool)>,
     error: Option<String>,
+    /// The agent's final answer.
+    result: Option<String>,
 }
 
 pub struct Supervisor {
@@ -662,7 +664,36 @@ impl Supervisor {
                         )
                         .await;
                     }
-                    Decision::Deferred => {}
+                    Decision::Deferred => {
+                        // "Request clarification / update": the owner regenerates the
+                        // artifact with a delta summary; the same approval is decided again.
+                        let ask = note
+                            .clone()
+                            .unwrap_or_else(|| "clarify it and bring it up to date".into());
+                        let book = self.tasks.entry(task.id.clone()).or_default();
+                        book.feedback = Some(format!(
+                            "The human asks for a clarification or an update of your {} ({}): {ask}\nRegenerate it accordingly.",
+                            a.kind, a.id
+                        ));
+                        book.failures = 0;
+                        self.set_task(
+                            &task.id,
+                            TaskStatus::Todo,
+                            Some(format!("{}: update requested: {ask}", a.id)),
+                        )
+                        .await;
+                        self.handoff(
+                            system(),
+                            Role::Human,
+                            task.role,
+                            &format!("{} update requested", a.kind),
+                            format!("back to its author for an update: {ask}"),
+                            task.expected_artifacts.clone(),
+                            "update_requested",
+                            Some(&task.id),
+                        )
+                        .await;
+                    }
                 }
             }
             EventKind::AgentPaused { agent } => {
@@ -1643,6 +1674,29 @@ impl Supervisor {
             .get(agent)
             .map(|a| a.role)
             .unwrap_or(Role::Implementer);
+        if end.leftovers {
+            let task = match &slot.purpose {
+                Purpose::Task(t) => Some(t.clone()),
+                _ => None,
+            };
+            self.concern(ConcernDraft {
+                from: Some(role),
+                to: Some(Role::Human),
+                severity: Severity::Warning,
+                category: "orphan_processes".to_string(),
+                summary: format!(
+                    "{agent}'s CLI ({}) left processes running after it exited; Overlord stopped them",
+                    slot.adapter
+                ),
+                details: Some(format!(
+                    "run {}, {}; its log is in .overlord/logs/agents/{agent}/",
+                    slot.id,
+                    end.describe()
+                )),
+                task,
+            })
+            .await;
+        }
         match slot.purpose.clone() {
             Purpose::Clarify(q) => {
                 let answer = match &slot.finished {
@@ -1706,8 +1760,8 @@ impl Supervisor {
                     _ => {
                         let (message, kind) = match (&end.spawn_error, &slot.finished) {
                             (Some(e), _) => (e.clone(), None),
-                            (None, Some((false, _, Some(e)))) => (e.message.clone(), Some(e.kind)),
                             _ if end.timed_out => (format!("the run {}", end.describe()), None),
+                            (None, Some((false, _, Some(e)))) => (e.message.clone(), Some(e.kind)),
                             _ => (
                                 format!("the run ended without a result ({})", end.describe()),
                                 None,
@@ -2048,19 +2102,26 @@ impl Supervisor {
                         )
                         .await;
                         let owner = parent.owner.clone().unwrap_or_else(|| agent.to_string());
-                        self.complete(&owner, &parent, None).await;
+                        self.complete(&owner, &parent, None, None).await;
                     }
                 } else {
-                    self.complete(agent, &task, check.committed).await;
+                    self.complete(agent, &task, check.committed, check.result)
+                        .await;
                 }
             }
         }
     }
 
     /// The task's work is accepted: to the human's review, or done.
-    async fn complete(&mut self, agent: &str, task: &Task, commit: Option<String>) {
+    async fn complete(
+        &mut self,
+        agent: &str,
+        task: &Task,
+        commit: Option<String>,
+        result: Option<String>,
+    ) {
         let role = task.role;
-        let summary = match &commit {
+        let mut summary = match &commit {
             Some(c) => format!(
                 "{} finished {} ({}): commit {}",
                 agent,
@@ -2070,6 +2131,14 @@ impl Supervisor {
             ),
             None => format!("{} finished {} ({})", agent, task.id, task.title),
         };
+        // The agent's own summary (after a rejection or an update request: its delta).
+        if let Some(r) = result
+            .as_deref()
+            .map(|r| first_line(r, 300))
+            .filter(|r| !r.is_empty())
+        {
+            summary.push_str(&format!(" — {r}"));
+        }
         match review_kind(task) {
             Some(kind) => {
                 self.set_task(
@@ -2078,16 +2147,23 @@ impl Supervisor {
                     Some(format!("{agent}: awaiting the human's review")),
                 )
                 .await;
-                self.submit(
-                    system(),
-                    Command::RequestApproval {
-                        kind,
-                        subject: task.id.clone(),
-                        from: Some(role),
-                        summary: format!("{kind} of {}: {}", task.id, task.title),
-                    },
-                )
-                .await;
+                // A deferred approval (an update was asked for) is decided again as it is.
+                let deferred = self
+                    .state
+                    .pending_approvals()
+                    .any(|a| a.kind == kind && a.subject == task.id);
+                if !deferred {
+                    self.submit(
+                        system(),
+                        Command::RequestApproval {
+                            kind,
+                            subject: task.id.clone(),
+                            from: Some(role),
+                            summary: format!("{kind} of {}: {}", task.id, task.title),
+                        },
+                    )
+                    .await;
+                }
                 self.handoff(
                     agent_origin(agent, role),
                     role,
@@ -2379,7 +2455,10 @@ fn run_checks(
     log: &Path,
     base: Option<String>,
 ) -> Check {
-    let mut check = Check::default();
+    let mut check = Check {
+        result: result.clone(),
+        ..Check::default()
+    };
     match commit_leftovers(dir, agent, task, result.as_deref()) {
         Ok(c) => check.committed = c,
         Err(e) => {
