@@ -375,6 +375,30 @@ fn an_adapter_that_is_not_installed_fails_the_task_at_once_and_says_so() {
         Some(TaskStatus::Todo),
         "c waits for its deps"
     );
+    let c = s
+        .concerns
+        .values()
+        .find(|c| c.category == "adapter_unavailable")
+        .expect("the human is told");
+    assert_eq!(c.to, Role::Human);
+    // Set back by hand (after installing the CLI), the task starts afresh: one more attempt,
+    // not an immediate failure for having used up its retries.
+    let runs = |s: &State| {
+        s.plan
+            .as_ref()
+            .unwrap()
+            .task("a")
+            .unwrap()
+            .commentary
+            .iter()
+            .filter(|c| c.contains("is not installed"))
+            .count()
+    };
+    let before = runs(&s);
+    swarm.ok("/task a todo installed now");
+    swarm.wait("a tried again", 30, |s| {
+        runs(s) > before && task_status(s, "a") == Some(TaskStatus::Failed)
+    });
 }
 
 #[test]
@@ -944,4 +968,28 @@ fn deferring_a_design_spec_asks_its_author_for_an_update_and_the_same_approval_i
     swarm.wait("design done", 30, |s| {
         task_status(s, "design") == Some(TaskStatus::Done)
     });
+}
+
+#[test]
+fn every_event_reaches_a_subscriber_once_and_in_order() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    sh_adapter(&mut config, "sh", "echo ok");
+    let swarm = Swarm::start(repo, config);
+    let mut rx = swarm.handle.subscribe();
+    swarm.import(THREE);
+    swarm.approve_plan();
+    let s = swarm.wait("all done", 60, |s| {
+        ["a", "b", "c"]
+            .iter()
+            .all(|t| task_status(s, t) == Some(TaskStatus::Done))
+    });
+    let mut seqs = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        seqs.push(e.seq);
+    }
+    let first = seqs[0];
+    let expected: Vec<u64> = (first..first + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "duplicated or missing events");
+    assert!(*seqs.last().unwrap() <= s.last_event_seq);
 }

@@ -587,6 +587,24 @@ impl Supervisor {
     // The core's events
 
     async fn react(&mut self, ev: &Event) {
+        if let EventKind::TaskStatusChanged {
+            task,
+            status: TaskStatus::Todo,
+            ..
+        } = &ev.kind
+        {
+            if ev.actor != Origin::System.actor() {
+                // Someone set the task back by hand (`/task T todo` after fixing what made it
+                // fail): it starts afresh.
+                if let Some(book) = self.tasks.get_mut(task) {
+                    book.failures = 0;
+                    book.rate_limits = 0;
+                    book.retry_at = None;
+                    book.adapter = None;
+                    book.tried_adapters.clear();
+                }
+            }
+        }
         match &ev.kind {
             EventKind::HandoffRecorded { .. }
             | EventKind::TaskStatusChanged { .. }
@@ -1883,7 +1901,8 @@ impl Supervisor {
             if self.hand_over(agent, task, &message).await {
                 return;
             }
-            self.fail_task(agent, task, message).await;
+            // Not the task's fault: the human has to install or configure the CLI.
+            self.fail_task_because(agent, task, message, true).await;
             return;
         }
         let book = self.tasks.entry(task.id.clone()).or_default();
@@ -1918,6 +1937,17 @@ impl Supervisor {
     }
 
     async fn fail_task(&mut self, agent: &str, task: &Task, message: String) {
+        self.fail_task_because(agent, task, message, false).await;
+    }
+
+    /// `environment`: the CLI could not be started at all, which only the human can fix.
+    async fn fail_task_because(
+        &mut self,
+        agent: &str,
+        task: &Task,
+        message: String,
+        environment: bool,
+    ) {
         self.set_agent(
             agent,
             AgentState::Failed,
@@ -1933,13 +1963,26 @@ impl Supervisor {
             Some(format!("{agent}: {message}")),
         )
         .await;
+        let (to, category, details) = if environment {
+            (
+                Some(Role::Human),
+                "adapter_unavailable",
+                format!("{agent}'s CLI could not be started; `overlord-tui agents` shows what is installed; set the task back with `/task {} todo` once it is", task.id),
+            )
+        } else {
+            (
+                None,
+                "task_failed",
+                format!("{agent} gave up after its retries; the run logs are in .overlord/logs/agents/{agent}/"),
+            )
+        };
         self.concern(ConcernDraft {
             from: Some(task.role),
-            to: None,
+            to,
             severity: Severity::Warning,
-            category: "task_failed".to_string(),
+            category: category.to_string(),
             summary: format!("{} failed: {message}", task.id),
-            details: Some(format!("{agent} gave up after its retries; the run logs are in .overlord/logs/agents/{agent}/")),
+            details: Some(details),
             task: Some(task.id.clone()),
         })
         .await;
