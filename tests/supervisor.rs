@@ -993,3 +993,30 @@ fn every_event_reaches_a_subscriber_once_and_in_order() {
     assert_eq!(seqs, expected, "duplicated or missing events");
     assert!(*seqs.last().unwrap() <= s.last_event_seq);
 }
+
+#[test]
+fn an_agent_quiet_past_stall_secs_shows_as_stalled_until_it_speaks_again() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    config.agents.stall_secs = 1;
+    sh_adapter(&mut config, "sh", "echo starting; sleep 2.5; echo back");
+    let swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    let s = swarm.wait("stalled", 30, |s| {
+        s.agents.values().any(|a| {
+            a.detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("stalled"))
+        })
+    });
+    assert_eq!(s.agents.values().next().unwrap().state, AgentState::Running);
+    let s = swarm.wait("done", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    let a = s.agents.values().next().unwrap();
+    assert!(
+        !a.detail.as_deref().unwrap_or("").starts_with("stalled"),
+        "{a:?}"
+    );
+}

@@ -110,6 +110,10 @@ struct RunSlot {
     last_text: Option<String>,
     stop: Option<StopReason>,
     suspended: bool,
+    /// When the CLI last printed an event (time suspended does not count).
+    last_output: Instant,
+    /// Shown as stalled (no output for `[agents] stall_secs`).
+    stalled: bool,
 }
 
 /// What the supervisor remembers of a task across runs.
@@ -813,6 +817,7 @@ impl Supervisor {
             self.flush().await;
         }
         self.escalate().await;
+        self.watch_stalls().await;
         if self.docs_dirty {
             self.write_documents();
         }
@@ -822,6 +827,40 @@ impl Supervisor {
         self.pending_turns().await;
         self.initiate().await;
         self.dispatch().await;
+    }
+
+    /// A run that printed nothing for `[agents] stall_secs` is marked stalled (its detail), and
+    /// unmarked when it speaks again.
+    async fn watch_stalls(&mut self) {
+        let limit = Duration::from_secs(self.config.agents.stall_secs.max(1));
+        let mut changed = Vec::new();
+        for (agent, slot) in self.runs.iter_mut() {
+            if slot.suspended {
+                // Paused: not stalled, and the pause does not count.
+                slot.last_output = Instant::now();
+                continue;
+            }
+            let quiet = slot.last_output.elapsed();
+            if !slot.stalled && quiet >= limit {
+                slot.stalled = true;
+                changed.push((
+                    agent.clone(),
+                    Some(format!("stalled: no output for {}s", quiet.as_secs())),
+                ));
+            }
+        }
+        for (agent, detail) in changed {
+            let task = self.state.agents.get(&agent).and_then(|a| a.task.clone());
+            self.set_agent(
+                &agent,
+                AgentState::Running,
+                task.as_deref(),
+                detail,
+                None,
+                None,
+            )
+            .await;
+        }
     }
 
     /// Writes the agents' coalesced activity as one transaction.
@@ -1361,6 +1400,8 @@ impl Supervisor {
                 last_text: None,
                 stop: None,
                 suspended: false,
+                last_output: Instant::now(),
+                stalled: false,
             },
         );
         if paused {
@@ -1537,6 +1578,8 @@ impl Supervisor {
             return;
         };
         self.raw.push(agent, event.raw());
+        slot.last_output = Instant::now();
+        let was_stalled = std::mem::replace(&mut slot.stalled, false);
         let prices = self.adapters.get(&slot.adapter).and_then(|s| s.prices);
         let book = self.agents.entry(agent.to_string()).or_default();
         book.events += 1;
@@ -1599,8 +1642,21 @@ impl Supervisor {
             }
             _ => {}
         }
+        let purpose = slot.purpose.clone();
+        if was_stalled {
+            let task = self.state.agents.get(agent).and_then(|a| a.task.clone());
+            self.set_agent(
+                agent,
+                AgentState::Running,
+                task.as_deref(),
+                None,
+                None,
+                None,
+            )
+            .await;
+        }
         if spent.0 > 0 || spent.1 > 0.0 {
-            if let Purpose::Task(t) = slot.purpose.clone() {
+            if let Purpose::Task(t) = purpose {
                 self.charge(agent, &t, spent).await;
             }
         }
