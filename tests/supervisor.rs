@@ -1020,3 +1020,29 @@ fn an_agent_quiet_past_stall_secs_shows_as_stalled_until_it_speaks_again() {
         "{a:?}"
     );
 }
+
+#[test]
+fn an_agent_registered_by_hand_answers_its_clarifications_itself() {
+    let repo = committed();
+    let mut config = base_config("sh");
+    sh_adapter(&mut config, "sh", "echo ok");
+    let swarm = Swarm::start(repo, config);
+    swarm.ok("/agent bob --role implementer");
+    swarm.ok("/clarify bob which parser?");
+    std::thread::sleep(Duration::from_millis(800));
+    let s = swarm.state();
+    assert_eq!(
+        s.agents["bob"].state,
+        AgentState::Idle,
+        "the supervisor leaves bob alone"
+    );
+    assert!(s.clarifications.values().all(|c| c.answer.is_none()));
+    let r = swarm.handle.submit_blocking(
+        Origin::Agent {
+            agent: "bob".into(),
+            role: Some(Role::Implementer),
+        },
+        parse("/answer Q-1 the streaming one").unwrap(),
+    );
+    assert!(r.ok, "{}", r.message);
+}

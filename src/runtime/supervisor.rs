@@ -1237,6 +1237,14 @@ impl Supervisor {
             if agent.paused {
                 continue;
             }
+            if !self.adapters.contains_key(&agent.adapter) {
+                // Not one of ours (registered by hand with `/agent`, or its adapter was
+                // removed from the configuration): it answers for itself (`/answer`).
+                if let Some(b) = self.agents.get_mut(&id) {
+                    b.pending_turns.clear();
+                }
+                continue;
+            }
             // A task being prepared for this agent goes first.
             if agent.state == AgentState::Running && agent.task.is_some() {
                 continue;
