@@ -1304,8 +1304,12 @@ fn serve(repo: &Option<PathBuf>, agents: bool) -> Outcome {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
         };
+        // The handlers are installed now, before any agent starts: an agent inherits a
+        // handled SIGINT as its default action (an ignored one — `overlord-tui run &` from a
+        // script — would stay ignored and make every cancel wait for SIGTERM).
+        let shutdown = shutdown_signal();
         tokio::spawn(async move {
-            shutdown_signal().await;
+            shutdown.await;
             let _ = stop_tx.send(true);
         });
         let supervisor = if agents {
@@ -1399,18 +1403,24 @@ async fn print_progress(mut events: tokio::sync::broadcast::Receiver<crate::prot
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves at SIGINT or SIGTERM. The handlers are installed when it is called, not when it
+/// is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        match (int, term) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }
 

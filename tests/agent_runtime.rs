@@ -54,6 +54,7 @@ fn exitcode_file(path: &Path) -> Option<i32> {
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    crate::common::sigint_reaches_children();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -79,6 +79,7 @@ impl Swarm {
         let ws = repo.workspace();
         let core = Core::open(&ws, &config).unwrap();
         let (handle, join) = Handle::spawn(core, Duration::from_millis(50)).unwrap();
+        sigint_reaches_children();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -214,3 +214,27 @@ pub fn tool_env(target: &Path) -> Vec<(String, String)> {
     }
     env
 }
+
+/// Makes SIGINT reach the agents the tests start, as it does under `overlord-tui run`.
+///
+/// A process started in the background by a non-interactive shell (`cmd &`, as CI runners
+/// often do) inherits SIGINT *ignored*, and an ignored signal stays ignored across `exec`: its
+/// children would shrug off the runner's SIGINT and need SIGTERM. `overlord-tui run` installs a
+/// Ctrl-C handler before it starts any agent, and a handled signal is reset to its default
+/// action in a child, so its agents always get the default. The test binary does the same
+/// here, once.
+pub fn sigint_reaches_children() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            // The handler stays installed for the life of the process.
+            let s = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .expect("SIGINT handler");
+            std::mem::forget(s);
+        });
+    });
+}
