@@ -191,8 +191,20 @@ fn process_ticks() -> (u64, u64) {
     (f[10] + f[11], f[12] + f[13])
 }
 
-/// CPU ticks of each live thread: tid → (name, user + system).
-fn thread_ticks() -> BTreeMap<u64, (String, u64)> {
+/// Context switches of a thread so far (voluntary + involuntary), from its `status`.
+fn switches(task: &Path) -> u64 {
+    std::fs::read_to_string(task.join("status"))
+        .map(|text| {
+            text.lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Each live thread: tid → (name, user + system ticks, context switches).
+fn thread_ticks() -> BTreeMap<u64, (String, u64, u64)> {
     let mut out = BTreeMap::new();
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
         return out;
@@ -202,7 +214,7 @@ fn thread_ticks() -> BTreeMap<u64, (String, u64)> {
             continue;
         };
         if let Some((comm, f)) = stat_fields(&entry.path().join("stat")) {
-            out.insert(tid, (comm, f[10] + f[11]));
+            out.insert(tid, (comm, f[10] + f[11], switches(&entry.path())));
         }
     }
     out
@@ -239,7 +251,7 @@ struct CpuMark {
     own: u64,
     children: u64,
     processes: BTreeMap<u64, (u64, u64)>,
-    threads: BTreeMap<u64, (String, u64)>,
+    threads: BTreeMap<u64, (String, u64, u64)>,
 }
 
 fn mark() -> CpuMark {
@@ -265,6 +277,9 @@ struct CpuUse {
     /// Every other process on the machine (live at the end of the window; what a process
     /// that ended inside it used is missed): the noise of a shared machine.
     others: f64,
+    /// Context switches of this process's threads per second (threads that ended in the
+    /// window are missed).
+    switches: f64,
     /// Thread name → % of one core (threads that ended in the window: "(ended threads)").
     by_thread: BTreeMap<String, f64>,
 }
@@ -275,8 +290,14 @@ fn cpu_between(a: &CpuMark, b: &CpuMark, hz: f64) -> CpuUse {
     let mut by_thread: BTreeMap<String, u64> = BTreeMap::new();
     let mut seen = 0;
     let main = u64::from(std::process::id());
-    for (tid, (name, t)) in &b.threads {
-        let before = a.threads.get(tid).map(|(_, t)| *t).unwrap_or(0);
+    let mut switched = 0;
+    for (tid, (name, t, sw)) in &b.threads {
+        let (before, sw_before) = a
+            .threads
+            .get(tid)
+            .map(|(_, t, sw)| (*t, *sw))
+            .unwrap_or((0, 0));
+        switched += sw.saturating_sub(sw_before);
         let d = t.saturating_sub(before);
         seen += d;
         let name = if *tid == main {
@@ -314,6 +335,7 @@ fn cpu_between(a: &CpuMark, b: &CpuMark, hz: f64) -> CpuUse {
         own: pct(own),
         children: pct(children),
         others: pct(others),
+        switches: switched as f64 / wall.as_secs_f64(),
         by_thread: by_thread.into_iter().map(|(k, v)| (k, pct(v))).collect(),
     }
 }
@@ -675,10 +697,10 @@ fn main() {
     println!();
     println!("| | |");
     println!("|---|---|");
+    let rate = (end_events - steady_events) as f64 / window.as_secs_f64();
     println!(
-        "| events/s counted in the steady window (target {}) | {:.0} |",
+        "| events/s counted in the steady window (target {}) | {rate:.0} |",
         all as u64 * p.rate,
-        (end_events - steady_events) as f64 / window.as_secs_f64()
     );
     println!("| events emitted (started + emitted + finished per agent) | {expected} |");
     println!("| events counted (sum of `State.agents[*].events`) | {counted} |");
@@ -760,6 +782,14 @@ fn main() {
     for (name, pct) in &load_cpu.by_thread {
         println!("- {name}: {pct:.1}");
     }
+    println!();
+    println!(
+        "Context switches of this process's threads: {:.0}/s idle, {:.0}/s in the steady window ({:.2} per event counted); CPU per event counted in the steady window: {:.1} µs",
+        base_cpu.switches,
+        load_cpu.switches,
+        load_cpu.switches / rate.max(1.0),
+        (load_cpu.own - probe_pct(&load_cpu)) / 100.0 / rate.max(1.0) * 1e6
+    );
     println!();
     let core_pct = load_cpu.own - probe_pct(&load_cpu);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
