@@ -6,9 +6,10 @@
 //! - **no event lost**: once every task is done, `State.agents[*].events` (the supervisor's
 //!   coalesced `agent_activity` counts, as the audit trail has them) must add up to what the
 //!   scripts printed: `started` + every `emit` line + `finished` per agent;
-//! - **command latency**, submit → reply, by a probe thread every 100 ms: `/raise` (a concern,
-//!   written to the audit trail) and `/status` through the unix socket with `ipc::Client` (the
-//!   CLI's path), and `/raise` through the in-process `Handle`; first with the swarm idle (the
+//! - **command latency**, submit → reply, by a probe thread every 100 ms: `/raise` (a concern
+//!   from an agent, written to the audit trail), `/status` (a query) and `/resolve` of that
+//!   concern (the human) through the unix socket with `ipc::Client` (the CLI's path), then
+//!   `/raise` and `/resolve` through the in-process `Handle`; first with the swarm idle (the
 //!   plan imported, not approved: the baseline), then while the agents run; the ratio;
 //! - **CPU of the core process**: this process's own user + system time (`/proc/self/stat`;
 //!   the agents are child processes and are not in it) over the window in which every agent
@@ -32,7 +33,7 @@ use overlord::config::Config;
 use overlord::core::ipc::{self, Client};
 use overlord::core::{Core, Handle};
 use overlord::protocol::model::{ApprovalKind, Role, TaskStatus};
-use overlord::protocol::{parse, Command, Origin, Reply, State};
+use overlord::protocol::{parse, Command, Origin, Reply, ReplyData, State};
 use overlord::runtime::supervisor::Supervisor;
 use overlord::workspace::Workspace;
 
@@ -346,19 +347,34 @@ fn cpu_between(a: &CpuMark, b: &CpuMark, hz: f64) -> CpuUse {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Probe {
     SocketRaise,
+    SocketResolve,
     SocketStatus,
     HandleRaise,
+    HandleResolve,
 }
 
 impl Probe {
-    const ALL: [Probe; 3] = [Probe::SocketRaise, Probe::SocketStatus, Probe::HandleRaise];
+    const ALL: [Probe; 5] = [
+        Probe::SocketRaise,
+        Probe::SocketResolve,
+        Probe::SocketStatus,
+        Probe::HandleRaise,
+        Probe::HandleResolve,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Probe::SocketRaise => "/raise via socket (ipc::Client)",
-            Probe::SocketStatus => "/status via socket (ipc::Client)",
+            Probe::SocketResolve => "/resolve via socket",
+            Probe::SocketStatus => "/status via socket",
             Probe::HandleRaise => "/raise via in-process Handle",
+            Probe::HandleResolve => "/resolve via Handle",
         }
+    }
+
+    /// A command written to the audit trail (not a query).
+    fn writes(self) -> bool {
+        self != Probe::SocketStatus
     }
 }
 
@@ -381,8 +397,27 @@ fn probe_origin() -> Origin {
     }
 }
 
-/// Every `every`: a `/raise` and a `/status` through the socket, then a `/raise` through the
-/// handle; each timed from submit to reply.
+fn human() -> Origin {
+    Origin::Cli {
+        user: "bench".into(),
+    }
+}
+
+/// The concern a `/raise` reply created, as the `/resolve` that closes it.
+fn resolve_of(reply: &Result<Reply, String>) -> Option<Command> {
+    match reply {
+        Ok(Reply {
+            data: ReplyData::Concern(c),
+            ..
+        }) => Some(parse(&format!("/resolve {}", c.id)).expect("resolve")),
+        _ => None,
+    }
+}
+
+/// Every `every`, each timed from submit to reply: through the socket, a `/raise` (from an
+/// agent), the `/status` (a query), the `/resolve` of that concern (from the human); then
+/// the same `/raise` and `/resolve` through the handle. Every concern is resolved at once, so
+/// the state does not grow with the probe (the status report lists every open concern).
 fn probe_loop(
     socket: PathBuf,
     handle: Handle,
@@ -393,7 +428,7 @@ fn probe_loop(
     let mut client = Client::connect(&socket).expect("connect to the socket");
     let mut n = 0u64;
     let mut next = Instant::now();
-    let record = |probe: Probe, at: Instant, reply: Result<Reply, String>| {
+    let record = |probe: Probe, at: Instant, reply: &Result<Reply, String>| {
         let took = at.elapsed();
         let mut l = log.lock().expect("probe log");
         match reply {
@@ -402,27 +437,33 @@ fn probe_loop(
             Err(e) => l.failures.push(format!("{probe:?}: {e}")),
         }
     };
+    let mut socket_call = |probe: Probe, origin: Origin, command: Command| {
+        let at = Instant::now();
+        let r = client.submit(origin, command).map_err(|e| e.to_string());
+        record(probe, at, &r);
+        r
+    };
+    let handle_call = |probe: Probe, origin: Origin, command: Command| {
+        let at = Instant::now();
+        let r = Ok(handle.submit_blocking(origin, command));
+        record(probe, at, &r);
+        r
+    };
     while !stop.load(Ordering::Relaxed) {
         n += 1;
         let raise = parse(&format!(
             "/raise --severity info --category bench probe {n}"
         ))
         .expect("raise");
-        let at = Instant::now();
-        let r = client
-            .submit(probe_origin(), raise.clone())
-            .map_err(|e| e.to_string());
-        record(Probe::SocketRaise, at, r);
-
-        let at = Instant::now();
-        let r = client
-            .submit(probe_origin(), Command::Status)
-            .map_err(|e| e.to_string());
-        record(Probe::SocketStatus, at, r);
-
-        let at = Instant::now();
-        let r = handle.submit_blocking(probe_origin(), raise);
-        record(Probe::HandleRaise, at, Ok(r));
+        let raised = socket_call(Probe::SocketRaise, probe_origin(), raise.clone());
+        let _ = socket_call(Probe::SocketStatus, probe_origin(), Command::Status);
+        if let Some(resolve) = resolve_of(&raised) {
+            let _ = socket_call(Probe::SocketResolve, human(), resolve);
+        }
+        let raised = handle_call(Probe::HandleRaise, probe_origin(), raise);
+        if let Some(resolve) = resolve_of(&raised) {
+            let _ = handle_call(Probe::HandleResolve, human(), resolve);
+        }
 
         next += every;
         let now = Instant::now();
@@ -543,11 +584,8 @@ fn main() {
         })
     };
 
-    let human = Origin::Cli {
-        user: "bench".into(),
-    };
     let run = |line: &str| {
-        let r = handle.submit_blocking(human.clone(), parse(line).expect(line));
+        let r = handle.submit_blocking(human(), parse(line).expect(line));
         assert!(r.ok, "{line}: {}", r.message);
         r
     };
@@ -737,7 +775,7 @@ fn main() {
                 );
             }
         }
-        if probe != Probe::SocketStatus {
+        if probe.writes() {
             if let Some(l) = &load {
                 p99_load = p99_load.max(l.p99);
             }
@@ -794,7 +832,7 @@ fn main() {
     let core_pct = load_cpu.own - probe_pct(&load_cpu);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     println!(
-        "targets: no event lost: {}; p99 submit → reply ≤ 50 ms under load (/raise, both paths): {} ({} ms); core CPU ≤ 25% of one core: {} ({core_pct:.1}%)",
+        "targets: no event lost: {}; p99 submit → reply ≤ 50 ms under load (/raise and /resolve, both paths): {} ({} ms); core CPU ≤ 25% of one core: {} ({core_pct:.1}%)",
         verdict(counted == expected),
         verdict(p99_load <= Duration::from_millis(50)),
         ms(p99_load),
