@@ -103,7 +103,10 @@ impl Setup {
             files: Vec::new(),
             env: Vec::new(),
             timeout: None,
-            grace: Duration::from_millis(200),
+            // Long: a CLI that obeys SIGINT ends at once whatever the grace, and a loaded
+            // machine must not turn a slow SIGINT into a SIGTERM. The escalation tests set
+            // their own.
+            grace: Duration::from_secs(10),
             usage: UsageTracker::new(),
         }
     }
@@ -669,10 +672,12 @@ fn ignoring(dir: &Path, signals: &str) -> PathBuf {
 
 /// Starts a hanging fake with a child, cancels it once both are up; returns how it ended and
 /// the two pids.
-fn cancel_hanging(binary: Option<&Path>) -> (RunEnd, Vec<AgentEvent>, i32, i32) {
+fn cancel_hanging(binary: Option<&Path>, grace: Duration) -> (RunEnd, Vec<AgentEvent>, i32, i32) {
     let scripts = tempfile::tempdir().unwrap();
     let program = binary.map_or(FAKE.to_string(), |b| b.display().to_string());
-    let s = Setup::with_binary(AdapterKind::Codex, &program)
+    let mut s = Setup::with_binary(AdapterKind::Codex, &program);
+    s.grace = grace;
+    let s = s
         .fixture(&fixture("codex-0.169.0/exec_sigint.jsonl"))
         .env("FAKE_AGENT_HANG", "1");
     let pidfile = scripts.path().join("pid");
@@ -696,7 +701,7 @@ fn cancel_hanging(binary: Option<&Path>) -> (RunEnd, Vec<AgentEvent>, i32, i32) 
 
 #[test]
 fn cancel_stops_the_whole_group_with_sigint() {
-    let (end, events, pid, child) = cancel_hanging(None);
+    let (end, events, pid, child) = cancel_hanging(None, Duration::from_secs(10));
     let _reap = Reap(vec![pid, child]);
     assert!(end.cancelled);
     assert_eq!(end.signal_sent, Some("SIGINT"));
@@ -711,7 +716,9 @@ fn cancel_stops_the_whole_group_with_sigint() {
 #[test]
 fn a_cli_ignoring_sigint_is_stopped_with_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let (end, _, pid, child) = cancel_hanging(Some(&ignoring(dir.path(), "INT")));
+    // SIGTERM gets the grace too before SIGKILL would follow.
+    let (end, _, pid, child) =
+        cancel_hanging(Some(&ignoring(dir.path(), "INT")), Duration::from_secs(2));
     let _reap = Reap(vec![pid, child]);
     assert!(end.cancelled);
     assert_eq!(end.signal_sent, Some("SIGTERM"));
@@ -721,7 +728,10 @@ fn a_cli_ignoring_sigint_is_stopped_with_sigterm() {
 #[test]
 fn a_cli_ignoring_sigint_and_sigterm_is_killed() {
     let dir = tempfile::tempdir().unwrap();
-    let (end, events, pid, child) = cancel_hanging(Some(&ignoring(dir.path(), "INT TERM")));
+    let (end, events, pid, child) = cancel_hanging(
+        Some(&ignoring(dir.path(), "INT TERM")),
+        Duration::from_millis(200),
+    );
     let _reap = Reap(vec![pid, child]);
     assert!(end.cancelled);
     assert_eq!(end.signal_sent, Some("SIGKILL"));

@@ -228,10 +228,16 @@ fn tasks_run_after_the_plan_is_approved_in_dependency_order_within_the_concurren
         "nothing may run before the plan is approved"
     );
     swarm.approve_plan();
+    // Done, and the last hand-off (recorded just after the status) in too.
     let s = swarm.wait("every task done", 60, |s| {
         ["a", "b", "c"]
             .iter()
             .all(|t| task_status(s, t) == Some(TaskStatus::Done))
+            && s.handoffs
+                .iter()
+                .filter(|h| h.purpose == "task complete")
+                .count()
+                == 3
     });
     // Order and concurrency from the agents' own log.
     let text = std::fs::read_to_string(&log).unwrap();
@@ -320,9 +326,10 @@ fn a_failing_run_is_retried_then_fails_the_task_with_the_message_and_a_concern()
             {"id": "b", "title": "B", "agent_role": "implementer"}]}]}"#,
     );
     swarm.approve_plan();
-    let s = swarm.wait("a done, b failed", 60, |s| {
+    let s = swarm.wait("a done, b failed with its concern", 60, |s| {
         task_status(s, "a") == Some(TaskStatus::Done)
             && task_status(s, "b") == Some(TaskStatus::Failed)
+            && s.concerns.values().any(|c| c.category == "task_failed")
     });
     let b = s.plan.as_ref().unwrap().task("b").unwrap();
     let last = b.commentary.last().unwrap();
@@ -362,8 +369,11 @@ fn an_adapter_that_is_not_installed_fails_the_task_at_once_and_says_so() {
     let swarm = Swarm::start(repo, config);
     swarm.import(THREE);
     swarm.approve_plan();
-    let s = swarm.wait("a failed", 30, |s| {
+    let s = swarm.wait("a failed with its concern", 30, |s| {
         task_status(s, "a") == Some(TaskStatus::Failed)
+            && s.concerns
+                .values()
+                .any(|c| c.category == "adapter_unavailable")
     });
     let a = s.plan.as_ref().unwrap().task("a").unwrap();
     assert!(
@@ -730,8 +740,9 @@ fn a_codex_api_error_fails_the_task_with_the_apis_message() {
     let swarm = Swarm::start(repo, config);
     swarm.import(ONE);
     swarm.approve_plan();
-    let s = swarm.wait("a failed", 30, |s| {
+    let s = swarm.wait("a failed with its concern", 30, |s| {
         task_status(s, "a") == Some(TaskStatus::Failed)
+            && s.concerns.values().any(|c| c.category == "task_failed")
     });
     let a = s.plan.as_ref().unwrap().task("a").unwrap();
     let last = a.commentary.last().unwrap();
