@@ -17,3 +17,5 @@ pub mod workspace;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "tui")]
+pub mod tui;

@@ -19,4 +19,5 @@ mod script_agent;
 mod store;
 mod supervisor;
 mod swarm_e2e;
+mod tui_theme;
 mod worktree;
