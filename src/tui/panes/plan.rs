@@ -1,0 +1,137 @@
+//! The plan: pending human approvals first, then each phase with its tasks — status, role,
+//! owner, dependencies — and the branch todos under their parents.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::{inner, Ctx};
+use crate::protocol::model::{Task, TaskStatus};
+use crate::tui::text::{clean, fit};
+use crate::tui::theme::Slot;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanView {
+    pub offset: usize,
+}
+
+fn status_slot(s: TaskStatus) -> Slot {
+    match s {
+        TaskStatus::Todo => Slot::Dim,
+        TaskStatus::InProgress => Slot::Running,
+        TaskStatus::Blocked => Slot::Warn,
+        TaskStatus::NeedsReview => Slot::Badge,
+        TaskStatus::Done => Slot::Ok,
+        TaskStatus::Failed => Slot::Failed,
+    }
+}
+
+fn task_line<'a>(ctx: &Ctx<'_>, t: &Task, width: usize) -> Line<'a> {
+    let indent = if t.is_temporary { "  ↳ " } else { "  " };
+    let deps = if t.dependencies.is_empty() {
+        String::new()
+    } else {
+        format!(" ⇠ {}", t.dependencies.join(","))
+    };
+    let owner = t.owner.as_deref().map(clean).unwrap_or_else(|| "—".into());
+    let head = format!("{indent}{:<14} ", fit(&clean(&t.id), 14));
+    let status = format!("{:<12} ", t.status.as_str());
+    let rest = format!(
+        "{:<11} {:<14} {}{deps}",
+        t.role.to_string(),
+        fit(&owner, 14),
+        clean(&t.title)
+    );
+    let used = head.chars().count() + status.chars().count();
+    Line::from(vec![
+        Span::styled(head, ctx.style(Slot::Text)),
+        Span::styled(status, ctx.style(status_slot(t.status))),
+        Span::styled(
+            fit(&rest, width.saturating_sub(used)),
+            ctx.style(Slot::Text),
+        ),
+    ])
+}
+
+pub fn render(ctx: &Ctx<'_>, view: &PlanView, area: Rect, buf: &mut Buffer) {
+    let body = inner(area);
+    let width = body.width as usize;
+    let Some(plan) = &ctx.state.plan else {
+        ctx.block("Plan", None).render(area, buf);
+        Line::from(Span::styled(
+            "no plan yet: overlord-tui plan import FILE",
+            ctx.style(Slot::Dim),
+        ))
+        .render(body, buf);
+        return;
+    };
+    let done = plan
+        .tasks()
+        .filter(|t| t.status == TaskStatus::Done)
+        .count();
+    let block = ctx.block(
+        "Plan",
+        Some(format!(
+            "{} · {done}/{} done",
+            fit(&clean(&plan.title), 30),
+            plan.tasks().count()
+        )),
+    );
+    let mut lines: Vec<Line> = Vec::new();
+    let pending: Vec<_> = ctx.state.pending_approvals().collect();
+    if !pending.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("Awaiting you ({})", pending.len()),
+            ctx.style(Slot::Warn),
+        )));
+        for a in pending {
+            let text = format!(
+                "  {} {} {} — {}",
+                a.id,
+                a.kind,
+                clean(&a.subject),
+                clean(&a.summary)
+            );
+            lines.push(Line::from(Span::styled(
+                fit(&text, width),
+                ctx.style(Slot::Text),
+            )));
+        }
+    }
+    for p in &plan.phases {
+        let d = p
+            .tasks
+            .iter()
+            .filter(|t| t.status == TaskStatus::Done)
+            .count();
+        let promoted = if p.promoted_at.is_some() {
+            " · promoted"
+        } else {
+            ""
+        };
+        lines.push(Line::from(Span::styled(
+            fit(
+                &format!("▸ {} ({d}/{}){promoted}", clean(&p.name), p.tasks.len()),
+                width,
+            ),
+            ctx.style(Slot::Title),
+        )));
+        // Branch todos under their parents.
+        for t in p.tasks.iter().filter(|t| !t.is_temporary) {
+            lines.push(task_line(ctx, t, width));
+            for fix in p
+                .tasks
+                .iter()
+                .filter(|f| f.is_temporary && f.parent_id.as_deref() == Some(t.id.as_str()))
+            {
+                lines.push(task_line(ctx, fix, width));
+            }
+        }
+    }
+    let max_offset = lines.len().saturating_sub(body.height as usize);
+    Paragraph::new(lines)
+        .block(block)
+        .scroll((view.offset.min(max_offset) as u16, 0))
+        .render(area, buf);
+}

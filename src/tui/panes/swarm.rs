@@ -1,0 +1,162 @@
+//! The swarm: every agent with its role, adapter, state (a rate limit with its countdown, a
+//! stall standing out), task, last output, files touched, spending and time since it last
+//! spoke.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table, Widget};
+
+use super::{inner, scroll_for, Ctx};
+use crate::protocol::model::{Agent, AgentState};
+use crate::tui::text::{ago, clean, fit};
+use crate::tui::theme::Slot;
+
+/// The swarm pane's view state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwarmView {
+    pub selected: usize,
+    pub offset: usize,
+}
+
+impl SwarmView {
+    /// The selected agent's id.
+    pub fn agent<'s>(&self, state: &'s crate::protocol::State) -> Option<&'s Agent> {
+        state.agents.values().nth(self.selected)
+    }
+}
+
+fn state_cell(ctx: &Ctx<'_>, a: &Agent) -> (String, Slot) {
+    if a.paused {
+        return ("paused".into(), Slot::Paused);
+    }
+    match a.state {
+        AgentState::RateLimited => {
+            let left = a
+                .rate_limited_until
+                .as_deref()
+                .and_then(|u| ctx.since(u))
+                .map(|s| format!("rate-limited {}", ago(-s)))
+                .unwrap_or_else(|| "rate-limited".into());
+            (left, Slot::RateLimited)
+        }
+        AgentState::Running if stalled(ctx, a) => ("stalled".into(), Slot::Stalled),
+        AgentState::Running => ("running".into(), Slot::Running),
+        AgentState::Waiting => ("waiting".into(), Slot::Waiting),
+        AgentState::Failed => ("failed".into(), Slot::Failed),
+        AgentState::Done => ("done".into(), Slot::Done),
+        AgentState::Idle => ("idle".into(), Slot::Dim),
+        AgentState::Paused => ("paused".into(), Slot::Paused),
+    }
+}
+
+/// Running with nothing heard for `stall_secs` (or the supervisor said so).
+fn stalled(ctx: &Ctx<'_>, a: &Agent) -> bool {
+    a.detail
+        .as_deref()
+        .is_some_and(|d| d.starts_with("stalled"))
+        || a.last_event_at
+            .as_deref()
+            .and_then(|t| ctx.since(t))
+            .is_some_and(|s| s >= ctx.stall_secs as i64)
+}
+
+pub fn render(ctx: &Ctx<'_>, view: &SwarmView, area: Rect, buf: &mut Buffer) {
+    let agents: Vec<&Agent> = ctx.state.agents.values().collect();
+    let active = ctx.state.active_agents().count();
+    let block = ctx.block(
+        "Swarm",
+        Some(format!("{} agents, {active} active", agents.len())),
+    );
+    let body = inner(area);
+    block.render(area, buf);
+    if agents.is_empty() {
+        Line::from(Span::styled(
+            "no agents yet: they start when the plan is approved",
+            ctx.style(Slot::Dim),
+        ))
+        .render(body, buf);
+        return;
+    }
+    let wide = body.width >= 100;
+    let rows_visible = body.height.saturating_sub(1) as usize;
+    let offset = scroll_for(view.selected, view.offset, rows_visible);
+    let rows = agents
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(rows_visible)
+        .map(|(i, a)| {
+            let (state, slot) = state_cell(ctx, a);
+            let since = a
+                .last_event_at
+                .as_deref()
+                .and_then(|t| ctx.since(t))
+                .map(ago)
+                .unwrap_or_else(|| "—".into());
+            let spent = if a.cost_micros > 0 {
+                format!("{}t ${:.2}", a.tokens, a.cost_micros as f64 / 1e6)
+            } else {
+                format!("{}t", a.tokens)
+            };
+            let last = a
+                .last_output
+                .as_deref()
+                .or(a.detail.as_deref())
+                .map(clean)
+                .unwrap_or_default();
+            let mut cells = vec![
+                Cell::from(fit(&clean(&a.id), 18)),
+                Cell::from(a.role.to_string()),
+                Cell::from(Span::styled(state, ctx.style(slot))),
+                Cell::from(a.task.as_deref().map(clean).unwrap_or_else(|| "—".into())),
+            ];
+            if wide {
+                cells.insert(2, Cell::from(fit(&clean(&a.adapter), 10)));
+                cells.push(Cell::from(a.files_touched.len().to_string()));
+                cells.push(Cell::from(spent));
+            }
+            cells.push(Cell::from(since));
+            cells.push(Cell::from(Span::styled(last, ctx.style(Slot::Dim))));
+            let row = Row::new(cells);
+            if i == view.selected {
+                row.style(ctx.style(Slot::Selection))
+            } else {
+                row.style(ctx.style(Slot::Text))
+            }
+        });
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
+        (
+            vec![
+                "agent", "role", "adapter", "state", "task", "files", "spent", "quiet", "last",
+            ],
+            vec![
+                Constraint::Length(18),
+                Constraint::Length(11),
+                Constraint::Length(10),
+                Constraint::Length(16),
+                Constraint::Length(14),
+                Constraint::Length(5),
+                Constraint::Length(14),
+                Constraint::Length(6),
+                Constraint::Min(10),
+            ],
+        )
+    } else {
+        (
+            vec!["agent", "role", "state", "task", "quiet", "last"],
+            vec![
+                Constraint::Length(14),
+                Constraint::Length(11),
+                Constraint::Length(12),
+                Constraint::Length(10),
+                Constraint::Length(6),
+                Constraint::Min(6),
+            ],
+        )
+    };
+    Table::new(rows, widths)
+        .header(Row::new(header).style(ctx.style(Slot::Hint)))
+        .column_spacing(1)
+        .render(body, buf);
+}

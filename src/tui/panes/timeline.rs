@@ -1,0 +1,95 @@
+//! The timeline: checkpoints newest first — Saves, rollbacks, promotions — with their QA
+//! summary; the selection is what a rollback or a diff starts from.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table, Widget};
+
+use super::{inner, scroll_for, Ctx};
+use crate::protocol::model::{Checkpoint, CheckpointKind};
+use crate::tui::text::clean;
+use crate::tui::theme::Slot;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimelineView {
+    pub selected: usize,
+    pub offset: usize,
+}
+
+/// Checkpoints in the pane's order (newest first).
+pub fn entries(state: &crate::protocol::State) -> Vec<&Checkpoint> {
+    state.checkpoints.iter().rev().collect()
+}
+
+impl TimelineView {
+    pub fn checkpoint<'s>(&self, state: &'s crate::protocol::State) -> Option<&'s Checkpoint> {
+        entries(state).get(self.selected).copied()
+    }
+}
+
+pub fn render(ctx: &Ctx<'_>, view: &TimelineView, area: Rect, buf: &mut Buffer) {
+    let list = entries(ctx.state);
+    let block = ctx.block("Timeline", Some(format!("{} checkpoints", list.len())));
+    let body = inner(area);
+    block.render(area, buf);
+    if list.is_empty() {
+        Line::from(Span::styled(
+            "no checkpoint yet: Save makes the first",
+            ctx.style(Slot::Dim),
+        ))
+        .render(body, buf);
+        return;
+    }
+    let visible = body.height.saturating_sub(1) as usize;
+    let offset = scroll_for(view.selected, view.offset, visible);
+    let rows = list
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible)
+        .map(|(i, c)| {
+            let (kind, slot) = match c.kind {
+                CheckpointKind::Save => ("save", Slot::Ok),
+                CheckpointKind::Rollback => ("rollback", Slot::Warn),
+                CheckpointKind::Promotion => ("promotion", Slot::Badge),
+            };
+            let qa = c
+                .qa_run
+                .and_then(|id| ctx.state.qa_runs.iter().find(|r| r.id == id))
+                .map(|r| format!("{} {}", r.id, r.decision.as_str()))
+                .unwrap_or_else(|| "—".into());
+            let when = c
+                .created_at
+                .get(5..16)
+                .unwrap_or(&c.created_at)
+                .replace('T', " ");
+            let row = Row::new(vec![
+                Cell::from(c.name.trim_start_matches("checkpoint/").to_string()),
+                Cell::from(Span::styled(kind, ctx.style(slot))),
+                Cell::from(when),
+                Cell::from(qa),
+                Cell::from(clean(&c.summary)),
+            ]);
+            if i == view.selected {
+                row.style(ctx.style(Slot::Selection))
+            } else {
+                row.style(ctx.style(Slot::Text))
+            }
+        });
+    Table::new(
+        rows,
+        [
+            Constraint::Length(13),
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Length(18),
+            Constraint::Min(10),
+        ],
+    )
+    .header(
+        Row::new(vec!["checkpoint", "kind", "when", "QA", "summary"]).style(ctx.style(Slot::Hint)),
+    )
+    .column_spacing(1)
+    .render(body, buf);
+}

@@ -1,0 +1,480 @@
+//! Snapshots of the console's panes at 80×24 and 120×40, built from scripted event sequences
+//! folded by the real reducer (`State::apply`) and drawn into a `TestBackend` buffer; the
+//! colour-carrying cells are checked against the theme's slots.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use overlord::protocol::model::*;
+use overlord::protocol::{Event, EventKind, State};
+use overlord::tui::panes::{self, Ctx};
+use overlord::tui::theme::{Slot, Theme};
+
+const NOW: &str = "2026-11-21T10:30:00.000Z";
+
+struct Script {
+    state: State,
+    seq: u64,
+}
+
+impl Script {
+    fn new() -> Script {
+        Script {
+            state: State::default(),
+            seq: 0,
+        }
+    }
+
+    fn at(&mut self, at: &str, actor: &str, kind: EventKind) -> &mut Script {
+        self.seq += 1;
+        self.state.apply(&Event {
+            seq: self.seq,
+            at: at.into(),
+            command_seq: None,
+            actor: actor.into(),
+            kind,
+        });
+        self
+    }
+}
+
+fn task(id: &str, role: Role, deps: &[&str], title: &str) -> Task {
+    Task {
+        id: id.into(),
+        title: title.into(),
+        description: String::new(),
+        role,
+        priority: "normal".into(),
+        dependencies: deps.iter().map(|d| d.to_string()).collect(),
+        acceptance_criteria: vec![],
+        expected_artifacts: vec![],
+        status: TaskStatus::Todo,
+        parent_id: None,
+        is_temporary: false,
+        max_debug_attempts: None,
+        branch_reason: None,
+        debug_instructions: None,
+        timeout_seconds: None,
+        max_retries: None,
+        owner: None,
+        commentary: vec![],
+    }
+}
+
+fn concern(id: u64, sev: Severity, from: Role, at: &str, summary: &str) -> Concern {
+    Concern {
+        id: ConcernId(id),
+        from,
+        to: from.escalates_to(),
+        raised_by: Some(format!("{from}-1")),
+        severity: sev,
+        category: "spec_ambiguity".into(),
+        summary: summary.into(),
+        details: None,
+        task: None,
+        timestamp: at.into(),
+        status: ConcernStatus::Open,
+        acknowledged_by: None,
+        acknowledged_at: None,
+        assigned_to: None,
+        response: None,
+        resolved_by: None,
+        resolved_at: None,
+        resolution: None,
+        escalations: vec![from.escalates_to()],
+        escalated_at: None,
+        discord_message_id: None,
+    }
+}
+
+fn gate(name: &str, outcome: GateOutcome, measured: &str, threshold: Option<&str>) -> GateResult {
+    GateResult {
+        gate: name.into(),
+        threshold: threshold.map(str::to_string),
+        measured: Some(measured.into()),
+        outcome,
+        reason: None,
+        required: true,
+        errored: false,
+    }
+}
+
+/// A session in full swing: a plan, agents in every state, concerns, a QA run, checkpoints.
+fn session() -> State {
+    let mut s = Script::new();
+    let plan = Plan {
+        id: "arith-1".into(),
+        title: "Arithmetic library".into(),
+        source: "plan.json".into(),
+        imported_at: "2026-11-21T09:00:00.000Z".into(),
+        phases: vec![Phase {
+            id: "phase-1".into(),
+            name: "Core functions".into(),
+            tasks: vec![
+                task("design", Role::Designer, &[], "Design spec"),
+                task("impl-arith", Role::Implementer, &["design"], "add and sub"),
+                task("impl-big", Role::Implementer, &["design"], "big numbers"),
+                task(
+                    "tests",
+                    Role::Tester,
+                    &["impl-arith", "impl-big"],
+                    "Test plan and tests",
+                ),
+            ],
+            promoted_at: None,
+        }],
+    };
+    s.at(
+        "2026-11-21T09:00:00.000Z",
+        "cli:ana",
+        EventKind::PlanImported { plan },
+    );
+    for (i, (id, role, adapter)) in [
+        ("designer-1", Role::Designer, "claude"),
+        ("implementer-1", Role::Implementer, "codex"),
+        ("implementer-2", Role::Implementer, "codex"),
+        ("tester-1", Role::Tester, "gemini"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.at(
+            &format!("2026-11-21T09:0{}:00.000Z", i + 1),
+            "system",
+            EventKind::AgentRegistered {
+                agent: Agent::new(id, *role, adapter, "2026-11-21T09:01:00.000Z"),
+            },
+        );
+    }
+    let state = |agent: &str, st: AgentState, task: Option<&str>, until: Option<&str>| {
+        EventKind::AgentStateChanged {
+            agent: agent.into(),
+            state: st,
+            task: task.map(str::to_string),
+            detail: None,
+            attempt: Some(1),
+            session_id: None,
+            until: until.map(str::to_string),
+        }
+    };
+    s.at(
+        "2026-11-21T09:10:00.000Z",
+        "system",
+        state("designer-1", AgentState::Done, None, None),
+    );
+    s.at(
+        "2026-11-21T09:10:00.000Z",
+        "system",
+        EventKind::TaskStatusChanged {
+            task: "design".into(),
+            status: TaskStatus::Done,
+            note: None,
+        },
+    );
+    s.at(
+        "2026-11-21T10:29:30.000Z",
+        "system",
+        state(
+            "implementer-1",
+            AgentState::Running,
+            Some("impl-arith"),
+            None,
+        ),
+    );
+    s.at(
+        "2026-11-21T10:29:55.000Z",
+        "system",
+        EventKind::AgentActivity {
+            agent: "implementer-1".into(),
+            events: 42,
+            tokens: 12_500,
+            cost_micros: 31_250,
+            last_output: Some("▸ Bash: cargo test --lib".into()),
+            files: vec!["src/arith.rs".into(), "src/lib.rs".into()],
+            session_id: Some("thread-1".into()),
+        },
+    );
+    // Quiet for 20 minutes: stalled.
+    s.at(
+        "2026-11-21T10:10:00.000Z",
+        "system",
+        state("implementer-2", AgentState::Running, Some("impl-big"), None),
+    );
+    s.at(
+        "2026-11-21T10:29:00.000Z",
+        "system",
+        state(
+            "tester-1",
+            AgentState::RateLimited,
+            Some("tests"),
+            Some("2026-11-21T10:31:30.000Z"),
+        ),
+    );
+    s.at(
+        "2026-11-21T10:00:00.000Z",
+        "agent:implementer-1",
+        EventKind::ConcernRaised {
+            concern: concern(
+                1,
+                Severity::Warning,
+                Role::Implementer,
+                "2026-11-21T10:00:00.000Z",
+                "Should sub() saturate at zero?",
+            ),
+        },
+    );
+    s.at(
+        "2026-11-21T10:20:00.000Z",
+        "agent:tester-1",
+        EventKind::ConcernRaised {
+            concern: concern(
+                2,
+                Severity::Critical,
+                Role::Tester,
+                "2026-11-21T10:20:00.000Z",
+                "Test data contains a secret \u{1b}[2J\u{1b}[31mtoken",
+            ),
+        },
+    );
+    s.at(
+        "2026-11-21T10:25:00.000Z",
+        "agent:implementer-2",
+        EventKind::ConcernRaised {
+            concern: concern(
+                3,
+                Severity::Info,
+                Role::Implementer,
+                "2026-11-21T10:25:00.000Z",
+                "Renamed a helper",
+            ),
+        },
+    );
+    let run = QaRun {
+        id: QaRunId(1),
+        tree: "abc".into(),
+        started_at: "2026-11-21T09:40:00.000Z".into(),
+        finished_at: "2026-11-21T09:45:00.000Z".into(),
+        gates: vec![
+            gate("build", GateOutcome::Pass, "ok", Some("must pass")),
+            gate("tests", GateOutcome::Pass, "12/12 passed", Some("all pass")),
+            gate("coverage", GateOutcome::Fail, "71.2%", Some("≥ 80%")),
+            gate("lint", GateOutcome::NotMeasured, "no linter", None),
+        ],
+        decision: QaDecision::RequireHuman,
+        reasons: vec!["gate failed: coverage 71.2% < 80%".into()],
+        commit: None,
+        metrics: QaMetrics {
+            coverage: Some(71.2),
+            pass_rate: Some(100.0),
+            ..QaMetrics::default()
+        },
+        flaky: vec![],
+        promotion: false,
+        record_sha256: None,
+    };
+    s.at(
+        "2026-11-21T09:45:00.000Z",
+        "system",
+        EventKind::QaRunRecorded { run },
+    );
+    s.at(
+        "2026-11-21T09:46:00.000Z",
+        "system",
+        EventKind::CheckpointCreated {
+            checkpoint: Checkpoint {
+                name: "checkpoint/20261121-001".into(),
+                kind: CheckpointKind::Save,
+                commit: "1234567".into(),
+                created_at: "2026-11-21T09:46:00.000Z".into(),
+                qa_run: Some(QaRunId(1)),
+                summary: "design".into(),
+                restores: None,
+                tag_object: None,
+                previous: None,
+                tasks: vec!["design".into()],
+                audit_ids: vec![],
+                undoes: None,
+            },
+        },
+    );
+    s.at(
+        "2026-11-21T10:05:00.000Z",
+        "system",
+        EventKind::ApprovalRequested {
+            approval: Approval::pending(
+                ApprovalId(2),
+                ApprovalKind::TestPlan,
+                "tests".into(),
+                "test_plan of tests: Test plan and tests".into(),
+                "system".into(),
+                "2026-11-21T10:05:00.000Z".into(),
+            ),
+        },
+    );
+    s.state.clone()
+}
+
+fn ctx<'a>(state: &'a State, theme: &'a Theme, focused: bool) -> Ctx<'a> {
+    Ctx {
+        state,
+        theme,
+        now: overlord::core::parse_stamp(NOW).unwrap(),
+        focused,
+        stall_secs: 120,
+    }
+}
+
+fn draw(w: u16, h: u16, f: impl Fn(Rect, &mut Buffer)) -> Buffer {
+    let area = Rect::new(0, 0, w, h);
+    let mut buf = Buffer::empty(area);
+    f(area, &mut buf);
+    buf
+}
+
+fn text(buf: &Buffer) -> String {
+    let a = buf.area;
+    let mut out = String::new();
+    for y in 0..a.height {
+        let mut line = String::new();
+        for x in 0..a.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The style of the first cell whose row contains `needle`, at the column where `cell`
+/// starts in that row.
+fn style_at(buf: &Buffer, needle: &str, cell: &str) -> ratatui::style::Style {
+    let t = text(buf);
+    for (y, line) in t.lines().enumerate() {
+        if line.contains(needle) {
+            let col = line.find(cell).expect("cell in row");
+            let x = line[..col].chars().count() as u16;
+            return buf[(x, y as u16)].style();
+        }
+    }
+    panic!("no row with {needle}:\n{t}");
+}
+
+macro_rules! snapshots {
+    ($name:ident, $render:expr) => {
+        #[test]
+        fn $name() {
+            let state = session();
+            let theme = Theme::dark();
+            for (w, h) in [(80u16, 24u16), (120, 40)] {
+                let buf = draw(w, h, |area, buf| {
+                    let c = ctx(&state, &theme, true);
+                    $render(&c, area, buf)
+                });
+                insta::assert_snapshot!(format!("{}_{}x{}", stringify!($name), w, h), text(&buf));
+            }
+        }
+    };
+}
+
+snapshots!(swarm, |c: &Ctx, a, b| panes::swarm::render(
+    c,
+    &Default::default(),
+    a,
+    b
+));
+snapshots!(concerns, |c: &Ctx, a, b| panes::concerns::render(
+    c,
+    &Default::default(),
+    a,
+    b
+));
+snapshots!(plan, |c: &Ctx, a, b| panes::plan::render(
+    c,
+    &Default::default(),
+    a,
+    b
+));
+snapshots!(qa, |c: &Ctx, a, b| panes::qa::render(
+    c,
+    &Default::default(),
+    a,
+    b
+));
+snapshots!(timeline, |c: &Ctx, a, b| panes::timeline::render(
+    c,
+    &Default::default(),
+    a,
+    b
+));
+
+#[test]
+fn states_and_outcomes_carry_their_theme_slots() {
+    let state = session();
+    let theme = Theme::dark();
+    let buf = draw(120, 40, |a, b| {
+        panes::swarm::render(&ctx(&state, &theme, true), &Default::default(), a, b)
+    });
+    assert_eq!(
+        style_at(&buf, "implementer-1", "running").fg,
+        theme.style(Slot::Running).fg
+    );
+    assert_eq!(
+        style_at(&buf, "implementer-2", "stalled").bg,
+        theme.style(Slot::Stalled).bg
+    );
+    let t = text(&buf);
+    assert!(t.contains("rate-limited 1m"), "the countdown: {t}");
+    let buf = draw(120, 40, |a, b| {
+        panes::qa::render(&ctx(&state, &theme, false), &Default::default(), a, b)
+    });
+    assert_eq!(
+        style_at(&buf, "coverage", "fail").fg,
+        theme.style(Slot::GateFail).fg
+    );
+    assert_eq!(
+        style_at(&buf, "  build", "pass").fg,
+        theme.style(Slot::GatePass).fg
+    );
+    assert_eq!(
+        style_at(&buf, "lint", "not measured").fg,
+        theme.style(Slot::GateNotMeasured).fg
+    );
+    let buf = draw(120, 40, |a, b| {
+        panes::concerns::render(&ctx(&state, &theme, false), &Default::default(), a, b)
+    });
+    assert_eq!(
+        style_at(&buf, "C-2", "critical").bg,
+        theme.style(Slot::Critical).bg
+    );
+}
+
+#[test]
+fn escape_sequences_from_agents_are_neutralized() {
+    let state = session();
+    let theme = Theme::dark();
+    let buf = draw(200, 10, |a, b| {
+        panes::concerns::render(&ctx(&state, &theme, false), &Default::default(), a, b)
+    });
+    let t = text(&buf);
+    assert!(!t.contains('\u{1b}'), "{t:?}");
+    assert!(t.contains("secret ␛[2J␛[31mtoken"), "{t}");
+}
+
+#[test]
+fn panes_survive_tiny_areas_and_an_empty_state() {
+    let theme = Theme::dark();
+    let empty = State::default();
+    let full = session();
+    for state in [&empty, &full] {
+        for (w, h) in [(0u16, 0u16), (1, 1), (10, 3), (20, 5), (80, 24)] {
+            draw(w, h, |a, b| {
+                let c = ctx(state, &theme, true);
+                panes::swarm::render(&c, &Default::default(), a, b);
+                panes::concerns::render(&c, &Default::default(), a, b);
+                panes::plan::render(&c, &Default::default(), a, b);
+                panes::qa::render(&c, &Default::default(), a, b);
+                panes::timeline::render(&c, &Default::default(), a, b);
+            });
+        }
+    }
+}
