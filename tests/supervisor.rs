@@ -675,6 +675,7 @@ fn a_design_spec_waits_for_the_human_and_a_rejection_sends_it_back_with_the_reas
     swarm.approve_plan();
     let s = swarm.wait("design spec awaiting review", 30, |s| {
         task_status(s, "design") == Some(TaskStatus::NeedsReview)
+            && s.pending_approvals().any(|p| p.subject == "design")
     });
     let a = s
         .pending_approvals()
@@ -946,6 +947,7 @@ fn deferring_a_design_spec_asks_its_author_for_an_update_and_the_same_approval_i
     swarm.approve_plan();
     let s = swarm.wait("the spec's review", 30, |s| {
         task_status(s, "design") == Some(TaskStatus::NeedsReview)
+            && s.pending_approvals().any(|p| p.subject == "design")
     });
     let a = s
         .pending_approvals()

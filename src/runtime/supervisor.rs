@@ -2248,12 +2248,7 @@ impl Supervisor {
         }
         match review_kind(task) {
             Some(kind) => {
-                self.set_task(
-                    &task.id,
-                    TaskStatus::NeedsReview,
-                    Some(format!("{agent}: awaiting the human's review")),
-                )
-                .await;
+                // The approval first: nobody sees a task under review without it.
                 // A deferred approval (an update was asked for) is decided again as it is.
                 let deferred = self
                     .state
@@ -2271,6 +2266,12 @@ impl Supervisor {
                     )
                     .await;
                 }
+                self.set_task(
+                    &task.id,
+                    TaskStatus::NeedsReview,
+                    Some(format!("{agent}: awaiting the human's review")),
+                )
+                .await;
                 self.handoff(
                     agent_origin(agent, role),
                     role,
