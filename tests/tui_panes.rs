@@ -15,6 +15,7 @@ const NOW: &str = "2026-11-21T10:30:00.000Z";
 struct Script {
     state: State,
     seq: u64,
+    log: panes::activity::Log,
 }
 
 impl Script {
@@ -22,18 +23,21 @@ impl Script {
         Script {
             state: State::default(),
             seq: 0,
+            log: Default::default(),
         }
     }
 
     fn at(&mut self, at: &str, actor: &str, kind: EventKind) -> &mut Script {
         self.seq += 1;
-        self.state.apply(&Event {
+        let e = Event {
             seq: self.seq,
             at: at.into(),
             command_seq: None,
             actor: actor.into(),
             kind,
-        });
+        };
+        self.state.apply(&e);
+        self.log.push(e);
         self
     }
 }
@@ -101,6 +105,10 @@ fn gate(name: &str, outcome: GateOutcome, measured: &str, threshold: Option<&str
 
 /// A session in full swing: a plan, agents in every state, concerns, a QA run, checkpoints.
 fn session() -> State {
+    script().state
+}
+
+fn script() -> Script {
     let mut s = Script::new();
     let plan = Plan {
         id: "arith-1".into(),
@@ -311,7 +319,7 @@ fn session() -> State {
             ),
         },
     );
-    s.state.clone()
+    s
 }
 
 fn ctx<'a>(state: &'a State, theme: &'a Theme, focused: bool) -> Ctx<'a> {
@@ -477,4 +485,92 @@ fn panes_survive_tiny_areas_and_an_empty_state() {
             });
         }
     }
+}
+
+fn hints() -> Vec<(String, String)> {
+    [
+        ("q", "quit"),
+        ("tab", "next pane"),
+        ("S", "save"),
+        ("/", "command"),
+        ("?", "help"),
+    ]
+    .iter()
+    .map(|(k, w)| (k.to_string(), w.to_string()))
+    .collect()
+}
+
+fn screen_text(screen: &overlord::tui::screen::Screen, w: u16, h: u16) -> (String, Buffer) {
+    let s = script();
+    let theme = Theme::dark();
+    let hints = hints();
+    let help = vec![("global".to_string(), hints.clone())];
+    let raw = vec!["{\"type\":\"item.completed\"}".to_string()];
+    let frame = overlord::tui::screen::Frame {
+        state: &s.state,
+        theme: &theme,
+        now: overlord::core::parse_stamp(NOW).unwrap(),
+        log: &s.log,
+        raw: &raw,
+        hints: &hints,
+        help: &help,
+        stall_secs: 120,
+    };
+    let buf = draw(w, h, |a, b| {
+        overlord::tui::screen::render(screen, &frame, a, b)
+    });
+    (text(&buf), buf)
+}
+
+#[test]
+fn the_whole_screen() {
+    use overlord::tui::screen::{Confirm, Pane, Screen};
+    let mut screen = Screen::default();
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        let (t, _) = screen_text(&screen, w, h);
+        insta::assert_snapshot!(format!("screen_{w}x{h}"), t);
+    }
+    screen.focus = Pane::Activity;
+    let (t, _) = screen_text(&screen, 120, 40);
+    insta::assert_snapshot!("screen_activity_focused_120x40", t);
+    screen.confirm = Some(Confirm {
+        title: "Save".into(),
+        lines: vec![
+            "integrate impl-arith, impl-big into session/s1/integration".into(),
+            "then run the QA gates and, on auto_merge, move main".into(),
+        ],
+    });
+    screen.command = None;
+    screen.reply = Some((false, "C-9: unknown concern".into()));
+    let (t, buf) = screen_text(&screen, 80, 24);
+    insta::assert_snapshot!("screen_confirm_80x24", t);
+    let theme = Theme::dark();
+    assert_eq!(style_at(&buf, "C-9", "C-9").fg, theme.style(Slot::Error).fg);
+    let (t, _) = screen_text(&screen, 30, 8);
+    assert!(t.contains("needs at least") && t.contains("40×10"), "{t}");
+}
+
+#[test]
+fn the_activity_log_filters_by_agent_and_kind() {
+    let s = script();
+    let theme = Theme::dark();
+    let view = panes::activity::ActivityView {
+        agent: Some("tester-1".into()),
+        ..Default::default()
+    };
+    let buf = draw(100, 12, |a, b| {
+        panes::activity::render(&ctx(&s.state, &theme, true), &view, &s.log, &[], a, b)
+    });
+    let t = text(&buf);
+    assert!(t.contains("tester-1 rate_limited tests"), "{t}");
+    assert!(!t.contains("implementer-1"), "{t}");
+    let view = panes::activity::ActivityView {
+        kind: Some("concern_raised".into()),
+        ..Default::default()
+    };
+    let buf = draw(100, 12, |a, b| {
+        panes::activity::render(&ctx(&s.state, &theme, true), &view, &s.log, &[], a, b)
+    });
+    let t = text(&buf);
+    assert_eq!(t.matches("C-").count(), 3, "{t}");
 }

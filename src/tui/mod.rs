@@ -3,5 +3,6 @@
 //! something changed.
 
 pub mod panes;
+pub mod screen;
 pub mod text;
 pub mod theme;

@@ -1,6 +1,7 @@
 //! The panes: each is a pure function of (state, its view state, the theme, the clock, the
 //! area) drawing into a buffer. Nothing here reads the core, a file or the real clock.
 
+pub mod activity;
 pub mod concerns;
 pub mod plan;
 pub mod qa;
