@@ -19,6 +19,7 @@ pub struct Config {
     pub worktrees: WorktreesConfig,
     pub agents: AgentsConfig,
     pub roles: RolesConfig,
+    pub console: ConsoleConfig,
     /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
     pub adapters: std::collections::BTreeMap<String, crate::agent::adapter::AdapterConfig>,
 }
@@ -80,6 +81,28 @@ impl Default for AgentsConfig {
             task_budget_tokens: 0,
             task_budget_usd: 0.0,
             acceptance_command: String::new(),
+        }
+    }
+}
+
+/// `[console]`: how the console looks and calls for attention.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// `dark`, `light` or `high-contrast`; `.overlord/theme.toml` can change any slot of it.
+    pub theme: String,
+    /// Ring the terminal bell for a critical concern.
+    pub bell: bool,
+    /// Raise a desktop notification (`notify-send`) for a critical concern.
+    pub desktop_notifications: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            theme: "dark".into(),
+            bell: true,
+            desktop_notifications: true,
         }
     }
 }

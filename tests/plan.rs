@@ -188,6 +188,9 @@ fn the_embedded_default_configuration_parses() {
         "worktrees.copy",
         "worktrees.setup_command",
         "worktrees.setup_timeout_secs",
+        "console.theme",
+        "console.bell",
+        "console.desktop_notifications",
         "agents.concurrency",
         "agents.max_attempts",
         "agents.backoff_secs",
@@ -231,7 +234,7 @@ fn the_embedded_default_configuration_parses() {
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 65, "{keys:?}");
+    assert_eq!(keys.len(), 68, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

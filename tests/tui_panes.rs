@@ -574,3 +574,38 @@ fn the_activity_log_filters_by_agent_and_kind() {
     let t = text(&buf);
     assert_eq!(t.matches("C-").count(), 3, "{t}");
 }
+
+#[test]
+fn the_command_bar_completes_commands_and_the_ids_each_position_takes() {
+    use overlord::tui::command_bar::{complete, History};
+    let state = session();
+    assert_eq!(complete("/ac", &state), vec!["/ack "]);
+    let res = complete("/re", &state);
+    assert!(
+        res.contains(&"/resolve ".to_string()) && res.contains(&"/resume ".to_string()),
+        "{res:?}"
+    );
+    assert_eq!(
+        complete("/ack C-", &state),
+        vec!["/ack C-1 ", "/ack C-2 ", "/ack C-3 "]
+    );
+    assert_eq!(complete("/pause tes", &state), vec!["/pause tester-1 "]);
+    assert_eq!(complete("/approve ", &state), vec!["/approve A-2 "]);
+    assert_eq!(
+        complete("/rollback 2026", &state),
+        vec!["/rollback 20261121-001 "]
+    );
+    assert!(complete("/ack C-1 because", &state).is_empty());
+    assert!(complete("/nothing", &state).is_empty());
+
+    let mut h = History::default();
+    assert_eq!(h.up(), None);
+    h.push("/ack C-1");
+    h.push("/ack C-1");
+    h.push("/status");
+    assert_eq!(h.up(), Some("/status"));
+    assert_eq!(h.up(), Some("/ack C-1"));
+    assert_eq!(h.up(), Some("/ack C-1"), "the oldest stays");
+    assert_eq!(h.down(), Some("/status"));
+    assert_eq!(h.down(), None);
+}

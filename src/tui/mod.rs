@@ -2,7 +2,10 @@
 //! pure function of (state, view state, theme, area), and frames are drawn only when
 //! something changed.
 
+pub mod alert;
+pub mod command_bar;
 pub mod panes;
 pub mod screen;
+pub mod terminal;
 pub mod text;
 pub mod theme;
