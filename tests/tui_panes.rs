@@ -609,3 +609,55 @@ fn the_command_bar_completes_commands_and_the_ids_each_position_takes() {
     assert_eq!(h.down(), Some("/status"));
     assert_eq!(h.down(), None);
 }
+
+#[test]
+fn files_agents_touch_in_their_worktrees_are_reported_with_the_task() {
+    use overlord::tui::watch::{classify, worktrees, Touched};
+    let root = tempfile::tempdir().unwrap();
+    let wt = root.path().join(".overlord/worktrees");
+    assert_eq!(
+        classify(&wt, &wt.join("t1/src/lib.rs")),
+        Some(Touched {
+            task: "t1".into(),
+            path: "src/lib.rs".into()
+        })
+    );
+    assert_eq!(classify(&wt, &wt.join("t1/.git/index")), None);
+    assert_eq!(classify(&wt, &wt.join("t1")), None);
+    assert_eq!(classify(&wt, &root.path().join("README.md")), None);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (_w, mut rx) = worktrees(root.path()).unwrap();
+        let dir = root.path().join(".overlord/worktrees/t2/src");
+        std::fs::create_dir_all(&dir).unwrap();
+        // A directory made a moment ago may not be watched yet (inotify adds watches for new
+        // directories as it sees them): the agent keeps writing, as agents do.
+        let got = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let mut n = 0;
+            loop {
+                n += 1;
+                std::fs::write(dir.join("main.rs"), format!("fn main() {{}} // {n}\n")).unwrap();
+                let wait = tokio::time::sleep(std::time::Duration::from_millis(200));
+                tokio::pin!(wait);
+                loop {
+                    tokio::select! {
+                        t = rx.recv() => {
+                            let t = t.unwrap();
+                            if t.path == "src/main.rs" {
+                                return t;
+                            }
+                        }
+                        _ = &mut wait => break,
+                    }
+                }
+            }
+        })
+        .await
+        .expect("the change is reported");
+        assert_eq!(got.task, "t2");
+    });
+}

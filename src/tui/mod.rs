@@ -9,3 +9,4 @@ pub mod screen;
 pub mod terminal;
 pub mod text;
 pub mod theme;
+pub mod watch;
