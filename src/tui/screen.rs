@@ -127,57 +127,76 @@ fn draw_pane(screen: &Screen, f: &Frame<'_>, pane: Pane, area: Rect, buf: &mut B
     }
 }
 
-/// The one-line summary at the top: phase, tasks, agents, concerns, approvals, checkpoint.
+/// The one-line summary at the top: plan, tasks, agents, concerns, approvals, the operation
+/// in progress, the last checkpoint. Counted in one pass each (no report is built per frame).
 fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
-    let r = crate::protocol::StatusReport::from_state(f.state);
+    let s = f.state;
+    let (done, total) = s.plan.as_ref().map_or((0, 0), |p| {
+        p.tasks().fold((0, 0), |(d, t), task| {
+            (
+                d + usize::from(task.status == crate::protocol::model::TaskStatus::Done),
+                t + 1,
+            )
+        })
+    });
+    let (mut open, mut critical) = (0, 0);
+    for c in s.open_concerns() {
+        open += 1;
+        if c.severity == crate::protocol::model::Severity::Critical {
+            critical += 1;
+        }
+    }
+    let pending = s.pending_approvals().count();
     let mut spans = vec![Span::styled(
         fit(
             &format!(
-                " {} · {}/{} tasks · {} agents active · ",
-                r.plan
-                    .as_deref()
-                    .map(clean)
+                " {} · {done}/{total} tasks · {} agents active · ",
+                s.plan
+                    .as_ref()
+                    .map(|p| clean(&p.title))
                     .unwrap_or_else(|| "no plan".into()),
-                r.tasks_done,
-                r.tasks_total,
-                r.agents_active
+                s.active_agents().count()
             ),
             width,
         ),
         f.theme.style(Slot::StatusBar),
     )];
-    let c = r.open_concerns;
     spans.push(Span::styled(
-        format!("{} concerns", c.total()),
-        f.theme.style(if c.critical > 0 {
+        format!("{open} concerns"),
+        f.theme.style(if critical > 0 {
             Slot::Critical
         } else {
             Slot::StatusBar
         }),
     ));
-    if !r.pending_approvals.is_empty() {
+    if pending > 0 {
         spans.push(Span::styled(" · ", f.theme.style(Slot::StatusBar)));
         spans.push(Span::styled(
-            format!("{} awaiting you", r.pending_approvals.len()),
+            format!("{pending} awaiting you"),
             f.theme.style(Slot::Badge),
         ));
     }
-    if r.dispatch_halted {
+    if s.dispatch_halted {
         spans.push(Span::styled(" · ", f.theme.style(Slot::StatusBar)));
         spans.push(Span::styled("PAUSED", f.theme.style(Slot::Paused)));
     }
-    if let Some(op) = &r.operation {
+    if let Some(op) = &s.operation {
+        let step = op
+            .steps
+            .last()
+            .map(|l| format!(": {}", clean(l)))
+            .unwrap_or_default();
         spans.push(Span::styled(
-            format!(" · {}", clean(op)),
+            format!(" · {} {}{step}", op.kind, op.id),
             f.theme.style(Slot::Running),
         ));
     }
     spans.push(Span::styled(
         format!(
             " · {}",
-            r.last_checkpoint
-                .as_deref()
-                .map(|c| c.trim_start_matches("checkpoint/").to_string())
+            s.checkpoints
+                .last()
+                .map(|c| c.name.trim_start_matches("checkpoint/").to_string())
                 .unwrap_or_else(|| "no checkpoint".into())
         ),
         f.theme.style(Slot::StatusBar),

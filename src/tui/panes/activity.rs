@@ -151,17 +151,25 @@ pub fn render(
     if let Some(k) = &view.kind {
         filter.push(format!("kind {k}"));
     }
+    // Only the lines that show are built: the log can hold thousands of events.
     let lines: Vec<Line> = if view.raw {
-        raw.iter()
+        let end = raw.len().saturating_sub(view.back);
+        let start = end.saturating_sub(height);
+        raw[start..end]
+            .iter()
             .map(|l| Line::from(Span::styled(fit(&clean(l), width), ctx.style(Slot::Text))))
             .collect()
     } else {
-        log.events
+        let mut shown: Vec<Line> = log
+            .events
             .iter()
+            .rev()
             .filter(|e| {
                 view.agent.as_deref().is_none_or(|a| agent_of(e) == Some(a))
                     && view.kind.as_deref().is_none_or(|k| e.kind.name() == k)
             })
+            .skip(view.back)
+            .take(height)
             .map(|e| {
                 let at = e.at.get(11..19).unwrap_or("");
                 Line::from(vec![
@@ -172,17 +180,17 @@ pub fn render(
                     ),
                 ])
             })
-            .collect()
+            .collect();
+        shown.reverse();
+        shown
     };
-    let end = lines.len().saturating_sub(view.back);
-    let start = end.saturating_sub(height);
     let title = if view.raw { "Raw output" } else { "Activity" };
     let extra = if filter.is_empty() {
         None
     } else {
         Some(filter.join(", "))
     };
-    Paragraph::new(lines[start..end].to_vec())
+    Paragraph::new(lines)
         .block(ctx.block(title, extra))
         .render(area, buf);
 }

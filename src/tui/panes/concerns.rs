@@ -17,21 +17,18 @@ pub struct ConcernsView {
     pub offset: usize,
 }
 
-/// The open concerns in the pane's order.
-pub fn queue(state: &crate::protocol::State) -> Vec<&Concern> {
-    let mut open: Vec<&Concern> = state.open_concerns().collect();
-    open.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.timestamp.cmp(&b.timestamp))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    open
+/// The open concerns in the pane's order: by severity (critical first), then in the order
+/// they were raised (ids are handed out in order, so no sort is needed: a frame over 10,000
+/// concerns only walks the map).
+pub fn queue(state: &crate::protocol::State) -> impl Iterator<Item = &Concern> + '_ {
+    [Severity::Critical, Severity::Warning, Severity::Info]
+        .into_iter()
+        .flat_map(move |sev| state.open_concerns().filter(move |c| c.severity == sev))
 }
 
 impl ConcernsView {
     pub fn concern<'s>(&self, state: &'s crate::protocol::State) -> Option<&'s Concern> {
-        queue(state).get(self.selected).copied()
+        queue(state).nth(self.selected)
     }
 }
 
@@ -44,30 +41,30 @@ fn severity_slot(s: Severity) -> Slot {
 }
 
 pub fn render(ctx: &Ctx<'_>, view: &ConcernsView, area: Rect, buf: &mut Buffer) {
-    let open = queue(ctx.state);
-    let critical = open
-        .iter()
-        .filter(|c| c.severity == Severity::Critical)
-        .count();
-    let resolved = ctx.state.concerns.len() - open.len();
+    let (mut total, mut critical) = (0, 0);
+    for c in ctx.state.open_concerns() {
+        total += 1;
+        if c.severity == Severity::Critical {
+            critical += 1;
+        }
+    }
+    let resolved = ctx.state.concerns.len() - total;
     let block = ctx.block(
         "Concerns",
         Some(format!(
-            "{} open, {critical} critical, {resolved} resolved",
-            open.len()
+            "{total} open, {critical} critical, {resolved} resolved"
         )),
     );
     let body = inner(area);
     block.render(area, buf);
-    if open.is_empty() {
+    if total == 0 {
         Line::from(Span::styled("no open concern", ctx.style(Slot::Dim))).render(body, buf);
         return;
     }
     let wide = body.width >= 100;
     let visible = body.height.saturating_sub(1) as usize;
     let offset = scroll_for(view.selected, view.offset, visible);
-    let rows = open
-        .iter()
+    let rows = queue(ctx.state)
         .enumerate()
         .skip(offset)
         .take(visible)
