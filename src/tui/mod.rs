@@ -3,3 +3,6 @@
 //! something changed.
 
 pub mod theme;
+pub mod warning;
+
+pub use warning::Warning;
