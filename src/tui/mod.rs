@@ -2,6 +2,7 @@
 //! pure function of (state, view state, theme, area), and frames are drawn only when
 //! something changed.
 
+pub mod keymap;
 pub mod theme;
 pub mod warning;
 
