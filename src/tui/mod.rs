@@ -4,9 +4,13 @@
 
 pub mod alert;
 pub mod command_bar;
+pub mod keymap;
 pub mod panes;
 pub mod screen;
 pub mod terminal;
 pub mod text;
 pub mod theme;
+pub mod warning;
 pub mod watch;
+
+pub use warning::Warning;

@@ -1,14 +1,41 @@
 //! Themes: every colour the console shows comes from a semantic slot (`Slot::Running`,
 //! `Slot::DiffAdd`, …) of the active theme; panes never name a colour. The built-in themes are
-//! TOML files under `themes/`, embedded in the binary.
+//! TOML files under `themes/`, embedded in the binary. A user's `.overlord/theme.toml` names a
+//! built-in `base` and overrides any slots (and the syntax theme) over it; every problem in it is
+//! a located [`Warning`] and the console still gets a complete theme.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
 
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use super::warning::{read_user_file, Warning};
 
 /// The built-in dark theme (the default).
 pub const DARK: &str = include_str!("../../themes/dark.toml");
+/// The built-in light theme.
+pub const LIGHT: &str = include_str!("../../themes/light.toml");
+/// The built-in high-contrast theme (the 16 ANSI colours, bold and reversed).
+pub const HIGH_CONTRAST: &str = include_str!("../../themes/high-contrast.toml");
+
+/// The built-in themes by name, with their embedded files.
+pub const BUILTIN: [(&str, &str); 3] = [
+    ("dark", DARK),
+    ("light", LIGHT),
+    ("high-contrast", HIGH_CONTRAST),
+];
+
+/// The names of syntect's bundled syntax themes (what `syntax` may name).
+pub fn syntax_theme_names() -> Vec<String> {
+    syntect::highlighting::ThemeSet::load_defaults()
+        .themes
+        .into_keys()
+        .collect()
+}
 
 /// The semantic colour slots. Their TOML names are the snake_case forms (`border_focused`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -270,13 +297,217 @@ impl Theme {
 
     /// The built-in dark theme.
     pub fn dark() -> Theme {
-        let file: ThemeFile = toml::from_str(DARK).unwrap_or_default();
-        Theme::from_file(&file).unwrap_or(Theme {
-            name: "dark".into(),
+        Theme::builtin("dark").unwrap_or_else(|| Theme::empty("dark"))
+    }
+
+    /// A built-in theme by name (`dark`, `light`, `high-contrast`).
+    pub fn builtin(name: &str) -> Option<Theme> {
+        Theme::builtin_checked(name).map(|(theme, _)| theme)
+    }
+
+    /// A built-in theme with the problems in its embedded file (the tests require none).
+    pub fn builtin_checked(name: &str) -> Option<(Theme, Vec<Warning>)> {
+        let (name, text) = BUILTIN.iter().find(|(n, _)| *n == name)?;
+        let shown = format!("themes/{name}.toml");
+        Some(overlay(Theme::empty(name), text, &shown, Source::Builtin))
+    }
+
+    /// Whether this theme gives `slot` a style of its own.
+    pub fn defines(&self, slot: Slot) -> bool {
+        self.styles.contains_key(&slot)
+    }
+
+    /// The user's theme file (shown in warnings as `shown`) over its `base` (dark when it names
+    /// none). A missing file is the dark theme with no warning; every problem is a warning, and
+    /// whatever was wrong stays as the base has it.
+    pub fn load(user_file: &Path, shown: &str) -> (Theme, Vec<Warning>) {
+        match read_user_file(user_file, shown) {
+            Ok(Some(text)) => Theme::parse(&text, shown),
+            Ok(None) => (Theme::dark(), Vec::new()),
+            Err(w) => (Theme::dark(), vec![w]),
+        }
+    }
+
+    /// A user theme's text over its base (see [`Theme::load`]).
+    pub fn parse(text: &str, shown: &str) -> (Theme, Vec<Warning>) {
+        overlay(Theme::dark(), text, shown, Source::User)
+    }
+
+    fn empty(name: &str) -> Theme {
+        Theme {
+            name: name.to_string(),
             syntax: "base16-ocean.dark".into(),
             styles: BTreeMap::new(),
-        })
+        }
     }
+}
+
+/// Whether a theme file is one of ours (no `base`, syntax names checked by the tests) or the
+/// user's.
+#[derive(Clone, Copy, PartialEq)]
+enum Source {
+    Builtin,
+    User,
+}
+
+/// Applies a theme file's text over `base`, collecting every problem with its place.
+fn overlay(base: Theme, text: &str, shown: &str, source: Source) -> (Theme, Vec<Warning>) {
+    let mut warnings = Vec::new();
+    let doc = match DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => return (base, vec![Warning::toml(shown, text, &e)]),
+    };
+    let at = |span: Range<usize>, message: String| Warning::at(shown, text, span, message);
+    let doc = doc.get_ref();
+
+    // The base first: every other key applies over it.
+    let mut theme = base;
+    if source == Source::User {
+        if let Some(value) = find(doc, "base") {
+            match value.get_ref().as_str() {
+                Some(name) => match Theme::builtin(name) {
+                    Some(t) => theme = t,
+                    None => warnings.push(at(
+                        value.span(),
+                        format!(
+                            "unknown base theme '{name}' (one of: {}); using dark",
+                            builtin_names()
+                        ),
+                    )),
+                },
+                None => warnings.push(at(
+                    value.span(),
+                    "base must be a string (dark, light or high-contrast)".into(),
+                )),
+            }
+        }
+    }
+
+    for (key, value) in doc.iter() {
+        match key.get_ref().as_ref() {
+            "base" if source == Source::User => {}
+            "name" => match value.get_ref().as_str() {
+                Some(n) => theme.name = n.to_string(),
+                None => warnings.push(at(value.span(), "name must be a string".into())),
+            },
+            "syntax" => match value.get_ref().as_str() {
+                Some(n) if source == Source::Builtin => theme.syntax = n.to_string(),
+                Some(n) => {
+                    let known = syntax_theme_names();
+                    if known.iter().any(|k| k == n) {
+                        theme.syntax = n.to_string();
+                    } else {
+                        warnings.push(at(
+                            value.span(),
+                            format!("unknown syntax theme '{n}' (one of: {})", known.join(", ")),
+                        ));
+                    }
+                }
+                None => warnings.push(at(value.span(), "syntax must be a string".into())),
+            },
+            "slots" => match value.get_ref() {
+                DeValue::Table(slots) => {
+                    for (slot_key, spec) in slots.iter() {
+                        let slot_name = slot_key.get_ref().as_ref();
+                        match Slot::from_name(slot_name) {
+                            Some(slot) => {
+                                if let Some(style) = slot_style(spec, slot_name, &at, &mut warnings)
+                                {
+                                    theme.styles.insert(slot, style);
+                                }
+                            }
+                            None => warnings.push(at(
+                                slot_key.span(),
+                                format!("slots.{slot_name}: no such slot"),
+                            )),
+                        }
+                    }
+                }
+                _ => warnings.push(at(value.span(), "slots must be a table".into())),
+            },
+            other => {
+                let allowed = match source {
+                    Source::User => "base, name, syntax, slots",
+                    Source::Builtin => "name, syntax, slots",
+                };
+                warnings.push(at(
+                    key.span(),
+                    format!("unknown key '{other}' (expected one of: {allowed})"),
+                ));
+            }
+        }
+    }
+    warnings.sort_by_key(|w| (w.line, w.column));
+    (theme, warnings)
+}
+
+fn builtin_names() -> String {
+    BUILTIN.map(|(n, _)| n).join(", ")
+}
+
+fn find<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == key)
+        .map(|(_, v)| v)
+}
+
+/// One slot's style, or `None` (with warnings) when anything in it is wrong: a slot is applied
+/// whole or not at all, so a half-read slot never mixes with the base's.
+fn slot_style(
+    spec: &Spanned<DeValue<'_>>,
+    slot_name: &str,
+    at: &impl Fn(Range<usize>, String) -> Warning,
+    warnings: &mut Vec<Warning>,
+) -> Option<Style> {
+    let DeValue::Table(fields) = spec.get_ref() else {
+        warnings.push(at(
+            spec.span(),
+            format!("slots.{slot_name} must be a table like {{ fg = \"red\", bold = true }}"),
+        ));
+        return None;
+    };
+    let before = warnings.len();
+    let mut style = Style::default();
+    for (field, value) in fields.iter() {
+        let field_name = field.get_ref().as_ref();
+        match field_name {
+            "fg" | "bg" => match value.get_ref().as_str().map(parse_color) {
+                Some(Ok(c)) if field_name == "fg" => style = style.fg(c),
+                Some(Ok(c)) => style = style.bg(c),
+                Some(Err(e)) => warnings.push(at(value.span(), format!("slots.{slot_name}.{field_name}: {e}"))),
+                None => warnings.push(at(
+                    value.span(),
+                    format!("slots.{slot_name}.{field_name} must be a colour string"),
+                )),
+            },
+            "bold" | "italic" | "underline" | "reversed" | "dim" => match value.get_ref().as_bool() {
+                Some(on) => {
+                    let bit = match field_name {
+                        "bold" => Modifier::BOLD,
+                        "italic" => Modifier::ITALIC,
+                        "underline" => Modifier::UNDERLINED,
+                        "reversed" => Modifier::REVERSED,
+                        _ => Modifier::DIM,
+                    };
+                    if on {
+                        style = style.add_modifier(bit);
+                    }
+                }
+                None => warnings.push(at(
+                    value.span(),
+                    format!("slots.{slot_name}.{field_name} must be true or false"),
+                )),
+            },
+            other => warnings.push(at(
+                field.span(),
+                format!(
+                    "slots.{slot_name}: unknown field '{other}' (fg, bg, bold, italic, underline, reversed, dim)"
+                ),
+            )),
+        }
+    }
+    (warnings.len() == before).then_some(style)
 }
 
 impl Default for Theme {
