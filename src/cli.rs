@@ -29,7 +29,7 @@ pub const JSON_SCHEMA_VERSION: u32 = 1;
     long_about = "A governed swarm of AI coding agents on one git repository.\n\n\
         Every console command is also a subcommand here; `overlord-tui cmd '/help'` lists the \
         command grammar shared by the console, the CLI and Discord.",
-    arg_required_else_help = true
+    arg_required_else_help = false
 )]
 pub struct Cli {
     /// The repository to work on (default: the one containing the current directory)
@@ -489,7 +489,14 @@ fn dispatch(cli: Cli) -> Outcome {
         }
     }
     let Some(command) = cli.command else {
-        return Err(Failed(2));
+        // No subcommand: the console.
+        #[cfg(feature = "tui")]
+        return console(&repo);
+        #[cfg(not(feature = "tui"))]
+        {
+            let _ = <Cli as clap::CommandFactory>::command().print_help();
+            return Err(Failed(2));
+        }
     };
     match command {
         Sub::Init { json } => {
@@ -1270,8 +1277,29 @@ fn diff(
     out.write_all(text.as_bytes()).map_err(fail)
 }
 
-fn serve(repo: &Option<PathBuf>, agents: bool) -> Outcome {
-    let ws = workspace(repo)?;
+/// What a front end gets from [`own`]: the core this process owns, the agents' raw output
+/// (when the supervisor runs) and the signal that everything is stopping.
+struct Owner {
+    handle: Handle,
+    ws: Workspace,
+    config: Config,
+    raw: Option<crate::runtime::supervisor::RawOutput>,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Resolves once `rx` says stop.
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}
+
+/// Owns the repository for a front end: the serve lock, the core on its thread, the socket
+/// other invocations talk to, SIGINT/SIGTERM, and (with `agents`) the supervisor. `front`
+/// runs until it returns or the process is signalled; then everything stops in order.
+fn own<F, Fut>(ws: Workspace, agents: bool, front: F) -> Outcome
+where
+    F: FnOnce(Owner) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
     ws.require_initialized().map_err(fail)?;
     let lock_path = ws.serve_lock_path();
     let lock = std::fs::OpenOptions::new()
@@ -1301,18 +1329,16 @@ fn serve(repo: &Option<PathBuf>, agents: bool) -> Outcome {
         let listener = crate::core::ipc::bind(&socket)
             .map_err(|e| fail(format!("cannot listen on {}: {e}", socket.display())))?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|v| *v).await;
-        };
         // The handlers are installed now, before any agent starts: an agent inherits a
         // handled SIGINT as its default action (an ignored one — `overlord-tui run &` from a
         // script — would stay ignored and make every cancel wait for SIGTERM).
         let shutdown = shutdown_signal();
+        let signal_tx = stop_tx.clone();
         tokio::spawn(async move {
             shutdown.await;
-            let _ = stop_tx.send(true);
+            let _ = signal_tx.send(true);
         });
-        let supervisor = if agents {
+        let (supervisor, raw) = if agents {
             let sup = crate::runtime::supervisor::Supervisor::new(
                 handle.clone(),
                 ws.clone(),
@@ -1320,12 +1346,95 @@ fn serve(repo: &Option<PathBuf>, agents: bool) -> Outcome {
             )
             .await
             .map_err(fail)?;
-            let printer = tokio::spawn(print_progress(handle.subscribe()));
-            let rx = stop_rx.clone();
-            Some((tokio::spawn(sup.run(stopped(rx))), printer))
+            let raw = sup.raw_output();
+            (
+                Some(tokio::spawn(sup.run(stopped(stop_rx.clone())))),
+                Some(raw),
+            )
         } else {
-            None
+            (None, None)
         };
+        let ipc = tokio::spawn(crate::core::ipc::serve(
+            listener,
+            handle.clone(),
+            stopped(stop_rx.clone()),
+        ));
+        let outcome = front(Owner {
+            handle: handle.clone(),
+            ws: ws.clone(),
+            config: config.clone(),
+            raw,
+            stop: stop_rx,
+        })
+        .await;
+        let _ = stop_tx.send(true);
+        let _ = ipc.await;
+        if let Some(sup) = supervisor {
+            let _ = sup.await;
+        }
+        outcome
+    });
+    let _ = std::fs::remove_file(&socket);
+    handle.stop();
+    let _ = join.join();
+    drop(lock);
+    result
+}
+
+/// `overlord-tui` with no subcommand: the console, owning the repository and running the
+/// swarm like `run`. In a repository without `.overlord/` it offers `init` first.
+#[cfg(feature = "tui")]
+fn console(repo: &Option<PathBuf>) -> Outcome {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        let help = <Cli as clap::CommandFactory>::command().render_help();
+        eprintln!(
+            "overlord-tui with no subcommand opens the console, which needs a terminal; headless, use a subcommand.\n\n{help}"
+        );
+        return Err(Failed(2));
+    }
+    let ws = workspace(repo)?;
+    if !ws.is_initialized() {
+        if !std::io::stdin().is_terminal() {
+            return Err(fail(format!(
+                "Overlord is not set up in {}: run `overlord-tui init` there first",
+                ws.root.display()
+            )));
+        }
+        eprint!(
+            "Overlord is not set up in {}. Set it up now (overlord-tui init)? [Y/n] ",
+            ws.root.display()
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).map_err(fail)?;
+        let answer = answer.trim().to_ascii_lowercase();
+        if !(answer.is_empty() || answer == "y" || answer == "yes") {
+            eprintln!("nothing was changed");
+            return Err(Failed(1));
+        }
+        let report = ws.init().map_err(fail)?;
+        eprintln!("created {}", report.created.join(", "));
+        init_logging(&ws);
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "human".into());
+    own(ws, true, |owner| async move {
+        let raw = owner.raw.clone().unwrap_or_default();
+        tokio::select! {
+            r = crate::tui::run::run(owner.handle.clone(), &owner.ws.root, &owner.config, raw, user) => {
+                r.map(|_| ()).map_err(fail)
+            }
+            _ = stopped(owner.stop.clone()) => Ok(()),
+        }
+    })
+}
+
+/// `serve` and `run`: own the repository until SIGINT/SIGTERM, with progress on stderr.
+fn serve(repo: &Option<PathBuf>, agents: bool) -> Outcome {
+    let ws = workspace(repo)?;
+    own(ws, agents, |owner| async move {
+        let printer = agents.then(|| tokio::spawn(print_progress(owner.handle.subscribe())));
         eprintln!(
             "overlord-tui {} {} on {} (pid {}); Ctrl-C to stop",
             if agents {
@@ -1333,23 +1442,17 @@ fn serve(repo: &Option<PathBuf>, agents: bool) -> Outcome {
             } else {
                 "serving"
             },
-            ws.root.display(),
-            ws.relative(&socket),
+            owner.ws.root.display(),
+            owner.ws.relative(&owner.ws.socket_path()),
             std::process::id()
         );
-        crate::core::ipc::serve(listener, handle.clone(), stopped(stop_rx)).await;
-        if let Some((sup, printer)) = supervisor {
+        stopped(owner.stop).await;
+        if let Some(p) = printer {
             eprintln!("stopping the agents…");
-            let _ = sup.await;
-            printer.abort();
+            p.abort();
         }
         Ok(())
-    });
-    let _ = std::fs::remove_file(&socket);
-    handle.stop();
-    let _ = join.join();
-    drop(lock);
-    result
+    })
 }
 
 /// `overlord-tui run`'s progress lines: what the swarm does, and what waits for the human.

@@ -19,6 +19,7 @@ mod script_agent;
 mod store;
 mod supervisor;
 mod swarm_e2e;
+mod tui_app;
 mod tui_config;
 mod tui_panes;
 mod tui_theme;

@@ -180,8 +180,10 @@ fn usage_errors_exit_2_with_a_suggestion() {
     assert_eq!(o.status.code(), Some(2));
     let o = repo.run(&["concern", "raise", "--from", "implementer"]);
     assert_eq!(o.status.code(), Some(2));
+    // No subcommand is the console; without a terminal it says so, with the usage.
     let o = repo.run(&[]);
     assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("needs a terminal"), "{}", stderr(&o));
     assert!(stderr(&o).contains("Usage"), "{}", stderr(&o));
     let o = repo.run(&["--help"]);
     assert_eq!(o.status.code(), Some(0));

@@ -12,8 +12,8 @@ use overlord::tui::theme::{Slot, Theme};
 
 const NOW: &str = "2026-11-21T10:30:00.000Z";
 
-struct Script {
-    state: State,
+pub struct Script {
+    pub state: State,
     seq: u64,
     log: panes::activity::Log,
 }
@@ -104,11 +104,11 @@ fn gate(name: &str, outcome: GateOutcome, measured: &str, threshold: Option<&str
 }
 
 /// A session in full swing: a plan, agents in every state, concerns, a QA run, checkpoints.
-fn session() -> State {
+pub fn session() -> State {
     script().state
 }
 
-fn script() -> Script {
+pub fn script() -> Script {
     let mut s = Script::new();
     let plan = Plan {
         id: "arith-1".into(),

@@ -3,9 +3,11 @@
 //! something changed.
 
 pub mod alert;
+pub mod app;
 pub mod command_bar;
 pub mod keymap;
 pub mod panes;
+pub mod run;
 pub mod screen;
 pub mod terminal;
 pub mod text;

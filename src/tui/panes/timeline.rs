@@ -43,6 +43,9 @@ pub fn render(ctx: &Ctx<'_>, view: &TimelineView, area: Rect, buf: &mut Buffer) 
     }
     let visible = body.height.saturating_sub(1) as usize;
     let offset = scroll_for(view.selected, view.offset, visible);
+    // Narrow: the name, the kind and the QA with the summary; wide: the time and the QA
+    // run in columns of their own.
+    let narrow = body.width < 70;
     let rows = list
         .iter()
         .enumerate()
@@ -64,32 +67,52 @@ pub fn render(ctx: &Ctx<'_>, view: &TimelineView, area: Rect, buf: &mut Buffer) 
                 .get(5..16)
                 .unwrap_or(&c.created_at)
                 .replace('T', " ");
-            let row = Row::new(vec![
-                Cell::from(c.name.trim_start_matches("checkpoint/").to_string()),
-                Cell::from(Span::styled(kind, ctx.style(slot))),
-                Cell::from(when),
-                Cell::from(qa),
-                Cell::from(clean(&c.summary)),
-            ]);
+            let name = Cell::from(c.name.trim_start_matches("checkpoint/").to_string());
+            let kind = Cell::from(Span::styled(kind, ctx.style(slot)));
+            let row = if narrow {
+                Row::new(vec![
+                    name,
+                    kind,
+                    Cell::from(format!("{qa} · {}", clean(&c.summary))),
+                ])
+            } else {
+                Row::new(vec![
+                    name,
+                    kind,
+                    Cell::from(when),
+                    Cell::from(qa),
+                    Cell::from(clean(&c.summary)),
+                ])
+            };
             if i == view.selected {
                 row.style(ctx.style(Slot::Selection))
             } else {
                 row.style(ctx.style(Slot::Text))
             }
         });
-    Table::new(
-        rows,
-        [
-            Constraint::Length(13),
-            Constraint::Length(9),
-            Constraint::Length(11),
-            Constraint::Length(18),
-            Constraint::Min(10),
-        ],
-    )
-    .header(
-        Row::new(vec!["checkpoint", "kind", "when", "QA", "summary"]).style(ctx.style(Slot::Hint)),
-    )
-    .column_spacing(1)
-    .render(body, buf);
+    let (widths, header): (Vec<Constraint>, Vec<&str>) = if narrow {
+        (
+            vec![
+                Constraint::Length(12),
+                Constraint::Length(9),
+                Constraint::Min(4),
+            ],
+            vec!["checkpoint", "kind", "QA · summary"],
+        )
+    } else {
+        (
+            vec![
+                Constraint::Length(13),
+                Constraint::Length(9),
+                Constraint::Length(11),
+                Constraint::Length(18),
+                Constraint::Min(10),
+            ],
+            vec!["checkpoint", "kind", "when", "QA", "summary"],
+        )
+    };
+    Table::new(rows, widths)
+        .header(Row::new(header).style(ctx.style(Slot::Hint)))
+        .column_spacing(1)
+        .render(body, buf);
 }

@@ -1,0 +1,248 @@
+//! Key behaviour without a terminal: keys go through the real keymap (its layers) to the
+//! app's update step, and each gives the expected command or view change.
+
+use overlord::protocol::model::{ConcernId, Severity};
+use overlord::protocol::{Command, Event, EventKind, Target};
+use overlord::tui::app::{App, Intent};
+use overlord::tui::keymap::{parse_key, Keymap};
+use overlord::tui::screen::Pane;
+
+use crate::tui_panes::session;
+
+struct Console {
+    app: App,
+    keys: Keymap,
+}
+
+impl Console {
+    fn new() -> Console {
+        Console {
+            app: App::new(session()),
+            keys: Keymap::defaults().0,
+        }
+    }
+
+    /// Presses one key as the runner does: bound keys become actions, other printable keys
+    /// go to the command bar when it is open.
+    fn press(&mut self, key: &str) -> Vec<Intent> {
+        let event = parse_key(key).unwrap();
+        match self.keys.resolve(&self.app.layers(), event) {
+            Some(action) => self.app.on_action(action),
+            None => {
+                if self.app.screen.command.is_some() {
+                    if let crossterm::event::KeyCode::Char(c) = event.code {
+                        self.app.on_text(c);
+                    }
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.app.on_text(c);
+        }
+    }
+}
+
+#[test]
+fn focus_moves_with_tab_and_the_number_keys() {
+    let mut c = Console::new();
+    assert_eq!(c.app.screen.focus, Pane::Swarm);
+    c.press("tab");
+    assert_eq!(c.app.screen.focus, Pane::Concerns);
+    c.press("backtab");
+    assert_eq!(c.app.screen.focus, Pane::Swarm);
+    c.press("5");
+    assert_eq!(c.app.screen.focus, Pane::Timeline);
+    c.press("2");
+    assert_eq!(c.app.screen.focus, Pane::Concerns);
+}
+
+#[test]
+fn concern_keys_acknowledge_the_selected_concern_and_prefill_resolve() {
+    let mut c = Console::new();
+    c.press("2");
+    // The queue starts with the critical one.
+    assert_eq!(
+        c.press("a"),
+        vec![Intent::Submit(Command::Ack {
+            concern: ConcernId(2)
+        })]
+    );
+    c.press("down");
+    assert!(c.press("r").is_empty());
+    assert_eq!(c.app.screen.command.as_deref(), Some("/resolve C-1 "));
+    c.type_text("spec clarified");
+    assert_eq!(
+        c.press("enter"),
+        vec![Intent::Submit(Command::Resolve {
+            concern: ConcernId(1),
+            note: Some("spec clarified".into())
+        })]
+    );
+    assert_eq!(c.app.screen.command, None);
+}
+
+#[test]
+fn save_asks_first_and_does_nothing_when_cancelled() {
+    let mut c = Console::new();
+    assert!(c.press("S").is_empty());
+    let confirm = c.app.screen.confirm.clone().expect("a confirmation");
+    assert!(confirm.lines[0].contains("design"), "{confirm:?}");
+    // In a confirmation, q does not quit.
+    assert!(c.press("q").is_empty());
+    assert!(c.app.screen.confirm.is_some());
+    assert!(c.press("n").is_empty());
+    assert!(c.app.screen.confirm.is_none());
+    c.press("S");
+    assert_eq!(c.press("y"), vec![Intent::Submit(Command::Save)]);
+}
+
+#[test]
+fn rollback_is_one_key_on_the_selected_checkpoint_with_a_confirmation() {
+    let mut c = Console::new();
+    c.press("5");
+    c.press("R");
+    assert!(c.app.screen.confirm.as_ref().unwrap().lines[0].contains("checkpoint/20261121-001"));
+    assert_eq!(
+        c.press("enter"),
+        vec![Intent::Submit(Command::Rollback {
+            checkpoint: "checkpoint/20261121-001".into(),
+            branch: None,
+            reason: Some("rolled back from the console".into()),
+        })]
+    );
+}
+
+#[test]
+fn agent_keys_pause_resume_and_clarify_the_selected_agent() {
+    let mut c = Console::new();
+    c.press("down");
+    assert_eq!(
+        c.press("p"),
+        vec![Intent::Submit(Command::Pause {
+            target: Target::Agent("implementer-1".into())
+        })]
+    );
+    assert_eq!(
+        c.press("r"),
+        vec![Intent::Submit(Command::Resume {
+            target: Target::Agent("implementer-1".into())
+        })]
+    );
+    c.press("c");
+    assert_eq!(
+        c.app.screen.command.as_deref(),
+        Some("/clarify implementer-1 ")
+    );
+    c.press("esc");
+    assert_eq!(c.app.screen.command, None);
+    assert_eq!(
+        c.press("P"),
+        vec![Intent::Submit(Command::Pause {
+            target: Target::All
+        })]
+    );
+}
+
+#[test]
+fn approve_and_reject_open_the_command_bar_on_the_pending_approval() {
+    let mut c = Console::new();
+    c.press("3");
+    c.press("a");
+    assert_eq!(c.app.screen.command.as_deref(), Some("/approve A-2 "));
+    c.press("esc");
+    c.press("x");
+    assert_eq!(c.app.screen.command.as_deref(), Some("/reject A-2 "));
+}
+
+#[test]
+fn the_command_bar_parses_completes_and_remembers() {
+    let mut c = Console::new();
+    c.press(":");
+    assert_eq!(c.app.screen.command.as_deref(), Some("/"));
+    c.type_text("ac");
+    c.press("tab");
+    assert_eq!(c.app.screen.command.as_deref(), Some("/ack "));
+    c.type_text("C-3");
+    assert_eq!(
+        c.press("enter"),
+        vec![Intent::Submit(Command::Ack {
+            concern: ConcernId(3)
+        })]
+    );
+    // A line that does not parse is an error in the bar, not a command.
+    c.press(":");
+    c.type_text("nope");
+    assert!(c.press("enter").is_empty());
+    let (ok, message) = c.app.screen.reply.clone().unwrap();
+    assert!(!ok && message.contains("nope"), "{message}");
+    // History.
+    c.press(":");
+    c.press("up");
+    assert_eq!(c.app.screen.command.as_deref(), Some("/nope"));
+    c.press("up");
+    assert_eq!(c.app.screen.command.as_deref(), Some("/ack C-3"));
+}
+
+#[test]
+fn quit_help_and_zoom() {
+    let mut c = Console::new();
+    c.press("?");
+    assert!(c.app.screen.help);
+    c.press("esc");
+    assert!(!c.app.screen.help);
+    c.press("3");
+    c.press("enter");
+    assert!(c.app.screen.zoom, "enter on the plan shows it alone");
+    c.press("esc");
+    assert!(!c.app.screen.zoom);
+    // On the swarm, enter shows the selected agent's raw output.
+    c.press("1");
+    c.press("down");
+    c.press("enter");
+    assert_eq!(c.app.screen.focus, Pane::Activity);
+    assert_eq!(
+        c.app.screen.activity.agent.as_deref(),
+        Some("implementer-1")
+    );
+    assert!(c.app.screen.activity.raw);
+    assert_eq!(c.press("q"), vec![Intent::Quit]);
+}
+
+#[test]
+fn core_events_update_the_view_a_gap_asks_for_a_snapshot_and_critical_concerns_alert() {
+    let mut c = Console::new();
+    c.app.dirty = false;
+    let next = c.app.state.last_event_seq + 1;
+    let mut concern = c.app.state.concerns[&ConcernId(2)].clone();
+    concern.id = ConcernId(4);
+    concern.severity = Severity::Critical;
+    let intents = c.app.on_event(Event {
+        seq: next,
+        at: "2026-11-21T10:31:00.000Z".into(),
+        command_seq: None,
+        actor: "agent:tester-1".into(),
+        kind: EventKind::ConcernRaised {
+            concern: concern.clone(),
+        },
+    });
+    assert_eq!(intents, vec![Intent::Alert(Box::new(concern))]);
+    assert!(c.app.dirty);
+    assert!(c.app.state.concerns.contains_key(&ConcernId(4)));
+    // The same event again changes nothing; a gap asks for a snapshot.
+    c.app.dirty = false;
+    let replay = c.app.log.events.back().unwrap().clone();
+    assert!(c.app.on_event(replay).is_empty());
+    assert!(!c.app.dirty);
+    let gap = c.app.on_event(Event {
+        seq: next + 5,
+        at: "2026-11-21T10:32:00.000Z".into(),
+        command_seq: None,
+        actor: "system".into(),
+        kind: EventKind::DispatchResumed,
+    });
+    assert_eq!(gap, vec![Intent::Snapshot]);
+}
