@@ -111,6 +111,22 @@ pub fn describe(e: &Event) -> String {
         ),
         EventKind::ApprovalDecided { id, decision, .. } => format!("{id} {}", decision.as_str()),
         EventKind::CheckpointCreated { checkpoint } => format!("checkpoint {}", checkpoint.name),
+        EventKind::OperationStarted { operation } => {
+            format!(
+                "{} {} started by {}",
+                operation.kind, operation.id, operation.requested_by
+            )
+        }
+        EventKind::OperationFinished {
+            id, kind, message, ..
+        } => format!("{kind} {id}: {message}"),
+        EventKind::GitAction {
+            action,
+            reference,
+            detail,
+            ..
+        } => format!("git {action} {reference}: {detail}"),
+        EventKind::SessionStatusChanged { status } => format!("session {status:?}").to_lowercase(),
         EventKind::OperationStep { step, detail, .. } => format!("{step}: {detail}"),
         EventKind::QaGateFinished { run, result } => {
             format!("{run} {} {}", result.gate, result.outcome.as_str())

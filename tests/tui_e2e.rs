@@ -1,0 +1,248 @@
+//! The console end to end: the real binary in a real terminal (tmux), on a prepared
+//! repository with scripted agents. The test types keys (`send-keys`) and reads the screen
+//! (`capture-pane`) like a person: wait for a concern and acknowledge it, Save with its
+//! confirmation and see the checkpoint in the timeline, then roll back from the timeline.
+
+use std::path::Path;
+use std::process::Command as Proc;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    fn cmd(&self) -> Proc {
+        let mut c = Proc::new("tmux");
+        c.args(["-L", &self.socket]);
+        c
+    }
+
+    fn start(repo: &Repo, width: u16, height: u16) -> Tmux {
+        let t = Tmux {
+            socket: format!("ovl-e2e-{}", std::process::id()),
+            session: "console".into(),
+        };
+        // A shell command with the sandboxed environment, so the console's git and agents
+        // never see the host's configuration.
+        let home = repo.home.path().display().to_string();
+        let line = format!(
+            "cd '{}' && env HOME='{home}' XDG_CONFIG_HOME='{home}/.config' GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null USER=tester TERM=xterm-256color '{}'; echo CONSOLE-EXITED $?; sleep 60",
+            repo.path().display(),
+            env!("CARGO_BIN_EXE_overlord-tui")
+        );
+        let ok = t
+            .cmd()
+            .args([
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                &t.session,
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+                &line,
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tmux new-session");
+        t
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let ok = self
+                .cmd()
+                .args(["send-keys", "-t", &self.session, k])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn screen(&self) -> String {
+        let o = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn wait(&self, what: &str, secs: u64, f: impl Fn(&str) -> bool) -> String {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if f(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < until,
+                "timed out waiting for {what}; the screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().args(["kill-server"]).status();
+    }
+}
+
+fn tmux_available() -> bool {
+    Proc::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn prepared() -> Repo {
+    let repo = Repo::new();
+    repo.write("README.md", "# sample\n");
+    git(repo.path(), repo.home.path(), &["add", "-A"]);
+    git(repo.path(), repo.home.path(), &["commit", "-qm", "initial"]);
+    git(repo.path(), repo.home.path(), &["branch", "-M", "main"]);
+    let o = repo.run(&["init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut config = String::new();
+    for role in [
+        "pm",
+        "designer",
+        "implementer",
+        "tester",
+        "debugger",
+        "reviewer",
+    ] {
+        config.push_str(&format!("[roles.{role}]\nadapter = \"scripted\"\n"));
+    }
+    config.push_str(
+        "[adapters.scripted]\nscript_dir = \".overlord/scripts\"\n[console]\nbell = false\ndesktop_notifications = false\n[agents]\nflush_ms = 200\n[core]\npoll_ms = 50\n",
+    );
+    repo.write(".overlord/config.toml", &config);
+    // Gates nothing can measure pass through; the human is asked only for real failures.
+    repo.write(
+        ".overlord/QA_POLICY.yaml",
+        "gates:\n  not_measured: ignore\n  reproducibility_runs: 1\n",
+    );
+    repo.write(
+        ".overlord/scripts/default.toml",
+        r#"
+[[step]]
+say = "writing the feature"
+
+[[step]]
+write = { path = "feature.txt", content = "the feature\n" }
+
+[[step]]
+concern = { severity = "warning", category = "spec_ambiguity", summary = "Is the feature plural?" }
+
+[[step]]
+commit = "feat: the feature"
+"#,
+    );
+    // The second task waits for the test's go, so that the first Save has one task and the
+    // second Save the other.
+    repo.write(
+        ".overlord/scripts/second.toml",
+        r#"
+[[step]]
+run = "while [ ! -f \"$OVERLORD_REPO/.overlord/go\" ]; do sleep 0.1; done"
+
+[[step]]
+write = { path = "second.txt", content = "the second change\n" }
+"#,
+    );
+    repo.write(
+        "plan.json",
+        r#"{"todo_list_id": "demo", "title": "Console demo", "phases": [{"id": "p1", "name": "One",
+           "tasks": [{"id": "feature", "title": "The feature", "agent_role": "implementer"},
+                     {"id": "second", "title": "A second change", "agent_role": "implementer",
+                      "dependencies": ["feature"]}]}]}"#,
+    );
+    repo
+}
+
+fn cli(repo: &Repo, args: &[&str]) -> String {
+    let o = repo.run(args);
+    assert!(o.status.success(), "{args:?}: {}{}", stdout(&o), stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn the_console_drives_a_session_from_the_keyboard() {
+    if !tmux_available() {
+        panic!("tmux is required for the console's end-to-end test (.ci/run installs it)");
+    }
+    let repo = prepared();
+    let t = Tmux::start(&repo, 120, 40);
+    t.wait("the console", 30, |s| {
+        s.contains("Swarm") && s.contains("Concerns")
+    });
+    assert!(Path::new(&repo.path().join(".overlord/overlord.sock")).exists());
+    // The human imports and approves the plan from another terminal (through the socket).
+    cli(&repo, &["plan", "import", "plan.json"]);
+    cli(&repo, &["cmd", "/approve A-1"]);
+
+    // The agent's concern shows up; acknowledge it from the concerns pane.
+    t.wait("the concern", 60, |s| {
+        s.contains("C-1") && s.contains("warning")
+    });
+    t.wait("the first task done", 60, |s| s.contains("1/2 tasks"));
+    t.keys(&["2", "a"]);
+    t.wait("the acknowledgement", 20, |s| {
+        s.contains("C-1 acknowledged")
+    });
+
+    // Save: one key, a confirmation listing what is integrated, then the checkpoint.
+    t.keys(&["S"]);
+    let s = t.wait("the Save confirmation", 10, |s| {
+        s.contains("integrate the finished tasks")
+    });
+    assert!(s.contains("feature"), "{s}");
+    t.keys(&["y"]);
+    t.wait("the first checkpoint", 60, |s| s.contains("-001 save"));
+    assert_eq!(
+        git(repo.path(), repo.home.path(), &["show", "main:feature.txt"]),
+        "the feature\n"
+    );
+
+    // The second change, its Save and checkpoint.
+    std::fs::write(repo.path().join(".overlord/go"), "").unwrap();
+    t.wait("the second task done", 60, |s| s.contains("2/2 tasks"));
+    t.keys(&["S"]);
+    t.wait("the Save confirmation", 10, |s| s.contains("second"));
+    t.keys(&["y"]);
+    t.wait("the second checkpoint", 60, |s| s.contains("-002 save"));
+    git(repo.path(), repo.home.path(), &["show", "main:second.txt"]);
+
+    // Roll back to the first checkpoint from the timeline (newest first: one down).
+    t.keys(&["5", "down", "R"]);
+    let s = t.wait("the rollback confirmation", 10, |s| s.contains("Roll back"));
+    assert!(s.contains("restore checkpoint/"), "{s}");
+    assert!(s.contains("-001 as a new commit"), "{s}");
+    t.keys(&["enter"]);
+    t.wait("the rollback checkpoint", 60, |s| {
+        s.contains("-003 rollback")
+    });
+    let o = git_output(repo.path(), repo.home.path(), &["show", "main:second.txt"]);
+    assert!(!o.status.success(), "the second change is rolled back");
+    assert_eq!(
+        git(repo.path(), repo.home.path(), &["show", "main:feature.txt"]),
+        "the feature\n"
+    );
+
+    // Quit: the terminal is given back and the console exits 0.
+    t.keys(&["q"]);
+    t.wait("the exit", 30, |s| s.contains("CONSOLE-EXITED 0"));
+    let o = repo.run(&["audit", "verify", "--git"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
