@@ -22,8 +22,10 @@ impl Tmux {
     }
 
     fn start(repo: &Repo, width: u16, height: u16) -> Tmux {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let t = Tmux {
-            socket: format!("ovl-e2e-{}", std::process::id()),
+            socket: format!("ovl-e2e-{}-{n}", std::process::id()),
             session: "console".into(),
         };
         // A shell command with the sandboxed environment, so the console's git and agents
@@ -245,4 +247,27 @@ fn the_console_drives_a_session_from_the_keyboard() {
     t.wait("the exit", 30, |s| s.contains("CONSOLE-EXITED 0"));
     let o = repo.run(&["audit", "verify", "--git"]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn an_idle_console_draws_no_frames() {
+    if !tmux_available() {
+        panic!("tmux is required for the console's end-to-end test (.ci/run installs it)");
+    }
+    let repo = prepared();
+    let t = Tmux::start(&repo, 100, 30);
+    t.wait("the console", 30, |s| s.contains("Swarm"));
+    // Nothing happens for three seconds: nothing is drawn.
+    std::thread::sleep(Duration::from_secs(3));
+    t.keys(&["q"]);
+    t.wait("the exit", 30, |s| s.contains("CONSOLE-EXITED 0"));
+    let log = std::fs::read_to_string(repo.path().join(".overlord/logs/overlord.log")).unwrap();
+    let frames: u64 = log
+        .lines()
+        .rev()
+        .find_map(|l| l.split("frames drawn: ").nth(1))
+        .and_then(|n| n.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no frame count in the log:\n{log}"));
+    // The first frame, and at most one more (a resize as tmux settles); none while idle.
+    assert!(frames <= 2, "{frames} frames for an idle console");
 }

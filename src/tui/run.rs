@@ -200,7 +200,14 @@ pub async fn run(
         };
         for intent in intents {
             match intent {
-                Intent::Quit => return Ok(stats),
+                Intent::Quit => {
+                    tracing::info!(
+                        frames = stats.frames,
+                        "console closed; frames drawn: {}",
+                        stats.frames
+                    );
+                    return Ok(stats);
+                }
                 Intent::Snapshot => {
                     if let Some(s) = handle.snapshot().await {
                         app.on_snapshot(s);
