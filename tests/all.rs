@@ -19,5 +19,6 @@ mod script_agent;
 mod store;
 mod supervisor;
 mod swarm_e2e;
+mod tui_diff;
 mod tui_theme;
 mod worktree;

@@ -2,4 +2,6 @@
 //! pure function of (state, view state, theme, area), and frames are drawn only when
 //! something changed.
 
+pub mod diff_view;
+pub mod highlight;
 pub mod theme;
