@@ -563,3 +563,39 @@ fn loads_a_task_branch_with_its_texts() {
         }
     }
 }
+
+#[test]
+fn an_idle_highlighter_reads_ahead_so_a_later_jump_is_cheap() {
+    let text = Arc::new(
+        source(30_000, 3)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>(),
+    );
+    let mut hl = Highlighter::spawn("base16-ocean.dark").unwrap();
+    let mut generation = 0;
+    let mut ask = |hl: &mut Highlighter, line: u32| {
+        generation += 1;
+        hl.request(HighlightRequest {
+            generation,
+            file: 0,
+            side: TextSide::New,
+            path: "big.rs".into(),
+            text: text.clone(),
+            lines: vec![line],
+        });
+        hl.next_timeout(Duration::from_secs(60)).expect("a result")
+    };
+    // The first screen: only the top is read to answer it.
+    assert_eq!(ask(&mut hl, 40).parsed, 40);
+    // Idle, the worker reads on; a jump near the end soon starts from a checkpoint there.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let r = ask(&mut hl, 29_900);
+        if r.parsed <= CHECKPOINT_EVERY as u64 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no read-ahead");
+    }
+}

@@ -648,7 +648,13 @@ fn render_hunks(
     };
     let width = hunks
         .iter()
-        .map(|h| digits((h.old_start + h.old_len).max(h.new_start + h.new_len)))
+        .map(|h| {
+            digits(
+                h.old_start
+                    .saturating_add(h.old_len)
+                    .max(h.new_start.saturating_add(h.new_len)),
+            )
+        })
         .max()
         .unwrap_or(1);
     let ctx = LineCtx {

@@ -6,6 +6,7 @@
 //! has overtaken, and the client drops results of an older generation than its latest.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -102,6 +103,9 @@ pub struct Highlighter {
     requests: Option<Sender<HighlightRequest>>,
     results: Receiver<HighlightResult>,
     latest: u64,
+    /// The newest generation requested, for the worker to abandon overtaken work
+    /// (`u64::MAX`: closing).
+    shared_latest: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -112,13 +116,16 @@ impl Highlighter {
         let (req_tx, req_rx) = mpsc::channel::<HighlightRequest>();
         let (res_tx, res_rx) = mpsc::channel::<HighlightResult>();
         let theme_name = syntax_theme.to_string();
+        let shared_latest = Arc::new(AtomicU64::new(0));
+        let for_worker = shared_latest.clone();
         let thread = std::thread::Builder::new()
             .name("highlighter".into())
-            .spawn(move || worker(&theme_name, req_rx, res_tx))?;
+            .spawn(move || worker(&theme_name, req_rx, res_tx, for_worker))?;
         Ok(Highlighter {
             requests: Some(req_tx),
             results: res_rx,
             latest: 0,
+            shared_latest,
             thread: Some(thread),
         })
     }
@@ -126,6 +133,7 @@ impl Highlighter {
     /// Sends a request; its generation becomes the latest one if it is newer.
     pub fn request(&mut self, request: HighlightRequest) {
         self.latest = self.latest.max(request.generation);
+        self.shared_latest.fetch_max(self.latest, Ordering::Relaxed);
         if let Some(tx) = &self.requests {
             let _ = tx.send(request);
         }
@@ -173,6 +181,7 @@ impl Highlighter {
 
 impl Drop for Highlighter {
     fn drop(&mut self) {
+        self.shared_latest.store(u64::MAX, Ordering::Relaxed);
         self.requests = None; // the worker's receive fails and it returns
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -210,7 +219,29 @@ fn to_style(s: syntect::highlighting::Style) -> Style {
     style
 }
 
-fn worker(theme_name: &str, rx: Receiver<HighlightRequest>, tx: Sender<HighlightResult>) {
+/// A 1-based line number and its styled ranges.
+type StyledLine = (u32, Vec<StyledRange>);
+
+/// Lines parsed ahead per step when idle, between looks at the request queue (one
+/// checkpoint: a few milliseconds, the most a new request waits for read-ahead).
+const WARM_STEP: u32 = CHECKPOINT_EVERY;
+/// How often (in lines) a long parse looks whether a newer generation has overtaken it.
+const CANCEL_CHECK: u32 = 1_024;
+
+struct Worker<'a> {
+    ss: &'a SyntaxSet,
+    hl: &'a SyntectHighlighter<'a>,
+    latest: &'a AtomicU64,
+    files: HashMap<(usize, TextSide), FileState>,
+    line_buf: String,
+}
+
+fn worker(
+    theme_name: &str,
+    rx: Receiver<HighlightRequest>,
+    tx: Sender<HighlightResult>,
+    latest: Arc<AtomicU64>,
+) {
     let ss = SyntaxSet::load_defaults_newlines();
     let mut themes = ThemeSet::load_defaults();
     let theme = themes
@@ -219,9 +250,36 @@ fn worker(theme_name: &str, rx: Receiver<HighlightRequest>, tx: Sender<Highlight
         .or_else(|| themes.themes.remove("base16-ocean.dark"))
         .unwrap_or_default();
     let hl = SyntectHighlighter::new(&theme);
-    let mut files: HashMap<(usize, TextSide), FileState> = HashMap::new();
-    let mut line_buf = String::new();
-    while let Ok(first) = rx.recv() {
+    let mut w = Worker {
+        ss: &ss,
+        hl: &hl,
+        latest: &latest,
+        files: HashMap::new(),
+        line_buf: String::new(),
+    };
+    // The file sides asked for, newest first: while idle, their checkpoints are extended
+    // ahead in turns, so a later jump further down starts near where it lands.
+    let mut warm: Vec<(usize, TextSide)> = Vec::new();
+    let mut turn = 0usize;
+    loop {
+        let first = if warm.is_empty() {
+            match rx.recv() {
+                Ok(r) => r,
+                Err(_) => return,
+            }
+        } else {
+            match rx.try_recv() {
+                Ok(r) => r,
+                Err(TryRecvError::Empty) => {
+                    turn = (turn + 1) % warm.len();
+                    if !w.warm(warm[turn]) {
+                        warm.remove(turn);
+                    }
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => return,
+            }
+        };
         // Take everything waiting and keep only the newest generation's requests.
         let mut batch = vec![first];
         while let Ok(more) = rx.try_recv() {
@@ -229,125 +287,168 @@ fn worker(theme_name: &str, rx: Receiver<HighlightRequest>, tx: Sender<Highlight
         }
         let newest = batch.iter().map(|r| r.generation).max().unwrap_or(0);
         for req in batch.into_iter().filter(|r| r.generation == newest) {
-            let result = answer(&ss, &hl, &mut files, &mut line_buf, req);
-            if tx.send(result).is_err() {
-                return;
+            let key = (req.file, req.side);
+            warm.retain(|k| *k != key);
+            warm.insert(0, key);
+            // Sides of files the viewer left long ago are not read ahead.
+            warm.truncate(4);
+            if let Some(result) = w.answer(req) {
+                if tx.send(result).is_err() {
+                    return;
+                }
             }
         }
     }
 }
 
-fn answer(
-    ss: &SyntaxSet,
-    hl: &SyntectHighlighter<'_>,
-    files: &mut HashMap<(usize, TextSide), FileState>,
-    line_buf: &mut String,
-    req: HighlightRequest,
-) -> HighlightResult {
-    let key = (req.file, req.side);
-    let fresh = files
-        .get(&key)
-        .is_none_or(|f| !Arc::ptr_eq(&f.text, &req.text));
-    if fresh {
-        let syntax = syntax_for(ss, &req.path, req.text.first().map(String::as_str));
-        let index = ss
-            .syntaxes()
-            .iter()
-            .position(|s| s.name == syntax.name)
-            .unwrap_or(0);
-        let start = (
-            ParseState::new(&ss.syntaxes()[index]),
-            HighlightState::new(hl, ScopeStack::new()),
-        );
-        files.insert(
-            key,
-            FileState {
-                text: req.text.clone(),
-                syntax: index,
-                checkpoints: vec![start],
-            },
-        );
+impl Worker<'_> {
+    /// Parses up to [`WARM_STEP`] lines past the last checkpoint of `key`; false when the
+    /// file side is done (or gone, or the client is closing).
+    fn warm(&mut self, key: (usize, TextSide)) -> bool {
+        if self.latest.load(Ordering::Relaxed) == u64::MAX {
+            return false;
+        }
+        let Some(state) = self.files.get(&key) else {
+            return false;
+        };
+        let total = state.text.len() as u32;
+        let from = (state.checkpoints.len() as u32 - 1) * CHECKPOINT_EVERY;
+        if from + CHECKPOINT_EVERY >= total {
+            return false;
+        }
+        let until = (from + WARM_STEP).min(total);
+        self.run(key, from, until, &[], None).is_some()
     }
-    let mut out = HighlightResult {
-        generation: req.generation,
-        file: req.file,
-        side: req.side,
-        lines: Vec::new(),
-        parsed: 0,
-    };
-    let Some(state) = files.get_mut(&key) else {
-        return out;
-    };
-    let total = state.text.len() as u32;
-    let mut wanted: Vec<u32> = req
-        .lines
-        .iter()
-        .copied()
-        .filter(|&n| n >= 1 && n <= total)
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let Some(&last) = wanted.last() else {
-        return out;
-    };
-    let first = wanted[0] - 1; // 0-based
-    let k = ((first / CHECKPOINT_EVERY) as usize).min(state.checkpoints.len() - 1);
-    let (mut parse, mut high) = state.checkpoints[k].clone();
-    let mut at = k as u32 * CHECKPOINT_EVERY;
-    let mut want = wanted.iter().peekable();
-    while at < last {
-        if at.is_multiple_of(CHECKPOINT_EVERY) {
-            let idx = (at / CHECKPOINT_EVERY) as usize;
-            if idx == state.checkpoints.len() {
-                state.checkpoints.push((parse.clone(), high.clone()));
+
+    fn answer(&mut self, req: HighlightRequest) -> Option<HighlightResult> {
+        let key = (req.file, req.side);
+        let fresh = self
+            .files
+            .get(&key)
+            .is_none_or(|f| !Arc::ptr_eq(&f.text, &req.text));
+        if fresh {
+            let syntax = syntax_for(self.ss, &req.path, req.text.first().map(String::as_str));
+            let index = self
+                .ss
+                .syntaxes()
+                .iter()
+                .position(|s| s.name == syntax.name)
+                .unwrap_or(0);
+            let start = (
+                ParseState::new(&self.ss.syntaxes()[index]),
+                HighlightState::new(self.hl, ScopeStack::new()),
+            );
+            self.files.insert(
+                key,
+                FileState {
+                    text: req.text.clone(),
+                    syntax: index,
+                    checkpoints: vec![start],
+                },
+            );
+        }
+        let total = req.text.len() as u32;
+        let mut wanted: Vec<u32> = req
+            .lines
+            .iter()
+            .copied()
+            .filter(|&n| n >= 1 && n <= total)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut out = HighlightResult {
+            generation: req.generation,
+            file: req.file,
+            side: req.side,
+            lines: Vec::new(),
+            parsed: 0,
+        };
+        let Some(&last) = wanted.last() else {
+            return Some(out);
+        };
+        let (lines, parsed) = self.run(key, wanted[0] - 1, last, &wanted, Some(req.generation))?;
+        out.lines = lines;
+        out.parsed = parsed;
+        Some(out)
+    }
+
+    /// Parses lines `from..until` (0-based) of `key` starting at the nearest checkpoint at
+    /// or before `from`, saving new checkpoints on the way, and returns the styled ranges of
+    /// the `wanted` lines (1-based) and how many lines it parsed. `None` when a newer
+    /// generation than `generation` was requested meanwhile (the answer would be dropped).
+    fn run(
+        &mut self,
+        key: (usize, TextSide),
+        from: u32,
+        until: u32,
+        wanted: &[u32],
+        generation: Option<u64>,
+    ) -> Option<(Vec<StyledLine>, u64)> {
+        let (ss, hl, latest) = (self.ss, self.hl, self.latest);
+        let state = self.files.get_mut(&key)?;
+        let line_buf = &mut self.line_buf;
+        let k = ((from / CHECKPOINT_EVERY) as usize).min(state.checkpoints.len() - 1);
+        let (mut parse, mut high) = state.checkpoints[k].clone();
+        let mut at = k as u32 * CHECKPOINT_EVERY;
+        let mut want = wanted.iter().peekable();
+        let mut lines = Vec::new();
+        let mut parsed = 0u64;
+        let until = until.min(state.text.len() as u32);
+        while at < until {
+            if at.is_multiple_of(CHECKPOINT_EVERY) {
+                let idx = (at / CHECKPOINT_EVERY) as usize;
+                if idx == state.checkpoints.len() {
+                    state.checkpoints.push((parse.clone(), high.clone()));
+                }
             }
-        }
-        let text = &state.text[at as usize];
-        let emit = want.peek().is_some_and(|&&n| n == at + 1);
-        if emit {
-            want.next();
-        }
-        out.parsed += 1;
-        if text.len() > MAX_LINE_BYTES {
+            if parsed > 0 && parsed.is_multiple_of(CANCEL_CHECK as u64) {
+                let newest = latest.load(Ordering::Relaxed);
+                if generation.map_or(newest == u64::MAX, |g| newest > g) {
+                    return None;
+                }
+            }
+            let text = &state.text[at as usize];
+            let emit = want.peek().is_some_and(|&&n| n == at + 1);
             if emit {
-                out.lines.push((at + 1, Vec::new()));
+                want.next();
             }
+            parsed += 1;
             at += 1;
-            continue;
-        }
-        line_buf.clear();
-        line_buf.push_str(text);
-        line_buf.push('\n');
-        let ops = match parse.parse_line(line_buf, ss) {
-            Ok(ops) => ops,
-            Err(_) => {
+            if text.len() > MAX_LINE_BYTES {
+                if emit {
+                    lines.push((at, Vec::new()));
+                }
+                continue;
+            }
+            line_buf.clear();
+            line_buf.push_str(text);
+            line_buf.push('\n');
+            let Ok(ops) = parse.parse_line(line_buf, ss) else {
                 // A broken grammar state: start over plain from here.
                 parse = ParseState::new(&ss.syntaxes()[state.syntax]);
                 high = HighlightState::new(hl, ScopeStack::new());
                 if emit {
-                    out.lines.push((at + 1, Vec::new()));
+                    lines.push((at, Vec::new()));
                 }
-                at += 1;
                 continue;
+            };
+            let mut ranges = Vec::new();
+            let mut pos = 0u32;
+            for (style, piece) in HighlightIterator::new(&mut high, &ops, line_buf, hl) {
+                let end = (pos + piece.len() as u32).min(text.len() as u32);
+                if emit && end > pos {
+                    ranges.push(StyledRange {
+                        start: pos,
+                        end,
+                        style: to_style(style),
+                    });
+                }
+                pos += piece.len() as u32;
             }
-        };
-        let mut ranges = Vec::new();
-        let mut pos = 0u32;
-        for (style, piece) in HighlightIterator::new(&mut high, &ops, line_buf, hl) {
-            let end = (pos + piece.len() as u32).min(text.len() as u32);
-            if emit && end > pos {
-                ranges.push(StyledRange {
-                    start: pos,
-                    end,
-                    style: to_style(style),
-                });
+            if emit {
+                lines.push((at, ranges));
             }
-            pos += piece.len() as u32;
         }
-        if emit {
-            out.lines.push((at + 1, ranges));
-        }
-        at += 1;
+        Some((lines, parsed))
     }
-    out
 }
