@@ -588,14 +588,21 @@ fn an_idle_highlighter_reads_ahead_so_a_later_jump_is_cheap() {
     };
     // The first screen: only the top is read to answer it.
     assert_eq!(ask(&mut hl, 40).parsed, 40);
-    // Idle, the worker reads on; a jump near the end soon starts from a checkpoint there.
+    // Idle, the worker reads on (asking again for the top shows how far it got)...
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        std::thread::sleep(Duration::from_millis(200));
-        let r = ask(&mut hl, 29_900);
-        if r.parsed <= CHECKPOINT_EVERY as u64 {
+        std::thread::sleep(Duration::from_millis(100));
+        let r = ask(&mut hl, 41);
+        assert!(r.parsed <= 41);
+        if r.read_to >= 29_900 - CHECKPOINT_EVERY {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no read-ahead");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no read-ahead: {}",
+            r.read_to
+        );
     }
+    // ... so the first jump near the end starts from a checkpoint there.
+    assert!(ask(&mut hl, 29_900).parsed <= CHECKPOINT_EVERY as u64);
 }

@@ -62,6 +62,8 @@ pub struct HighlightResult {
     pub lines: Vec<(u32, Vec<StyledRange>)>,
     /// How many lines the worker parsed to answer (what a checkpoint saves shows here).
     pub parsed: u64,
+    /// How far into this file side the worker has saved a parse state (its read-ahead).
+    pub read_to: u32,
 }
 
 /// Highlighted lines the viewer has received, by (file, side, 1-based line number).
@@ -362,13 +364,18 @@ impl Worker<'_> {
             side: req.side,
             lines: Vec::new(),
             parsed: 0,
+            read_to: 0,
         };
-        let Some(&last) = wanted.last() else {
-            return Some(out);
-        };
-        let (lines, parsed) = self.run(key, wanted[0] - 1, last, &wanted, Some(req.generation))?;
-        out.lines = lines;
-        out.parsed = parsed;
+        if let Some(&last) = wanted.last() {
+            let (lines, parsed) =
+                self.run(key, wanted[0] - 1, last, &wanted, Some(req.generation))?;
+            out.lines = lines;
+            out.parsed = parsed;
+        }
+        out.read_to = self
+            .files
+            .get(&key)
+            .map_or(0, |f| (f.checkpoints.len() as u32 - 1) * CHECKPOINT_EVERY);
         Some(out)
     }
 
@@ -448,6 +455,12 @@ impl Worker<'_> {
             if emit {
                 lines.push((at, ranges));
             }
+        }
+        // The state after the last line parsed, when it starts a new checkpoint block.
+        if at.is_multiple_of(CHECKPOINT_EVERY)
+            && (at / CHECKPOINT_EVERY) as usize == state.checkpoints.len()
+        {
+            state.checkpoints.push((parse, high));
         }
         Some((lines, parsed))
     }
