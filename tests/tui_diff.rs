@@ -10,7 +10,7 @@ use overlord::core::diff;
 use overlord::protocol::diff::{FileContent, FileDiff, FileStatus, LineKind};
 use overlord::tui::diff_view::{render, DiffView, FileTexts, Focus, Layout};
 use overlord::tui::highlight::{
-    HighlightRequest, Highlighter, Highlights, TextSide, CHECKPOINT_EVERY,
+    HighlightRequest, Highlighter, Highlights, TextSide, CHECKPOINT_EVERY, READ_AHEAD_AFTER,
 };
 use overlord::tui::theme::{Slot, Theme};
 use ratatui::backend::TestBackend;
@@ -591,7 +591,7 @@ fn an_idle_highlighter_reads_ahead_so_a_later_jump_is_cheap() {
     // Idle, the worker reads on (asking again for the top shows how far it got)...
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(READ_AHEAD_AFTER * 3);
         let r = ask(&mut hl, 41);
         assert!(r.parsed <= 41);
         if r.read_to >= 29_900 - CHECKPOINT_EVERY {

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -227,6 +227,8 @@ type StyledLine = (u32, Vec<StyledRange>);
 /// Lines parsed ahead per step when idle, between looks at the request queue (one
 /// checkpoint: a few milliseconds, the most a new request waits for read-ahead).
 const WARM_STEP: u32 = CHECKPOINT_EVERY;
+/// How long the worker waits without requests before it reads ahead.
+pub const READ_AHEAD_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 /// How often (in lines) a long parse looks whether a newer generation has overtaken it.
 const CANCEL_CHECK: u32 = 1_024;
 
@@ -263,11 +265,23 @@ fn worker(
     // ahead in turns, so a later jump further down starts near where it lands.
     let mut warm: Vec<(usize, TextSide)> = Vec::new();
     let mut turn = 0usize;
+    let mut reading_ahead = false;
     loop {
         let first = if warm.is_empty() {
             match rx.recv() {
                 Ok(r) => r,
                 Err(_) => return,
+            }
+        } else if !reading_ahead {
+            // Read ahead only once the viewer has been quiet for a moment, so it does not
+            // compete for the CPU with opening the next diff or answering the next screen.
+            match rx.recv_timeout(READ_AHEAD_AFTER) {
+                Ok(r) => r,
+                Err(RecvTimeoutError::Timeout) => {
+                    reading_ahead = true;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
             }
         } else {
             match rx.try_recv() {
@@ -282,6 +296,7 @@ fn worker(
                 Err(TryRecvError::Disconnected) => return,
             }
         };
+        reading_ahead = false;
         // Take everything waiting and keep only the newest generation's requests.
         let mut batch = vec![first];
         while let Ok(more) = rx.try_recv() {
