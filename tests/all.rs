@@ -21,6 +21,7 @@ mod supervisor;
 mod swarm_e2e;
 mod tui_app;
 mod tui_config;
+mod tui_diff;
 mod tui_e2e;
 mod tui_panes;
 mod tui_theme;

@@ -5,6 +5,8 @@
 pub mod alert;
 pub mod app;
 pub mod command_bar;
+pub mod diff_view;
+pub mod highlight;
 pub mod keymap;
 pub mod panes;
 pub mod run;

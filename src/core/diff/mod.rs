@@ -343,3 +343,37 @@ fn read_worktree_file(path: &Path) -> Vec<u8> {
         Err(_) => Vec::new(),
     }
 }
+
+/// The text of `path` on one side (what the diff viewer highlights, since a syntax highlighter
+/// must read a file from its start): `None` when the path is not there, or the content is
+/// binary or larger than [`MAX_TEXT_BYTES`]. Invalid UTF-8 is replaced, as in the diff.
+pub fn file_text(repo: &Repository, side: &Side, path: &str) -> Result<Option<String>, DiffError> {
+    let bytes = match side {
+        Side::Tree { tree, .. } => {
+            let tree = repo.find_tree(*tree).map_err(git)?;
+            let Ok(entry) = tree.get_path(Path::new(path)) else {
+                return Ok(None);
+            };
+            if entry.kind() != Some(git2::ObjectType::Blob)
+                || blob_size(repo, entry.id()) > MAX_TEXT_BYTES
+            {
+                return Ok(None);
+            }
+            blob_bytes(repo, entry.id())?
+        }
+        Side::WorkTree => {
+            let Some(w) = repo.workdir() else {
+                return Ok(None);
+            };
+            let full = w.join(path);
+            match std::fs::symlink_metadata(&full) {
+                Ok(m) if m.len() <= MAX_TEXT_BYTES => read_worktree_file(&full),
+                _ => return Ok(None),
+            }
+        }
+    };
+    if text::is_binary(&bytes) {
+        return Ok(None);
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}

@@ -1,0 +1,482 @@
+//! Syntax highlighting for the diff viewer, off the UI loop: one worker thread owns syntect
+//! (the `onig` engine, the bundled syntax and theme dumps) and, per file side, the parse
+//! state at checkpoints every [`CHECKPOINT_EVERY`] lines, so scrolling on reuses the work
+//! already done and a jump to the middle restarts from the nearest checkpoint instead of the
+//! file's start. Requests carry a generation; the worker skips requests a newer generation
+//! has overtaken, and the client drops results of an older generation than its latest.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use ratatui::style::{Color, Modifier, Style};
+use syntect::highlighting::{
+    FontStyle, HighlightIterator, HighlightState, Highlighter as SyntectHighlighter, ThemeSet,
+};
+use syntect::parsing::{ParseState, ScopeStack, SyntaxReference, SyntaxSet};
+
+/// The parse state is saved every this many lines of a file side.
+pub const CHECKPOINT_EVERY: u32 = 128;
+
+/// Lines longer than this are not parsed (they stay plain; the state carries over them).
+pub const MAX_LINE_BYTES: usize = 8_192;
+
+/// The old or the new text of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TextSide {
+    Old,
+    New,
+}
+
+/// A run of a line's text (`start..end` in bytes) and its syntax style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StyledRange {
+    pub start: u32,
+    pub end: u32,
+    pub style: Style,
+}
+
+/// Highlight these lines (1-based numbers, any order) of one side of one file.
+#[derive(Debug, Clone)]
+pub struct HighlightRequest {
+    pub generation: u64,
+    /// The caller's name for the file (its index in the diff); with `side`, the cache key.
+    pub file: usize,
+    pub side: TextSide,
+    /// The path, to choose the syntax by extension.
+    pub path: String,
+    /// The whole text of that side, one entry per line without its line ending. A different
+    /// `Arc` for the same key resets the cached state.
+    pub text: Arc<Vec<String>>,
+    pub lines: Vec<u32>,
+}
+
+/// The highlighted lines of a request.
+#[derive(Debug, Clone)]
+pub struct HighlightResult {
+    pub generation: u64,
+    pub file: usize,
+    pub side: TextSide,
+    pub lines: Vec<(u32, Vec<StyledRange>)>,
+    /// How many lines the worker parsed to answer (what a checkpoint saves shows here).
+    pub parsed: u64,
+    /// How far into this file side the worker has saved a parse state (its read-ahead).
+    pub read_to: u32,
+}
+
+/// Highlighted lines the viewer has received, by (file, side, 1-based line number).
+#[derive(Debug, Clone, Default)]
+pub struct Highlights {
+    lines: HashMap<(usize, TextSide, u32), Vec<StyledRange>>,
+}
+
+impl Highlights {
+    pub fn get(&self, file: usize, side: TextSide, line: u32) -> Option<&[StyledRange]> {
+        self.lines.get(&(file, side, line)).map(Vec::as_slice)
+    }
+
+    pub fn contains(&self, file: usize, side: TextSide, line: u32) -> bool {
+        self.lines.contains_key(&(file, side, line))
+    }
+
+    pub fn insert(&mut self, result: HighlightResult) {
+        for (no, ranges) in result.lines {
+            self.lines.insert((result.file, result.side, no), ranges);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.lines.clear();
+    }
+}
+
+/// The handle of the highlighter thread. Dropping it stops the thread.
+pub struct Highlighter {
+    requests: Option<Sender<HighlightRequest>>,
+    results: Receiver<HighlightResult>,
+    latest: u64,
+    /// The newest generation requested, for the worker to abandon overtaken work
+    /// (`u64::MAX`: closing).
+    shared_latest: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Highlighter {
+    /// Starts the worker with the named syntect theme (an unknown name falls back to
+    /// `base16-ocean.dark`).
+    pub fn spawn(syntax_theme: &str) -> std::io::Result<Highlighter> {
+        let (req_tx, req_rx) = mpsc::channel::<HighlightRequest>();
+        let (res_tx, res_rx) = mpsc::channel::<HighlightResult>();
+        let theme_name = syntax_theme.to_string();
+        let shared_latest = Arc::new(AtomicU64::new(0));
+        let for_worker = shared_latest.clone();
+        let thread = std::thread::Builder::new()
+            .name("highlighter".into())
+            .spawn(move || worker(&theme_name, req_rx, res_tx, for_worker))?;
+        Ok(Highlighter {
+            requests: Some(req_tx),
+            results: res_rx,
+            latest: 0,
+            shared_latest,
+            thread: Some(thread),
+        })
+    }
+
+    /// Sends a request; its generation becomes the latest one if it is newer.
+    pub fn request(&mut self, request: HighlightRequest) {
+        self.latest = self.latest.max(request.generation);
+        self.shared_latest.fetch_max(self.latest, Ordering::Relaxed);
+        if let Some(tx) = &self.requests {
+            let _ = tx.send(request);
+        }
+    }
+
+    /// The newest generation requested so far.
+    pub fn latest(&self) -> u64 {
+        self.latest
+    }
+
+    /// The next result of the latest generation, without blocking; older ones are dropped.
+    pub fn try_next(&mut self) -> Option<HighlightResult> {
+        loop {
+            match self.results.try_recv() {
+                Ok(r) if r.generation < self.latest => continue,
+                Ok(r) => return Some(r),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for the next result of the latest generation (tests, benches).
+    pub fn next_timeout(&mut self, timeout: std::time::Duration) -> Option<HighlightResult> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            match self.results.recv_timeout(left) {
+                Ok(r) if r.generation < self.latest => continue,
+                Ok(r) => return Some(r),
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Moves every waiting result into `into`; true when something arrived (draw again).
+    pub fn poll(&mut self, into: &mut Highlights) -> bool {
+        let mut any = false;
+        while let Some(r) = self.try_next() {
+            into.insert(r);
+            any = true;
+        }
+        any
+    }
+}
+
+impl Drop for Highlighter {
+    fn drop(&mut self) {
+        self.shared_latest.store(u64::MAX, Ordering::Relaxed);
+        self.requests = None; // the worker's receive fails and it returns
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The parse state of one side of one file.
+struct FileState {
+    text: Arc<Vec<String>>,
+    syntax: usize,
+    /// `checkpoints[k]`: the state before line `k * CHECKPOINT_EVERY` (0-based).
+    checkpoints: Vec<(ParseState, HighlightState)>,
+}
+
+fn syntax_for<'a>(ss: &'a SyntaxSet, path: &str, first_line: Option<&str>) -> &'a SyntaxReference {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or(name);
+    ss.find_syntax_by_extension(ext)
+        .or_else(|| first_line.and_then(|l| ss.find_syntax_by_first_line(l)))
+        .unwrap_or_else(|| ss.find_syntax_plain_text())
+}
+
+fn to_style(s: syntect::highlighting::Style) -> Style {
+    let mut style = Style::default().fg(Color::Rgb(s.foreground.r, s.foreground.g, s.foreground.b));
+    for (flag, m) in [
+        (FontStyle::BOLD, Modifier::BOLD),
+        (FontStyle::ITALIC, Modifier::ITALIC),
+        (FontStyle::UNDERLINE, Modifier::UNDERLINED),
+    ] {
+        if s.font_style.contains(flag) {
+            style = style.add_modifier(m);
+        }
+    }
+    style
+}
+
+/// A 1-based line number and its styled ranges.
+type StyledLine = (u32, Vec<StyledRange>);
+
+/// Lines parsed ahead per step when idle, between looks at the request queue (one
+/// checkpoint: a few milliseconds, the most a new request waits for read-ahead).
+const WARM_STEP: u32 = CHECKPOINT_EVERY;
+/// How long the worker waits without requests before it reads ahead.
+pub const READ_AHEAD_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+/// How often (in lines) a long parse looks whether a newer generation has overtaken it.
+const CANCEL_CHECK: u32 = 1_024;
+
+struct Worker<'a> {
+    ss: &'a SyntaxSet,
+    hl: &'a SyntectHighlighter<'a>,
+    latest: &'a AtomicU64,
+    files: HashMap<(usize, TextSide), FileState>,
+    line_buf: String,
+}
+
+fn worker(
+    theme_name: &str,
+    rx: Receiver<HighlightRequest>,
+    tx: Sender<HighlightResult>,
+    latest: Arc<AtomicU64>,
+) {
+    let ss = SyntaxSet::load_defaults_newlines();
+    let mut themes = ThemeSet::load_defaults();
+    let theme = themes
+        .themes
+        .remove(theme_name)
+        .or_else(|| themes.themes.remove("base16-ocean.dark"))
+        .unwrap_or_default();
+    let hl = SyntectHighlighter::new(&theme);
+    let mut w = Worker {
+        ss: &ss,
+        hl: &hl,
+        latest: &latest,
+        files: HashMap::new(),
+        line_buf: String::new(),
+    };
+    // The file sides asked for, newest first: while idle, their checkpoints are extended
+    // ahead in turns, so a later jump further down starts near where it lands.
+    let mut warm: Vec<(usize, TextSide)> = Vec::new();
+    let mut turn = 0usize;
+    let mut reading_ahead = false;
+    loop {
+        let first = if warm.is_empty() {
+            match rx.recv() {
+                Ok(r) => r,
+                Err(_) => return,
+            }
+        } else if !reading_ahead {
+            // Read ahead only once the viewer has been quiet for a moment, so it does not
+            // compete for the CPU with opening the next diff or answering the next screen.
+            match rx.recv_timeout(READ_AHEAD_AFTER) {
+                Ok(r) => r,
+                Err(RecvTimeoutError::Timeout) => {
+                    reading_ahead = true;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match rx.try_recv() {
+                Ok(r) => r,
+                Err(TryRecvError::Empty) => {
+                    turn = (turn + 1) % warm.len();
+                    if !w.warm(warm[turn]) {
+                        warm.remove(turn);
+                    }
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => return,
+            }
+        };
+        reading_ahead = false;
+        // Take everything waiting and keep only the newest generation's requests.
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        let newest = batch.iter().map(|r| r.generation).max().unwrap_or(0);
+        for req in batch.into_iter().filter(|r| r.generation == newest) {
+            let key = (req.file, req.side);
+            warm.retain(|k| *k != key);
+            warm.insert(0, key);
+            // Sides of files the viewer left long ago are not read ahead.
+            warm.truncate(4);
+            if let Some(result) = w.answer(req) {
+                if tx.send(result).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Worker<'_> {
+    /// Parses up to [`WARM_STEP`] lines past the last checkpoint of `key`; false when the
+    /// file side is done (or gone, or the client is closing).
+    fn warm(&mut self, key: (usize, TextSide)) -> bool {
+        if self.latest.load(Ordering::Relaxed) == u64::MAX {
+            return false;
+        }
+        let Some(state) = self.files.get(&key) else {
+            return false;
+        };
+        let total = state.text.len() as u32;
+        let from = (state.checkpoints.len() as u32 - 1) * CHECKPOINT_EVERY;
+        if from + CHECKPOINT_EVERY >= total {
+            return false;
+        }
+        let until = (from + WARM_STEP).min(total);
+        self.run(key, from, until, &[], None).is_some()
+    }
+
+    fn answer(&mut self, req: HighlightRequest) -> Option<HighlightResult> {
+        let key = (req.file, req.side);
+        let fresh = self
+            .files
+            .get(&key)
+            .is_none_or(|f| !Arc::ptr_eq(&f.text, &req.text));
+        if fresh {
+            let syntax = syntax_for(self.ss, &req.path, req.text.first().map(String::as_str));
+            let index = self
+                .ss
+                .syntaxes()
+                .iter()
+                .position(|s| s.name == syntax.name)
+                .unwrap_or(0);
+            let start = (
+                ParseState::new(&self.ss.syntaxes()[index]),
+                HighlightState::new(self.hl, ScopeStack::new()),
+            );
+            self.files.insert(
+                key,
+                FileState {
+                    text: req.text.clone(),
+                    syntax: index,
+                    checkpoints: vec![start],
+                },
+            );
+        }
+        let total = req.text.len() as u32;
+        let mut wanted: Vec<u32> = req
+            .lines
+            .iter()
+            .copied()
+            .filter(|&n| n >= 1 && n <= total)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut out = HighlightResult {
+            generation: req.generation,
+            file: req.file,
+            side: req.side,
+            lines: Vec::new(),
+            parsed: 0,
+            read_to: 0,
+        };
+        if let Some(&last) = wanted.last() {
+            let (lines, parsed) =
+                self.run(key, wanted[0] - 1, last, &wanted, Some(req.generation))?;
+            out.lines = lines;
+            out.parsed = parsed;
+        }
+        out.read_to = self
+            .files
+            .get(&key)
+            .map_or(0, |f| (f.checkpoints.len() as u32 - 1) * CHECKPOINT_EVERY);
+        Some(out)
+    }
+
+    /// Parses lines `from..until` (0-based) of `key` starting at the nearest checkpoint at
+    /// or before `from`, saving new checkpoints on the way, and returns the styled ranges of
+    /// the `wanted` lines (1-based) and how many lines it parsed. `None` when a newer
+    /// generation than `generation` was requested meanwhile (the answer would be dropped).
+    fn run(
+        &mut self,
+        key: (usize, TextSide),
+        from: u32,
+        until: u32,
+        wanted: &[u32],
+        generation: Option<u64>,
+    ) -> Option<(Vec<StyledLine>, u64)> {
+        let (ss, hl, latest) = (self.ss, self.hl, self.latest);
+        let state = self.files.get_mut(&key)?;
+        let line_buf = &mut self.line_buf;
+        let k = ((from / CHECKPOINT_EVERY) as usize).min(state.checkpoints.len() - 1);
+        let (mut parse, mut high) = state.checkpoints[k].clone();
+        let mut at = k as u32 * CHECKPOINT_EVERY;
+        let mut want = wanted.iter().peekable();
+        let mut lines = Vec::new();
+        let mut parsed = 0u64;
+        let until = until.min(state.text.len() as u32);
+        while at < until {
+            if at.is_multiple_of(CHECKPOINT_EVERY) {
+                let idx = (at / CHECKPOINT_EVERY) as usize;
+                if idx == state.checkpoints.len() {
+                    state.checkpoints.push((parse.clone(), high.clone()));
+                }
+            }
+            if parsed > 0 && parsed.is_multiple_of(CANCEL_CHECK as u64) {
+                let newest = latest.load(Ordering::Relaxed);
+                if generation.map_or(newest == u64::MAX, |g| newest > g) {
+                    return None;
+                }
+            }
+            let text = &state.text[at as usize];
+            let emit = want.peek().is_some_and(|&&n| n == at + 1);
+            if emit {
+                want.next();
+            }
+            parsed += 1;
+            at += 1;
+            if text.len() > MAX_LINE_BYTES {
+                if emit {
+                    lines.push((at, Vec::new()));
+                }
+                continue;
+            }
+            line_buf.clear();
+            line_buf.push_str(text);
+            line_buf.push('\n');
+            let Ok(ops) = parse.parse_line(line_buf, ss) else {
+                // A broken grammar state: start over plain from here.
+                parse = ParseState::new(&ss.syntaxes()[state.syntax]);
+                high = HighlightState::new(hl, ScopeStack::new());
+                if emit {
+                    lines.push((at, Vec::new()));
+                }
+                continue;
+            };
+            let mut ranges = Vec::new();
+            let mut pos = 0u32;
+            for (style, piece) in HighlightIterator::new(&mut high, &ops, line_buf, hl) {
+                let end = (pos + piece.len() as u32).min(text.len() as u32);
+                if emit && end > pos {
+                    ranges.push(StyledRange {
+                        start: pos,
+                        end,
+                        style: to_style(style),
+                    });
+                }
+                pos += piece.len() as u32;
+            }
+            if emit {
+                lines.push((at, ranges));
+            }
+        }
+        // The state after the last line parsed, when it starts a new checkpoint block.
+        if at.is_multiple_of(CHECKPOINT_EVERY)
+            && (at / CHECKPOINT_EVERY) as usize == state.checkpoints.len()
+        {
+            state.checkpoints.push((parse, high));
+        }
+        Some((lines, parsed))
+    }
+}
