@@ -662,27 +662,16 @@ impl Supervisor {
                     }
                     Decision::Rejected => {
                         let reason = note.clone().unwrap_or_else(|| "no reason given".into());
-                        let book = self.tasks.entry(task.id.clone()).or_default();
-                        book.feedback = Some(format!(
-                            "The human rejected your {} ({}): {reason}\nRevise it accordingly.",
-                            a.kind, a.id
-                        ));
-                        book.failures = 0;
-                        self.set_task(
-                            &task.id,
-                            TaskStatus::Todo,
-                            Some(format!("{} rejected: {reason}", a.id)),
-                        )
-                        .await;
-                        self.handoff(
-                            system(),
-                            Role::Human,
-                            task.role,
-                            &format!("{} rejected", a.kind),
+                        self.send_back(
+                            &task,
+                            format!(
+                                "The human rejected your {} ({}): {reason}\nRevise it accordingly.",
+                                a.kind, a.id
+                            ),
+                            format!("{} rejected: {reason}", a.id),
+                            format!("{} rejected", a.kind),
                             format!("sent back to its author: {reason}"),
-                            task.expected_artifacts.clone(),
                             "rejected",
-                            Some(&task.id),
                         )
                         .await;
                     }
@@ -692,27 +681,16 @@ impl Supervisor {
                         let ask = note
                             .clone()
                             .unwrap_or_else(|| "clarify it and bring it up to date".into());
-                        let book = self.tasks.entry(task.id.clone()).or_default();
-                        book.feedback = Some(format!(
-                            "The human asks for a clarification or an update of your {} ({}): {ask}\nRegenerate it accordingly.",
-                            a.kind, a.id
-                        ));
-                        book.failures = 0;
-                        self.set_task(
-                            &task.id,
-                            TaskStatus::Todo,
-                            Some(format!("{}: update requested: {ask}", a.id)),
-                        )
-                        .await;
-                        self.handoff(
-                            system(),
-                            Role::Human,
-                            task.role,
-                            &format!("{} update requested", a.kind),
+                        self.send_back(
+                            &task,
+                            format!(
+                                "The human asks for a clarification or an update of your {} ({}): {ask}\nRegenerate it accordingly.",
+                                a.kind, a.id
+                            ),
+                            format!("{}: update requested: {ask}", a.id),
+                            format!("{} update requested", a.kind),
                             format!("back to its author for an update: {ask}"),
-                            task.expected_artifacts.clone(),
                             "update_requested",
-                            Some(&task.id),
                         )
                         .await;
                     }
@@ -770,6 +748,34 @@ impl Supervisor {
             }
             _ => {}
         }
+    }
+
+    /// A reviewed artifact goes back to its author: the task is queued again with the
+    /// human's words as the next run's feedback, and the hand-off says why.
+    async fn send_back(
+        &mut self,
+        task: &Task,
+        feedback: String,
+        note: String,
+        purpose: String,
+        summary: String,
+        status: &str,
+    ) {
+        let book = self.tasks.entry(task.id.clone()).or_default();
+        book.feedback = Some(feedback);
+        book.failures = 0;
+        self.set_task(&task.id, TaskStatus::Todo, Some(note)).await;
+        self.handoff(
+            system(),
+            Role::Human,
+            task.role,
+            &purpose,
+            summary,
+            task.expected_artifacts.clone(),
+            status,
+            Some(&task.id),
+        )
+        .await;
     }
 
     fn resume_agent(&mut self, agent: &str) {
@@ -1834,7 +1840,7 @@ impl Supervisor {
                             None,
                         )
                         .await;
-                        self.requeue(agent, &task, "redirected by /assign").await;
+                        self.requeue(&task, "redirected by /assign").await;
                     }
                     (None, Some((true, result, _))) => {
                         self.start_checks(agent, &task, slot.worktree.clone(), result.clone());
@@ -1877,15 +1883,11 @@ impl Supervisor {
             .await;
     }
 
-    /// The agent gives the task back to the queue (it runs again, not counted as a failure).
-    async fn requeue(&mut self, agent: &str, task: &Task, why: &str) {
-        let _ = agent;
+    /// The task goes back to the queue (it runs again, not counted as a failure).
+    async fn requeue(&mut self, task: &Task, why: &str) {
         if task.status == TaskStatus::InProgress {
             self.set_task(&task.id, TaskStatus::Todo, Some(why.to_string()))
                 .await;
-        }
-        if let Some(p) = self.state.plan.as_mut().and_then(|p| p.task_mut(&task.id)) {
-            p.status = TaskStatus::Todo;
         }
     }
 
@@ -1920,8 +1922,7 @@ impl Supervisor {
                         Some(until),
                     )
                     .await;
-                    self.requeue(agent, task, "rate-limited: waiting to retry")
-                        .await;
+                    self.requeue(task, "rate-limited: waiting to retry").await;
                     return;
                 }
                 if self.hand_over(agent, task, &message).await {
@@ -1993,7 +1994,7 @@ impl Supervisor {
                 None,
             )
             .await;
-            self.requeue(agent, task, &format!("attempt {n} failed: {message}"))
+            self.requeue(task, &format!("attempt {n} failed: {message}"))
                 .await;
         } else {
             self.fail_task(agent, task, message).await;
@@ -2099,8 +2100,7 @@ impl Supervisor {
             Some(&task.id),
         )
         .await;
-        self.requeue(agent, task, &format!("handed over to {next}"))
-            .await;
+        self.requeue(task, &format!("handed over to {next}")).await;
         true
     }
 
