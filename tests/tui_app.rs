@@ -30,9 +30,7 @@ impl Console {
             Some(action) => self.app.on_action(action),
             None => {
                 if self.app.screen.command.is_some() {
-                    if let crossterm::event::KeyCode::Char(c) = event.code {
-                        self.app.on_text(c);
-                    }
+                    self.app.on_edit(event);
                 }
                 Vec::new()
             }
@@ -245,4 +243,187 @@ fn core_events_update_the_view_a_gap_asks_for_a_snapshot_and_critical_concerns_a
         kind: EventKind::DispatchResumed,
     });
     assert_eq!(gap, vec![Intent::Snapshot]);
+}
+
+#[test]
+fn d_opens_the_diff_of_the_selected_task_or_checkpoint_and_only_the_latest_load_counts() {
+    use overlord::tui::diff_source::DiffSource;
+    use overlord::tui::diff_view::DiffView;
+    let mut c = Console::new();
+    // The swarm: the selected agent's task against main.
+    c.press("down");
+    let intents = c.press("d");
+    assert_eq!(
+        intents,
+        vec![Intent::LoadDiff {
+            source: DiffSource::Task {
+                task: "impl-arith".into(),
+                main: "main".into()
+            },
+            generation: 1
+        }]
+    );
+    assert_eq!(c.app.screen.focus, Pane::Diff);
+    assert!(c.app.screen.diff.loading);
+    // The timeline: what the checkpoint changed (against its parent: no `previous` known).
+    c.press("5");
+    let Intent::LoadDiff { source, generation } = c.press("d").remove(0) else {
+        panic!("a load")
+    };
+    assert_eq!(generation, 2);
+    assert_eq!(
+        source,
+        DiffSource::Revisions {
+            from: "1234567^".into(),
+            to: "checkpoint/20261121-001".into()
+        }
+    );
+    // The first load lands late: dropped. The second is shown.
+    c.app
+        .on_diff_loaded(1, Ok(DiffView::from_texts("a.rs", "old\n", "new\n")));
+    assert!(c.app.screen.diff.view.is_none() && c.app.screen.diff.loading);
+    c.app.on_diff_loaded(
+        2,
+        Ok(DiffView::from_texts("b.rs", "fn a() {}\n", "fn b() {}\n")),
+    );
+    let view = c.app.screen.diff.view.as_ref().expect("the diff");
+    assert_eq!(view.set().files[0].path(), "b.rs");
+    assert!(!c.app.screen.diff.loading);
+    // Diff keys: the layout toggles; i compares integration with main; r reloads.
+    c.press("v");
+    assert_eq!(
+        c.app.screen.diff.view.as_ref().unwrap().layout(),
+        overlord::tui::diff_view::Layout::SideBySide
+    );
+    assert_eq!(
+        c.press("i"),
+        vec![Intent::LoadDiff {
+            source: DiffSource::Integration {
+                main: "main".into()
+            },
+            generation: 3
+        }]
+    );
+    c.app
+        .on_diff_loaded(3, Err("no integration branch yet: Save creates one".into()));
+    assert_eq!(
+        c.app.screen.diff.error.as_deref(),
+        Some("no integration branch yet: Save creates one")
+    );
+    assert!(matches!(
+        c.press("r").as_slice(),
+        [Intent::LoadDiff { generation: 4, .. }]
+    ));
+}
+
+#[test]
+fn a_marked_checkpoint_is_compared_with_the_selected_one() {
+    use overlord::tui::diff_source::DiffSource;
+    let mut c = Console::new();
+    let mut second = c.app.state.checkpoints[0].clone();
+    second.name = "checkpoint/20261121-002".into();
+    c.app.state.checkpoints.push(second);
+    c.press("5");
+    // Newest first: mark -002, then diff -001 against it.
+    c.press("m");
+    assert_eq!(
+        c.app.screen.timeline.marked.as_deref(),
+        Some("checkpoint/20261121-002")
+    );
+    c.press("down");
+    let Intent::LoadDiff { source, .. } = c.press("d").remove(0) else {
+        panic!("a load")
+    };
+    assert_eq!(
+        source,
+        DiffSource::Revisions {
+            from: "checkpoint/20261121-002".into(),
+            to: "checkpoint/20261121-001".into()
+        }
+    );
+}
+
+#[test]
+fn files_agents_touch_update_the_swarm_and_reload_their_diff_once_at_a_time() {
+    use overlord::tui::diff_view::DiffView;
+    use overlord::tui::watch::Touched;
+    let mut c = Console::new();
+    let touched = |path: &str| Touched {
+        task: "impl-arith".into(),
+        path: path.into(),
+    };
+    // Another task's diff is not reloaded; the swarm counts the file.
+    assert!(c.app.on_touched(touched("src/lib.rs")).is_empty());
+    assert!(c.app.screen.swarm.live["impl-arith"].contains("src/lib.rs"));
+    c.press("down");
+    c.press("d");
+    // While it loads, changes are gathered into one reload after it.
+    assert!(c.app.on_touched(touched("src/a.rs")).is_empty());
+    assert!(c.app.on_touched(touched("src/b.rs")).is_empty());
+    let again = c
+        .app
+        .on_diff_loaded(1, Ok(DiffView::from_texts("a.rs", "", "x\n")));
+    assert!(
+        matches!(again.as_slice(), [Intent::LoadDiff { generation: 2, .. }]),
+        "{again:?}"
+    );
+    assert!(c
+        .app
+        .on_diff_loaded(2, Ok(DiffView::from_texts("a.rs", "", "y\n")))
+        .is_empty());
+    // Idle: a change reloads at once.
+    assert!(matches!(
+        c.app.on_touched(touched("src/c.rs")).as_slice(),
+        [Intent::LoadDiff { generation: 3, .. }]
+    ));
+}
+
+#[test]
+fn enter_on_a_concern_opens_its_details_and_save_shows_its_progress() {
+    let mut c = Console::new();
+    c.press("2");
+    c.press("enter");
+    assert!(c.app.screen.details);
+    // The concern keys still act on it.
+    assert_eq!(
+        c.press("a"),
+        vec![Intent::Submit(Command::Ack {
+            concern: ConcernId(2)
+        })]
+    );
+    c.press("esc");
+    assert!(!c.app.screen.details);
+    c.press("S");
+    assert_eq!(c.press("y"), vec![Intent::Submit(Command::Save)]);
+    assert!(c.app.screen.progress);
+    c.press("esc");
+    assert!(!c.app.screen.progress);
+}
+
+#[test]
+fn the_command_bar_edits_like_a_text_field() {
+    let mut c = Console::new();
+    c.press(":");
+    c.type_text("ack C-");
+    // The cursor moves; typing inserts where it is; home and end; ctrl-u clears.
+    c.press("left");
+    c.press("left");
+    c.type_text("x");
+    assert_eq!(c.app.screen.command.as_deref(), Some("/ack xC-"));
+    assert_eq!(c.app.screen.command_cursor, 6);
+    c.press("backspace");
+    c.press("end");
+    c.type_text("1");
+    assert_eq!(c.app.screen.command.as_deref(), Some("/ack C-1"));
+    c.press("home");
+    assert_eq!(c.app.screen.command_cursor, 0);
+    c.press("delete");
+    assert_eq!(c.app.screen.command.as_deref(), Some("ack C-1"));
+    // A pasted text is one line.
+    c.press("end");
+    c.app.on_paste(" and\nmore");
+    assert_eq!(c.app.screen.command.as_deref(), Some("ack C-1 and more"));
+    // Enter submits what is there (parse errors are shown inline, nothing is sent).
+    assert!(c.press("enter").is_empty());
+    assert!(c.app.screen.reply.as_ref().is_some_and(|(ok, _)| !ok));
 }

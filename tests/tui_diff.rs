@@ -606,3 +606,97 @@ fn an_idle_highlighter_reads_ahead_so_a_later_jump_is_cheap() {
     // ... so the first jump near the end starts from a checkpoint there.
     assert!(ask(&mut hl, 29_900).parsed <= CHECKPOINT_EVERY as u64);
 }
+
+#[test]
+fn the_console_loads_a_task_live_from_its_worktree_checkpoints_and_the_integration_branch() {
+    use overlord::tui::diff_source::{load, DiffSource};
+    let repo = Repo::new();
+    let (dir, home) = (repo.path(), repo.home.path());
+    repo.write("src/lib.rs", "pub fn one() -> u32 {\n    1\n}\n");
+    git(dir, home, &["add", "-A"]);
+    git(dir, home, &["commit", "-qm", "first"]);
+    git(dir, home, &["branch", "-M", "main"]);
+    let first = git(dir, home, &["rev-parse", "HEAD"]).trim().to_string();
+
+    // No integration branch yet: a clear message, not a panic.
+    let main = "main".to_string();
+    let e = load(dir, &DiffSource::Integration { main: main.clone() }).unwrap_err();
+    assert!(e.contains("no integration branch yet"), "{e}");
+
+    // A task's worktree: what the agent has on disk now, committed or not.
+    let wt = dir.join(".overlord/worktrees/t1");
+    git(
+        dir,
+        home,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "session/s1/task/t1",
+            wt.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(wt.join("src/lib.rs"), "pub fn one() -> u32 {\n    2\n}\n").unwrap();
+    std::fs::write(wt.join("notes.md"), "new\n").unwrap();
+    let task = DiffSource::Task {
+        task: "t1".into(),
+        main: main.clone(),
+    };
+    let v = load(dir, &task).unwrap();
+    let paths: Vec<&str> = v.set().files.iter().map(|f| f.path()).collect();
+    assert_eq!(paths, ["notes.md", "src/lib.rs"]);
+    // The agent commits and writes more: a reload sees both.
+    git(&wt, home, &["add", "-A"]);
+    git(&wt, home, &["commit", "-qm", "t1 work"]);
+    std::fs::write(wt.join("more.txt"), "x\n").unwrap();
+    let v = load(dir, &task).unwrap();
+    assert_eq!(v.set().files.len(), 3);
+
+    // The worktree gone: the task's branch against its fork point.
+    git(
+        dir,
+        home,
+        &["worktree", "remove", "--force", wt.to_str().unwrap()],
+    );
+    let v = load(dir, &task).unwrap();
+    let paths: Vec<&str> = v.set().files.iter().map(|f| f.path()).collect();
+    assert_eq!(paths, ["notes.md", "src/lib.rs"]);
+
+    // Integration against main, and two revisions.
+    git(
+        dir,
+        home,
+        &["branch", "session/s1/integration", "session/s1/task/t1"],
+    );
+    let v = load(dir, &DiffSource::Integration { main: main.clone() }).unwrap();
+    assert_eq!(v.set().files.len(), 2);
+    let v = load(
+        dir,
+        &DiffSource::Revisions {
+            from: first.clone(),
+            to: "session/s1/task/t1".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(v.set().files.len(), 2);
+    // Unknown names and tasks are errors with the name in them.
+    let e = load(
+        dir,
+        &DiffSource::Revisions {
+            from: "checkpoint/nope".into(),
+            to: first,
+        },
+    )
+    .unwrap_err();
+    assert!(e.contains("nope"), "{e}");
+    let e = load(
+        dir,
+        &DiffSource::Task {
+            task: "ghost".into(),
+            main,
+        },
+    )
+    .unwrap_err();
+    assert!(e.contains("ghost"), "{e}");
+}

@@ -211,11 +211,36 @@ fn the_console_drives_a_session_from_the_keyboard() {
     });
     assert!(s.contains("feature"), "{s}");
     t.keys(&["y"]);
-    t.wait("the first checkpoint", 60, |s| s.contains("-001 save"));
+    // The progress view lists each step; it stays with the outcome until dismissed.
+    let s = t.wait("the Save's steps", 60, |s| {
+        s.contains("Save 1 finished") && s.contains("created")
+    });
+    assert!(s.contains("✓ "), "{s}");
+    t.keys(&["Escape"]);
+    t.wait("the first checkpoint", 20, |s| s.contains("-001 save"));
     assert_eq!(
         git(repo.path(), repo.home.path(), &["show", "main:feature.txt"]),
         "the feature\n"
     );
+
+    // Open a diff: what the checkpoint changed, from the timeline.
+    t.keys(&["5", "d"]);
+    // (The Save also committed the status documents: the feature is the last file.)
+    t.wait("the checkpoint's diff", 20, |s| {
+        s.contains("→ 20261121-001") && s.contains("A feature.txt") && s.contains("file 1/4")
+    });
+    t.keys(&["]", "]", "]"]);
+    let s = t.wait("the feature's hunk", 10, |s| {
+        s.contains("file 4/4") && s.contains("+the feature")
+    });
+    assert!(s.contains("@@ -0,0 +1,1 @@"), "{s}");
+    // Side by side and back; then the timeline again.
+    t.keys(&["v"]);
+    t.wait("side by side", 10, |s| {
+        s.contains("side by side") && s.contains("the feature")
+    });
+    t.keys(&["v", "5"]);
+    t.wait("the timeline", 10, |s| s.contains("-001 save"));
 
     // The second change, its Save and checkpoint.
     std::fs::write(repo.path().join(".overlord/go"), "").unwrap();
@@ -223,7 +248,9 @@ fn the_console_drives_a_session_from_the_keyboard() {
     t.keys(&["S"]);
     t.wait("the Save confirmation", 10, |s| s.contains("second"));
     t.keys(&["y"]);
-    t.wait("the second checkpoint", 60, |s| s.contains("-002 save"));
+    t.wait("the Save's steps", 60, |s| s.contains("Save 2 finished"));
+    t.keys(&["Escape"]);
+    t.wait("the second checkpoint", 20, |s| s.contains("-002 save"));
     git(repo.path(), repo.home.path(), &["show", "main:second.txt"]);
 
     // Roll back to the first checkpoint from the timeline (newest first: one down).
@@ -232,7 +259,9 @@ fn the_console_drives_a_session_from_the_keyboard() {
     assert!(s.contains("restore checkpoint/"), "{s}");
     assert!(s.contains("-001 as a new commit"), "{s}");
     t.keys(&["enter"]);
-    t.wait("the rollback checkpoint", 60, |s| {
+    t.wait("the rollback's steps", 60, |s| s.contains("finished"));
+    t.keys(&["Escape"]);
+    t.wait("the rollback checkpoint", 20, |s| {
         s.contains("-003 rollback")
     });
     let o = git_output(repo.path(), repo.home.path(), &["show", "main:second.txt"]);

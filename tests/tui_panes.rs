@@ -501,7 +501,16 @@ fn hints() -> Vec<(String, String)> {
 }
 
 fn screen_text(screen: &overlord::tui::screen::Screen, w: u16, h: u16) -> (String, Buffer) {
-    let s = script();
+    screen_of(&script(), screen, w, h)
+}
+
+/// The whole screen over the state a script built.
+fn screen_of(
+    s: &Script,
+    screen: &overlord::tui::screen::Screen,
+    w: u16,
+    h: u16,
+) -> (String, Buffer) {
     let theme = Theme::dark();
     let hints = hints();
     let help = vec![("global".to_string(), hints.clone())];
@@ -548,6 +557,132 @@ fn the_whole_screen() {
     assert_eq!(style_at(&buf, "C-9", "C-9").fg, theme.style(Slot::Error).fg);
     let (t, _) = screen_text(&screen, 30, 8);
     assert!(t.contains("needs at least") && t.contains("40×10"), "{t}");
+}
+
+#[test]
+fn the_diff_pane_in_the_whole_screen() {
+    use overlord::tui::diff_source::DiffSource;
+    use overlord::tui::diff_view::DiffView;
+    use overlord::tui::screen::{Pane, Screen};
+    let mut screen = Screen {
+        focus: Pane::Diff,
+        ..Screen::default()
+    };
+    // Nothing chosen yet: how to choose.
+    let (t, _) = screen_text(&screen, 80, 24);
+    assert!(t.contains("d on an agent shows its task's diff"), "{t}");
+    screen.diff.source = Some(DiffSource::Task {
+        task: "impl-arith".into(),
+        main: "main".into(),
+    });
+    screen.diff.loading = true;
+    let (t, _) = screen_text(&screen, 80, 24);
+    assert!(
+        t.contains("loading the diff") && t.contains("task impl-arith vs main"),
+        "{t}"
+    );
+    screen.diff.loading = false;
+    screen.diff.view = Some(DiffView::from_texts(
+        "src/lib.rs",
+        "pub fn add(a: i64, b: i64) -> i64 {\n    a + b\n}\n",
+        "pub fn add(a: i128, b: i128) -> i128 {\n    a + b\n}\n\npub fn sub(a: i128, b: i128) -> i128 {\n    a - b\n}\n",
+    ));
+    let theme = Theme::dark();
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        let (t, buf) = screen_text(&screen, w, h);
+        insta::assert_snapshot!(format!("screen_diff_{w}x{h}"), t);
+        // Colour matters here: added lines and changed words carry the diff slots.
+        let added = style_at(&buf, "+pub fn sub", "+pub fn sub");
+        assert_eq!(added.fg, theme.style(Slot::DiffAdd).fg, "{t}");
+        let word = style_at(&buf, "+pub fn add", "i128");
+        assert_eq!(word.bg, theme.style(Slot::DiffAddWord).bg, "{t}");
+        let removed = style_at(&buf, "-pub fn add", "-pub fn add");
+        assert_eq!(removed.fg, theme.style(Slot::DiffDelete).fg, "{t}");
+    }
+    screen.diff.view = None;
+    screen.diff.error = Some("no integration branch yet: Save creates one".into());
+    let (t, buf) = screen_text(&screen, 80, 24);
+    assert_eq!(
+        style_at(&buf, "no integration branch", "no integration").fg,
+        theme.style(Slot::Error).fg
+    );
+    assert!(t.contains("Save creates one"), "{t}");
+}
+
+#[test]
+fn concern_details_and_the_save_progress_overlays() {
+    use overlord::tui::screen::{Pane, Screen};
+    let screen = Screen {
+        focus: Pane::Concerns,
+        details: true,
+        ..Screen::default()
+    };
+    let (t, _) = screen_text(&screen, 120, 40);
+    insta::assert_snapshot!("screen_concern_details_120x40", t);
+
+    // A Save in progress: the steps so far, the QA gates as they run.
+    let mut s = script();
+    s.at(
+        "2026-11-21T10:59:00Z",
+        "console:alice",
+        EventKind::OperationStarted {
+            operation: overlord::protocol::model::Operation {
+                id: 2,
+                kind: overlord::protocol::model::OperationKind::Save,
+                requested_by: "console:alice".into(),
+                started_at: "2026-11-21T10:59:00Z".into(),
+                audit_id: 40,
+                main_before: "1234567".into(),
+                tasks: Vec::new(),
+                rollback: None,
+                publish: None,
+                steps: Vec::new(),
+            },
+        },
+    );
+    for (step, detail) in [
+        ("frozen", "task dispatch waits"),
+        ("merged", "impl-arith: 2 commits"),
+    ] {
+        s.at(
+            "2026-11-21T10:59:01Z",
+            "system",
+            EventKind::OperationStep {
+                id: 2,
+                step: step.into(),
+                detail: detail.into(),
+            },
+        );
+    }
+    let screen = Screen {
+        progress: true,
+        ..Screen::default()
+    };
+    let (t, buf) = screen_of(&s, &screen, 80, 24);
+    insta::assert_snapshot!("screen_save_progress_80x24", t);
+    assert!(t.contains("✓ frozen") && t.contains("▸ merged"), "{t}");
+    let theme = Theme::dark();
+    assert_eq!(
+        style_at(&buf, "▸ merged", "▸").fg,
+        theme.style(Slot::Running).fg
+    );
+}
+
+#[test]
+fn a_click_lands_on_the_pane_or_tab_under_it() {
+    use overlord::tui::screen::{areas, Pane, Screen};
+    let screen = Screen::default();
+    // The grid: the concerns pane is top right, the activity pane at the bottom.
+    let a = areas(&screen, Rect::new(0, 0, 160, 48)).unwrap();
+    assert_eq!(a.pane_at(150, 3), Some(Pane::Concerns));
+    assert_eq!(a.pane_at(2, 45), Some(Pane::Activity));
+    assert_eq!(a.pane_at(2, 0), None, "the status line");
+    // Tabs: each title is where its pane is chosen.
+    let a = areas(&screen, Rect::new(0, 0, 80, 24)).unwrap();
+    let t = a.tabs.as_ref().unwrap();
+    let diff = t.iter().find(|(p, _)| *p == Pane::Diff).unwrap().1;
+    assert_eq!(a.pane_at(diff.x + 1, diff.y), Some(Pane::Diff));
+    assert!(areas(&screen, Rect::new(0, 0, 20, 5)).is_none());
 }
 
 #[test]

@@ -7,9 +7,12 @@ use crate::protocol::model::{Role, Severity, TaskStatus};
 use crate::protocol::{parse, Command, Event, EventKind, Reply, State, Target};
 
 use super::command_bar::{complete, History};
+use super::diff_source::DiffSource;
+use super::diff_view::DiffView;
 use super::keymap::{Action, Context};
 use super::panes::{activity::Log, timeline};
 use super::screen::{Confirm, Pane, Screen};
+use super::watch::Touched;
 
 /// What the app asks its runner to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +22,11 @@ pub enum Intent {
     Snapshot,
     /// A critical concern arrived (bell, desktop notification).
     Alert(Box<crate::protocol::model::Concern>),
+    /// Load a diff off the UI loop and hand it to [`App::on_diff_loaded`] with `generation`.
+    LoadDiff {
+        source: DiffSource,
+        generation: u64,
+    },
     Quit,
 }
 
@@ -40,6 +48,8 @@ pub struct App {
     /// Completions offered for the command bar and which one is shown.
     completions: Vec<String>,
     completion: usize,
+    /// The command bar's text field.
+    editor: tui_textarea::TextArea<'static>,
 }
 
 const PAGE: usize = 10;
@@ -71,7 +81,11 @@ impl App {
             Pane::Qa => Context::Qa,
             Pane::Timeline => Context::Timeline,
             Pane::Activity => Context::Activity,
+            Pane::Diff => Context::Diff,
         };
+        if self.screen.details {
+            return vec![Context::Concerns, Context::Global];
+        }
         vec![pane, Context::Global]
     }
 
@@ -96,7 +110,14 @@ impl App {
             // A Save or rollback answers "started"; how it ended comes as an event.
             EventKind::OperationFinished {
                 outcome, message, ..
-            } => self.screen.reply = Some((outcome.is_success(), message.clone())),
+            } => {
+                self.screen.reply = Some((outcome.is_success(), message.clone()));
+                // The progress view keeps the steps after the operation is gone.
+                if let Some(op) = &self.state.operation {
+                    self.screen.finished =
+                        Some((format!("{} {}", op.kind, op.id), op.steps.clone()));
+                }
+            }
             _ => {}
         }
         self.state.apply(&ev);
@@ -111,28 +132,68 @@ impl App {
         self.dirty = true;
     }
 
-    /// Text typed into the command bar (the runner routes printable keys here while the
-    /// command bar is open).
-    pub fn on_text(&mut self, c: char) {
-        if let Some(t) = self.screen.command.as_mut() {
-            t.push(c);
-            self.completions.clear();
-            self.dirty = true;
+    /// A key for the command bar's text field (tui-textarea: the cursor keys, home/end,
+    /// ctrl-a/e/k/u/w, alt-b/f, delete…). The runner routes here the keys the palette's keymap
+    /// does not bind while the command bar is open.
+    pub fn on_edit(&mut self, key: crossterm::event::KeyEvent) {
+        if self.screen.command.is_none() {
+            return;
         }
+        // One line: a newline never enters the text.
+        if matches!(key.code, crossterm::event::KeyCode::Enter) {
+            return;
+        }
+        if self.editor.input(key) {
+            self.completions.clear();
+        }
+        self.sync_command();
+    }
+
+    /// Text typed into the command bar.
+    pub fn on_text(&mut self, c: char) {
+        self.on_edit(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        ));
     }
 
     pub fn on_backspace(&mut self) {
-        if let Some(t) = self.screen.command.as_mut() {
-            t.pop();
-            self.completions.clear();
-            self.dirty = true;
+        self.on_edit(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Backspace,
+            crossterm::event::KeyModifiers::NONE,
+        ));
+    }
+
+    /// Pasted text goes into the command bar as one line.
+    pub fn on_paste(&mut self, text: &str) {
+        if self.screen.command.is_none() {
+            return;
         }
+        let line: String = text
+            .chars()
+            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+            .collect();
+        self.editor.insert_str(line);
+        self.completions.clear();
+        self.sync_command();
+    }
+
+    fn sync_command(&mut self) {
+        self.screen.command = Some(self.editor.lines().concat());
+        self.screen.command_cursor = self.editor.cursor().1;
+        self.dirty = true;
+    }
+
+    /// Replaces the command bar's text, the cursor at its end.
+    fn set_command(&mut self, text: impl Into<String>) {
+        self.editor = tui_textarea::TextArea::new(vec![text.into()]);
+        self.editor.move_cursor(tui_textarea::CursorMove::End);
+        self.sync_command();
     }
 
     fn open_command(&mut self, text: impl Into<String>) {
-        self.screen.command = Some(text.into());
+        self.set_command(text);
         self.completions.clear();
-        self.dirty = true;
     }
 
     fn selected_agent(&self) -> Option<String> {
@@ -177,6 +238,19 @@ impl App {
             Pane::Timeline => self.screen.timeline.selected = apply(self.screen.timeline.selected),
             Pane::Plan => self.screen.plan.offset = apply(self.screen.plan.offset),
             Pane::Qa => self.screen.qa.offset = apply(self.screen.qa.offset),
+            Pane::Diff => {
+                let page = self.screen.diff.page();
+                if let Some(v) = self.screen.diff.view.as_mut() {
+                    match to_end {
+                        Some(false) => v.top(),
+                        Some(true) => v.bottom(page),
+                        None if delta.unsigned_abs() > 1 && delta < 0 => v.page_up(page),
+                        None if delta.unsigned_abs() > 1 => v.page_down(page),
+                        None if delta < 0 => v.up(),
+                        None => v.down(),
+                    };
+                }
+            }
             Pane::Activity => {
                 // Up goes back in time.
                 let back = self.screen.activity.back as isize - delta;
@@ -225,6 +299,131 @@ impl App {
         lines
     }
 
+    /// Shows `source` in the diff pane (loaded off the UI loop).
+    pub fn open_diff(&mut self, source: DiffSource) -> Vec<Intent> {
+        let d = &mut self.screen.diff;
+        if d.source.as_ref() != Some(&source) {
+            d.view = None;
+        }
+        d.source = Some(source);
+        self.screen.focus = Pane::Diff;
+        self.screen.details = false;
+        self.load_diff()
+    }
+
+    fn load_diff(&mut self) -> Vec<Intent> {
+        let d = &mut self.screen.diff;
+        let Some(source) = d.source.clone() else {
+            return Vec::new();
+        };
+        d.generation += 1;
+        d.loading = true;
+        d.reload_pending = false;
+        self.dirty = true;
+        vec![Intent::LoadDiff {
+            source,
+            generation: d.generation,
+        }]
+    }
+
+    /// A diff finished loading. Only the latest load counts; a reload keeps the place.
+    pub fn on_diff_loaded(
+        &mut self,
+        generation: u64,
+        loaded: Result<DiffView, String>,
+    ) -> Vec<Intent> {
+        let d = &mut self.screen.diff;
+        if generation != d.generation {
+            return Vec::new();
+        }
+        d.loading = false;
+        self.dirty = true;
+        match loaded {
+            Ok(mut view) => {
+                if let Some(old) = &d.view {
+                    view.carry_over(old);
+                }
+                d.view = Some(view);
+                d.error = None;
+                d.highlights.clear();
+            }
+            Err(e) => {
+                d.view = None;
+                d.error = Some(e);
+            }
+        }
+        if d.reload_pending {
+            return self.load_diff();
+        }
+        Vec::new()
+    }
+
+    /// A file changed in a task's worktree (the watcher): the swarm lists it, and a diff of
+    /// that task reloads.
+    pub fn on_touched(&mut self, touched: Touched) -> Vec<Intent> {
+        let files = self
+            .screen
+            .swarm
+            .live
+            .entry(touched.task.clone())
+            .or_default();
+        if files.insert(touched.path) {
+            self.dirty = true;
+        }
+        let d = &mut self.screen.diff;
+        if d.source.as_ref().and_then(|s| s.task()) != Some(touched.task.as_str()) {
+            return Vec::new();
+        }
+        if d.loading {
+            d.reload_pending = true;
+            return Vec::new();
+        }
+        self.load_diff()
+    }
+
+    fn main_branch(&self) -> String {
+        self.state
+            .git
+            .as_ref()
+            .map(|g| g.main.clone())
+            .unwrap_or_else(|| "main".into())
+    }
+
+    /// `d`: the selected agent's task, or what the selected checkpoint changed (against the
+    /// marked one when there is a mark).
+    fn diff_for_selection(&mut self) -> Vec<Intent> {
+        match self.screen.focus {
+            Pane::Swarm => {
+                let Some(task) = self
+                    .screen
+                    .swarm
+                    .agent(&self.state)
+                    .and_then(|a| a.task.clone())
+                else {
+                    self.screen.reply = Some((false, "the selected agent has no task".into()));
+                    return Vec::new();
+                };
+                let main = self.main_branch();
+                self.open_diff(DiffSource::Task { task, main })
+            }
+            Pane::Timeline => {
+                let Some(cp) = self.screen.timeline.checkpoint(&self.state) else {
+                    return Vec::new();
+                };
+                let to = cp.name.clone();
+                let from = match self.screen.timeline.marked.clone() {
+                    Some(m) if m != to => m,
+                    _ => cp
+                        .previous
+                        .clone()
+                        .unwrap_or_else(|| format!("{}^", cp.commit)),
+                };
+                self.open_diff(DiffSource::Revisions { from, to })
+            }
+            _ => Vec::new(),
+        }
+    }
+
     pub fn on_action(&mut self, action: Action) -> Vec<Intent> {
         self.dirty = true;
         // Modal layers first.
@@ -233,7 +432,13 @@ impl App {
                 Action::Confirm | Action::Select => {
                     self.screen.confirm = None;
                     match self.pending.take() {
-                        Some(Pending::Submit(c)) => vec![Intent::Submit(c)],
+                        Some(Pending::Submit(c)) => {
+                            // Save and rollback show their steps as they happen.
+                            self.screen.progress =
+                                matches!(c, Command::Save | Command::Rollback { .. });
+                            self.screen.finished = None;
+                            vec![Intent::Submit(c)]
+                        }
                         None => Vec::new(),
                     }
                 }
@@ -268,12 +473,14 @@ impl App {
                 }
                 Action::HistoryUp => {
                     if let Some(l) = self.history.up() {
-                        self.screen.command = Some(l.to_string());
+                        let l = l.to_string();
+                        self.set_command(l);
                     }
                     Vec::new()
                 }
                 Action::HistoryDown => {
-                    self.screen.command = Some(self.history.down().unwrap_or("/").to_string());
+                    let l = self.history.down().unwrap_or("/").to_string();
+                    self.set_command(l);
                     Vec::new()
                 }
                 Action::Complete => {
@@ -284,7 +491,8 @@ impl App {
                         self.completion = (self.completion + 1) % self.completions.len();
                     }
                     if let Some(c) = self.completions.get(self.completion) {
-                        self.screen.command = Some(c.clone());
+                        let c = c.clone();
+                        self.set_command(c);
                     }
                     Vec::new()
                 }
@@ -297,6 +505,10 @@ impl App {
             Action::Back | Action::Cancel => {
                 if self.screen.help {
                     self.screen.help = false;
+                } else if self.screen.progress {
+                    self.screen.progress = false;
+                } else if self.screen.details {
+                    self.screen.details = false;
                 } else if !self.screen.warnings.is_empty() {
                     self.screen.warnings.clear();
                 } else {
@@ -315,6 +527,45 @@ impl App {
             Action::FocusQa => self.screen.focus = Pane::Qa,
             Action::FocusTimeline => self.screen.focus = Pane::Timeline,
             Action::FocusActivity => self.screen.focus = Pane::Activity,
+            Action::FocusDiff => {
+                self.screen.focus = Pane::Diff;
+                if self.screen.diff.source.is_none() && self.state.git.is_some() {
+                    let main = self.main_branch();
+                    return self.open_diff(DiffSource::Integration { main });
+                }
+            }
+            Action::OpenDiff => return self.diff_for_selection(),
+            Action::DiffIntegration => {
+                let main = self.main_branch();
+                return self.open_diff(DiffSource::Integration { main });
+            }
+            Action::Reload => return self.load_diff(),
+            Action::Mark => {
+                if let Some(cp) = self.screen.timeline.checkpoint(&self.state) {
+                    let name = cp.name.clone();
+                    let t = &mut self.screen.timeline;
+                    t.marked = if t.marked.as_deref() == Some(name.as_str()) {
+                        None
+                    } else {
+                        Some(name)
+                    };
+                }
+            }
+            Action::NextHunk
+            | Action::PrevHunk
+            | Action::NextFile
+            | Action::PrevFile
+            | Action::ToggleView => {
+                if let Some(v) = self.screen.diff.view.as_mut() {
+                    match action {
+                        Action::NextHunk => v.next_hunk(),
+                        Action::PrevHunk => v.prev_hunk(),
+                        Action::NextFile => v.next_file(),
+                        Action::PrevFile => v.prev_file(),
+                        _ => v.toggle_layout(),
+                    };
+                }
+            }
             Action::Up => self.move_by(-1, None),
             Action::Down => self.move_by(1, None),
             Action::PageUp => self.move_by(-(PAGE as isize), None),
@@ -328,6 +579,14 @@ impl App {
                         self.screen.activity.agent = Some(a);
                         self.screen.activity.raw = true;
                         self.screen.focus = Pane::Activity;
+                    }
+                }
+                Pane::Concerns => {
+                    self.screen.details = !self.screen.details && self.selected_concern().is_some();
+                }
+                Pane::Diff => {
+                    if let Some(v) = self.screen.diff.view.as_mut() {
+                        v.toggle_focus();
                     }
                 }
                 _ => self.screen.zoom = !self.screen.zoom,

@@ -214,6 +214,19 @@ impl DiffView {
         self.scroll = self.scroll.min(self.rows.len().saturating_sub(1));
     }
 
+    /// After a reload of the same diff: the same file (by path), layout, focus and scroll
+    /// as `old`, as far as they still exist.
+    pub fn carry_over(&mut self, old: &DiffView) {
+        let path = old.file().map(|f| f.path().to_string());
+        if let Some(i) = path.and_then(|p| self.set.files.iter().position(|f| f.path() == p)) {
+            self.selected = i;
+        }
+        self.layout = old.layout;
+        self.focus = old.focus;
+        self.rebuild();
+        self.scroll = old.scroll.min(self.rows.len().saturating_sub(1));
+    }
+
     // ---- keys: each returns whether anything changed ----
 
     pub fn select_file(&mut self, index: usize) -> bool {

@@ -122,10 +122,14 @@ pub enum Action {
     HistoryUp,
     HistoryDown,
     Complete,
+    OpenDiff,
+    DiffIntegration,
+    Mark,
+    Reload,
 }
 
 impl Action {
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 46] = [
         Action::Quit,
         Action::Help,
         Action::Palette,
@@ -168,6 +172,10 @@ impl Action {
         Action::HistoryUp,
         Action::HistoryDown,
         Action::Complete,
+        Action::OpenDiff,
+        Action::DiffIntegration,
+        Action::Mark,
+        Action::Reload,
     ];
 
     /// The name in keymap files.
@@ -228,6 +236,10 @@ impl Action {
             Action::HistoryUp => ("history_up", "older command"),
             Action::HistoryDown => ("history_down", "newer command"),
             Action::Complete => ("complete", "complete"),
+            Action::OpenDiff => ("diff", "show diff"),
+            Action::DiffIntegration => ("diff_integration", "integration vs main"),
+            Action::Mark => ("mark", "mark to compare"),
+            Action::Reload => ("reload", "reload"),
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod alert;
 pub mod app;
 pub mod command_bar;
+pub mod diff_source;
 pub mod diff_view;
 pub mod highlight;
 pub mod keymap;

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, MouseEventKind};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::{broadcast, mpsc};
@@ -114,6 +114,28 @@ pub async fn run(
         })
         .map_err(|e| e.to_string())?;
     let (reply_tx, mut replies) = mpsc::unbounded_channel::<Reply>();
+    // Diffs load on blocking threads and come back here with their generation.
+    let (diff_tx, mut diffs) =
+        mpsc::unbounded_channel::<(u64, Result<super::diff_view::DiffView, String>)>();
+    // Syntax colours come from a thread of their own; while requests are out, a short tick
+    // collects them.
+    let mut highlighter = super::highlight::Highlighter::spawn(&theme.syntax).ok();
+    let mut highlight_generation = 0u64;
+    // Results still to come for the latest requests, and what those requests were for (the
+    // diff, file, place, layout and area): the same view is not asked for twice.
+    let mut highlights_due = 0usize;
+    let mut asked_for = None;
+    let mut highlight_tick = tokio::time::interval(Duration::from_millis(15));
+    highlight_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Files agents touch, as they touch them (the swarm and the diff of their task).
+    let (_watcher, mut touched) = match super::watch::worktrees(root) {
+        Ok((w, rx)) => (Some(w), rx),
+        Err(e) => {
+            tracing::warn!("cannot watch the worktrees: {e}");
+            (None, mpsc::unbounded_channel().1)
+        }
+    };
+    let mut size = ratatui::layout::Rect::default();
     let mut stats = Stats::default();
     // Ages and countdowns move with the clock: a frame a second while anything runs.
     let mut clock = tokio::time::interval(Duration::from_secs(1));
@@ -143,10 +165,44 @@ pub async fn run(
                 stall_secs: config.agents.stall_secs,
             };
             terminal
-                .draw(|f| screen::render(&app.screen, &frame, f.area(), f.buffer_mut()))
+                .draw(|f| {
+                    size = f.area();
+                    screen::render(&app.screen, &frame, size, f.buffer_mut())
+                })
                 .map_err(|e| format!("cannot draw: {e}"))?;
             stats.frames += 1;
             app.dirty = false;
+            // Ask for the colours of the diff lines now on screen that have none yet.
+            let diff_area = screen::diff_area(&app.screen, size);
+            app.screen.diff.area = diff_area.unwrap_or_default();
+            if let (Some(area), Some(view), Some(h)) = (
+                diff_area,
+                app.screen.diff.view.as_ref(),
+                highlighter.as_mut(),
+            ) {
+                let key = Some((
+                    app.screen.diff.generation,
+                    view.selected(),
+                    view.scroll(),
+                    view.layout() == super::diff_view::Layout::Unified,
+                    area,
+                ));
+                if highlights_due == 0 || key != asked_for {
+                    let requests = view.highlight_requests(
+                        highlight_generation + 1,
+                        area,
+                        &app.screen.diff.highlights,
+                    );
+                    if !requests.is_empty() {
+                        highlight_generation += 1;
+                        highlights_due = requests.len();
+                        asked_for = key;
+                        for r in requests {
+                            h.request(r);
+                        }
+                    }
+                }
+            }
         }
         let intents = tokio::select! {
             key = keys.recv() => match key {
@@ -156,11 +212,7 @@ pub async fn run(
                         Some(action) => app.on_action(action),
                         None => {
                             if layers.first() == Some(&Context::Palette) {
-                                match k.code {
-                                    KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => app.on_text(c),
-                                    KeyCode::Backspace => app.on_backspace(),
-                                    _ => {}
-                                }
+                                app.on_edit(k);
                             } else if k.code == KeyCode::Char('/') {
                                 app.on_action(super::keymap::Action::Palette);
                             }
@@ -168,11 +220,34 @@ pub async fn run(
                         }
                     }
                 }
-                Some(TermEvent::Mouse(m)) => match m.kind {
-                    MouseEventKind::ScrollUp => app.on_action(super::keymap::Action::Up),
-                    MouseEventKind::ScrollDown => app.on_action(super::keymap::Action::Down),
-                    _ => Vec::new(),
-                },
+                Some(TermEvent::Mouse(m)) => {
+                    // Scrolling or clicking over a pane (or its tab) focuses it first.
+                    let at = screen::areas(&app.screen, size)
+                        .and_then(|a| a.pane_at(m.column, m.row));
+                    let modal = app.layers().first().is_some_and(|c| c.is_modal());
+                    match m.kind {
+                        MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+                            if !modal =>
+                        {
+                            if let Some(p) = at {
+                                if p != app.screen.focus {
+                                    app.screen.focus = p;
+                                    app.dirty = true;
+                                }
+                            }
+                            match m.kind {
+                                MouseEventKind::ScrollUp => app.on_action(super::keymap::Action::Up),
+                                MouseEventKind::ScrollDown => app.on_action(super::keymap::Action::Down),
+                                _ => Vec::new(),
+                            }
+                        }
+                        _ => Vec::new(),
+                    }
+                }
+                Some(TermEvent::Paste(text)) => {
+                    app.on_paste(&text);
+                    Vec::new()
+                }
                 Some(TermEvent::Resize(..)) => {
                     app.dirty = true;
                     Vec::new()
@@ -185,6 +260,25 @@ pub async fn run(
                 Err(broadcast::error::RecvError::Lagged(_)) => vec![Intent::Snapshot],
                 Err(broadcast::error::RecvError::Closed) => vec![Intent::Quit],
             },
+            loaded = diffs.recv() => match loaded {
+                Some((generation, result)) => app.on_diff_loaded(generation, result),
+                None => Vec::new(),
+            },
+            Some(t) = touched.recv() => app.on_touched(t),
+            _ = highlight_tick.tick(), if highlights_due > 0 => {
+                match highlighter.as_mut() {
+                    Some(h) => {
+                        // Only the latest generation's results come out; older are dropped.
+                        while let Some(r) = h.try_next() {
+                            app.screen.diff.highlights.insert(r);
+                            highlights_due = highlights_due.saturating_sub(1);
+                            app.dirty = true;
+                        }
+                    }
+                    None => highlights_due = 0,
+                }
+                Vec::new()
+            }
             reply = replies.recv() => {
                 if let Some(r) = reply {
                     app.on_reply(&r);
@@ -218,6 +312,13 @@ pub async fn run(
                     config.console.bell,
                     config.console.desktop_notifications,
                 ),
+                Intent::LoadDiff { source, generation } => {
+                    let (root, tx) = (root.to_path_buf(), diff_tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let loaded = super::diff_source::load(&root, &source);
+                        let _ = tx.send((generation, loaded));
+                    });
+                }
                 Intent::Submit(command) => {
                     // Saves and rollbacks run long: answer in the background.
                     let (h, o, tx) = (handle.clone(), origin.clone(), reply_tx.clone());

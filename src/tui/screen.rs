@@ -22,16 +22,19 @@ pub enum Pane {
     Qa,
     Timeline,
     Activity,
+    /// Shown full size when it has the focus (a diff needs the room).
+    Diff,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 6] = [
+    pub const ALL: [Pane; 7] = [
         Pane::Swarm,
         Pane::Concerns,
         Pane::Plan,
         Pane::Qa,
         Pane::Timeline,
         Pane::Activity,
+        Pane::Diff,
     ];
 
     pub fn title(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Pane {
             Pane::Qa => "QA",
             Pane::Timeline => "Timeline",
             Pane::Activity => "Activity",
+            Pane::Diff => "Diff",
         }
     }
 
@@ -76,8 +80,17 @@ pub struct Screen {
     pub qa: panes::qa::QaView,
     pub timeline: panes::timeline::TimelineView,
     pub activity: activity::ActivityView,
+    pub diff: panes::diff::DiffPane,
+    /// The selected concern's details over the screen.
+    pub details: bool,
+    /// The Save or rollback in progress (and then its outcome), step by step.
+    pub progress: bool,
+    /// The last finished operation's name and steps (for the progress view).
+    pub finished: Option<(String, Vec<String>)>,
     /// The command bar's text while it has the focus (`None`: not editing).
     pub command: Option<String>,
+    /// Where the cursor is in it (in characters).
+    pub command_cursor: usize,
     /// The core's answer to the last command: ok and the message.
     pub reply: Option<(bool, String)>,
     pub help: bool,
@@ -124,6 +137,7 @@ fn draw_pane(screen: &Screen, f: &Frame<'_>, pane: Pane, area: Rect, buf: &mut B
         Pane::Qa => panes::qa::render(&c, &screen.qa, area, buf),
         Pane::Timeline => panes::timeline::render(&c, &screen.timeline, area, buf),
         Pane::Activity => panes::activity::render(&c, &screen.activity, f.log, f.raw, area, buf),
+        Pane::Diff => panes::diff::render(&c, &screen.diff, area, buf),
     }
 }
 
@@ -206,14 +220,29 @@ fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
 
 fn command_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
     match (&screen.command, &screen.reply) {
-        (Some(text), _) => Line::from(vec![
-            Span::styled("> ", f.theme.style(Slot::Key)),
-            Span::styled(
-                fit(&clean(text), width.saturating_sub(3)),
-                f.theme.style(Slot::Text),
-            ),
-            Span::styled("▏", f.theme.style(Slot::Key)),
-        ]),
+        (Some(text), _) => {
+            // The text around the cursor; a long line keeps the cursor in view.
+            let room = width.saturating_sub(3).max(1);
+            let chars: Vec<char> = text.chars().collect();
+            let cursor = screen.command_cursor.min(chars.len());
+            let start = (cursor + 1).saturating_sub(room);
+            let before: String = chars[start..cursor].iter().collect();
+            let at: String = chars
+                .get(cursor)
+                .map(|c| c.to_string())
+                .unwrap_or(" ".into());
+            let after: String = chars.iter().skip(cursor + 1).collect();
+            let after = fit(
+                &clean(&after),
+                room.saturating_sub(before.chars().count() + 1),
+            );
+            Line::from(vec![
+                Span::styled("> ", f.theme.style(Slot::Key)),
+                Span::styled(clean(&before), f.theme.style(Slot::Text)),
+                Span::styled(clean(&at), f.theme.style(Slot::Selection)),
+                Span::styled(after, f.theme.style(Slot::Text)),
+            ])
+        }
         (None, Some((ok, message))) => Line::from(Span::styled(
             fit(&clean(message), width),
             f.theme.style(if *ok { Slot::Ok } else { Slot::Error }),
@@ -257,16 +286,35 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
+/// Where everything goes on a screen of `area` (also what a mouse click hits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Areas {
+    pub status: Rect,
+    pub body: Rect,
+    /// The tab row (one pane at a time), each tab with where it is.
+    pub tabs: Option<Vec<(Pane, Rect)>>,
+    pub panes: Vec<(Pane, Rect)>,
+    pub command: Rect,
+    pub footer: Rect,
+}
+
+impl Areas {
+    /// The pane or tab at a cell.
+    pub fn pane_at(&self, x: u16, y: u16) -> Option<Pane> {
+        let hit = |r: &Rect| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+        self.tabs
+            .iter()
+            .flatten()
+            .chain(self.panes.iter())
+            .find(|(_, r)| hit(r))
+            .map(|(p, _)| *p)
+    }
+}
+
+/// The layout of the screen, or `None` below the minimum size.
+pub fn areas(screen: &Screen, area: Rect) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        Paragraph::new(format!(
-            "overlord-tui needs at least {MIN_WIDTH}×{MIN_HEIGHT} (this is {}×{})",
-            area.width, area.height
-        ))
-        .style(f.theme.style(Slot::Warn))
-        .wrap(Wrap { trim: true })
-        .render(area, buf);
-        return;
+        return None;
     }
     let rows = Layout::default()
         .direction(Direction::Vertical)
@@ -277,30 +325,23 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
             Constraint::Length(1),
         ])
         .split(area);
-    let width = area.width as usize;
-    status_line(f, width).render(rows[0], buf);
     let body = rows[1];
     let roomy = area.width >= 120 && area.height >= 36;
-    if screen.zoom || !roomy {
-        // Tabs, then the focused pane.
-        let parts = Layout::default()
-            .direction(Direction::Vertical)
-            .constraints([Constraint::Length(1), Constraint::Min(1)])
-            .split(body);
+    let (tabs, panes) = if screen.zoom || !roomy || screen.focus == Pane::Diff {
+        let tab_row = Rect { height: 1, ..body };
+        let mut x = tab_row.x;
         let mut tabs = Vec::new();
         for p in Pane::ALL {
-            let slot = if p == screen.focus {
-                Slot::Badge
-            } else {
-                Slot::Hint
-            };
-            tabs.push(Span::styled(
-                format!(" {} ", p.title()),
-                f.theme.style(slot),
-            ));
+            let w = (p.title().chars().count() as u16 + 2).min(tab_row.right().saturating_sub(x));
+            tabs.push((p, Rect::new(x, tab_row.y, w, 1)));
+            x += w;
         }
-        Line::from(tabs).render(parts[0], buf);
-        draw_pane(screen, f, screen.focus, parts[1], buf);
+        let rest = Rect {
+            y: body.y + 1,
+            height: body.height.saturating_sub(1),
+            ..body
+        };
+        (Some(tabs), vec![(screen.focus, rest)])
     } else {
         let bands = Layout::default()
             .direction(Direction::Vertical)
@@ -322,15 +363,223 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
                 Constraint::Percentage(30),
             ])
             .split(bands[1]);
-        draw_pane(screen, f, Pane::Swarm, top[0], buf);
-        draw_pane(screen, f, Pane::Concerns, top[1], buf);
-        draw_pane(screen, f, Pane::Plan, middle[0], buf);
-        draw_pane(screen, f, Pane::Qa, middle[1], buf);
-        draw_pane(screen, f, Pane::Timeline, middle[2], buf);
-        draw_pane(screen, f, Pane::Activity, bands[2], buf);
+        (
+            None,
+            vec![
+                (Pane::Swarm, top[0]),
+                (Pane::Concerns, top[1]),
+                (Pane::Plan, middle[0]),
+                (Pane::Qa, middle[1]),
+                (Pane::Timeline, middle[2]),
+                (Pane::Activity, bands[2]),
+            ],
+        )
+    };
+    Some(Areas {
+        status: rows[0],
+        body,
+        tabs,
+        panes,
+        command: rows[2],
+        footer: rows[3],
+    })
+}
+
+/// Where the diff viewer itself is drawn (inside the diff pane's frame), when it is shown.
+pub fn diff_area(screen: &Screen, area: Rect) -> Option<Rect> {
+    areas(screen, area)?
+        .panes
+        .into_iter()
+        .find(|(p, _)| *p == Pane::Diff)
+        .map(|(_, r)| panes::inner(r))
+}
+
+fn overlay(
+    f: &Frame<'_>,
+    body: Rect,
+    title: &str,
+    note: Option<String>,
+    lines: Vec<Line<'static>>,
+    buf: &mut Buffer,
+) {
+    let h = (lines.len() as u16 + 2).min(body.height);
+    let r = centered(body, body.width.saturating_sub(6).min(96), h);
+    Clear.render(r, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(ctx(f, true).block(title, note))
+        .render(r, buf);
+}
+
+fn field(f: &Frame<'_>, name: &str, value: String) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{name:<13}"), f.theme.style(Slot::Hint)),
+        Span::styled(clean(&value), f.theme.style(Slot::Text)),
+    ])
+}
+
+/// Everything about the selected concern.
+fn details(screen: &Screen, f: &Frame<'_>, body: Rect, buf: &mut Buffer) {
+    let Some(c) = screen.concerns.concern(f.state) else {
+        return;
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        clean(&c.summary),
+        f.theme.style(panes::concerns::severity_slot(c.severity)),
+    ))];
+    lines.push(field(
+        f,
+        "severity",
+        format!("{} · {}", c.severity, c.category),
+    ));
+    lines.push(field(f, "from → to", format!("{} → {}", c.from, c.to)));
+    lines.push(field(f, "status", c.status.to_string()));
+    lines.push(field(f, "raised", c.timestamp.clone()));
+    if let Some(a) = &c.raised_by {
+        lines.push(field(f, "raised by", a.clone()));
     }
-    command_line(screen, f, width).render(rows[2], buf);
-    footer(f, width).render(rows[3], buf);
+    if let Some(t) = &c.task {
+        lines.push(field(f, "task", t.clone()));
+    }
+    if !c.escalations.is_empty() {
+        let path: Vec<String> = c.escalations.iter().map(|r| r.to_string()).collect();
+        lines.push(field(f, "escalated to", path.join(" → ")));
+    }
+    if let Some(by) = &c.acknowledged_by {
+        let at = c.acknowledged_at.clone().unwrap_or_default();
+        lines.push(field(f, "acknowledged", format!("{by} {at}")));
+    }
+    if let Some(a) = &c.assigned_to {
+        lines.push(field(f, "assigned to", a.clone()));
+    }
+    if let Some(r) = &c.response {
+        lines.push(field(f, "response", r.clone()));
+    }
+    if let Some(by) = &c.resolved_by {
+        let at = c.resolved_at.clone().unwrap_or_default();
+        lines.push(field(f, "resolved", format!("{by} {at}")));
+    }
+    if let Some(r) = &c.resolution {
+        lines.push(field(f, "resolution", r.clone()));
+    }
+    if let Some(d) = &c.details {
+        lines.push(Line::from(""));
+        for l in d.lines().take(body.height as usize) {
+            lines.push(Line::from(Span::styled(
+                clean(l),
+                f.theme.style(Slot::Text),
+            )));
+        }
+    }
+    overlay(
+        f,
+        body,
+        &format!("Concern {}", c.id),
+        Some("a ack · r resolve · A assign · esc close".into()),
+        lines,
+        buf,
+    );
+}
+
+/// The Save or rollback in progress, step by step, with the QA gates while they run; then
+/// how it ended.
+fn progress(screen: &Screen, f: &Frame<'_>, body: Rect, buf: &mut Buffer) {
+    let mut lines = Vec::new();
+    let title;
+    match &f.state.operation {
+        Some(op) => {
+            title = format!("{} {} in progress", op.kind, op.id);
+            let n = op.steps.len();
+            for (i, step) in op.steps.iter().enumerate() {
+                let (mark, slot) = if i + 1 == n {
+                    ("▸ ", Slot::Running)
+                } else {
+                    ("✓ ", Slot::Ok)
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(mark, f.theme.style(slot)),
+                    Span::styled(clean(step), f.theme.style(Slot::Text)),
+                ]));
+            }
+            if n == 0 {
+                lines.push(Line::from(Span::styled(
+                    "starting…",
+                    f.theme.style(Slot::Dim),
+                )));
+            }
+            if let Some(live) = &f.state.qa_live {
+                for g in &live.gates {
+                    let (text, slot) = if let Some(r) = live.finished.iter().find(|r| &r.gate == g)
+                    {
+                        (
+                            format!("  {g}: {}", r.outcome.as_str()),
+                            panes::qa::outcome_slot(r.outcome),
+                        )
+                    } else if let Some(run) = live.running.as_ref().filter(|r| &r.gate == g) {
+                        let of = run.total.map(|t| format!("/{t}")).unwrap_or_default();
+                        (format!("  {g}: running {}{of}", run.done), Slot::Running)
+                    } else {
+                        (format!("  {g}: waiting"), Slot::Dim)
+                    };
+                    lines.push(Line::from(Span::styled(text, f.theme.style(slot))));
+                }
+            }
+        }
+        None => {
+            let (name, steps) = screen.finished.clone().unwrap_or_default();
+            title = if name.is_empty() {
+                "Finished".to_string()
+            } else {
+                format!("{name} finished")
+            };
+            for step in steps {
+                lines.push(Line::from(vec![
+                    Span::styled("✓ ", f.theme.style(Slot::Ok)),
+                    Span::styled(clean(&step), f.theme.style(Slot::Text)),
+                ]));
+            }
+            let (ok, message) = screen
+                .reply
+                .clone()
+                .unwrap_or((true, "nothing is running".into()));
+            lines.push(Line::from(Span::styled(
+                clean(&message),
+                f.theme.style(if ok { Slot::Ok } else { Slot::Error }),
+            )));
+        }
+    }
+    overlay(f, body, &title, Some("esc to close".into()), lines, buf);
+}
+
+pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
+    let Some(a) = areas(screen, area) else {
+        Paragraph::new(format!(
+            "overlord-tui needs at least {MIN_WIDTH}×{MIN_HEIGHT} (this is {}×{})",
+            area.width, area.height
+        ))
+        .style(f.theme.style(Slot::Warn))
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
+        return;
+    };
+    let width = area.width as usize;
+    status_line(f, width).render(a.status, buf);
+    let body = a.body;
+    if let Some(tabs) = &a.tabs {
+        for (p, r) in tabs {
+            let slot = if *p == screen.focus {
+                Slot::Badge
+            } else {
+                Slot::Hint
+            };
+            Span::styled(format!(" {} ", p.title()), f.theme.style(slot)).render(*r, buf);
+        }
+    }
+    for (p, r) in &a.panes {
+        draw_pane(screen, f, *p, *r, buf);
+    }
+    command_line(screen, f, width).render(a.command, buf);
+    footer(f, width).render(a.footer, buf);
 
     if !screen.warnings.is_empty() {
         let h = (screen.warnings.len() as u16 + 2).min(body.height);
@@ -349,6 +598,12 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
         Paragraph::new(lines)
             .block(ctx(f, false).block("Warnings", None))
             .render(r, buf);
+    }
+    if screen.details {
+        details(screen, f, body, buf);
+    }
+    if screen.progress {
+        progress(screen, f, body, buf);
     }
     if screen.help {
         let r = centered(body, body.width.saturating_sub(4).min(90), body.height);
@@ -386,6 +641,7 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
             Span::styled(" cancel", f.theme.style(Slot::Hint)),
         ]));
         Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
             .block(ctx(f, true).block(&c.title, None))
             .render(r, buf);
     }

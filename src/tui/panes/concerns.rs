@@ -32,7 +32,7 @@ impl ConcernsView {
     }
 }
 
-fn severity_slot(s: Severity) -> Slot {
+pub fn severity_slot(s: Severity) -> Slot {
     match s {
         Severity::Critical => Slot::Critical,
         Severity::Warning => Slot::Warn,

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod concerns;
+pub mod diff;
 pub mod plan;
 pub mod qa;
 pub mod swarm;

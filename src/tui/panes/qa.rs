@@ -17,7 +17,7 @@ pub struct QaView {
     pub offset: usize,
 }
 
-fn outcome_slot(o: GateOutcome) -> Slot {
+pub fn outcome_slot(o: GateOutcome) -> Slot {
     match o {
         GateOutcome::Pass => Slot::GatePass,
         GateOutcome::Fail => Slot::GateFail,

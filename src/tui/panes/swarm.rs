@@ -17,6 +17,8 @@ use crate::tui::theme::Slot;
 pub struct SwarmView {
     pub selected: usize,
     pub offset: usize,
+    /// Files seen changing in each task's worktree (the watcher), by task.
+    pub live: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl SwarmView {
@@ -113,7 +115,13 @@ pub fn render(ctx: &Ctx<'_>, view: &SwarmView, area: Rect, buf: &mut Buffer) {
             ];
             if wide {
                 cells.insert(2, Cell::from(fit(&clean(&a.adapter), 10)));
-                cells.push(Cell::from(a.files_touched.len().to_string()));
+                // Committed files, and those the watcher saw change since.
+                let live = a.task.as_ref().and_then(|t| view.live.get(t));
+                let files = match live {
+                    Some(l) => l.len() + a.files_touched.iter().filter(|f| !l.contains(*f)).count(),
+                    None => a.files_touched.len(),
+                };
+                cells.push(Cell::from(files.to_string()));
                 cells.push(Cell::from(spent));
             }
             cells.push(Cell::from(since));

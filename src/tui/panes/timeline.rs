@@ -15,6 +15,8 @@ use crate::tui::theme::Slot;
 pub struct TimelineView {
     pub selected: usize,
     pub offset: usize,
+    /// A checkpoint marked to diff the selected one against.
+    pub marked: Option<String>,
 }
 
 /// Checkpoints in the pane's order (newest first).
@@ -67,7 +69,13 @@ pub fn render(ctx: &Ctx<'_>, view: &TimelineView, area: Rect, buf: &mut Buffer) 
                 .get(5..16)
                 .unwrap_or(&c.created_at)
                 .replace('T', " ");
-            let name = Cell::from(c.name.trim_start_matches("checkpoint/").to_string());
+            let name = c.name.trim_start_matches("checkpoint/").to_string();
+            // Marked to compare with (`m`, then `d` on another).
+            let name = if view.marked.as_deref() == Some(c.name.as_str()) {
+                Cell::from(Span::styled(name, ctx.style(Slot::Badge)))
+            } else {
+                Cell::from(name)
+            };
             let kind = Cell::from(Span::styled(kind, ctx.style(slot)));
             let row = if narrow {
                 Row::new(vec![
