@@ -686,6 +686,33 @@ fn a_click_lands_on_the_pane_or_tab_under_it() {
 }
 
 #[test]
+fn activity() {
+    let s = script();
+    let theme = Theme::dark();
+    let raw: Vec<String> = vec![
+        "{\"type\":\"thread.started\",\"thread_id\":\"0199\"}".into(),
+        "plain text with \u{1b}[2J an escape".into(),
+    ];
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        let buf = draw(w, h, |a, b| {
+            let c = ctx(&s.state, &theme, true);
+            panes::activity::render(&c, &Default::default(), &s.log, &[], a, b)
+        });
+        insta::assert_snapshot!(format!("activity_{w}x{h}"), text(&buf));
+        // The selected agent's raw output, neutralized.
+        let view = panes::activity::ActivityView {
+            agent: Some("implementer-1".into()),
+            raw: true,
+            ..Default::default()
+        };
+        let buf = draw(w, h, |a, b| {
+            panes::activity::render(&ctx(&s.state, &theme, true), &view, &s.log, &raw, a, b)
+        });
+        insta::assert_snapshot!(format!("activity_raw_{w}x{h}"), text(&buf));
+    }
+}
+
+#[test]
 fn the_activity_log_filters_by_agent_and_kind() {
     let s = script();
     let theme = Theme::dark();

@@ -115,6 +115,15 @@ impl Highlighter {
     /// Starts the worker with the named syntect theme (an unknown name falls back to
     /// `base16-ocean.dark`).
     pub fn spawn(syntax_theme: &str) -> std::io::Result<Highlighter> {
+        Highlighter::spawn_with_waker(syntax_theme, Box::new(|| {}))
+    }
+
+    /// As [`Highlighter::spawn`]; `waker` is called after each result is sent, so an event
+    /// loop can sleep until there is something to collect instead of polling.
+    pub fn spawn_with_waker(
+        syntax_theme: &str,
+        waker: Box<dyn Fn() + Send>,
+    ) -> std::io::Result<Highlighter> {
         let (req_tx, req_rx) = mpsc::channel::<HighlightRequest>();
         let (res_tx, res_rx) = mpsc::channel::<HighlightResult>();
         let theme_name = syntax_theme.to_string();
@@ -122,7 +131,7 @@ impl Highlighter {
         let for_worker = shared_latest.clone();
         let thread = std::thread::Builder::new()
             .name("highlighter".into())
-            .spawn(move || worker(&theme_name, req_rx, res_tx, for_worker))?;
+            .spawn(move || worker(&theme_name, req_rx, res_tx, for_worker, waker))?;
         Ok(Highlighter {
             requests: Some(req_tx),
             results: res_rx,
@@ -245,6 +254,7 @@ fn worker(
     rx: Receiver<HighlightRequest>,
     tx: Sender<HighlightResult>,
     latest: Arc<AtomicU64>,
+    waker: Box<dyn Fn() + Send>,
 ) {
     let ss = SyntaxSet::load_defaults_newlines();
     let mut themes = ThemeSet::load_defaults();
@@ -313,6 +323,7 @@ fn worker(
                 if tx.send(result).is_err() {
                     return;
                 }
+                waker();
             }
         }
     }

@@ -117,16 +117,20 @@ pub async fn run(
     // Diffs load on blocking threads and come back here with their generation.
     let (diff_tx, mut diffs) =
         mpsc::unbounded_channel::<(u64, Result<super::diff_view::DiffView, String>)>();
-    // Syntax colours come from a thread of their own; while requests are out, a short tick
-    // collects them.
-    let mut highlighter = super::highlight::Highlighter::spawn(&theme.syntax).ok();
+    // Syntax colours come from a thread of their own, which wakes the loop when a result is
+    // ready (no polling).
+    let highlighted = std::sync::Arc::new(tokio::sync::Notify::new());
+    let wake = highlighted.clone();
+    let mut highlighter = super::highlight::Highlighter::spawn_with_waker(
+        &theme.syntax,
+        Box::new(move || wake.notify_one()),
+    )
+    .ok();
     let mut highlight_generation = 0u64;
     // Results still to come for the latest requests, and what those requests were for (the
     // diff, file, place, layout and area): the same view is not asked for twice.
     let mut highlights_due = 0usize;
     let mut asked_for = None;
-    let mut highlight_tick = tokio::time::interval(Duration::from_millis(15));
-    highlight_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Files agents touch, as they touch them (the swarm and the diff of their task).
     let (_watcher, mut touched) = match super::watch::worktrees(root) {
         Ok((w, rx)) => (Some(w), rx),
@@ -265,7 +269,7 @@ pub async fn run(
                 None => Vec::new(),
             },
             Some(t) = touched.recv() => app.on_touched(t),
-            _ = highlight_tick.tick(), if highlights_due > 0 => {
+            _ = highlighted.notified(), if highlights_due > 0 => {
                 match highlighter.as_mut() {
                     Some(h) => {
                         // Only the latest generation's results come out; older are dropped.

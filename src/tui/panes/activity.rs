@@ -128,6 +128,10 @@ pub fn describe(e: &Event) -> String {
         } => format!("git {action} {reference}: {detail}"),
         EventKind::SessionStatusChanged { status } => format!("session {status:?}").to_lowercase(),
         EventKind::OperationStep { step, detail, .. } => format!("{step}: {detail}"),
+        EventKind::AgentRegistered { agent } => format!(
+            "agent {} registered: {} on {}",
+            agent.id, agent.role, agent.adapter
+        ),
         EventKind::QaGateFinished { run, result } => {
             format!("{run} {} {}", result.gate, result.outcome.as_str())
         }
