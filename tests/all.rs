@@ -7,6 +7,7 @@ mod agent_runtime;
 mod cli;
 mod concurrency;
 mod diff;
+mod discord_core;
 mod grammar;
 mod layering;
 mod lifecycle;

@@ -16,6 +16,8 @@ use crate::protocol::{
 /// (for `/import`, which the caller loads before taking the write lock).
 pub struct Context {
     pub now: String,
+    /// Who may command from Discord (`[discord]`).
+    pub discord: crate::config::DiscordConfig,
     pub plan: Option<Result<Plan, Rejection>>,
     /// For `/save` and `/rollback`: what the repository check found (the caller runs it,
     /// holding the operation lock, before taking the write lock).
@@ -208,6 +210,17 @@ pub fn decide(
     command: &Command,
     ctx: &Context,
 ) -> Result<Outcome, Rejection> {
+    if let Origin::Discord { user_id, roles, .. } = origin {
+        if !ctx.discord.authorizes(user_id, roles) {
+            return Err(reject(
+                RejectCode::Unauthorized,
+                format!(
+                    "{} may not command Overlord: ask for a reviewer role (`[discord] reviewer_role_ids`) or to be allow-listed (`allowed_user_ids`)",
+                    origin.actor()
+                ),
+            ));
+        }
+    }
     if command.needs_human() && !origin.is_human() {
         return Err(reject(
             RejectCode::Unauthorized,
@@ -948,6 +961,31 @@ pub fn decide(
                 data: ReplyData::Agent(Box::new(agent.clone())),
                 events: vec![EventKind::AgentRegistered { agent }],
             }
+        }
+        Command::LinkMessage {
+            concern: cid,
+            message,
+        } => {
+            if !matches!(origin, Origin::System) {
+                return Err(reject(
+                    RejectCode::Unauthorized,
+                    "/link is the Discord bridge's own record",
+                ));
+            }
+            concern(state, *cid)?;
+            if message.is_empty() || !message.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(reject(
+                    RejectCode::InvalidInput,
+                    format!("{message:?} is not a Discord message id"),
+                ));
+            }
+            none(
+                format!("{cid} is shown by Discord message {message}"),
+                vec![EventKind::ConcernMessageLinked {
+                    id: *cid,
+                    message_id: message.clone(),
+                }],
+            )
         }
         Command::SetTaskStatus { task, status, note } => {
             task_exists(state, task)?;

@@ -21,7 +21,10 @@ pub const MAX_LINE: usize = 1 << 20;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum IpcRequest {
-    Submit { origin: Origin, command: Command },
+    Submit {
+        origin: Box<Origin>,
+        command: Box<Command>,
+    },
     Snapshot,
     Subscribe,
     Ping,
@@ -134,7 +137,7 @@ async fn connection(stream: AsyncUnixStream, handle: Handle) -> std::io::Result<
                 write_line(&mut write, &pong).await?;
             }
             IpcRequest::Submit { origin, command } => {
-                let reply = handle.submit(origin, command).await;
+                let reply = handle.submit(*origin, *command).await;
                 write_line(
                     &mut write,
                     &IpcResponse::Reply {
@@ -226,7 +229,10 @@ impl Client {
     }
 
     pub fn submit(&mut self, origin: Origin, command: Command) -> Result<Reply, ClientError> {
-        match self.call(&IpcRequest::Submit { origin, command })? {
+        match self.call(&IpcRequest::Submit {
+            origin: Box::new(origin),
+            command: Box::new(command),
+        })? {
             IpcResponse::Reply { reply } => Ok(*reply),
             IpcResponse::Error { message } => Err(ClientError::Protocol(message)),
             other => Err(ClientError::Protocol(format!("{other:?}"))),

@@ -270,6 +270,7 @@ impl Core {
         };
         let ctx = decide::Context {
             now: now.clone(),
+            discord: self.config.discord.clone(),
             plan,
             operation,
         };

@@ -138,6 +138,11 @@ pub enum Command {
         status: TaskStatus,
         note: Option<String>,
     },
+    /// The Discord bridge records the message that shows a concern (to edit it later).
+    LinkMessage {
+        concern: ConcernId,
+        message: String,
+    },
 }
 
 impl Command {
@@ -166,6 +171,7 @@ impl Command {
             Command::ImportPlan { .. } => "import",
             Command::RegisterAgent { .. } => "agent",
             Command::SetTaskStatus { .. } => "task",
+            Command::LinkMessage { .. } => "link",
         }
     }
 
@@ -191,10 +197,23 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "via", rename_all = "snake_case")]
 pub enum Origin {
-    Console { user: String },
-    Cli { user: String },
-    Discord { user_id: String, name: String },
-    Agent { agent: String, role: Option<Role> },
+    Console {
+        user: String,
+    },
+    Cli {
+        user: String,
+    },
+    /// A Discord member: the core checks the id and roles against `[discord]`.
+    Discord {
+        user_id: String,
+        name: String,
+        #[serde(default)]
+        roles: Vec<String>,
+    },
+    Agent {
+        agent: String,
+        role: Option<Role>,
+    },
     System,
 }
 
@@ -204,7 +223,7 @@ impl Origin {
         match self {
             Origin::Console { user } => format!("console:{user}"),
             Origin::Cli { user } => format!("cli:{user}"),
-            Origin::Discord { name, user_id } => format!("discord:{name}({user_id})"),
+            Origin::Discord { name, user_id, .. } => format!("discord:{name}({user_id})"),
             Origin::Agent { agent, .. } => format!("agent:{agent}"),
             Origin::System => "system".to_string(),
         }

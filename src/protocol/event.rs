@@ -66,6 +66,11 @@ pub enum EventKind {
         id: ConcernId,
         note: Option<String>,
     },
+    /// The Discord message that shows the concern (the bridge edits it as the status moves).
+    ConcernMessageLinked {
+        id: ConcernId,
+        message_id: String,
+    },
     HandoffRecorded {
         handoff: Handoff,
     },
@@ -264,7 +269,8 @@ impl EventKind {
             | EventKind::ConcernAcknowledged { .. }
             | EventKind::ConcernAssigned { .. }
             | EventKind::ConcernEscalated { .. }
-            | EventKind::ConcernResolved { .. } => Topic::Concern,
+            | EventKind::ConcernResolved { .. }
+            | EventKind::ConcernMessageLinked { .. } => Topic::Concern,
             EventKind::HandoffRecorded { .. } => Topic::Handoff,
             EventKind::GitAction { .. } | EventKind::CheckpointCreated { .. } => Topic::Git,
             _ => Topic::Event,
@@ -283,6 +289,7 @@ impl EventKind {
             EventKind::ConcernAssigned { .. } => "concern_assigned",
             EventKind::ConcernEscalated { .. } => "concern_escalated",
             EventKind::ConcernResolved { .. } => "concern_resolved",
+            EventKind::ConcernMessageLinked { .. } => "concern_message_linked",
             EventKind::HandoffRecorded { .. } => "handoff_recorded",
             EventKind::VariationProposed { .. } => "variation_proposed",
             EventKind::AgentRegistered { .. } => "agent_registered",

@@ -50,6 +50,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "import", usage: "/import <plan.json>", summary: "import a plan (seed 003 TodoList JSON)", human: false, flags: &[] },
     CommandSpec { name: "agent", usage: "/agent <id> --role <role> [--adapter <adapter>] [--task <task>]", summary: "register an agent", human: false, flags: &["role", "adapter", "task"] },
     CommandSpec { name: "task", usage: "/task <task> <status> [note]", summary: "set a task's status (todo, in_progress, blocked, needs_review, done, failed)", human: false, flags: &[] },
+    CommandSpec { name: "link", usage: "/link <concern> <message id>", summary: "record the Discord message that shows a concern (the Discord bridge)", human: false, flags: &[] },
 ];
 
 pub fn spec(name: &str) -> Option<&'static CommandSpec> {
@@ -608,6 +609,10 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
             status: a.parsed("status")?,
             note: a.rest(),
         },
+        "link" => Command::LinkMessage {
+            concern: a.parsed("concern")?,
+            message: a.ident("message id")?,
+        },
         other => return Err(ParseError::new(format!("unknown command /{other}"))),
     };
     a.end()?;
@@ -845,6 +850,10 @@ pub fn print(command: &Command) -> String {
             if let Some(n) = note {
                 push(text_arg(n, false));
             }
+        }
+        Command::LinkMessage { concern, message } => {
+            push(concern.to_string());
+            push(message.clone());
         }
     }
     out

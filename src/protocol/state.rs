@@ -146,6 +146,11 @@ impl State {
                     c.resolution = note.clone();
                 }
             }
+            EventKind::ConcernMessageLinked { id, message_id } => {
+                if let Some(c) = self.concerns.get_mut(id) {
+                    c.discord_message_id = Some(message_id.clone());
+                }
+            }
             EventKind::HandoffRecorded { handoff } => {
                 self.counters.handoffs = self.counters.handoffs.max(handoff.id.0);
                 self.handoffs.push(handoff.clone());
