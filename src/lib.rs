@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod config;
 pub mod core;
+pub mod discord;
 pub mod git;
 pub mod protocol;
 pub mod qa;

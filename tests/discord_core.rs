@@ -147,3 +147,196 @@ fn the_discord_section_is_checked_where_it_is_read() {
         assert_eq!(c, Config::default());
     }
 }
+
+mod slash {
+    use overlord::discord::slash::{self, Place};
+    use overlord::protocol::grammar::COMMANDS;
+    use overlord::protocol::model::ConcernId;
+    use overlord::protocol::{Command, Target};
+
+    fn v(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn every_human_command_has_a_slash_command_and_discord_accepts_their_shape() {
+        assert_eq!(slash::missing(), Vec::<&str>::new());
+        let cmds = slash::commands();
+        for spec in COMMANDS.iter().filter(|c| c.human) {
+            assert!(
+                cmds.iter().any(|c| c.name == spec.name),
+                "/{} has no slash command",
+                spec.name
+            );
+        }
+        // Agents' own calls are not offered on Discord.
+        assert!(!cmds.iter().any(|c| c.name == "raise" || c.name == "link"));
+        assert!(cmds.iter().any(|c| c.name == "overlord"));
+        for c in &cmds {
+            // Discord: lowercase names of 1–32, descriptions of 1–100, ≤ 25 options, required
+            // options first, ≤ 25 choices.
+            assert!(
+                (1..=32).contains(&c.name.len()) && c.name == c.name.to_lowercase(),
+                "{}",
+                c.name
+            );
+            assert!(
+                (1..=100).contains(&c.description.chars().count()),
+                "{}",
+                c.name
+            );
+            assert!(c.options.len() <= 25);
+            let first_optional = c.options.iter().position(|o| !o.required);
+            if let Some(i) = first_optional {
+                assert!(
+                    c.options[i..].iter().all(|o| !o.required),
+                    "/{}: required options must come first",
+                    c.name
+                );
+            }
+            for o in &c.options {
+                assert!(o.choices.len() <= 25 && (1..=100).contains(&o.description.len()));
+            }
+        }
+    }
+
+    #[test]
+    fn options_become_the_same_command_the_console_sends() {
+        let cases: Vec<(&str, Vec<(String, String)>, Command)> = vec![
+            ("status", v(&[]), Command::Status),
+            (
+                "ack",
+                v(&[("concern", "C-3")]),
+                Command::Ack {
+                    concern: ConcernId(3),
+                },
+            ),
+            (
+                "resolve",
+                v(&[
+                    ("concern", "C-1"),
+                    ("note", "fixed: \"quoted\" --and a\nnew line"),
+                ]),
+                Command::Resolve {
+                    concern: ConcernId(1),
+                    note: Some("fixed: \"quoted\" --and a\nnew line".into()),
+                },
+            ),
+            (
+                "assign",
+                v(&[
+                    ("agent", "implementer-2"),
+                    ("text", "take it"),
+                    ("concern", "C-4"),
+                ]),
+                Command::Assign {
+                    agent: "implementer-2".into(),
+                    concern: Some(ConcernId(4)),
+                    text: "take it".into(),
+                },
+            ),
+            (
+                "approve",
+                v(&[
+                    ("target", "A-2"),
+                    ("conditions", "keep the API"),
+                    ("note", "ok"),
+                ]),
+                Command::Approve {
+                    target: "A-2".into(),
+                    conditions: Some("keep the API".into()),
+                    note: Some("ok".into()),
+                },
+            ),
+            (
+                "reject",
+                v(&[("target", "A-2"), ("reason", "needs error cases")]),
+                Command::Reject {
+                    target: "A-2".into(),
+                    reason: "needs error cases".into(),
+                },
+            ),
+            (
+                "pause",
+                v(&[("target", "all")]),
+                Command::Pause {
+                    target: Target::All,
+                },
+            ),
+            (
+                "rollback",
+                v(&[("checkpoint", "20261121-001"), ("branch", "try-again")]),
+                Command::Rollback {
+                    checkpoint: "20261121-001".into(),
+                    branch: Some("try-again".into()),
+                    reason: None,
+                },
+            ),
+            (
+                "help",
+                v(&[("command", "save")]),
+                Command::Help {
+                    command: Some("save".into()),
+                },
+            ),
+            (
+                "overlord",
+                v(&[("line", "resume implementer-1")]),
+                Command::Resume {
+                    target: Target::Agent("implementer-1".into()),
+                },
+            ),
+        ];
+        for (name, values, want) in cases {
+            let (line, got) =
+                slash::to_command(name, &values).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(got, want, "/{name} → {line}");
+        }
+        // Bad input: a clear error, never a panic.
+        let e = slash::to_command("ack", &v(&[])).unwrap_err();
+        assert!(e.contains("needs concern"), "{e}");
+        let e = slash::to_command("ack", &v(&[("concern", "banana")])).unwrap_err();
+        assert!(e.contains("banana") || e.contains("concern"), "{e}");
+        let e = slash::to_command("nope", &v(&[])).unwrap_err();
+        assert!(e.contains("unknown command"), "{e}");
+        let e = slash::to_command("overlord", &v(&[("line", "  ")])).unwrap_err();
+        assert!(e.contains("needs a line"), "{e}");
+        // A word with spaces is quoted, so it cannot smuggle in flags.
+        let line = slash::to_line("ack", &v(&[("concern", "C-1 --branch x")])).unwrap();
+        assert_eq!(line, "/ack \"C-1 --branch x\"");
+        assert!(slash::command("rollback")
+            .unwrap()
+            .options
+            .iter()
+            .any(|o| o.place == Place::Flag("branch")));
+    }
+
+    #[test]
+    fn autocomplete_offers_the_ids_the_state_has_with_readable_labels() {
+        let state = crate::tui_panes::session();
+        let got = slash::autocomplete(overlord::protocol::ids::IdKind::Concern, "", &state);
+        assert!(got.len() >= 3, "{got:?}");
+        assert!(got.iter().all(|(label, v)| label.starts_with(v.as_str())));
+        assert!(
+            got.iter()
+                .any(|(l, _)| l.contains("warning · Should sub()")),
+            "{got:?}"
+        );
+        // Control characters in an agent's summary never reach Discord's label.
+        assert!(
+            got.iter().all(|(l, _)| !l.chars().any(char::is_control)),
+            "{got:?}"
+        );
+        let agents =
+            slash::autocomplete(overlord::protocol::ids::IdKind::AgentOrAll, "impl", &state);
+        assert_eq!(
+            agents.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+            ["implementer-1", "implementer-2"]
+        );
+        let all = slash::autocomplete(overlord::protocol::ids::IdKind::AgentOrAll, "al", &state);
+        assert_eq!(all[0].1, "all");
+    }
+}

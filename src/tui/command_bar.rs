@@ -6,82 +6,11 @@
 use std::collections::VecDeque;
 
 use crate::protocol::grammar::COMMANDS;
+use crate::protocol::ids::{first_arg, ids};
 use crate::protocol::State;
 
 /// Lines kept in the history.
 pub const HISTORY: usize = 200;
-
-/// What a word at some position of a command is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Agent,
-    Concern,
-    /// An approval, a variation, or a shorthand target (`plan`, …).
-    Target,
-    Checkpoint,
-    Phase,
-    Task,
-    Free,
-}
-
-/// The kind of the first argument of each command that takes an id.
-fn first_arg(command: &str) -> Kind {
-    match command {
-        "clarify" | "assign" | "pause" | "resume" => Kind::Agent,
-        "ack" | "resolve" => Kind::Concern,
-        "approve" | "defer" | "reject" => Kind::Target,
-        "rollback" => Kind::Checkpoint,
-        "promote" => Kind::Phase,
-        "task" => Kind::Task,
-        _ => Kind::Free,
-    }
-}
-
-fn candidates(kind: Kind, state: &State) -> Vec<String> {
-    match kind {
-        Kind::Agent => {
-            let mut v: Vec<String> = state.agents.keys().cloned().collect();
-            v.push("all".into());
-            v
-        }
-        Kind::Concern => state.open_concerns().map(|c| c.id.to_string()).collect(),
-        Kind::Target => {
-            let mut v: Vec<String> = state
-                .pending_approvals()
-                .map(|a| a.id.to_string())
-                .collect();
-            v.extend(
-                state
-                    .variations
-                    .values()
-                    .filter(|v| v.decision.is_none())
-                    .map(|v| v.id.to_string()),
-            );
-            v
-        }
-        Kind::Checkpoint => {
-            let mut v: Vec<String> = state
-                .checkpoints
-                .iter()
-                .rev()
-                .map(|c| c.name.trim_start_matches("checkpoint/").to_string())
-                .collect();
-            v.push("undo".into());
-            v
-        }
-        Kind::Phase => state
-            .plan
-            .as_ref()
-            .map(|p| p.phases.iter().map(|p| p.id.clone()).collect())
-            .unwrap_or_default(),
-        Kind::Task => state
-            .plan
-            .as_ref()
-            .map(|p| p.tasks().map(|t| t.id.clone()).collect())
-            .unwrap_or_default(),
-        Kind::Free => Vec::new(),
-    }
-}
 
 /// Completions of the last word of `input`, as whole lines, in order. Empty when nothing fits.
 pub fn complete(input: &str, state: &State) -> Vec<String> {
@@ -110,9 +39,11 @@ pub fn complete(input: &str, state: &State) -> Vec<String> {
                 .collect()
         }
         2 => {
-            let kind = first_arg(&words[0].to_ascii_lowercase());
+            let Some(kind) = first_arg(&words[0].to_ascii_lowercase()) else {
+                return Vec::new();
+            };
             let w = words[1];
-            candidates(kind, state)
+            ids(kind, state)
                 .into_iter()
                 .filter(|c| c.to_ascii_lowercase().starts_with(&w.to_ascii_lowercase()))
                 .map(|c| format!("{}{c} ", prefix_of(1)))

@@ -1,0 +1,3 @@
+//! The Discord bridge.
+
+pub mod slash;
