@@ -205,7 +205,8 @@ mod slash {
 
     #[test]
     fn options_become_the_same_command_the_console_sends() {
-        let cases: Vec<(&str, Vec<(String, String)>, Command)> = vec![
+        type Case = (&'static str, Vec<(String, String)>, Command);
+        let cases: Vec<Case> = vec![
             ("status", v(&[]), Command::Status),
             (
                 "ack",
