@@ -17,5 +17,7 @@ pub mod workspace;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "discord")]
+pub mod discord;
 #[cfg(feature = "tui")]
 pub mod tui;

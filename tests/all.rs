@@ -7,6 +7,8 @@ mod agent_runtime;
 mod cli;
 mod concurrency;
 mod diff;
+#[cfg(feature = "discord")]
+mod discord_message;
 mod grammar;
 mod layering;
 mod lifecycle;
