@@ -8,7 +8,11 @@ mod cli;
 mod concurrency;
 mod diff;
 #[cfg(feature = "discord")]
+mod discord_fake;
+#[cfg(feature = "discord")]
 mod discord_message;
+#[cfg(feature = "discord")]
+mod discord_rest;
 mod grammar;
 mod layering;
 mod lifecycle;
