@@ -8,7 +8,6 @@
 pub mod agent;
 pub mod config;
 pub mod core;
-pub mod discord;
 pub mod git;
 pub mod protocol;
 pub mod qa;
@@ -18,5 +17,7 @@ pub mod workspace;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "discord")]
+pub mod discord;
 #[cfg(feature = "tui")]
 pub mod tui;

@@ -8,6 +8,12 @@ mod cli;
 mod concurrency;
 mod diff;
 mod discord_core;
+#[cfg(feature = "discord")]
+mod discord_fake;
+#[cfg(feature = "discord")]
+mod discord_message;
+#[cfg(feature = "discord")]
+mod discord_rest;
 mod grammar;
 mod layering;
 mod lifecycle;

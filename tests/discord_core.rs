@@ -148,6 +148,7 @@ fn the_discord_section_is_checked_where_it_is_read() {
     }
 }
 
+#[cfg(feature = "discord")]
 mod slash {
     use overlord::discord::slash::{self, Place};
     use overlord::protocol::grammar::COMMANDS;

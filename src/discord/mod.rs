@@ -1,3 +1,18 @@
-//! The Discord bridge.
+//! The Discord bridge: slash commands as data (`slash`), the outgoing message model
+//! (`message`) and a REST client of our own (`rest`).
+//!
+//! The bridge uses serenity for the gateway and the slash commands, and this module for every
+//! post that must survive Discord's rate limits (alerts above all): serenity's rate limiter has
+//! to be disabled to point serenity at a local fake Discord in tests, and without it serenity
+//! does not retry a 429 at all. [`rest::Rest`] reads `retry_after` itself, retries within caps,
+//! and never puts a token into an error, a `Debug` string or a log line.
+//!
+//! Where requests go is [`ApiBase`]: Discord itself unless `OVERLORD_DISCORD_API_BASE` names a
+//! local fake (tests only).
 
+pub mod message;
+pub mod rest;
 pub mod slash;
+
+pub use message::{ActionRow, Button, ButtonStyle, Embed, EmbedField, EmbedFooter, Message};
+pub use rest::{ApiBase, Auth, BotToken, Rest, RestError, RetryPolicy, WebhookUrl};

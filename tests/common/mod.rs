@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "discord")]
+pub mod fake_discord;
 pub mod generate;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,1051 @@
+//! A fake Discord on 127.0.0.1 for offline tests: REST under `/api/v10/…` (and the unversioned
+//! `/api/…` that webhook URLs use) plus a gateway websocket at `/gateway`.
+//!
+//! What it fakes, faithfully enough for serenity 0.12.5 and our own REST client:
+//! - REST: `GET /gateway` (and `/gateway/bot`), `GET /oauth2/applications/@me`, `GET /users/@me`,
+//!   command registration (`PUT`/`GET /applications/{app}[/guilds/{guild}]/commands`),
+//!   interaction callbacks with Discord's timing rules (first response after the deadline →
+//!   404 10062, a second response → 400 40060), follow-ups (`POST /webhooks/{app}/{token}`, 404
+//!   10015 before any response, 401 50027 once the token expired) and `@original` edits,
+//!   channel messages (post, edit), webhook execution (`?wait=true`, also `?&wait=true`, 204
+//!   without it) and webhook message edits. Bot routes demand `Authorization: Bot {token}`.
+//!   Messages are answered as full Message objects with fresh snowflakes and kept, so a
+//!   button interaction carries the message it was pressed on.
+//! - Every request is recorded (method, path, query, headers, JSON body, arrival `Instant`,
+//!   the status the fake answered); a test awaits "the next request matching X" with a
+//!   timeout. An unknown route answers 404 and is recorded as unexpected.
+//! - Faults: [`FakeDiscord::fail_next`] answers Discord's real 429 (body and headers) or any
+//!   status for the next n matching requests; [`FakeDiscord::drop_gateway`] cuts the websocket.
+//! - Gateway: HELLO (small interval), READY on IDENTIFY, RESUMED on RESUME (or INVALID_SESSION
+//!   when resuming is turned off), HEARTBEAT_ACK from a writer task of its own, increasing `s`,
+//!   and injected INTERACTION_CREATE events (slash command, autocomplete, button).
+//!
+//! What it deliberately does not: real rate-limit buckets (429s happen only when injected),
+//! permissions, guild/channel state and GUILD_CREATE, zlib compression, multipart uploads
+//! (recorded, not parsed), replay of missed events on RESUME, sharding, and every route the
+//! bridge does not use (those 404, recorded, so a test sees them).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, Notify};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame, Role};
+use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::WebSocketStream;
+
+pub const APP_ID: u64 = 1_100_000_000_000_000_001;
+/// The bot's user id (Discord gives a bot the id of its application).
+pub const BOT_USER_ID: u64 = APP_ID;
+pub const BOT_TOKEN: &str = "fake.bot-token.for-tests-only";
+pub const GUILD_ID: u64 = 1_100_000_000_000_000_100;
+pub const CHANNEL_ID: u64 = 1_100_000_000_000_000_200;
+pub const WEBHOOK_ID: u64 = 1_100_000_000_000_000_300;
+pub const WEBHOOK_TOKEN: &str = "fake-webhook-token_42";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Sent in HELLO; serenity heartbeats this often (Discord says 41250).
+    pub heartbeat_interval: Duration,
+    /// Time allowed for an interaction's first response (Discord: 3 s).
+    pub interaction_deadline: Duration,
+    /// Lifetime of an interaction token for follow-ups (Discord: 15 min).
+    pub token_lifetime: Duration,
+    /// Accept RESUME (else answer INVALID_SESSION so the client identifies again).
+    pub resume: bool,
+    pub bot_token: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            heartbeat_interval: Duration::from_millis(1000),
+            interaction_deadline: Duration::from_secs(3),
+            token_lifetime: Duration::from_secs(15 * 60),
+            resume: true,
+            bot_token: BOT_TOKEN.to_string(),
+        }
+    }
+}
+
+/// One request as it arrived, and the status the fake answered.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// The full path, `/api/v10/channels/1/messages`.
+    pub path: String,
+    pub query: Option<String>,
+    /// Lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body, `Value::Null` when empty or not JSON (see `raw`).
+    pub body: Value,
+    pub raw: Bytes,
+    pub at: Instant,
+    pub status: u16,
+    pub unexpected: bool,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The path without `/api/v10` or `/api`: `/channels/1/messages`.
+    pub fn route(&self) -> &str {
+        strip_api(&self.path)
+    }
+}
+
+/// An injected fault: Discord's 429, or any status with a Discord-shaped body.
+#[derive(Debug, Clone, Copy)]
+pub enum Fault {
+    RateLimited { retry_after: f64, global: bool },
+    Status(u16),
+}
+
+/// Who invokes an interaction: a guild member with roles, or a user in a DM.
+#[derive(Debug, Clone)]
+pub struct Invoker {
+    pub user_id: u64,
+    pub name: String,
+    /// `Some(role ids)` for a guild member, `None` for a DM.
+    pub roles: Option<Vec<u64>>,
+    pub channel_id: u64,
+}
+
+impl Invoker {
+    pub fn member(user_id: u64, name: &str, roles: &[u64]) -> Invoker {
+        let roles = Some(roles.to_vec());
+        let (name, channel_id) = (name.to_string(), CHANNEL_ID);
+        Invoker {
+            user_id,
+            name,
+            roles,
+            channel_id,
+        }
+    }
+
+    pub fn dm(user_id: u64, name: &str) -> Invoker {
+        let (name, channel_id) = (name.to_string(), user_id + 7);
+        Invoker {
+            user_id,
+            name,
+            roles: None,
+            channel_id,
+        }
+    }
+}
+
+/// A typed option of a slash command.
+#[derive(Debug, Clone)]
+pub enum Opt {
+    Str(&'static str, String),
+    Int(&'static str, i64),
+    Bool(&'static str, bool),
+    User(&'static str, u64),
+}
+
+/// An injected interaction: its id and token, to await its callback.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub id: u64,
+    pub token: String,
+}
+
+/// Gateway counters; a test waits on them to see a reconnect.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayStats {
+    pub connections: u32,
+    pub identifies: u32,
+    pub resumes: u32,
+    pub heartbeats: u32,
+    /// The connection number that completed IDENTIFY or RESUME and is still open.
+    pub ready_on: Option<u32>,
+    /// The IDENTIFY payloads (`d`), in order.
+    pub identify_payloads: Vec<Value>,
+}
+
+struct Interaction {
+    id: u64,
+    at: Instant,
+    responded: bool,
+    original: Option<u64>,
+    channel_id: u64,
+}
+
+enum Out {
+    Frame(Value),
+    Close(u16),
+    Kill,
+}
+
+#[derive(Default)]
+struct State {
+    requests: Vec<Recorded>,
+    taken: Vec<bool>,
+    faults: Vec<(String, usize, Fault)>,
+    commands: HashMap<Option<u64>, Vec<Value>>,
+    interactions: HashMap<String, Interaction>,
+    messages: HashMap<u64, Value>,
+    next_id: u64,
+    stats: GatewayStats,
+    /// The open connection: its number, its writer, and the signal that cuts it.
+    conn: Option<(u32, mpsc::UnboundedSender<Out>, Arc<Notify>)>,
+    session: Option<String>,
+    seq: u64,
+}
+
+impl State {
+    fn snowflake(&mut self) -> u64 {
+        self.next_id += 1;
+        1_300_000_000_000_000_000 + self.next_id
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Notify,
+    opts: Options,
+    origin: String,
+}
+
+pub struct FakeDiscord {
+    shared: Arc<Shared>,
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeDiscord {
+    pub async fn start() -> FakeDiscord {
+        FakeDiscord::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(opts: Options) -> FakeDiscord {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
+            opts,
+            origin: format!("http://{addr}"),
+        });
+        let s = shared.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| handle(s.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        });
+        FakeDiscord {
+            shared,
+            addr,
+            server,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: for serenity's `HttpBuilder::proxy` and `ApiBase::parse`.
+    pub fn origin(&self) -> String {
+        self.shared.origin.clone()
+    }
+
+    pub fn gateway_url(&self) -> String {
+        format!("ws://{}/gateway", self.addr)
+    }
+
+    /// The one webhook the fake knows, as a user would paste it.
+    pub fn webhook_url(&self) -> String {
+        format!(
+            "{}/api/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}",
+            self.shared.origin
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.state.lock().expect("fake state")
+    }
+
+    /// Answers the next `n` requests whose `"METHOD /full/path"` contains `matcher` with `fault`.
+    pub fn fail_next(&self, matcher: &str, n: usize, fault: Fault) {
+        self.lock().faults.push((matcher.to_string(), n, fault));
+    }
+
+    /// Forgets every fault not yet used up.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.lock().requests.clone()
+    }
+
+    pub fn unexpected(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.unexpected)
+            .collect()
+    }
+
+    /// Registered commands: `None` for global ones, `Some(guild)` for a guild's.
+    pub fn commands(&self, guild: Option<u64>) -> Vec<Value> {
+        self.lock()
+            .commands
+            .get(&guild)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A message the fake holds (posted through any route), as it would answer it.
+    pub fn message(&self, id: u64) -> Option<Value> {
+        self.lock().messages.get(&id).cloned()
+    }
+
+    pub fn stats(&self) -> GatewayStats {
+        self.lock().stats.clone()
+    }
+
+    /// Waits until `f` holds of the fake's state, up to `timeout`; `false` if it never did.
+    async fn wait(&self, timeout: Duration, mut f: impl FnMut(&mut State) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if f(&mut self.lock()) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return f(&mut self.lock());
+            }
+        }
+    }
+
+    /// The earliest request not yet returned by this method that matches `pred`, arriving
+    /// within `timeout`, or `None`.
+    pub async fn try_next_request(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&Recorded) -> bool,
+    ) -> Option<Recorded> {
+        let mut found = None;
+        self.wait(timeout, |st| {
+            let i = (0..st.requests.len()).find(|&i| !st.taken[i] && pred(&st.requests[i]));
+            if let Some(i) = i {
+                st.taken[i] = true;
+                found = Some(st.requests[i].clone());
+            }
+            i.is_some()
+        })
+        .await;
+        found
+    }
+
+    /// Like `try_next_request`, panicking with what was seen instead when nothing matches.
+    pub async fn next_request(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Recorded) -> bool,
+    ) -> Recorded {
+        match self.try_next_request(timeout, pred).await {
+            Some(r) => r,
+            None => panic!(
+                "no request {what} within {timeout:?}; seen: {:#?}",
+                self.seen()
+            ),
+        }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        let st = self.lock();
+        let line = |r: &Recorded| format!("{} {} -> {}", r.method, r.path, r.status);
+        st.requests.iter().map(line).collect()
+    }
+
+    /// The callback (`POST /interactions/{id}/{token}/callback`) of an injected interaction.
+    pub async fn callback(&self, sent: &Sent, timeout: Duration) -> Recorded {
+        let suffix = format!("/interactions/{}/{}/callback", sent.id, sent.token);
+        let what = format!("callback of interaction {}", sent.id);
+        self.next_request(&what, timeout, |r| {
+            r.method == "POST" && r.path.ends_with(&suffix)
+        })
+        .await
+    }
+
+    /// Waits until the gateway counters satisfy `f`; panics after `timeout`.
+    pub async fn wait_gateway(
+        &self,
+        what: &str,
+        timeout: Duration,
+        f: impl Fn(&GatewayStats) -> bool,
+    ) -> GatewayStats {
+        if !self.wait(timeout, |st| f(&st.stats)).await {
+            panic!(
+                "gateway never reached {what} within {timeout:?}: {:?}",
+                self.stats()
+            );
+        }
+        self.stats()
+    }
+
+    /// Waits for a connection that completed IDENTIFY (or RESUME) and is still open.
+    pub async fn wait_ready(&self, timeout: Duration) -> GatewayStats {
+        self.wait_gateway("a ready session", timeout, |s| s.ready_on.is_some())
+            .await
+    }
+
+    /// Closes the current gateway connection abruptly (no close frame, TCP torn down).
+    pub fn drop_gateway(&self) {
+        let mut st = self.lock();
+        if let Some((_, tx, cut)) = st.conn.take() {
+            let _ = tx.send(Out::Kill);
+            cut.notify_one();
+        }
+        st.stats.ready_on = None;
+        drop(st);
+        self.shared.changed.notify_waiters();
+    }
+
+    /// Sends a dispatch event (`op` 0) with the next sequence number; the session must be ready.
+    pub async fn dispatch(&self, t: &str, d: Value) {
+        self.wait_ready(Duration::from_secs(10)).await;
+        let mut st = self.lock();
+        st.seq += 1;
+        let frame = json!({"op": 0, "t": t, "s": st.seq, "d": d});
+        let (_, tx, _) = st.conn.as_ref().expect("a gateway connection");
+        tx.send(Out::Frame(frame)).expect("gateway writer");
+    }
+
+    /// Injects a slash command (`INTERACTION_CREATE`, type 2).
+    pub async fn send_slash(&self, who: &Invoker, name: &str, options: &[Opt]) -> Sent {
+        let (opts, resolved) = options_json(who, options, None);
+        let data = json!({"id": self.command_id(name), "name": name, "type": 1,
+            "options": opts, "resolved": resolved});
+        self.interaction(2, who, data, None).await
+    }
+
+    /// Injects an autocomplete request (type 4): `options` so far plus the focused one.
+    pub async fn send_autocomplete(
+        &self,
+        who: &Invoker,
+        name: &str,
+        options: &[Opt],
+        focused: (&'static str, &str),
+    ) -> Sent {
+        let (opts, resolved) = options_json(who, options, Some(focused));
+        let data = json!({"id": self.command_id(name), "name": name, "type": 1,
+            "options": opts, "resolved": resolved});
+        self.interaction(4, who, data, None).await
+    }
+
+    /// Injects a button press (type 3) on message `message_id` (the one the fake holds, or a
+    /// stand-in with that id and this button).
+    pub async fn send_button(&self, who: &Invoker, message_id: u64, custom_id: &str) -> Sent {
+        let message = self.message(message_id).unwrap_or_else(|| {
+            let body = json!({"content": "", "components": [{"type": 1, "components": [
+                {"type": 2, "style": 1, "label": custom_id, "custom_id": custom_id}]}]});
+            message_json(message_id, who.channel_id, &body, None)
+        });
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        self.interaction(3, who, data, Some(message)).await
+    }
+
+    fn command_id(&self, name: &str) -> String {
+        let mut st = self.lock();
+        let known = st.commands.values().flatten().find(|c| c["name"] == name);
+        match known {
+            Some(c) => c["id"].as_str().unwrap_or_default().to_string(),
+            None => st.snowflake().to_string(),
+        }
+    }
+
+    async fn interaction(&self, kind: u8, who: &Invoker, data: Value, msg: Option<Value>) -> Sent {
+        let (id, token) = {
+            let mut st = self.lock();
+            let id = st.snowflake();
+            (id, format!("fake-interaction-token-{id}"))
+        };
+        let user = user_json(who.user_id, &who.name);
+        let mut d = json!({"id": id.to_string(), "application_id": APP_ID.to_string(),
+            "type": kind, "token": token, "version": 1, "data": data,
+            "channel_id": who.channel_id.to_string(), "locale": "en-US", "entitlements": [],
+            "attachment_size_limit": 8_388_608, "app_permissions": "0",
+            "authorizing_integration_owners": {}});
+        match &who.roles {
+            Some(roles) => {
+                let roles: Vec<String> = roles.iter().map(u64::to_string).collect();
+                d["guild_id"] = json!(GUILD_ID.to_string());
+                d["guild_locale"] = json!("en-US");
+                d["context"] = json!(0);
+                d["channel"] = json!({"id": who.channel_id.to_string(), "type": 0, "name": "ops"});
+                d["member"] = member_json(user, &roles);
+            }
+            None => {
+                d["context"] = json!(1);
+                d["channel"] = json!({"id": who.channel_id.to_string(), "type": 1});
+                d["user"] = user;
+            }
+        }
+        if let Some(m) = msg {
+            d["message"] = m;
+        }
+        // Registered before the event leaves, so a fast callback always finds it.
+        self.lock().interactions.insert(
+            token.clone(),
+            Interaction {
+                id,
+                at: Instant::now(),
+                responded: false,
+                original: None,
+                channel_id: who.channel_id,
+            },
+        );
+        self.dispatch("INTERACTION_CREATE", d).await;
+        Sent { id, token }
+    }
+}
+
+fn user_json(id: u64, name: &str) -> Value {
+    json!({"id": id.to_string(), "username": name, "discriminator": "0",
+        "global_name": name, "avatar": null, "bot": false})
+}
+
+fn member_json(user: Value, roles: &[String]) -> Value {
+    json!({"user": user, "roles": roles, "joined_at": now(), "deaf": false, "mute": false,
+        "flags": 0, "pending": false, "nick": null, "avatar": null, "permissions": "0"})
+}
+
+fn bot_json() -> Value {
+    json!({"id": BOT_USER_ID.to_string(), "username": "overlord-fake", "discriminator": "0",
+        "global_name": null, "avatar": null, "bot": true, "mfa_enabled": false})
+}
+
+fn options_json(who: &Invoker, opts: &[Opt], focused: Option<(&str, &str)>) -> (Value, Value) {
+    let (mut users, mut members) = (json!({}), json!({}));
+    let mut out: Vec<Value> = opts
+        .iter()
+        .map(|o| match o {
+            Opt::Str(n, v) => json!({"name": n, "type": 3, "value": v}),
+            Opt::Int(n, v) => json!({"name": n, "type": 4, "value": v}),
+            Opt::Bool(n, v) => json!({"name": n, "type": 5, "value": v}),
+            Opt::User(n, id) => {
+                users[id.to_string()] = user_json(*id, &format!("user-{id}"));
+                if who.roles.is_some() {
+                    let m = member_json(Value::Null, &[]);
+                    members[id.to_string()] = m;
+                    members[id.to_string()]
+                        .as_object_mut()
+                        .map(|m| m.remove("user"));
+                }
+                json!({"name": n, "type": 6, "value": id.to_string()})
+            }
+        })
+        .collect();
+    if let Some((name, value)) = focused {
+        out.push(json!({"name": name, "type": 3, "value": value, "focused": true}));
+    }
+    (json!(out), json!({"users": users, "members": members}))
+}
+
+fn now() -> String {
+    let format = &time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::now_utc()
+        .format(format)
+        .unwrap_or_default()
+}
+
+/// A full Message object, as Discord answers a post.
+fn message_json(id: u64, channel_id: u64, body: &Value, webhook_id: Option<u64>) -> Value {
+    let embeds: Vec<Value> = body["embeds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let mut e = e.clone();
+            e["type"] = json!("rich");
+            e
+        })
+        .collect();
+    let mut author = bot_json();
+    if let Some(w) = webhook_id {
+        author = json!({"id": w.to_string(), "username": body["username"].as_str()
+            .unwrap_or("Overlord"), "discriminator": "0000", "avatar": null, "bot": true});
+    }
+    let mut m = json!({"id": id.to_string(), "channel_id": channel_id.to_string(), "type": 0,
+        "author": author, "content": body["content"].as_str().unwrap_or(""),
+        "timestamp": now(), "edited_timestamp": null, "tts": false, "mention_everyone": false,
+        "mentions": [], "mention_roles": [], "attachments": [], "embeds": embeds,
+        "components": body.get("components").cloned().unwrap_or(json!([])), "pinned": false,
+        "flags": body["flags"].as_u64().unwrap_or(0)});
+    if let Some(w) = webhook_id {
+        m["webhook_id"] = json!(w.to_string());
+    }
+    m
+}
+
+fn strip_api(path: &str) -> &str {
+    path.strip_prefix("/api/v10")
+        .or_else(|| path.strip_prefix("/api"))
+        .unwrap_or(path)
+}
+
+type Answer = (u16, Value, Vec<(&'static str, String)>);
+
+fn error(status: u16, code: u64, message: &str) -> Answer {
+    (status, json!({"message": message, "code": code}), vec![])
+}
+
+fn fault_answer(fault: Fault) -> Answer {
+    match fault {
+        Fault::RateLimited {
+            retry_after,
+            global,
+        } => {
+            let body = json!({"message": "You are being rate limited.",
+                "retry_after": retry_after, "global": global});
+            let scope = if global { "global" } else { "user" };
+            let mut h = vec![
+                ("retry-after", format!("{}", retry_after.ceil() as u64)),
+                ("x-ratelimit-reset-after", format!("{retry_after:.3}")),
+                ("x-ratelimit-bucket", "fake0bucket0hash".to_string()),
+                ("x-ratelimit-scope", scope.to_string()),
+                ("x-ratelimit-limit", "5".to_string()),
+                ("x-ratelimit-remaining", "0".to_string()),
+            ];
+            if global {
+                h.push(("x-ratelimit-global", "true".to_string()));
+            }
+            (429, body, h)
+        }
+        Fault::Status(401) => error(401, 0, "401: Unauthorized"),
+        Fault::Status(403) => error(403, 50013, "Missing Permissions"),
+        Fault::Status(404) => error(404, 10003, "Unknown Channel"),
+        Fault::Status(s) if s >= 500 => error(s, 0, "500: Internal Server Error"),
+        Fault::Status(s) => error(s, 50035, "Invalid Form Body"),
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let at = Instant::now();
+    if req.uri().path() == "/gateway" && req.headers().contains_key("sec-websocket-key") {
+        return Ok(upgrade(shared, req));
+    }
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let headers = req.headers().iter().map(|(k, v)| {
+        (
+            k.as_str().to_string(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        )
+    });
+    let headers: Vec<(String, String)> = headers.collect();
+    let raw = req.into_body().collect().await?.to_bytes();
+    let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    let mut rec = Recorded {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        raw,
+        at,
+        status: 0,
+        unexpected: false,
+    };
+    let (status, answer, extra) = {
+        let mut st = shared.state.lock().expect("fake state");
+        let (status, answer, extra) = route(&shared, &mut st, &rec);
+        rec.status = status;
+        rec.unexpected = answer["message"] == NOT_FOUND;
+        st.requests.push(rec);
+        st.taken.push(false);
+        (status, answer, extra)
+    };
+    shared.changed.notify_waiters();
+    let mut resp = Response::builder().status(status);
+    for (k, v) in extra {
+        resp = resp.header(k, v);
+    }
+    let body = if status == 204 {
+        Bytes::new()
+    } else {
+        Bytes::from(answer.to_string())
+    };
+    if status != 204 {
+        resp = resp.header("content-type", "application/json");
+    }
+    Ok(resp.body(Full::new(body)).expect("response"))
+}
+
+fn route(shared: &Shared, st: &mut State, rec: &Recorded) -> Answer {
+    let line = format!("{} {}", rec.method, rec.path);
+    if let Some(f) = st
+        .faults
+        .iter_mut()
+        .find(|f| f.1 > 0 && line.contains(&f.0))
+    {
+        f.1 -= 1;
+        return fault_answer(f.2);
+    }
+    let segs: Vec<&str> = strip_api(&rec.path).trim_matches('/').split('/').collect();
+    let authorized = rec.header("authorization") == Some(&format!("Bot {}", shared.opts.bot_token));
+    let body = &rec.body;
+    let gateway = format!(
+        "ws://{}/gateway",
+        shared.origin.trim_start_matches("http://")
+    );
+    let needs_bot = !matches!(
+        segs.first(),
+        Some(&"gateway" | &"interactions" | &"webhooks")
+    );
+    if needs_bot && !authorized {
+        return error(401, 0, "401: Unauthorized");
+    }
+    match (rec.method.as_str(), segs.as_slice()) {
+        ("GET", ["gateway"]) => (200, json!({"url": gateway}), vec![]),
+        ("GET", ["gateway", "bot"]) => (
+            200,
+            json!({"url": gateway, "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
+            "max_concurrency": 1}}),
+            vec![],
+        ),
+        ("GET", ["users", "@me"]) => (200, bot_json(), vec![]),
+        ("GET", ["oauth2", "applications", "@me"]) => (
+            200,
+            json!({"id": APP_ID.to_string(),
+            "name": "overlord-fake", "icon": null, "description": "", "bot_public": false,
+            "bot_require_code_grant": false, "verify_key": "00", "team": null, "flags": 0,
+            "owner": bot_json(), "bot": bot_json()}),
+            vec![],
+        ),
+        (m, ["applications", app, rest @ ..]) if *app == APP_ID.to_string() => {
+            let guild = match rest {
+                ["commands"] => None,
+                ["guilds", g, "commands"] => Some(g.parse().unwrap_or(0)),
+                _ => return unexpected(),
+            };
+            if m == "PUT" {
+                let list = body.as_array().cloned().unwrap_or_default();
+                let stored: Vec<Value> = list.iter().map(|c| command(st, c, guild)).collect();
+                st.commands.insert(guild, stored);
+            } else if m != "GET" {
+                return unexpected();
+            }
+            (
+                200,
+                json!(st.commands.get(&guild).cloned().unwrap_or_default()),
+                vec![],
+            )
+        }
+        ("POST", ["interactions", id, token, "callback"]) => {
+            let deadline = shared.opts.interaction_deadline;
+            let msg_id = st.snowflake();
+            let Some(i) = st
+                .interactions
+                .get_mut(*token)
+                .filter(|i| i.id.to_string() == *id)
+            else {
+                return error(404, 10062, "Unknown interaction");
+            };
+            if i.responded {
+                return error(400, 40060, "Interaction has already been acknowledged.");
+            }
+            if i.at.elapsed() > deadline {
+                return error(404, 10062, "Unknown interaction");
+            }
+            i.responded = true;
+            let channel = i.channel_id;
+            if matches!(body["type"].as_u64(), Some(4 | 5)) {
+                i.original = Some(msg_id);
+                let data = body.get("data").cloned().unwrap_or(json!({}));
+                st.messages
+                    .insert(msg_id, message_json(msg_id, channel, &data, Some(APP_ID)));
+            }
+            (204, Value::Null, vec![])
+        }
+        (m, ["webhooks", id, token, rest @ ..]) => webhook(shared, st, rec, m, id, token, rest),
+        ("POST", ["channels", c, "messages"]) => {
+            let id = st.snowflake();
+            let m = message_json(id, c.parse().unwrap_or(0), body, None);
+            st.messages.insert(id, m.clone());
+            (200, m, vec![])
+        }
+        ("PATCH", ["channels", c, "messages", mid]) => {
+            let found = st.messages.get(&mid.parse().unwrap_or(0));
+            if found.is_none_or(|m| m["channel_id"] != *c) {
+                return error(404, 10008, "Unknown Message");
+            }
+            edit(st, mid.parse().unwrap_or(0), body)
+        }
+        _ => unexpected(),
+    }
+}
+
+/// Discord's answer to a route it does not have; the fake also marks the request unexpected.
+const NOT_FOUND: &str = "404: Not Found";
+
+fn unexpected() -> Answer {
+    error(404, 0, NOT_FOUND)
+}
+
+fn command(st: &mut State, c: &Value, guild: Option<u64>) -> Value {
+    let old = st
+        .commands
+        .get(&guild)
+        .into_iter()
+        .flatten()
+        .find(|o| o["name"] == c["name"]);
+    let id = match old {
+        Some(o) => o["id"].clone(),
+        None => json!(st.snowflake().to_string()),
+    };
+    let mut out = json!({"type": 1, "description": "", "options": [],
+        "default_member_permissions": null, "dm_permission": true, "nsfw": false});
+    for (k, v) in c.as_object().into_iter().flatten() {
+        out[k] = v.clone();
+    }
+    out["id"] = id;
+    out["application_id"] = json!(APP_ID.to_string());
+    out["version"] = json!(st.snowflake().to_string());
+    out["guild_id"] = json!(guild.map(|g| g.to_string()));
+    out
+}
+
+fn webhook(
+    shared: &Shared,
+    st: &mut State,
+    rec: &Recorded,
+    method: &str,
+    id: &str,
+    token: &str,
+    rest: &[&str],
+) -> Answer {
+    let is_app = *id == APP_ID.to_string();
+    let hook = *id == WEBHOOK_ID.to_string() && token == WEBHOOK_TOKEN;
+    let (channel, original) = match st.interactions.get(token).filter(|_| is_app) {
+        Some(i) if i.at.elapsed() > shared.opts.token_lifetime => {
+            return error(401, 50027, "Invalid Webhook Token")
+        }
+        Some(i) if !i.responded => return error(404, 10015, "Unknown Webhook"),
+        Some(i) => (i.channel_id, i.original),
+        None if hook => (CHANNEL_ID, None),
+        None => return error(404, 10015, "Unknown Webhook"),
+    };
+    let wait = rec
+        .query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .any(|p| p == "wait=true");
+    match (method, rest) {
+        ("POST", []) => {
+            let mid = st.snowflake();
+            let m = message_json(
+                mid,
+                channel,
+                &rec.body,
+                Some(if is_app { APP_ID } else { WEBHOOK_ID }),
+            );
+            st.messages.insert(mid, m.clone());
+            if wait || is_app {
+                (200, m, vec![])
+            } else {
+                (204, Value::Null, vec![])
+            }
+        }
+        (m @ ("PATCH" | "GET"), ["messages", mid]) => {
+            let mid = match (*mid, original) {
+                ("@original", Some(o)) => o,
+                ("@original", None) => return error(404, 10008, "Unknown Message"),
+                (n, _) => n.parse().unwrap_or(0),
+            };
+            let Some(found) = st.messages.get(&mid) else {
+                return error(404, 10008, "Unknown Message");
+            };
+            if m == "GET" {
+                return (200, found.clone(), vec![]);
+            }
+            let body = rec.body.clone();
+            edit(st, mid, &body)
+        }
+        _ => unexpected(),
+    }
+}
+
+/// PATCH semantics: fields present in the body replace the message's.
+fn edit(st: &mut State, id: u64, body: &Value) -> Answer {
+    let Some(m) = st.messages.get_mut(&id) else {
+        return error(404, 10008, "Unknown Message");
+    };
+    let channel: u64 = m["channel_id"]
+        .as_str()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let mut merged = m.clone();
+    for key in ["content", "embeds", "components", "flags"] {
+        if let Some(v) = body.get(key) {
+            merged[key] = v.clone();
+        }
+    }
+    let webhook = m["webhook_id"].as_str().and_then(|w| w.parse().ok());
+    let mut fresh = message_json(id, channel, &merged, webhook);
+    fresh["author"] = m["author"].clone();
+    fresh["timestamp"] = m["timestamp"].clone();
+    fresh["edited_timestamp"] = json!(now());
+    *m = fresh.clone();
+    (200, fresh, vec![])
+}
+
+fn upgrade(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let key = req.headers()["sec-websocket-key"].as_bytes().to_vec();
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+        gateway(shared, ws).await;
+    });
+    Response::builder()
+        .status(101)
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header("sec-websocket-accept", derive_accept_key(&key))
+        .body(Full::new(Bytes::new()))
+        .expect("101")
+}
+
+type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// One gateway connection: this task reads; a writer task of its own sends (acks included),
+/// so a slow reader never delays a HEARTBEAT_ACK.
+async fn gateway(shared: Arc<Shared>, ws: Socket) {
+    let (mut sink, mut stream) = ws.split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Out>();
+    tokio::spawn(async move {
+        while let Some(out) = rx.recv().await {
+            let sent = match out {
+                Out::Frame(v) => sink.send(Ws::Text(v.to_string())).await,
+                Out::Close(code) => {
+                    let frame = CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: "".into(),
+                    };
+                    sink.send(Ws::Close(Some(frame))).await
+                }
+                Out::Kill => return,
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+    });
+    let interval = shared.opts.heartbeat_interval.as_millis() as u64;
+    let hello = json!({"op": 10, "d": {"heartbeat_interval": interval}, "s": null, "t": null});
+    let _ = tx.send(Out::Frame(hello));
+    let cut = Arc::new(Notify::new());
+    let me = {
+        let mut st = shared.state.lock().expect("fake state");
+        st.stats.connections += 1;
+        let me = st.stats.connections;
+        st.conn = Some((me, tx.clone(), cut.clone()));
+        me
+    };
+    shared.changed.notify_waiters();
+    loop {
+        let msg = tokio::select! {
+            msg = stream.next() => msg,
+            // drop_gateway: leave at once; with the writer gone too, the socket is dropped.
+            _ = cut.notified() => break,
+        };
+        let Some(Ok(msg)) = msg else { break };
+        let Ws::Text(text) = msg else {
+            if matches!(msg, Ws::Close(_)) {
+                break;
+            }
+            continue;
+        };
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let mut st = shared.state.lock().expect("fake state");
+        match v["op"].as_u64() {
+            Some(1) => {
+                st.stats.heartbeats += 1;
+                let _ = tx.send(Out::Frame(json!({"op": 11})));
+            }
+            Some(2) => {
+                st.stats.identifies += 1;
+                st.stats.identify_payloads.push(v["d"].clone());
+                let token = v["d"]["token"].as_str().unwrap_or("");
+                if token.strip_prefix("Bot ").unwrap_or(token) != shared.opts.bot_token {
+                    let _ = tx.send(Out::Close(4004));
+                } else {
+                    let session = format!("fake-session-{}", st.stats.identifies);
+                    st.session = Some(session.clone());
+                    st.seq = 1;
+                    st.stats.ready_on = Some(me);
+                    let ready = json!({"op": 0, "t": "READY", "s": 1, "d": {"v": 10,
+                        "user": bot_json(), "guilds": [], "session_id": session,
+                        "resume_gateway_url": format!("ws://{}/gateway", shared.origin
+                            .trim_start_matches("http://")),
+                        "shard": [0, 1], "application": {"id": APP_ID.to_string(), "flags": 0}}});
+                    let _ = tx.send(Out::Frame(ready));
+                }
+            }
+            Some(6) => {
+                st.stats.resumes += 1;
+                let known =
+                    st.session.is_some() && v["d"]["session_id"].as_str() == st.session.as_deref();
+                if shared.opts.resume && known {
+                    st.seq += 1;
+                    st.stats.ready_on = Some(me);
+                    let _ = tx.send(Out::Frame(
+                        json!({"op": 0, "t": "RESUMED", "s": st.seq, "d": {}}),
+                    ));
+                } else {
+                    let _ = tx.send(Out::Frame(
+                        json!({"op": 9, "d": false, "s": null, "t": null}),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        drop(st);
+        shared.changed.notify_waiters();
+    }
+    let mut st = shared.state.lock().expect("fake state");
+    if st.conn.as_ref().is_some_and(|c| c.0 == me) {
+        st.conn = None;
+        st.stats.ready_on = None;
+    }
+    drop(st);
+    shared.changed.notify_waiters();
+}
