@@ -93,6 +93,11 @@ pub enum Sub {
     /// tasks to agents (adapters per role in .overlord/config.toml); progress on stderr,
     /// Ctrl-C stops every agent cleanly
     Run,
+    /// Run the Discord bridge on its own (slash commands, buttons, alerts), talking to the
+    /// console or `run` that owns this repository through its socket; the bot token comes from
+    /// $OVERLORD_DISCORD_TOKEN (see docs/discord.md)
+    #[cfg(feature = "discord")]
+    Discord,
     /// Save: merge every finished task branch into the integration branch, run the gate, and
     /// on pass fast-forward main and tag a checkpoint (progress on stderr)
     Save {
@@ -693,6 +698,8 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Audit(a) => audit(&repo, a),
         Sub::Serve => serve(&repo, false),
         Sub::Run => serve(&repo, true),
+        #[cfg(feature = "discord")]
+        Sub::Discord => discord(&repo),
         Sub::Save { json } => run_operation(&repo, Command::Save, json),
         Sub::Rollback {
             checkpoint,
@@ -1359,6 +1366,8 @@ where
             handle.clone(),
             stopped(stop_rx.clone()),
         ));
+        #[cfg(feature = "discord")]
+        let bridge = discord_in_process(&config, &handle, stop_rx.clone());
         let outcome = front(Owner {
             handle: handle.clone(),
             ws: ws.clone(),
@@ -1369,6 +1378,11 @@ where
         .await;
         let _ = stop_tx.send(true);
         let _ = ipc.await;
+        #[cfg(feature = "discord")]
+        if let Some(b) = bridge {
+            // Queued alerts get a moment to go out.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), b.join()).await;
+        }
         if let Some(sup) = supervisor {
             let _ = sup.await;
         }
@@ -1427,6 +1441,84 @@ fn console(repo: &Option<PathBuf>) -> Outcome {
             }
             _ = stopped(owner.stop.clone()) => Ok(()),
         }
+    })
+}
+
+/// The Discord bridge inside the process that owns the repository, when `[discord] enabled`.
+/// Missing credentials are a warning in the log: the console still runs.
+#[cfg(feature = "discord")]
+fn discord_in_process(
+    config: &Config,
+    handle: &Handle,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<crate::discord::Bridge> {
+    if !config.discord.enabled {
+        return None;
+    }
+    let started = crate::discord::credentials(&config.discord).and_then(|c| {
+        crate::discord::start(
+            &config.discord,
+            c,
+            crate::discord::link::CoreLink::Local(handle.clone()),
+            stop,
+        )
+    });
+    match started {
+        Ok(b) => {
+            tracing::info!(mode = ?b.mode, "discord: the bridge runs in this process");
+            Some(b)
+        }
+        Err(e) => {
+            tracing::warn!("discord: the bridge is enabled but did not start: {e}");
+            None
+        }
+    }
+}
+
+/// `overlord-tui discord`: the bridge on its own, through the owner's socket.
+#[cfg(feature = "discord")]
+fn discord(repo: &Option<PathBuf>) -> Outcome {
+    let ws = workspace(repo)?;
+    ws.require_initialized().map_err(fail)?;
+    let config = load_config(&ws);
+    let socket = ws.socket_path();
+    if crate::core::ipc::Client::connect(&socket).is_none() {
+        return Err(fail(format!(
+            "no overlord-tui owns {}: start the console or `overlord-tui run` there first (the bridge talks to it through {})",
+            ws.root.display(),
+            ws.relative(&socket)
+        )));
+    }
+    if config.discord.enabled {
+        eprintln!(
+            "note: [discord] enabled = true: the owner runs a bridge too, and alerts would be posted twice"
+        );
+    }
+    let credentials = crate::discord::credentials(&config.discord).map_err(fail)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(fail)?;
+    runtime.block_on(async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let link = crate::discord::link::CoreLink::Remote(socket.clone());
+        let bridge =
+            crate::discord::start(&config.discord, credentials, link, stop_rx).map_err(fail)?;
+        eprintln!(
+            "overlord-tui discord: the {} bridge for {} (pid {}); Ctrl-C to stop",
+            match bridge.mode {
+                crate::discord::Mode::Bot => "bot",
+                crate::discord::Mode::Webhook => "webhook (alerts only)",
+            },
+            ws.root.display(),
+            std::process::id()
+        );
+        shutdown_signal().await;
+        eprintln!("stopping the Discord bridge…");
+        let _ = stop_tx.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), bridge.join()).await;
+        Ok(())
     })
 }
 

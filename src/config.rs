@@ -202,6 +202,12 @@ pub struct DiscordConfig {
     pub coalesce_ms: u64,
     /// Retries of an alert Discord rate-limited or failed (a 401, 403 or 404 is not retried).
     pub max_retries: u32,
+    /// Milliseconds the bot waits for the core before deferring an interaction (Discord
+    /// allows 3 s; 0 defers every interaction). Tests lower it.
+    pub answer_within_ms: u64,
+    /// Seconds an interaction can still be followed up (Discord: 15 minutes); later results
+    /// go to the channel. Tests lower it.
+    pub followup_within_secs: u64,
 }
 
 impl Default for DiscordConfig {
@@ -218,6 +224,8 @@ impl Default for DiscordConfig {
             token_env: "OVERLORD_DISCORD_TOKEN".into(),
             coalesce_ms: 250,
             max_retries: 5,
+            answer_within_ms: 2_000,
+            followup_within_secs: 15 * 60,
         }
     }
 }

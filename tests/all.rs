@@ -7,6 +7,8 @@ mod agent_runtime;
 mod cli;
 mod concurrency;
 mod diff;
+#[cfg(feature = "discord")]
+mod discord_bridge;
 mod discord_core;
 #[cfg(feature = "discord")]
 mod discord_fake;

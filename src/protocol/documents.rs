@@ -5,9 +5,7 @@
 //! state gives the same text. The supervisor writes them to `.overlord/docs/` on every
 //! hand-off; each Save commits them under `docs/` with the checkpoint.
 
-use super::model::{
-    ApprovalKind, ConcernStatus, Decision, GateOutcome, Plan, Severity, TaskStatus,
-};
+use super::model::{ApprovalKind, ConcernStatus, Decision, Plan, Severity, TaskStatus};
 use super::State;
 
 /// The documents' file names (under `docs/` in the repository).
@@ -172,12 +170,7 @@ pub fn overview(state: &State) -> String {
                 pct(m.pass_rate),
                 pct(m.reproducibility)
             ));
-            let failed: Vec<&str> = run
-                .gates
-                .iter()
-                .filter(|g| g.outcome == GateOutcome::Fail)
-                .map(|g| g.gate.as_str())
-                .collect();
+            let failed = run.failed_gates();
             if !failed.is_empty() {
                 out.push_str(&format!("- failed gates: {}\n", failed.join(", ")));
             }

@@ -950,6 +950,17 @@ pub struct QaRun {
     pub record_sha256: Option<String>,
 }
 
+impl QaRun {
+    /// The gates that failed, in order.
+    pub fn failed_gates(&self) -> Vec<&str> {
+        self.gates
+            .iter()
+            .filter(|g| g.outcome == GateOutcome::Fail)
+            .map(|g| g.gate.as_str())
+            .collect()
+    }
+}
+
 impl QaDecision {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,0 +1,528 @@
+//! The bot: serenity keeps the gateway connection (and reconnects it) and parses interactions;
+//! everything the bot sends goes through our REST client (`rest.rs`), so every message has
+//! mentions disabled, fits Discord's limits and survives 429s.
+//!
+//! - Slash commands are registered from `slash::commands()` when the gateway is ready (in the
+//!   configured guild: instant; else globally).
+//! - A slash command becomes the same `Command` the console sends, with an origin naming the
+//!   member and their roles; the core decides whether they may (and records the attempt).
+//!   The answer comes within Discord's 3 seconds, or the interaction is deferred and the
+//!   answer edited in when the core replies. A Save or rollback reports how it ended as a
+//!   follow-up; past the interaction token's 15 minutes, in the channel instead.
+//! - Autocomplete offers the ids the state has (agents, concerns, approvals, checkpoints…).
+//! - Buttons on alerts: Ack and Approve act at once; Resolve, Assign and Reject open a form
+//!   (a modal) for the note, the agent and instructions, or the reason.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use serenity::all::{
+    ActionRowComponent, ClientBuilder, CommandDataOptionValue, CommandInteraction,
+    ComponentInteraction, Context, EventHandler, GatewayIntents, Interaction, ModalInteraction,
+    Ready, User,
+};
+
+use super::alerts::reply_message;
+use super::link::{CoreLink, Feed};
+use super::message::{clip, Message};
+use super::rest::{ApiBase, BotToken, Rest};
+use super::slash;
+use crate::config::DiscordConfig;
+use crate::protocol::model::{ConcernId, Role};
+use crate::protocol::{parse, Command, EventKind, Origin, ReplyData, State};
+
+/// An interaction the bot must still follow up on (a Save or rollback that runs on).
+#[derive(Clone)]
+struct Awaiting {
+    application_id: u64,
+    token: String,
+    channel_id: u64,
+    since: Instant,
+}
+
+#[derive(Clone)]
+pub struct Handler {
+    rest: Rest,
+    link: CoreLink,
+    config: Arc<DiscordConfig>,
+    /// The bridge's copy of the state (autocomplete, labels), kept by the feed task.
+    state: Arc<Mutex<State>>,
+    /// Operations started from Discord, by id.
+    awaiting: Arc<Mutex<HashMap<u64, Awaiting>>>,
+}
+
+fn origin_of(user: &User, roles: Vec<String>) -> Origin {
+    Origin::Discord {
+        user_id: user.id.get().to_string(),
+        name: user
+            .global_name
+            .clone()
+            .unwrap_or_else(|| user.name.clone()),
+        roles,
+    }
+}
+
+fn member_roles(member: Option<&serenity::all::Member>) -> Vec<String> {
+    member
+        .map(|m| m.roles.iter().map(|r| r.get().to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn option_text(v: &CommandDataOptionValue) -> Option<String> {
+    Some(match v {
+        CommandDataOptionValue::String(s) => s.clone(),
+        CommandDataOptionValue::Integer(i) => i.to_string(),
+        CommandDataOptionValue::Number(n) => n.to_string(),
+        CommandDataOptionValue::Boolean(b) => b.to_string(),
+        CommandDataOptionValue::User(u) => u.get().to_string(),
+        CommandDataOptionValue::Channel(c) => c.get().to_string(),
+        CommandDataOptionValue::Role(r) => r.get().to_string(),
+        _ => return None,
+    })
+}
+
+/// A slash command's registration body.
+pub fn registration() -> Value {
+    let commands: Vec<Value> = slash::commands()
+        .iter()
+        .map(|c| {
+            let options: Vec<Value> = c
+                .options
+                .iter()
+                .map(|o| {
+                    let mut v = json!({
+                        "type": 3,
+                        "name": o.name,
+                        "description": o.description,
+                        "required": o.required,
+                    });
+                    if o.autocomplete.is_some() {
+                        v["autocomplete"] = json!(true);
+                    } else if !o.choices.is_empty() {
+                        v["choices"] = o
+                            .choices
+                            .iter()
+                            .map(|c| json!({"name": c, "value": c}))
+                            .collect();
+                    }
+                    v
+                })
+                .collect();
+            json!({"type": 1, "name": c.name, "description": c.description, "options": options})
+        })
+        .collect();
+    Value::Array(commands)
+}
+
+fn message_json(m: &Message) -> Value {
+    serde_json::to_value(m.clone().fitted()).unwrap_or(Value::Null)
+}
+
+impl Handler {
+    pub fn new(rest: Rest, link: CoreLink, config: DiscordConfig) -> Handler {
+        Handler {
+            rest,
+            link,
+            config: Arc::new(config),
+            state: Arc::new(Mutex::new(State::default())),
+            awaiting: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    async fn callback(&self, id: u64, token: &str, body: Value) {
+        let route = format!("/interactions/{id}/{token}/callback");
+        if let Err(e) = self.rest.send_json(Method::POST, &route, Some(&body)).await {
+            tracing::warn!("discord: an interaction answer failed: {e}");
+        }
+    }
+
+    async fn answer(&self, id: u64, token: &str, m: &Message) {
+        self.callback(id, token, json!({"type": 4, "data": message_json(m)}))
+            .await;
+    }
+
+    async fn edit_original(&self, app: u64, token: &str, m: &Message) {
+        let route = format!("/webhooks/{app}/{token}/messages/@original");
+        if let Err(e) = self
+            .rest
+            .send_json(Method::PATCH, &route, Some(&message_json(m)))
+            .await
+        {
+            tracing::warn!("discord: editing a deferred answer failed: {e}");
+        }
+    }
+
+    /// Sends `command` to the core and answers the interaction with the reply: at once when
+    /// the core answers within `[discord] answer_within_ms`, else deferred and edited in.
+    /// `private`: the answer is for the invoker only (buttons and forms); a refusal always is.
+    async fn run_command(
+        &self,
+        (id, app, token, channel): (u64, u64, &str, u64),
+        origin: Origin,
+        command: Command,
+        private: bool,
+    ) {
+        let submit = self.link.submit(origin, command);
+        tokio::pin!(submit);
+        let within = Duration::from_millis(self.config.answer_within_ms);
+        // 0: defer every interaction.
+        let quick = match within.is_zero() {
+            true => None,
+            false => tokio::time::timeout(within, &mut submit).await.ok(),
+        };
+        let (reply, deferred) = match quick {
+            Some(r) => (r, false),
+            None => {
+                let mut defer = json!({"type": 5});
+                if private {
+                    defer["data"] = json!({"flags": super::message::EPHEMERAL});
+                }
+                self.callback(id, token, defer).await;
+                (submit.await, true)
+            }
+        };
+        let mut m = reply_message(&reply);
+        if private || !reply.ok {
+            m = m.ephemeral();
+        }
+        if deferred {
+            self.edit_original(app, token, &m).await;
+        } else {
+            self.answer(id, token, &m).await;
+        }
+        // A Save or rollback goes on after its "started": follow up when it ends.
+        if let ReplyData::Operation(op) = &reply.data {
+            if op.outcome.is_none() {
+                self.awaiting.lock().unwrap().insert(
+                    op.id,
+                    Awaiting {
+                        application_id: app,
+                        token: token.to_string(),
+                        channel_id: channel,
+                        since: Instant::now(),
+                    },
+                );
+            }
+        }
+    }
+
+    async fn on_command(&self, cmd: CommandInteraction) {
+        let (id, app, token, channel) = (
+            cmd.id.get(),
+            cmd.application_id.get(),
+            cmd.token.clone(),
+            cmd.channel_id.get(),
+        );
+        let values: Vec<(String, String)> = cmd
+            .data
+            .options
+            .iter()
+            .filter_map(|o| option_text(&o.value).map(|v| (o.name.clone(), v)))
+            .collect();
+        let origin = origin_of(&cmd.user, member_roles(cmd.member.as_deref()));
+        match slash::to_command(&cmd.data.name, &values) {
+            Ok((line, command)) => {
+                tracing::info!(actor = %origin.actor(), %line, "discord command");
+                self.run_command((id, app, &token, channel), origin, command, false)
+                    .await
+            }
+            Err(e) => {
+                let usage = slash::usage(&cmd.data.name)
+                    .map(|u| format!(" (usage: {u})"))
+                    .unwrap_or_default();
+                let m = Message::text(format!("⚠️ {e}{usage}")).ephemeral();
+                self.answer(id, &token, &m).await
+            }
+        }
+    }
+
+    async fn on_autocomplete(&self, ac: CommandInteraction) {
+        let Some(focused) = ac.data.autocomplete() else {
+            return;
+        };
+        let kind = slash::command(&ac.data.name)
+            .and_then(|c| c.options.into_iter().find(|o| o.name == focused.name))
+            .and_then(|o| o.autocomplete);
+        let choices: Vec<Value> = match kind {
+            Some(kind) => {
+                let state = self.state.lock().unwrap().clone();
+                slash::autocomplete(kind, focused.value, &state)
+                    .into_iter()
+                    .map(|(name, value)| json!({"name": name, "value": value}))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        self.callback(
+            ac.id.get(),
+            &ac.token,
+            json!({"type": 8, "data": {"choices": choices}}),
+        )
+        .await;
+    }
+
+    fn modal(custom_id: &str, title: &str, fields: &[(&str, &str, bool, Option<String>)]) -> Value {
+        let rows: Vec<Value> = fields
+            .iter()
+            .map(|(id, label, required, value)| {
+                let mut input = json!({
+                    "type": 4, "custom_id": id, "label": label, "style": 2,
+                    "required": required, "max_length": 1000,
+                });
+                if let Some(v) = value {
+                    input["value"] = json!(v);
+                }
+                json!({"type": 1, "components": [input]})
+            })
+            .collect();
+        json!({"type": 9, "data": {"custom_id": custom_id, "title": title, "components": rows}})
+    }
+
+    /// An agent of the role a concern is addressed to (the Assign form's suggestion).
+    fn suggested_agent(&self, concern: &str) -> Option<String> {
+        let state = self.state.lock().unwrap();
+        let id: ConcernId = concern.parse().ok()?;
+        let to = state.concerns.get(&id)?.to;
+        if to == Role::Human {
+            return None;
+        }
+        state
+            .agents
+            .values()
+            .find(|a| a.role == to)
+            .map(|a| a.id.clone())
+    }
+
+    async fn on_button(&self, b: ComponentInteraction) {
+        let (id, app, token, channel) = (
+            b.id.get(),
+            b.application_id.get(),
+            b.token.clone(),
+            b.channel_id.get(),
+        );
+        let origin = origin_of(&b.user, member_roles(b.member.as_ref()));
+        let custom = b.data.custom_id.clone();
+        let (action, target) = custom.split_once(':').unwrap_or((custom.as_str(), ""));
+        let line = match action {
+            "ack" => format!("/ack {target}"),
+            "approve" => format!("/approve {target}"),
+            "resolve" => {
+                let body = Handler::modal(
+                    &custom,
+                    &format!("Resolve {target}"),
+                    &[("note", "How was it resolved? (optional)", false, None)],
+                );
+                return self.callback(id, &token, body).await;
+            }
+            "reject" => {
+                let body = Handler::modal(
+                    &custom,
+                    &format!("Reject {target}"),
+                    &[("reason", "Why? The author regenerates with it", true, None)],
+                );
+                return self.callback(id, &token, body).await;
+            }
+            "assign" => {
+                let body = Handler::modal(
+                    &custom,
+                    &format!("Assign {target}"),
+                    &[
+                        ("agent", "Agent", true, self.suggested_agent(target)),
+                        ("text", "Instructions", true, None),
+                    ],
+                );
+                return self.callback(id, &token, body).await;
+            }
+            _ => {
+                let m = Message::text(format!("⚠️ unknown button {custom:?}")).ephemeral();
+                return self.answer(id, &token, &m).await;
+            }
+        };
+        self.submit_line((id, app, &token, channel), origin, &line)
+            .await
+    }
+
+    async fn submit_line(&self, at: (u64, u64, &str, u64), origin: Origin, line: &str) {
+        match parse(line) {
+            Ok(command) => {
+                tracing::info!(actor = %origin.actor(), %line, "discord button");
+                // Answers to buttons and forms are for the presser only.
+                self.run_command(at, origin, command, true).await
+            }
+            Err(e) => {
+                let m = Message::text(format!("⚠️ {e}")).ephemeral();
+                self.answer(at.0, at.2, &m).await
+            }
+        }
+    }
+
+    async fn on_modal(&self, m: ModalInteraction) {
+        let (id, app, token, channel) = (
+            m.id.get(),
+            m.application_id.get(),
+            m.token.clone(),
+            m.channel_id.get(),
+        );
+        let origin = origin_of(&m.user, member_roles(m.member.as_ref()));
+        let mut fields: HashMap<String, String> = HashMap::new();
+        for row in &m.data.components {
+            for c in &row.components {
+                if let ActionRowComponent::InputText(t) = c {
+                    fields.insert(t.custom_id.clone(), t.value.clone().unwrap_or_default());
+                }
+            }
+        }
+        let field = |k: &str| {
+            fields
+                .get(k)
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default()
+        };
+        let custom = m.data.custom_id.clone();
+        let (action, target) = custom.split_once(':').unwrap_or((custom.as_str(), ""));
+        let q = crate::protocol::grammar::quote;
+        let line = match action {
+            "resolve" if field("note").is_empty() => format!("/resolve {target}"),
+            "resolve" => format!("/resolve {target} {}", q(&field("note"))),
+            "reject" => format!("/reject {target} {}", q(&field("reason"))),
+            "assign" => format!(
+                "/assign {} {target} {}",
+                q(&field("agent")),
+                q(&field("text"))
+            ),
+            _ => {
+                let m = Message::text(format!("⚠️ unknown form {custom:?}")).ephemeral();
+                return self.answer(id, &token, &m).await;
+            }
+        };
+        self.submit_line((id, app, &token, channel), origin, &line)
+            .await
+    }
+
+    /// Follows the core's events: the state for autocomplete, and the end of operations
+    /// started from Discord.
+    pub async fn follow(self, mut feed: tokio::sync::mpsc::UnboundedReceiver<Feed>) {
+        if let Ok(s) = self.link.snapshot().await {
+            *self.state.lock().unwrap() = s;
+        }
+        while let Some(f) = feed.recv().await {
+            let event = match f {
+                Feed::Event(e) => e,
+                Feed::Gap => {
+                    if let Ok(s) = self.link.snapshot().await {
+                        *self.state.lock().unwrap() = s;
+                    }
+                    continue;
+                }
+            };
+            {
+                let mut state = self.state.lock().unwrap();
+                if event.seq > state.last_event_seq {
+                    state.apply(&event);
+                }
+            }
+            if let EventKind::OperationFinished {
+                id,
+                outcome,
+                message,
+                ..
+            } = &event.kind
+            {
+                let waiting = self.awaiting.lock().unwrap().remove(id);
+                if let Some(w) = waiting {
+                    let mark = if outcome.is_success() {
+                        "✅"
+                    } else {
+                        "⚠️"
+                    };
+                    let m = Message::text(clip(&format!("{mark} {message}"), 2000));
+                    self.finished(&w, &m).await;
+                }
+            }
+        }
+    }
+
+    async fn finished(&self, w: &Awaiting, m: &Message) {
+        if w.since.elapsed() < Duration::from_secs(self.config.followup_within_secs) {
+            let route = format!("/webhooks/{}/{}", w.application_id, w.token);
+            match self
+                .rest
+                .send_json(Method::POST, &route, Some(&message_json(m)))
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => tracing::warn!("discord: a follow-up failed, posting instead: {e}"),
+            }
+        }
+        if let Err(e) = self.rest.post_channel_message(w.channel_id, m).await {
+            tracing::warn!("discord: the result of an operation was not posted: {e}");
+        }
+    }
+
+    async fn register(&self, application_id: u64) {
+        let route = match &self.config.guild_id {
+            Some(g) => format!("/applications/{application_id}/guilds/{g}/commands"),
+            None => format!("/applications/{application_id}/commands"),
+        };
+        match self
+            .rest
+            .send_json(Method::PUT, &route, Some(&registration()))
+            .await
+        {
+            Ok(_) => tracing::info!("discord: slash commands registered"),
+            Err(e) => tracing::error!("discord: the slash commands could not be registered: {e}"),
+        }
+    }
+}
+
+#[serenity::async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        tracing::info!(user = %ready.user.name, "discord: connected");
+        self.register(ready.application.id.get()).await;
+    }
+
+    async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
+        // Each on its own task: a slow core never holds up the next interaction.
+        let me = self.clone();
+        tokio::spawn(async move {
+            match interaction {
+                Interaction::Command(c) => me.on_command(c).await,
+                Interaction::Autocomplete(a) => me.on_autocomplete(a).await,
+                Interaction::Component(b) => me.on_button(b).await,
+                Interaction::Modal(m) => me.on_modal(m).await,
+                _ => {}
+            }
+        });
+    }
+}
+
+/// Starts the gateway client; returns when it stops (or fails to start).
+pub async fn run_gateway(
+    base: &ApiBase,
+    token: &BotToken,
+    handler: Handler,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), String> {
+    let http = super::serenity_http(base, token).build();
+    let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
+        .event_handler(handler)
+        .await
+        .map_err(|e| format!("cannot start the Discord client: {e}"))?;
+    let shards = client.shard_manager.clone();
+    tokio::spawn(async move {
+        while shutdown.changed().await.is_ok() {
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        shards.shutdown_all().await;
+    });
+    client
+        .start()
+        .await
+        .map_err(|e| format!("the Discord gateway stopped: {e}"))
+}

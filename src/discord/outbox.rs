@@ -1,0 +1,448 @@
+//! The alert outbox: folds the core's events into its own copy of the state, routes them to
+//! alerts (`alerts::route`), gathers a burst (`[discord] coalesce_ms`) and posts it — new
+//! concerns several to a message, lines of updates packed together — through our REST client,
+//! which waits out 429s. An alert that could not be delivered (Discord down, rate limits past
+//! the retries) stays queued and is tried again with a growing pause; nothing is dropped but
+//! what Discord refuses for good (401, 403, 404: logged). The gateway plays no part here, so a
+//! dropped gateway connection loses no alert.
+//!
+//! With a bot, the message that shows a concern is recorded on it in the core (`/link`, as
+//! the system) and edited as the concern's status moves. With only a webhook, everything goes
+//! to the webhook's channel, without buttons (webhooks cannot carry them).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::alerts::{self, Alert, Channel};
+use super::link::{CoreLink, Feed};
+use super::message::Message;
+use super::rest::{Rest, RestError, WebhookUrl};
+use crate::config::{DiscordChannels, TimeOfDay};
+use crate::protocol::model::{ApprovalId, ConcernId};
+use crate::protocol::report::StatusReport;
+use crate::protocol::{Command, Origin, State};
+
+/// Where alerts go.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    Bot(DiscordChannels),
+    Webhook(WebhookUrl),
+}
+
+/// What the outbox has done, for tests and the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub posted: u64,
+    pub edited: u64,
+    pub failed: u64,
+    pub dropped: u64,
+}
+
+pub struct Outbox {
+    rest: Rest,
+    dest: Destination,
+    link: CoreLink,
+    coalesce: Duration,
+    daily_at: Option<TimeOfDay>,
+    state: State,
+    pending: VecDeque<Alert>,
+    /// Messages posted for concerns whose `/link` event has not come back yet.
+    posted_concerns: HashMap<ConcernId, u64>,
+    /// Messages posted for approvals (kept here: the core has no field for them).
+    approvals: HashMap<ApprovalId, u64>,
+    counts: watch::Sender<Counts>,
+}
+
+/// The longest pause between attempts to deliver what failed.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+fn parse_id(s: &str) -> Option<u64> {
+    s.parse().ok()
+}
+
+fn transient(e: &RestError) -> bool {
+    matches!(
+        e,
+        RestError::RateLimited { .. } | RestError::Server { .. } | RestError::Transport { .. }
+    )
+}
+
+impl Outbox {
+    pub fn new(
+        rest: Rest,
+        dest: Destination,
+        link: CoreLink,
+        coalesce: Duration,
+        daily_at: Option<TimeOfDay>,
+    ) -> (Outbox, watch::Receiver<Counts>) {
+        let (counts, rx) = watch::channel(Counts::default());
+        (
+            Outbox {
+                rest,
+                dest,
+                link,
+                coalesce,
+                daily_at,
+                state: State::default(),
+                pending: VecDeque::new(),
+                posted_concerns: HashMap::new(),
+                approvals: HashMap::new(),
+                counts,
+            },
+            rx,
+        )
+    }
+
+    fn buttons(&self) -> bool {
+        matches!(self.dest, Destination::Bot(_))
+    }
+
+    fn channel_id(&self, channel: Channel) -> Option<u64> {
+        let Destination::Bot(c) = &self.dest else {
+            return None;
+        };
+        let id = match channel {
+            Channel::Concerns => &c.concerns,
+            Channel::Approvals => &c.approvals,
+            Channel::Updates => &c.updates,
+            Channel::Health => &c.health,
+        };
+        id.as_ref().and_then(|s| parse_id(&s.0))
+    }
+
+    /// Whether alerts for `channel` go anywhere.
+    fn wanted(&self, channel: Channel) -> bool {
+        match &self.dest {
+            Destination::Webhook(_) => true,
+            Destination::Bot(_) => self.channel_id(channel).is_some(),
+        }
+    }
+
+    async fn post(&self, channel: Channel, message: &Message) -> Result<u64, RestError> {
+        match &self.dest {
+            Destination::Webhook(hook) => self.rest.execute_webhook(hook, message).await,
+            Destination::Bot(_) => {
+                let id = self.channel_id(channel).unwrap_or_default();
+                self.rest.post_channel_message(id, message).await
+            }
+        }
+    }
+
+    async fn edit(&self, channel: Channel, mid: u64, message: &Message) -> Result<(), RestError> {
+        match &self.dest {
+            Destination::Webhook(hook) => self.rest.edit_webhook_message(hook, mid, message).await,
+            Destination::Bot(_) => {
+                let id = self.channel_id(channel).unwrap_or_default();
+                self.rest.edit_channel_message(id, mid, message).await
+            }
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Counts)) {
+        self.counts.send_modify(f);
+    }
+
+    /// Runs until the feed ends or `shutdown` turns true; what is queued then is flushed once.
+    pub async fn run(
+        mut self,
+        mut feed: mpsc::UnboundedReceiver<Feed>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        match self.link.snapshot().await {
+            Ok(s) => self.state = s,
+            Err(e) => tracing::warn!("discord: no snapshot of the core yet: {e}"),
+        }
+        let mut due: Option<Instant> = None;
+        let mut backoff = Duration::from_secs(1);
+        let mut daily = self.next_daily();
+        loop {
+            let wake = due.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let daily_wake = daily.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                f = feed.recv() => match f {
+                    Some(Feed::Event(e)) => {
+                        if e.seq <= self.state.last_event_seq {
+                            continue;
+                        }
+                        if e.seq > self.state.last_event_seq + 1 && self.state.last_event_seq > 0 {
+                            // Missed events: what they changed is in a snapshot; alerts for
+                            // them are not reconstructed (the edits below still follow).
+                            self.resync().await;
+                            if e.seq <= self.state.last_event_seq {
+                                continue;
+                            }
+                        }
+                        self.state.apply(&e);
+                        let routed = alerts::route(&e, &self.state);
+                        if !routed.is_empty() {
+                            self.pending.extend(routed);
+                            due.get_or_insert_with(|| Instant::now() + self.coalesce);
+                        }
+                    }
+                    Some(Feed::Gap) => self.resync().await,
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(wake), if due.is_some() => {
+                    if self.flush().await {
+                        due = None;
+                        backoff = Duration::from_secs(1);
+                    } else {
+                        due = Some(Instant::now() + backoff);
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                }
+                _ = tokio::time::sleep_until(daily_wake), if daily.is_some() => {
+                    self.daily_summary().await;
+                    daily = self.next_daily();
+                }
+                _ = shutdown.changed() => {
+                    if *shutdown.borrow() {
+                        break;
+                    }
+                }
+            }
+        }
+        if !self.pending.is_empty() {
+            self.flush().await;
+        }
+    }
+
+    async fn resync(&mut self) {
+        match self.link.snapshot().await {
+            Ok(s) => self.state = s,
+            Err(e) => tracing::warn!("discord: cannot take a snapshot of the core: {e}"),
+        }
+    }
+
+    fn next_daily(&self) -> Option<Instant> {
+        let at = self.daily_at?;
+        let now = time::OffsetDateTime::now_utc();
+        let today = now.replace_time(time::Time::from_hms(at.hour, at.minute, 0).ok()?);
+        let next = if today > now {
+            today
+        } else {
+            today + time::Duration::days(1)
+        };
+        let wait = (next - now).whole_milliseconds().max(0) as u64;
+        Some(Instant::now() + Duration::from_millis(wait))
+    }
+
+    /// The daily summary on the health channel: the status as an embed.
+    async fn daily_summary(&mut self) {
+        if !self.wanted(Channel::Health) {
+            return;
+        }
+        let report = StatusReport::from_state(&self.state);
+        let day = time::OffsetDateTime::now_utc().date();
+        let m = Message::embed(alerts::status_embed(
+            &report,
+            &format!("Daily summary {day}"),
+        ))
+        .fitted();
+        match self.post(Channel::Health, &m).await {
+            Ok(_) => self.count(|c| c.posted += 1),
+            Err(e) => {
+                tracing::warn!("discord: the daily summary was not posted: {e}");
+                self.count(|c| c.failed += 1);
+            }
+        }
+    }
+
+    /// Posts and edits what is queued. False when something failed for now (it stays queued).
+    async fn flush(&mut self) -> bool {
+        let work: Vec<Alert> = self.pending.drain(..).collect();
+        let mut retry: Vec<Alert> = Vec::new();
+
+        // New concerns, several to a message, in the order raised.
+        let mut new_concerns: Vec<ConcernId> = Vec::new();
+        let mut edit_concerns: Vec<ConcernId> = Vec::new();
+        let mut new_approvals: Vec<ApprovalId> = Vec::new();
+        let mut edit_approvals: Vec<ApprovalId> = Vec::new();
+        let mut lines: BTreeMap<Channel, Vec<String>> = BTreeMap::new();
+        for a in work {
+            match a {
+                Alert::PostConcern(id) if !new_concerns.contains(&id) => new_concerns.push(id),
+                Alert::EditConcern(id) if !edit_concerns.contains(&id) => edit_concerns.push(id),
+                Alert::PostApproval(id) if !new_approvals.contains(&id) => new_approvals.push(id),
+                Alert::EditApproval(id) if !edit_approvals.contains(&id) => edit_approvals.push(id),
+                Alert::Line(ch, l) if !l.is_empty() => lines.entry(ch).or_default().push(l),
+                _ => {}
+            }
+        }
+        // A concern posted now shows its current status: no edit needed.
+        edit_concerns.retain(|id| !new_concerns.contains(id));
+        edit_approvals.retain(|id| !new_approvals.contains(id));
+
+        if self.wanted(Channel::Concerns) {
+            let fresh: Vec<ConcernId> = new_concerns
+                .into_iter()
+                .filter(|id| {
+                    self.state
+                        .concerns
+                        .get(id)
+                        .is_some_and(|c| c.discord_message_id.is_none())
+                        && !self.posted_concerns.contains_key(id)
+                })
+                .collect();
+            for group in fresh.chunks(alerts::CONCERNS_PER_MESSAGE) {
+                let concerns: Vec<_> = group
+                    .iter()
+                    .filter_map(|id| self.state.concerns.get(id))
+                    .collect();
+                let m = alerts::concerns_message(&concerns, self.buttons());
+                match self.post(Channel::Concerns, &m).await {
+                    Ok(mid) => {
+                        self.count(|c| c.posted += 1);
+                        for id in group {
+                            self.posted_concerns.insert(*id, mid);
+                        }
+                        self.link_concerns(group.to_vec(), mid);
+                    }
+                    Err(e) => self.failed(
+                        &e,
+                        group.iter().map(|id| Alert::PostConcern(*id)),
+                        &mut retry,
+                    ),
+                }
+            }
+            // Edits: each message once, with every concern it shows.
+            let mut done: Vec<u64> = Vec::new();
+            for id in edit_concerns {
+                let Some(mid) = self.concern_message(id) else {
+                    continue;
+                };
+                if done.contains(&mid) {
+                    continue;
+                }
+                done.push(mid);
+                let mut ids = alerts::concern_group(&self.state, &mid.to_string());
+                for (cid, m) in &self.posted_concerns {
+                    if *m == mid && !ids.contains(cid) {
+                        ids.push(*cid);
+                    }
+                }
+                ids.sort();
+                let concerns: Vec<_> = ids
+                    .iter()
+                    .filter_map(|i| self.state.concerns.get(i))
+                    .collect();
+                let m = alerts::concerns_message(&concerns, self.buttons());
+                match self.edit(Channel::Concerns, mid, &m).await {
+                    Ok(()) => self.count(|c| c.edited += 1),
+                    Err(e) => self.failed(&e, [Alert::EditConcern(id)], &mut retry),
+                }
+            }
+        }
+
+        if self.wanted(Channel::Approvals) {
+            for id in new_approvals {
+                if self.approvals.contains_key(&id) {
+                    continue;
+                }
+                let Some(a) = self.state.approvals.get(&id) else {
+                    continue;
+                };
+                let m = alerts::approval_message(a, self.buttons());
+                match self.post(Channel::Approvals, &m).await {
+                    Ok(mid) => {
+                        self.count(|c| c.posted += 1);
+                        self.approvals.insert(id, mid);
+                    }
+                    Err(e) => self.failed(&e, [Alert::PostApproval(id)], &mut retry),
+                }
+            }
+            for id in edit_approvals {
+                let (Some(&mid), Some(a)) =
+                    (self.approvals.get(&id), self.state.approvals.get(&id))
+                else {
+                    continue;
+                };
+                let m = alerts::approval_message(a, self.buttons());
+                match self.edit(Channel::Approvals, mid, &m).await {
+                    Ok(()) => self.count(|c| c.edited += 1),
+                    Err(e) => self.failed(&e, [Alert::EditApproval(id)], &mut retry),
+                }
+            }
+        }
+
+        for (channel, lines) in lines {
+            if !self.wanted(channel) {
+                continue;
+            }
+            let messages = alerts::lines_messages(&lines);
+            let mut sent = 0;
+            for m in &messages {
+                match self.post(channel, m).await {
+                    Ok(_) => {
+                        self.count(|c| c.posted += 1);
+                        sent += 1;
+                    }
+                    Err(e) => {
+                        // What is left of this channel's lines goes again later.
+                        let rest: Vec<Alert> = messages[sent..]
+                            .iter()
+                            .filter_map(|m| m.content.clone())
+                            .map(|l| Alert::Line(channel, l))
+                            .collect();
+                        self.failed(&e, rest, &mut retry);
+                        break;
+                    }
+                }
+            }
+        }
+
+        let ok = retry.is_empty();
+        self.pending.extend(retry);
+        ok
+    }
+
+    fn failed(
+        &self,
+        e: &RestError,
+        alerts: impl IntoIterator<Item = Alert>,
+        retry: &mut Vec<Alert>,
+    ) {
+        if transient(e) {
+            tracing::warn!("discord: an alert will be tried again: {e}");
+            self.count(|c| c.failed += 1);
+            retry.extend(alerts);
+        } else {
+            tracing::error!("discord: an alert was refused and dropped: {e}");
+            self.count(|c| c.dropped += 1);
+        }
+    }
+
+    fn concern_message(&self, id: ConcernId) -> Option<u64> {
+        self.state
+            .concerns
+            .get(&id)
+            .and_then(|c| c.discord_message_id.as_deref())
+            .and_then(parse_id)
+            .or_else(|| self.posted_concerns.get(&id).copied())
+    }
+
+    /// Records in the core which message shows each concern (in the background: posting
+    /// does not wait on the core's writes).
+    fn link_concerns(&self, ids: Vec<ConcernId>, mid: u64) {
+        let link = self.link.clone();
+        tokio::spawn(async move {
+            for id in ids {
+                let r = link
+                    .submit(
+                        Origin::System,
+                        Command::LinkMessage {
+                            concern: id,
+                            message: mid.to_string(),
+                        },
+                    )
+                    .await;
+                if !r.ok {
+                    tracing::warn!("discord: cannot record the message of {id}: {}", r.message);
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,620 @@
+//! The real bridge (serenity for the gateway, our REST client for everything sent) against the
+//! fake Discord on 127.0.0.1, with a real core on a real repository: registration, commands
+//! from members with and without the reviewer role (and their audit records), deferral and
+//! follow-ups, alerts with buttons whose presses become commands and edit the embeds, 429s,
+//! a dropped gateway, and the webhook-only mode.
+
+use std::time::Duration;
+
+use overlord::config::{Config, DiscordChannels, DiscordConfig, Snowflake};
+use overlord::core::{Core, Handle};
+use overlord::discord::link::CoreLink;
+use overlord::discord::{self, ApiBase, BotToken, Credentials, WebhookUrl};
+use overlord::protocol::model::{ConcernId, ConcernStatus};
+use overlord::protocol::{parse, Origin, State};
+use serde_json::Value;
+
+use crate::common::fake_discord::*;
+use crate::common::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+const REVIEWER_ROLE: u64 = 77;
+const CONCERNS: u64 = 9_000_000_000_000_001;
+const APPROVALS: u64 = 9_000_000_000_000_002;
+const UPDATES: u64 = 9_000_000_000_000_003;
+const HEALTH: u64 = 9_000_000_000_000_004;
+
+fn alice() -> Invoker {
+    Invoker::member(4242, "alice", &[REVIEWER_ROLE, 5])
+}
+
+fn mallory() -> Invoker {
+    Invoker::member(6666, "mallory", &[5])
+}
+
+struct Fixture {
+    repo: Repo,
+    handle: Handle,
+    join: Option<std::thread::JoinHandle<()>>,
+    fake: FakeDiscord,
+    stop: tokio::sync::watch::Sender<bool>,
+    bridge: Option<discord::Bridge>,
+}
+
+#[derive(Default)]
+struct Setup {
+    webhook: bool,
+    answer_within_ms: Option<u64>,
+    followup_within_secs: Option<u64>,
+    fake: Options,
+}
+
+fn config() -> DiscordConfig {
+    DiscordConfig {
+        enabled: true,
+        guild_id: Some(Snowflake(GUILD_ID.to_string())),
+        reviewer_role_ids: vec![Snowflake(REVIEWER_ROLE.to_string())],
+        channels: DiscordChannels {
+            concerns: Some(Snowflake(CONCERNS.to_string())),
+            approvals: Some(Snowflake(APPROVALS.to_string())),
+            updates: Some(Snowflake(UPDATES.to_string())),
+            health: Some(Snowflake(HEALTH.to_string())),
+        },
+        coalesce_ms: 30,
+        ..DiscordConfig::default()
+    }
+}
+
+impl Fixture {
+    async fn start(setup: Setup) -> Fixture {
+        let repo = Repo::new();
+        let ws = repo.workspace();
+        ws.init().expect("init");
+        let mut discord = config();
+        if let Some(ms) = setup.answer_within_ms {
+            discord.answer_within_ms = ms;
+        }
+        if let Some(s) = setup.followup_within_secs {
+            discord.followup_within_secs = s;
+        }
+        let config = Config {
+            discord: discord.clone(),
+            ..Config::default()
+        };
+        let core = Core::open(&ws, &config).expect("core");
+        let (handle, join) = Handle::spawn(core, Duration::from_millis(20)).expect("spawn");
+        let fake = FakeDiscord::start_with(setup.fake).await;
+        let credentials = Credentials {
+            base: ApiBase::parse(&fake.origin()).expect("base"),
+            token: (!setup.webhook).then(|| BotToken::new(BOT_TOKEN).expect("token")),
+            webhook: setup
+                .webhook
+                .then(|| WebhookUrl::parse(&fake.webhook_url()).expect("webhook")),
+        };
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let bridge = discord::start(
+            &discord,
+            credentials,
+            CoreLink::Local(handle.clone()),
+            stop_rx,
+        )
+        .expect("the bridge starts");
+        Fixture {
+            repo,
+            handle,
+            join: Some(join),
+            fake,
+            stop,
+            bridge: Some(bridge),
+        }
+    }
+
+    async fn submit(&self, origin: Origin, line: &str) -> overlord::protocol::Reply {
+        self.handle
+            .submit(
+                origin,
+                parse(line).unwrap_or_else(|e| panic!("{line}: {e}")),
+            )
+            .await
+    }
+
+    async fn raise(&self, severity: &str, summary: &str) {
+        let r = self
+            .submit(
+                agent("implementer-1"),
+                &format!(
+                    "/raise --severity {severity} --category spec_ambiguity --to human {summary:?}"
+                ),
+            )
+            .await;
+        assert!(r.ok, "{}", r.message);
+    }
+
+    async fn state(&self) -> State {
+        self.handle.snapshot().await.expect("state")
+    }
+
+    /// Waits until `f` holds of the core's state.
+    async fn until(&self, what: &str, f: impl Fn(&State) -> bool) -> State {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let s = self.state().await;
+            if f(&s) {
+                return s;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the core never reached {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn post_to(&self, channel: u64, what: &str) -> Recorded {
+        let route = format!("/channels/{channel}/messages");
+        self.fake
+            .next_request(what, WAIT, |r| r.method == "POST" && r.route() == route)
+            .await
+    }
+
+    fn audit(&self, file: &str) -> String {
+        std::fs::read_to_string(self.repo.path().join(".overlord/audit").join(file))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.handle.stop();
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+        drop(self.bridge.take());
+    }
+}
+
+fn ephemeral(body: &Value) -> bool {
+    body["data"]["flags"].as_u64().unwrap_or(0) & 64 != 0
+}
+
+fn content(body: &Value) -> String {
+    body["data"]["content"].as_str().unwrap_or("").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_registers_every_human_command_and_answers_members_as_the_core_decides() {
+    let fx = Fixture::start(Setup::default()).await;
+    fx.fake.wait_ready(WAIT).await;
+    // Registration: the guild's commands, one per human command and /overlord.
+    let put = fx
+        .fake
+        .next_request("the registration", WAIT, |r| r.method == "PUT")
+        .await;
+    assert_eq!(
+        put.route(),
+        format!("/applications/{APP_ID}/guilds/{GUILD_ID}/commands")
+    );
+    let names: Vec<String> = fx
+        .fake
+        .commands(Some(GUILD_ID))
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    for spec in overlord::protocol::grammar::COMMANDS
+        .iter()
+        .filter(|c| c.human)
+    {
+        assert!(
+            names.iter().any(|n| n == spec.name),
+            "/{} not registered: {names:?}",
+            spec.name
+        );
+    }
+    assert!(names.iter().any(|n| n == "overlord"));
+
+    // A reviewer's /status: the status as an embed, in the channel for all to see.
+    let sent = fx.fake.send_slash(&alice(), "status", &[]).await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert_eq!(cb.status, 204, "{:?}", cb.body);
+    assert_eq!(cb.body["type"], 4);
+    assert!(!ephemeral(&cb.body));
+    assert_eq!(cb.body["data"]["embeds"][0]["title"], "Overlord status");
+    assert_eq!(
+        cb.body["data"]["allowed_mentions"]["parse"],
+        serde_json::json!([])
+    );
+
+    // A command with options: the same command the console sends, recorded with its origin.
+    fx.raise("warning", "Is the feature plural?").await;
+    let sent = fx
+        .fake
+        .send_slash(&alice(), "ack", &[Opt::Str("concern", "C-1".into())])
+        .await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert_eq!(content(&cb.body), "C-1 acknowledged");
+    let s = fx.state().await;
+    assert_eq!(
+        s.concerns[&ConcernId(1)].acknowledged_by.as_deref(),
+        Some("discord:alice(4242)")
+    );
+    let commands = fx.audit("commands.jsonl");
+    let ack = commands
+        .lines()
+        .find(|l| l.contains("\"line\":\"/ack C-1\""))
+        .expect("the /ack record");
+    assert!(
+        ack.contains("\"via\":\"discord\"") && ack.contains("\"user_id\":\"4242\""),
+        "{ack}"
+    );
+
+    // The text grammar through /overlord line:
+    let sent = fx
+        .fake
+        .send_slash(
+            &alice(),
+            "overlord",
+            &[Opt::Str(
+                "line",
+                "resolve C-1 \"plural, per the spec\"".into(),
+            )],
+        )
+        .await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert!(content(&cb.body).contains("C-1 resolved"), "{:?}", cb.body);
+
+    // Someone without the reviewer role: refused, only they see it, and it is recorded.
+    let sent = fx
+        .fake
+        .send_slash(&mallory(), "pause", &[Opt::Str("target", "all".into())])
+        .await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert!(ephemeral(&cb.body), "{:?}", cb.body);
+    assert!(
+        content(&cb.body).contains("may not command Overlord"),
+        "{:?}",
+        cb.body
+    );
+    assert!(!fx.state().await.dispatch_halted);
+    let commands = fx.audit("commands.jsonl");
+    assert!(
+        commands
+            .lines()
+            .any(|l| l.contains("\"user_id\":\"6666\"") && l.contains("\"cmd\":\"pause\"")),
+        "{commands}"
+    );
+    assert!(fx.audit("responses.jsonl").contains("unauthorized"));
+
+    // Bad input: a clear, private error; nothing reaches the core.
+    let sent = fx
+        .fake
+        .send_slash(&alice(), "ack", &[Opt::Str("concern", "banana".into())])
+        .await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert!(
+        ephemeral(&cb.body) && content(&cb.body).contains("⚠️"),
+        "{:?}",
+        cb.body
+    );
+
+    // Autocomplete offers what the state has.
+    fx.raise("critical", "Token in the logs").await;
+    fx.until("C-2", |s| s.concerns.contains_key(&ConcernId(2)))
+        .await;
+    let sent = fx
+        .fake
+        .send_autocomplete(&alice(), "ack", &[], ("concern", "C-"))
+        .await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert_eq!(cb.body["type"], 8);
+    let choices = cb.body["data"]["choices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        choices.iter().any(|c| c["value"] == "C-2"
+            && c["name"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Token in the logs")),
+        "{choices:?}"
+    );
+    // The token never appears outside the Authorization header.
+    for r in fx.fake.requests() {
+        assert!(!String::from_utf8_lossy(&r.raw).contains(BOT_TOKEN));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concern_becomes_an_embed_whose_ack_button_acknowledges_it_and_edits_the_embed() {
+    let fx = Fixture::start(Setup::default()).await;
+    fx.fake.wait_ready(WAIT).await;
+    fx.raise("critical", "Secrets in the test data").await;
+    let post = fx.post_to(CONCERNS, "the concern's message").await;
+    let embed = &post.body["embeds"][0];
+    assert!(
+        embed["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("C-1 · critical"),
+        "{embed}"
+    );
+    assert_eq!(embed["description"], "Secrets in the test data");
+    let buttons = &post.body["components"][0]["components"];
+    assert_eq!(buttons[0]["custom_id"], "ack:C-1");
+    assert_eq!(buttons[1]["custom_id"], "resolve:C-1");
+    assert_eq!(buttons[2]["custom_id"], "assign:C-1");
+    assert_eq!(
+        post.body["allowed_mentions"]["parse"],
+        serde_json::json!([])
+    );
+    // A critical one is also on the health channel.
+    let health = fx.post_to(HEALTH, "the critical alert").await;
+    assert!(health.body["content"]
+        .as_str()
+        .unwrap()
+        .contains("critical concern C-1"));
+
+    // The core records which message shows it.
+    let s = fx
+        .until("the link", |s| {
+            s.concerns[&ConcernId(1)].discord_message_id.is_some()
+        })
+        .await;
+    let mid: u64 = s.concerns[&ConcernId(1)]
+        .discord_message_id
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        fx.fake.message(mid).is_some(),
+        "the fake holds message {mid}"
+    );
+
+    // Pressing Ack: the same /ack, by the presser; the answer is theirs only.
+    let sent = fx.fake.send_button(&alice(), mid, "ack:C-1").await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert!(ephemeral(&cb.body), "{:?}", cb.body);
+    assert_eq!(content(&cb.body), "C-1 acknowledged");
+    let s = fx
+        .until("the acknowledgement", |s| {
+            s.concerns[&ConcernId(1)].status == ConcernStatus::Acknowledged
+        })
+        .await;
+    assert_eq!(
+        s.concerns[&ConcernId(1)].acknowledged_by.as_deref(),
+        Some("discord:alice(4242)")
+    );
+    // … and the embed is edited: the new status, Ack disabled.
+    let route = format!("/channels/{CONCERNS}/messages/{mid}");
+    let edit = fx
+        .fake
+        .next_request("the edit", WAIT, |r| {
+            r.method == "PATCH" && r.route() == route
+        })
+        .await;
+    let fields = edit.body["embeds"][0]["fields"].as_array().unwrap();
+    assert!(
+        fields
+            .iter()
+            .any(|f| f["value"] == "acknowledged by discord:alice(4242)"),
+        "{fields:?}"
+    );
+    assert_eq!(
+        edit.body["components"][0]["components"][0]["disabled"],
+        true
+    );
+
+    // A press from someone without the role changes nothing.
+    let sent = fx.fake.send_button(&mallory(), mid, "resolve:C-1").await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    // (Resolve opens a form; the refusal comes when the form is sent.)
+    assert_eq!(cb.body["type"], 9, "{:?}", cb.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_answer_is_deferred_and_edited_in_and_a_save_reports_how_it_ended() {
+    let fx = Fixture::start(Setup {
+        answer_within_ms: Some(0),
+        ..Setup::default()
+    })
+    .await;
+    fx.fake.wait_ready(WAIT).await;
+    let sent = fx.fake.send_slash(&alice(), "status", &[]).await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert_eq!(cb.body["type"], 5, "deferred: {:?}", cb.body);
+    assert_eq!(cb.status, 204);
+    let suffix = format!("/webhooks/{APP_ID}/{}/messages/@original", sent.token);
+    let edit = fx
+        .fake
+        .next_request("the deferred answer", WAIT, |r| {
+            r.method == "PATCH" && r.path.ends_with(&suffix)
+        })
+        .await;
+    assert_eq!(edit.status, 200, "{:?}", edit.body);
+    assert_eq!(edit.body["embeds"][0]["title"], "Overlord status");
+}
+
+impl Fixture {
+    /// A first commit on main, so a Save can run.
+    fn commit(&self) {
+        let (dir, home) = (self.repo.path(), self.repo.home.path());
+        self.repo.write("README.md", "# sample\n");
+        git(dir, home, &["add", "README.md"]);
+        git(dir, home, &["commit", "-qm", "initial"]);
+        git(dir, home, &["branch", "-M", "main"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_from_discord_is_followed_up_when_it_ends_or_posted_once_the_token_is_old() {
+    for late in [false, true] {
+        let fx = Fixture::start(Setup {
+            answer_within_ms: Some(0),
+            followup_within_secs: late.then_some(0),
+            ..Setup::default()
+        })
+        .await;
+        fx.commit();
+        fx.fake.wait_ready(WAIT).await;
+        let sent = fx.fake.send_slash(&alice(), "save", &[]).await;
+        let cb = fx.fake.callback(&sent, WAIT).await;
+        assert_eq!(cb.body["type"], 5);
+        let suffix = format!("/webhooks/{APP_ID}/{}/messages/@original", sent.token);
+        let started = fx
+            .fake
+            .next_request("the Save's start", WAIT, |r| {
+                r.method == "PATCH" && r.path.ends_with(&suffix)
+            })
+            .await;
+        assert!(
+            started.body["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("started"),
+            "{:?}",
+            started.body
+        );
+        let outcome = if late {
+            // Past the token's life: in the channel the command came from.
+            fx.post_to(CHANNEL_ID, "the Save's outcome in the channel")
+                .await
+        } else {
+            let follow = format!("/webhooks/{APP_ID}/{}", sent.token);
+            fx.fake
+                .next_request("the Save's follow-up", WAIT, |r| {
+                    r.method == "POST" && r.path.ends_with(&follow)
+                })
+                .await
+        };
+        assert_eq!(outcome.status, 200, "{:?}", outcome.body);
+        assert!(
+            outcome.body["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("nothing to save"),
+            "{:?}",
+            outcome.body
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_alert_waits_and_is_delivered_once() {
+    let fx = Fixture::start(Setup::default()).await;
+    fx.fake.wait_ready(WAIT).await;
+    let route = format!("/channels/{CONCERNS}/messages");
+    fx.fake.fail_next(
+        &format!("POST /api/v10{route}"),
+        2,
+        Fault::RateLimited {
+            retry_after: 0.3,
+            global: false,
+        },
+    );
+    let raised = tokio::time::Instant::now();
+    fx.raise("warning", "Rate limited concern").await;
+    let first = fx.post_to(CONCERNS, "the first (refused) post").await;
+    assert_eq!(first.status, 429);
+    let second = fx.post_to(CONCERNS, "the second (refused) post").await;
+    assert_eq!(second.status, 429);
+    let third = fx.post_to(CONCERNS, "the delivered post").await;
+    assert_eq!(third.status, 200);
+    // Each retry waited Discord's retry_after.
+    assert!(second.at.duration_since(first.at) >= Duration::from_millis(300));
+    assert!(third.at.duration_since(second.at) >= Duration::from_millis(300));
+    assert!(third.at.duration_since(raised.into_std()) < Duration::from_secs(5));
+    // Delivered once.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let posts = fx
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.route() == route && r.status == 200)
+        .count();
+    assert_eq!(posts, 1);
+    fx.until("the link", |s| {
+        s.concerns[&ConcernId(1)].discord_message_id.is_some()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_dropped_gateway_the_bot_reconnects_and_queued_alerts_still_arrive() {
+    let fx = Fixture::start(Setup::default()).await;
+    let before = fx.fake.wait_ready(WAIT).await;
+    fx.fake.drop_gateway();
+    // Alerts raised while the gateway is down.
+    for i in 0..3 {
+        fx.raise("info", &format!("raised while disconnected {i}"))
+            .await;
+    }
+    let post = fx.post_to(CONCERNS, "the queued alerts").await;
+    assert_eq!(
+        post.body["embeds"].as_array().unwrap().len(),
+        3,
+        "one message for the burst"
+    );
+    fx.fake
+        .wait_gateway("a reconnection", WAIT, |s| {
+            s.connections > before.connections && s.ready_on.is_some()
+        })
+        .await;
+    // Commands work again.
+    let sent = fx.fake.send_slash(&alice(), "status", &[]).await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert_eq!(cb.body["type"], 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_only_a_webhook_alerts_go_to_the_webhook_without_buttons() {
+    let fx = Fixture::start(Setup {
+        webhook: true,
+        ..Setup::default()
+    })
+    .await;
+    fx.raise("critical", "Webhook only").await;
+    let hook = format!("/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}");
+    let post = fx
+        .fake
+        .next_request("the webhook post", WAIT, |r| {
+            r.method == "POST" && r.route() == hook && r.body["embeds"].is_array()
+        })
+        .await;
+    assert_eq!(post.status, 200, "{:?}", post.body);
+    assert!(post.query.as_deref().unwrap_or("").contains("wait=true"));
+    assert!(post.body["embeds"][0]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("C-1"));
+    assert!(
+        post.body.get("components").is_none() || post.body["components"] == serde_json::json!([])
+    );
+    assert!(
+        post.header("authorization").is_none(),
+        "no bot token in webhook mode"
+    );
+    // The status change edits the webhook's message.
+    let s = fx
+        .until("the link", |s| {
+            s.concerns[&ConcernId(1)].discord_message_id.is_some()
+        })
+        .await;
+    let mid = s.concerns[&ConcernId(1)]
+        .discord_message_id
+        .clone()
+        .unwrap();
+    let r = fx.submit(human(), "/ack C-1").await;
+    assert!(r.ok);
+    let edit_route = format!("{hook}/messages/{mid}");
+    let edit = fx
+        .fake
+        .next_request("the webhook edit", WAIT, |r| {
+            r.method == "PATCH" && r.route() == edit_route
+        })
+        .await;
+    assert_eq!(edit.status, 200, "{:?}", edit.body);
+    // No gateway in webhook mode.
+    assert_eq!(fx.fake.stats().connections, 0);
+}
