@@ -164,18 +164,17 @@ impl Outbox {
             tokio::select! {
                 f = feed.recv() => match f {
                     Some(Feed::Event(e)) => {
-                        if e.seq <= self.state.last_event_seq {
-                            continue;
-                        }
+                        // Every event of the feed is routed once. One a snapshot already
+                        // holds (taken after the subscription began) is routed without being
+                        // applied again.
                         if e.seq > self.state.last_event_seq + 1 && self.state.last_event_seq > 0 {
                             // Missed events: what they changed is in a snapshot; alerts for
-                            // them are not reconstructed (the edits below still follow).
+                            // them are not reconstructed (later edits still follow).
                             self.resync().await;
-                            if e.seq <= self.state.last_event_seq {
-                                continue;
-                            }
                         }
-                        self.state.apply(&e);
+                        if e.seq > self.state.last_event_seq {
+                            self.state.apply(&e);
+                        }
                         let routed = alerts::route(&e, &self.state);
                         if !routed.is_empty() {
                             self.pending.extend(routed);
