@@ -618,3 +618,319 @@ async fn with_only_a_webhook_alerts_go_to_the_webhook_without_buttons() {
     // No gateway in webhook mode.
     assert_eq!(fx.fake.stats().connections, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_assign_and_reject_buttons_open_forms_whose_answers_become_commands() {
+    let fx = Fixture::start(Setup::default()).await;
+    fx.fake.wait_ready(WAIT).await;
+    let r = fx
+        .submit(
+            human(),
+            "/agent implementer-1 --role implementer --adapter scripted",
+        )
+        .await;
+    assert!(r.ok, "{}", r.message);
+    fx.raise("warning", "Which rounding?").await;
+    fx.raise("info", "A second one").await;
+    let s = fx
+        .until("the link", |s| {
+            s.concerns[&ConcernId(1)].discord_message_id.is_some()
+        })
+        .await;
+    let mid: u64 = s.concerns[&ConcernId(1)]
+        .discord_message_id
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // Assign: a form with the suggested agent (none: the concern is for the human).
+    let sent = fx.fake.send_button(&alice(), mid, "assign:C-1").await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert_eq!(cb.body["type"], 9);
+    assert_eq!(cb.body["data"]["custom_id"], "assign:C-1");
+    let sent = fx
+        .fake
+        .send_modal_submit(
+            &alice(),
+            "assign:C-1",
+            &[
+                ("agent", "implementer-1"),
+                ("text", "round half to even, \"banker's\""),
+            ],
+        )
+        .await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert!(ephemeral(&cb.body), "{:?}", cb.body);
+    let s = fx
+        .until("the assignment", |s| {
+            s.concerns[&ConcernId(1)].status == ConcernStatus::Assigned
+        })
+        .await;
+    assert_eq!(
+        s.concerns[&ConcernId(1)].assigned_to.as_deref(),
+        Some("implementer-1")
+    );
+
+    // Resolve with a note, from the form.
+    let sent = fx
+        .fake
+        .send_modal_submit(&alice(), "resolve:C-2", &[("note", "not an issue")])
+        .await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert!(content(&cb.body).contains("C-2 resolved"), "{:?}", cb.body);
+    let s = fx
+        .until("the resolution", |s| {
+            s.concerns[&ConcernId(2)].status == ConcernStatus::Resolved
+        })
+        .await;
+    assert_eq!(
+        s.concerns[&ConcernId(2)].resolution.as_deref(),
+        Some("not an issue")
+    );
+
+    // A form from someone without the role is refused like a command.
+    let sent = fx
+        .fake
+        .send_modal_submit(&mallory(), "resolve:C-1", &[("note", "")])
+        .await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert!(
+        content(&cb.body).contains("may not command"),
+        "{:?}",
+        cb.body
+    );
+
+    // Approvals: posted with Approve / Reject; Reject's form carries the reason.
+    let r = fx
+        .submit(
+            agent("designer-1"),
+            "/request design_spec docs/DESIGN_SPEC.md --from designer \"the spec for review\"",
+        )
+        .await;
+    assert!(r.ok, "{}", r.message);
+    let post = fx.post_to(APPROVALS, "the approval").await;
+    let title = post.body["embeds"][0]["title"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(title.starts_with("A-1"), "{title}");
+    let buttons = &post.body["components"][0]["components"];
+    assert_eq!(buttons[0]["custom_id"], "approve:A-1");
+    assert_eq!(buttons[1]["custom_id"], "reject:A-1");
+    let approval_mid: u64 = post_id(&fx, APPROVALS).await;
+    let sent = fx
+        .fake
+        .send_button(&alice(), approval_mid, "reject:A-1")
+        .await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert_eq!(cb.body["type"], 9);
+    let sent = fx
+        .fake
+        .send_modal_submit(&alice(), "reject:A-1", &[("reason", "add the error cases")])
+        .await;
+    fx.fake.callback(&sent, WAIT).await;
+    let s = fx
+        .until("the rejection", |s| {
+            s.approvals.values().any(|a| a.decision.is_some())
+        })
+        .await;
+    let a = s.approvals.values().next().unwrap();
+    assert_eq!(a.decided_by.as_deref(), Some("discord:alice(4242)"));
+    // The approval's message is edited: the decision, the buttons disabled.
+    let route = format!("/channels/{APPROVALS}/messages/{approval_mid}");
+    let edit = fx
+        .fake
+        .next_request("the approval's edit", WAIT, |r| {
+            r.method == "PATCH" && r.route() == route
+        })
+        .await;
+    assert_eq!(
+        edit.body["components"][0]["components"][1]["disabled"],
+        true
+    );
+}
+
+/// The id of the newest message the fake holds in `channel`.
+async fn post_id(fx: &Fixture, channel: u64) -> u64 {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some((id, _)) = fx.fake.messages_in(channel).pop() {
+            return id;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no message in {channel}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+struct Child(std::process::Child);
+
+impl Child {
+    fn interrupt(&self) {
+        let pid = rustix::process::Pid::from_child(&self.0);
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+    }
+
+    /// Waits for the exit (up to 20 s), with what it wrote on stderr.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                let mut err = String::new();
+                if let Some(mut e) = self.0.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut err);
+                }
+                return (status.code(), err);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the process did not exit"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(repo: &Repo, args: &[&str], env: &[(&str, String)]) -> Child {
+    let mut cmd = bin();
+    cmd.args(args)
+        .current_dir(repo.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    sandbox(&mut cmd, repo.home.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Child(cmd.spawn().expect("spawn overlord-tui"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_headless_bridge_talks_to_the_owner_through_its_socket_and_never_shows_the_token() {
+    let repo = Repo::new();
+    repo.workspace().init().unwrap();
+    repo.write(
+        ".overlord/config.toml",
+        &format!(
+            "[discord]\nguild_id = \"{GUILD_ID}\"\nreviewer_role_ids = [\"{REVIEWER_ROLE}\"]\ncoalesce_ms = 30\n[discord.channels]\nconcerns = \"{CONCERNS}\"\n"
+        ),
+    );
+    let fake = FakeDiscord::start().await;
+    let env = vec![
+        ("OVERLORD_DISCORD_API_BASE", fake.origin()),
+        ("OVERLORD_DISCORD_TOKEN", BOT_TOKEN.to_string()),
+    ];
+    // No owner yet: a clear error, exit 1.
+    let o = repo.run_env(
+        &["discord"],
+        &env.iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("start the console or `overlord-tui run`"),
+        "{}",
+        stderr(&o)
+    );
+
+    let owner = spawn(&repo, &["serve"], &[]);
+    let sock = repo.path().join(".overlord/overlord.sock");
+    let start = std::time::Instant::now();
+    while repo.run(&["cmd", "/status"]).status.code() != Some(0) || !sock.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Without a token or webhook: it says which variable to set.
+    let o = repo.run(&["discord"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("$OVERLORD_DISCORD_TOKEN"),
+        "{}",
+        stderr(&o)
+    );
+
+    let bridge = spawn(&repo, &["discord"], &env);
+    fake.wait_ready(WAIT).await;
+    // A command from Discord reaches the owner's core.
+    let sent = fake.send_slash(&alice(), "status", &[]).await;
+    let cb = fake.callback(&sent, WAIT).await;
+    assert_eq!(
+        cb.body["data"]["embeds"][0]["title"], "Overlord status",
+        "{:?}",
+        cb.body
+    );
+    // A concern raised through the CLI becomes an alert.
+    let o = repo.run(&[
+        "concern",
+        "raise",
+        "--severity",
+        "warning",
+        "--category",
+        "spec_ambiguity",
+        "--from",
+        "tester",
+        "Flaky clock in the tests",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let route = format!("/channels/{CONCERNS}/messages");
+    let post = fake
+        .next_request("the alert", WAIT, |r| {
+            r.method == "POST" && r.route() == route
+        })
+        .await;
+    assert!(post.body["embeds"][0]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("C-1"));
+    // The link comes back through the socket.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let o = repo.run(&["audit", "export"]);
+        if stdout(&o).contains("concern_message_linked") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", stdout(&o));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    bridge.interrupt();
+    let (code, err) = bridge.finish();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("the bot bridge for"), "{err}");
+    owner.interrupt();
+    let (code, _) = owner.finish();
+    assert_eq!(code, Some(0));
+    // The token is nowhere: not on stderr, not in a log, not in the audit trail or --json.
+    assert!(!err.contains(BOT_TOKEN));
+    let mut files = vec![repo.path().join(".overlord")];
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(BOT_TOKEN),
+                "the token is in {}",
+                p.display()
+            );
+        }
+    }
+    let o = repo.run(&["audit", "export"]);
+    assert!(o.status.success() && !stdout(&o).contains(BOT_TOKEN));
+    let o = repo.run(&["status", "--json"]);
+    assert!(o.status.success() && !stdout(&o).contains(BOT_TOKEN));
+}

@@ -342,3 +342,128 @@ mod slash {
         assert_eq!(all[0].1, "all");
     }
 }
+
+#[cfg(feature = "discord")]
+mod alerts {
+    use overlord::discord::alerts::{self, Alert, Channel};
+    use overlord::protocol::model::ConcernId;
+
+    fn routed() -> Vec<Alert> {
+        let s = crate::tui_panes::script();
+        s.log
+            .events
+            .iter()
+            .flat_map(|e| alerts::route(e, &s.state))
+            .collect()
+    }
+
+    #[test]
+    fn events_route_to_their_channels() {
+        let all = routed();
+        // Every concern is posted; the critical one is also a health line.
+        for id in 1..=3 {
+            assert!(all.contains(&Alert::PostConcern(ConcernId(id))), "{all:?}");
+        }
+        assert!(
+            all.iter().any(|a| matches!(a, Alert::Line(Channel::Health, l) if l.contains("critical concern C-2"))),
+            "{all:?}"
+        );
+        assert!(all.iter().any(|a| matches!(a, Alert::PostApproval(_))));
+        // The checkpoint is a project update with its QA run.
+        assert!(
+            all.iter()
+                .any(|a| matches!(a, Alert::Line(Channel::Updates, l)
+                if l.contains("checkpoint/20261121-001 saved (QA-1"))),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn agent_text_cannot_ping_or_overflow_and_lines_pack_into_few_messages() {
+        let mut s = crate::tui_panes::session();
+        let c = s.concerns.get_mut(&ConcernId(1)).unwrap();
+        c.summary = format!("@everyone <@&123> {}", "x".repeat(10_000));
+        c.details = Some("\u{0}\u{1b}[2J".repeat(100));
+        let group: Vec<_> = s.concerns.values().collect();
+        let m = alerts::concerns_message(&group, true);
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["allowed_mentions"]["parse"], serde_json::json!([]));
+        let d = v["embeds"][0]["description"].as_str().unwrap();
+        assert!(d.chars().count() <= 4096 && d.starts_with("@everyone"));
+        assert!(!d.contains('\u{0}') && !d.contains('\u{1b}'));
+        let total: usize = v["embeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let f: usize = e["fields"]
+                    .as_array()
+                    .map(|fs| {
+                        fs.iter()
+                            .map(|f| {
+                                f["name"].as_str().unwrap().chars().count()
+                                    + f["value"].as_str().unwrap().chars().count()
+                            })
+                            .sum()
+                    })
+                    .unwrap_or(0);
+                e["title"].as_str().map_or(0, |t| t.chars().count())
+                    + e["description"].as_str().map_or(0, |t| t.chars().count())
+                    + f
+            })
+            .sum();
+        assert!(total <= 6000, "{total}");
+        // Five concerns at most per message, one row of three buttons each.
+        assert!(v["components"].as_array().unwrap().len() <= 5);
+
+        let lines: Vec<String> = (0..100)
+            .map(|i| format!("line {i} {}", "y".repeat(50)))
+            .collect();
+        let ms = alerts::lines_messages(&lines);
+        assert!(ms.len() >= 3 && ms.len() <= 4, "{}", ms.len());
+        for m in &ms {
+            assert!(m.content.as_ref().unwrap().chars().count() <= 2000);
+        }
+        let joined: Vec<String> = ms
+            .iter()
+            .flat_map(|m| {
+                m.content
+                    .clone()
+                    .unwrap()
+                    .lines()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(joined, lines, "every line, in order, none split");
+    }
+}
+
+#[cfg(feature = "discord")]
+#[test]
+fn the_daily_summary_waits_for_the_next_time_of_day_in_utc() {
+    use overlord::config::TimeOfDay;
+    use overlord::discord::outbox::until_next;
+    use std::time::Duration;
+    let at = TimeOfDay {
+        hour: 8,
+        minute: 30,
+    };
+    let t = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    assert_eq!(
+        until_next(at, t("2026-11-21T08:00:00Z")),
+        Some(Duration::from_secs(30 * 60))
+    );
+    // Just past: tomorrow.
+    assert_eq!(
+        until_next(at, t("2026-11-21T08:30:00Z")),
+        Some(Duration::from_secs(24 * 3600))
+    );
+    // A clock in another offset is read in UTC.
+    assert_eq!(
+        until_next(at, t("2026-11-21T10:00:00+01:00")),
+        Some(Duration::from_secs(23 * 3600 + 30 * 60))
+    );
+}

@@ -15,7 +15,7 @@ const NOW: &str = "2026-11-21T10:30:00.000Z";
 pub struct Script {
     pub state: State,
     seq: u64,
-    log: panes::activity::Log,
+    pub log: panes::activity::Log,
 }
 
 impl Script {

@@ -63,6 +63,20 @@ fn parse_id(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
+/// How long from `now` to the next `at` (UTC): later today, or tomorrow.
+pub fn until_next(at: TimeOfDay, now: time::OffsetDateTime) -> Option<Duration> {
+    let now = now.to_offset(time::UtcOffset::UTC);
+    let today = now.replace_time(time::Time::from_hms(at.hour, at.minute, 0).ok()?);
+    let next = if today > now {
+        today
+    } else {
+        today + time::Duration::days(1)
+    };
+    Some(Duration::from_millis(
+        (next - now).whole_milliseconds().max(0) as u64,
+    ))
+}
+
 fn transient(e: &RestError) -> bool {
     matches!(
         e,
@@ -217,16 +231,8 @@ impl Outbox {
     }
 
     fn next_daily(&self) -> Option<Instant> {
-        let at = self.daily_at?;
-        let now = time::OffsetDateTime::now_utc();
-        let today = now.replace_time(time::Time::from_hms(at.hour, at.minute, 0).ok()?);
-        let next = if today > now {
-            today
-        } else {
-            today + time::Duration::days(1)
-        };
-        let wait = (next - now).whole_milliseconds().max(0) as u64;
-        Some(Instant::now() + Duration::from_millis(wait))
+        let wait = until_next(self.daily_at?, time::OffsetDateTime::now_utc())?;
+        Some(Instant::now() + wait)
     }
 
     /// The daily summary on the health channel: the status as an embed.

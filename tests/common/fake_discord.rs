@@ -1049,3 +1049,37 @@ async fn gateway(shared: Arc<Shared>, ws: Socket) {
     drop(st);
     shared.changed.notify_waiters();
 }
+
+impl FakeDiscord {
+    /// Injects the submission of a form (a modal, type 5): its `custom_id` and the text
+    /// inputs' values by their ids.
+    pub async fn send_modal_submit(
+        &self,
+        who: &Invoker,
+        custom_id: &str,
+        fields: &[(&str, &str)],
+    ) -> Sent {
+        let rows: Vec<Value> = fields
+            .iter()
+            .map(|(id, value)| {
+                json!({"type": 1, "components": [
+                    {"type": 4, "custom_id": id, "value": value}]})
+            })
+            .collect();
+        let data = json!({"custom_id": custom_id, "components": rows});
+        self.interaction(5, who, data, None).await
+    }
+
+    /// The messages the fake holds in a channel, oldest first.
+    pub fn messages_in(&self, channel: u64) -> Vec<(u64, Value)> {
+        let st = self.lock();
+        let mut v: Vec<(u64, Value)> = st
+            .messages
+            .iter()
+            .filter(|(_, m)| m["channel_id"].as_str() == Some(channel.to_string().as_str()))
+            .map(|(id, m)| (*id, m.clone()))
+            .collect();
+        v.sort_by_key(|(id, _)| *id);
+        v
+    }
+}
