@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use overlord::discord::{serenity_http, ApiBase, BotToken};
 use serenity::all::{
     ClientBuilder, Command, CommandDataOptionValue, Context, CreateAutocompleteResponse,
     CreateCommand, CreateCommandOption, CreateInteractionResponse,
     CreateInteractionResponseFollowup, CreateInteractionResponseMessage, EditInteractionResponse,
-    EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction, ShardManager,
+    EventHandler, GatewayIntents, GuildId, Http, Interaction, ShardManager,
 };
 use tokio::sync::mpsc;
 
@@ -35,10 +36,9 @@ struct Bot {
 
 impl Bot {
     async fn start(fake: &FakeDiscord) -> Bot {
-        // The proxy is only honoured with serenity's rate limiter off (serenity issue #1739).
-        let http = HttpBuilder::new(BOT_TOKEN)
-            .proxy(fake.origin())
-            .ratelimiter_disabled(true)
+        let base = ApiBase::parse(&fake.origin()).expect("base");
+        let token = BotToken::new(BOT_TOKEN).expect("token");
+        let http = serenity_http(&base, &token)
             .application_id(APP_ID.into())
             .build();
         let (tx, rx) = mpsc::unbounded_channel();
@@ -349,4 +349,62 @@ async fn command_registration_lands_in_the_fake_with_ids() {
             "{r:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn serenity_fails_a_429_instead_of_waiting_so_alerts_need_rest() {
+    // Pins the quirk DISCORD.md describes: with its rate limiter off (as the proxy requires)
+    // serenity gives up on a 429 at once. If this starts failing, serenity changed.
+    let fake = FakeDiscord::start().await;
+    let bot = Bot::start(&fake).await;
+    fake.fail_next(
+        "/channels/",
+        1,
+        Fault::RateLimited {
+            retry_after: 0.2,
+            global: false,
+        },
+    );
+    let channel = serenity::all::ChannelId::new(CHANNEL_ID);
+    let sent = channel.say(&bot.http, "hello").await;
+    assert!(sent.is_err(), "{sent:?}");
+    let posts = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.route().starts_with("/channels/"));
+    assert_eq!(posts.count(), 1, "serenity did not retry");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn serenity_logs_no_token_at_trace_level() {
+    let log = crate::discord_rest::Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // Thread-local and a current-thread runtime: serenity's tasks log here too.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let fake = FakeDiscord::start().await;
+    let mut bot = Bot::start(&fake).await;
+    fake.wait_ready(WAIT).await;
+    let sent = fake.send_slash(&alice(), "status", &[]).await;
+    let (ctx, interaction) = bot.next().await;
+    let Interaction::Command(cmd) = interaction else {
+        panic!("not a command")
+    };
+    cmd.defer(&ctx.http).await.expect("defer");
+    fake.callback(&sent, WAIT).await;
+    fake.drop_gateway();
+    fake.wait_gateway("a resumed connection", WAIT, |s| {
+        s.resumes >= 1 && s.ready_on.is_some()
+    })
+    .await;
+    let log = log.text();
+    assert!(
+        log.contains("INTERACTION_CREATE") || log.contains("Interaction"),
+        "{log}"
+    );
+    assert!(!log.contains(BOT_TOKEN), "serenity logged the token");
 }

@@ -7,10 +7,25 @@
 //! and never puts a token into an error, a `Debug` string or a log line.
 //!
 //! Where requests go is [`ApiBase`]: Discord itself unless `OVERLORD_DISCORD_API_BASE` names a
-//! local fake (tests only).
+//! local fake (tests only). [`serenity_http`] points serenity at the same place, so the gateway
+//! URL (serenity asks `GET /gateway` when the client is built) comes from there too.
 
 pub mod message;
 pub mod rest;
 
 pub use message::{ActionRow, Button, ButtonStyle, Embed, EmbedField, EmbedFooter, Message};
 pub use rest::{ApiBase, Auth, BotToken, Rest, RestError, RetryPolicy, WebhookUrl};
+
+/// serenity's HTTP client builder for `base`: plain for Discord; for an override, the override
+/// as serenity's proxy with serenity's rate limiter off, because serenity ignores the proxy
+/// otherwise (serenity issue #1739). Without its rate limiter serenity fails a 429 instead of
+/// waiting (and reports it as a JSON decoding error): whatever must survive a 429 goes through
+/// [`Rest`]. Add `.application_id(…)` before `.build()` to register commands before READY.
+pub fn serenity_http(base: &ApiBase, token: &BotToken) -> serenity::http::HttpBuilder {
+    let builder = serenity::http::HttpBuilder::new(token.expose());
+    if base.is_discord() {
+        builder
+    } else {
+        builder.proxy(base.origin()).ratelimiter_disabled(true)
+    }
+}

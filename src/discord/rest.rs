@@ -2,8 +2,8 @@
 //! with Discord's rate limits honoured and no secret ever leaving in an error or a log.
 //!
 //! Retry rules ([`RetryPolicy`]):
-//! - 429: wait `retry_after` from the body (else the `Retry-After` header, else
-//!   `X-RateLimit-Reset-After`, else 1 s) and try again, at most `max_rate_limit_retries` times;
+//! - 429: wait `retry_after` from the body (else the `X-RateLimit-Reset-After` header, which
+//!   has milliseconds, else `Retry-After`, whole seconds, else 1 s) and try again, at most `max_rate_limit_retries` times;
 //!   a wait longer than `max_rate_limit_wait` is not slept at all: the call fails at once with
 //!   [`RestError::RateLimited`] carrying `retry_after`, so the caller's queue can reschedule.
 //! - 5xx and transport errors: exponential backoff from `backoff`, at most
@@ -690,8 +690,8 @@ fn retry_after(headers: &HeaderMap, body: &[u8]) -> (Duration, bool) {
         .as_ref()
         .and_then(|j| j.get("retry_after"))
         .and_then(Value::as_f64)
-        .or_else(|| header(RETRY_AFTER.as_str()))
         .or_else(|| header("x-ratelimit-reset-after"))
+        .or_else(|| header(RETRY_AFTER.as_str()))
         .filter(|s| s.is_finite() && *s >= 0.0)
         .unwrap_or(1.0)
         .min(86_400.0);

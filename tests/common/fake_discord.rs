@@ -111,7 +111,14 @@ impl Recorded {
 /// An injected fault: Discord's 429, or any status with a Discord-shaped body.
 #[derive(Debug, Clone, Copy)]
 pub enum Fault {
-    RateLimited { retry_after: f64, global: bool },
+    RateLimited {
+        retry_after: f64,
+        global: bool,
+    },
+    /// A 429 from the edge (Cloudflare): a plain-text body, the wait in headers only.
+    RateLimitedHeadersOnly {
+        reset_after: f64,
+    },
     Status(u16),
 }
 
@@ -642,6 +649,13 @@ fn fault_answer(fault: Fault) -> Answer {
             }
             (429, body, h)
         }
+        Fault::RateLimitedHeadersOnly { reset_after } => {
+            let h = vec![
+                ("retry-after", format!("{}", reset_after.ceil() as u64)),
+                ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
+            ];
+            (429, json!("error code: 1015"), h)
+        }
         Fault::Status(401) => error(401, 0, "401: Unauthorized"),
         Fault::Status(403) => error(403, 50013, "Missing Permissions"),
         Fault::Status(404) => error(404, 10003, "Unknown Channel"),
@@ -695,13 +709,14 @@ async fn handle(
     for (k, v) in extra {
         resp = resp.header(k, v);
     }
-    let body = if status == 204 {
-        Bytes::new()
-    } else {
-        Bytes::from(answer.to_string())
+    // A JSON string answer is sent as plain text (an edge error page, not Discord's JSON).
+    let (body, kind) = match answer {
+        _ if status == 204 => (Bytes::new(), None),
+        Value::String(text) => (Bytes::from(text), Some("text/plain")),
+        json => (Bytes::from(json.to_string()), Some("application/json")),
     };
-    if status != 204 {
-        resp = resp.header("content-type", "application/json");
+    if let Some(kind) = kind {
+        resp = resp.header("content-type", kind);
     }
     Ok(resp.body(Full::new(body)).expect("response"))
 }
