@@ -408,3 +408,86 @@ async fn serenity_logs_no_token_at_trace_level() {
     );
     assert!(!log.contains(BOT_TOKEN), "serenity logged the token");
 }
+
+#[tokio::test]
+async fn application_user_and_gateway_answers_parse_and_unknown_routes_are_recorded() {
+    let fake = FakeDiscord::start().await;
+    let bot = Bot::start(&fake).await;
+    let app = bot
+        .http
+        .get_current_application_info()
+        .await
+        .expect("application");
+    assert_eq!(app.id.get(), APP_ID);
+    let me = bot.http.get_current_user().await.expect("current user");
+    assert_eq!((me.id.get(), me.bot), (BOT_USER_ID, true));
+    let gateway = bot.http.get_bot_gateway().await.expect("bot gateway");
+    assert_eq!(gateway.url, fake.gateway_url());
+    assert!(fake.unexpected().is_empty());
+
+    let channel = serenity::all::ChannelId::new(5);
+    assert!(bot.http.get_channel(channel).await.is_err());
+    let unexpected = fake.unexpected();
+    assert_eq!(unexpected.len(), 1);
+    assert_eq!(
+        (unexpected[0].method.as_str(), unexpected[0].route()),
+        ("GET", "/channels/5")
+    );
+}
+
+#[tokio::test]
+async fn serenity_webhook_posts_arrive_with_its_odd_query_and_get_a_message_back() {
+    let fake = FakeDiscord::start().await;
+    let bot = Bot::start(&fake).await;
+    let hook = serenity::all::WebhookId::new(WEBHOOK_ID);
+    let body = serde_json::json!({"content": "merged feature/x"});
+    let message = bot
+        .http
+        .execute_webhook(hook, None, WEBHOOK_TOKEN, true, vec![], &body)
+        .await
+        .expect("webhook post")
+        .expect("wait=true answers the message");
+    assert_eq!(message.content, "merged feature/x");
+    assert_eq!(message.webhook_id.map(|w| w.get()), Some(WEBHOOK_ID));
+    let post = fake
+        .next_request("the webhook post", WAIT, |r| {
+            r.route().starts_with("/webhooks/")
+        })
+        .await;
+    assert_eq!(post.query.as_deref(), Some("&wait=true"));
+    // Without wait Discord answers 204 and no message.
+    let none = bot
+        .http
+        .execute_webhook(hook, None, WEBHOOK_TOKEN, false, vec![], &body)
+        .await
+        .expect("webhook post");
+    assert!(none.is_none());
+}
+
+#[tokio::test]
+async fn a_follow_up_after_the_token_expired_is_refused() {
+    let opts = Options {
+        token_lifetime: Duration::from_millis(300),
+        ..Options::default()
+    };
+    let fake = FakeDiscord::start_with(opts).await;
+    let mut bot = Bot::start(&fake).await;
+    let sent = fake.send_slash(&alice(), "save", &[]).await;
+    let (ctx, interaction) = bot.next().await;
+    let Interaction::Command(cmd) = interaction else {
+        panic!("not a command")
+    };
+    cmd.defer(&ctx.http).await.expect("defer in time");
+    fake.callback(&sent, WAIT).await;
+    // The token's lifetime is what is tested: let it run out.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let late = CreateInteractionResponseFollowup::new().content("saved");
+    assert!(cmd.create_followup(&ctx.http, late).await.is_err());
+    let follow = fake
+        .next_request("the late follow-up", WAIT, |r| {
+            r.route().starts_with("/webhooks/")
+        })
+        .await;
+    assert_eq!(follow.status, 401);
+    assert_eq!(follow.body["content"], "saved");
+}
