@@ -491,3 +491,33 @@ async fn a_follow_up_after_the_token_expired_is_refused() {
     assert_eq!(follow.status, 401);
     assert_eq!(follow.body["content"], "saved");
 }
+
+#[tokio::test]
+async fn updating_the_pressed_message_edits_the_message_the_fake_holds() {
+    let fake = FakeDiscord::start().await;
+    let mut bot = Bot::start(&fake).await;
+    let channel = serenity::all::ChannelId::new(CHANNEL_ID);
+    let posted = channel
+        .say(&bot.http, "concern C-3: open")
+        .await
+        .expect("post");
+    assert_eq!(
+        fake.message(posted.id.get()).expect("held")["content"],
+        "concern C-3: open"
+    );
+    let sent = fake.send_button(&alice(), posted.id.get(), "ack:C-3").await;
+    let (ctx, interaction) = bot.next().await;
+    let Interaction::Component(press) = interaction else {
+        panic!("not a component")
+    };
+    assert_eq!(press.message.content, "concern C-3: open");
+    let update = CreateInteractionResponseMessage::new().content("concern C-3: acknowledged");
+    press
+        .create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(update))
+        .await
+        .expect("update");
+    assert_eq!(fake.callback(&sent, WAIT).await.status, 204);
+    let held = fake.message(posted.id.get()).expect("held");
+    assert_eq!(held["content"], "concern C-3: acknowledged");
+    assert!(held["edited_timestamp"].is_string());
+}

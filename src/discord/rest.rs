@@ -19,7 +19,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
 pub use reqwest::Method;
 use serde_json::Value;
 
@@ -122,9 +122,9 @@ impl BotToken {
                 reason: "it is empty",
             });
         }
-        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if !token.chars().all(|c| c.is_ascii_graphic()) {
             return Err(RestError::InvalidToken {
-                reason: "it contains whitespace or control characters",
+                reason: "it has characters a token never has (spaces, controls, non-ASCII)",
             });
         }
         Ok(BotToken(token.to_string()))
@@ -144,6 +144,14 @@ impl BotToken {
     /// The raw token, for serenity's `HttpBuilder` and our `Authorization` header only.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// `Bot {token}`, marked sensitive so HTTP-level debug output never prints it.
+    fn header(&self) -> HeaderValue {
+        let mut value = HeaderValue::from_str(&format!("Bot {}", self.0))
+            .unwrap_or_else(|_| HeaderValue::from_static("Bot invalid"));
+        value.set_sensitive(true);
+        value
     }
 }
 
@@ -469,7 +477,9 @@ impl Rest {
     }
 
     /// Any call: `route` is the part after `/api/v10` (`/interactions/{id}/{token}/callback`…),
-    /// the bot token is sent when there is one, and the same retry rules apply. Tokens in
+    /// the bot token is sent when there is one, and the same retry rules apply. The body goes
+    /// as it is: build message bodies from a [`Message`] (`serde_json::to_value(m.fitted())`)
+    /// to keep its limits and `allowed_mentions`. Tokens in
     /// `webhooks/{id}/…` and `interactions/{id}/…` segments are redacted in errors. Returns the
     /// answer's JSON, `None` for an empty answer (204).
     pub async fn send_json(
@@ -506,7 +516,7 @@ impl Rest {
                 .request(call.method.clone(), &call.url)
                 .header(USER_AGENT, USER_AGENT_VALUE);
             if let (Auth::Bot(token), false) = (&self.auth, call.token == TokenUse::Never) {
-                request = request.header(AUTHORIZATION, format!("Bot {}", token.expose()));
+                request = request.header(AUTHORIZATION, token.header());
             }
             if let Some(body) = call.body {
                 request = request.json(body);

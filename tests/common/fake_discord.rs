@@ -200,6 +200,8 @@ struct Interaction {
     id: u64,
     at: Instant,
     responded: bool,
+    /// The message `@original` names: a reply once there is one; for a button press, the
+    /// message the button is on.
     original: Option<u64>,
     channel_id: u64,
 }
@@ -531,6 +533,7 @@ impl FakeDiscord {
                 d["user"] = user;
             }
         }
+        let pressed_on = msg.as_ref().and_then(|m| m["id"].as_str()?.parse().ok());
         if let Some(m) = msg {
             d["message"] = m;
         }
@@ -541,7 +544,7 @@ impl FakeDiscord {
                 id,
                 at: Instant::now(),
                 responded: false,
-                original: None,
+                original: pressed_on,
                 channel_id: who.channel_id,
             },
         );

@@ -235,12 +235,22 @@ fn route(shared: &Shared, st: &mut State, rec: &Recorded) -> Answer {
                 return error(404, 10062, "Unknown interaction");
             }
             i.responded = true;
-            let channel = i.channel_id;
-            if matches!(body["type"].as_u64(), Some(4 | 5)) {
-                i.original = Some(msg_id);
-                let data = body.get("data").cloned().unwrap_or(json!({}));
-                st.messages
-                    .insert(msg_id, message_json(msg_id, channel, &data, Some(APP_ID)));
+            let (channel, pressed_on) = (i.channel_id, i.original);
+            let data = body.get("data").cloned().unwrap_or(json!({}));
+            match body["type"].as_u64() {
+                // A reply (or its placeholder) becomes the interaction's original message.
+                Some(4 | 5) => {
+                    i.original = Some(msg_id);
+                    let m = message_json(msg_id, channel, &data, Some(APP_ID));
+                    st.messages.insert(msg_id, m);
+                }
+                // UPDATE_MESSAGE edits the message the button is on.
+                Some(7) => {
+                    if let Some(on) = pressed_on.filter(|on| st.messages.contains_key(on)) {
+                        edit(st, on, &data);
+                    }
+                }
+                _ => {}
             }
             (204, Value::Null, vec![])
         }
