@@ -286,7 +286,8 @@ async fn serenity_identifies_again_when_the_session_cannot_resume() {
 #[tokio::test]
 async fn heartbeats_are_acknowledged_and_keep_the_connection() {
     let opts = Options {
-        heartbeat_interval: Duration::from_millis(100),
+        // Short enough for three heartbeats in about a second, long enough for a loaded CI.
+        heartbeat_interval: Duration::from_millis(300),
         ..Options::default()
     };
     let fake = FakeDiscord::start_with(opts).await;

@@ -512,6 +512,7 @@ async fn no_error_kind_and_no_log_line_shows_a_token() {
     assert!(format!("{hook:?} {hook}").contains(&WEBHOOK_ID.to_string()));
     assert!(!format!("{hook:?} {hook}").contains(WEBHOOK_TOKEN));
     assert!(!format!("{:?}", BotToken::new(BOT_TOKEN).expect("t")).contains(BOT_TOKEN));
+    assert!(!format!("{rest:?}").contains(BOT_TOKEN), "{rest:?}");
 
     let log = log.text();
     assert!(log.contains("rate limit"), "the log was captured: {log}");
@@ -535,6 +536,13 @@ fn the_api_base_is_an_origin_and_webhook_urls_map_onto_it() {
         "http://127.0.0.1:4000/api/v10/gateway"
     );
     assert!(ApiBase::discord().is_discord());
+    assert!(ApiBase::from_setting(None).expect("unset").is_discord());
+    assert!(ApiBase::from_setting(Some("  "))
+        .expect("blank")
+        .is_discord());
+    let set = ApiBase::from_setting(Some("http://127.0.0.1:4000")).expect("set");
+    assert_eq!(set, base);
+    assert!(!set.is_discord());
     assert_eq!(
         ApiBase::discord().url("/x"),
         "https://discord.com/api/v10/x"

@@ -60,8 +60,13 @@ impl ApiBase {
 
     /// Reads [`API_BASE_ENV`]: unset or blank means Discord itself.
     pub fn from_env() -> Result<ApiBase, RestError> {
-        match std::env::var(API_BASE_ENV) {
-            Ok(v) if !v.trim().is_empty() => ApiBase::parse(&v),
+        ApiBase::from_setting(std::env::var(API_BASE_ENV).ok().as_deref())
+    }
+
+    /// What [`ApiBase::from_env`] makes of the variable's value: `None` or blank means Discord.
+    pub fn from_setting(value: Option<&str>) -> Result<ApiBase, RestError> {
+        match value {
+            Some(v) if !v.trim().is_empty() => ApiBase::parse(v),
             _ => Ok(ApiBase::discord()),
         }
     }
