@@ -387,6 +387,8 @@ async fn serenity_logs_no_token_at_trace_level() {
         .finish();
     // Thread-local and a current-thread runtime: serenity's tasks log here too.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by a test thread with no subscriber may have cached "never".
+    tracing::callsite::rebuild_interest_cache();
     let fake = FakeDiscord::start().await;
     let mut bot = Bot::start(&fake).await;
     fake.wait_ready(WAIT).await;

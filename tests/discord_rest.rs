@@ -397,6 +397,8 @@ async fn no_error_kind_and_no_log_line_shows_a_token() {
         .finish();
     // Thread-local and a current-thread runtime: every task of this test logs here.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by a test thread with no subscriber may have cached "never".
+    tracing::callsite::rebuild_interest_cache();
 
     let fake = FakeDiscord::start().await;
     let rest = rest(&fake);

@@ -313,6 +313,8 @@ impl FakeDiscord {
     }
 
     /// Answers the next `n` requests whose `"METHOD /full/path"` contains `matcher` with `fault`.
+    /// Leave `GET /api/v10/gateway` alone while a serenity client is being built: when it fails,
+    /// serenity falls back to the real gateway URL (`wss://gateway.discord.gg`).
     pub fn fail_next(&self, matcher: &str, n: usize, fault: Fault) {
         self.lock().faults.push((matcher.to_string(), n, fault));
     }
