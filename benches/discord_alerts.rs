@@ -5,14 +5,16 @@
 //!
 //! `cargo bench --bench discord_alerts` (figures in docs/PERFORMANCE.md).
 
-#[allow(dead_code)]
-#[path = "../tests/common/fake_discord.rs"]
-mod fake_discord;
+#[path = "../tests/common"]
+mod common {
+    #[allow(dead_code)]
+    pub mod fake_discord;
+}
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use fake_discord::{FakeDiscord, BOT_TOKEN};
+use common::fake_discord::{FakeDiscord, BOT_TOKEN};
 use overlord::config::{Config, DiscordChannels, DiscordConfig, Snowflake};
 use overlord::core::{Core, Handle};
 use overlord::discord::link::CoreLink;

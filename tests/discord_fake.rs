@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use overlord::discord::{serenity_http, ApiBase, BotToken};
 use serenity::all::{
     ClientBuilder, Command, CommandDataOptionValue, Context, CreateAutocompleteResponse,
     CreateCommand, CreateCommandOption, CreateInteractionResponse,
     CreateInteractionResponseFollowup, CreateInteractionResponseMessage, EditInteractionResponse,
-    EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction, ShardManager,
+    EventHandler, GatewayIntents, GuildId, Http, Interaction, ShardManager,
 };
 use tokio::sync::mpsc;
 
@@ -35,10 +36,9 @@ struct Bot {
 
 impl Bot {
     async fn start(fake: &FakeDiscord) -> Bot {
-        // The proxy is only honoured with serenity's rate limiter off (serenity issue #1739).
-        let http = HttpBuilder::new(BOT_TOKEN)
-            .proxy(fake.origin())
-            .ratelimiter_disabled(true)
+        let base = ApiBase::parse(&fake.origin()).expect("base");
+        let token = BotToken::new(BOT_TOKEN).expect("token");
+        let http = serenity_http(&base, &token)
             .application_id(APP_ID.into())
             .build();
         let (tx, rx) = mpsc::unbounded_channel();
@@ -286,7 +286,8 @@ async fn serenity_identifies_again_when_the_session_cannot_resume() {
 #[tokio::test]
 async fn heartbeats_are_acknowledged_and_keep_the_connection() {
     let opts = Options {
-        heartbeat_interval: Duration::from_millis(100),
+        // Short enough for three heartbeats in about a second, long enough for a loaded CI.
+        heartbeat_interval: Duration::from_millis(300),
         ..Options::default()
     };
     let fake = FakeDiscord::start_with(opts).await;
@@ -349,4 +350,177 @@ async fn command_registration_lands_in_the_fake_with_ids() {
             "{r:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn serenity_fails_a_429_instead_of_waiting_so_alerts_need_rest() {
+    // Pins the quirk DISCORD.md describes: with its rate limiter off (as the proxy requires)
+    // serenity gives up on a 429 at once. If this starts failing, serenity changed.
+    let fake = FakeDiscord::start().await;
+    let bot = Bot::start(&fake).await;
+    fake.fail_next(
+        "/channels/",
+        1,
+        Fault::RateLimited {
+            retry_after: 0.2,
+            global: false,
+        },
+    );
+    let channel = serenity::all::ChannelId::new(CHANNEL_ID);
+    let sent = channel.say(&bot.http, "hello").await;
+    assert!(sent.is_err(), "{sent:?}");
+    let posts = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.route().starts_with("/channels/"));
+    assert_eq!(posts.count(), 1, "serenity did not retry");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn serenity_logs_no_token_at_trace_level() {
+    let log = crate::discord_rest::Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // Thread-local and a current-thread runtime: serenity's tasks log here too.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by a test thread with no subscriber may have cached "never".
+    tracing::callsite::rebuild_interest_cache();
+    let fake = FakeDiscord::start().await;
+    let mut bot = Bot::start(&fake).await;
+    fake.wait_ready(WAIT).await;
+    let sent = fake.send_slash(&alice(), "status", &[]).await;
+    let (ctx, interaction) = bot.next().await;
+    let Interaction::Command(cmd) = interaction else {
+        panic!("not a command")
+    };
+    cmd.defer(&ctx.http).await.expect("defer");
+    fake.callback(&sent, WAIT).await;
+    fake.drop_gateway();
+    fake.wait_gateway("a resumed connection", WAIT, |s| {
+        s.resumes >= 1 && s.ready_on.is_some()
+    })
+    .await;
+    let log = log.text();
+    assert!(
+        log.contains("INTERACTION_CREATE") || log.contains("Interaction"),
+        "{log}"
+    );
+    assert!(!log.contains(BOT_TOKEN), "serenity logged the token");
+}
+
+#[tokio::test]
+async fn application_user_and_gateway_answers_parse_and_unknown_routes_are_recorded() {
+    let fake = FakeDiscord::start().await;
+    let bot = Bot::start(&fake).await;
+    let app = bot
+        .http
+        .get_current_application_info()
+        .await
+        .expect("application");
+    assert_eq!(app.id.get(), APP_ID);
+    let me = bot.http.get_current_user().await.expect("current user");
+    assert_eq!((me.id.get(), me.bot), (BOT_USER_ID, true));
+    let gateway = bot.http.get_bot_gateway().await.expect("bot gateway");
+    assert_eq!(gateway.url, fake.gateway_url());
+    assert!(fake.unexpected().is_empty());
+
+    let channel = serenity::all::ChannelId::new(5);
+    assert!(bot.http.get_channel(channel).await.is_err());
+    let unexpected = fake.unexpected();
+    assert_eq!(unexpected.len(), 1);
+    assert_eq!(
+        (unexpected[0].method.as_str(), unexpected[0].route()),
+        ("GET", "/channels/5")
+    );
+}
+
+#[tokio::test]
+async fn serenity_webhook_posts_arrive_with_its_odd_query_and_get_a_message_back() {
+    let fake = FakeDiscord::start().await;
+    let bot = Bot::start(&fake).await;
+    let hook = serenity::all::WebhookId::new(WEBHOOK_ID);
+    let body = serde_json::json!({"content": "merged feature/x"});
+    let message = bot
+        .http
+        .execute_webhook(hook, None, WEBHOOK_TOKEN, true, vec![], &body)
+        .await
+        .expect("webhook post")
+        .expect("wait=true answers the message");
+    assert_eq!(message.content, "merged feature/x");
+    assert_eq!(message.webhook_id.map(|w| w.get()), Some(WEBHOOK_ID));
+    let post = fake
+        .next_request("the webhook post", WAIT, |r| {
+            r.route().starts_with("/webhooks/")
+        })
+        .await;
+    assert_eq!(post.query.as_deref(), Some("&wait=true"));
+    // Without wait Discord answers 204 and no message.
+    let none = bot
+        .http
+        .execute_webhook(hook, None, WEBHOOK_TOKEN, false, vec![], &body)
+        .await
+        .expect("webhook post");
+    assert!(none.is_none());
+}
+
+#[tokio::test]
+async fn a_follow_up_after_the_token_expired_is_refused() {
+    let opts = Options {
+        token_lifetime: Duration::from_millis(300),
+        ..Options::default()
+    };
+    let fake = FakeDiscord::start_with(opts).await;
+    let mut bot = Bot::start(&fake).await;
+    let sent = fake.send_slash(&alice(), "save", &[]).await;
+    let (ctx, interaction) = bot.next().await;
+    let Interaction::Command(cmd) = interaction else {
+        panic!("not a command")
+    };
+    cmd.defer(&ctx.http).await.expect("defer in time");
+    fake.callback(&sent, WAIT).await;
+    // The token's lifetime is what is tested: let it run out.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let late = CreateInteractionResponseFollowup::new().content("saved");
+    assert!(cmd.create_followup(&ctx.http, late).await.is_err());
+    let follow = fake
+        .next_request("the late follow-up", WAIT, |r| {
+            r.route().starts_with("/webhooks/")
+        })
+        .await;
+    assert_eq!(follow.status, 401);
+    assert_eq!(follow.body["content"], "saved");
+}
+
+#[tokio::test]
+async fn updating_the_pressed_message_edits_the_message_the_fake_holds() {
+    let fake = FakeDiscord::start().await;
+    let mut bot = Bot::start(&fake).await;
+    let channel = serenity::all::ChannelId::new(CHANNEL_ID);
+    let posted = channel
+        .say(&bot.http, "concern C-3: open")
+        .await
+        .expect("post");
+    assert_eq!(
+        fake.message(posted.id.get()).expect("held")["content"],
+        "concern C-3: open"
+    );
+    let sent = fake.send_button(&alice(), posted.id.get(), "ack:C-3").await;
+    let (ctx, interaction) = bot.next().await;
+    let Interaction::Component(press) = interaction else {
+        panic!("not a component")
+    };
+    assert_eq!(press.message.content, "concern C-3: open");
+    let update = CreateInteractionResponseMessage::new().content("concern C-3: acknowledged");
+    press
+        .create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(update))
+        .await
+        .expect("update");
+    assert_eq!(fake.callback(&sent, WAIT).await.status, 204);
+    let held = fake.message(posted.id.get()).expect("held");
+    assert_eq!(held["content"], "concern C-3: acknowledged");
+    assert!(held["edited_timestamp"].is_string());
 }

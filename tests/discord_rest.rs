@@ -123,6 +123,30 @@ async fn a_429_is_waited_out_then_delivered_once() {
 }
 
 #[tokio::test]
+async fn a_429_without_a_json_body_is_timed_by_its_headers() {
+    let fake = FakeDiscord::start().await;
+    let rest = rest(&fake);
+    let hook = WebhookUrl::parse(&fake.webhook_url()).expect("url");
+    fake.fail_next(
+        "/webhooks/",
+        1,
+        Fault::RateLimitedHeadersOnly { reset_after: 0.25 },
+    );
+    rest.execute_webhook(&hook, &alert())
+        .await
+        .expect("delivered");
+    let requests = fake.requests();
+    assert_eq!(
+        requests.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [429, 200]
+    );
+    let waited = requests[1].at - requests[0].at;
+    // X-RateLimit-Reset-After (0.25) is used, not the rounded-up Retry-After (1).
+    assert!(waited >= Duration::from_millis(250), "{waited:?}");
+    assert!(waited < Duration::from_millis(900), "{waited:?}");
+}
+
+#[tokio::test]
 async fn rate_limit_retries_are_capped() {
     let fake = FakeDiscord::start().await;
     let rest = rest(&fake);
@@ -344,7 +368,13 @@ async fn every_body_forbids_mentions_and_fits_discord_limits() {
 
 /// A writer that keeps every tracing line for the test to read.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned()
+    }
+}
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -367,6 +397,8 @@ async fn no_error_kind_and_no_log_line_shows_a_token() {
         .finish();
     // Thread-local and a current-thread runtime: every task of this test logs here.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by a test thread with no subscriber may have cached "never".
+    tracing::callsite::rebuild_interest_cache();
 
     let fake = FakeDiscord::start().await;
     let rest = rest(&fake);
@@ -482,8 +514,9 @@ async fn no_error_kind_and_no_log_line_shows_a_token() {
     assert!(format!("{hook:?} {hook}").contains(&WEBHOOK_ID.to_string()));
     assert!(!format!("{hook:?} {hook}").contains(WEBHOOK_TOKEN));
     assert!(!format!("{:?}", BotToken::new(BOT_TOKEN).expect("t")).contains(BOT_TOKEN));
+    assert!(!format!("{rest:?}").contains(BOT_TOKEN), "{rest:?}");
 
-    let log = String::from_utf8(log.0.lock().expect("log").clone()).expect("utf-8");
+    let log = log.text();
     assert!(log.contains("rate limit"), "the log was captured: {log}");
     assert!(log.contains("[token]"), "routes are logged redacted: {log}");
     assert!(
@@ -505,6 +538,13 @@ fn the_api_base_is_an_origin_and_webhook_urls_map_onto_it() {
         "http://127.0.0.1:4000/api/v10/gateway"
     );
     assert!(ApiBase::discord().is_discord());
+    assert!(ApiBase::from_setting(None).expect("unset").is_discord());
+    assert!(ApiBase::from_setting(Some("  "))
+        .expect("blank")
+        .is_discord());
+    let set = ApiBase::from_setting(Some("http://127.0.0.1:4000")).expect("set");
+    assert_eq!(set, base);
+    assert!(!set.is_discord());
     assert_eq!(
         ApiBase::discord().url("/x"),
         "https://discord.com/api/v10/x"

@@ -8,7 +8,8 @@
 //! and never puts a token into an error, a `Debug` string or a log line.
 //!
 //! Where requests go is [`ApiBase`]: Discord itself unless `OVERLORD_DISCORD_API_BASE` names a
-//! local fake (tests only).
+//! local fake (tests only). [`serenity_http`] points serenity at the same place, so the gateway
+//! URL (serenity asks `GET /gateway` when the client is built) comes from there too.
 
 pub mod alerts;
 pub mod bot;

@@ -2,8 +2,8 @@
 //! with Discord's rate limits honoured and no secret ever leaving in an error or a log.
 //!
 //! Retry rules ([`RetryPolicy`]):
-//! - 429: wait `retry_after` from the body (else the `Retry-After` header, else
-//!   `X-RateLimit-Reset-After`, else 1 s) and try again, at most `max_rate_limit_retries` times;
+//! - 429: wait `retry_after` from the body (else the `X-RateLimit-Reset-After` header, which
+//!   has milliseconds, else `Retry-After`, whole seconds, else 1 s) and try again, at most `max_rate_limit_retries` times;
 //!   a wait longer than `max_rate_limit_wait` is not slept at all: the call fails at once with
 //!   [`RestError::RateLimited`] carrying `retry_after`, so the caller's queue can reschedule.
 //! - 5xx and transport errors: exponential backoff from `backoff`, at most
@@ -19,7 +19,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
 pub use reqwest::Method;
 use serde_json::Value;
 
@@ -60,8 +60,13 @@ impl ApiBase {
 
     /// Reads [`API_BASE_ENV`]: unset or blank means Discord itself.
     pub fn from_env() -> Result<ApiBase, RestError> {
-        match std::env::var(API_BASE_ENV) {
-            Ok(v) if !v.trim().is_empty() => ApiBase::parse(&v),
+        ApiBase::from_setting(std::env::var(API_BASE_ENV).ok().as_deref())
+    }
+
+    /// What [`ApiBase::from_env`] makes of the variable's value: `None` or blank means Discord.
+    pub fn from_setting(value: Option<&str>) -> Result<ApiBase, RestError> {
+        match value {
+            Some(v) if !v.trim().is_empty() => ApiBase::parse(v),
             _ => Ok(ApiBase::discord()),
         }
     }
@@ -122,9 +127,9 @@ impl BotToken {
                 reason: "it is empty",
             });
         }
-        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if !token.chars().all(|c| c.is_ascii_graphic()) {
             return Err(RestError::InvalidToken {
-                reason: "it contains whitespace or control characters",
+                reason: "it has characters a token never has (spaces, controls, non-ASCII)",
             });
         }
         Ok(BotToken(token.to_string()))
@@ -144,6 +149,14 @@ impl BotToken {
     /// The raw token, for serenity's `HttpBuilder` and our `Authorization` header only.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// `Bot {token}`, marked sensitive so HTTP-level debug output never prints it.
+    fn header(&self) -> HeaderValue {
+        let mut value = HeaderValue::from_str(&format!("Bot {}", self.0))
+            .unwrap_or_else(|_| HeaderValue::from_static("Bot invalid"));
+        value.set_sensitive(true);
+        value
     }
 }
 
@@ -469,7 +482,9 @@ impl Rest {
     }
 
     /// Any call: `route` is the part after `/api/v10` (`/interactions/{id}/{token}/callback`…),
-    /// the bot token is sent when there is one, and the same retry rules apply. Tokens in
+    /// the bot token is sent when there is one, and the same retry rules apply. The body goes
+    /// as it is: build message bodies from a [`Message`] (`serde_json::to_value(m.fitted())`)
+    /// to keep its limits and `allowed_mentions`. Tokens in
     /// `webhooks/{id}/…` and `interactions/{id}/…` segments are redacted in errors. Returns the
     /// answer's JSON, `None` for an empty answer (204).
     pub async fn send_json(
@@ -506,7 +521,7 @@ impl Rest {
                 .request(call.method.clone(), &call.url)
                 .header(USER_AGENT, USER_AGENT_VALUE);
             if let (Auth::Bot(token), false) = (&self.auth, call.token == TokenUse::Never) {
-                request = request.header(AUTHORIZATION, format!("Bot {}", token.expose()));
+                request = request.header(AUTHORIZATION, token.header());
             }
             if let Some(body) = call.body {
                 request = request.json(body);
@@ -690,8 +705,8 @@ fn retry_after(headers: &HeaderMap, body: &[u8]) -> (Duration, bool) {
         .as_ref()
         .and_then(|j| j.get("retry_after"))
         .and_then(Value::as_f64)
-        .or_else(|| header(RETRY_AFTER.as_str()))
         .or_else(|| header("x-ratelimit-reset-after"))
+        .or_else(|| header(RETRY_AFTER.as_str()))
         .filter(|s| s.is_finite() && *s >= 0.0)
         .unwrap_or(1.0)
         .min(86_400.0);

@@ -24,23 +24,35 @@
 //! permissions, guild/channel state and GUILD_CREATE, zlib compression, multipart uploads
 //! (recorded, not parsed), replay of missed events on RESUME, sharding, and every route the
 //! bridge does not use (those 404, recorded, so a test sees them).
+//!
+//! This file is the test-facing API; `http.rs` routes and answers requests, `gateway.rs`
+//! runs the websocket. A test:
+//! ```ignore
+//! let fake = FakeDiscord::start().await;
+//! // serenity: overlord::discord::serenity_http(&ApiBase::parse(&fake.origin())?, &token)
+//! // our REST: Rest::new(ApiBase::parse(&fake.origin())?, Auth::Bot(token))
+//! fake.wait_ready(WAIT).await;                       // the bot identified
+//! let sent = fake.send_slash(&Invoker::member(42, "alice", &[REVIEWER]), "status", &[]).await;
+//! let reply = fake.callback(&sent, WAIT).await;      // POST /interactions/{id}/{token}/callback
+//! assert_eq!(reply.body["type"], 4);
+//! fake.fail_next("/channels/", 1, Fault::RateLimited { retry_after: 0.3, global: false });
+//! fake.drop_gateway();                               // then wait_gateway(…) for the reconnect
+//! ```
+
+mod gateway;
+mod http;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response};
+use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame, Role};
-use tokio_tungstenite::tungstenite::Message as Ws;
-use tokio_tungstenite::WebSocketStream;
+
+use self::http::{message_json, now, strip_api};
 
 pub const APP_ID: u64 = 1_100_000_000_000_000_001;
 /// The bot's user id (Discord gives a bot the id of its application).
@@ -111,7 +123,14 @@ impl Recorded {
 /// An injected fault: Discord's 429, or any status with a Discord-shaped body.
 #[derive(Debug, Clone, Copy)]
 pub enum Fault {
-    RateLimited { retry_after: f64, global: bool },
+    RateLimited {
+        retry_after: f64,
+        global: bool,
+    },
+    /// A 429 from the edge (Cloudflare): a plain-text body, the wait in headers only.
+    RateLimitedHeadersOnly {
+        reset_after: f64,
+    },
     Status(u16),
 }
 
@@ -181,6 +200,8 @@ struct Interaction {
     id: u64,
     at: Instant,
     responded: bool,
+    /// The message `@original` names: a reply once there is one; for a button press, the
+    /// message the button is on.
     original: Option<u64>,
     channel_id: u64,
 }
@@ -254,7 +275,8 @@ impl FakeDiscord {
             while let Ok((stream, _)) = listener.accept().await {
                 let s = s.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| handle(s.clone(), req));
+                    let service =
+                        hyper::service::service_fn(move |req| http::handle(s.clone(), req));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .with_upgrades()
@@ -291,6 +313,8 @@ impl FakeDiscord {
     }
 
     /// Answers the next `n` requests whose `"METHOD /full/path"` contains `matcher` with `fault`.
+    /// Leave `GET /api/v10/gateway` alone while a serenity client is being built: when it fails,
+    /// serenity falls back to the real gateway URL (`wss://gateway.discord.gg`).
     pub fn fail_next(&self, matcher: &str, n: usize, fault: Fault) {
         self.lock().faults.push((matcher.to_string(), n, fault));
     }
@@ -511,6 +535,7 @@ impl FakeDiscord {
                 d["user"] = user;
             }
         }
+        let pressed_on = msg.as_ref().and_then(|m| m["id"].as_str()?.parse().ok());
         if let Some(m) = msg {
             d["message"] = m;
         }
@@ -521,7 +546,7 @@ impl FakeDiscord {
                 id,
                 at: Instant::now(),
                 responded: false,
-                original: None,
+                original: pressed_on,
                 channel_id: who.channel_id,
             },
         );
@@ -570,484 +595,6 @@ fn options_json(who: &Invoker, opts: &[Opt], focused: Option<(&str, &str)>) -> (
         out.push(json!({"name": name, "type": 3, "value": value, "focused": true}));
     }
     (json!(out), json!({"users": users, "members": members}))
-}
-
-fn now() -> String {
-    let format = &time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::now_utc()
-        .format(format)
-        .unwrap_or_default()
-}
-
-/// A full Message object, as Discord answers a post.
-fn message_json(id: u64, channel_id: u64, body: &Value, webhook_id: Option<u64>) -> Value {
-    let embeds: Vec<Value> = body["embeds"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            let mut e = e.clone();
-            e["type"] = json!("rich");
-            e
-        })
-        .collect();
-    let mut author = bot_json();
-    if let Some(w) = webhook_id {
-        author = json!({"id": w.to_string(), "username": body["username"].as_str()
-            .unwrap_or("Overlord"), "discriminator": "0000", "avatar": null, "bot": true});
-    }
-    let mut m = json!({"id": id.to_string(), "channel_id": channel_id.to_string(), "type": 0,
-        "author": author, "content": body["content"].as_str().unwrap_or(""),
-        "timestamp": now(), "edited_timestamp": null, "tts": false, "mention_everyone": false,
-        "mentions": [], "mention_roles": [], "attachments": [], "embeds": embeds,
-        "components": body.get("components").cloned().unwrap_or(json!([])), "pinned": false,
-        "flags": body["flags"].as_u64().unwrap_or(0)});
-    if let Some(w) = webhook_id {
-        m["webhook_id"] = json!(w.to_string());
-    }
-    m
-}
-
-fn strip_api(path: &str) -> &str {
-    path.strip_prefix("/api/v10")
-        .or_else(|| path.strip_prefix("/api"))
-        .unwrap_or(path)
-}
-
-type Answer = (u16, Value, Vec<(&'static str, String)>);
-
-fn error(status: u16, code: u64, message: &str) -> Answer {
-    (status, json!({"message": message, "code": code}), vec![])
-}
-
-fn fault_answer(fault: Fault) -> Answer {
-    match fault {
-        Fault::RateLimited {
-            retry_after,
-            global,
-        } => {
-            let body = json!({"message": "You are being rate limited.",
-                "retry_after": retry_after, "global": global});
-            let scope = if global { "global" } else { "user" };
-            let mut h = vec![
-                ("retry-after", format!("{}", retry_after.ceil() as u64)),
-                ("x-ratelimit-reset-after", format!("{retry_after:.3}")),
-                ("x-ratelimit-bucket", "fake0bucket0hash".to_string()),
-                ("x-ratelimit-scope", scope.to_string()),
-                ("x-ratelimit-limit", "5".to_string()),
-                ("x-ratelimit-remaining", "0".to_string()),
-            ];
-            if global {
-                h.push(("x-ratelimit-global", "true".to_string()));
-            }
-            (429, body, h)
-        }
-        Fault::Status(401) => error(401, 0, "401: Unauthorized"),
-        Fault::Status(403) => error(403, 50013, "Missing Permissions"),
-        Fault::Status(404) => error(404, 10003, "Unknown Channel"),
-        Fault::Status(s) if s >= 500 => error(s, 0, "500: Internal Server Error"),
-        Fault::Status(s) => error(s, 50035, "Invalid Form Body"),
-    }
-}
-
-async fn handle(
-    shared: Arc<Shared>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, hyper::Error> {
-    let at = Instant::now();
-    if req.uri().path() == "/gateway" && req.headers().contains_key("sec-websocket-key") {
-        return Ok(upgrade(shared, req));
-    }
-    let method = req.method().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let headers = req.headers().iter().map(|(k, v)| {
-        (
-            k.as_str().to_string(),
-            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        )
-    });
-    let headers: Vec<(String, String)> = headers.collect();
-    let raw = req.into_body().collect().await?.to_bytes();
-    let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-    let mut rec = Recorded {
-        method,
-        path,
-        query,
-        headers,
-        body,
-        raw,
-        at,
-        status: 0,
-        unexpected: false,
-    };
-    let (status, answer, extra) = {
-        let mut st = shared.state.lock().expect("fake state");
-        let (status, answer, extra) = route(&shared, &mut st, &rec);
-        rec.status = status;
-        rec.unexpected = answer["message"] == NOT_FOUND;
-        st.requests.push(rec);
-        st.taken.push(false);
-        (status, answer, extra)
-    };
-    shared.changed.notify_waiters();
-    let mut resp = Response::builder().status(status);
-    for (k, v) in extra {
-        resp = resp.header(k, v);
-    }
-    let body = if status == 204 {
-        Bytes::new()
-    } else {
-        Bytes::from(answer.to_string())
-    };
-    if status != 204 {
-        resp = resp.header("content-type", "application/json");
-    }
-    Ok(resp.body(Full::new(body)).expect("response"))
-}
-
-fn route(shared: &Shared, st: &mut State, rec: &Recorded) -> Answer {
-    let line = format!("{} {}", rec.method, rec.path);
-    if let Some(f) = st
-        .faults
-        .iter_mut()
-        .find(|f| f.1 > 0 && line.contains(&f.0))
-    {
-        f.1 -= 1;
-        return fault_answer(f.2);
-    }
-    let segs: Vec<&str> = strip_api(&rec.path).trim_matches('/').split('/').collect();
-    let authorized = rec.header("authorization") == Some(&format!("Bot {}", shared.opts.bot_token));
-    let body = &rec.body;
-    let gateway = format!(
-        "ws://{}/gateway",
-        shared.origin.trim_start_matches("http://")
-    );
-    let needs_bot = !matches!(
-        segs.first(),
-        Some(&"gateway" | &"interactions" | &"webhooks")
-    );
-    if needs_bot && !authorized {
-        return error(401, 0, "401: Unauthorized");
-    }
-    match (rec.method.as_str(), segs.as_slice()) {
-        ("GET", ["gateway"]) => (200, json!({"url": gateway}), vec![]),
-        ("GET", ["gateway", "bot"]) => (
-            200,
-            json!({"url": gateway, "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
-            "max_concurrency": 1}}),
-            vec![],
-        ),
-        ("GET", ["users", "@me"]) => (200, bot_json(), vec![]),
-        ("GET", ["oauth2", "applications", "@me"]) => (
-            200,
-            json!({"id": APP_ID.to_string(),
-            "name": "overlord-fake", "icon": null, "description": "", "bot_public": false,
-            "bot_require_code_grant": false, "verify_key": "00", "team": null, "flags": 0,
-            "owner": bot_json(), "bot": bot_json()}),
-            vec![],
-        ),
-        (m, ["applications", app, rest @ ..]) if *app == APP_ID.to_string() => {
-            let guild = match rest {
-                ["commands"] => None,
-                ["guilds", g, "commands"] => Some(g.parse().unwrap_or(0)),
-                _ => return unexpected(),
-            };
-            if m == "PUT" {
-                let list = body.as_array().cloned().unwrap_or_default();
-                let stored: Vec<Value> = list.iter().map(|c| command(st, c, guild)).collect();
-                st.commands.insert(guild, stored);
-            } else if m != "GET" {
-                return unexpected();
-            }
-            (
-                200,
-                json!(st.commands.get(&guild).cloned().unwrap_or_default()),
-                vec![],
-            )
-        }
-        ("POST", ["interactions", id, token, "callback"]) => {
-            let deadline = shared.opts.interaction_deadline;
-            let msg_id = st.snowflake();
-            let Some(i) = st
-                .interactions
-                .get_mut(*token)
-                .filter(|i| i.id.to_string() == *id)
-            else {
-                return error(404, 10062, "Unknown interaction");
-            };
-            if i.responded {
-                return error(400, 40060, "Interaction has already been acknowledged.");
-            }
-            if i.at.elapsed() > deadline {
-                return error(404, 10062, "Unknown interaction");
-            }
-            i.responded = true;
-            let channel = i.channel_id;
-            if matches!(body["type"].as_u64(), Some(4 | 5)) {
-                i.original = Some(msg_id);
-                let data = body.get("data").cloned().unwrap_or(json!({}));
-                st.messages
-                    .insert(msg_id, message_json(msg_id, channel, &data, Some(APP_ID)));
-            }
-            (204, Value::Null, vec![])
-        }
-        (m, ["webhooks", id, token, rest @ ..]) => webhook(shared, st, rec, m, id, token, rest),
-        ("POST", ["channels", c, "messages"]) => {
-            let id = st.snowflake();
-            let m = message_json(id, c.parse().unwrap_or(0), body, None);
-            st.messages.insert(id, m.clone());
-            (200, m, vec![])
-        }
-        ("PATCH", ["channels", c, "messages", mid]) => {
-            let found = st.messages.get(&mid.parse().unwrap_or(0));
-            if found.is_none_or(|m| m["channel_id"] != *c) {
-                return error(404, 10008, "Unknown Message");
-            }
-            edit(st, mid.parse().unwrap_or(0), body)
-        }
-        _ => unexpected(),
-    }
-}
-
-/// Discord's answer to a route it does not have; the fake also marks the request unexpected.
-const NOT_FOUND: &str = "404: Not Found";
-
-fn unexpected() -> Answer {
-    error(404, 0, NOT_FOUND)
-}
-
-fn command(st: &mut State, c: &Value, guild: Option<u64>) -> Value {
-    let old = st
-        .commands
-        .get(&guild)
-        .into_iter()
-        .flatten()
-        .find(|o| o["name"] == c["name"]);
-    let id = match old {
-        Some(o) => o["id"].clone(),
-        None => json!(st.snowflake().to_string()),
-    };
-    let mut out = json!({"type": 1, "description": "", "options": [],
-        "default_member_permissions": null, "dm_permission": true, "nsfw": false});
-    for (k, v) in c.as_object().into_iter().flatten() {
-        out[k] = v.clone();
-    }
-    out["id"] = id;
-    out["application_id"] = json!(APP_ID.to_string());
-    out["version"] = json!(st.snowflake().to_string());
-    out["guild_id"] = json!(guild.map(|g| g.to_string()));
-    out
-}
-
-fn webhook(
-    shared: &Shared,
-    st: &mut State,
-    rec: &Recorded,
-    method: &str,
-    id: &str,
-    token: &str,
-    rest: &[&str],
-) -> Answer {
-    let is_app = *id == APP_ID.to_string();
-    let hook = *id == WEBHOOK_ID.to_string() && token == WEBHOOK_TOKEN;
-    let (channel, original) = match st.interactions.get(token).filter(|_| is_app) {
-        Some(i) if i.at.elapsed() > shared.opts.token_lifetime => {
-            return error(401, 50027, "Invalid Webhook Token")
-        }
-        Some(i) if !i.responded => return error(404, 10015, "Unknown Webhook"),
-        Some(i) => (i.channel_id, i.original),
-        None if hook => (CHANNEL_ID, None),
-        None => return error(404, 10015, "Unknown Webhook"),
-    };
-    let wait = rec
-        .query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .any(|p| p == "wait=true");
-    match (method, rest) {
-        ("POST", []) => {
-            let mid = st.snowflake();
-            let m = message_json(
-                mid,
-                channel,
-                &rec.body,
-                Some(if is_app { APP_ID } else { WEBHOOK_ID }),
-            );
-            st.messages.insert(mid, m.clone());
-            if wait || is_app {
-                (200, m, vec![])
-            } else {
-                (204, Value::Null, vec![])
-            }
-        }
-        (m @ ("PATCH" | "GET"), ["messages", mid]) => {
-            let mid = match (*mid, original) {
-                ("@original", Some(o)) => o,
-                ("@original", None) => return error(404, 10008, "Unknown Message"),
-                (n, _) => n.parse().unwrap_or(0),
-            };
-            let Some(found) = st.messages.get(&mid) else {
-                return error(404, 10008, "Unknown Message");
-            };
-            if m == "GET" {
-                return (200, found.clone(), vec![]);
-            }
-            let body = rec.body.clone();
-            edit(st, mid, &body)
-        }
-        _ => unexpected(),
-    }
-}
-
-/// PATCH semantics: fields present in the body replace the message's.
-fn edit(st: &mut State, id: u64, body: &Value) -> Answer {
-    let Some(m) = st.messages.get_mut(&id) else {
-        return error(404, 10008, "Unknown Message");
-    };
-    let channel: u64 = m["channel_id"]
-        .as_str()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let mut merged = m.clone();
-    for key in ["content", "embeds", "components", "flags"] {
-        if let Some(v) = body.get(key) {
-            merged[key] = v.clone();
-        }
-    }
-    let webhook = m["webhook_id"].as_str().and_then(|w| w.parse().ok());
-    let mut fresh = message_json(id, channel, &merged, webhook);
-    fresh["author"] = m["author"].clone();
-    fresh["timestamp"] = m["timestamp"].clone();
-    fresh["edited_timestamp"] = json!(now());
-    *m = fresh.clone();
-    (200, fresh, vec![])
-}
-
-fn upgrade(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let key = req.headers()["sec-websocket-key"].as_bytes().to_vec();
-    tokio::spawn(async move {
-        let Ok(upgraded) = hyper::upgrade::on(req).await else {
-            return;
-        };
-        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-        gateway(shared, ws).await;
-    });
-    Response::builder()
-        .status(101)
-        .header("upgrade", "websocket")
-        .header("connection", "Upgrade")
-        .header("sec-websocket-accept", derive_accept_key(&key))
-        .body(Full::new(Bytes::new()))
-        .expect("101")
-}
-
-type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
-
-/// One gateway connection: this task reads; a writer task of its own sends (acks included),
-/// so a slow reader never delays a HEARTBEAT_ACK.
-async fn gateway(shared: Arc<Shared>, ws: Socket) {
-    let (mut sink, mut stream) = ws.split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Out>();
-    tokio::spawn(async move {
-        while let Some(out) = rx.recv().await {
-            let sent = match out {
-                Out::Frame(v) => sink.send(Ws::Text(v.to_string())).await,
-                Out::Close(code) => {
-                    let frame = CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: "".into(),
-                    };
-                    sink.send(Ws::Close(Some(frame))).await
-                }
-                Out::Kill => return,
-            };
-            if sent.is_err() {
-                return;
-            }
-        }
-    });
-    let interval = shared.opts.heartbeat_interval.as_millis() as u64;
-    let hello = json!({"op": 10, "d": {"heartbeat_interval": interval}, "s": null, "t": null});
-    let _ = tx.send(Out::Frame(hello));
-    let cut = Arc::new(Notify::new());
-    let me = {
-        let mut st = shared.state.lock().expect("fake state");
-        st.stats.connections += 1;
-        let me = st.stats.connections;
-        st.conn = Some((me, tx.clone(), cut.clone()));
-        me
-    };
-    shared.changed.notify_waiters();
-    loop {
-        let msg = tokio::select! {
-            msg = stream.next() => msg,
-            // drop_gateway: leave at once; with the writer gone too, the socket is dropped.
-            _ = cut.notified() => break,
-        };
-        let Some(Ok(msg)) = msg else { break };
-        let Ws::Text(text) = msg else {
-            if matches!(msg, Ws::Close(_)) {
-                break;
-            }
-            continue;
-        };
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let mut st = shared.state.lock().expect("fake state");
-        match v["op"].as_u64() {
-            Some(1) => {
-                st.stats.heartbeats += 1;
-                let _ = tx.send(Out::Frame(json!({"op": 11})));
-            }
-            Some(2) => {
-                st.stats.identifies += 1;
-                st.stats.identify_payloads.push(v["d"].clone());
-                let token = v["d"]["token"].as_str().unwrap_or("");
-                if token.strip_prefix("Bot ").unwrap_or(token) != shared.opts.bot_token {
-                    let _ = tx.send(Out::Close(4004));
-                } else {
-                    let session = format!("fake-session-{}", st.stats.identifies);
-                    st.session = Some(session.clone());
-                    st.seq = 1;
-                    st.stats.ready_on = Some(me);
-                    let ready = json!({"op": 0, "t": "READY", "s": 1, "d": {"v": 10,
-                        "user": bot_json(), "guilds": [], "session_id": session,
-                        "resume_gateway_url": format!("ws://{}/gateway", shared.origin
-                            .trim_start_matches("http://")),
-                        "shard": [0, 1], "application": {"id": APP_ID.to_string(), "flags": 0}}});
-                    let _ = tx.send(Out::Frame(ready));
-                }
-            }
-            Some(6) => {
-                st.stats.resumes += 1;
-                let known =
-                    st.session.is_some() && v["d"]["session_id"].as_str() == st.session.as_deref();
-                if shared.opts.resume && known {
-                    st.seq += 1;
-                    st.stats.ready_on = Some(me);
-                    let _ = tx.send(Out::Frame(
-                        json!({"op": 0, "t": "RESUMED", "s": st.seq, "d": {}}),
-                    ));
-                } else {
-                    let _ = tx.send(Out::Frame(
-                        json!({"op": 9, "d": false, "s": null, "t": null}),
-                    ));
-                }
-            }
-            _ => {}
-        }
-        drop(st);
-        shared.changed.notify_waiters();
-    }
-    let mut st = shared.state.lock().expect("fake state");
-    if st.conn.as_ref().is_some_and(|c| c.0 == me) {
-        st.conn = None;
-        st.stats.ready_on = None;
-    }
-    drop(st);
-    shared.changed.notify_waiters();
 }
 
 impl FakeDiscord {
