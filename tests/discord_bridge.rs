@@ -934,3 +934,95 @@ async fn the_headless_bridge_talks_to_the_owner_through_its_socket_and_never_sho
     let o = repo.run(&["status", "--json"]);
     assert!(o.status.success() && !stdout(&o).contains(BOT_TOKEN));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_still_rate_limited_after_the_retries_stays_queued_and_goes_out_later() {
+    let fx = Fixture::start(Setup::default()).await;
+    fx.fake.wait_ready(WAIT).await;
+    let route = format!("/channels/{HEALTH}/messages");
+    // More 429s than one call retries (5): the call gives up, the outbox keeps the alert.
+    fx.fake.fail_next(
+        &format!("POST /api/v10{route}"),
+        8,
+        Fault::RateLimited {
+            retry_after: 0.05,
+            global: false,
+        },
+    );
+    let r = fx.submit(human(), "/pause all").await;
+    assert!(r.ok, "{}", r.message);
+    let delivered = fx
+        .fake
+        .next_request("the delivered kill-switch line", WAIT, |r| {
+            r.method == "POST" && r.route() == route && r.status == 200
+        })
+        .await;
+    assert!(delivered.body["content"]
+        .as_str()
+        .unwrap()
+        .contains("dispatch paused by cli:tester"));
+    let tries: Vec<u16> = fx
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.route() == route)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(tries.iter().filter(|s| **s == 429).count(), 8, "{tries:?}");
+    assert_eq!(tries.iter().filter(|s| **s == 200).count(), 1, "{tries:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_discord_enabled_the_owner_runs_the_bridge_itself_and_stops_promptly() {
+    let repo = Repo::new();
+    repo.workspace().init().unwrap();
+    repo.write(
+        ".overlord/config.toml",
+        &format!(
+            "[discord]\nenabled = true\nguild_id = \"{GUILD_ID}\"\nallowed_user_ids = [\"4242\"]\ncoalesce_ms = 30\n[discord.channels]\nconcerns = \"{CONCERNS}\"\n"
+        ),
+    );
+    let fake = FakeDiscord::start().await;
+    let env = vec![
+        ("OVERLORD_DISCORD_API_BASE", fake.origin()),
+        ("OVERLORD_DISCORD_TOKEN", BOT_TOKEN.to_string()),
+    ];
+    let owner = spawn(&repo, &["serve"], &env);
+    fake.wait_ready(WAIT).await;
+    // An allow-listed user with no role.
+    let sent = fake
+        .send_slash(&Invoker::dm(4242, "alice"), "status", &[])
+        .await;
+    let cb = fake.callback(&sent, WAIT).await;
+    assert_eq!(
+        cb.body["data"]["embeds"][0]["title"], "Overlord status",
+        "{:?}",
+        cb.body
+    );
+    let o = repo.run(&[
+        "concern",
+        "raise",
+        "--severity",
+        "info",
+        "--category",
+        "docs",
+        "--from",
+        "tester",
+        "Typo",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let route = format!("/channels/{CONCERNS}/messages");
+    fake.next_request("the alert", WAIT, |r| {
+        r.method == "POST" && r.route() == route
+    })
+    .await;
+    let asked = std::time::Instant::now();
+    owner.interrupt();
+    let (code, err) = owner.finish();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(4),
+        "stopping took {:?}",
+        asked.elapsed()
+    );
+}

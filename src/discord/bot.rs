@@ -404,11 +404,22 @@ impl Handler {
 
     /// Follows the core's events: the state for autocomplete, and the end of operations
     /// started from Discord.
-    pub async fn follow(self, mut feed: tokio::sync::mpsc::UnboundedReceiver<Feed>) {
+    pub async fn follow(
+        self,
+        mut feed: tokio::sync::mpsc::UnboundedReceiver<Feed>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         if let Ok(s) = self.link.snapshot().await {
             *self.state.lock().unwrap() = s;
         }
-        while let Some(f) = feed.recv().await {
+        loop {
+            let f = tokio::select! {
+                f = feed.recv() => match f {
+                    Some(f) => f,
+                    None => return,
+                },
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            };
             let event = match f {
                 Feed::Event(e) => e,
                 Feed::Gap => {

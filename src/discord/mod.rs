@@ -135,7 +135,9 @@ pub fn start(
         );
         tasks.push(tokio::spawn(outbox.run(link.subscribe(), shutdown.clone())));
         let handler = bot::Handler::new(rest, link.clone(), config.clone());
-        tasks.push(tokio::spawn(handler.clone().follow(link.subscribe())));
+        tasks.push(tokio::spawn(
+            handler.clone().follow(link.subscribe(), shutdown.clone()),
+        ));
         let shutdown = shutdown.clone();
         tasks.push(tokio::spawn(async move {
             if let Err(e) = bot::run_gateway(&base, &token, handler, shutdown).await {

@@ -54,6 +54,9 @@ pub struct Outbox {
     /// Messages posted for approvals (kept here: the core has no field for them).
     approvals: HashMap<ApprovalId, u64>,
     counts: watch::Sender<Counts>,
+    /// The longest `retry_after` Discord asked for in the last flush (the next attempt waits
+    /// at least that long).
+    hold: Duration,
 }
 
 /// The longest pause between attempts to deliver what failed.
@@ -105,6 +108,7 @@ impl Outbox {
                 posted_concerns: HashMap::new(),
                 approvals: HashMap::new(),
                 counts,
+                hold: Duration::ZERO,
             },
             rx,
         )
@@ -203,7 +207,8 @@ impl Outbox {
                         due = None;
                         backoff = Duration::from_secs(1);
                     } else {
-                        due = Some(Instant::now() + backoff);
+                        // Not before Discord's own retry_after, when it gave one.
+                        due = Some(Instant::now() + backoff.max(self.hold));
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
                 }
@@ -211,8 +216,8 @@ impl Outbox {
                     self.daily_summary().await;
                     daily = self.next_daily();
                 }
-                _ = shutdown.changed() => {
-                    if *shutdown.borrow() {
+                r = shutdown.changed() => {
+                    if r.is_err() || *shutdown.borrow() {
                         break;
                     }
                 }
@@ -258,6 +263,7 @@ impl Outbox {
 
     /// Posts and edits what is queued. False when something failed for now (it stays queued).
     async fn flush(&mut self) -> bool {
+        self.hold = Duration::ZERO;
         let work: Vec<Alert> = self.pending.drain(..).collect();
         let mut retry: Vec<Alert> = Vec::new();
 
@@ -405,11 +411,14 @@ impl Outbox {
     }
 
     fn failed(
-        &self,
+        &mut self,
         e: &RestError,
         alerts: impl IntoIterator<Item = Alert>,
         retry: &mut Vec<Alert>,
     ) {
+        if let RestError::RateLimited { retry_after, .. } = e {
+            self.hold = self.hold.max(*retry_after);
+        }
         if transient(e) {
             tracing::warn!("discord: an alert will be tried again: {e}");
             self.count(|c| c.failed += 1);
