@@ -816,14 +816,15 @@ fn spawn(repo: &Repo, args: &[&str], env: &[(&str, String)]) -> Child {
     Child(cmd.spawn().expect("spawn overlord-tui"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_headless_bridge_talks_to_the_owner_through_its_socket_and_never_shows_the_token() {
+/// A repository with a `[discord]` section (`extra` lines added), a fake Discord, and the
+/// environment that points the binary at it.
+async fn processes(extra: &str) -> (Repo, FakeDiscord, Vec<(&'static str, String)>) {
     let repo = Repo::new();
     repo.workspace().init().unwrap();
     repo.write(
         ".overlord/config.toml",
         &format!(
-            "[discord]\nguild_id = \"{GUILD_ID}\"\nreviewer_role_ids = [\"{REVIEWER_ROLE}\"]\ncoalesce_ms = 30\n[discord.channels]\nconcerns = \"{CONCERNS}\"\n"
+            "[discord]\n{extra}\nguild_id = \"{GUILD_ID}\"\ncoalesce_ms = 30\n[discord.channels]\nconcerns = \"{CONCERNS}\"\n"
         ),
     );
     let fake = FakeDiscord::start().await;
@@ -831,6 +832,12 @@ async fn the_headless_bridge_talks_to_the_owner_through_its_socket_and_never_sho
         ("OVERLORD_DISCORD_API_BASE", fake.origin()),
         ("OVERLORD_DISCORD_TOKEN", BOT_TOKEN.to_string()),
     ];
+    (repo, fake, env)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_headless_bridge_talks_to_the_owner_through_its_socket_and_never_shows_the_token() {
+    let (repo, fake, env) = processes(&format!("reviewer_role_ids = [\"{REVIEWER_ROLE}\"]")).await;
     // No owner yet: a clear error, exit 1.
     let o = repo.run_env(
         &["discord"],
@@ -974,19 +981,7 @@ async fn an_alert_still_rate_limited_after_the_retries_stays_queued_and_goes_out
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_discord_enabled_the_owner_runs_the_bridge_itself_and_stops_promptly() {
-    let repo = Repo::new();
-    repo.workspace().init().unwrap();
-    repo.write(
-        ".overlord/config.toml",
-        &format!(
-            "[discord]\nenabled = true\nguild_id = \"{GUILD_ID}\"\nallowed_user_ids = [\"4242\"]\ncoalesce_ms = 30\n[discord.channels]\nconcerns = \"{CONCERNS}\"\n"
-        ),
-    );
-    let fake = FakeDiscord::start().await;
-    let env = vec![
-        ("OVERLORD_DISCORD_API_BASE", fake.origin()),
-        ("OVERLORD_DISCORD_TOKEN", BOT_TOKEN.to_string()),
-    ];
+    let (repo, fake, env) = processes("enabled = true\nallowed_user_ids = [\"4242\"]").await;
     let owner = spawn(&repo, &["serve"], &env);
     fake.wait_ready(WAIT).await;
     // An allow-listed user with no role.
