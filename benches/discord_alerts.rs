@@ -33,7 +33,7 @@ fn report(name: &str, mut v: Vec<Duration>) -> Duration {
     v.sort();
     let p99 = percentile(&v, 0.99);
     println!(
-        "{name:<34} n={:<4} p50 {:>8.1} ms  p90 {:>8.1} ms  p99 {:>8.1} ms  max {:>8.1} ms",
+        "{name:<34} n={:<4} p50 {:>8.2} ms  p90 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
         v.len(),
         percentile(&v, 0.50).as_secs_f64() * 1e3,
         percentile(&v, 0.90).as_secs_f64() * 1e3,
