@@ -1021,3 +1021,153 @@ async fn with_discord_enabled_the_owner_runs_the_bridge_itself_and_stops_promptl
         asked.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_slash_command_answers_with_the_cores_reply_and_is_in_the_audit_trail() {
+    let fx = Fixture::start(Setup::default()).await;
+    fx.fake.wait_ready(WAIT).await;
+    fx.commit();
+    // Something for each command to act on.
+    for line in [
+        "/agent implementer-1 --role implementer --adapter scripted",
+        "/agent designer-1 --role designer --adapter scripted",
+    ] {
+        assert!(fx.submit(Origin::System, line).await.ok, "{line}");
+    }
+    for i in 1..=3 {
+        fx.raise("warning", &format!("concern {i}")).await;
+        let r = fx
+            .submit(
+                agent("designer-1"),
+                &format!("/request design_spec docs/SPEC{i}.md --from designer \"spec {i}\""),
+            )
+            .await;
+        assert!(r.ok, "{}", r.message);
+    }
+    let s = |v: &str| v.to_string();
+    let cases: Vec<(&str, Vec<Opt>, String)> = vec![
+        ("status", vec![], s("/status")),
+        (
+            "help",
+            vec![Opt::Str("command", s("save"))],
+            s("/help save"),
+        ),
+        (
+            "clarify",
+            vec![
+                Opt::Str("agent", s("implementer-1")),
+                Opt::Str("message", s("why sqrt?")),
+            ],
+            s("/clarify implementer-1 \"why sqrt?\""),
+        ),
+        (
+            "assign",
+            vec![
+                Opt::Str("agent", s("implementer-1")),
+                Opt::Str("text", s("take C-1")),
+                Opt::Str("concern", s("C-1")),
+            ],
+            s("/assign implementer-1 C-1 \"take C-1\""),
+        ),
+        ("ack", vec![Opt::Str("concern", s("C-2"))], s("/ack C-2")),
+        (
+            "resolve",
+            vec![Opt::Str("concern", s("C-3")), Opt::Str("note", s("done"))],
+            s("/resolve C-3 done"),
+        ),
+        (
+            "approve",
+            vec![Opt::Str("target", s("A-1"))],
+            s("/approve A-1"),
+        ),
+        (
+            "defer",
+            vec![
+                Opt::Str("target", s("A-2")),
+                Opt::Str("note", s("need data")),
+            ],
+            s("/defer A-2 \"need data\""),
+        ),
+        (
+            "reject",
+            vec![
+                Opt::Str("target", s("A-3")),
+                Opt::Str("reason", s("no tests")),
+            ],
+            s("/reject A-3 \"no tests\""),
+        ),
+        (
+            "promote",
+            vec![Opt::Str("phase", s("p1"))],
+            s("/promote p1"),
+        ),
+        (
+            "pause",
+            vec![Opt::Str("target", s("implementer-1"))],
+            s("/pause implementer-1"),
+        ),
+        (
+            "resume",
+            vec![Opt::Str("target", s("implementer-1"))],
+            s("/resume implementer-1"),
+        ),
+        ("save", vec![], s("/save")),
+        (
+            "rollback",
+            vec![Opt::Str("checkpoint", s("20261121-999"))],
+            s("/rollback 20261121-999"),
+        ),
+        (
+            "overlord",
+            vec![Opt::Str("line", s("status"))],
+            s("/status"),
+        ),
+    ];
+    for spec in overlord::protocol::grammar::COMMANDS
+        .iter()
+        .filter(|c| c.human)
+    {
+        assert!(
+            cases.iter().any(|(n, _, _)| *n == spec.name),
+            "/{} untested",
+            spec.name
+        );
+    }
+    for (name, options, line) in cases {
+        let sent = fx.fake.send_slash(&alice(), name, &options).await;
+        let cb = fx.fake.callback(&sent, WAIT).await;
+        assert_eq!(cb.status, 204, "/{name}: {:?}", cb.body);
+        // The core's reply to exactly this line, from this member (the bridge's own /link
+        // records interleave: look for this member's newest command).
+        let commands = fx.audit("commands.jsonl");
+        let record: Value = commands
+            .lines()
+            .rev()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|r| r["record"]["origin"]["via"] == "discord")
+            .expect("a command from Discord");
+        // (The record keeps the grammar's printed form of the command.)
+        let canonical = overlord::protocol::print(&parse(&line).unwrap());
+        assert_eq!(record["record"]["line"], canonical.as_str(), "/{name}");
+        assert_eq!(record["record"]["origin"]["user_id"], "4242");
+        let responses = fx.audit("responses.jsonl");
+        let reply: Value = responses
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|r| r["record"]["command_seq"] == record["seq"])
+            .unwrap_or_else(|| panic!("/{name}: no response to {}", record["seq"]));
+        let (ok, message) = (
+            reply["record"]["ok"].as_bool().unwrap(),
+            reply["record"]["message"].as_str().unwrap().to_string(),
+        );
+        if name == "status" || (name == "overlord" && ok) {
+            assert_eq!(cb.body["data"]["embeds"][0]["title"], "Overlord status");
+        } else if ok {
+            assert_eq!(content(&cb.body), message, "/{name}");
+            assert!(!ephemeral(&cb.body), "/{name}");
+        } else {
+            assert_eq!(content(&cb.body), format!("⚠️ {message}"), "/{name}");
+            assert!(ephemeral(&cb.body), "/{name}");
+        }
+    }
+}

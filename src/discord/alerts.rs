@@ -99,7 +99,10 @@ pub fn route(event: &Event, state: &State) -> Vec<Alert> {
             ..
         } if action == "merge" => out.push(Alert::Line(
             Channel::Updates,
-            format!("🔀 merged {source} into {reference}"),
+            format!(
+                "🔀 merged {source} into {}",
+                reference.trim_start_matches("refs/heads/")
+            ),
         )),
         EventKind::PhasePromoted { phase } => out.push(Alert::Line(
             Channel::Updates,
