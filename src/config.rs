@@ -10,7 +10,7 @@ use serde::Deserialize;
 pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 pub const DEFAULT_QA_POLICY: &str = include_str!("../config/QA_POLICY.yaml");
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub core: CoreConfig,
@@ -22,11 +22,12 @@ pub struct Config {
     pub console: ConsoleConfig,
     pub discord: DiscordConfig,
     /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
+    #[serde(skip_serializing)]
     pub adapters: std::collections::BTreeMap<String, crate::agent::adapter::AdapterConfig>,
 }
 
 /// `[agents]`: how the supervisor runs the swarm.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AgentsConfig {
     /// Runs at once, across roles.
@@ -87,7 +88,7 @@ impl Default for AgentsConfig {
 }
 
 /// `[console]`: how the console looks and calls for attention.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsoleConfig {
     /// `dark`, `light` or `high-contrast`; `.overlord/theme.toml` can change any slot of it.
@@ -161,7 +162,7 @@ impl<'de> Deserialize<'de> for TimeOfDay {
 }
 
 /// `[discord.channels]`: where each kind of alert goes (channel ids; none: not posted).
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct DiscordChannels {
     /// `#agent-concerns`: each concern, with Ack / Resolve / Assign buttons.
@@ -176,7 +177,7 @@ pub struct DiscordChannels {
 
 /// `[discord]`: the bridge (see docs/discord.md). The bot token is never in this file: it
 /// comes from the environment variable `token_env` names.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DiscordConfig {
     /// Run the bridge inside the console (and `overlord-tui run`) when a token or webhook is
@@ -242,7 +243,7 @@ impl DiscordConfig {
 }
 
 /// `[roles.<role>]`: which adapter plays each role, its prompt and its budget.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct RolesConfig {
     pub pm: RoleConfig,
@@ -267,7 +268,7 @@ impl RolesConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RoleConfig {
     /// The adapter that plays the role (`[adapters.<name>]` or a built-in one).
@@ -292,7 +293,7 @@ impl Default for RoleConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CoreConfig {
     pub snapshot_every: u64,
@@ -310,7 +311,7 @@ impl Default for CoreConfig {
 
 /// `[git]`: which branch Save moves and which refs only Overlord's Save, promotion and
 /// rollback may move.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct GitConfig {
     /// The branch Save fast-forwards. Empty: `main` if it exists, else `master`, else the
@@ -322,7 +323,7 @@ pub struct GitConfig {
 
 /// `[qa]`: how the QA gates run. Each gate's command may be set per project; an empty one is
 /// detected from the project (Cargo, Python, Node; see `docs/qa.md`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QaConfig {
     /// The policy file, relative to the repository root.
@@ -355,7 +356,7 @@ impl Default for QaConfig {
 }
 
 /// `[qa.<gate>]`: one gate's command and where its results are read.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct GateCommand {
     /// `sh -c` command run in the integration worktree. Empty: the detected default;
@@ -372,7 +373,7 @@ pub struct GateCommand {
 }
 
 /// `[worktrees]`: how each task's worktree is prepared.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorktreesConfig {
     /// Files copied from the main work tree into each new worktree when present.

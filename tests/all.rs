@@ -16,6 +16,7 @@ mod discord_fake;
 mod discord_message;
 #[cfg(feature = "discord")]
 mod discord_rest;
+mod docs;
 mod grammar;
 mod layering;
 mod lifecycle;
