@@ -193,6 +193,10 @@ impl Outbox {
                         if e.seq > self.state.last_event_seq {
                             self.state.apply(&e);
                         }
+                        // Once the core holds a concern's message, this copy is not needed.
+                        if let crate::protocol::EventKind::ConcernMessageLinked { id, .. } = &e.kind {
+                            self.posted_concerns.remove(id);
+                        }
                         let routed = alerts::route(&e, &self.state);
                         if !routed.is_empty() {
                             self.pending.extend(routed);
