@@ -87,6 +87,24 @@ pub enum Sub {
     /// Check, summarize or export the audit trail
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// The metrics computed from the audit trail (QA, concerns, merges, tasks, spend,
+    /// utilisation) and the alerts they raise; definitions in docs/metrics.md
+    Metrics {
+        #[arg(long, conflicts_with = "openmetrics")]
+        json: bool,
+        /// The OpenMetrics text format (Prometheus, Grafana)
+        #[arg(long)]
+        openmetrics: bool,
+        /// The span of time covered, ending now
+        #[arg(long, default_value = "all", value_name = "24h|7d|checkpoint|all")]
+        window: crate::metrics::Window,
+        /// Also verify the audit trail (a broken chain is a CRITICAL alert)
+        #[arg(long)]
+        verify: bool,
+        /// Compute as of this time (RFC 3339) instead of now, for reports and tests
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+    },
     /// Own the store and serve other overlord-tui invocations over .overlord/overlord.sock
     Serve,
     /// Run the swarm headlessly: own the store like `serve` and dispatch the approved plan's
@@ -696,6 +714,13 @@ fn dispatch(cli: Cli) -> Outcome {
             }
         }
         Sub::Audit(a) => audit(&repo, a),
+        Sub::Metrics {
+            json,
+            openmetrics,
+            window,
+            verify,
+            now,
+        } => metrics(&repo, json, openmetrics, window, verify, now),
         Sub::Serve => serve(&repo, false),
         Sub::Run => serve(&repo, true),
         #[cfg(feature = "discord")]
@@ -1142,6 +1167,64 @@ fn worktree_cmd(repo: &Option<PathBuf>, cmd: WorktreeCmd) -> Outcome {
 fn open_store_for_audit(ws: &Workspace) -> Result<Store, Failed> {
     ws.require_initialized().map_err(fail)?;
     Store::open_without_repair(&ws.store_paths()).map_err(fail)
+}
+
+/// The events of the audit trail, oldest first, and how many records could not be read as
+/// events. The store is read directly even when an owner runs: SQLite in WAL mode lets readers
+/// in beside the writer, and the owner's socket serves the folded state, not the events.
+fn read_events(store: &Store) -> Result<(Vec<crate::protocol::Event>, u64), Failed> {
+    let mut events = Vec::new();
+    let mut unreadable = 0;
+    for (_, body) in store.event_bodies_after(0).map_err(fail)? {
+        match serde_json::from_str(&body) {
+            Ok(e) => events.push(e),
+            Err(_) => unreadable += 1,
+        }
+    }
+    Ok((events, unreadable))
+}
+
+fn metrics(
+    repo: &Option<PathBuf>,
+    json: bool,
+    openmetrics: bool,
+    window: crate::metrics::Window,
+    verify_chain: bool,
+    now: Option<String>,
+) -> Outcome {
+    use crate::metrics;
+    let ws = workspace(repo)?;
+    let store = open_store_for_audit(&ws)?;
+    let config = load_config(&ws);
+    let (events, corrupt_records) = read_events(&store)?;
+    let now = now.unwrap_or_else(crate::core::now);
+    let Some(figures) = metrics::compute(&events, window, &now) else {
+        eprintln!("error: --now {now:?} is not an RFC 3339 time (e.g. 2026-11-21T10:00:00Z)");
+        return Err(Failed(2));
+    };
+    let mut facts = metrics::Facts {
+        corrupt_records,
+        ..Default::default()
+    };
+    if verify_chain {
+        let report = verify::verify(&store).map_err(fail)?;
+        facts.chain_ok = Some(report.ok);
+        facts.chain_finding = report.findings.first().map(|f| f.to_string());
+    }
+    let alerts = metrics::evaluate(&figures, &config.metrics, &facts);
+    if json {
+        print_json(&serde_json::json!({
+            "schema_version": JSON_SCHEMA_VERSION,
+            "metrics": figures,
+            "alerts": alerts,
+        }))
+    } else if openmetrics {
+        print!("{}", metrics::openmetrics::render(&figures, &alerts));
+        Ok(())
+    } else {
+        print!("{}", metrics::render_text(&figures, &alerts));
+        Ok(())
+    }
 }
 
 fn audit(repo: &Option<PathBuf>, cmd: AuditCmd) -> Outcome {

@@ -19,6 +19,7 @@ mod discord_rest;
 mod grammar;
 mod layering;
 mod lifecycle;
+mod metrics;
 mod plan;
 mod qa;
 mod qa_parse;
