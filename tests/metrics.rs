@@ -951,10 +951,8 @@ fn the_budget_warns_then_alerts_and_clears_when_the_window_moves_on() {
     assert!(eval(&l, "2026-11-22T04:00:01.000Z").is_empty());
 }
 
-#[test]
-fn critical_alerts_trigger_and_clear() {
-    let cfg = MetricsConfig::default();
-    // A halted agent: critical while failed, cleared when it runs again.
+/// Implementer a1 registered at 01:00 on the 21st, failed at 02:00.
+fn failed_agent() -> Log {
     let mut l = Log::default();
     l.at(
         &ts(21, 1, 0),
@@ -964,6 +962,14 @@ fn critical_alerts_trigger_and_clear() {
         &ts(21, 2, 0),
         agent_state("a1", AgentState::Failed, Some("t1"), None),
     );
+    l
+}
+
+#[test]
+fn critical_alerts_trigger_and_clear() {
+    let cfg = MetricsConfig::default();
+    // A halted agent: critical while failed, cleared when it runs again.
+    let mut l = failed_agent();
     let failed = evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default());
     assert_eq!(
         keys(&failed),
@@ -1583,4 +1589,56 @@ fn the_cli_verify_flag_turns_a_broken_chain_into_a_critical_alert() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["alerts"][0]["level"], "critical", "{v}");
     assert_eq!(v["alerts"][0]["key"], "audit_chain", "{v}");
+}
+
+#[test]
+fn alert_transitions_become_events_that_the_reducer_keeps_until_cleared() {
+    let cfg = MetricsConfig::default();
+    let mut l = failed_agent();
+    let before = evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default());
+    // Raised: one `metric_alert` event; the state holds it by key.
+    let raised = transitions(&[], &before).events();
+    assert_eq!(
+        raised,
+        [EventKind::MetricAlert {
+            level: AlertLevel::Critical,
+            key: "agent_halted:a1".into(),
+            message: "agent a1 has failed and stopped".into(),
+        }]
+    );
+    for kind in raised {
+        assert_eq!(kind.name(), "metric_alert");
+        l.at(&ts(21, 2, 0), kind);
+    }
+    assert_eq!(
+        l.state.alerts["agent_halted:a1"].level,
+        AlertLevel::Critical
+    );
+    // The figures still say the same (the alert events change no figure).
+    assert_eq!(
+        evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default()),
+        before
+    );
+    // Cleared: the agent runs again.
+    l.at(
+        &ts(21, 3, 0),
+        agent_state("a1", AgentState::Running, Some("t1"), Some(2)),
+    );
+    let after = evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default());
+    let cleared = transitions(&before, &after).events();
+    assert_eq!(
+        cleared,
+        [EventKind::MetricAlertCleared {
+            key: "agent_halted:a1".into()
+        }]
+    );
+    for kind in cleared {
+        assert_eq!(kind.name(), "metric_alert_cleared");
+        l.at(&ts(21, 3, 0), kind);
+    }
+    assert!(l.state.alerts.is_empty());
+    // They round-trip as stored JSON.
+    let e = &l.events[l.events.len() - 1];
+    let back: Event = serde_json::from_str(&serde_json::to_string(e).unwrap()).unwrap();
+    assert_eq!(&back, e);
 }

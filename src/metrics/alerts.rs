@@ -5,49 +5,14 @@
 //! what was raised and what cleared between two evaluations (what a front end announces).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use super::Metrics;
 use crate::config::MetricsConfig;
 use crate::protocol::model::Severity;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertLevel {
-    Warn,
-    Alert,
-    Critical,
-}
-
-impl AlertLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertLevel::Warn => "warn",
-            AlertLevel::Alert => "alert",
-            AlertLevel::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for AlertLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            AlertLevel::Warn => "WARN",
-            AlertLevel::Alert => "ALERT",
-            AlertLevel::Critical => "CRITICAL",
-        })
-    }
-}
-
-/// One alert: `key` names what it is about (stable, one alert per key), `message` why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Alert {
-    pub level: AlertLevel,
-    pub key: String,
-    pub message: String,
-}
+pub use crate::protocol::model::{Alert, AlertLevel};
+use crate::protocol::EventKind;
 
 /// What the figures cannot tell: the caller checks them (the audit chain, unreadable records).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -305,5 +270,21 @@ pub fn transitions(before: &[Alert], after: &[Alert]) -> Transitions {
             .filter(|a| !new.contains_key(a.key.as_str()))
             .cloned()
             .collect(),
+    }
+}
+
+impl Transitions {
+    /// The events that record these changes (`metric_alert`, `metric_alert_cleared`), so the
+    /// console, Discord and the concern queue see them through the one event stream.
+    pub fn events(&self) -> Vec<EventKind> {
+        self.cleared
+            .iter()
+            .map(|a| EventKind::MetricAlertCleared { key: a.key.clone() })
+            .chain(self.raised.iter().map(|a| EventKind::MetricAlert {
+                level: a.level,
+                key: a.key.clone(),
+                message: a.message.clone(),
+            }))
+            .collect()
     }
 }
