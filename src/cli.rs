@@ -1169,21 +1169,6 @@ fn open_store_for_audit(ws: &Workspace) -> Result<Store, Failed> {
     Store::open_without_repair(&ws.store_paths()).map_err(fail)
 }
 
-/// The events of the audit trail, oldest first, and how many records could not be read as
-/// events. The store is read directly even when an owner runs: SQLite in WAL mode lets readers
-/// in beside the writer, and the owner's socket serves the folded state, not the events.
-fn read_events(store: &Store) -> Result<(Vec<crate::protocol::Event>, u64), Failed> {
-    let mut events = Vec::new();
-    let mut unreadable = 0;
-    for (_, body) in store.event_bodies_after(0).map_err(fail)? {
-        match serde_json::from_str(&body) {
-            Ok(e) => events.push(e),
-            Err(_) => unreadable += 1,
-        }
-    }
-    Ok((events, unreadable))
-}
-
 fn metrics(
     repo: &Option<PathBuf>,
     json: bool,
@@ -1196,7 +1181,10 @@ fn metrics(
     let ws = workspace(repo)?;
     let store = open_store_for_audit(&ws)?;
     let config = load_config(&ws);
-    let (events, corrupt_records) = read_events(&store)?;
+    // Read directly even when an owner runs: SQLite's WAL lets readers in beside the writer,
+    // and the owner's socket serves the folded state, not the events.
+    let (events, corrupt_records) =
+        crate::core::metrics_serve::read_events(&store).map_err(fail)?;
     let now = now.unwrap_or_else(crate::core::now);
     let Some(figures) = metrics::compute(&events, window, &now) else {
         eprintln!("error: --now {now:?} is not an RFC 3339 time (e.g. 2026-11-21T10:00:00Z)");
@@ -1375,6 +1363,8 @@ struct Owner {
     config: Config,
     raw: Option<crate::runtime::supervisor::RawOutput>,
     stop: tokio::sync::watch::Receiver<bool>,
+    /// Where `/metrics` is served (`[metrics] listen`), when it is.
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Resolves once `rx` says stop.
@@ -1418,6 +1408,25 @@ where
     let result = runtime.block_on(async {
         let listener = crate::core::ipc::bind(&socket)
             .map_err(|e| fail(format!("cannot listen on {}: {e}", socket.display())))?;
+        let metrics_listener = match crate::config::non_empty(&config.metrics.listen) {
+            None => None,
+            Some(listen) => {
+                let addr = crate::core::metrics_serve::loopback_addr(&listen).map_err(fail)?;
+                Some(
+                    tokio::net::TcpListener::bind(addr)
+                        .await
+                        .map_err(|e| fail(format!("cannot serve metrics on {addr}: {e}")))?,
+                )
+            }
+        };
+        let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let metrics_http = metrics_listener.map(|l| {
+            tokio::spawn(crate::core::metrics_serve::serve(
+                l,
+                ws.clone(),
+                config.metrics.clone(),
+            ))
+        });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         // The handlers are installed now, before any agent starts: an agent inherits a
         // handled SIGINT as its default action (an ignored one — `overlord-tui run &` from a
@@ -1457,9 +1466,13 @@ where
             config: config.clone(),
             raw,
             stop: stop_rx,
+            metrics_addr,
         })
         .await;
         let _ = stop_tx.send(true);
+        if let Some(m) = metrics_http {
+            m.abort();
+        }
         let _ = ipc.await;
         #[cfg(feature = "discord")]
         if let Some(b) = bridge {
@@ -1621,6 +1634,9 @@ fn serve(repo: &Option<PathBuf>, agents: bool) -> Outcome {
             owner.ws.relative(&owner.ws.socket_path()),
             std::process::id()
         );
+        if let Some(addr) = owner.metrics_addr {
+            eprintln!("metrics (OpenMetrics) on http://{addr}/metrics");
+        }
         stopped(owner.stop).await;
         if let Some(p) = printer {
             eprintln!("stopping the agents…");

@@ -1642,3 +1642,110 @@ fn alert_transitions_become_events_that_the_reducer_keeps_until_cleared() {
     let back: Event = serde_json::from_str(&serde_json::to_string(e).unwrap()).unwrap();
     assert_eq!(&back, e);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `serve` with `[metrics] listen`: /metrics scraped over HTTP.
+
+struct Owner(std::process::Child);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve` with `[metrics] listen`; returns it and the address it announced.
+fn serve_metrics(repo: &Repo, listen: &str) -> (Owner, String) {
+    use std::io::BufRead;
+    repo.write(
+        ".overlord/config.toml",
+        &format!("[metrics]\nlisten = \"{listen}\"\n"),
+    );
+    let mut cmd = crate::common::bin();
+    cmd.arg("serve")
+        .current_dir(repo.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    crate::common::sandbox(&mut cmd, repo.home.path());
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.split("on http://").nth(1) {
+                let _ = tx.send(rest.trim_end_matches("/metrics").to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("serve announced /metrics");
+    (Owner(child), addr)
+}
+
+fn http_get(addr: &str, target: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    (head.to_string(), body.to_string())
+}
+
+#[test]
+fn serve_exposes_metrics_on_a_loopback_port() {
+    let repo = repo_with(&history().events);
+    let (_owner, addr) = serve_metrics(&repo, "127.0.0.1:0");
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let (head, body) = http_get(&addr, "/metrics?window=all");
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(
+        head.contains("Content-Type: application/openmetrics-text; version=1.0.0"),
+        "{head}"
+    );
+    let p = parse_openmetrics(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+    let w = ("window", "all");
+    // The figures that do not depend on the time of the scrape.
+    assert_eq!(p.value("overlord_qa_runs", &[w]), Some(2.0));
+    assert_eq!(p.value("overlord_qa_coverage_percent", &[w]), Some(82.0));
+    assert_eq!(
+        p.value("overlord_merges", &[w, ("outcome", "merged")]),
+        Some(2.0)
+    );
+    assert_eq!(p.value("overlord_cost_usd", &[w]), Some(0.026));
+    // The default window is all time.
+    let (_, default) = http_get(&addr, "/metrics");
+    assert_eq!(
+        parse_openmetrics(&default)
+            .unwrap()
+            .value("overlord_qa_runs", &[w]),
+        Some(2.0)
+    );
+    let (head, body) = http_get(&addr, "/metrics?window=1h");
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    assert!(body.contains("unknown window '1h'"), "{body}");
+    let (head, _) = http_get(&addr, "/");
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+}
+
+#[test]
+fn serve_refuses_a_metrics_address_that_is_not_loopback() {
+    let repo = repo_with(&[]);
+    repo.write(
+        ".overlord/config.toml",
+        "[metrics]\nlisten = \"0.0.0.0:9464\"\n",
+    );
+    let out = repo.run(&["serve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        crate::common::stderr(&out).contains("is not a loopback address"),
+        "{}",
+        crate::common::stderr(&out)
+    );
+}
