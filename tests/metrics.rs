@@ -1749,3 +1749,133 @@ fn serve_refuses_a_metrics_address_that_is_not_loopback() {
         crate::common::stderr(&out)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Any history, however skewed: never a negative, infinite or out-of-range figure.
+
+mod any_history {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step of a random history: what happens, and how many minutes the stamp moves
+    /// (backwards too: clock skew).
+    fn step() -> impl Strategy<Value = (u8, u8, i32)> {
+        (0u8..12, 0u8..3, -90i32..240)
+    }
+
+    fn kind(what: u8, who: u8, n: u64) -> EventKind {
+        let agent = format!("a{who}");
+        let task = format!("t{who}");
+        match what {
+            0 => register(&agent, Role::ALL[who as usize], "codex", &ts(20, 0, 0)),
+            1 => agent_state(
+                &agent,
+                AgentState::Running,
+                Some(&task),
+                Some(1 + who as u32),
+            ),
+            2 => agent_state(&agent, AgentState::Waiting, Some(&task), None),
+            3 => agent_state(&agent, AgentState::Failed, None, None),
+            4 => EventKind::AgentPaused { agent },
+            5 => EventKind::AgentResumed { agent },
+            6 => raise(1 + who as u64, Severity::Warning, &ts(20, 0, 0)),
+            7 => ack(1 + who as u64),
+            8 => resolve(1 + who as u64),
+            9 => qa_started(1 + who as u64),
+            10 => Run {
+                coverage: Some((n % 100) as f64),
+                tests: Some(n % 7),
+                flaky: (n % 3) as usize,
+                build: Some(n.is_multiple_of(2)),
+                ..Run::new(1 + who as u64)
+            }
+            .recorded(&ts(20, 0, 0), &ts(20, 0, 0)),
+            _ => activity(&agent, n, n * 10),
+        }
+    }
+
+    fn stamp(minutes: i64) -> String {
+        let t = time::OffsetDateTime::from_unix_timestamp(1_795_000_000 + minutes * 60).unwrap();
+        let fmt =
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].000Z");
+        t.format(&fmt).unwrap()
+    }
+
+    fn check_durations(d: &Option<Durations>) {
+        if let Some(d) = d {
+            for x in [d.sum_secs, d.mean_secs, d.p50_secs, d.p90_secs, d.max_secs] {
+                assert!(x.is_finite() && x >= 0.0, "{d:?}");
+            }
+            assert!(
+                d.p50_secs <= d.p90_secs && d.p90_secs <= d.max_secs,
+                "{d:?}"
+            );
+            assert!(d.count > 0);
+        }
+    }
+
+    fn check_ratio(r: &Option<Ratio>) {
+        if let Some(r) = r {
+            assert!(r.whole > 0 && r.part <= r.whole, "{r:?}");
+            assert!((0.0..=1.0).contains(&r.rate), "{r:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn figures_stay_in_range(steps in proptest::collection::vec(step(), 0..60), now_at in 0i64..20_000) {
+            let mut l = Log::default();
+            let mut minutes = 0i64;
+            for (i, (what, who, dt)) in steps.into_iter().enumerate() {
+                minutes += dt as i64;
+                l.at(&stamp(minutes), kind(what, who, i as u64));
+            }
+            let now = stamp(now_at);
+            for window in Window::ALL {
+                let m = l.metrics(window, &now);
+                check_durations(&m.qa.cycle);
+                for c in m.concerns.values() {
+                    check_durations(&c.acknowledged);
+                    check_durations(&c.resolved);
+                }
+                for r in [m.qa.build_pass_rate, m.qa.pass_rate, m.qa.flakiness,
+                          m.merges.success_rate, m.tasks.pass_rate] {
+                    check_ratio(&r);
+                }
+                let span = match window {
+                    Window::Last24h => Some(86_400.0),
+                    Window::Last7d => Some(7.0 * 86_400.0),
+                    _ => None,
+                };
+                for t in m.utilisation.by_agent.values().chain([&m.utilisation.total]) {
+                    for x in [t.running_secs, t.waiting_secs, t.paused_secs, t.idle_secs] {
+                        prop_assert!(x.is_finite() && x >= 0.0, "{t:?}");
+                    }
+                    if let Some(u) = t.utilisation {
+                        prop_assert!((0.0..=1.0).contains(&u), "{t:?}");
+                    }
+                }
+                if let Some(span) = span {
+                    for t in m.utilisation.by_agent.values() {
+                        let total = t.running_secs + t.waiting_secs + t.paused_secs + t.idle_secs;
+                        prop_assert!(total <= span + 1e-6, "{total} > {span}");
+                    }
+                }
+                for r in m.tasks.by_role.values() {
+                    prop_assert!(r.running_secs >= 0.0 && r.tasks > 0);
+                }
+                let alerts = evaluate(&m, &MetricsConfig::default(), &Facts::default());
+                let text = openmetrics::render(&m, &alerts);
+                if let Err(e) = parse_openmetrics(&text) {
+                    prop_assert!(false, "{e}\n{text}");
+                }
+                let json = serde_json::to_string(&m).unwrap();
+                // (serde_json's default float parsing may differ in the last bit, so the
+                // document is checked to read back, not for bit-equality.)
+                let back: Metrics = serde_json::from_str(&json).unwrap();
+                prop_assert_eq!((back.events, back.window, back.qa.runs.len()), (m.events, m.window, m.qa.runs.len()));
+            }
+        }
+    }
+}

@@ -478,6 +478,8 @@ pub fn compute(events: &[Event], window: Window, now: &str) -> Option<Metrics> {
                     interval(from, &mut cycle_secs);
                 }
                 if inside {
+                    // A run recorded again (the same id) replaces its earlier record.
+                    qa_runs.retain(|r: &QaRunFigures| r.id != id);
                     qa_runs.push(QaRunFigures {
                         id,
                         recorded_at: e.at.clone(),
@@ -538,8 +540,12 @@ pub fn compute(events: &[Event], window: Window, now: &str) -> Option<Metrics> {
                 terminal.insert(task.clone(), *status);
             }
             EventKind::AgentRegistered { agent } => {
+                // Registered again: the old stretch ends, and the new one never starts before
+                // it (a skewed stamp must not count the same time twice).
+                let mut from = t;
                 if let Some(old) = agents.get_mut(&agent.id) {
                     close(old, &agent.id, t, &mut util, &mut task_role_secs);
+                    from = old.since.map_or(t, |s| s.max(t));
                 }
                 agents.insert(
                     agent.id.clone(),
@@ -549,7 +555,7 @@ pub fn compute(events: &[Event], window: Window, now: &str) -> Option<Metrics> {
                         state: agent.state,
                         paused: agent.paused || halted,
                         task: agent.task.clone(),
-                        since: Some(t),
+                        since: Some(from),
                     },
                 );
             }
@@ -650,7 +656,12 @@ pub fn compute(events: &[Event], window: Window, now: &str) -> Option<Metrics> {
     );
     let (flaky, tests) = qa_runs
         .iter()
-        .filter_map(|r| r.tests_total.map(|n| (r.flaky, n)))
+        // A run listing more flaky tests than it ran is inconsistent: left out.
+        .filter_map(|r| {
+            r.tests_total
+                .filter(|n| r.flaky <= *n)
+                .map(|n| (r.flaky, n))
+        })
         .fold((0, 0), |(f, n), (rf, rn)| (f + rf, n + rn));
     qa.flakiness = Ratio::of(flaky, tests);
     qa.cycle = Durations::of(cycle_secs);
