@@ -1879,3 +1879,32 @@ mod any_history {
         }
     }
 }
+
+/// The figures read what the real core writes: concerns raised, acknowledged and resolved
+/// through commands, then `metrics --json` on that store (with the real clock).
+#[test]
+fn the_cli_reads_the_events_the_core_writes() {
+    use crate::common::ok;
+    let repo = Repo::new();
+    {
+        let mut core = repo.core();
+        ok(&mut core, "/raise --severity critical --category x one");
+        ok(&mut core, "/raise --severity warning --category x two");
+        ok(&mut core, "/ack C-1");
+        ok(&mut core, "/resolve C-2 done");
+    }
+    let out = repo.run(&["metrics", "--json", "--window", "24h"]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let m: Metrics = serde_json::from_value(v["metrics"].clone()).unwrap();
+    let crit = &m.concerns[&Severity::Critical];
+    assert_eq!((crit.raised, crit.open), (1, 1));
+    let ack = crit.acknowledged.expect("C-1 was acknowledged");
+    assert_eq!(ack.count, 1);
+    assert!((0.0..60.0).contains(&ack.max_secs), "{ack:?}");
+    assert_eq!(crit.resolved, None);
+    let warn = &m.concerns[&Severity::Warning];
+    assert_eq!((warn.raised, warn.open), (1, 0));
+    assert_eq!(warn.resolved.map(|d| d.count), Some(1));
+    assert_eq!((m.clock_skew_events, m.unreadable_timestamps), (0, 0));
+}
