@@ -87,6 +87,24 @@ pub enum Sub {
     /// Check, summarize or export the audit trail
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// The metrics computed from the audit trail (QA, concerns, merges, tasks, spend,
+    /// utilisation) and the alerts they raise; definitions in docs/metrics.md
+    Metrics {
+        #[arg(long, conflicts_with = "openmetrics")]
+        json: bool,
+        /// The OpenMetrics text format (Prometheus, Grafana)
+        #[arg(long)]
+        openmetrics: bool,
+        /// The span of time covered, ending now
+        #[arg(long, default_value = "all", value_name = "24h|7d|checkpoint|all")]
+        window: crate::metrics::Window,
+        /// Also verify the audit trail (a broken chain is a CRITICAL alert)
+        #[arg(long)]
+        verify: bool,
+        /// Compute as of this time (RFC 3339) instead of now, for reports and tests
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+    },
     /// Own the store and serve other overlord-tui invocations over .overlord/overlord.sock
     Serve,
     /// Run the swarm headlessly: own the store like `serve` and dispatch the approved plan's
@@ -696,6 +714,13 @@ fn dispatch(cli: Cli) -> Outcome {
             }
         }
         Sub::Audit(a) => audit(&repo, a),
+        Sub::Metrics {
+            json,
+            openmetrics,
+            window,
+            verify,
+            now,
+        } => metrics(&repo, json, openmetrics, window, verify, now),
         Sub::Serve => serve(&repo, false),
         Sub::Run => serve(&repo, true),
         #[cfg(feature = "discord")]
@@ -1144,6 +1169,52 @@ fn open_store_for_audit(ws: &Workspace) -> Result<Store, Failed> {
     Store::open_without_repair(&ws.store_paths()).map_err(fail)
 }
 
+fn metrics(
+    repo: &Option<PathBuf>,
+    json: bool,
+    openmetrics: bool,
+    window: crate::metrics::Window,
+    verify_chain: bool,
+    now: Option<String>,
+) -> Outcome {
+    use crate::metrics;
+    let ws = workspace(repo)?;
+    let store = open_store_for_audit(&ws)?;
+    let config = load_config(&ws);
+    // Read directly even when an owner runs: SQLite's WAL lets readers in beside the writer,
+    // and the owner's socket serves the folded state, not the events.
+    let (events, corrupt_records) =
+        crate::core::metrics_serve::read_events(&store).map_err(fail)?;
+    let now = now.unwrap_or_else(crate::core::now);
+    let Some(figures) = metrics::compute(&events, window, &now) else {
+        eprintln!("error: --now {now:?} is not an RFC 3339 time (e.g. 2026-11-21T10:00:00Z)");
+        return Err(Failed(2));
+    };
+    let mut facts = metrics::Facts {
+        corrupt_records,
+        ..Default::default()
+    };
+    if verify_chain {
+        let report = verify::verify(&store).map_err(fail)?;
+        facts.chain_ok = Some(report.ok);
+        facts.chain_finding = report.findings.first().map(|f| f.to_string());
+    }
+    let alerts = metrics::evaluate(&figures, &config.metrics, &facts);
+    if json {
+        print_json(&serde_json::json!({
+            "schema_version": JSON_SCHEMA_VERSION,
+            "metrics": figures,
+            "alerts": alerts,
+        }))
+    } else if openmetrics {
+        print!("{}", metrics::openmetrics::render(&figures, &alerts));
+        Ok(())
+    } else {
+        print!("{}", metrics::render_text(&figures, &alerts));
+        Ok(())
+    }
+}
+
 fn audit(repo: &Option<PathBuf>, cmd: AuditCmd) -> Outcome {
     let ws = workspace(repo)?;
     let store = open_store_for_audit(&ws)?;
@@ -1292,6 +1363,8 @@ struct Owner {
     config: Config,
     raw: Option<crate::runtime::supervisor::RawOutput>,
     stop: tokio::sync::watch::Receiver<bool>,
+    /// Where `/metrics` is served (`[metrics] listen`), when it is.
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Resolves once `rx` says stop.
@@ -1335,6 +1408,25 @@ where
     let result = runtime.block_on(async {
         let listener = crate::core::ipc::bind(&socket)
             .map_err(|e| fail(format!("cannot listen on {}: {e}", socket.display())))?;
+        let metrics_listener = match crate::config::non_empty(&config.metrics.listen) {
+            None => None,
+            Some(listen) => {
+                let addr = crate::core::metrics_serve::loopback_addr(&listen).map_err(fail)?;
+                Some(
+                    tokio::net::TcpListener::bind(addr)
+                        .await
+                        .map_err(|e| fail(format!("cannot serve metrics on {addr}: {e}")))?,
+                )
+            }
+        };
+        let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let metrics_http = metrics_listener.map(|l| {
+            tokio::spawn(crate::core::metrics_serve::serve(
+                l,
+                ws.clone(),
+                config.metrics.clone(),
+            ))
+        });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         // The handlers are installed now, before any agent starts: an agent inherits a
         // handled SIGINT as its default action (an ignored one — `overlord-tui run &` from a
@@ -1374,9 +1466,13 @@ where
             config: config.clone(),
             raw,
             stop: stop_rx,
+            metrics_addr,
         })
         .await;
         let _ = stop_tx.send(true);
+        if let Some(m) = metrics_http {
+            m.abort();
+        }
         let _ = ipc.await;
         #[cfg(feature = "discord")]
         if let Some(b) = bridge {
@@ -1538,6 +1634,9 @@ fn serve(repo: &Option<PathBuf>, agents: bool) -> Outcome {
             owner.ws.relative(&owner.ws.socket_path()),
             std::process::id()
         );
+        if let Some(addr) = owner.metrics_addr {
+            eprintln!("metrics (OpenMetrics) on http://{addr}/metrics");
+        }
         stopped(owner.stop).await;
         if let Some(p) = printer {
             eprintln!("stopping the agents…");

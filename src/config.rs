@@ -21,6 +21,7 @@ pub struct Config {
     pub roles: RolesConfig,
     pub console: ConsoleConfig,
     pub discord: DiscordConfig,
+    pub metrics: MetricsConfig,
     /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
     #[serde(skip_serializing)]
     pub adapters: std::collections::BTreeMap<String, crate::agent::adapter::AdapterConfig>,
@@ -83,6 +84,61 @@ impl Default for AgentsConfig {
             task_budget_tokens: 0,
             task_budget_usd: 0.0,
             acceptance_command: String::new(),
+        }
+    }
+}
+
+/// `[metrics]`: the thresholds of the alert levels (docs/metrics.md). Rates are fractions
+/// (0.9 is 90%); coverage and reproducibility are percent, like the QA policy's.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// ALERT below this coverage (percent)…
+    pub coverage_min: f64,
+    /// …WARN below `coverage_min` + this many points.
+    pub coverage_warn_margin: f64,
+    /// ALERT when coverage fell by more than this many points since the previous run.
+    pub regression_points: f64,
+    /// ALERT below this reproducibility (percent)…
+    pub reproducibility_min: f64,
+    /// …WARN below `reproducibility_min` + this many points.
+    pub reproducibility_warn_margin: f64,
+    /// WARN below this share of QA runs whose build passed.
+    pub build_pass_rate_min: f64,
+    /// WARN below this share of finished tasks that were done (not failed).
+    pub task_pass_rate_min: f64,
+    /// WARN below this share of task branches merged without conflict.
+    pub merge_success_min: f64,
+    /// WARN above this share of flaky tests.
+    pub flakiness_max: f64,
+    /// WARN when warning or critical concerns wait longer (p90, seconds) to be acknowledged
+    /// (0: never).
+    pub ack_latency_max_secs: u64,
+    /// USD the swarm may spend in the window (0: no budget): ALERT above it…
+    pub budget_usd: f64,
+    /// …WARN from this share of it.
+    pub budget_warn_fraction: f64,
+    /// Serve `/metrics` (OpenMetrics) on this loopback address, e.g. `127.0.0.1:9464`
+    /// (empty: off).
+    pub listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            coverage_min: 80.0,
+            coverage_warn_margin: 5.0,
+            regression_points: 2.0,
+            reproducibility_min: 95.0,
+            reproducibility_warn_margin: 2.0,
+            build_pass_rate_min: 0.9,
+            task_pass_rate_min: 0.8,
+            merge_success_min: 0.8,
+            flakiness_max: 0.01,
+            ack_latency_max_secs: 900,
+            budget_usd: 0.0,
+            budget_warn_fraction: 0.8,
+            listen: String::new(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod agent;
 pub mod config;
 pub mod core;
 pub mod git;
+pub mod metrics;
 pub mod protocol;
 pub mod qa;
 pub mod runtime;

@@ -20,6 +20,7 @@ mod docs;
 mod grammar;
 mod layering;
 mod lifecycle;
+mod metrics;
 mod plan;
 mod qa;
 mod qa_parse;

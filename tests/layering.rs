@@ -19,7 +19,9 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn core_and_protocol_do_not_import_front_end_crates() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    for dir in ["protocol", "core", "store", "qa", "agent", "runtime"] {
+    for dir in [
+        "protocol", "core", "store", "qa", "agent", "runtime", "metrics",
+    ] {
         rust_files(&src.join(dir), &mut files);
     }
     for f in ["config.rs", "workspace.rs", "lib.rs"] {
@@ -63,6 +65,33 @@ fn protocol_does_no_io() {
             "tokio",
             "SystemTime",
             "OffsetDateTime",
+        ] {
+            assert!(!text.contains(banned), "{} uses {banned}", file.display());
+        }
+    }
+}
+
+/// The metrics are a pure function of the events: no files, no sockets, no store, no clock
+/// (`now` is a parameter; `OffsetDateTime` only parses the events' stamps).
+#[test]
+fn metrics_do_no_io_and_read_no_clock() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/metrics");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() >= 3, "the layout moved: {files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for banned in [
+            "std::fs",
+            "std::net",
+            "std::io",
+            "rusqlite",
+            "tokio",
+            "SystemTime",
+            "Instant",
+            "now_utc",
+            "crate::core",
+            "crate::store",
         ] {
             assert!(!text.contains(banned), "{} uses {banned}", file.display());
         }

@@ -231,10 +231,23 @@ fn the_embedded_default_configuration_parses() {
         "roles.reviewer.prompt",
         "roles.reviewer.budget_tokens",
         "roles.reviewer.budget_usd",
+        "metrics.coverage_min",
+        "metrics.coverage_warn_margin",
+        "metrics.regression_points",
+        "metrics.reproducibility_min",
+        "metrics.reproducibility_warn_margin",
+        "metrics.build_pass_rate_min",
+        "metrics.task_pass_rate_min",
+        "metrics.merge_success_min",
+        "metrics.flakiness_max",
+        "metrics.ack_latency_max_secs",
+        "metrics.budget_usd",
+        "metrics.budget_warn_fraction",
+        "metrics.listen",
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 68, "{keys:?}");
+    assert_eq!(keys.len(), 81, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod failpoint;
 pub mod handle;
 pub mod ipc;
+pub mod metrics_serve;
 pub mod ops;
 pub mod plan;
 pub mod qa;

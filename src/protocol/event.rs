@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Agent, AgentState, Approval, ApprovalId, Checkpoint, Clarification, ClarificationId, Concern,
-    ConcernId, Decision, GateResult, GitSession, Handoff, Operation, OperationKind,
-    OperationOutcome, Plan, PublishPlan, QaRun, QaRunId, Role, SessionStatus, Task, TaskStatus,
-    Timestamp, Variation,
+    Agent, AgentState, AlertLevel, Approval, ApprovalId, Checkpoint, Clarification,
+    ClarificationId, Concern, ConcernId, Decision, GateResult, GitSession, Handoff, Operation,
+    OperationKind, OperationOutcome, Plan, PublishPlan, QaRun, QaRunId, Role, SessionStatus, Task,
+    TaskStatus, Timestamp, Variation,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,6 +204,17 @@ pub enum EventKind {
         outcome: OperationOutcome,
         message: String,
     },
+    /// A metric crossed an alert level (or moved to another one): `key` names the alert
+    /// (`coverage`, `agent_halted:<agent>`, …; see docs/metrics.md).
+    MetricAlert {
+        level: AlertLevel,
+        key: String,
+        message: String,
+    },
+    /// The alert's figure came back: it no longer applies.
+    MetricAlertCleared {
+        key: String,
+    },
     /// A task branch builds on commits a rollback took out of `main`.
     TaskBranchFlagged {
         task: String,
@@ -317,6 +328,8 @@ impl EventKind {
             EventKind::OperationPublishing { .. } => "operation_publishing",
             EventKind::OperationFinished { .. } => "operation_finished",
             EventKind::TaskBranchFlagged { .. } => "task_branch_flagged",
+            EventKind::MetricAlert { .. } => "metric_alert",
+            EventKind::MetricAlertCleared { .. } => "metric_alert_cleared",
         }
     }
 }

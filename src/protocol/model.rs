@@ -989,6 +989,45 @@ pub struct QaMetrics {
     pub build_passed: Option<bool>,
 }
 
+// ---------------------------------------------------------------------------------------------
+// Alerts raised by the metrics (issue 9; `metrics::evaluate` decides them)
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertLevel {
+    Warn,
+    Alert,
+    Critical,
+}
+
+impl AlertLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertLevel::Warn => "warn",
+            AlertLevel::Alert => "alert",
+            AlertLevel::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for AlertLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AlertLevel::Warn => "WARN",
+            AlertLevel::Alert => "ALERT",
+            AlertLevel::Critical => "CRITICAL",
+        })
+    }
+}
+
+/// One alert of the metrics: `key` names what it is about (stable, one alert per key), `message` why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    pub level: AlertLevel,
+    pub key: String,
+    pub message: String,
+}
+
 /// Where the session is in its Save cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

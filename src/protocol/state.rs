@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{Event, EventKind};
 use super::model::{
-    Agent, AgentState, Approval, ApprovalId, ApprovalKind, Checkpoint, Clarification,
+    Agent, AgentState, Alert, Approval, ApprovalId, ApprovalKind, Checkpoint, Clarification,
     ClarificationId, Concern, ConcernId, ConcernStatus, Counters, GateResult, GitSession, Handoff,
     Operation, Plan, QaRun, QaRunId, SessionStatus, Variation, VariationId,
 };
@@ -46,6 +46,9 @@ pub struct State {
     /// Task branches built on commits a rollback took out of `main`: task → reason.
     #[serde(default)]
     pub flagged_tasks: BTreeMap<String, String>,
+    /// The metrics' alerts in force, by key (`metric_alert` until `metric_alert_cleared`).
+    #[serde(default)]
+    pub alerts: BTreeMap<String, Alert>,
 }
 
 impl State {
@@ -373,6 +376,23 @@ impl State {
             }
             EventKind::TaskBranchFlagged { task, reason, .. } => {
                 self.flagged_tasks.insert(task.clone(), reason.clone());
+            }
+            EventKind::MetricAlert {
+                level,
+                key,
+                message,
+            } => {
+                self.alerts.insert(
+                    key.clone(),
+                    Alert {
+                        level: *level,
+                        key: key.clone(),
+                        message: message.clone(),
+                    },
+                );
+            }
+            EventKind::MetricAlertCleared { key } => {
+                self.alerts.remove(key);
             }
         }
     }
