@@ -90,7 +90,7 @@ impl Default for AgentsConfig {
 
 /// `[metrics]`: the thresholds of the alert levels (docs/metrics.md). Rates are fractions
 /// (0.9 is 90%); coverage and reproducibility are percent, like the QA policy's.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     /// ALERT below this coverage (percent)…

@@ -55,6 +55,7 @@ fn every_configuration_key_is_documented_with_its_default() {
         "[agents]",
         "[roles.<role>]",
         "[console]",
+        "[metrics]",
         "[discord]",
         "[adapters.<name>]",
     ] {
