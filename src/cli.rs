@@ -507,8 +507,13 @@ fn dispatch(cli: Cli) -> Outcome {
     let repo = cli.repo;
     // Logging goes to the repository's .overlord/logs when there is one; errors finding the
     // repository are reported by the subcommand itself.
+    // The demo logs into the project it makes.
+    let demo = matches!(cli.command, Some(Sub::Demo { .. }));
     let start = repo.clone().or_else(|| std::env::current_dir().ok());
-    if let Some(ws) = start.and_then(|s| Workspace::discover(&s).ok()) {
+    if let Some(ws) = start
+        .filter(|_| !demo)
+        .and_then(|s| Workspace::discover(&s).ok())
+    {
         if ws.dir.exists() {
             init_logging(&ws);
         }
