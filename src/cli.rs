@@ -18,6 +18,8 @@ use crate::protocol::{
 use crate::store::{verify, Store};
 use crate::workspace::Workspace;
 
+mod demo;
+
 /// Version of the `--json` documents; bumped only on incompatible changes.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
 
@@ -104,6 +106,24 @@ pub enum Sub {
         /// Compute as of this time (RFC 3339) instead of now, for reports and tests
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
+    },
+    /// The demo: a scratch sample project (a small Rust crate) and a scripted swarm through
+    /// one whole cycle — plan, design approval, two implementers, a concern, a failing test
+    /// and its fix, QA, two Saves and a rollback — in the console, with no model and no
+    /// network (see docs/demo.md)
+    Demo {
+        /// Make the project here (a new or empty directory, kept afterwards) instead of in a
+        /// temporary directory
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Approve the design spec after a few seconds instead of waiting for you
+        #[arg(long)]
+        auto: bool,
+        /// No console: progress on stderr, then the timeline, the audit summary, the audit
+        /// verification and the Discord messages on stdout (implies --auto); exit 0 only when
+        /// the whole cycle completed and the audit trail verifies
+        #[arg(long)]
+        headless: bool,
     },
     /// Own the store and serve other overlord-tui invocations over .overlord/overlord.sock
     Serve,
@@ -505,8 +525,13 @@ fn dispatch(cli: Cli) -> Outcome {
     let repo = cli.repo;
     // Logging goes to the repository's .overlord/logs when there is one; errors finding the
     // repository are reported by the subcommand itself.
+    // The demo logs into the project it makes.
+    let demo = matches!(cli.command, Some(Sub::Demo { .. }));
     let start = repo.clone().or_else(|| std::env::current_dir().ok());
-    if let Some(ws) = start.and_then(|s| Workspace::discover(&s).ok()) {
+    if let Some(ws) = start
+        .filter(|_| !demo)
+        .and_then(|s| Workspace::discover(&s).ok())
+    {
         if ws.dir.exists() {
             init_logging(&ws);
         }
@@ -721,6 +746,15 @@ fn dispatch(cli: Cli) -> Outcome {
             verify,
             now,
         } => metrics(&repo, json, openmetrics, window, verify, now),
+        Sub::Demo {
+            dir,
+            auto,
+            headless,
+        } => demo::demo(demo::DemoArgs {
+            dir,
+            auto: auto || headless,
+            headless,
+        }),
         Sub::Serve => serve(&repo, false),
         Sub::Run => serve(&repo, true),
         #[cfg(feature = "discord")]
@@ -1244,53 +1278,7 @@ fn audit(repo: &Option<PathBuf>, cmd: AuditCmd) -> Outcome {
                     Err(Failed(1))
                 };
             }
-            if let Some(g) = &git_report {
-                if g.ok {
-                    println!(
-                        "git agrees: {} checkpoint(s) with their tags and notes{}",
-                        g.checkpoints,
-                        match (&g.main, &g.main_at) {
-                            (Some(m), Some(at)) => format!(
-                                "; {m} at {} where Overlord left it",
-                                &at[..at.len().min(10)]
-                            ),
-                            _ => String::new(),
-                        }
-                    );
-                } else {
-                    eprintln!("git and the audit trail DISAGREE:");
-                    for f in &g.findings {
-                        eprintln!("  {f}");
-                    }
-                }
-                for n in &g.notes {
-                    eprintln!("  note: {n}");
-                }
-            }
-            if !git_ok && report.ok {
-                return Err(Failed(1));
-            }
-            if report.ok {
-                println!(
-                    "audit trail OK: {} records, {} events, chain head {}; mirrors agree ({}); state matches a replay",
-                    report.records,
-                    report.events,
-                    report.head_hash.as_deref().map(|h| &h[..16]).unwrap_or("(empty)"),
-                    report.mirrors_checked.join(", ")
-                );
-            } else {
-                eprintln!("audit trail FAILED verification:");
-                for f in &report.findings {
-                    eprintln!("  {f}");
-                }
-                if let Some(first) = report.findings.first() {
-                    match first.seq {
-                        Some(seq) => eprintln!("first bad record: {seq}"),
-                        None => eprintln!("first problem: {}", first.place),
-                    }
-                }
-            }
-            if report.ok {
+            if print_verification(&report, git_report.as_ref()) {
                 Ok(())
             } else {
                 Err(Failed(1))
@@ -1328,6 +1316,59 @@ fn audit(repo: &Option<PathBuf>, cmd: AuditCmd) -> Outcome {
     }
 }
 
+/// `audit verify [--git]` in words: agreement on stdout, findings on stderr. Whether both
+/// checks passed.
+fn print_verification(
+    report: &verify::VerifyReport,
+    git_report: Option<&crate::core::verify_git::GitReport>,
+) -> bool {
+    let git_ok = git_report.is_none_or(|r| r.ok);
+    if let Some(g) = git_report {
+        if g.ok {
+            println!(
+                "git agrees: {} checkpoint(s) with their tags and notes{}",
+                g.checkpoints,
+                match (&g.main, &g.main_at) {
+                    (Some(m), Some(at)) => format!(
+                        "; {m} at {} where Overlord left it",
+                        &at[..at.len().min(10)]
+                    ),
+                    _ => String::new(),
+                }
+            );
+        } else {
+            eprintln!("git and the audit trail DISAGREE:");
+            for f in &g.findings {
+                eprintln!("  {f}");
+            }
+        }
+        for n in &g.notes {
+            eprintln!("  note: {n}");
+        }
+    }
+    if report.ok {
+        println!(
+            "audit trail OK: {} records, {} events, chain head {}; mirrors agree ({}); state matches a replay",
+            report.records,
+            report.events,
+            report.head_hash.as_deref().map(|h| &h[..16]).unwrap_or("(empty)"),
+            report.mirrors_checked.join(", ")
+        );
+    } else {
+        eprintln!("audit trail FAILED verification:");
+        for f in &report.findings {
+            eprintln!("  {f}");
+        }
+        if let Some(first) = report.findings.first() {
+            match first.seq {
+                Some(seq) => eprintln!("first bad record: {seq}"),
+                None => eprintln!("first problem: {}", first.place),
+            }
+        }
+    }
+    report.ok && git_ok
+}
+
 fn diff(
     repo: &Option<PathBuf>,
     from: Option<&str>,
@@ -1360,7 +1401,10 @@ fn diff(
 struct Owner {
     handle: Handle,
     ws: Workspace,
+    // The console reads these; a build without it does not.
+    #[cfg_attr(not(feature = "tui"), allow(dead_code))]
     config: Config,
+    #[cfg_attr(not(feature = "tui"), allow(dead_code))]
     raw: Option<crate::runtime::supervisor::RawOutput>,
     stop: tokio::sync::watch::Receiver<bool>,
     /// Where `/metrics` is served (`[metrics] listen`), when it is.

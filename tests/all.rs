@@ -6,6 +6,9 @@ mod agent_parse;
 mod agent_runtime;
 mod cli;
 mod concurrency;
+// The demo's Discord lines come from the bridge.
+#[cfg(feature = "discord")]
+mod demo;
 mod diff;
 #[cfg(feature = "discord")]
 mod discord_bridge;

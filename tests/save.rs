@@ -967,3 +967,51 @@ fn the_operation_lock_is_taken_once_a_brief_holder_lets_go() {
         .is_none());
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
+
+#[test]
+fn a_branch_that_merged_its_dependencies_integrates_after_them_without_a_false_conflict() {
+    // The tester's branch merges both implementers' branches, then fixes the second one's
+    // work. Save merges the implementers, then the tester: their histories cross (two merge
+    // bases), and against either base alone the fix would look like a change on both sides.
+    let mut fx = Fx::new(&["a", "b", "c"]);
+    fx.work("a", "a.txt", "by a\n", "a: its file");
+    fx.work(
+        "b",
+        "src/lib.txt",
+        &BASE.replace("five\n", "five by b\n"),
+        "b: five",
+    );
+    let c = fx.wt("c");
+    for t in ["a", "b"] {
+        let branch = fx.branch(t);
+        git(&c, fx.home(), &["merge", "-q", "--no-edit", &branch]);
+    }
+    fx.work(
+        "c",
+        "src/lib.txt",
+        &BASE.replace("five\n", "five fixed by c\n"),
+        "c: fix five",
+    );
+    for t in ["a", "b", "c"] {
+        fx.done(t);
+    }
+    let r = fx.save();
+    assert!(r.ok, "{}", r.message);
+    assert_eq!(outcome(&r), Some(OperationOutcome::Checkpointed));
+    let cp = fx.core.state().checkpoints[0].clone();
+    assert_eq!(cp.tasks, ["a", "b", "c"], "{}", r.message);
+    assert!(
+        !fx.core
+            .state()
+            .open_concerns()
+            .any(|c| c.category == "merge_conflict"),
+        "{}",
+        r.message
+    );
+    let lib = fx.git(&["show", "main:src/lib.txt"]);
+    assert!(
+        lib.contains("five fixed by c\n") && !lib.contains("five by b"),
+        "{lib}"
+    );
+    assert!(fx.git(&["show", "main:a.txt"]).contains("by a"));
+}

@@ -1312,6 +1312,37 @@ fn flush_task(
     Ok(Some(new))
 }
 
+/// The tree to merge `integ` and `tip` against. Usually the tree of their merge base; when
+/// they have several (a task branch that merged its dependencies, which Save merged into the
+/// integration branch too: a criss-cross), the bases merged into one virtual base as git's
+/// recursive strategy does — with just one of them, the changes behind the others would count
+/// as made on both sides and conflict. If the bases themselves conflict, `base` alone.
+fn base_tree(repo: &Repository, base: Oid, integ: Oid, tip: Oid) -> Result<Oid, git2::Error> {
+    let tree_of = |c: Oid| -> Result<Oid, git2::Error> { Ok(repo.find_commit(c)?.tree_id()) };
+    let bases = repo.merge_bases(integ, tip)?;
+    if bases.len() < 2 {
+        return tree_of(base);
+    }
+    let first = bases.first().copied().unwrap_or(base);
+    let mut virtual_base = tree_of(first)?;
+    for &other in bases.iter().skip(1) {
+        let under = repo.merge_base(first, other)?;
+        let out = merge::merge_trees(
+            repo,
+            tree_of(under)?,
+            virtual_base,
+            tree_of(other)?,
+            "base",
+            "base",
+        )?;
+        match out.tree {
+            Some(t) => virtual_base = t,
+            None => return tree_of(base),
+        }
+    }
+    Ok(virtual_base)
+}
+
 /// Merges one task branch into `integ`: the merge commit and a one-line summary, or the
 /// conflicts.
 fn merge_task(
@@ -1326,7 +1357,7 @@ fn merge_task(
     let tree_of = |c: Oid| -> Result<Oid, git2::Error> { Ok(repo.find_commit(c)?.tree_id()) };
     let out = merge::merge_trees(
         repo,
-        tree_of(base)?,
+        base_tree(repo, base, integ, tip)?,
         tree_of(integ)?,
         tree_of(tip)?,
         &sess.integration_branch(),

@@ -1,0 +1,4 @@
+//! `tally`: small statistics over slices.
+
+pub mod mean;
+pub mod median;

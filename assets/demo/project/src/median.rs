@@ -1,0 +1,1 @@
+//! The median (task impl-median of the demo's plan writes it).
