@@ -126,7 +126,17 @@ pub fn describe(e: &Event) -> String {
             detail,
             ..
         } => format!("git {action} {reference}: {detail}"),
-        EventKind::SessionStatusChanged { status } => format!("session {status:?}").to_lowercase(),
+        EventKind::SessionStatusChanged { status } => {
+            // `RollingBack` → "rolling back".
+            let mut words = String::new();
+            for (i, c) in format!("{status:?}").chars().enumerate() {
+                if c.is_uppercase() && i > 0 {
+                    words.push(' ');
+                }
+                words.extend(c.to_lowercase());
+            }
+            format!("session {words}")
+        }
         EventKind::OperationStep { step, detail, .. } => format!("{step}: {detail}"),
         EventKind::AgentRegistered { agent } => format!(
             "agent {} registered: {} on {}",
