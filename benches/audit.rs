@@ -11,7 +11,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use overlord::config::Config;
 use overlord::core::Core;
-use overlord::protocol::model::{Concern, ConcernId, ConcernStatus, Role, Severity};
+use overlord::protocol::model::{Concern, ConcernId, Role, Severity};
 use overlord::protocol::{Event, EventKind, Topic};
 use overlord::store::verify::verify_chain;
 use overlord::store::{NewRecord, Store, StorePaths};
@@ -22,27 +22,17 @@ const AT: &str = "2026-11-21T10:02:00.000Z";
 
 fn concern(n: u64) -> Concern {
     Concern {
-        id: ConcernId(n),
-        from: Role::Tester,
-        to: Role::ProjectManager,
         raised_by: Some("tester-1".into()),
-        severity: Severity::Warning,
-        category: "test_failure".into(),
-        summary: format!("Regression tests failing after data loader change #{n}"),
         details: Some("3 of 14 unit tests fail; likely due to new API mismatch.".into()),
-        task: None,
-        timestamp: AT.into(),
-        status: ConcernStatus::Open,
-        acknowledged_by: None,
-        acknowledged_at: None,
-        assigned_to: None,
-        response: None,
-        resolved_by: None,
-        resolved_at: None,
-        resolution: None,
-        escalations: vec![Role::ProjectManager],
-        escalated_at: None,
-        discord_message_id: None,
+        ..Concern::raised(
+            ConcernId(n),
+            Role::Tester,
+            Role::ProjectManager,
+            Severity::Warning,
+            "test_failure",
+            format!("Regression tests failing after data loader change #{n}"),
+            AT,
+        )
     }
 }
 

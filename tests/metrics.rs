@@ -11,8 +11,8 @@ use overlord::metrics::{
     Metrics, Ratio, Spend, Window,
 };
 use overlord::protocol::model::{
-    Agent, AgentState, Checkpoint, CheckpointKind, Concern, ConcernId, ConcernStatus, GateOutcome,
-    GateResult, QaDecision, QaMetrics, QaRun, QaRunId, Role, Severity, TaskStatus,
+    Agent, AgentState, Checkpoint, CheckpointKind, Concern, ConcernId, GateOutcome, GateResult,
+    QaDecision, QaMetrics, QaRun, QaRunId, Role, Severity, TaskStatus,
 };
 use overlord::protocol::{Event, EventKind, State};
 
@@ -87,29 +87,15 @@ fn activity(agent: &str, tokens: u64, cost_micros: u64) -> EventKind {
 
 fn raise(id: u64, severity: Severity, at: &str) -> EventKind {
     EventKind::ConcernRaised {
-        concern: Concern {
-            id: ConcernId(id),
-            from: Role::Implementer,
-            to: Role::Designer,
-            raised_by: None,
+        concern: Concern::raised(
+            ConcernId(id),
+            Role::Implementer,
+            Role::Designer,
             severity,
-            category: "test_failure".into(),
-            summary: format!("concern {id}"),
-            details: None,
-            task: None,
-            timestamp: at.into(),
-            status: ConcernStatus::Open,
-            acknowledged_by: None,
-            acknowledged_at: None,
-            assigned_to: None,
-            response: None,
-            resolved_by: None,
-            resolved_at: None,
-            resolution: None,
-            escalations: vec![Role::Designer],
-            escalated_at: None,
-            discord_message_id: None,
-        },
+            "test_failure",
+            format!("concern {id}"),
+            at,
+        ),
     }
 }
 

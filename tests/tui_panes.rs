@@ -67,27 +67,16 @@ fn task(id: &str, role: Role, deps: &[&str], title: &str) -> Task {
 
 fn concern(id: u64, sev: Severity, from: Role, at: &str, summary: &str) -> Concern {
     Concern {
-        id: ConcernId(id),
-        from,
-        to: from.escalates_to(),
         raised_by: Some(format!("{from}-1")),
-        severity: sev,
-        category: "spec_ambiguity".into(),
-        summary: summary.into(),
-        details: None,
-        task: None,
-        timestamp: at.into(),
-        status: ConcernStatus::Open,
-        acknowledged_by: None,
-        acknowledged_at: None,
-        assigned_to: None,
-        response: None,
-        resolved_by: None,
-        resolved_at: None,
-        resolution: None,
-        escalations: vec![from.escalates_to()],
-        escalated_at: None,
-        discord_message_id: None,
+        ..Concern::raised(
+            ConcernId(id),
+            from,
+            from.escalates_to(),
+            sev,
+            "spec_ambiguity",
+            summary,
+            at,
+        )
     }
 }
 

@@ -703,27 +703,18 @@ pub fn decide(
             let to = d.to.unwrap_or_else(|| from.escalates_to());
             let id = ConcernId(state.counters.concerns + 1);
             let concern = Concern {
-                id,
-                from,
-                to,
                 raised_by: origin.agent(),
-                severity: d.severity,
-                category: d.category.clone(),
-                summary: d.summary.clone(),
                 details: d.details.clone(),
                 task: d.task.clone(),
-                timestamp: now.clone(),
-                status: ConcernStatus::Open,
-                acknowledged_by: None,
-                acknowledged_at: None,
-                assigned_to: None,
-                response: None,
-                resolved_by: None,
-                resolved_at: None,
-                resolution: None,
-                escalations: vec![to],
-                escalated_at: None,
-                discord_message_id: None,
+                ..Concern::raised(
+                    id,
+                    from,
+                    to,
+                    d.severity,
+                    d.category.clone(),
+                    d.summary.clone(),
+                    now.clone(),
+                )
             };
             let mut events = vec![EventKind::ConcernRaised {
                 concern: concern.clone(),

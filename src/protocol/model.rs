@@ -516,6 +516,44 @@ pub struct Concern {
     pub discord_message_id: Option<String>,
 }
 
+impl Concern {
+    /// A concern as it is raised: open, routed to `to` (its first escalation), nothing
+    /// acknowledged, assigned or resolved yet.
+    pub fn raised(
+        id: ConcernId,
+        from: Role,
+        to: Role,
+        severity: Severity,
+        category: impl Into<String>,
+        summary: impl Into<String>,
+        at: impl Into<Timestamp>,
+    ) -> Concern {
+        Concern {
+            id,
+            from,
+            to,
+            raised_by: None,
+            severity,
+            category: category.into(),
+            summary: summary.into(),
+            details: None,
+            task: None,
+            timestamp: at.into(),
+            status: ConcernStatus::Open,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            assigned_to: None,
+            response: None,
+            resolved_by: None,
+            resolved_at: None,
+            resolution: None,
+            escalations: vec![to],
+            escalated_at: None,
+            discord_message_id: None,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Handoffs (seed 001 handoff record)
 
