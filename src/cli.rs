@@ -107,6 +107,18 @@ pub enum Sub {
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
     },
+    /// Write the daily digest now: .overlord/reports/DAILY_<date>.md (what was integrated,
+    /// checkpoints, QA trend, concerns, spend, alerts over the last 24 hours) with the day's
+    /// audit records, committed with the status documents on the integration branch
+    /// (`[reports] daily_at` does it every day in the console, `run` or `serve`)
+    Digest {
+        /// Print the digest as JSON (date, file, commit, summary, markdown)
+        #[arg(long)]
+        json: bool,
+        /// Write it as of this time (RFC 3339) instead of now
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+    },
     /// The demo: a scratch sample project (a small Rust crate) and a scripted swarm through
     /// one whole cycle — plan, design approval, two implementers, a concern, a failing test
     /// and its fix, QA, two Saves and a rollback — in the console, with no model and no
@@ -588,7 +600,7 @@ fn dispatch(cli: Cli) -> Outcome {
                 let state = session.state()?;
                 print_json(&serde_json::json!({
                     "schema_version": JSON_SCHEMA_VERSION,
-                    "report": StatusReport::from_state(&state),
+                    "report": StatusReport::from_state(&state, &crate::core::now()),
                     "state": state,
                 }))
             } else {
@@ -746,6 +758,7 @@ fn dispatch(cli: Cli) -> Outcome {
             verify,
             now,
         } => metrics(&repo, json, openmetrics, window, verify, now),
+        Sub::Digest { json, now } => digest(&repo, json, now),
         Sub::Demo {
             dir,
             auto,
@@ -1249,6 +1262,48 @@ fn metrics(
     }
 }
 
+fn digest(repo: &Option<PathBuf>, json: bool, now: Option<String>) -> Outcome {
+    let ws = workspace(repo)?;
+    ws.require_initialized().map_err(fail)?;
+    let now = now.unwrap_or_else(crate::core::now);
+    if crate::core::parse_stamp(&now).is_none() {
+        eprintln!("error: --now {now:?} is not an RFC 3339 time (e.g. 2026-11-21T23:55:00Z)");
+        return Err(Failed(2));
+    }
+    let config = load_config(&ws);
+    // Its own core, like `metrics`: the store serializes writers, and an owner folds the
+    // events in (and the Discord bridge posts the summary) when it next polls.
+    let mut core = Core::open(&ws, &config).map_err(fail)?;
+    let w = crate::core::digest::write_daily(&mut core, &now).map_err(fail)?;
+    if json {
+        return print_json(&serde_json::json!({
+            "schema_version": JSON_SCHEMA_VERSION,
+            "date": w.digest.date,
+            "file": ws.relative(&w.file),
+            "records": w.records,
+            "commit": w.commit,
+            "note": w.note,
+            "summary": w.digest.summary,
+            "markdown": w.digest.markdown,
+        }));
+    }
+    println!("{}", w.digest.summary);
+    println!(
+        "wrote {} ({} audit records with it)",
+        ws.relative(&w.file),
+        w.records
+    );
+    match (&w.commit, &w.note) {
+        (Some(c), _) => println!(
+            "committed {} on the integration branch",
+            &c[..c.len().min(10)]
+        ),
+        (None, Some(n)) => println!("not committed: {n}"),
+        (None, None) => {}
+    }
+    Ok(())
+}
+
 fn audit(repo: &Option<PathBuf>, cmd: AuditCmd) -> Outcome {
     let ws = workspace(repo)?;
     let store = open_store_for_audit(&ws)?;
@@ -1502,6 +1557,17 @@ where
             handle.clone(),
             stopped(stop_rx.clone()),
         ));
+        let monitor = tokio::spawn(crate::core::monitor::run(
+            handle.clone(),
+            ws.clone(),
+            config.metrics.clone(),
+            stop_rx.clone(),
+        ));
+        let daily = tokio::spawn(crate::core::digest::run(
+            ws.clone(),
+            config.clone(),
+            stop_rx.clone(),
+        ));
         #[cfg(feature = "discord")]
         let bridge = discord_in_process(&config, &handle, stop_rx.clone());
         let outcome = front(Owner {
@@ -1518,6 +1584,8 @@ where
             m.abort();
         }
         let _ = ipc.await;
+        let _ = monitor.await;
+        daily.abort();
         #[cfg(feature = "discord")]
         if let Some(b) = bridge {
             // Queued alerts get a moment to go out.

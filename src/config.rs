@@ -22,6 +22,7 @@ pub struct Config {
     pub console: ConsoleConfig,
     pub discord: DiscordConfig,
     pub metrics: MetricsConfig,
+    pub reports: ReportsConfig,
     /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
     #[serde(skip_serializing)]
     pub adapters: std::collections::BTreeMap<String, crate::agent::adapter::AdapterConfig>,
@@ -121,6 +122,16 @@ pub struct MetricsConfig {
     /// Serve `/metrics` (OpenMetrics) on this loopback address, e.g. `127.0.0.1:9464`
     /// (empty: off).
     pub listen: String,
+    /// The owner (console, `run`, `serve`) evaluates the alerts this often, and soon after a
+    /// QA run, a concern, an agent's state or a git action (0: never).
+    pub evaluate_every_secs: u64,
+    /// The window the owner's alerts are evaluated over (`24h`, `7d`, `checkpoint`, `all`).
+    pub alert_window: crate::metrics::Window,
+    /// The owner verifies the audit chain this often for the `audit_chain` alert (0: never).
+    pub verify_chain_every_secs: u64,
+    /// CRITICAL alerts that turn the kill switch on (`/pause all`): alert keys, or the part
+    /// before `:` (`agent_halted` for every agent). Empty: never.
+    pub kill_switch_on: Vec<String>,
 }
 
 impl Default for MetricsConfig {
@@ -139,8 +150,41 @@ impl Default for MetricsConfig {
             budget_usd: 0.0,
             budget_warn_fraction: 0.8,
             listen: String::new(),
+            evaluate_every_secs: 60,
+            alert_window: crate::metrics::Window::Last24h,
+            verify_chain_every_secs: 3600,
+            kill_switch_on: vec![
+                "audit_chain".into(),
+                "data_corruption".into(),
+                "policy_breach".into(),
+            ],
         }
     }
+}
+
+/// `[reports]`: the daily digest (docs/metrics.md, "Daily digest").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// When the owner (console, `run`, `serve`) writes the daily digest, `HH:MM` UTC: the
+    /// report, the status documents and the day's audit records, committed on the
+    /// integration branch, and a summary on Discord's `#system-health` (unset: never;
+    /// `overlord-tui digest` writes one on demand).
+    pub daily_at: Option<TimeOfDay>,
+}
+
+/// How long from `now` until the next `at` (UTC); tomorrow's when today's has passed.
+pub fn until_next(at: TimeOfDay, now: time::OffsetDateTime) -> Option<std::time::Duration> {
+    let now = now.to_offset(time::UtcOffset::UTC);
+    let today = now.replace_time(time::Time::from_hms(at.hour, at.minute, 0).ok()?);
+    let next = if today > now {
+        today
+    } else {
+        today + time::Duration::days(1)
+    };
+    Some(std::time::Duration::from_millis(
+        (next - now).whole_milliseconds().max(0) as u64,
+    ))
 }
 
 /// `[console]`: how the console looks and calls for attention.
@@ -198,10 +242,16 @@ impl std::fmt::Display for Snowflake {
 }
 
 /// A time of day `HH:MM` (UTC), checked where the file is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeOfDay {
     pub hour: u8,
     pub minute: u8,
+}
+
+impl serde::Serialize for TimeOfDay {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:02}:{:02}", self.hour, self.minute))
+    }
 }
 
 impl<'de> Deserialize<'de> for TimeOfDay {

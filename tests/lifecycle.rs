@@ -392,7 +392,7 @@ fn status_reports_what_a_governor_needs() {
         Severity::Critical,
         "most severe first"
     );
-    assert!(r.message.contains("0/3 tasks done"), "{}", r.message);
+    assert!(r.message.contains("tasks 0/3 done"), "{}", r.message);
     let r = ok(&mut core, "/help");
     assert!(r.message.contains("/resolve <concern> [note]"));
     assert!(

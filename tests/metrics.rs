@@ -1417,6 +1417,18 @@ fn openmetrics_escapes_label_values() {
 // The CLI on a real store.
 
 /// A set-up repository whose audit store holds exactly `events`.
+/// Changes the first stored record behind the hash chain's back.
+fn forge_first_record(repo: &Repo) {
+    let conn = rusqlite::Connection::open(repo.db()).unwrap();
+    let n = conn
+        .execute(
+            "UPDATE records SET body = replace(body, '\"codex\"', '\"forged\"') WHERE seq = 1",
+            [],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
 fn repo_with(events: &[Event]) -> Repo {
     use overlord::store::{NewRecord, Store};
     let repo = Repo::new();
@@ -1562,15 +1574,7 @@ fn the_cli_verify_flag_turns_a_broken_chain_into_a_critical_alert() {
         "{v}"
     );
     // Change a stored event behind the chain's back.
-    let conn = rusqlite::Connection::open(repo.db()).unwrap();
-    let n = conn
-        .execute(
-            "UPDATE records SET body = replace(body, '\"codex\"', '\"forged\"') WHERE seq = 1",
-            [],
-        )
-        .unwrap();
-    assert_eq!(n, 1);
-    drop(conn);
+    forge_first_record(&repo);
     let out = repo.run(&["metrics", "--verify", "--json", "--now", NOW]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["alerts"][0]["level"], "critical", "{v}");
@@ -1590,6 +1594,7 @@ fn alert_transitions_become_events_that_the_reducer_keeps_until_cleared() {
             level: AlertLevel::Critical,
             key: "agent_halted:a1".into(),
             message: "agent a1 has failed and stopped".into(),
+            concern: None,
         }]
     );
     for kind in raised {
@@ -1893,4 +1898,283 @@ fn the_cli_reads_the_events_the_core_writes() {
     assert_eq!((warn.raised, warn.open), (1, 0));
     assert_eq!(warn.resolved.map(|d| d.count), Some(1));
     assert_eq!((m.clock_skew_events, m.unreadable_timestamps), (0, 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The owner's monitor: alerts as events, concerns in the human's queue, the kill switch.
+
+fn fold(l: &mut Log, kinds: Vec<EventKind>) {
+    for k in kinds {
+        l.at(NOW, k);
+    }
+}
+
+#[test]
+fn alert_events_raise_a_concern_halt_on_listed_criticals_and_resolve_when_cleared() {
+    use overlord::core::monitor::alert_events;
+    use overlord::protocol::model::ConcernStatus;
+    let mut cfg = MetricsConfig::default();
+    let mut l = failed_agent();
+    let desired = evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default());
+    // Not listed in `kill_switch_on` by default: a concern, no kill switch.
+    let evs = alert_events(&l.state, &desired, &cfg, NOW);
+    let names: Vec<&str> = evs.iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["concern_raised", "metric_alert"]);
+    let EventKind::ConcernRaised { concern } = &evs[0] else {
+        unreachable!()
+    };
+    assert_eq!(concern.id, ConcernId(1));
+    assert_eq!(
+        (concern.from, concern.to, concern.severity),
+        (Role::ProjectManager, Role::Human, Severity::Critical)
+    );
+    assert_eq!(concern.category, "metrics");
+    assert_eq!(concern.summary, "CRITICAL: agent a1 has failed and stopped");
+    assert_eq!(
+        evs[1],
+        EventKind::MetricAlert {
+            level: AlertLevel::Critical,
+            key: "agent_halted:a1".into(),
+            message: "agent a1 has failed and stopped".into(),
+            concern: Some(ConcernId(1)),
+        }
+    );
+    // Listed: the kill switch too, once.
+    cfg.kill_switch_on = vec!["agent_halted".into()];
+    let evs = alert_events(&l.state, &desired, &cfg, NOW);
+    assert_eq!(
+        evs.last(),
+        Some(&EventKind::DispatchHalted {
+            reason: Some("CRITICAL alert agent_halted:a1: agent a1 has failed and stopped".into())
+        })
+    );
+    fold(&mut l, evs);
+    assert!(l.state.dispatch_halted);
+    assert_eq!(
+        l.state.alerts["agent_halted:a1"].concern,
+        Some(ConcernId(1))
+    );
+    // Evaluated again with nothing changed: nothing to record.
+    let again = evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default());
+    assert_eq!(alert_events(&l.state, &again, &cfg, NOW), []);
+    // The agent runs again: the alert clears and its concern is resolved by the metrics.
+    l.at(
+        &ts(21, 3, 0),
+        agent_state("a1", AgentState::Running, Some("t1"), Some(2)),
+    );
+    let after = evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default());
+    let evs = alert_events(&l.state, &after, &cfg, NOW);
+    assert_eq!(
+        evs,
+        [
+            EventKind::MetricAlertCleared {
+                key: "agent_halted:a1".into()
+            },
+            EventKind::ConcernResolved {
+                id: ConcernId(1),
+                note: Some(
+                    "cleared by the metrics: agent_halted:a1 is back within its threshold".into()
+                ),
+            }
+        ]
+    );
+    fold(&mut l, evs);
+    assert!(l.state.alerts.is_empty());
+    assert_eq!(
+        l.state.concerns[&ConcernId(1)].status,
+        ConcernStatus::Resolved
+    );
+}
+
+#[test]
+fn warnings_stay_out_of_the_queue_and_a_level_change_keeps_the_concern() {
+    use overlord::core::monitor::alert_events;
+    let cfg = MetricsConfig::default();
+    let mut l = Log::default();
+    let warn = Alert {
+        level: AlertLevel::Warn,
+        key: "coverage".into(),
+        message: "coverage 82.0% is within 5 points of 80.0%".into(),
+        concern: None,
+    };
+    // WARN: the alert only.
+    let evs = alert_events(&l.state, std::slice::from_ref(&warn), &cfg, NOW);
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    fold(&mut l, evs);
+    // WARN → ALERT: a concern now.
+    let alert = Alert {
+        level: AlertLevel::Alert,
+        message: "coverage 70.0% is below 80.0%".into(),
+        ..warn.clone()
+    };
+    let evs = alert_events(&l.state, std::slice::from_ref(&alert), &cfg, NOW);
+    let names: Vec<&str> = evs.iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["concern_raised", "metric_alert"]);
+    fold(&mut l, evs);
+    assert_eq!(l.state.alerts["coverage"].concern, Some(ConcernId(1)));
+    // ALERT → CRITICAL (say): the same open concern, no second one.
+    let critical = Alert {
+        level: AlertLevel::Critical,
+        ..alert.clone()
+    };
+    let evs = alert_events(&l.state, std::slice::from_ref(&critical), &cfg, NOW);
+    assert_eq!(
+        evs,
+        [EventKind::MetricAlert {
+            level: AlertLevel::Critical,
+            key: "coverage".into(),
+            message: "coverage 70.0% is below 80.0%".into(),
+            concern: Some(ConcernId(1)),
+        }]
+    );
+    // A failed QA run has its own concern already: its alert raises none.
+    let qa = Alert {
+        level: AlertLevel::Alert,
+        key: "qa_gate_failed".into(),
+        message: "QA run QA-1 failed".into(),
+        concern: None,
+    };
+    let evs = alert_events(&l.state, &[critical, qa], &cfg, NOW);
+    let names: Vec<&str> = evs.iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["metric_alert", "metric_alert"], "{evs:?}");
+}
+
+/// Starts `serve` on the repository; the child is killed when dropped.
+fn serve(repo: &Repo) -> Owner {
+    let mut cmd = crate::common::bin();
+    cmd.arg("serve")
+        .current_dir(repo.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    crate::common::sandbox(&mut cmd, repo.home.path());
+    Owner(cmd.spawn().unwrap())
+}
+
+/// `status --json` until `check` holds (the owner evaluates within a second or two).
+fn wait_for_state(repo: &Repo, what: &str, check: impl Fn(&State) -> bool) -> State {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = repo.run(&["status", "--json"]);
+        if out.status.success() {
+            let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+            let state: State = serde_json::from_value(v["state"].clone()).unwrap();
+            if check(&state) {
+                return state;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("{what}: never happened; state alerts {:?}", state.alerts);
+            }
+        } else if std::time::Instant::now() > deadline {
+            panic!("{what}: {}", crate::common::stderr(&out));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_owner_raises_alerts_as_events_and_a_broken_chain_turns_the_kill_switch_on() {
+    // A failed agent in the store; the owner's monitor sees it when it starts.
+    let repo = repo_with(&failed_agent().events);
+    repo.write(
+        ".overlord/config.toml",
+        "[metrics]\nalert_window = \"all\"\nevaluate_every_secs = 1\n",
+    );
+    let owner = serve(&repo);
+    let state = wait_for_state(&repo, "agent_halted alert", |s| {
+        s.alerts.contains_key("agent_halted:a1")
+    });
+    let alert = &state.alerts["agent_halted:a1"];
+    assert_eq!(alert.level, AlertLevel::Critical);
+    let concern = &state.concerns[&alert.concern.expect("a concern")];
+    assert_eq!(concern.category, "metrics");
+    assert_eq!(concern.severity, Severity::Critical);
+    // `agent_halted` is not in the default `kill_switch_on`.
+    assert!(!state.dispatch_halted);
+    // The health line shows it.
+    let out = repo.run(&["status"]);
+    let text = stdout(&out);
+    assert!(text.contains("alerts 1 critical"), "{text}");
+    assert!(
+        text.contains("concerns 1 critical, 0 warning, 0 info"),
+        "{text}"
+    );
+    drop(owner);
+
+    // A record changed behind the chain's back: CRITICAL audit_chain, and the kill switch.
+    forge_first_record(&repo);
+    let _owner = serve(&repo);
+    let state = wait_for_state(&repo, "the kill switch", |s| s.dispatch_halted);
+    assert_eq!(state.alerts["audit_chain"].level, AlertLevel::Critical);
+    let log = repo.run(&["audit", "export"]);
+    let text = stdout(&log);
+    assert!(
+        text.contains("CRITICAL alert audit_chain"),
+        "the halt says why: {text}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The daily digest.
+
+#[test]
+fn the_daily_digest_says_what_the_24_hours_brought() {
+    use overlord::metrics::digest::render;
+    let mut l = history();
+    // An alert raised and cleared during the day, one in force.
+    l.at(
+        &ts(21, 9, 0),
+        EventKind::MetricAlert {
+            level: AlertLevel::Alert,
+            key: "qa_gate_failed".into(),
+            message: "QA run QA-2 failed".into(),
+            concern: None,
+        },
+    )
+    .at(
+        &ts(21, 9, 30),
+        EventKind::MetricAlert {
+            level: AlertLevel::Warn,
+            key: "coverage".into(),
+            message: "coverage 82.0% is within 5 points of 80.0%".into(),
+            concern: None,
+        },
+    )
+    .at(
+        &ts(21, 10, 0),
+        EventKind::MetricAlertCleared {
+            key: "qa_gate_failed".into(),
+        },
+    );
+    let d = render(&l.events, &l.state, NOW).expect("now parses");
+    assert_eq!(d.date, "2026-11-21");
+    assert_eq!(d.file_name(), "DAILY_2026-11-21.md");
+    // 24 hours to NOW: from 20T12:00 — the first checkpoint (20T14:30), both merges, QA-1
+    // and QA-2, concerns 2 and 3 opened (1 was raised before), 1 and 2 resolved.
+    assert_eq!(
+        d.summary,
+        "Daily digest 2026-11-21: 2 merges, 1 checkpoint (1 saved, 0 rolled back), QA 2 runs (1 passed), concerns +2/−2 (1 open), spend $0.0060 (600 tokens), 1 alert in force"
+    );
+    for line in [
+        "| QA-1 | 2026-11-20T14:10:00.000Z | auto_merge | 90.0% |",
+        "| QA-2 | 2026-11-21T07:30:00.000Z | fail | 82.0% |",
+        "Runs not failed: 1/2 (50.0%); coverage 90.0% → 82.0% (-8.0 points).",
+        "Opened 2 (0 critical, 2 warning, 0 info), closed 2; 1 open now.",
+        "| C-3 | warning | acknowledged | implementer → designer | concern 3 |",
+        "- **WARN** `coverage`: coverage 82.0% is within 5 points of 80.0%",
+        "- 2026-11-21T09:00:00.000Z raised **ALERT** `qa_gate_failed`: QA run QA-2 failed",
+        "- 2026-11-21T10:00:00.000Z cleared `qa_gate_failed`",
+    ] {
+        assert!(d.markdown.contains(line), "{line:?} not in\n{}", d.markdown);
+    }
+    insta::assert_snapshot!("daily_digest", d.markdown);
+
+    // An empty store: no data anywhere, no invented number.
+    let empty = render(&[], &State::default(), NOW).unwrap();
+    assert_eq!(
+        empty.summary,
+        "Daily digest 2026-11-21: 0 merges, 0 checkpoints (0 saved, 0 rolled back), QA 0 runs (0 passed), concerns +0/−0 (0 open), spend $0.00 (0 tokens), 0 alerts in force"
+    );
+    assert!(empty.markdown.contains("No QA run: no data."));
+    assert!(render(&[], &State::default(), "not a time").is_none());
 }

@@ -244,10 +244,14 @@ fn the_embedded_default_configuration_parses() {
         "metrics.budget_usd",
         "metrics.budget_warn_fraction",
         "metrics.listen",
+        "metrics.evaluate_every_secs",
+        "metrics.alert_window",
+        "metrics.verify_chain_every_secs",
+        "metrics.kill_switch_on",
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 81, "{keys:?}");
+    assert_eq!(keys.len(), 85, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

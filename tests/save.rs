@@ -1015,3 +1015,144 @@ fn a_branch_that_merged_its_dependencies_integrates_after_them_without_a_false_c
     );
     assert!(fx.git(&["show", "main:a.txt"]).contains("by a"));
 }
+
+#[test]
+fn the_daily_digest_is_committed_on_the_integration_branch_and_reaches_main_with_the_next_save() {
+    let mut fx = Fx::with_config(&["t1", "t2"], with_gates("true", ""));
+    fx.work("t1", "a.txt", "alpha\n", "feat(t1): add a");
+    fx.done("t1");
+    let r = fx.save();
+    assert_eq!(
+        outcome(&r),
+        Some(OperationOutcome::Checkpointed),
+        "{}",
+        r.message
+    );
+    let cp = fx.core.state().checkpoints[0].name.clone();
+    let session = fx.core.state().git.clone().unwrap();
+    let integ = format!("refs/heads/{}", session.integration_branch());
+
+    let o = fx.cli(&["digest", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let date = v["date"].as_str().unwrap().to_string();
+    let commit = v["commit"].as_str().expect("committed").to_string();
+    assert_eq!(v["file"], format!(".overlord/reports/DAILY_{date}.md"));
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!(
+            "Daily digest {date}: 1 merge, 1 checkpoint (1 saved, 0 rolled back), QA 1 run (1 passed)"
+        )),
+        "{summary}"
+    );
+    // On the integration branch, on top of main, with the reports and the documents.
+    assert_eq!(fx.rev(&integ), commit);
+    assert_eq!(fx.rev(&format!("{commit}^")), fx.main());
+    let files = fx.git(&["ls-tree", "-r", "--name-only", &commit]);
+    for f in [
+        format!("reports/DAILY_{date}.md"),
+        format!("reports/audit/AUDIT_{date}.jsonl"),
+        "docs/PROJECT_OVERVIEW.md".to_string(),
+        "a.txt".to_string(),
+    ] {
+        assert!(files.lines().any(|l| l == f), "{f} not in\n{files}");
+    }
+    let report = fx.git(&["show", &format!("{commit}:reports/DAILY_{date}.md")]);
+    let on_disk = std::fs::read_to_string(
+        fx.repo
+            .path()
+            .join(format!(".overlord/reports/DAILY_{date}.md")),
+    )
+    .unwrap();
+    assert_eq!(report, on_disk);
+    assert!(report.contains(&format!("| {cp} | save |")), "{report}");
+    assert!(
+        report.contains("## QA trend") && report.contains("| QA-1 |"),
+        "{report}"
+    );
+    let message = fx.git(&["log", "-1", "--format=%B", &commit]);
+    assert!(
+        message.starts_with(&format!("reports: daily digest {date}")),
+        "{message}"
+    );
+    assert!(message.contains(&format!("Overlord-Session: {}", session.id)));
+    // The day's audit records, in `audit export`'s format, from the first record.
+    let audit = fx.git(&[
+        "show",
+        &format!("{commit}:reports/audit/AUDIT_{date}.jsonl"),
+    ]);
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, v["records"].as_u64().unwrap());
+    assert_eq!(lines[0]["seq"], 1);
+    // Recorded: the commit and the digest, and git still agrees with the audit trail.
+    let export = stdout(&fx.cli(&["audit", "export"]));
+    assert!(export.contains("\"daily_report_written\""), "{export}");
+    assert!(export.contains("\"trigger\":\"report\""), "{export}");
+    let o = fx.cli(&["audit", "verify", "--git"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    // The next Save rebuilds the integration branch from main and carries the reports in.
+    fx.core.refresh().unwrap();
+    fx.work("t2", "b.txt", "beta\n", "feat(t2): add b");
+    fx.done("t2");
+    let r = fx.save();
+    assert_eq!(
+        outcome(&r),
+        Some(OperationOutcome::Checkpointed),
+        "{}",
+        r.message
+    );
+    let on_main = fx.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(
+        on_main
+            .lines()
+            .any(|l| l == format!("reports/DAILY_{date}.md")),
+        "{on_main}"
+    );
+    assert_eq!(
+        fx.git(&["show", &format!("main:reports/DAILY_{date}.md")]),
+        on_disk
+    );
+
+    // A second digest the same day rewrites the day's files with everything so far.
+    let o = fx.cli(&["digest", "--json"]);
+    let v2: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v2["records"].as_u64() > v["records"].as_u64(), "{v2}");
+    assert!(v2["summary"]
+        .as_str()
+        .unwrap()
+        .contains("2 checkpoints (2 saved, 0 rolled back)"));
+}
+
+#[test]
+fn a_digest_without_a_git_session_stays_on_disk_and_bad_times_are_refused() {
+    let repo = Repo::new();
+    repo.workspace().init().expect("init");
+    let o = repo.run(&["digest"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("not committed: no git session yet"), "{out}");
+    let date = out
+        .split("Daily digest ")
+        .nth(1)
+        .and_then(|s| s.get(..10))
+        .unwrap()
+        .to_string();
+    let text = std::fs::read_to_string(
+        repo.path()
+            .join(format!(".overlord/reports/DAILY_{date}.md")),
+    )
+    .unwrap();
+    assert!(text.contains("No QA run: no data."), "{text}");
+    assert!(text.contains("No checkpoint."), "{text}");
+    let o = repo.run(&["digest", "--now", "yesterday"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not an RFC 3339 time"),
+        "{}",
+        stderr(&o)
+    );
+}

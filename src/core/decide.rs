@@ -235,7 +235,7 @@ pub fn decide(
     let actor = origin.actor();
     Ok(match command {
         Command::Status => {
-            let report = StatusReport::from_state(state);
+            let report = StatusReport::from_state(state, now);
             Outcome {
                 events: vec![],
                 message: report.headline(),

@@ -19,9 +19,13 @@ enum Request {
         Vec<EventKind>,
         oneshot::Sender<Result<Vec<u64>, String>>,
     ),
+    EmitWith(String, Decider, oneshot::Sender<Result<Vec<u64>, String>>),
     Snapshot(oneshot::Sender<State>),
     Stop,
 }
+
+/// Decides events from the state as it is under the store's write lock (`Core::emit_with`).
+type Decider = Box<dyn FnOnce(&State) -> Vec<EventKind> + Send>;
 
 #[derive(Clone)]
 pub struct Handle {
@@ -84,6 +88,13 @@ impl Handle {
                                 .map_err(|e| e.to_string());
                             let _ = reply.send(r);
                         }
+                        Ok(Request::EmitWith(actor, decide, reply)) => {
+                            let r = core
+                                .emit_with(&actor, decide)
+                                .map(|evs| evs.iter().map(|e| e.seq).collect())
+                                .map_err(|e| e.to_string());
+                            let _ = reply.send(r);
+                        }
                         Ok(Request::Snapshot(reply)) => {
                             if let Err(e) = core.refresh() {
                                 tracing::warn!(error = %e, "refresh failed");
@@ -136,6 +147,26 @@ impl Handle {
         if self
             .tx
             .send(Request::Emit(actor.to_string(), kinds, tx))
+            .is_err()
+        {
+            return Err("the core has stopped".into());
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the core has stopped".into()))
+    }
+
+    /// Like `emit`, but the events are decided from the state as it is under the store's
+    /// write lock, with what other processes appended (a check-then-act nothing can slip
+    /// between). Returns their sequence numbers (none when `decide` wanted none).
+    pub async fn emit_with(
+        &self,
+        actor: &str,
+        decide: impl FnOnce(&State) -> Vec<EventKind> + Send + 'static,
+    ) -> Result<Vec<u64>, String> {
+        let (tx, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Request::EmitWith(actor.to_string(), Box::new(decide), tx))
             .is_err()
         {
             return Err("the core has stopped".into());

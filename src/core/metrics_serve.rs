@@ -15,15 +15,9 @@ use crate::workspace::Workspace;
 /// The events of the audit trail, oldest first, and how many stored records could not be read
 /// as events (data corruption).
 pub fn read_events(store: &Store) -> Result<(Vec<Event>, u64), StoreError> {
-    let mut events = Vec::new();
-    let mut unreadable = 0;
-    for (_, body) in store.event_bodies_after(0)? {
-        match serde_json::from_str(&body) {
-            Ok(e) => events.push(e),
-            Err(_) => unreadable += 1,
-        }
-    }
-    Ok((events, unreadable))
+    let mut cache = super::monitor::EventCache::default();
+    cache.update(store)?;
+    Ok((cache.events, cache.unreadable))
 }
 
 /// `listen` as a socket address, refused unless it is a loopback one (the figures name tasks

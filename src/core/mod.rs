@@ -6,10 +6,12 @@
 
 pub mod decide;
 pub mod diff;
+pub mod digest;
 pub mod failpoint;
 pub mod handle;
 pub mod ipc;
 pub mod metrics_serve;
+pub mod monitor;
 pub mod ops;
 pub mod plan;
 pub mod qa;

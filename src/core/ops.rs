@@ -1229,6 +1229,11 @@ fn commit_documents(
             changed = true;
         }
     }
+    // The daily digests (`.overlord/reports/`): the integration branch they were committed on
+    // is rebuilt from main by this Save, so they come along here.
+    let reports = super::digest::reports_tree(repo, Some(&root), &core.ws.dir.join("reports"))?;
+    let reports_changed = reports.is_some() && reports != root.get_name("reports").map(|e| e.id());
+    changed |= reports_changed;
     if !changed {
         return Ok(None);
     }
@@ -1238,11 +1243,19 @@ fn commit_documents(
             let docs_tree = docs.write()?;
             let mut top = repo.treebuilder(Some(&root))?;
             top.insert("docs", docs_tree, 0o040000)?;
+            if let Some(r) = reports.filter(|_| reports_changed) {
+                top.insert("reports", r, 0o040000)?;
+            }
             top.write()?
         }
     };
     let message = format!(
-        "docs: project overview, detail and variations at Save {}\n\n{}",
+        "docs: project overview, detail and variations{} at Save {}\n\n{}",
+        if reports_changed {
+            ", daily reports"
+        } else {
+            ""
+        },
         op.id,
         git::trailers(Role::ProjectManager, op.audit_id, &sess.id)
     );

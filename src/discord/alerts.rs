@@ -7,11 +7,12 @@
 //! - `#approvals`: each pending approval (plan, design spec, test plan, variation, promotion,
 //!   merge) with Approve / Reject buttons, edited when decided.
 //! - `#project-updates`: merges, checkpoints, rollbacks, promotions, as lines.
-//! - `#system-health`: gate failures, critical concerns, the kill switch, the daily summary.
+//! - `#system-health`: gate failures, critical concerns, the kill switch, the metrics' alerts
+//!   (raised and cleared), the daily summary and digest.
 
 use crate::protocol::model::{
-    Approval, ApprovalId, CheckpointKind, Concern, ConcernId, ConcernStatus, Decision, QaDecision,
-    Severity,
+    AlertLevel, Approval, ApprovalId, CheckpointKind, Concern, ConcernId, ConcernStatus, Decision,
+    QaDecision, Severity,
 };
 use crate::protocol::report::StatusReport;
 use crate::protocol::{Event, EventKind, Reply, ReplyData, State};
@@ -127,9 +128,54 @@ pub fn route(event: &Event, state: &State) -> Vec<Alert> {
                 ));
             }
         }
-        EventKind::DispatchHalted { .. } => out.push(Alert::Line(
+        EventKind::DispatchHalted { reason } => out.push(Alert::Line(
             Channel::Health,
-            format!("⏸ dispatch paused by {} (kill switch)", event.actor),
+            format!(
+                "⏸ dispatch paused by {} (kill switch){}",
+                event.actor,
+                reason
+                    .as_deref()
+                    .map(|r| format!(": {}", one_line(r)))
+                    .unwrap_or_default()
+            ),
+        )),
+        EventKind::MetricAlert {
+            level,
+            key,
+            message,
+            concern,
+        } => out.push(Alert::Line(
+            Channel::Health,
+            format!(
+                "{} {} `{key}`: {}{}",
+                match level {
+                    AlertLevel::Warn => "🟡",
+                    AlertLevel::Alert => "🟠",
+                    AlertLevel::Critical => "🔴",
+                },
+                level.as_str().to_uppercase(),
+                one_line(message),
+                concern.map(|c| format!(" ({c})")).unwrap_or_default()
+            ),
+        )),
+        EventKind::MetricAlertCleared { key } => {
+            out.push(Alert::Line(Channel::Health, format!("🟢 cleared `{key}`")))
+        }
+        EventKind::DailyReportWritten {
+            path,
+            commit,
+            summary,
+            ..
+        } => out.push(Alert::Line(
+            Channel::Health,
+            format!(
+                "📊 {} — {path}{}",
+                one_line(summary),
+                commit
+                    .as_deref()
+                    .map(|c| format!(" ({})", c.get(..10).unwrap_or(c)))
+                    .unwrap_or_default()
+            ),
         )),
         EventKind::DispatchResumed => out.push(Alert::Line(
             Channel::Health,
@@ -338,7 +384,8 @@ pub fn status_embed(r: &StatusReport, title: &str) -> Embed {
         .map(|p| format!("{} ({}/{} tasks)", p.name, p.tasks_done, p.tasks_total))
         .unwrap_or_else(|| "—".into());
     let c = &r.open_concerns;
-    let color = if c.critical > 0 {
+    let (crit_alerts, _, _) = r.alert_counts();
+    let color = if c.critical > 0 || crit_alerts > 0 {
         RED
     } else if r.dispatch_halted {
         YELLOW
@@ -346,11 +393,11 @@ pub fn status_embed(r: &StatusReport, title: &str) -> Embed {
         GREEN
     };
     let mut e = Embed::new(title)
-        .description(
-            r.plan
-                .clone()
-                .unwrap_or_else(|| "no plan imported yet".into()),
-        )
+        .description(format!(
+            "{}\n{}",
+            r.plan.as_deref().unwrap_or("no plan imported yet"),
+            r.headline()
+        ))
         .color(color)
         .field("phase", phase, true)
         .field(
@@ -388,7 +435,17 @@ pub fn status_embed(r: &StatusReport, title: &str) -> Embed {
             r.qa.map(|d| d.as_str().to_string())
                 .unwrap_or_else(|| "not run yet".into()),
             true,
-        );
+        )
+        .field(format!("spend today ({})", r.today), r.spend_line(), true);
+    let (crit, alert, warn) = r.alert_counts();
+    if crit + alert + warn > 0 {
+        let list: Vec<String> = r
+            .alerts
+            .iter()
+            .map(|a| format!("{} {}", a.level.as_str().to_uppercase(), a.message))
+            .collect();
+        e = e.field("alerts", list.join("\n"), false);
+    }
     if !r.pending_approvals.is_empty() {
         let list: Vec<String> = r
             .pending_approvals

@@ -66,19 +66,7 @@ fn parse_id(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
-/// How long from `now` to the next `at` (UTC): later today, or tomorrow.
-pub fn until_next(at: TimeOfDay, now: time::OffsetDateTime) -> Option<Duration> {
-    let now = now.to_offset(time::UtcOffset::UTC);
-    let today = now.replace_time(time::Time::from_hms(at.hour, at.minute, 0).ok()?);
-    let next = if today > now {
-        today
-    } else {
-        today + time::Duration::days(1)
-    };
-    Some(Duration::from_millis(
-        (next - now).whole_milliseconds().max(0) as u64,
-    ))
-}
+pub use crate::config::until_next;
 
 fn transient(e: &RestError) -> bool {
     matches!(
@@ -249,7 +237,7 @@ impl Outbox {
         if !self.wanted(Channel::Health) {
             return;
         }
-        let report = StatusReport::from_state(&self.state);
+        let report = StatusReport::from_state(&self.state, &crate::core::now());
         let day = time::OffsetDateTime::now_utc().date();
         let m = Message::embed(alerts::status_embed(
             &report,

@@ -36,6 +36,7 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             level,
             key: key.to_string(),
             message,
+            concern: None,
         })
     };
 
@@ -284,6 +285,7 @@ impl Transitions {
                 level: a.level,
                 key: a.key.clone(),
                 message: a.message.clone(),
+                concern: a.concern,
             }))
             .collect()
     }

@@ -7,6 +7,7 @@
 //! defines each one (formula, source events, window).
 
 pub mod alerts;
+pub mod digest;
 pub mod openmetrics;
 mod text;
 

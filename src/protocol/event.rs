@@ -210,10 +210,27 @@ pub enum EventKind {
         level: AlertLevel,
         key: String,
         message: String,
+        /// The concern raised for it (or kept from the alert it replaces).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        concern: Option<ConcernId>,
     },
     /// The alert's figure came back: it no longer applies.
     MetricAlertCleared {
         key: String,
+    },
+    /// The daily digest was written to `.overlord/reports/` (and committed on the
+    /// integration branch when there is one).
+    DailyReportWritten {
+        /// The UTC day (`YYYY-MM-DD`).
+        date: String,
+        /// `reports/DAILY_<date>.md`.
+        path: String,
+        /// The audit records exported with it (`reports/audit/AUDIT_<date>.jsonl`) go up to
+        /// this record.
+        through_seq: u64,
+        /// The commit on the integration branch.
+        commit: Option<String>,
+        summary: String,
     },
     /// A task branch builds on commits a rollback took out of `main`.
     TaskBranchFlagged {
@@ -330,6 +347,7 @@ impl EventKind {
             EventKind::TaskBranchFlagged { .. } => "task_branch_flagged",
             EventKind::MetricAlert { .. } => "metric_alert",
             EventKind::MetricAlertCleared { .. } => "metric_alert_cleared",
+            EventKind::DailyReportWritten { .. } => "daily_report_written",
         }
     }
 }

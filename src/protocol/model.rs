@@ -1064,6 +1064,9 @@ pub struct Alert {
     pub level: AlertLevel,
     pub key: String,
     pub message: String,
+    /// The concern that put it in the human's queue (ALERT and CRITICAL; see docs/metrics.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concern: Option<ConcernId>,
 }
 
 /// Where the session is in its Save cycle.

@@ -5,11 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Agent, AgentState, Approval, ApprovalKind, Checkpoint, Clarification, Concern, ConcernStatus,
-    Handoff, OperationKind, OperationOutcome, Plan, QaDecision, Role, SessionStatus, Severity,
-    TaskStatus, Variation,
+    Agent, AgentState, Alert, AlertLevel, Approval, ApprovalKind, Checkpoint, Clarification,
+    Concern, ConcernStatus, Handoff, OperationKind, OperationOutcome, Plan, QaDecision, Role,
+    SessionStatus, Severity, TaskStatus, Variation,
 };
-use super::state::State;
+use super::state::{DaySpend, State};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
@@ -126,10 +126,24 @@ pub struct StatusReport {
     /// Task branches a rollback flagged: "t2: builds on …".
     #[serde(default)]
     pub flagged_tasks: Vec<String>,
+    /// The UTC day `spend_today` covers (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub today: String,
+    /// Agents' tokens and cost on that day.
+    #[serde(default)]
+    pub spend_today: DaySpend,
+    /// The metrics' alerts in force, most severe first.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
 }
 
 impl StatusReport {
-    pub fn from_state(state: &State) -> StatusReport {
+    /// The report at `now` (an audit timestamp: its UTC day is "today" for the spend).
+    pub fn from_state(state: &State, now: &str) -> StatusReport {
+        let today = now.get(..10).unwrap_or(now).to_string();
+        let spend_today = state.spend_by_day.get(&today).copied().unwrap_or_default();
+        let mut alerts: Vec<Alert> = state.alerts.values().cloned().collect();
+        alerts.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.key.cmp(&b.key)));
         let (tasks_done, tasks_total) = state
             .plan
             .as_ref()
@@ -227,41 +241,81 @@ impl StatusReport {
                 .collect(),
             qa: state.qa_runs.last().map(|r| r.decision),
             last_event_seq: state.last_event_seq,
+            today,
+            spend_today,
+            alerts,
         }
     }
 
-    /// The one-line health summary (`Phase 1 – Loop: 3/5 tasks, 2 concerns open (0 critical)`).
+    /// Alerts in force at each level: (critical, alert, warn).
+    pub fn alert_counts(&self) -> (usize, usize, usize) {
+        let n = |l| self.alerts.iter().filter(|a| a.level == l).count();
+        (
+            n(AlertLevel::Critical),
+            n(AlertLevel::Alert),
+            n(AlertLevel::Warn),
+        )
+    }
+
+    /// "$0.42 (12.3k tokens)".
+    pub fn spend_line(&self) -> String {
+        format!(
+            "${:.2} ({} tokens)",
+            self.spend_today.cost_micros as f64 / 1e6,
+            compact(self.spend_today.tokens)
+        )
+    }
+
+    /// The health line: phase, tasks done/total, agents active, open concerns by severity,
+    /// last checkpoint, QA state and spend today, then what needs the governor (approvals,
+    /// alerts, the kill switch).
     pub fn headline(&self) -> String {
         let phase = match &self.phase {
             Some(p) => format!("{} – {}", p.id, p.name),
             None => "no plan".to_string(),
         };
+        let c = &self.open_concerns;
         let mut s = format!(
-            "{phase}: {}/{} tasks done, {} agents active, {} concerns open ({} critical)",
+            "{phase} · tasks {}/{} done · {} agents active · concerns {} critical, {} warning, {} info · last checkpoint {} · QA {} · spend today {}",
             self.tasks_done,
             self.tasks_total,
             self.agents_active,
-            self.open_concerns.total(),
-            self.open_concerns.critical
+            c.critical,
+            c.warning,
+            c.info,
+            self.last_checkpoint.as_deref().unwrap_or("none"),
+            self.qa.map(|d| d.as_str()).unwrap_or("not run"),
+            self.spend_line(),
         );
         if !self.pending_approvals.is_empty() {
             s.push_str(&format!(
-                ", {} approvals pending",
-                self.pending_approvals.len()
+                " · {} approval{} pending",
+                self.pending_approvals.len(),
+                if self.pending_approvals.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
             ));
         }
-        if self.dispatch_halted {
-            s.push_str(", ALL PAUSED");
+        let (crit, alert, warn) = self.alert_counts();
+        if crit + alert + warn > 0 {
+            let parts: Vec<String> = [(crit, "critical"), (alert, "alert"), (warn, "warn")]
+                .into_iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, l)| format!("{n} {l}"))
+                .collect();
+            s.push_str(&format!(" · alerts {}", parts.join(", ")));
         }
-        if let Some(c) = &self.last_checkpoint {
-            s.push_str(&format!(", last checkpoint {c}"));
+        if self.dispatch_halted {
+            s.push_str(" · ALL PAUSED");
         }
         s
     }
 
     /// The multi-line text form used by the CLI and the console.
     pub fn render_text(&self) -> String {
-        let mut out = String::new();
+        let mut out = format!("Health: {}\n", self.headline());
         out.push_str(&format!(
             "Plan: {}\n",
             self.plan.as_deref().unwrap_or("none imported")
@@ -360,6 +414,29 @@ impl StatusReport {
                 None => "not run",
             }
         ));
+        out.push_str(&format!(
+            "Spend today ({}): {}\n",
+            self.today,
+            self.spend_line()
+        ));
+        for a in &self.alerts {
+            out.push_str(&format!(
+                "Alert [{}] {}: {}{}\n",
+                a.level,
+                a.key,
+                a.message,
+                a.concern.map(|c| format!(" ({c})")).unwrap_or_default()
+            ));
+        }
         out
+    }
+}
+
+/// 950 → "950", 12_345 → "12.3k", 4_200_000 → "4.2M".
+fn compact(n: u64) -> String {
+    match n {
+        0..=999 => n.to_string(),
+        1_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
     }
 }

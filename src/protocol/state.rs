@@ -49,6 +49,17 @@ pub struct State {
     /// The metrics' alerts in force, by key (`metric_alert` until `metric_alert_cleared`).
     #[serde(default)]
     pub alerts: BTreeMap<String, Alert>,
+    /// Agents' tokens and cost by UTC day (`YYYY-MM-DD` of the `agent_activity` events), for
+    /// the health line's "spend today".
+    #[serde(default)]
+    pub spend_by_day: BTreeMap<String, DaySpend>,
+}
+
+/// Tokens and cost (micro-dollars) spent on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DaySpend {
+    pub tokens: u64,
+    pub cost_micros: u64,
 }
 
 impl State {
@@ -216,6 +227,14 @@ impl State {
                 files,
                 session_id,
             } => {
+                if *tokens > 0 || *cost_micros > 0 {
+                    let day = self
+                        .spend_by_day
+                        .entry(at.get(..10).unwrap_or(at).to_string())
+                        .or_default();
+                    day.tokens = day.tokens.saturating_add(*tokens);
+                    day.cost_micros = day.cost_micros.saturating_add(*cost_micros);
+                }
                 if let Some(a) = self.agents.get_mut(agent) {
                     a.events += events;
                     a.tokens += tokens;
@@ -381,6 +400,7 @@ impl State {
                 level,
                 key,
                 message,
+                concern,
             } => {
                 self.alerts.insert(
                     key.clone(),
@@ -388,12 +408,14 @@ impl State {
                         level: *level,
                         key: key.clone(),
                         message: message.clone(),
+                        concern: *concern,
                     },
                 );
             }
             EventKind::MetricAlertCleared { key } => {
                 self.alerts.remove(key);
             }
+            EventKind::DailyReportWritten { .. } => {}
         }
     }
 

@@ -111,6 +111,11 @@ pub fn summarize(store: &Store) -> Result<AuditSummary, StoreError> {
 /// Writes every record as a JSON line (`seq`, `topic`, `at`, `prev`, `hash`, `record`);
 /// returns how many.
 pub fn export(store: &Store, out: &mut dyn Write) -> Result<u64, StoreError> {
+    export_after(store, 0, out)
+}
+
+/// Like [`export`], for the records after `after` only (the daily digest's share).
+pub fn export_after(store: &Store, after: u64, out: &mut dyn Write) -> Result<u64, StoreError> {
     let conn = store.conn();
     let err = |e| store.sql_err(e);
     let io = |e: std::io::Error| StoreError::Io {
@@ -118,9 +123,9 @@ pub fn export(store: &Store, out: &mut dyn Write) -> Result<u64, StoreError> {
         message: e.to_string(),
     };
     let mut stmt = conn
-        .prepare("SELECT seq, topic, at, body, prev, hash FROM records ORDER BY seq")
+        .prepare("SELECT seq, topic, at, body, prev, hash FROM records WHERE seq > ?1 ORDER BY seq")
         .map_err(err)?;
-    let mut rows = stmt.query([]).map_err(err)?;
+    let mut rows = stmt.query([after as i64]).map_err(err)?;
     let mut n = 0;
     while let Some(row) = rows.next().map_err(err)? {
         let seq: i64 = row.get(0).map_err(err)?;

@@ -1,0 +1,287 @@
+//! Writes the daily digest (issue 9, seed 000 §7): `metrics::digest` renders it; this puts
+//! it on disk and in git.
+//!
+//! - `.overlord/reports/DAILY_<date>.md`: the digest;
+//! - `.overlord/reports/audit/AUDIT_<date>.jsonl`: the audit records since the previous day's
+//!   digest, in `audit export`'s format (so consecutive days chain: each file's first `prev`
+//!   is the previous file's last `hash`);
+//! - a commit `reports: daily digest <date>` on the integration branch (on top of it when it
+//!   holds main, else on main) with `reports/` and the status documents (`docs/PROJECT_*.md`);
+//! - the events `git_action` (`commit`, trigger `report`) and `daily_report_written`, whose
+//!   summary the Discord bridge posts to `#system-health`.
+//!
+//! A Save rebuilds the integration branch from main, so it carries `reports/` from
+//! `.overlord/reports/` into its documents commit: the digests reach main with the next Save.
+//! The digest waits for the operation lock like `/save`; a Save or rollback that is running
+//! leaves the digest on disk, uncommitted (it is committed by that Save or the next digest).
+
+use std::path::Path;
+
+use git2::{Oid, Repository, Tree};
+
+use super::ops::{OperationLock, LOCK_GRACE};
+use super::Core;
+use crate::git;
+use crate::metrics::digest::{self, Digest};
+use crate::protocol::model::Role;
+use crate::protocol::EventKind;
+
+/// The actor named on the digest's events.
+pub const ACTOR: &str = "reports";
+
+/// What writing the digest did.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub digest: Digest,
+    /// `.overlord/reports/DAILY_<date>.md`.
+    pub file: std::path::PathBuf,
+    /// Audit records exported with it.
+    pub records: u64,
+    /// The commit on the integration branch, if one was made.
+    pub commit: Option<String>,
+    /// Why there is no commit, when there is none.
+    pub note: Option<String>,
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Writes today's digest at `now` (an audit timestamp), commits it, and records it.
+pub fn write_daily(core: &mut Core, now: &str) -> Result<Written, String> {
+    core.refresh().map_err(|e| e.to_string())?;
+    let mut cache = super::monitor::EventCache::default();
+    cache.update(core.store()).map_err(|e| e.to_string())?;
+    let digest = digest::render(&cache.events, core.state(), now)
+        .ok_or_else(|| format!("{now:?} is not an RFC 3339 time"))?;
+    // The audit records since the last digest of an earlier day (a second digest the same
+    // day rewrites the day's file with everything since then).
+    let after = cache
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| match &e.kind {
+            EventKind::DailyReportWritten {
+                date, through_seq, ..
+            } if *date < digest.date => Some(*through_seq),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let dir = core.ws.dir.join("reports");
+    let audit_dir = dir.join("audit");
+    std::fs::create_dir_all(&audit_dir).map_err(|e| format!("{}: {e}", audit_dir.display()))?;
+    let file = dir.join(digest.file_name());
+    write_atomically(&file, digest.markdown.as_bytes())
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let through_seq = core.store().head().0;
+    let mut export = Vec::new();
+    let records = crate::store::summary::export_after(core.store(), after, &mut export)
+        .map_err(|e| e.to_string())?;
+    let audit_file = audit_dir.join(format!("AUDIT_{}.jsonl", digest.date));
+    write_atomically(&audit_file, &export).map_err(|e| format!("{}: {e}", audit_file.display()))?;
+
+    let (commit, note, mut events) = match commit_reports(core, &digest) {
+        Ok(Some((commit, event))) => (Some(commit.to_string()), None, vec![event]),
+        Ok(None) => (
+            None,
+            Some("the integration branch already holds these reports".to_string()),
+            vec![],
+        ),
+        Err(why) => (None, Some(why), vec![]),
+    };
+    events.push(EventKind::DailyReportWritten {
+        date: digest.date.clone(),
+        path: format!("reports/{}", digest.file_name()),
+        through_seq,
+        commit: commit.clone(),
+        summary: digest.summary.clone(),
+    });
+    core.emit(ACTOR, events).map_err(|e| e.to_string())?;
+    Ok(Written {
+        digest,
+        file,
+        records,
+        commit,
+        note,
+    })
+}
+
+/// The `reports/` tree: `base`'s (when it has one) with every file of `.overlord/reports/`
+/// (`DAILY_*.md` and `audit/AUDIT_*.jsonl`) written over it. `None` when there is nothing.
+pub(crate) fn reports_tree(
+    repo: &Repository,
+    base: Option<&Tree<'_>>,
+    dir: &Path,
+) -> Result<Option<Oid>, git2::Error> {
+    let old = base
+        .and_then(|t| t.get_name("reports"))
+        .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
+        .map(|e| repo.find_tree(e.id()))
+        .transpose()?;
+    let old_audit = old
+        .as_ref()
+        .and_then(|t| t.get_name("audit"))
+        .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
+        .map(|e| repo.find_tree(e.id()))
+        .transpose()?;
+    let mut top = repo.treebuilder(old.as_ref())?;
+    let mut audit = repo.treebuilder(old_audit.as_ref())?;
+    let files = |d: &Path, prefix: &str, suffix: &str| -> Vec<(String, std::path::PathBuf)> {
+        let mut out: Vec<_> = std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_string();
+                (name.starts_with(prefix) && name.ends_with(suffix) && e.path().is_file())
+                    .then(|| (name, e.path()))
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    for (name, path) in files(dir, "DAILY_", ".md") {
+        let blob = repo.blob_path(&path)?;
+        top.insert(&name, blob, 0o100644)?;
+    }
+    for (name, path) in files(&dir.join("audit"), "AUDIT_", ".jsonl") {
+        let blob = repo.blob_path(&path)?;
+        audit.insert(&name, blob, 0o100644)?;
+    }
+    if !audit.is_empty() {
+        let t = audit.write()?;
+        top.insert("audit", t, 0o040000)?;
+    }
+    if top.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(top.write()?))
+}
+
+/// Commits `reports/` and the status documents on the integration branch; the commit and its
+/// `git_action` event, or `None` when the branch already holds them. Refuses (with the
+/// reason) when there is no git session yet or an operation is running.
+fn commit_reports(core: &Core, digest: &Digest) -> Result<Option<(Oid, EventKind)>, String> {
+    let Some(sess) = core.state().git.clone() else {
+        return Err(
+            "no git session yet (it starts with the first task worktree or Save): the digest is only on disk"
+                .into(),
+        );
+    };
+    let _lock = match OperationLock::acquire(&core.ws, LOCK_GRACE) {
+        Ok(Some(l)) => l,
+        Ok(None) => return Err(
+            "a Save or rollback is running: the digest is on disk and goes in with the next Save"
+                .into(),
+        ),
+        Err(e) => return Err(format!("cannot take .overlord/operation.lock: {e}")),
+    };
+    let err = |e: git2::Error| e.message().to_string();
+    let repo = git::open(&core.ws.root).map_err(|e| e.to_string())?;
+    let main = git::ref_target(&repo, &sess.main_ref())
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the main branch {} does not exist", sess.main))?;
+    let integ_ref = format!("refs/heads/{}", sess.integration_branch());
+    let integ = git::ref_target(&repo, &integ_ref).map_err(|e| e.to_string())?;
+    // On top of the integration branch when it holds main (its merges are not lost), else
+    // on main (the branch is rebuilt from main by every Save anyway).
+    let parent = match integ {
+        Some(i) if i == main || repo.graph_descendant_of(i, main).unwrap_or(false) => i,
+        _ => main,
+    };
+    let parent_commit = repo.find_commit(parent).map_err(err)?;
+    let root = parent_commit.tree().map_err(err)?;
+    let mut top = repo.treebuilder(Some(&root)).map_err(err)?;
+    if let Some(reports) =
+        reports_tree(&repo, Some(&root), &core.ws.dir.join("reports")).map_err(err)?
+    {
+        top.insert("reports", reports, 0o040000).map_err(err)?;
+    }
+    let docs_old = root
+        .get_name("docs")
+        .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
+        .map(|e| repo.find_tree(e.id()))
+        .transpose()
+        .map_err(err)?;
+    let mut docs = repo.treebuilder(docs_old.as_ref()).map_err(err)?;
+    for (name, text) in crate::protocol::documents::render_all(core.state()) {
+        let blob = repo.blob(text.as_bytes()).map_err(err)?;
+        docs.insert(name, blob, 0o100644).map_err(err)?;
+    }
+    let docs_tree = docs.write().map_err(err)?;
+    top.insert("docs", docs_tree, 0o040000).map_err(err)?;
+    let tree = top.write().map_err(err)?;
+    if tree == root.id() {
+        return Ok(None);
+    }
+    let message = format!(
+        "reports: daily digest {}\n\n{}\n\n{}",
+        digest.date,
+        digest.summary,
+        git::trailers(Role::ProjectManager, core.state().last_event_seq, &sess.id)
+    );
+    let author = git::signature(Some(Role::ProjectManager)).map_err(|e| e.to_string())?;
+    let commit =
+        git::commit(&repo, tree, &[parent], &message, &author).map_err(|e| e.to_string())?;
+    repo.reference(&integ_ref, commit, true, "overlord: daily digest")
+        .map_err(err)?;
+    Ok(Some((
+        commit,
+        EventKind::GitAction {
+            action: "commit".into(),
+            reference: integ_ref,
+            old: integ.map(|o| o.to_string()),
+            new: Some(commit.to_string()),
+            source: None,
+            trigger: "report".into(),
+            detail: format!(
+                "daily digest {} with the status documents and the day's audit records",
+                digest.date
+            ),
+        },
+    )))
+}
+
+/// Runs until `stop`: writes the digest every day at `[reports] daily_at` (UTC), on a
+/// blocking thread with its own `Core` (its events reach the owner's subscribers through the
+/// core's polling).
+pub async fn run(
+    ws: crate::workspace::Workspace,
+    config: crate::config::Config,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let Some(at) = config.reports.daily_at else {
+        return;
+    };
+    loop {
+        let Some(wait) = crate::config::until_next(at, time::OffsetDateTime::now_utc()) else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            r = stop.changed() => {
+                if r.is_err() || *stop.borrow() {
+                    return;
+                }
+                continue;
+            }
+        }
+        let (ws, config) = (ws.clone(), config.clone());
+        let done = tokio::task::spawn_blocking(move || {
+            let mut core = Core::open(&ws, &config).map_err(|e| e.to_string())?;
+            write_daily(&mut core, &super::now())
+        })
+        .await;
+        match done {
+            Ok(Ok(w)) => {
+                tracing::info!(file = %w.file.display(), commit = ?w.commit, note = ?w.note, "{}", w.digest.summary)
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "the daily digest was not written"),
+            Err(e) => tracing::error!(error = %e, "the daily digest failed"),
+        }
+        // Past the minute, so the same time of day is not taken twice.
+        tokio::time::sleep(std::time::Duration::from_secs(61)).await;
+    }
+}
