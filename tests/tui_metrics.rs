@@ -469,8 +469,33 @@ fn the_window_key_cycles_the_window_and_only_the_latest_answer_counts() {
         press(&mut app, &keys, "w"),
         vec![load(Window::All, 5, false)]
     );
+    // Events while it computes: an answer newer than the figures shown is shown even though
+    // a newer request is pending (a steady stream of events cannot starve the pane); an
+    // answer older than the figures shown is dropped.
+    app.on_event(overlord::protocol::Event {
+        seq: app.state.last_event_seq + 1,
+        at: NOW.into(),
+        command_seq: None,
+        actor: "system".into(),
+        kind: activity("implementer-1", 1, 1),
+    });
+    assert_eq!(app.screen.metrics.generation, 6);
+    app.on_metrics_loaded(5, Ok(figures_of(&s, Window::All)));
+    assert_eq!(
+        app.screen.metrics.figures.as_ref().map(|f| f.window),
+        Some(Window::All)
+    );
+    assert!(app.screen.metrics.loading, "6 is still to come");
+    app.on_metrics_loaded(6, Ok(figures_of(&s, Window::All)));
+    assert!(!app.screen.metrics.loading);
+    app.on_metrics_loaded(5, Err("late".into()));
+    assert_eq!(app.screen.metrics.error, None);
     // An error keeps the figures already shown.
-    app.on_metrics_loaded(5, Err("database is locked".into()));
+    assert_eq!(
+        press(&mut app, &keys, "w"),
+        vec![load(Window::Last24h, 7, false)]
+    );
+    app.on_metrics_loaded(7, Err("database is locked".into()));
     assert!(app.screen.metrics.figures.is_some());
     assert_eq!(
         app.screen.metrics.error.as_deref(),

@@ -137,13 +137,16 @@ impl App {
         self.load_metrics(true)
     }
 
-    /// The metrics pane's figures arrived. Only the latest request counts.
+    /// The metrics pane's figures arrived. An answer for another window, or older than the
+    /// figures shown, is dropped; a newer one is shown even while a still newer request is
+    /// pending.
     pub fn on_metrics_loaded(&mut self, generation: u64, loaded: Result<Figures, String>) {
         let m = &mut self.screen.metrics;
-        if generation != m.generation {
+        if generation < m.window_generation || generation <= m.shown_generation {
             return;
         }
-        m.loading = false;
+        m.shown_generation = generation;
+        m.loading = generation < m.generation;
         match loaded {
             Ok(f) => {
                 m.figures = Some(f);
@@ -606,7 +609,9 @@ impl App {
             Action::FocusMetrics => return self.focus(Pane::Metrics),
             Action::MetricsWindow => {
                 self.screen.metrics.window = next_window(self.screen.metrics.window);
-                return self.load_metrics(false);
+                let out = self.load_metrics(false);
+                self.screen.metrics.window_generation = self.screen.metrics.generation;
+                return out;
             }
             Action::FocusDiff => {
                 self.screen.focus = Pane::Diff;

@@ -21,8 +21,15 @@ use crate::tui::theme::Slot;
 pub struct MetricsView {
     /// The window asked for (the figures shown may still be of the previous one).
     pub window: Window,
-    /// Of the latest request: an answer for another is stale.
+    /// Of the latest request.
     pub generation: u64,
+    /// Of the first request for the current window: an answer older than it is for another
+    /// window, and dropped.
+    pub window_generation: u64,
+    /// Of the figures shown: an answer older than them is dropped. (A newer one is shown even
+    /// while a still newer request is pending, so a steady stream of events cannot keep the
+    /// pane from ever updating.)
+    pub shown_generation: u64,
     pub loading: bool,
     /// The latest figures computed.
     pub figures: Option<Figures>,
@@ -34,6 +41,8 @@ impl Default for MetricsView {
         MetricsView {
             window: Window::All,
             generation: 0,
+            window_generation: 0,
+            shown_generation: 0,
             loading: false,
             figures: None,
             error: None,
@@ -457,7 +466,8 @@ fn title_note(view: &MetricsView) -> String {
             }
             s
         }
-        Some(f) => format!("window {} · {} computing…", f.window, view.window),
+        Some(f) if view.loading => format!("window {} · {} computing…", f.window, view.window),
+        Some(f) => format!("window {} · {} not computed", f.window, view.window),
         None => format!("window {}", view.window),
     }
 }
