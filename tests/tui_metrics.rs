@@ -366,7 +366,16 @@ fn metrics_pane_before_the_figures_on_an_error_and_at_tiny_sizes() {
     let empty = Script::new();
     for state in [&s.state, &empty.state] {
         for view in [&full, &computing, &failed] {
-            for (w, h) in [(0u16, 0u16), (1, 1), (10, 3), (20, 5), (40, 10), (99, 12)] {
+            for (w, h) in [
+                (0u16, 0u16),
+                (1, 1),
+                (10, 3),
+                (20, 5),
+                (40, 10),
+                (99, 12),
+                (100, 6),
+                (120, 9),
+            ] {
                 draw(w, h, |a, b| {
                     pane::render(&ctx(state, &theme, true), view, a, b)
                 });
@@ -578,7 +587,8 @@ fn the_worker_reads_a_real_store_incrementally_and_answers_the_latest_request() 
 
     // The worker: requests in a burst are answered once, for the newest.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let worker = MetricsWorker::spawn(ws.store_paths(), tx).expect("worker");
+    let worker =
+        MetricsWorker::spawn_with_clock(ws.store_paths(), tx, || NOW.to_string()).expect("worker");
     for (generation, window) in [(1, Window::Last24h), (2, Window::All)] {
         worker.request(Request {
             window,
@@ -590,6 +600,7 @@ fn the_worker_reads_a_real_store_incrementally_and_answers_the_latest_request() 
     assert_eq!(generation, 2);
     let figures = figures.expect("figures");
     assert_eq!(figures.window, Window::All);
+    assert_eq!(figures.now, NOW);
     assert_eq!(figures.series.len(), 3);
     assert_eq!(figures.metrics.qa.runs.len(), 4);
     assert!(rx.try_recv().is_err(), "one answer for the burst");

@@ -103,10 +103,19 @@ impl MetricsWorker {
         paths: StorePaths,
         out: tokio::sync::mpsc::UnboundedSender<Loaded>,
     ) -> std::io::Result<MetricsWorker> {
+        MetricsWorker::spawn_with_clock(paths, out, crate::core::now)
+    }
+
+    /// [`MetricsWorker::spawn`] with another clock (an audit timestamp per call), for tests.
+    pub fn spawn_with_clock(
+        paths: StorePaths,
+        out: tokio::sync::mpsc::UnboundedSender<Loaded>,
+        clock: fn() -> Timestamp,
+    ) -> std::io::Result<MetricsWorker> {
         let (tx, rx) = mpsc::channel::<Request>();
         std::thread::Builder::new()
             .name("overlord-metrics".into())
-            .spawn(move || work(paths, rx, out))?;
+            .spawn(move || work(paths, rx, out, clock))?;
         Ok(MetricsWorker { tx })
     }
 
@@ -119,6 +128,7 @@ fn work(
     paths: StorePaths,
     rx: mpsc::Receiver<Request>,
     out: tokio::sync::mpsc::UnboundedSender<Loaded>,
+    clock: fn() -> Timestamp,
 ) {
     let mut store: Option<Store> = None;
     let mut cache = EventCache::default();
@@ -147,7 +157,7 @@ fn work(
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }
-        let answer = compute(&paths, &mut store, &mut cache, req.window);
+        let answer = compute(&paths, &mut store, &mut cache, req.window, &clock());
         last = Some(Instant::now());
         if out.send((req.generation, answer)).is_err() {
             return;
@@ -160,6 +170,7 @@ fn compute(
     store: &mut Option<Store>,
     cache: &mut EventCache,
     window: Window,
+    now: &str,
 ) -> Result<Figures, String> {
     if store.is_none() {
         *store = Some(Store::open_without_repair(paths).map_err(|e| e.to_string())?);
@@ -172,8 +183,7 @@ fn compute(
         *store = None;
         return Err(e.to_string());
     }
-    let now = crate::core::now();
     cache
-        .figures(window, &now)
+        .figures(window, now)
         .ok_or_else(|| format!("the clock gives an unreadable time: {now}"))
 }

@@ -269,7 +269,12 @@ fn trends(ctx: &Ctx<'_>, figures: Option<&Figures>, rows: u16, pen: &mut Pen<'_>
             (true, _) => "—".to_string(),
         };
         let value_slot = if has_data { Slot::Text } else { Slot::Dim };
-        let h = rows.min(pen.room()).max(1);
+        // A series with nothing to draw takes one line.
+        let h = if has_data {
+            rows.min(pen.room()).max(1)
+        } else {
+            1
+        };
         let top = pen.y;
         pen.line(Line::from(vec![
             Span::styled(
@@ -323,13 +328,8 @@ fn trends(ctx: &Ctx<'_>, figures: Option<&Figures>, rows: u16, pen: &mut Pen<'_>
     }
 }
 
-/// Running time and cost per role, as bars side by side.
-fn roles(ctx: &Ctx<'_>, figures: Option<&Figures>, pen: &mut Pen<'_>) {
-    let width = pen.area.width as usize;
-    pen.line(heading(ctx, "Per role", " running time · cost", width));
-    let Some(m) = figures.map(|f| &f.metrics) else {
-        return;
-    };
+/// The roles with a running time or a cost.
+fn role_list(m: &crate::metrics::Metrics) -> Vec<Role> {
     let mut list: Vec<Role> = m
         .tasks
         .by_role
@@ -339,6 +339,17 @@ fn roles(ctx: &Ctx<'_>, figures: Option<&Figures>, pen: &mut Pen<'_>) {
         .collect();
     list.sort();
     list.dedup();
+    list
+}
+
+/// Running time and cost per role, as bars side by side.
+fn roles(ctx: &Ctx<'_>, figures: Option<&Figures>, pen: &mut Pen<'_>) {
+    let width = pen.area.width as usize;
+    pen.line(heading(ctx, "Per role", " running time · cost", width));
+    let Some(m) = figures.map(|f| &f.metrics) else {
+        return;
+    };
+    let list = role_list(m);
     if list.is_empty() {
         pen.line(Line::from(dim(ctx, "  no data")));
         return;
@@ -554,7 +565,11 @@ pub fn render(ctx: &Ctx<'_>, view: &MetricsView, area: Rect, buf: &mut Buffer) {
             y: rest.y,
             buf: pen.buf,
         };
-        trends(ctx, figures, 1, &mut p);
+        // The sparklines grow into the height the other sections leave.
+        let roles_n = figures.map_or(1, |f| role_list(&f.metrics).len().max(1)) as u16;
+        let others = 2 + (1 + roles_n) + 4 + 2;
+        let rows = (rest.height.saturating_sub(others) / 3).clamp(1, 4);
+        trends(ctx, figures, rows, &mut p);
         if p.room() > 9 {
             p.skip(1);
         }
