@@ -37,6 +37,7 @@ mod tui_app;
 mod tui_config;
 mod tui_diff;
 mod tui_e2e;
+mod tui_metrics;
 mod tui_panes;
 mod tui_theme;
 mod worktree;

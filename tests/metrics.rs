@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use overlord::config::MetricsConfig;
 use overlord::metrics::{
-    self, compute, evaluate, openmetrics, transitions, Alert, AlertLevel, Durations, Facts,
-    Metrics, Ratio, Spend, Window,
+    self, compute, evaluate, openmetrics, transitions, Alert, AlertLevel, CheckpointPoint,
+    Durations, Facts, Metrics, Ratio, Spend, Window,
 };
 use overlord::protocol::model::{
     Agent, AgentState, Checkpoint, CheckpointKind, Concern, ConcernId, GateOutcome, GateResult,
@@ -1430,22 +1430,10 @@ fn forge_first_record(repo: &Repo) {
 }
 
 fn repo_with(events: &[Event]) -> Repo {
-    use overlord::store::{NewRecord, Store};
     let repo = Repo::new();
     let ws = repo.workspace();
     ws.init().expect("init");
-    let mut store = Store::open(&ws.store_paths()).expect("store");
-    let records: Vec<NewRecord> = events
-        .iter()
-        .map(|e| NewRecord {
-            topic: e.kind.topic(),
-            at: e.at.clone(),
-            body: serde_json::to_string(e).unwrap(),
-        })
-        .collect();
-    let mut guard = store.begin_write().expect("write");
-    let appended = guard.append(&records).expect("append");
-    guard.commit(&appended).expect("commit");
+    crate::common::append_events(&ws, events);
     repo
 }
 
@@ -2177,4 +2165,181 @@ fn the_daily_digest_says_what_the_24_hours_brought() {
     );
     assert!(empty.markdown.contains("No QA run: no data."));
     assert!(render(&[], &State::default(), "not a time").is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The figures per checkpoint (the console's sparklines)
+
+fn named_checkpoint(name: &str, kind: CheckpointKind, at: &str) -> EventKind {
+    let EventKind::CheckpointCreated { mut checkpoint } = checkpoint(at) else {
+        unreachable!()
+    };
+    checkpoint.name = format!("checkpoint/{name}");
+    checkpoint.kind = kind;
+    EventKind::CheckpointCreated { checkpoint }
+}
+
+/// Three checkpoints on the 21st, and a fourth after `NOW`:
+/// - 001 at 09:40: QA-1 (fail, 80%) and QA-2 (auto_merge, 84.5%), $0.01 spent before it;
+/// - 002 at 10:00, a rollback: nothing happened since 001;
+/// - 003 at 10:40: QA-3 measured no coverage, QA-4 recorded twice (86% then 87%), $0.03;
+/// - then $0.005 at 11:00 (after the last checkpoint before `NOW`) and 004 at 13:00.
+fn checkpoint_history() -> Log {
+    let mut l = Log::default();
+    let run = |id, coverage, decision| {
+        Run {
+            coverage,
+            decision,
+            ..Run::new(id)
+        }
+        .recorded(&ts(21, 9, 0), &ts(21, 9, 0))
+    };
+    l.at(
+        &ts(21, 9, 0),
+        register("a1", Role::Implementer, "codex", &ts(21, 9, 0)),
+    )
+    .at(&ts(21, 9, 10), activity("a1", 100, 10_000))
+    .at(&ts(21, 9, 20), run(1, Some(80.0), QaDecision::Fail))
+    .at(&ts(21, 9, 30), run(2, Some(84.5), QaDecision::AutoMerge))
+    .at(
+        &ts(21, 9, 40),
+        named_checkpoint("20261121-001", CheckpointKind::Save, &ts(21, 9, 40)),
+    )
+    .at(
+        &ts(21, 10, 0),
+        named_checkpoint("20261121-002", CheckpointKind::Rollback, &ts(21, 10, 0)),
+    )
+    .at(&ts(21, 10, 10), activity("a1", 200, 30_000))
+    .at(&ts(21, 10, 20), run(3, None, QaDecision::AutoMerge))
+    .at(
+        &ts(21, 10, 25),
+        run(4, Some(86.0), QaDecision::RequireHuman),
+    )
+    .at(
+        &ts(21, 10, 30),
+        run(4, Some(87.0), QaDecision::RequireHuman),
+    )
+    .at(
+        &ts(21, 10, 40),
+        named_checkpoint("20261121-003", CheckpointKind::Save, &ts(21, 10, 40)),
+    )
+    .at(&ts(21, 11, 0), activity("a1", 50, 5_000))
+    .at(
+        &ts(21, 13, 0),
+        named_checkpoint("20261121-004", CheckpointKind::Save, &ts(21, 13, 0)),
+    );
+    l
+}
+
+/// A point with nothing in its stretch.
+fn point(name: &str, kind: CheckpointKind, at: &str) -> CheckpointPoint {
+    CheckpointPoint {
+        checkpoint: format!("checkpoint/{name}"),
+        kind,
+        at: at.into(),
+        qa_runs: 0,
+        coverage: None,
+        qa_pass_rate: None,
+        cost_micros: None,
+        tokens: 0,
+    }
+}
+
+#[test]
+fn each_checkpoint_gets_the_qa_runs_and_spend_of_its_stretch_exactly() {
+    let l = checkpoint_history();
+    let points = metrics::per_checkpoint(&l.events, Window::All, NOW).unwrap();
+    assert_eq!(
+        points,
+        vec![
+            CheckpointPoint {
+                qa_runs: 2,
+                coverage: Some(84.5),
+                qa_pass_rate: ratio(1, 2),
+                cost_micros: Some(10_000),
+                tokens: 100,
+                ..point("20261121-001", CheckpointKind::Save, &ts(21, 9, 40))
+            },
+            // A rollback with nothing since the checkpoint before it: no data, not zeros.
+            point("20261121-002", CheckpointKind::Rollback, &ts(21, 10, 0)),
+            // QA-4's second record replaces its first; QA-3 measured no coverage.
+            CheckpointPoint {
+                qa_runs: 2,
+                coverage: Some(87.0),
+                qa_pass_rate: ratio(2, 2),
+                cost_micros: Some(30_000),
+                tokens: 200,
+                ..point("20261121-003", CheckpointKind::Save, &ts(21, 10, 40))
+            },
+        ]
+    );
+    // The checkpoint window: only the newest checkpoint before now.
+    let since = metrics::per_checkpoint(&l.events, Window::SinceCheckpoint, NOW).unwrap();
+    assert_eq!(since, points[2..].to_vec());
+}
+
+#[test]
+fn a_checkpoint_in_the_window_keeps_the_part_of_its_stretch_before_the_window() {
+    let l = checkpoint_history();
+    // 24 h before 11-22 09:35 is 11-21 09:35: 001 (09:40) is in, its QA runs and spend (09:10,
+    // 09:20, 09:30) are earlier but still its own; 004 (13:00) has happened by then.
+    let points = metrics::per_checkpoint(&l.events, Window::Last24h, &ts(22, 9, 35)).unwrap();
+    let names: Vec<&str> = points.iter().map(|p| p.checkpoint.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "checkpoint/20261121-001",
+            "checkpoint/20261121-002",
+            "checkpoint/20261121-003",
+            "checkpoint/20261121-004"
+        ]
+    );
+    assert_eq!(points[0].qa_runs, 2);
+    assert_eq!(points[0].cost_micros, Some(10_000));
+    assert_eq!(
+        points[3],
+        CheckpointPoint {
+            cost_micros: Some(5_000),
+            tokens: 50,
+            ..point("20261121-004", CheckpointKind::Save, &ts(21, 13, 0))
+        }
+    );
+    // A day later, only 004 is in the window.
+    let points = metrics::per_checkpoint(&l.events, Window::Last24h, &ts(22, 12, 0)).unwrap();
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0].checkpoint, "checkpoint/20261121-004");
+}
+
+#[test]
+fn no_checkpoint_no_point_and_a_bad_clock_no_answer() {
+    assert_eq!(
+        metrics::per_checkpoint(&[], Window::All, NOW),
+        Some(Vec::new())
+    );
+    // QA runs and spend but no checkpoint yet: nothing per checkpoint (the pane says no data).
+    let l = history();
+    let before_checkpoint = ts(20, 14, 20);
+    assert_eq!(
+        metrics::per_checkpoint(&l.events, Window::All, &before_checkpoint),
+        Some(Vec::new())
+    );
+    assert_eq!(
+        metrics::per_checkpoint(&l.events, Window::All, "yesterday"),
+        None
+    );
+    // An unreadable timestamp is left out, like in every figure.
+    let mut l = checkpoint_history();
+    l.at("not a time", activity("a1", 1, 999_999));
+    let points = metrics::per_checkpoint(&l.events, Window::All, NOW).unwrap();
+    assert_eq!(points[2].cost_micros, Some(30_000));
+}
+
+#[test]
+fn the_events_the_figures_read_are_named() {
+    assert!(metrics::reads(&activity("a1", 1, 1)));
+    assert!(metrics::reads(&checkpoint(&ts(21, 9, 0))));
+    assert!(metrics::reads(&ack(1)));
+    assert!(!metrics::reads(&EventKind::MetricAlertCleared {
+        key: "coverage".into()
+    }));
 }

@@ -10,7 +10,7 @@ use overlord::protocol::{Event, EventKind, State};
 use overlord::tui::panes::{self, Ctx};
 use overlord::tui::theme::{Slot, Theme};
 
-const NOW: &str = "2026-11-21T10:30:00.000Z";
+pub const NOW: &str = "2026-11-21T10:30:00.000Z";
 
 pub struct Script {
     pub state: State,
@@ -19,7 +19,7 @@ pub struct Script {
 }
 
 impl Script {
-    fn new() -> Script {
+    pub fn new() -> Script {
         Script {
             state: State::default(),
             seq: 0,
@@ -27,7 +27,7 @@ impl Script {
         }
     }
 
-    fn at(&mut self, at: &str, actor: &str, kind: EventKind) -> &mut Script {
+    pub fn at(&mut self, at: &str, actor: &str, kind: EventKind) -> &mut Script {
         self.seq += 1;
         let e = Event {
             seq: self.seq,
@@ -311,7 +311,7 @@ pub fn script() -> Script {
     s
 }
 
-fn ctx<'a>(state: &'a State, theme: &'a Theme, focused: bool) -> Ctx<'a> {
+pub fn ctx<'a>(state: &'a State, theme: &'a Theme, focused: bool) -> Ctx<'a> {
     Ctx {
         state,
         theme,
@@ -321,14 +321,14 @@ fn ctx<'a>(state: &'a State, theme: &'a Theme, focused: bool) -> Ctx<'a> {
     }
 }
 
-fn draw(w: u16, h: u16, f: impl Fn(Rect, &mut Buffer)) -> Buffer {
+pub fn draw(w: u16, h: u16, f: impl Fn(Rect, &mut Buffer)) -> Buffer {
     let area = Rect::new(0, 0, w, h);
     let mut buf = Buffer::empty(area);
     f(area, &mut buf);
     buf
 }
 
-fn text(buf: &Buffer) -> String {
+pub fn text(buf: &Buffer) -> String {
     let a = buf.area;
     let mut out = String::new();
     for y in 0..a.height {
@@ -344,7 +344,7 @@ fn text(buf: &Buffer) -> String {
 
 /// The style of the first cell whose row contains `needle`, at the column where `cell`
 /// starts in that row.
-fn style_at(buf: &Buffer, needle: &str, cell: &str) -> ratatui::style::Style {
+pub fn style_at(buf: &Buffer, needle: &str, cell: &str) -> ratatui::style::Style {
     let t = text(buf);
     for (y, line) in t.lines().enumerate() {
         if line.contains(needle) {
@@ -494,7 +494,7 @@ fn screen_text(screen: &overlord::tui::screen::Screen, w: u16, h: u16) -> (Strin
 }
 
 /// The whole screen over the state a script built.
-fn screen_of(
+pub fn screen_of(
     s: &Script,
     screen: &overlord::tui::screen::Screen,
     w: u16,

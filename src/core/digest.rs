@@ -53,7 +53,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub fn write_daily(core: &mut Core, now: &str) -> Result<Written, String> {
     core.refresh().map_err(|e| e.to_string())?;
     let mut cache = super::monitor::EventCache::default();
-    cache.update(core.store()).map_err(|e| e.to_string())?;
+    cache.catch_up(core.store()).map_err(|e| e.to_string())?;
     let digest = digest::render(&cache.events, core.state(), now)
         .ok_or_else(|| format!("{now:?} is not an RFC 3339 time"))?;
     // The audit records since the last digest of an earlier day (a second digest the same

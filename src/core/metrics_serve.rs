@@ -16,7 +16,7 @@ use crate::workspace::Workspace;
 /// as events (data corruption).
 pub fn read_events(store: &Store) -> Result<(Vec<Event>, u64), StoreError> {
     let mut cache = super::monitor::EventCache::default();
-    cache.update(store)?;
+    cache.catch_up(store)?;
     Ok((cache.events, cache.unreadable))
 }
 

@@ -45,8 +45,16 @@ pub struct EventCache {
 }
 
 impl EventCache {
-    /// Reads what was appended since the last update; how many events that was.
-    pub fn update(&mut self, store: &Store) -> Result<usize, StoreError> {
+    /// Events as if read from nothing (for tests and the demo).
+    pub fn from_events(events: Vec<Event>) -> EventCache {
+        EventCache {
+            events,
+            ..EventCache::default()
+        }
+    }
+
+    /// Reads what was appended since the last call; how many events that was.
+    pub fn catch_up(&mut self, store: &Store) -> Result<usize, StoreError> {
         let before = self.events.len();
         for (seq, body) in store.event_bodies_after(self.through)? {
             match serde_json::from_str(&body) {
@@ -59,22 +67,17 @@ impl EventCache {
     }
 }
 
-/// Whether an event moves a figure an alert watches (agents' activity only moves the spend,
-/// which the periodic evaluation catches).
+/// Whether an event moves a figure an alert watches: what `metrics::reads` names, except
+/// agents' activity (it only moves the spend, which the periodic evaluation catches; it comes
+/// in streams) and the kill switch (the monitor's own doing, among others).
 pub fn moves_a_figure(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::QaRunRecorded { .. }
-            | EventKind::AgentStateChanged { .. }
-            | EventKind::GitAction { .. }
-            | EventKind::CheckpointCreated { .. }
-            | EventKind::ConcernRaised { .. }
-            | EventKind::ConcernAcknowledged { .. }
-            | EventKind::ConcernAssigned { .. }
-            | EventKind::ConcernResolved { .. }
-            | EventKind::TaskStatusChanged { .. }
-            | EventKind::OperationStep { .. }
-    )
+    metrics::reads(kind)
+        && !matches!(
+            kind,
+            EventKind::AgentActivity { .. }
+                | EventKind::DispatchHalted { .. }
+                | EventKind::DispatchResumed
+        )
 }
 
 /// Reads the store and evaluates the alerts; owned by the monitor, used on a blocking thread.
@@ -98,7 +101,7 @@ impl Evaluator {
     /// The alerts the audit trail calls for at `now`. The hash chain is walked every
     /// `verify_chain_every_secs` (its verdict is kept in between).
     pub fn alerts(&mut self, config: &MetricsConfig, now: &str) -> Result<Vec<Alert>, StoreError> {
-        self.cache.update(&self.store)?;
+        self.cache.catch_up(&self.store)?;
         let due = config.verify_chain_every_secs > 0
             && self
                 .chain_checked

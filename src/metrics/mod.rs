@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod digest;
 pub mod openmetrics;
+pub mod series;
 mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,7 @@ use crate::protocol::model::{AgentState, QaDecision, Role, Severity, TaskStatus,
 use crate::protocol::{Event, EventKind};
 
 pub use alerts::{evaluate, transitions, Alert, AlertLevel, Facts, Transitions};
+pub use series::{per_checkpoint, CheckpointPoint};
 pub use text::render_text;
 
 /// Version of the serialized [`Metrics`]; bumped only on incompatible changes.
@@ -294,6 +296,31 @@ pub struct Metrics {
     /// Changes of a protected branch made outside Overlord (`git_action` with trigger
     /// `external`) in the window: "reference: detail".
     pub policy_breaches: Vec<String>,
+}
+
+/// Whether an event of this kind can change a figure (or a point per checkpoint): what a front
+/// end that shows the figures waits for before computing them again.
+pub fn reads(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::QaStarted { .. }
+            | EventKind::QaRunRecorded { .. }
+            | EventKind::ConcernRaised { .. }
+            | EventKind::ConcernAcknowledged { .. }
+            | EventKind::ConcernAssigned { .. }
+            | EventKind::ConcernResolved { .. }
+            | EventKind::GitAction { .. }
+            | EventKind::OperationStep { .. }
+            | EventKind::TaskStatusChanged { .. }
+            | EventKind::AgentRegistered { .. }
+            | EventKind::AgentStateChanged { .. }
+            | EventKind::AgentPaused { .. }
+            | EventKind::AgentResumed { .. }
+            | EventKind::DispatchHalted { .. }
+            | EventKind::DispatchResumed
+            | EventKind::AgentActivity { .. }
+            | EventKind::CheckpointCreated { .. }
+    )
 }
 
 /// Milliseconds since the epoch of an audit timestamp.

@@ -10,7 +10,8 @@ use super::command_bar::{complete, History};
 use super::diff_source::DiffSource;
 use super::diff_view::DiffView;
 use super::keymap::{Action, Context};
-use super::panes::{activity::Log, timeline};
+use super::metrics_source::Figures;
+use super::panes::{activity::Log, metrics::next_window, timeline};
 use super::screen::{Confirm, Pane, Screen};
 use super::watch::Touched;
 
@@ -26,6 +27,14 @@ pub enum Intent {
     LoadDiff {
         source: DiffSource,
         generation: u64,
+    },
+    /// Compute the metrics pane's figures off the UI loop and hand them to
+    /// [`App::on_metrics_loaded`] with `generation`. `after_events`: asked because events the
+    /// figures read arrived (the worker answers those at most every few seconds).
+    LoadMetrics {
+        window: crate::metrics::Window,
+        generation: u64,
+        after_events: bool,
     },
     Quit,
 }
@@ -82,6 +91,7 @@ impl App {
             Pane::Timeline => Context::Timeline,
             Pane::Activity => Context::Activity,
             Pane::Diff => Context::Diff,
+            Pane::Metrics => Context::Metrics,
         };
         if self.screen.details {
             return vec![Context::Concerns, Context::Global];
@@ -92,6 +102,70 @@ impl App {
     pub fn on_snapshot(&mut self, state: State) {
         self.state = state;
         self.dirty = true;
+        // The figures read the store, not the state: they catch up at the next event or
+        // refresh.
+    }
+
+    /// Events the figures read arrived: the shown pane computes them again (a hidden one does
+    /// when it is shown).
+    fn metrics_changed(&mut self) -> Vec<Intent> {
+        if self.screen.focus == Pane::Metrics {
+            self.load_metrics(true)
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn load_metrics(&mut self, after_events: bool) -> Vec<Intent> {
+        let m = &mut self.screen.metrics;
+        m.generation += 1;
+        m.loading = true;
+        self.dirty = true;
+        vec![Intent::LoadMetrics {
+            window: m.window,
+            generation: m.generation,
+            after_events,
+        }]
+    }
+
+    /// The figures again while the pane is shown (the windows slide with the clock; the
+    /// runner calls this every so often).
+    pub fn refresh_metrics(&mut self) -> Vec<Intent> {
+        if self.screen.focus != Pane::Metrics {
+            return Vec::new();
+        }
+        self.load_metrics(true)
+    }
+
+    /// The metrics pane's figures arrived. An answer for another window, or older than the
+    /// figures shown, is dropped; a newer one is shown even while a still newer request is
+    /// pending.
+    pub fn on_metrics_loaded(&mut self, generation: u64, loaded: Result<Figures, String>) {
+        let m = &mut self.screen.metrics;
+        if generation < m.window_generation || generation <= m.shown_generation {
+            return;
+        }
+        m.shown_generation = generation;
+        m.loading = generation < m.generation;
+        match loaded {
+            Ok(f) => {
+                m.figures = Some(f);
+                m.error = None;
+            }
+            Err(e) => m.error = Some(e),
+        }
+        self.dirty = true;
+    }
+
+    /// Gives `pane` the focus (a key or a click); showing the metrics computes them.
+    pub fn focus(&mut self, pane: Pane) -> Vec<Intent> {
+        let before = self.screen.focus;
+        self.screen.focus = pane;
+        self.dirty = true;
+        if pane == Pane::Metrics && before != Pane::Metrics {
+            return self.load_metrics(false);
+        }
+        Vec::new()
     }
 
     /// A core event. A gap in the sequence asks for a snapshot instead of patching up.
@@ -120,9 +194,13 @@ impl App {
             }
             _ => {}
         }
+        let figures_read_it = crate::metrics::reads(&ev.kind);
         self.state.apply(&ev);
         self.log.push(ev);
         self.dirty = true;
+        if figures_read_it {
+            out.extend(self.metrics_changed());
+        }
         out
     }
 
@@ -251,6 +329,7 @@ impl App {
                     };
                 }
             }
+            Pane::Metrics => {}
             Pane::Activity => {
                 // Up goes back in time.
                 let back = self.screen.activity.back as isize - delta;
@@ -519,14 +598,21 @@ impl App {
                 }
             }
             Action::Palette => self.open_command("/"),
-            Action::FocusNext => self.screen.focus = self.screen.focus.next(),
-            Action::FocusPrev => self.screen.focus = self.screen.focus.previous(),
+            Action::FocusNext => return self.focus(self.screen.focus.next()),
+            Action::FocusPrev => return self.focus(self.screen.focus.previous()),
             Action::FocusSwarm => self.screen.focus = Pane::Swarm,
             Action::FocusConcerns => self.screen.focus = Pane::Concerns,
             Action::FocusPlan => self.screen.focus = Pane::Plan,
             Action::FocusQa => self.screen.focus = Pane::Qa,
             Action::FocusTimeline => self.screen.focus = Pane::Timeline,
             Action::FocusActivity => self.screen.focus = Pane::Activity,
+            Action::FocusMetrics => return self.focus(Pane::Metrics),
+            Action::MetricsWindow => {
+                self.screen.metrics.window = next_window(self.screen.metrics.window);
+                let out = self.load_metrics(false);
+                self.screen.metrics.window_generation = self.screen.metrics.generation;
+                return out;
+            }
             Action::FocusDiff => {
                 self.screen.focus = Pane::Diff;
                 if self.screen.diff.source.is_none() && self.state.git.is_some() {

@@ -30,11 +30,12 @@ pub enum Context {
     Timeline,
     Activity,
     Diff,
+    Metrics,
     Global,
 }
 
 impl Context {
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 12] = [
         Context::Global,
         Context::Confirm,
         Context::Palette,
@@ -46,6 +47,7 @@ impl Context {
         Context::Timeline,
         Context::Activity,
         Context::Diff,
+        Context::Metrics,
     ];
 
     /// The table name in keymap files.
@@ -61,6 +63,7 @@ impl Context {
             Context::Timeline => "timeline",
             Context::Activity => "activity",
             Context::Diff => "diff",
+            Context::Metrics => "metrics",
             Context::Global => "global",
         }
     }
@@ -92,6 +95,7 @@ pub enum Action {
     FocusTimeline,
     FocusActivity,
     FocusDiff,
+    FocusMetrics,
     Up,
     Down,
     PageUp,
@@ -126,10 +130,11 @@ pub enum Action {
     DiffIntegration,
     Mark,
     Reload,
+    MetricsWindow,
 }
 
 impl Action {
-    pub const ALL: [Action; 46] = [
+    pub const ALL: [Action; 48] = [
         Action::Quit,
         Action::Help,
         Action::Palette,
@@ -142,6 +147,7 @@ impl Action {
         Action::FocusTimeline,
         Action::FocusActivity,
         Action::FocusDiff,
+        Action::FocusMetrics,
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -176,6 +182,7 @@ impl Action {
         Action::DiffIntegration,
         Action::Mark,
         Action::Reload,
+        Action::MetricsWindow,
     ];
 
     /// The name in keymap files.
@@ -206,6 +213,7 @@ impl Action {
             Action::FocusTimeline => ("focus_timeline", "timeline"),
             Action::FocusActivity => ("focus_activity", "activity"),
             Action::FocusDiff => ("focus_diff", "diff"),
+            Action::FocusMetrics => ("focus_metrics", "metrics"),
             Action::Up => ("up", "up"),
             Action::Down => ("down", "down"),
             Action::PageUp => ("page_up", "page up"),
@@ -240,6 +248,7 @@ impl Action {
             Action::DiffIntegration => ("diff_integration", "integration vs main"),
             Action::Mark => ("mark", "mark to compare"),
             Action::Reload => ("reload", "reload"),
+            Action::MetricsWindow => ("window", "window 24h/7d/checkpoint/all"),
         }
     }
 }

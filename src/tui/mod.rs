@@ -9,6 +9,7 @@ pub mod diff_source;
 pub mod diff_view;
 pub mod highlight;
 pub mod keymap;
+pub mod metrics_source;
 pub mod panes;
 pub mod run;
 pub mod screen;

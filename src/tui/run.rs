@@ -20,6 +20,9 @@ use crate::core::Handle;
 use crate::protocol::{Origin, Reply};
 use crate::runtime::supervisor::RawOutput;
 
+/// How often the metrics pane, while shown, is computed again without new events.
+const METRICS_REFRESH: Duration = Duration::from_secs(30);
+
 /// What the runner counts (frames drawn: none while nothing changes).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
@@ -117,6 +120,14 @@ pub async fn run(
     // Diffs load on blocking threads and come back here with their generation.
     let (diff_tx, mut diffs) =
         mpsc::unbounded_channel::<(u64, Result<super::diff_view::DiffView, String>)>();
+    // The metrics pane's figures: a worker thread reads the store (only what is new each time)
+    // and computes them; answers come back with their generation.
+    let (metrics_tx, mut figures) = mpsc::unbounded_channel::<super::metrics_source::Loaded>();
+    let metrics_worker = super::metrics_source::MetricsWorker::spawn(
+        crate::store::StorePaths::under(&root.join(".overlord")),
+        metrics_tx,
+    )
+    .map_err(|e| format!("cannot start the metrics worker: {e}"))?;
     // Syntax colours come from a thread of their own, which wakes the loop when a result is
     // ready (no polling).
     let highlighted = std::sync::Arc::new(tokio::sync::Notify::new());
@@ -144,6 +155,9 @@ pub async fn run(
     // Ages and countdowns move with the clock: a frame a second while anything runs.
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The windows slide with time: the shown metrics are computed again now and then.
+    let mut metrics_clock = tokio::time::interval(METRICS_REFRESH);
+    metrics_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
         if app.dirty {
@@ -233,17 +247,16 @@ pub async fn run(
                         MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
                             if !modal =>
                         {
-                            if let Some(p) = at {
-                                if p != app.screen.focus {
-                                    app.screen.focus = p;
-                                    app.dirty = true;
-                                }
-                            }
-                            match m.kind {
+                            let mut out = match at {
+                                Some(p) if p != app.screen.focus => app.focus(p),
+                                _ => Vec::new(),
+                            };
+                            out.extend(match m.kind {
                                 MouseEventKind::ScrollUp => app.on_action(super::keymap::Action::Up),
                                 MouseEventKind::ScrollDown => app.on_action(super::keymap::Action::Down),
                                 _ => Vec::new(),
-                            }
+                            });
+                            out
                         }
                         _ => Vec::new(),
                     }
@@ -268,6 +281,13 @@ pub async fn run(
                 Some((generation, result)) => app.on_diff_loaded(generation, result),
                 None => Vec::new(),
             },
+            loaded = figures.recv() => {
+                if let Some((generation, result)) = loaded {
+                    app.on_metrics_loaded(generation, result);
+                }
+                Vec::new()
+            }
+            _ = metrics_clock.tick() => app.refresh_metrics(),
             Some(t) = touched.recv() => app.on_touched(t),
             _ = highlighted.notified(), if highlights_due > 0 => {
                 match highlighter.as_mut() {
@@ -323,6 +343,15 @@ pub async fn run(
                         let _ = tx.send((generation, loaded));
                     });
                 }
+                Intent::LoadMetrics {
+                    window,
+                    generation,
+                    after_events,
+                } => metrics_worker.request(super::metrics_source::Request {
+                    window,
+                    generation,
+                    after_events,
+                }),
                 Intent::Submit(command) => {
                     // Saves and rollbacks run long: answer in the background.
                     let (h, o, tx) = (handle.clone(), origin.clone(), reply_tx.clone());

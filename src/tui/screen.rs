@@ -24,10 +24,12 @@ pub enum Pane {
     Activity,
     /// Shown full size when it has the focus (a diff needs the room).
     Diff,
+    /// Shown full size when it has the focus (charts need the room).
+    Metrics,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 7] = [
+    pub const ALL: [Pane; 8] = [
         Pane::Swarm,
         Pane::Concerns,
         Pane::Plan,
@@ -35,6 +37,7 @@ impl Pane {
         Pane::Timeline,
         Pane::Activity,
         Pane::Diff,
+        Pane::Metrics,
     ];
 
     pub fn title(self) -> &'static str {
@@ -46,6 +49,7 @@ impl Pane {
             Pane::Timeline => "Timeline",
             Pane::Activity => "Activity",
             Pane::Diff => "Diff",
+            Pane::Metrics => "Metrics",
         }
     }
 
@@ -81,6 +85,7 @@ pub struct Screen {
     pub timeline: panes::timeline::TimelineView,
     pub activity: activity::ActivityView,
     pub diff: panes::diff::DiffPane,
+    pub metrics: panes::metrics::MetricsView,
     /// The selected concern's details over the screen.
     pub details: bool,
     /// The Save or rollback in progress (and then its outcome), step by step.
@@ -138,6 +143,7 @@ fn draw_pane(screen: &Screen, f: &Frame<'_>, pane: Pane, area: Rect, buf: &mut B
         Pane::Timeline => panes::timeline::render(&c, &screen.timeline, area, buf),
         Pane::Activity => panes::activity::render(&c, &screen.activity, f.log, f.raw, area, buf),
         Pane::Diff => panes::diff::render(&c, &screen.diff, area, buf),
+        Pane::Metrics => panes::metrics::render(&c, &screen.metrics, area, buf),
     }
 }
 
@@ -327,7 +333,8 @@ pub fn areas(screen: &Screen, area: Rect) -> Option<Areas> {
         .split(area);
     let body = rows[1];
     let roomy = area.width >= 120 && area.height >= 36;
-    let (tabs, panes) = if screen.zoom || !roomy || screen.focus == Pane::Diff {
+    let full_size = matches!(screen.focus, Pane::Diff | Pane::Metrics);
+    let (tabs, panes) = if screen.zoom || !roomy || full_size {
         let tab_row = Rect { height: 1, ..body };
         let mut x = tab_row.x;
         let mut tabs = Vec::new();

@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod concerns;
 pub mod diff;
+pub mod metrics;
 pub mod plan;
 pub mod qa;
 pub mod swarm;
