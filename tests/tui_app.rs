@@ -427,3 +427,43 @@ fn the_command_bar_edits_like_a_text_field() {
     assert!(c.press("enter").is_empty());
     assert!(c.app.screen.reply.as_ref().is_some_and(|(ok, _)| !ok));
 }
+
+#[test]
+fn status_opens_its_whole_report_with_the_health_line_until_esc() {
+    // The core's own answer to `/status` on the console's session.
+    let s = crate::tui_panes::script();
+    let report = overlord::protocol::StatusReport::from_state(&s.state, "2026-11-21T10:30:00.000Z");
+    let reply = overlord::protocol::Reply {
+        command_seq: 9,
+        ok: true,
+        message: report.headline(),
+        error: None,
+        events: vec![],
+        data: overlord::protocol::ReplyData::Status(Box::new(report.clone())),
+    };
+    let mut c = Console::new();
+    c.app.on_reply(&reply);
+    let (text, _) = crate::tui_panes::screen_of(&s, &c.app.screen, 120, 40);
+    assert!(text.contains("Status"), "{text}");
+    assert!(text.contains("Health: "), "{text}");
+    // The health line's parts, wrapped in the overlay rather than cut at the command bar.
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for part in [
+        "tasks 1/4 done",
+        "concerns 1 critical",
+        "QA require_human",
+        "spend today",
+        "$0.03 (12.5k tokens)",
+        "Spend today (2026-11-21): $0.03 (12.5k tokens)",
+    ] {
+        assert!(flat.contains(part), "{part} not in {flat}");
+    }
+    c.press("esc");
+    assert_eq!(c.app.screen.report, None);
+    // Any other answer does not open it.
+    c.app.on_reply(&overlord::protocol::Reply {
+        data: overlord::protocol::ReplyData::None,
+        ..reply
+    });
+    assert_eq!(c.app.screen.report, None);
+}

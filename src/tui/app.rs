@@ -207,6 +207,11 @@ impl App {
     /// The core's answer to a command the console sent.
     pub fn on_reply(&mut self, reply: &Reply) {
         self.screen.reply = Some((reply.ok, reply.message.clone()));
+        // `/status` opens its whole report (the health line does not fit the command bar).
+        self.screen.report = match &reply.data {
+            crate::protocol::ReplyData::Status(r) if reply.ok => Some(r.render_text()),
+            _ => None,
+        };
         self.dirty = true;
     }
 
@@ -586,6 +591,8 @@ impl App {
                     self.screen.help = false;
                 } else if self.screen.progress {
                     self.screen.progress = false;
+                } else if self.screen.report.is_some() {
+                    self.screen.report = None;
                 } else if self.screen.details {
                     self.screen.details = false;
                 } else if !self.screen.warnings.is_empty() {

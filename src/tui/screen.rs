@@ -88,6 +88,8 @@ pub struct Screen {
     pub metrics: panes::metrics::MetricsView,
     /// The selected concern's details over the screen.
     pub details: bool,
+    /// The last `/status` report (its health line first) over the screen, until `esc`.
+    pub report: Option<String>,
     /// The Save or rollback in progress (and then its outcome), step by step.
     pub progress: bool,
     /// The last finished operation's name and steps (for the progress view).
@@ -147,8 +149,8 @@ fn draw_pane(screen: &Screen, f: &Frame<'_>, pane: Pane, area: Rect, buf: &mut B
     }
 }
 
-/// The one-line summary at the top: plan, tasks, agents, concerns, approvals, the operation
-/// in progress, the last checkpoint. Counted in one pass each (no report is built per frame).
+/// The one-line summary at the top (the health line): plan, tasks, agents, concerns, QA,
+/// spend today, alerts, approvals, the operation in progress, the last checkpoint. Counted in one pass each (no report is built per frame).
 fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
     let s = f.state;
     let (done, total) = s.plan.as_ref().map_or((0, 0), |p| {
@@ -167,22 +169,28 @@ fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
         }
     }
     let pending = s.pending_approvals().count();
-    let mut spans = vec![Span::styled(
-        fit(
-            &format!(
-                " {} · {done}/{total} tasks · {} agents active · ",
-                s.plan
-                    .as_ref()
-                    .map(|p| clean(&p.title))
-                    .unwrap_or_else(|| "no plan".into()),
+    let title = s
+        .plan
+        .as_ref()
+        .map(|p| clean(&p.title))
+        .unwrap_or_else(|| "no plan".into());
+    // The title is fitted last, into the room the counts leave.
+    let mut spans = vec![
+        Span::raw(""),
+        Span::styled(
+            format!(
+                " · {done}/{total} tasks · {} working · ",
                 s.active_agents().count()
             ),
-            width,
+            f.theme.style(Slot::StatusBar),
         ),
-        f.theme.style(Slot::StatusBar),
-    )];
+    ];
     spans.push(Span::styled(
-        format!("{open} concerns"),
+        if critical > 0 {
+            format!("{open} concerns ({critical} critical)")
+        } else {
+            format!("{open} concerns")
+        },
         f.theme.style(if critical > 0 {
             Slot::Critical
         } else {
@@ -200,6 +208,28 @@ fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
         spans.push(Span::styled(" · ", f.theme.style(Slot::StatusBar)));
         spans.push(Span::styled("PAUSED", f.theme.style(Slot::Paused)));
     }
+    // The metrics' alerts in force, coloured by the worst.
+    if let Some(worst) = s.alerts.values().map(|a| a.level).max() {
+        spans.push(Span::styled(" · ", f.theme.style(Slot::StatusBar)));
+        spans.push(Span::styled(
+            format!(
+                "{} alert{}",
+                s.alerts.len(),
+                if s.alerts.len() == 1 { "" } else { "s" }
+            ),
+            f.theme.style(match worst {
+                crate::protocol::model::AlertLevel::Critical => Slot::Critical,
+                crate::protocol::model::AlertLevel::Alert => Slot::Error,
+                crate::protocol::model::AlertLevel::Warn => Slot::Warn,
+            }),
+        ));
+    }
+    // What must show: the counts up to here; the title gets what they leave (at least 12).
+    let needed: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    spans[0] = Span::styled(
+        fit(&format!(" {title}"), width.saturating_sub(needed).max(12)),
+        f.theme.style(Slot::StatusBar),
+    );
     if let Some(op) = &s.operation {
         let step = op
             .steps
@@ -209,6 +239,25 @@ fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
         spans.push(Span::styled(
             format!(" · {} {}{step}", op.kind, op.id),
             f.theme.style(Slot::Running),
+        ));
+    }
+    // QA and spend today, when there is room.
+    if let Some(run) = s.qa_runs.last() {
+        spans.push(Span::styled(" · QA ", f.theme.style(Slot::StatusBar)));
+        spans.push(Span::styled(
+            run.decision.as_str().to_string(),
+            f.theme.style(match run.decision {
+                crate::protocol::model::QaDecision::Fail => Slot::Error,
+                crate::protocol::model::QaDecision::RequireHuman => Slot::Warn,
+                crate::protocol::model::QaDecision::AutoMerge => Slot::StatusBar,
+            }),
+        ));
+    }
+    let today = f.now.to_offset(time::UtcOffset::UTC).date().to_string();
+    if let Some(spent) = s.spend_by_day.get(&today).filter(|d| d.cost_micros > 0) {
+        spans.push(Span::styled(
+            format!(" · ${:.2} today", spent.cost_micros as f64 / 1e6),
+            f.theme.style(Slot::StatusBar),
         ));
     }
     spans.push(Span::styled(
@@ -221,7 +270,21 @@ fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
         ),
         f.theme.style(Slot::StatusBar),
     ));
-    Line::from(spans)
+    // Whole items only: an item that does not fit is left out with its separator.
+    let mut used = 0;
+    let mut kept = Vec::with_capacity(spans.len());
+    for span in spans {
+        let w = span.content.chars().count();
+        if used + w > width {
+            break;
+        }
+        used += w;
+        kept.push(span);
+    }
+    if kept.last().is_some_and(|s| s.content.trim() == "·") {
+        kept.pop();
+    }
+    Line::from(kept)
 }
 
 fn command_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
@@ -409,8 +472,12 @@ fn overlay(
     lines: Vec<Line<'static>>,
     buf: &mut Buffer,
 ) {
-    let h = (lines.len() as u16 + 2).min(body.height);
-    let r = centered(body, body.width.saturating_sub(6).min(96), h);
+    let w = body.width.saturating_sub(6).min(96);
+    // Rows once wrapped (at most: word wrapping may take one more row now and then).
+    let inner = usize::from(w.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let h = (rows as u16).saturating_add(2).min(body.height);
+    let r = centered(body, w, h);
     Clear.render(r, buf);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
@@ -608,6 +675,19 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
     }
     if screen.details {
         details(screen, f, body, buf);
+    }
+    if let Some(text) = &screen.report {
+        let lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                Line::from(Span::styled(
+                    clean(l),
+                    f.theme.style(if i == 0 { Slot::Title } else { Slot::Text }),
+                ))
+            })
+            .collect();
+        overlay(f, body, "Status", Some("esc to close".into()), lines, buf);
     }
     if screen.progress {
         progress(screen, f, body, buf);
