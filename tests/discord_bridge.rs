@@ -224,6 +224,21 @@ async fn the_bot_registers_every_human_command_and_answers_members_as_the_core_d
         cb.body["data"]["allowed_mentions"]["parse"],
         serde_json::json!([])
     );
+    // The health line, and the spend today as a field.
+    let embed = &cb.body["data"]["embeds"][0];
+    let description = embed["description"].as_str().unwrap();
+    assert!(
+        description.contains("tasks 0/0 done · 0 agents active · concerns 0 critical, 0 warning, 0 info · last checkpoint none · QA not run · spend today $0.00 (0 tokens)"),
+        "{description}"
+    );
+    assert!(
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"].as_str().unwrap().starts_with("spend today (")),
+        "{embed}"
+    );
 
     // A command with options: the same command the console sends, recorded with its origin.
     fx.raise("warning", "Is the feature plural?").await;
@@ -1176,4 +1191,101 @@ async fn every_slash_command_answers_with_the_cores_reply_and_is_in_the_audit_tr
             assert!(ephemeral(&cb.body), "/{name}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owners_alerts_and_the_daily_digest_reach_system_health() {
+    use overlord::protocol::model::{Agent, AgentState, Role};
+    use overlord::protocol::EventKind;
+    let fx = Fixture::start(Setup::default()).await;
+    // The owner's monitor, as the console runs it.
+    let metrics = overlord::config::MetricsConfig {
+        evaluate_every_secs: 1,
+        alert_window: overlord::metrics::Window::All,
+        ..Default::default()
+    };
+    let (_stop, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(overlord::core::monitor::run(
+        fx.handle.clone(),
+        fx.repo.workspace(),
+        metrics,
+        stop_rx,
+    ));
+    // An agent fails: CRITICAL agent_halted, a concern for the human.
+    fx.handle
+        .emit(
+            "supervisor",
+            vec![
+                EventKind::AgentRegistered {
+                    agent: Agent::new(
+                        "implementer-1",
+                        Role::Implementer,
+                        "codex",
+                        "2026-11-21T10:00:00.000Z",
+                    ),
+                },
+                EventKind::AgentStateChanged {
+                    agent: "implementer-1".into(),
+                    state: AgentState::Failed,
+                    task: None,
+                    detail: Some("exit 1".into()),
+                    attempt: None,
+                    session_id: None,
+                    until: None,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let health = format!("/channels/{HEALTH}/messages");
+    let line = fx
+        .fake
+        .next_request("the alert on #system-health", WAIT, |r| {
+            r.method == "POST"
+                && r.route() == health
+                && r.body["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("CRITICAL `agent_halted:implementer-1`")
+        })
+        .await;
+    assert_eq!(line.status, 200, "{:?}", line.body);
+    let text = line.body["content"].as_str().unwrap_or("").to_string();
+    assert!(text.contains("🔴 CRITICAL `agent_halted:implementer-1`: agent implementer-1 has failed and stopped (C-1)"), "{text}");
+    // The concern it raised is an embed in #agent-concerns.
+    let concern = fx.post_to(CONCERNS, "the alert's concern").await;
+    assert!(
+        concern.body["embeds"][0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("C-1"),
+        "{:?}",
+        concern.body
+    );
+
+    // The daily digest (as `[reports] daily_at` writes it): its summary on #system-health.
+    let ws = fx.repo.workspace();
+    let written = tokio::task::spawn_blocking(move || {
+        let mut core = Core::open(&ws, &Config::default()).expect("core");
+        overlord::core::digest::write_daily(&mut core, &overlord::core::now()).expect("digest")
+    })
+    .await
+    .unwrap();
+    let line = fx
+        .fake
+        .next_request("the digest on #system-health", WAIT, |r| {
+            r.method == "POST"
+                && r.route() == health
+                && r.body["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("Daily digest")
+        })
+        .await;
+    let text = line.body["content"].as_str().unwrap_or("").to_string();
+    assert!(text.contains(&written.digest.summary), "{text}");
+    assert!(
+        text.contains(&format!("reports/DAILY_{}.md", written.digest.date)),
+        "{text}"
+    );
 }

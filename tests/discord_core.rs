@@ -379,6 +379,68 @@ mod alerts {
     }
 
     #[test]
+    fn metric_alerts_their_clearing_and_the_digest_are_health_lines() {
+        use overlord::protocol::model::AlertLevel;
+        use overlord::protocol::{Event, EventKind};
+        let s = crate::tui_panes::script();
+        let line = |kind: EventKind| {
+            let e = Event {
+                seq: 99,
+                at: "2026-11-21T10:40:00.000Z".into(),
+                command_seq: None,
+                actor: "metrics".into(),
+                kind,
+            };
+            alerts::route(&e, &s.state)
+        };
+        let health = |l: &str| vec![Alert::Line(Channel::Health, l.to_string())];
+        assert_eq!(
+            line(EventKind::MetricAlert {
+                level: AlertLevel::Warn,
+                key: "coverage".into(),
+                message: "coverage 82.0% is within 5 points of 80.0%".into(),
+                concern: None,
+            }),
+            health("🟡 WARN `coverage`: coverage 82.0% is within 5 points of 80.0%")
+        );
+        assert_eq!(
+            line(EventKind::MetricAlert {
+                level: AlertLevel::Alert,
+                key: "budget".into(),
+                message: "spent $12.00 in the 24h window, over the $10.00 budget".into(),
+                concern: Some(ConcernId(7)),
+            }),
+            health(
+                "🟠 ALERT `budget`: spent $12.00 in the 24h window, over the $10.00 budget (C-7)"
+            )
+        );
+        assert_eq!(
+            line(EventKind::MetricAlertCleared {
+                key: "budget".into()
+            }),
+            health("🟢 cleared `budget`")
+        );
+        assert_eq!(
+            line(EventKind::DailyReportWritten {
+                date: "2026-11-21".into(),
+                path: "reports/DAILY_2026-11-21.md".into(),
+                through_seq: 40,
+                commit: Some("0123456789abcdef".into()),
+                summary: "Daily digest 2026-11-21: 1 merge".into(),
+            }),
+            health(
+                "📊 Daily digest 2026-11-21: 1 merge — reports/DAILY_2026-11-21.md (0123456789)"
+            )
+        );
+        assert_eq!(
+            line(EventKind::DispatchHalted {
+                reason: Some("CRITICAL alert audit_chain: the audit trail failed verification".into())
+            }),
+            health("⏸ dispatch paused by metrics (kill switch): CRITICAL alert audit_chain: the audit trail failed verification")
+        );
+    }
+
+    #[test]
     fn agent_text_cannot_ping_or_overflow_and_lines_pack_into_few_messages() {
         let mut s = crate::tui_panes::session();
         let c = s.concerns.get_mut(&ConcernId(1)).unwrap();

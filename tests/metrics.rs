@@ -2343,3 +2343,30 @@ fn the_events_the_figures_read_are_named() {
         key: "coverage".into()
     }));
 }
+
+#[test]
+fn bad_alert_and_report_settings_are_explained_with_their_place() {
+    let repo = Repo::new();
+    repo.workspace().init().expect("init");
+    for (text, says) in [
+        (
+            "[reports]\ndaily_at = \"25:99\"\n",
+            ".overlord/config.toml:2:12: \"25:99\" is not a time of day HH:MM (UTC)",
+        ),
+        (
+            "[metrics]\nalert_window = \"month\"\n",
+            ".overlord/config.toml:2:16: unknown variant `month`, expected one of `24h`, `7d`, `checkpoint`, `all`",
+        ),
+        (
+            "[metrics]\nkill_switch_on = 3\n",
+            ".overlord/config.toml:2:18:",
+        ),
+    ] {
+        repo.write(".overlord/config.toml", text);
+        let out = repo.run(&["metrics", "--window", "24h"]);
+        assert!(out.status.success(), "{}", crate::common::stderr(&out));
+        let err = crate::common::stderr(&out);
+        assert!(err.contains(says), "{says:?} not in {err}");
+        assert!(err.contains("(using the defaults)"), "{err}");
+    }
+}
