@@ -1904,10 +1904,49 @@ fn alert_events_raise_a_concern_halt_on_listed_criticals_and_resolve_when_cleare
     let mut cfg = MetricsConfig::default();
     let mut l = failed_agent();
     let desired = evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default());
-    // Not listed in `kill_switch_on` by default: a concern, no kill switch.
+    // A failed agent: the alert, and no second concern (the supervisor raised one with the
+    // particulars); not in the default `kill_switch_on`.
+    let halted = EventKind::MetricAlert {
+        level: AlertLevel::Critical,
+        key: "agent_halted:a1".into(),
+        message: "agent a1 has failed and stopped".into(),
+        concern: None,
+    };
+    assert_eq!(
+        alert_events(&l.state, &desired, &cfg, NOW),
+        std::slice::from_ref(&halted)
+    );
+    // Listed: the kill switch too, once.
+    cfg.kill_switch_on = vec!["agent_halted".into()];
     let evs = alert_events(&l.state, &desired, &cfg, NOW);
+    assert_eq!(
+        evs,
+        [
+            halted,
+            EventKind::DispatchHalted {
+                reason: Some(
+                    "CRITICAL alert agent_halted:a1: agent a1 has failed and stopped".into()
+                )
+            }
+        ]
+    );
+    fold(&mut l, evs);
+    assert!(l.state.dispatch_halted);
+    // Evaluated again with nothing changed: nothing to record.
+    let again = evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default());
+    assert_eq!(alert_events(&l.state, &again, &cfg, NOW), []);
+
+    // A broken audit chain: a critical concern for the human, kept on the alert.
+    let facts = Facts {
+        chain_ok: Some(false),
+        chain_finding: Some("record 1 (records): hash mismatch".into()),
+        corrupt_records: 0,
+    };
+    let broken = evaluate(&l.metrics(Window::All, NOW), &cfg, &facts);
+    let evs = alert_events(&l.state, &broken, &cfg, NOW);
     let names: Vec<&str> = evs.iter().map(|e| e.name()).collect();
-    assert_eq!(names, ["concern_raised", "metric_alert"]);
+    // The kill switch is already on: not turned on twice.
+    assert_eq!(names, ["concern_raised", "metric_alert"], "{evs:?}");
     let EventKind::ConcernRaised { concern } = &evs[0] else {
         unreachable!()
     };
@@ -1917,40 +1956,38 @@ fn alert_events_raise_a_concern_halt_on_listed_criticals_and_resolve_when_cleare
         (Role::ProjectManager, Role::Human, Severity::Critical)
     );
     assert_eq!(concern.category, "metrics");
-    assert_eq!(concern.summary, "CRITICAL: agent a1 has failed and stopped");
+    assert_eq!(concern.raised_by.as_deref(), Some("metrics"));
+    assert_eq!(
+        concern.summary,
+        "CRITICAL: the audit trail failed verification: record 1 (records): hash mismatch"
+    );
     assert_eq!(
         evs[1],
         EventKind::MetricAlert {
             level: AlertLevel::Critical,
-            key: "agent_halted:a1".into(),
-            message: "agent a1 has failed and stopped".into(),
+            key: "audit_chain".into(),
+            message: "the audit trail failed verification: record 1 (records): hash mismatch"
+                .into(),
             concern: Some(ConcernId(1)),
         }
     );
-    // Listed: the kill switch too, once.
-    cfg.kill_switch_on = vec!["agent_halted".into()];
-    let evs = alert_events(&l.state, &desired, &cfg, NOW);
-    assert_eq!(
-        evs.last(),
-        Some(&EventKind::DispatchHalted {
-            reason: Some("CRITICAL alert agent_halted:a1: agent a1 has failed and stopped".into())
-        })
-    );
     fold(&mut l, evs);
-    assert!(l.state.dispatch_halted);
-    assert_eq!(
-        l.state.alerts["agent_halted:a1"].concern,
-        Some(ConcernId(1))
-    );
-    // Evaluated again with nothing changed: nothing to record.
-    let again = evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default());
-    assert_eq!(alert_events(&l.state, &again, &cfg, NOW), []);
-    // The agent runs again: the alert clears and its concern is resolved by the metrics.
+    assert_eq!(l.state.alerts["audit_chain"].concern, Some(ConcernId(1)));
+
+    // The agent runs again and the chain verifies: both clear, and the metrics resolve the
+    // concern they raised.
     l.at(
         &ts(21, 3, 0),
         agent_state("a1", AgentState::Running, Some("t1"), Some(2)),
     );
-    let after = evaluate(&l.metrics(Window::All, NOW), &cfg, &Facts::default());
+    let after = evaluate(
+        &l.metrics(Window::All, NOW),
+        &cfg,
+        &Facts {
+            chain_ok: Some(true),
+            ..Facts::default()
+        },
+    );
     let evs = alert_events(&l.state, &after, &cfg, NOW);
     assert_eq!(
         evs,
@@ -1958,10 +1995,13 @@ fn alert_events_raise_a_concern_halt_on_listed_criticals_and_resolve_when_cleare
             EventKind::MetricAlertCleared {
                 key: "agent_halted:a1".into()
             },
+            EventKind::MetricAlertCleared {
+                key: "audit_chain".into()
+            },
             EventKind::ConcernResolved {
                 id: ConcernId(1),
                 note: Some(
-                    "cleared by the metrics: agent_halted:a1 is back within its threshold".into()
+                    "cleared by the metrics: audit_chain is back within its threshold".into()
                 ),
             }
         ]
@@ -2074,9 +2114,8 @@ fn the_owner_raises_alerts_as_events_and_a_broken_chain_turns_the_kill_switch_on
     });
     let alert = &state.alerts["agent_halted:a1"];
     assert_eq!(alert.level, AlertLevel::Critical);
-    let concern = &state.concerns[&alert.concern.expect("a concern")];
-    assert_eq!(concern.category, "metrics");
-    assert_eq!(concern.severity, Severity::Critical);
+    // The supervisor raises the failed agent's concern; the alert raises no second one.
+    assert_eq!(alert.concern, None);
     // `agent_halted` is not in the default `kill_switch_on`.
     assert!(!state.dispatch_halted);
     // The health line shows it.
@@ -2084,7 +2123,7 @@ fn the_owner_raises_alerts_as_events_and_a_broken_chain_turns_the_kill_switch_on
     let text = stdout(&out);
     assert!(text.contains("alerts 1 critical"), "{text}");
     assert!(
-        text.contains("concerns 1 critical, 0 warning, 0 info"),
+        text.contains("Alert [CRITICAL] agent_halted:a1: agent a1 has failed and stopped"),
         "{text}"
     );
     drop(owner);
@@ -2093,7 +2132,13 @@ fn the_owner_raises_alerts_as_events_and_a_broken_chain_turns_the_kill_switch_on
     forge_first_record(&repo);
     let _owner = serve(&repo);
     let state = wait_for_state(&repo, "the kill switch", |s| s.dispatch_halted);
-    assert_eq!(state.alerts["audit_chain"].level, AlertLevel::Critical);
+    let alert = &state.alerts["audit_chain"];
+    assert_eq!(alert.level, AlertLevel::Critical);
+    let concern = &state.concerns[&alert.concern.expect("a concern")];
+    assert_eq!(
+        (concern.category.as_str(), concern.severity),
+        ("metrics", Severity::Critical)
+    );
     let log = repo.run(&["audit", "export"]);
     let text = stdout(&log);
     assert!(

@@ -8,7 +8,7 @@
 //!   or gone;
 //! - an ALERT or CRITICAL alert also puts a concern in the human's queue (from the project
 //!   manager, category `metrics`), resolved by the metrics when the alert clears — except
-//!   `qa_gate_failed`, whose QA run already raised its own concern;
+//!   where what caused it already raised one ([`HAS_ITS_OWN_CONCERN`]);
 //! - a CRITICAL alert listed in `[metrics] kill_switch_on` turns the kill switch on.
 //!
 //! What to emit is decided under the store's write lock from the state as it is then
@@ -126,6 +126,11 @@ impl Evaluator {
     }
 }
 
+/// Alerts whose cause already put a concern in the queue, with the particulars: a failed QA
+/// run (the tester's concern), a failed agent (the supervisor's), a commit on a protected
+/// branch made outside Overlord (the owner's). They raise no second one.
+pub const HAS_ITS_OWN_CONCERN: [&str; 3] = ["qa_gate_failed", "agent_halted", "policy_breach"];
+
 fn concern_open(state: &State, id: ConcernId) -> bool {
     state
         .concerns
@@ -176,7 +181,11 @@ pub fn alert_events(
             .get(&a.key)
             .and_then(|o| o.concern)
             .filter(|id| concern_open(state, *id));
-        if concern.is_none() && a.level >= AlertLevel::Alert && a.key != "qa_gate_failed" {
+        let family = a.key.split(':').next().unwrap_or(&a.key);
+        if concern.is_none()
+            && a.level >= AlertLevel::Alert
+            && !HAS_ITS_OWN_CONCERN.contains(&family)
+        {
             next_concern += 1;
             let id = ConcernId(next_concern);
             let severity = if a.level == AlertLevel::Critical {
