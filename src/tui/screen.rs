@@ -186,10 +186,13 @@ fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
         ),
     ];
     spans.push(Span::styled(
-        if critical > 0 {
-            format!("{open} concerns ({critical} critical)")
-        } else {
-            format!("{open} concerns")
+        {
+            let noun = if open == 1 { "concern" } else { "concerns" };
+            if critical > 0 {
+                format!("{open} {noun} ({critical} critical)")
+            } else {
+                format!("{open} {noun}")
+            }
         },
         f.theme.style(if critical > 0 {
             Slot::Critical
