@@ -591,3 +591,47 @@ fn the_worker_reads_a_real_store_incrementally_and_answers_the_latest_request() 
     assert_eq!(figures.metrics.qa.runs.len(), 4);
     assert!(rx.try_recv().is_err(), "one answer for the burst");
 }
+
+#[test]
+fn the_activity_log_words_alerts_the_digest_and_the_kill_switch() {
+    use overlord::protocol::model::ConcernId;
+    use overlord::tui::panes::activity::describe;
+    let ev = |kind: EventKind| overlord::protocol::Event {
+        seq: 1,
+        at: NOW.into(),
+        command_seq: None,
+        actor: "metrics".into(),
+        kind,
+    };
+    assert_eq!(
+        describe(&ev(EventKind::MetricAlert {
+            level: AlertLevel::Critical,
+            key: "audit_chain".into(),
+            message: "the audit trail failed verification".into(),
+            concern: Some(ConcernId(4)),
+        })),
+        "CRITICAL audit_chain: the audit trail failed verification (C-4)"
+    );
+    assert_eq!(
+        describe(&ev(EventKind::MetricAlertCleared {
+            key: "coverage".into()
+        })),
+        "alert coverage cleared"
+    );
+    assert_eq!(
+        describe(&ev(EventKind::DispatchHalted {
+            reason: Some("CRITICAL alert audit_chain: …".into())
+        })),
+        "kill switch on: CRITICAL alert audit_chain: …"
+    );
+    assert_eq!(
+        describe(&ev(EventKind::DailyReportWritten {
+            date: "2026-11-21".into(),
+            path: "reports/DAILY_2026-11-21.md".into(),
+            through_seq: 3,
+            commit: None,
+            summary: "Daily digest 2026-11-21: 0 merges".into(),
+        })),
+        "Daily digest 2026-11-21: 0 merges — reports/DAILY_2026-11-21.md"
+    );
+}

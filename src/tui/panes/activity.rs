@@ -145,6 +145,25 @@ pub fn describe(e: &Event) -> String {
         EventKind::QaGateFinished { run, result } => {
             format!("{run} {} {}", result.gate, result.outcome.as_str())
         }
+        EventKind::MetricAlert {
+            level,
+            key,
+            message,
+            concern,
+        } => format!(
+            "{} {key}: {message}{}",
+            level.as_str().to_uppercase(),
+            concern.map(|c| format!(" ({c})")).unwrap_or_default()
+        ),
+        EventKind::MetricAlertCleared { key } => format!("alert {key} cleared"),
+        EventKind::DailyReportWritten { summary, path, .. } => format!("{summary} — {path}"),
+        EventKind::DispatchHalted { reason } => format!(
+            "kill switch on{}",
+            reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
         other => other.name().replace('_', " "),
     };
     clean(&text)
@@ -159,6 +178,12 @@ fn kind_slot(e: &Event) -> Slot {
         },
         EventKind::ApprovalRequested { .. } => Slot::Badge,
         EventKind::CheckpointCreated { .. } => Slot::Ok,
+        EventKind::MetricAlert { level, .. } => match level {
+            crate::protocol::model::AlertLevel::Critical => Slot::Critical,
+            crate::protocol::model::AlertLevel::Alert => Slot::Error,
+            crate::protocol::model::AlertLevel::Warn => Slot::Warn,
+        },
+        EventKind::MetricAlertCleared { .. } => Slot::Ok,
         _ => Slot::Text,
     }
 }
