@@ -119,6 +119,12 @@ fn the_headless_demo_runs_the_whole_cycle_and_its_audit_verifies() {
         has(&|l| l.contains("design_spec") && l.contains("approved by cli:demo")),
         "{discord:#?}"
     );
+    // The day's digest: its summary on #system-health, the report on the integration branch.
+    assert!(
+        has(&|l| l.starts_with("discord: 📊 Daily digest ")
+            && l.contains("3 checkpoints (2 saved, 1 rolled back)")),
+        "{discord:#?}"
+    );
 
     // The kept project: its trail verifies on its own…
     let o = in_dir(&dir, home.path(), &["audit", "verify", "--git"]);
@@ -206,6 +212,18 @@ fn the_headless_demo_runs_the_whole_cycle_and_its_audit_verifies() {
     };
     assert_eq!(tree("main"), tree(&first));
     assert_ne!(tree(&second), tree(&first));
+    let reports = git(
+        dir.as_path(),
+        home.path(),
+        &[
+            "log",
+            "-1",
+            "--format=%s",
+            "--all",
+            "--grep=^reports: daily digest",
+        ],
+    );
+    assert!(reports.starts_with("reports: daily digest "), "{reports}");
 }
 
 #[test]

@@ -310,7 +310,10 @@ fn run(root: &Path, args: &DemoArgs) -> Outcome {
             while Instant::now() < until
                 && !sink2
                     .lock()
-                    .map(|l| l.iter().any(|l| l.contains("rolled back")))
+                    .map(|l| {
+                        l.iter().any(|l| l.contains("rolled back"))
+                            && l.iter().any(|l| l.contains("Daily digest"))
+                    })
                     .unwrap_or(true)
                 && cycle2
                     .lock()
@@ -564,6 +567,22 @@ async fn drive(handle: &Handle, ws: &Workspace, auto: bool, say: Say) -> Result<
     )
     .await?;
     say.line(&format!("{back} restores {first}"));
+
+    // The day's digest, as `[reports] daily_at` writes it, with its own core (like the owner's
+    // daily task): the report, the status documents and the audit records on the
+    // integration branch, and its summary on #system-health.
+    let ws2 = ws.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        let config = super::load_config(&ws2);
+        let mut core = crate::core::Core::open(&ws2, &config).map_err(|e| e.to_string())?;
+        crate::core::digest::write_daily(&mut core, &crate::core::now())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    say.line(&format!(
+        "the daily digest: reports/{} committed on the integration branch",
+        written.digest.file_name()
+    ));
     Ok(())
 }
 
