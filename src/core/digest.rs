@@ -77,8 +77,9 @@ pub fn write_daily(core: &mut Core, now: &str) -> Result<Written, String> {
         .map_err(|e| format!("{}: {e}", file.display()))?;
     let through_seq = core.store().head().0;
     let mut export = Vec::new();
-    let records = crate::store::summary::export_after(core.store(), after, &mut export)
-        .map_err(|e| e.to_string())?;
+    let records =
+        crate::store::summary::export_range(core.store(), after, through_seq, &mut export)
+            .map_err(|e| e.to_string())?;
     let audit_file = audit_dir.join(format!("AUDIT_{}.jsonl", digest.date));
     write_atomically(&audit_file, &export).map_err(|e| format!("{}: {e}", audit_file.display()))?;
 

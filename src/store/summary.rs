@@ -111,11 +111,16 @@ pub fn summarize(store: &Store) -> Result<AuditSummary, StoreError> {
 /// Writes every record as a JSON line (`seq`, `topic`, `at`, `prev`, `hash`, `record`);
 /// returns how many.
 pub fn export(store: &Store, out: &mut dyn Write) -> Result<u64, StoreError> {
-    export_after(store, 0, out)
+    export_range(store, 0, u64::MAX, out)
 }
 
-/// Like [`export`], for the records after `after` only (the daily digest's share).
-pub fn export_after(store: &Store, after: u64, out: &mut dyn Write) -> Result<u64, StoreError> {
+/// Like [`export`], for the records after `after` up to `through` (the daily digest's share).
+pub fn export_range(
+    store: &Store,
+    after: u64,
+    through: u64,
+    out: &mut dyn Write,
+) -> Result<u64, StoreError> {
     let conn = store.conn();
     let err = |e| store.sql_err(e);
     let io = |e: std::io::Error| StoreError::Io {
@@ -123,9 +128,13 @@ pub fn export_after(store: &Store, after: u64, out: &mut dyn Write) -> Result<u6
         message: e.to_string(),
     };
     let mut stmt = conn
-        .prepare("SELECT seq, topic, at, body, prev, hash FROM records WHERE seq > ?1 ORDER BY seq")
+        .prepare(
+            "SELECT seq, topic, at, body, prev, hash FROM records WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
+        )
         .map_err(err)?;
-    let mut rows = stmt.query([after as i64]).map_err(err)?;
+    let mut rows = stmt
+        .query([after as i64, through.min(i64::MAX as u64) as i64])
+        .map_err(err)?;
     let mut n = 0;
     while let Some(row) = rows.next().map_err(err)? {
         let seq: i64 = row.get(0).map_err(err)?;
