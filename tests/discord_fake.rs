@@ -378,17 +378,8 @@ async fn serenity_fails_a_429_instead_of_waiting_so_alerts_need_rest() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn serenity_logs_no_token_at_trace_level() {
-    let log = crate::discord_rest::Captured::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
     // Thread-local and a current-thread runtime: serenity's tasks log here too.
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Callsites first hit by a test thread with no subscriber may have cached "never".
-    tracing::callsite::rebuild_interest_cache();
+    let (log, _guard) = crate::discord_rest::Captured::install();
     let fake = FakeDiscord::start().await;
     let mut bot = Bot::start(&fake).await;
     fake.wait_ready(WAIT).await;

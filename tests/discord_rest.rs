@@ -371,6 +371,22 @@ async fn every_body_forbids_mentions_and_fits_discord_limits() {
 pub struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Captured {
+    /// Every trace line of this thread from now on (and of the tasks of a current-thread
+    /// runtime), until the guard is dropped.
+    pub fn install() -> (Captured, tracing::subscriber::DefaultGuard) {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Callsites first hit by a test thread with no subscriber may have cached "never".
+        tracing::callsite::rebuild_interest_cache();
+        (log, guard)
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned()
     }
@@ -388,17 +404,8 @@ impl Write for Captured {
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_error_kind_and_no_log_line_shows_a_token() {
-    let log = Captured::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
     // Thread-local and a current-thread runtime: every task of this test logs here.
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Callsites first hit by a test thread with no subscriber may have cached "never".
-    tracing::callsite::rebuild_interest_cache();
+    let (log, _guard) = Captured::install();
 
     let fake = FakeDiscord::start().await;
     let rest = rest(&fake);

@@ -73,7 +73,7 @@ fn agent_state(
     }
 }
 
-fn activity(agent: &str, tokens: u64, cost_micros: u64) -> EventKind {
+pub(crate) fn activity(agent: &str, tokens: u64, cost_micros: u64) -> EventKind {
     EventKind::AgentActivity {
         agent: agent.into(),
         events: 1,
@@ -2414,4 +2414,29 @@ fn bad_alert_and_report_settings_are_explained_with_their_place() {
         assert!(err.contains(says), "{says:?} not in {err}");
         assert!(err.contains("(using the defaults)"), "{err}");
     }
+}
+
+#[test]
+fn the_health_line_counts_todays_spend_only_and_shows_a_spend_under_a_cent() {
+    let l = history();
+    // On the 21st: a2's 500 tokens ($0.005) and a1's 100 ($0.001); the 20th's are not today's.
+    let r = overlord::protocol::StatusReport::from_state(&l.state, NOW);
+    assert_eq!(r.today, "2026-11-21");
+    assert_eq!(
+        (r.spend_today.tokens, r.spend_today.cost_micros),
+        (600, 6_000)
+    );
+    assert!(
+        r.headline().contains("spend today $0.0060 (600 tokens)"),
+        "{}",
+        r.headline()
+    );
+    let yesterday = overlord::protocol::StatusReport::from_state(&l.state, "2026-11-20T23:00:00Z");
+    assert!(
+        yesterday
+            .headline()
+            .contains("spend today $0.02 (1.0k tokens)"),
+        "{}",
+        yesterday.headline()
+    );
 }

@@ -14,6 +14,7 @@ use overlord::tui::screen::{areas, Pane, Screen};
 use overlord::tui::theme::{Slot, Theme};
 use ratatui::layout::Rect;
 
+use crate::metrics::activity;
 use crate::tui_panes::{ctx, draw, screen_of, script, style_at, text, Script, NOW};
 
 fn qa_run(id: u64, at: &str, coverage: f64, decision: QaDecision) -> EventKind {
@@ -54,18 +55,6 @@ fn checkpoint(name: &str, at: &str, run: u64) -> EventKind {
             audit_ids: vec![],
             undoes: None,
         },
-    }
-}
-
-fn activity(agent: &str, tokens: u64, cost_micros: u64) -> EventKind {
-    EventKind::AgentActivity {
-        agent: agent.into(),
-        events: 1,
-        tokens,
-        cost_micros,
-        last_output: None,
-        files: vec![],
-        session_id: None,
     }
 }
 

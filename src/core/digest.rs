@@ -109,6 +109,33 @@ pub fn write_daily(core: &mut Core, now: &str) -> Result<Written, String> {
     })
 }
 
+/// The directory `name` of `tree`, when it has one.
+fn subtree<'r>(
+    repo: &'r Repository,
+    tree: Option<&Tree<'_>>,
+    name: &str,
+) -> Result<Option<Tree<'r>>, git2::Error> {
+    tree.and_then(|t| t.get_name(name))
+        .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
+        .map(|e| repo.find_tree(e.id()))
+        .transpose()
+}
+
+/// The `docs/` tree: `root`'s with the status documents (`docs/PROJECT_*.md`) generated from
+/// `state` written over it.
+pub(crate) fn documents_tree(
+    repo: &Repository,
+    root: &Tree<'_>,
+    state: &crate::protocol::State,
+) -> Result<Oid, git2::Error> {
+    let old = subtree(repo, Some(root), "docs")?;
+    let mut docs = repo.treebuilder(old.as_ref())?;
+    for (name, text) in crate::protocol::documents::render_all(state) {
+        docs.insert(name, repo.blob(text.as_bytes())?, 0o100644)?;
+    }
+    docs.write()
+}
+
 /// The `reports/` tree: `base`'s (when it has one) with every file of `.overlord/reports/`
 /// (`DAILY_*.md` and `audit/AUDIT_*.jsonl`) written over it. `None` when there is nothing.
 pub(crate) fn reports_tree(
@@ -116,17 +143,8 @@ pub(crate) fn reports_tree(
     base: Option<&Tree<'_>>,
     dir: &Path,
 ) -> Result<Option<Oid>, git2::Error> {
-    let old = base
-        .and_then(|t| t.get_name("reports"))
-        .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
-        .map(|e| repo.find_tree(e.id()))
-        .transpose()?;
-    let old_audit = old
-        .as_ref()
-        .and_then(|t| t.get_name("audit"))
-        .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
-        .map(|e| repo.find_tree(e.id()))
-        .transpose()?;
+    let old = subtree(repo, base, "reports")?;
+    let old_audit = subtree(repo, old.as_ref(), "audit")?;
     let mut top = repo.treebuilder(old.as_ref())?;
     let mut audit = repo.treebuilder(old_audit.as_ref())?;
     let files = |d: &Path, prefix: &str, suffix: &str| -> Vec<(String, std::path::PathBuf)> {
@@ -200,19 +218,8 @@ fn commit_reports(core: &Core, digest: &Digest) -> Result<Option<(Oid, EventKind
     {
         top.insert("reports", reports, 0o040000).map_err(err)?;
     }
-    let docs_old = root
-        .get_name("docs")
-        .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
-        .map(|e| repo.find_tree(e.id()))
-        .transpose()
-        .map_err(err)?;
-    let mut docs = repo.treebuilder(docs_old.as_ref()).map_err(err)?;
-    for (name, text) in crate::protocol::documents::render_all(core.state()) {
-        let blob = repo.blob(text.as_bytes()).map_err(err)?;
-        docs.insert(name, blob, 0o100644).map_err(err)?;
-    }
-    let docs_tree = docs.write().map_err(err)?;
-    top.insert("docs", docs_tree, 0o040000).map_err(err)?;
+    let docs = documents_tree(&repo, &root, core.state()).map_err(err)?;
+    top.insert("docs", docs, 0o040000).map_err(err)?;
     let tree = top.write().map_err(err)?;
     if tree == root.id() {
         return Ok(None);

@@ -14,11 +14,6 @@ use crate::protocol::{Command, Event, EventKind, Origin, RejectCode, Rejection, 
 
 enum Request {
     Submit(Origin, Command, oneshot::Sender<Reply>),
-    Emit(
-        String,
-        Vec<EventKind>,
-        oneshot::Sender<Result<Vec<u64>, String>>,
-    ),
     EmitWith(String, Decider, oneshot::Sender<Result<Vec<u64>, String>>),
     Snapshot(oneshot::Sender<State>),
     Stop,
@@ -81,13 +76,6 @@ impl Handle {
                                 run_job(&core, job);
                             }
                         }
-                        Ok(Request::Emit(actor, kinds, reply)) => {
-                            let r = core
-                                .emit(&actor, kinds)
-                                .map(|evs| evs.iter().map(|e| e.seq).collect())
-                                .map_err(|e| e.to_string());
-                            let _ = reply.send(r);
-                        }
                         Ok(Request::EmitWith(actor, decide, reply)) => {
                             let r = core
                                 .emit_with(&actor, decide)
@@ -143,16 +131,7 @@ impl Handle {
         if kinds.is_empty() {
             return Ok(Vec::new());
         }
-        let (tx, rx) = oneshot::channel();
-        if self
-            .tx
-            .send(Request::Emit(actor.to_string(), kinds, tx))
-            .is_err()
-        {
-            return Err("the core has stopped".into());
-        }
-        rx.await
-            .unwrap_or_else(|_| Err("the core has stopped".into()))
+        self.emit_with(actor, move |_| kinds).await
     }
 
     /// Like `emit`, but the events are decided from the state as it is under the store's

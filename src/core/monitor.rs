@@ -198,7 +198,7 @@ pub fn alert_events(
                     raised_by: Some(ACTOR.to_string()),
                     details: Some(format!(
                         "{} alert `{}` from the metrics ({} window): {}\nIt clears, and this concern is resolved, when the figure comes back (docs/metrics.md).",
-                        a.level.as_str().to_uppercase(),
+                        a.level,
                         a.key,
                         config.alert_window,
                         a.message
@@ -209,7 +209,7 @@ pub fn alert_events(
                         Role::Human,
                         severity,
                         "metrics".to_string(),
-                        format!("{}: {}", a.level.as_str().to_uppercase(), a.message),
+                        format!("{}: {}", a.level, a.message),
                         now.to_string(),
                     )
                 },

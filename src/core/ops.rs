@@ -1215,20 +1215,9 @@ fn commit_documents(
     }
     let parent_commit = repo.find_commit(parent)?;
     let root = parent_commit.tree()?;
-    let docs_old = root
-        .get_name("docs")
-        .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
-        .map(|e| repo.find_tree(e.id()))
-        .transpose()?;
-    let mut docs = repo.treebuilder(docs_old.as_ref())?;
-    let mut changed = approved_tree.is_some_and(|t| t != root.id());
-    for (name, text) in crate::protocol::documents::render_all(&core.state) {
-        let blob = repo.blob(text.as_bytes())?;
-        if docs.get(name)?.map(|e| e.id()) != Some(blob) {
-            docs.insert(name, blob, 0o100644)?;
-            changed = true;
-        }
-    }
+    let docs = super::digest::documents_tree(repo, &root, &core.state)?;
+    let mut changed = approved_tree.is_some_and(|t| t != root.id())
+        || Some(docs) != root.get_name("docs").map(|e| e.id());
     // The daily digests (`.overlord/reports/`): the integration branch they were committed on
     // is rebuilt from main by this Save, so they come along here.
     let reports = super::digest::reports_tree(repo, Some(&root), &core.ws.dir.join("reports"))?;
@@ -1240,9 +1229,8 @@ fn commit_documents(
     let tree = match approved_tree {
         Some(t) => t,
         None => {
-            let docs_tree = docs.write()?;
             let mut top = repo.treebuilder(Some(&root))?;
-            top.insert("docs", docs_tree, 0o040000)?;
+            top.insert("docs", docs, 0o040000)?;
             if let Some(r) = reports.filter(|_| reports_changed) {
                 top.insert("reports", r, 0o040000)?;
             }

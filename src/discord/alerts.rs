@@ -153,7 +153,7 @@ pub fn route(event: &Event, state: &State) -> Vec<Alert> {
                     AlertLevel::Alert => "🟠",
                     AlertLevel::Critical => "🔴",
                 },
-                level.as_str().to_uppercase(),
+                level,
                 one_line(message),
                 concern.map(|c| format!(" ({c})")).unwrap_or_default()
             ),
@@ -442,7 +442,7 @@ pub fn status_embed(r: &StatusReport, title: &str) -> Embed {
         let list: Vec<String> = r
             .alerts
             .iter()
-            .map(|a| format!("{} {}", a.level.as_str().to_uppercase(), a.message))
+            .map(|a| format!("{} {}", a.level, a.message))
             .collect();
         e = e.field("alerts", list.join("\n"), false);
     }

@@ -246,7 +246,7 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             }
         }
     }
-    out.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.key.cmp(&b.key)));
+    out.sort_by(Alert::most_severe_first);
     out
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{compute, format_ms, parse_ms, Window};
 use crate::protocol::model::{CheckpointKind, QaDecision, Severity};
+use crate::protocol::report::usd;
 use crate::protocol::{Event, EventKind, State};
 
 /// One digest: its day, the Markdown report and the summary line.
@@ -24,16 +25,6 @@ impl Digest {
     /// Where the report goes, relative to the repository root (and under `.overlord/`).
     pub fn file_name(&self) -> String {
         format!("DAILY_{}.md", self.date)
-    }
-}
-
-/// Dollars, to the cent (to the hundredth of a cent under one cent, so a small spend does
-/// not read as nothing).
-fn usd(micros: u64) -> String {
-    if micros > 0 && micros < 10_000 {
-        format!("${:.4}", micros as f64 / 1e6)
-    } else {
-        format!("${:.2}", micros as f64 / 1e6)
     }
 }
 
@@ -109,8 +100,7 @@ pub fn render(events: &[Event], state: &State, now: &str) -> Option<Digest> {
         .iter()
         .filter(|c| c.kind == CheckpointKind::Rollback)
         .count();
-    let mut in_force: Vec<_> = state.alerts.values().collect();
-    in_force.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.key.cmp(&b.key)));
+    let in_force = state.alerts_in_force();
 
     let summary = format!(
         "Daily digest {date}: {}, {} ({} saved, {} rolled back), QA {} ({} passed), concerns +{opened_total}/−{closed} ({open_now} open), spend {} ({} tokens), {} in force",
@@ -273,7 +263,7 @@ pub fn render(events: &[Event], state: &State, now: &str) -> Option<Digest> {
         for a in &in_force {
             md.push_str(&format!(
                 "- **{}** `{}`: {}\n",
-                a.level.as_str().to_uppercase(),
+                a.level,
                 a.key,
                 cell(&a.message)
             ));
@@ -286,11 +276,7 @@ pub fn render(events: &[Event], state: &State, now: &str) -> Option<Digest> {
             .map(|(at, level, key, message)| {
                 (
                     at.clone(),
-                    format!(
-                        "- {at} raised **{}** `{key}`: {}\n",
-                        level.as_str().to_uppercase(),
-                        cell(message)
-                    ),
+                    format!("- {at} raised **{}** `{key}`: {}\n", level, cell(message)),
                 )
             })
             .chain(

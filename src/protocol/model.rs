@@ -1069,6 +1069,13 @@ pub struct Alert {
     pub concern: Option<ConcernId>,
 }
 
+impl Alert {
+    /// The order alerts are shown and recorded in: most severe first, then by key.
+    pub fn most_severe_first(a: &Alert, b: &Alert) -> std::cmp::Ordering {
+        b.level.cmp(&a.level).then_with(|| a.key.cmp(&b.key))
+    }
+}
+
 /// Where the session is in its Save cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -142,8 +142,7 @@ impl StatusReport {
     pub fn from_state(state: &State, now: &str) -> StatusReport {
         let today = now.get(..10).unwrap_or(now).to_string();
         let spend_today = state.spend_by_day.get(&today).copied().unwrap_or_default();
-        let mut alerts: Vec<Alert> = state.alerts.values().cloned().collect();
-        alerts.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.key.cmp(&b.key)));
+        let alerts: Vec<Alert> = state.alerts_in_force().into_iter().cloned().collect();
         let (tasks_done, tasks_total) = state
             .plan
             .as_ref()
@@ -260,8 +259,8 @@ impl StatusReport {
     /// "$0.42 (12.3k tokens)".
     pub fn spend_line(&self) -> String {
         format!(
-            "${:.2} ({} tokens)",
-            self.spend_today.cost_micros as f64 / 1e6,
+            "{} ({} tokens)",
+            usd(self.spend_today.cost_micros),
             compact(self.spend_today.tokens)
         )
     }
@@ -429,6 +428,16 @@ impl StatusReport {
             ));
         }
         out
+    }
+}
+
+/// Dollars from micro-dollars, to the cent; to the hundredth of a cent below one cent, so a
+/// small spend does not read as nothing (6_000 → "$0.0060", 420_000 → "$0.42").
+pub fn usd(micros: u64) -> String {
+    if micros > 0 && micros < 10_000 {
+        format!("${:.4}", micros as f64 / 1e6)
+    } else {
+        format!("${:.2}", micros as f64 / 1e6)
     }
 }
 

@@ -419,6 +419,13 @@ impl State {
         }
     }
 
+    /// The metrics' alerts in force, most severe first, then by key.
+    pub fn alerts_in_force(&self) -> Vec<&Alert> {
+        let mut out: Vec<&Alert> = self.alerts.values().collect();
+        out.sort_by(|a, b| Alert::most_severe_first(a, b));
+        out
+    }
+
     /// Agents that are working: registered, not paused, not finished or failed.
     pub fn active_agents(&self) -> impl Iterator<Item = &Agent> {
         self.agents.values().filter(|a| {

@@ -259,7 +259,10 @@ fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
     let today = f.now.to_offset(time::UtcOffset::UTC).date().to_string();
     if let Some(spent) = s.spend_by_day.get(&today).filter(|d| d.cost_micros > 0) {
         spans.push(Span::styled(
-            format!(" · ${:.2} today", spent.cost_micros as f64 / 1e6),
+            format!(
+                " · {} today",
+                crate::protocol::report::usd(spent.cost_micros)
+            ),
             f.theme.style(Slot::StatusBar),
         ));
     }

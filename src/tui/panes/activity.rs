@@ -152,7 +152,7 @@ pub fn describe(e: &Event) -> String {
             concern,
         } => format!(
             "{} {key}: {message}{}",
-            level.as_str().to_uppercase(),
+            level,
             concern.map(|c| format!(" ({c})")).unwrap_or_default()
         ),
         EventKind::MetricAlertCleared { key } => format!("alert {key} cleared"),

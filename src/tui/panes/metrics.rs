@@ -12,7 +12,8 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::{inner, Ctx};
 use crate::metrics::{CheckpointPoint, Durations, Window};
-use crate::protocol::model::{Alert, AlertLevel, Role, Severity};
+use crate::protocol::model::{AlertLevel, Role, Severity};
+use crate::protocol::report::usd;
 use crate::tui::metrics_source::Figures;
 use crate::tui::text::{ago, clean, fit};
 use crate::tui::theme::Slot;
@@ -61,22 +62,6 @@ pub fn level_slot(level: AlertLevel) -> Slot {
         AlertLevel::Critical => Slot::Critical,
         AlertLevel::Alert => Slot::Error,
         AlertLevel::Warn => Slot::Warn,
-    }
-}
-
-/// The alerts in force, most severe first, then by key.
-pub fn alerts(state: &crate::protocol::State) -> Vec<&Alert> {
-    let mut out: Vec<&Alert> = state.alerts.values().collect();
-    out.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.key.cmp(&b.key)));
-    out
-}
-
-/// Dollars from micro-dollars: cents, or finer below a cent.
-fn usd(micros: u64) -> String {
-    if micros > 0 && micros < 10_000 {
-        format!("${:.4}", micros as f64 / 1e6)
-    } else {
-        format!("${:.2}", micros as f64 / 1e6)
     }
 }
 
@@ -439,7 +424,7 @@ fn latency(ctx: &Ctx<'_>, figures: Option<&Figures>, pen: &mut Pen<'_>) {
 /// The alerts in force, at most `max_rows` of them.
 fn alert_lines(ctx: &Ctx<'_>, max_rows: u16, pen: &mut Pen<'_>) {
     let width = pen.area.width as usize;
-    let list = alerts(ctx.state);
+    let list = ctx.state.alerts_in_force();
     if list.is_empty() {
         pen.line(heading(ctx, "Alerts", " none in force", width));
         return;
