@@ -57,16 +57,16 @@ impl Tmux {
         t
     }
 
+    /// Types the keys in one go: the console reads them in order, so no pause is needed
+    /// between them; every step after a key waits for what it should show.
     fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let ok = self
-                .cmd()
-                .args(["send-keys", "-t", &self.session, k])
-                .status()
-                .unwrap();
-            assert!(ok.success());
-            std::thread::sleep(Duration::from_millis(150));
-        }
+        let ok = self
+            .cmd()
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(ok.success());
     }
 
     fn screen(&self) -> String {
@@ -218,6 +218,18 @@ fn the_console_drives_a_session_from_the_keyboard() {
     assert!(s.contains("✓ "), "{s}");
     t.keys(&["Escape"]);
     t.wait("the first checkpoint", 20, |s| s.contains("-001 save"));
+    // Its name carries the day it was made: read it from the repository, not the clock.
+    let tags = git(
+        repo.path(),
+        repo.home.path(),
+        &["tag", "--list", "checkpoint/*"],
+    );
+    let first = tags
+        .lines()
+        .find_map(|t| t.strip_prefix("checkpoint/"))
+        .unwrap_or_else(|| panic!("no checkpoint tag after the Save: {tags:?}"))
+        .to_string();
+    assert!(first.ends_with("-001"), "{first}");
     assert_eq!(
         git(repo.path(), repo.home.path(), &["show", "main:feature.txt"]),
         "the feature\n"
@@ -227,7 +239,7 @@ fn the_console_drives_a_session_from_the_keyboard() {
     t.keys(&["5", "d"]);
     // (The Save also committed the status documents: the feature is the last file.)
     t.wait("the checkpoint's diff", 20, |s| {
-        s.contains("→ 20261121-001") && s.contains("A feature.txt") && s.contains("file 1/4")
+        s.contains(&format!("→ {first}")) && s.contains("A feature.txt") && s.contains("file 1/4")
     });
     t.keys(&["]", "]", "]"]);
     let s = t.wait("the feature's hunk", 10, |s| {
@@ -286,7 +298,8 @@ fn an_idle_console_draws_no_frames() {
     let repo = prepared();
     let t = Tmux::start(&repo, 100, 30);
     t.wait("the console", 30, |s| s.contains("Swarm"));
-    // Nothing happens for three seconds: nothing is drawn.
+    // Nothing happens for three seconds: nothing is drawn. (The idle window is what is
+    // measured, so this wait is the test itself, not a guess at when something is ready.)
     std::thread::sleep(Duration::from_secs(3));
     t.keys(&["q"]);
     t.wait("the exit", 30, |s| s.contains("CONSOLE-EXITED 0"));
