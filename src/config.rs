@@ -25,7 +25,7 @@ pub struct Config {
     pub reports: ReportsConfig,
     /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
     #[serde(skip_serializing)]
-    pub adapters: std::collections::BTreeMap<String, crate::agent::adapter::AdapterConfig>,
+    pub adapters: std::collections::BTreeMap<String, AdapterConfig>,
 }
 
 /// `[agents]`: how the supervisor runs the swarm.
@@ -509,6 +509,34 @@ impl WorktreesConfig {
             )),
         }
     }
+}
+
+/// `[adapters.<name>]` in `.overlord/config.toml`. Every field may be left out: an adapter
+/// named after a CLI (`codex`, `claude`, `gemini`, `aider`, `scripted`) takes that CLI's
+/// defaults, so `[adapters.codex] model = "o4-mini"` is a whole configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdapterConfig {
+    /// `codex`, `claude`, `gemini`, `aider`, `command` or `scripted`. Empty: the adapter's
+    /// name when it is one of these.
+    pub kind: String,
+    /// The program (a name looked up in `PATH`, or a path). Empty: the CLI's usual name
+    /// (`codex`, `claude`, `gemini`, `aider`); for `scripted`, this overlord-tui.
+    pub binary: String,
+    /// More arguments, placed before the prompt. For `command`, `{prompt}` in an argument is
+    /// replaced by the prompt (and `{session}` by the session to resume).
+    pub args: Vec<String>,
+    /// Environment variables for the CLI (API base URLs, keys taken from elsewhere, …).
+    pub env: std::collections::BTreeMap<String, String>,
+    /// The model to ask for (`-m`/`--model`). Empty: the CLI's own default.
+    pub model: String,
+    /// USD per million tokens, for CLIs that report no cost (Codex, Gemini CLI). Absent:
+    /// their cost is not known (tokens are still counted).
+    pub prices: Option<crate::agent::usage::PriceTable>,
+    /// Arguments that print the CLI's version (`overlord-tui agents`). Empty: `--version`.
+    pub version_args: Vec<String>,
+    /// `scripted`: the folder of scripts, relative to the repository root.
+    pub script_dir: String,
 }
 
 /// `None` for a blank setting.

@@ -14,12 +14,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use serde::Deserialize;
-
 use super::parse::{
     AgentParser, AiderParser, ClaudeParser, CodexParser, GeminiParser, NativeParser,
 };
 use super::usage::{PriceTable, UsageTracker};
+use crate::config::non_empty;
 
 /// The CLI families an adapter can drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,33 +89,7 @@ impl FromStr for AdapterKind {
     }
 }
 
-/// `[adapters.<name>]` in `.overlord/config.toml`. Every field may be left out: an adapter
-/// named after a CLI (`codex`, `claude`, `gemini`, `aider`, `scripted`) takes that CLI's
-/// defaults, so `[adapters.codex] model = "o4-mini"` is a whole configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdapterConfig {
-    /// `codex`, `claude`, `gemini`, `aider`, `command` or `scripted`. Empty: the adapter's
-    /// name when it is one of these.
-    pub kind: String,
-    /// The program (a name looked up in `PATH`, or a path). Empty: the CLI's usual name
-    /// (`codex`, `claude`, `gemini`, `aider`); for `scripted`, this overlord-tui.
-    pub binary: String,
-    /// More arguments, placed before the prompt. For `command`, `{prompt}` in an argument is
-    /// replaced by the prompt (and `{session}` by the session to resume).
-    pub args: Vec<String>,
-    /// Environment variables for the CLI (API base URLs, keys taken from elsewhere, …).
-    pub env: BTreeMap<String, String>,
-    /// The model to ask for (`-m`/`--model`). Empty: the CLI's own default.
-    pub model: String,
-    /// USD per million tokens, for CLIs that report no cost (Codex, Gemini CLI). Absent:
-    /// their cost is not known (tokens are still counted).
-    pub prices: Option<PriceTable>,
-    /// Arguments that print the CLI's version (`overlord-tui agents`). Empty: `--version`.
-    pub version_args: Vec<String>,
-    /// `scripted`: the folder of scripts, relative to the repository root.
-    pub script_dir: String,
-}
+pub use crate::config::AdapterConfig;
 
 /// An adapter ready to run: its configuration with the defaults filled in.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,7 +160,7 @@ impl AdapterSpec {
             binary,
             args: c.args.clone(),
             env: c.env.clone(),
-            model: crate::config::non_empty(&c.model),
+            model: non_empty(&c.model),
             prices: c.prices,
             version_args: if c.version_args.is_empty() {
                 vec!["--version".into()]
@@ -201,155 +174,170 @@ impl AdapterSpec {
     /// The command line of one turn: `turn.resume` continues the session with that id.
     /// `self_exe` is this overlord-tui (the scripted adapter's program).
     pub fn invocation(&self, turn: &Turn<'_>, self_exe: &Path) -> Invocation {
-        let wd = turn.workdir.display().to_string();
-        let mut args: Vec<String> = Vec::new();
-        let mut env: Vec<(String, String)> = Vec::new();
-        let mut stdin = None;
-        let model = self.model.clone();
-        let program = match self.kind {
-            AdapterKind::Codex => {
-                args.extend(
-                    [
-                        "exec",
-                        "--json",
-                        "-C",
-                        &wd,
-                        "--sandbox",
-                        "workspace-write",
-                        "-c",
-                        "approval_policy=\"never\"",
-                        "--skip-git-repo-check",
-                    ]
-                    .map(String::from),
-                );
-                if let Some(m) = model {
-                    args.extend(["-m".into(), m]);
-                }
-                args.extend(self.args.iter().cloned());
-                if let Some(id) = turn.resume {
-                    args.extend(["resume".into(), id.to_string()]);
-                }
-                args.push(turn.prompt.to_string());
-                self.binary.clone()
-            }
-            AdapterKind::Claude => {
-                // Stream-json input mode: the prompt is a user message on stdin, and a
-                // running turn can be interrupted with a control request instead of a
-                // signal (the session stays consistent for the next turn).
-                stdin = Some(claude_user_message(turn.prompt));
-                args.extend(
-                    [
-                        "-p",
-                        "--input-format",
-                        "stream-json",
-                        "--output-format",
-                        "stream-json",
-                        "--verbose",
-                        "--permission-mode",
-                        "acceptEdits",
-                        "--allowedTools",
-                        "Bash Edit Read Write Glob Grep",
-                    ]
-                    .map(String::from),
-                );
-                if let Some(m) = model {
-                    args.extend(["--model".into(), m]);
-                }
-                if let Some(id) = turn.resume {
-                    args.extend(["--resume".into(), id.to_string()]);
-                }
-                args.extend(self.args.iter().cloned());
-                self.binary.clone()
-            }
-            AdapterKind::Gemini => {
-                args.extend(
-                    [
-                        "-p",
-                        turn.prompt,
-                        "--output-format",
-                        "stream-json",
-                        "--approval-mode",
-                        "yolo",
-                        "--skip-trust",
-                    ]
-                    .map(String::from),
-                );
-                if let Some(m) = model {
-                    args.extend(["-m".into(), m]);
-                }
-                if let Some(id) = turn.resume {
-                    args.extend(["--resume".into(), id.to_string()]);
-                }
-                args.extend(self.args.iter().cloned());
-                self.binary.clone()
-            }
-            AdapterKind::Aider => {
-                args.extend(
-                    [
-                        "--message",
-                        turn.prompt,
-                        "--yes-always",
-                        "--no-auto-commits",
-                        "--no-dirty-commits",
-                        "--no-pretty",
-                        "--no-fancy-input",
-                        "--no-check-update",
-                        "--analytics-disable",
-                        "--no-gitignore",
-                    ]
-                    .map(String::from),
-                );
-                if let Some(m) = model {
-                    args.extend(["--model".into(), m]);
-                }
-                if turn.resume.is_some() {
-                    args.push("--restore-chat-history".into());
-                }
-                args.extend(self.args.iter().cloned());
-                args.extend(turn.files.iter().cloned());
-                // Offline it would otherwise download a price list first.
-                env.push(("LITELLM_LOCAL_MODEL_COST_MAP".into(), "True".into()));
-                self.binary.clone()
-            }
-            AdapterKind::Command => {
-                let mut placed = false;
-                for a in &self.args {
-                    if a.contains("{prompt}") {
-                        placed = true;
-                    }
-                    args.push(fill(a, turn.prompt, turn.resume.unwrap_or("")));
-                }
-                if !placed {
-                    args.push(turn.prompt.to_string());
-                }
-                env.push(("OVERLORD_PROMPT".into(), turn.prompt.to_string()));
-                self.binary.clone()
-            }
-            AdapterKind::Scripted => {
-                args.push("script-agent".into());
-                args.extend(["--dir".into(), self.script_dir.clone()]);
-                if let Some(id) = turn.resume {
-                    args.extend(["--resume".into(), id.to_string()]);
-                }
-                args.extend(self.args.iter().cloned());
-                args.push(turn.prompt.to_string());
-                if self.binary.is_empty() {
-                    self_exe.display().to_string()
-                } else {
-                    self.binary.clone()
-                }
-            }
+        let mut line = match self.kind {
+            AdapterKind::Codex => self.codex_line(turn),
+            AdapterKind::Claude => self.claude_line(turn),
+            AdapterKind::Gemini => self.gemini_line(turn),
+            AdapterKind::Aider => self.aider_line(turn),
+            AdapterKind::Command => self.command_line(turn),
+            AdapterKind::Scripted => self.scripted_line(turn),
+        };
+        let program = if self.kind == AdapterKind::Scripted && self.binary.is_empty() {
+            self_exe.display().to_string()
+        } else {
+            self.binary.clone()
         };
         for (k, v) in &self.env {
-            env.push((k.clone(), v.clone()));
+            line.env.push((k.clone(), v.clone()));
         }
         Invocation {
             program,
-            args,
+            args: line.args,
             cwd: turn.workdir.to_path_buf(),
-            env,
-            stdin,
+            env: line.env,
+            stdin: line.stdin,
         }
+    }
+
+    fn codex_line(&self, turn: &Turn<'_>) -> CommandLine {
+        let wd = turn.workdir.display().to_string();
+        let mut args: Vec<String> = [
+            "exec",
+            "--json",
+            "-C",
+            &wd,
+            "--sandbox",
+            "workspace-write",
+            "-c",
+            "approval_policy=\"never\"",
+            "--skip-git-repo-check",
+        ]
+        .map(String::from)
+        .into();
+        if let Some(m) = self.model.clone() {
+            args.extend(["-m".into(), m]);
+        }
+        args.extend(self.args.iter().cloned());
+        if let Some(id) = turn.resume {
+            args.extend(["resume".into(), id.to_string()]);
+        }
+        args.push(turn.prompt.to_string());
+        CommandLine::args(args)
+    }
+
+    fn claude_line(&self, turn: &Turn<'_>) -> CommandLine {
+        let mut args: Vec<String> = [
+            "-p",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--permission-mode",
+            "acceptEdits",
+            "--allowedTools",
+            "Bash Edit Read Write Glob Grep",
+        ]
+        .map(String::from)
+        .into();
+        if let Some(m) = self.model.clone() {
+            args.extend(["--model".into(), m]);
+        }
+        if let Some(id) = turn.resume {
+            args.extend(["--resume".into(), id.to_string()]);
+        }
+        args.extend(self.args.iter().cloned());
+        // Stream-json input mode: the prompt is a user message on stdin, and a running turn
+        // can be interrupted with a control request instead of a signal (the session stays
+        // consistent for the next turn).
+        CommandLine {
+            stdin: Some(claude_user_message(turn.prompt)),
+            ..CommandLine::args(args)
+        }
+    }
+
+    fn gemini_line(&self, turn: &Turn<'_>) -> CommandLine {
+        let mut args: Vec<String> = [
+            "-p",
+            turn.prompt,
+            "--output-format",
+            "stream-json",
+            "--approval-mode",
+            "yolo",
+            "--skip-trust",
+        ]
+        .map(String::from)
+        .into();
+        if let Some(m) = self.model.clone() {
+            args.extend(["-m".into(), m]);
+        }
+        if let Some(id) = turn.resume {
+            args.extend(["--resume".into(), id.to_string()]);
+        }
+        args.extend(self.args.iter().cloned());
+        CommandLine::args(args)
+    }
+
+    fn aider_line(&self, turn: &Turn<'_>) -> CommandLine {
+        let mut args: Vec<String> = [
+            "--message",
+            turn.prompt,
+            "--yes-always",
+            "--no-auto-commits",
+            "--no-dirty-commits",
+            "--no-pretty",
+            "--no-fancy-input",
+            "--no-check-update",
+            "--analytics-disable",
+            "--no-gitignore",
+        ]
+        .map(String::from)
+        .into();
+        if let Some(m) = self.model.clone() {
+            args.extend(["--model".into(), m]);
+        }
+        if turn.resume.is_some() {
+            args.push("--restore-chat-history".into());
+        }
+        args.extend(self.args.iter().cloned());
+        args.extend(turn.files.iter().cloned());
+        CommandLine {
+            // Offline it would otherwise download a price list first.
+            env: vec![("LITELLM_LOCAL_MODEL_COST_MAP".into(), "True".into())],
+            ..CommandLine::args(args)
+        }
+    }
+
+    fn command_line(&self, turn: &Turn<'_>) -> CommandLine {
+        let mut args = Vec::new();
+        let mut placed = false;
+        for a in &self.args {
+            if a.contains("{prompt}") {
+                placed = true;
+            }
+            args.push(fill(a, turn.prompt, turn.resume.unwrap_or("")));
+        }
+        if !placed {
+            args.push(turn.prompt.to_string());
+        }
+        CommandLine {
+            env: vec![("OVERLORD_PROMPT".into(), turn.prompt.to_string())],
+            ..CommandLine::args(args)
+        }
+    }
+
+    fn scripted_line(&self, turn: &Turn<'_>) -> CommandLine {
+        let mut args = vec![
+            "script-agent".into(),
+            "--dir".into(),
+            self.script_dir.clone(),
+        ];
+        if let Some(id) = turn.resume {
+            args.extend(["--resume".into(), id.to_string()]);
+        }
+        args.extend(self.args.iter().cloned());
+        args.push(turn.prompt.to_string());
+        CommandLine::args(args)
     }
 
     /// A parser for one run of this adapter; `usage` carries the session's cumulative
@@ -393,6 +381,23 @@ pub struct Invocation {
     /// Claude Code's stream-json input: the first line to write, with stdin a pipe kept open
     /// until the run's result (interrupts go there too). `None`: stdin is `/dev/null`.
     pub stdin: Option<String>,
+}
+
+/// One turn's arguments, environment and stdin, before the adapter's own `env` is added.
+struct CommandLine {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Option<String>,
+}
+
+impl CommandLine {
+    fn args(args: Vec<String>) -> CommandLine {
+        CommandLine {
+            args,
+            env: Vec::new(),
+            stdin: None,
+        }
+    }
 }
 
 /// A command adapter's argument with `{prompt}` and `{session}` replaced in one pass (the
