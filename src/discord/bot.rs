@@ -518,7 +518,7 @@ pub async fn run_gateway(
     handler: Handler,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let http = super::serenity_http(base, token).build();
+    let http = super::rest::serenity_http(base, token).build();
     let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
         .event_handler(handler)
         .await

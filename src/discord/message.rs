@@ -1,7 +1,7 @@
 //! The outgoing message: what the bridge posts to a channel, a webhook or an interaction
 //! follow-up, serialized exactly as Discord's JSON expects.
 //!
-//! Two guarantees hold for every message that leaves through [`crate::discord::rest`]:
+//! Two guarantees hold for every message that leaves through the REST client (`rest.rs`):
 //! - `allowed_mentions` is always `{"parse": []}` (the field is private and always serialized),
 //!   so text written by an agent can never ping `@everyone`, a role or a user;
 //! - [`Message::fit`] has run: every Discord length limit holds (truncated with `…` on a

@@ -20,21 +20,7 @@ pub mod rest;
 pub mod slash;
 
 pub use message::{ActionRow, Button, ButtonStyle, Embed, EmbedField, EmbedFooter, Message};
-pub use rest::{ApiBase, Auth, BotToken, Rest, RestError, RetryPolicy, WebhookUrl};
-
-/// serenity's HTTP client builder for `base`: plain for Discord; for an override, the override
-/// as serenity's proxy with serenity's rate limiter off, because serenity ignores the proxy
-/// otherwise (serenity issue #1739). Without its rate limiter serenity fails a 429 instead of
-/// waiting (and reports it as a JSON decoding error): whatever must survive a 429 goes through
-/// [`Rest`]. Add `.application_id(…)` before `.build()` to register commands before READY.
-pub fn serenity_http(base: &ApiBase, token: &BotToken) -> serenity::http::HttpBuilder {
-    let builder = serenity::http::HttpBuilder::new(token.expose());
-    if base.is_discord() {
-        builder
-    } else {
-        builder.proxy(base.origin()).ratelimiter_disabled(true)
-    }
-}
+pub use rest::{serenity_http, ApiBase, Auth, BotToken, Rest, RestError, RetryPolicy, WebhookUrl};
 
 /// A running bridge: the outbox's counts, and the tasks to wait for.
 pub struct Bridge {

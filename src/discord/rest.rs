@@ -772,3 +772,17 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+/// serenity's HTTP client builder for `base`: plain for Discord; for an override, the override
+/// as serenity's proxy with serenity's rate limiter off, because serenity ignores the proxy
+/// otherwise (serenity issue #1739). Without its rate limiter serenity fails a 429 instead of
+/// waiting (and reports it as a JSON decoding error): whatever must survive a 429 goes through
+/// [`Rest`]. Add `.application_id(…)` before `.build()` to register commands before READY.
+pub fn serenity_http(base: &ApiBase, token: &BotToken) -> serenity::http::HttpBuilder {
+    let builder = serenity::http::HttpBuilder::new(token.expose());
+    if base.is_discord() {
+        builder
+    } else {
+        builder.proxy(base.origin()).ratelimiter_disabled(true)
+    }
+}

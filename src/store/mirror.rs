@@ -8,7 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::StoredRecord;
+use super::record::StoredRecord;
 use crate::protocol::Topic;
 
 pub struct Mirrors {

@@ -8,6 +8,7 @@
 
 mod chain;
 mod mirror;
+mod record;
 pub mod summary;
 pub mod verify;
 
@@ -18,6 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 pub use chain::{hash_record, Hash, GENESIS};
 use mirror::Mirrors;
+pub use record::{NewRecord, StoredRecord};
 
 use crate::protocol::Topic;
 
@@ -42,26 +44,6 @@ pub enum StoreError {
     },
     #[error("audit store {path} is corrupt: {message} (run `overlord-tui audit verify`)")]
     Corrupt { path: String, message: String },
-}
-
-/// A record about to be appended.
-#[derive(Debug, Clone)]
-pub struct NewRecord {
-    pub topic: Topic,
-    pub at: String,
-    /// Canonical JSON of the command, response or event.
-    pub body: String,
-}
-
-/// A record as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRecord {
-    pub seq: u64,
-    pub topic: Topic,
-    pub at: String,
-    pub body: String,
-    pub prev: Hash,
-    pub hash: Hash,
 }
 
 pub struct Store {
