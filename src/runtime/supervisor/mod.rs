@@ -25,6 +25,7 @@
 //!   `/assign` redirects: the running turn is stopped and the agent resumes with the new
 //!   instructions;
 //! - budgets (tokens, USD) per task and per role pause the agent and raise a concern;
+//! - an unacknowledged concern goes one role up after `escalate_after_secs`.
 //!
 //! The rooms: `books` holds the supervisor and what it remembers of runs, tasks and agents;
 //! `main_loop` starts it, runs its loop and stops it; `core_link` talks to the core and
