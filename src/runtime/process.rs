@@ -247,13 +247,59 @@ fn stdin_writer(
 /// parsed (the channel is bounded: a slow reader slows the CLI down, nothing is dropped).
 pub async fn run(
     opts: RunOptions,
-    mut parser: Box<dyn AgentParser + Send>,
+    parser: Box<dyn AgentParser + Send>,
     events: mpsc::Sender<AgentEvent>,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) -> RunEnd {
     let started = Instant::now();
     let inv = &opts.invocation;
-    let mut end = RunEnd::default();
+    let mut child = match spawn(&opts) {
+        Ok(c) => c,
+        Err(message) => {
+            return RunEnd {
+                spawn_error: Some(message),
+                ..RunEnd::default()
+            }
+        }
+    };
+    let pid = child.id().unwrap_or(0);
+    let mut log = Log::open(opts.log.as_deref());
+    log.line(
+        "---",
+        &format!("{} {} (pid {pid})", inv.program, inv.args.join(" ")),
+    );
+    let (stdin, writer) = open_stdin(&mut child, inv);
+    let (mut lines, readers) = read_output(&mut child);
+    let mut turn = Running {
+        deadline: opts.timeout.map(|t| Instant::now() + t),
+        opts: &opts,
+        pid,
+        parser,
+        events,
+        log,
+        end: RunEnd::default(),
+        stderr_tail: VecDeque::new(),
+        stdin,
+        suspended_at: None,
+        stopping: None,
+        status: None,
+        streams_open: true,
+        interrupt_n: 0,
+        finished_seen: false,
+        control_open: true,
+    };
+    turn.watch(&mut child, &mut lines, &mut control).await;
+    turn.stdin = None;
+    for r in readers.into_iter().chain(writer) {
+        r.abort();
+    }
+    turn.finish(started).await
+}
+
+/// The CLI's command: its arguments, work directory, environment and pipes, in a process
+/// group of its own.
+fn command(opts: &RunOptions) -> tokio::process::Command {
+    let inv = &opts.invocation;
     let mut cmd = tokio::process::Command::new(&inv.program);
     cmd.args(&inv.args)
         .current_dir(&inv.cwd)
@@ -269,8 +315,15 @@ pub async fn run(
     for (k, v) in inv.env.iter().chain(opts.env.iter()) {
         cmd.env(k, v);
     }
+    cmd
+}
+
+/// Starts the CLI; the error says why it could not be started.
+fn spawn(opts: &RunOptions) -> Result<tokio::process::Child, String> {
+    let inv = &opts.invocation;
+    let mut cmd = command(opts);
     if !inv.cwd.is_dir() {
-        end.spawn_error = Some(if inv.cwd.exists() {
+        return Err(if inv.cwd.exists() {
             format!(
                 "the work directory {} is not a directory",
                 inv.cwd.display()
@@ -278,34 +331,41 @@ pub async fn run(
         } else {
             format!("the work directory {} does not exist", inv.cwd.display())
         });
-        return end;
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            end.spawn_error = Some(spawn_message(&inv.program, &e));
-            return end;
-        }
-    };
-    let pid = child.id().unwrap_or(0);
-    let mut log = Log::open(opts.log.as_deref());
-    log.line(
-        "---",
-        &format!("{} {} (pid {pid})", inv.program, inv.args.join(" ")),
-    );
-    // Claude's input mode: the prompt, then interrupts, go through the writer task; `None`
-    // closes stdin.
-    let (mut stdin, writer) = match child.stdin.take().map(stdin_writer) {
+    cmd.spawn().map_err(|e| spawn_message(&inv.program, &e))
+}
+
+/// Claude's input mode: the prompt, then interrupts, go through the writer task; `None`
+/// closes stdin.
+fn open_stdin(
+    child: &mut tokio::process::Child,
+    inv: &Invocation,
+) -> (
+    Option<mpsc::UnboundedSender<String>>,
+    Option<tokio::task::JoinHandle<()>>,
+) {
+    let (stdin, writer) = match child.stdin.take().map(stdin_writer) {
         Some((tx, task)) => (Some(tx), Some(task)),
         None => (None, None),
     };
     if let (Some(tx), Some(first)) = (stdin.as_ref(), inv.stdin.as_ref()) {
         let _ = tx.send(format!("{first}\n"));
     }
+    (stdin, writer)
+}
+
+/// A line of output as a reader passes it on: from stdout (else stderr), its bytes, whether
+/// it was cut.
+type Line = (bool, Vec<u8>, bool);
+
+/// Readers of stdout and stderr send their lines to the run's loop, which owns the parser,
+/// the log and the timers.
+fn read_output(
+    child: &mut tokio::process::Child,
+) -> (mpsc::Receiver<Line>, Vec<tokio::task::JoinHandle<()>>) {
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    // Readers send lines to this task, which owns the parser, the log and the timers.
-    let (line_tx, mut line_rx) = mpsc::channel::<(bool, Vec<u8>, bool)>(256);
+    let (line_tx, line_rx) = mpsc::channel::<Line>(256);
     let mut readers = Vec::new();
     for (is_out, pipe) in [
         (
@@ -333,35 +393,88 @@ pub async fn run(
             }
         }));
     }
-    drop(line_tx);
+    (line_rx, readers)
+}
 
-    let mut stderr_tail: VecDeque<String> = VecDeque::new();
-    let mut deadline = opts.timeout.map(|t| Instant::now() + t);
-    let mut suspended_at: Option<Instant> = None;
-    // The stop sequence: the next step and when it is due.
-    let mut stopping: Option<(u8, Instant)> = None;
-    let mut status: Option<std::process::ExitStatus> = None;
-    let mut streams_open = true;
-    let mut interrupt_n = 0u32;
-    let mut finished_seen = false;
-    let mut control_open = true;
+/// A run between its start and its end: what its loop keeps across wake-ups.
+struct Running<'a> {
+    opts: &'a RunOptions,
+    pid: u32,
+    parser: Box<dyn AgentParser + Send>,
+    events: mpsc::Sender<AgentEvent>,
+    log: Log,
+    end: RunEnd,
+    stderr_tail: VecDeque<String>,
+    stdin: Option<mpsc::UnboundedSender<String>>,
+    deadline: Option<Instant>,
+    suspended_at: Option<Instant>,
+    /// The stop sequence: the next step and when it is due.
+    stopping: Option<(u8, Instant)>,
+    status: Option<std::process::ExitStatus>,
+    streams_open: bool,
+    interrupt_n: u32,
+    finished_seen: bool,
+    control_open: bool,
+}
 
-    let handle_line = |is_out: bool,
-                       bytes: Vec<u8>,
-                       cut: bool,
-                       parser: &mut Box<dyn AgentParser + Send>,
-                       log: &mut Log,
-                       stderr_tail: &mut VecDeque<String>,
-                       end: &mut RunEnd|
-     -> Vec<AgentEvent> {
+impl Running<'_> {
+    /// The loop: output lines, the CLI's exit, the supervisor's controls and the timers,
+    /// until the CLI has exited and its pipes are closed.
+    async fn watch(
+        &mut self,
+        child: &mut tokio::process::Child,
+        lines: &mut mpsc::Receiver<Line>,
+        control: &mut mpsc::UnboundedReceiver<Control>,
+    ) {
+        loop {
+            if self.status.is_some() && !self.streams_open {
+                break;
+            }
+            let next_timer = self.next_timer();
+            let sleep = async {
+                match next_timer {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                line = lines.recv(), if self.streams_open => match line {
+                    Some(line) => self.on_line(line).await,
+                    None => self.streams_open = false,
+                },
+                st = child.wait(), if self.status.is_none() => {
+                    if !self.on_exit(st, child).await {
+                        break;
+                    }
+                    self.stop_leftovers().await;
+                    self.drain(lines).await;
+                },
+                ctl = control.recv(), if self.control_open => self.on_control(ctl),
+                _ = sleep => self.on_timer(child),
+            }
+        }
+    }
+
+    /// The stop sequence's next step, else the deadline (not while suspended).
+    fn next_timer(&self) -> Option<Instant> {
+        match (self.stopping, self.deadline, self.suspended_at) {
+            (Some((_, at)), _, _) => Some(at),
+            (None, Some(d), None) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// One line of output: stdout to the parser, stderr to the ring buffer, both to the log.
+    fn take_line(&mut self, (is_out, bytes, cut): Line) -> Vec<AgentEvent> {
         let text = String::from_utf8_lossy(&bytes);
         let line = text.trim_end_matches(['\n', '\r']);
         if cut {
-            end.cut_lines += 1;
+            self.end.cut_lines += 1;
         }
         if is_out {
-            log.line("out", line);
-            let mut evs = parser.line(line);
+            self.log.line("out", line);
+            let mut evs = self.parser.line(line);
             if cut {
                 evs.push(AgentEvent::Warning {
                     message: format!("a line of output longer than {MAX_LINE} bytes was cut"),
@@ -371,182 +484,198 @@ pub async fn run(
             }
             evs
         } else {
-            log.line("err", line);
-            if stderr_tail.len() == STDERR_LINES {
-                stderr_tail.pop_front();
+            self.log.line("err", line);
+            if self.stderr_tail.len() == STDERR_LINES {
+                self.stderr_tail.pop_front();
             }
-            stderr_tail.push_back(stderr_entry(line));
+            self.stderr_tail.push_back(stderr_entry(line));
             Vec::new()
         }
-    };
+    }
 
-    loop {
-        if status.is_some() && !streams_open {
-            break;
-        }
-        let next_timer = match (stopping, deadline, suspended_at) {
-            (Some((_, at)), _, _) => Some(at),
-            (None, Some(d), None) => Some(d),
-            _ => None,
-        };
-        let sleep = async {
-            match next_timer {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending::<()>().await,
+    /// Starts the stop sequence now (the caller says why: cancelled, timed out).
+    fn begin_stop(&mut self) {
+        self.parser.cancel_requested();
+        self.stopping = Some((0, Instant::now()));
+    }
+
+    /// A line while the CLI runs: its events go to the supervisor as they are parsed.
+    async fn on_line(&mut self, line: Line) {
+        for ev in self.take_line(line) {
+            if ev.is_finished() {
+                self.finished_seen = true;
             }
-        };
-        tokio::select! {
-            biased;
-            line = line_rx.recv(), if streams_open => match line {
-                Some((is_out, bytes, cut)) => {
-                    for ev in handle_line(is_out, bytes, cut, &mut parser, &mut log, &mut stderr_tail, &mut end) {
-                        if ev.is_finished() {
-                            finished_seen = true;
-                        }
-                        end.events += 1;
-                        if events.send(ev).await.is_err() {
-                            // Nobody listens any more: stop the run.
-                            if stopping.is_none() {
-                                parser.cancel_requested();
-                                end.cancelled = true;
-                                stopping = Some((0, Instant::now()));
-                            }
-                        }
-                    }
-                    // Claude's input mode keeps the process for the next message: the
-                    // turn is over, so close stdin and let it exit.
-                    if finished_seen && stdin.is_some() {
-                        stdin = None;
+            self.end.events += 1;
+            if self.events.send(ev).await.is_err() {
+                // Nobody listens any more: stop the run.
+                if self.stopping.is_none() {
+                    self.end.cancelled = true;
+                    self.begin_stop();
+                }
+            }
+        }
+        // Claude's input mode keeps the process for the next message: the
+        // turn is over, so close stdin and let it exit.
+        if self.finished_seen && self.stdin.is_some() {
+            self.stdin = None;
+        }
+    }
+
+    /// The CLI exited (or waiting for it failed: then it is killed); `false` when its status
+    /// cannot be had at all.
+    async fn on_exit(
+        &mut self,
+        st: std::io::Result<std::process::ExitStatus>,
+        child: &mut tokio::process::Child,
+    ) -> bool {
+        match st {
+            Ok(s) => self.status = Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "waiting for the agent failed");
+                signal_group(self.pid, rustix::process::Signal::KILL);
+                self.status = child.wait().await.ok();
+                if self.status.is_none() {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Anything the CLI left running in its group would outlive it (and may hold our pipes
+    /// open): stop it.
+    async fn stop_leftovers(&mut self) {
+        let pid = self.pid;
+        // Members that were ending with it (signalled with the group, or exiting
+        // with their parent) may not be reaped yet: give them a moment first.
+        let settle = Instant::now() + Duration::from_millis(300);
+        while group_alive(pid) && Instant::now() < settle {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if group_alive(pid) {
+            self.end.leftovers = true;
+            signal_group(pid, rustix::process::Signal::TERM);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if group_alive(pid) {
+                signal_group(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
+
+    /// Gives the pipes a moment to drain; a process that left the group may hold them, so
+    /// this does not wait forever.
+    async fn drain(&mut self, lines: &mut mpsc::Receiver<Line>) {
+        let drain_until = Instant::now() + Duration::from_secs(5);
+        while self.streams_open {
+            match tokio::time::timeout_at(drain_until.into(), lines.recv()).await {
+                Ok(Some(line)) => {
+                    for ev in self.take_line(line) {
+                        self.end.events += 1;
+                        let _ = self.events.send(ev).await;
                     }
                 }
-                None => streams_open = false,
-            },
-            st = child.wait(), if status.is_none() => {
-                match st {
-                    Ok(s) => status = Some(s),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "waiting for the agent failed");
-                        signal_group(pid, rustix::process::Signal::KILL);
-                        status = child.wait().await.ok();
-                        if status.is_none() { break; }
-                    }
+                Ok(None) | Err(_) => self.streams_open = false,
+            }
+        }
+    }
+
+    /// The supervisor's cancel, pause or resume.
+    fn on_control(&mut self, ctl: Option<Control>) {
+        let pid = self.pid;
+        match ctl {
+            Some(Control::Cancel) | None => {
+                // A controller that went away cannot stop the run later: stop it now.
+                self.control_open = ctl.is_some();
+                if self.stopping.is_none() && self.status.is_none() {
+                    self.end.cancelled = true;
+                    self.begin_stop();
                 }
-                // Anything it left running in its group would outlive it (and may hold our
-                // pipes open): stop it.
-                // Members that were ending with it (signalled with the group, or exiting
-                // with their parent) may not be reaped yet: give them a moment first.
-                let settle = Instant::now() + Duration::from_millis(300);
-                while group_alive(pid) && Instant::now() < settle {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Some(Control::Suspend) => {
+                if self.suspended_at.is_none() && self.status.is_none() {
+                    signal_group(pid, rustix::process::Signal::STOP);
+                    self.suspended_at = Some(Instant::now());
                 }
-                if group_alive(pid) {
-                    end.leftovers = true;
-                    signal_group(pid, rustix::process::Signal::TERM);
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    if group_alive(pid) {
-                        signal_group(pid, rustix::process::Signal::KILL);
-                    }
-                }
-                // Give the pipes a moment to drain; a process that left the group may hold
-                // them, so do not wait forever.
-                let drain_until = Instant::now() + Duration::from_secs(5);
-                while streams_open {
-                    match tokio::time::timeout_at(drain_until.into(), line_rx.recv()).await {
-                        Ok(Some((is_out, bytes, cut))) => {
-                            for ev in handle_line(is_out, bytes, cut, &mut parser, &mut log, &mut stderr_tail, &mut end) {
-                                end.events += 1;
-                                let _ = events.send(ev).await;
-                            }
-                        }
-                        Ok(None) | Err(_) => streams_open = false,
-                    }
-                }
-            },
-            ctl = control.recv(), if control_open => match ctl {
-                Some(Control::Cancel) | None => {
-                    // A controller that went away cannot stop the run later: stop it now.
-                    control_open = ctl.is_some();
-                    if stopping.is_none() && status.is_none() {
-                        parser.cancel_requested();
-                        end.cancelled = true;
-                        stopping = Some((0, Instant::now()));
-                    }
-                }
-                Some(Control::Suspend) => {
-                    if suspended_at.is_none() && status.is_none() {
-                        signal_group(pid, rustix::process::Signal::STOP);
-                        suspended_at = Some(Instant::now());
-                    }
-                }
-                Some(Control::Resume) => {
-                    if let Some(at) = suspended_at.take() {
-                        signal_group(pid, rustix::process::Signal::CONT);
-                        if let Some(d) = deadline.as_mut() {
-                            *d += at.elapsed();
-                        }
-                    }
-                }
-            },
-            _ = sleep => {
-                if stopping.is_none() {
-                    // The deadline passed.
-                    parser.cancel_requested();
-                    end.timed_out = true;
-                    stopping = Some((0, Instant::now()));
-                    deadline = None;
-                }
-                if let Some((step, _)) = stopping {
-                    if status.is_some() {
-                        stopping = None;
-                        continue;
-                    }
-                    if suspended_at.take().is_some() {
-                        signal_group(pid, rustix::process::Signal::CONT);
-                    }
-                    let next = Instant::now() + opts.grace;
-                    match step {
-                        0 if opts.interrupt_by_stdin && stdin.is_some() => {
-                            interrupt_n += 1;
-                            let req = claude_interrupt(&format!("overlord-interrupt-{interrupt_n}"));
-                            let sent = stdin
-                                .as_ref()
-                                .is_some_and(|tx| tx.send(format!("{req}\n")).is_ok());
-                            // Stdin is gone (the CLI closed it): straight to the signals.
-                            stopping = Some((1, if sent { next } else { Instant::now() }));
-                        }
-                        0 | 1 => {
-                            signal_group(pid, rustix::process::Signal::INT);
-                            end.signal_sent = Some("SIGINT");
-                            stopping = Some((2, next));
-                        }
-                        2 => {
-                            signal_group(pid, rustix::process::Signal::TERM);
-                            end.signal_sent = Some("SIGTERM");
-                            stopping = Some((3, next));
-                        }
-                        _ => {
-                            signal_group(pid, rustix::process::Signal::KILL);
-                            let _ = child.start_kill();
-                            end.signal_sent = Some("SIGKILL");
-                            stopping = Some((3, Instant::now() + Duration::from_secs(3600)));
-                        }
+            }
+            Some(Control::Resume) => {
+                if let Some(at) = self.suspended_at.take() {
+                    signal_group(pid, rustix::process::Signal::CONT);
+                    if let Some(d) = self.deadline.as_mut() {
+                        *d += at.elapsed();
                     }
                 }
             }
         }
     }
-    drop(stdin);
-    for r in readers.into_iter().chain(writer) {
-        r.abort();
+
+    /// A timer: the deadline passed (the stop sequence begins), or the sequence's next step
+    /// is due.
+    fn on_timer(&mut self, child: &mut tokio::process::Child) {
+        if self.stopping.is_none() {
+            // The deadline passed.
+            self.end.timed_out = true;
+            self.begin_stop();
+            self.deadline = None;
+        }
+        if let Some((step, _)) = self.stopping {
+            if self.status.is_some() {
+                self.stopping = None;
+                return;
+            }
+            if self.suspended_at.take().is_some() {
+                signal_group(self.pid, rustix::process::Signal::CONT);
+            }
+            self.stop_step(step, child);
+        }
     }
-    end.exit = status.and_then(|s| s.code());
-    for ev in parser.finish(end.exit) {
-        end.events += 1;
-        let _ = events.send(ev).await;
+
+    /// One step of the stop sequence: Claude's interrupt on stdin, then SIGINT, SIGTERM and
+    /// SIGKILL to the group, a grace period apart.
+    fn stop_step(&mut self, step: u8, child: &mut tokio::process::Child) {
+        let pid = self.pid;
+        let next = Instant::now() + self.opts.grace;
+        match step {
+            0 if self.opts.interrupt_by_stdin && self.stdin.is_some() => {
+                self.interrupt_n += 1;
+                let req = claude_interrupt(&format!("overlord-interrupt-{}", self.interrupt_n));
+                let sent = self
+                    .stdin
+                    .as_ref()
+                    .is_some_and(|tx| tx.send(format!("{req}\n")).is_ok());
+                // Stdin is gone (the CLI closed it): straight to the signals.
+                self.stopping = Some((1, if sent { next } else { Instant::now() }));
+            }
+            0 | 1 => {
+                signal_group(pid, rustix::process::Signal::INT);
+                self.end.signal_sent = Some("SIGINT");
+                self.stopping = Some((2, next));
+            }
+            2 => {
+                signal_group(pid, rustix::process::Signal::TERM);
+                self.end.signal_sent = Some("SIGTERM");
+                self.stopping = Some((3, next));
+            }
+            _ => {
+                signal_group(pid, rustix::process::Signal::KILL);
+                let _ = child.start_kill();
+                self.end.signal_sent = Some("SIGKILL");
+                self.stopping = Some((3, Instant::now() + Duration::from_secs(3600)));
+            }
+        }
     }
-    end.usage = parser.usage_tracker();
-    end.stderr_tail = stderr_tail.into_iter().collect();
-    end.elapsed = started.elapsed();
-    log.line("---", &format!("ended: {}", end.describe()));
-    end
+
+    /// The end: the parser's last events, the usage, the stderr tail and the log's last line.
+    async fn finish(mut self, started: Instant) -> RunEnd {
+        self.end.exit = self.status.and_then(|s| s.code());
+        for ev in self.parser.finish(self.end.exit) {
+            self.end.events += 1;
+            let _ = self.events.send(ev).await;
+        }
+        self.end.usage = self.parser.usage_tracker();
+        self.end.stderr_tail = self.stderr_tail.into_iter().collect();
+        self.end.elapsed = started.elapsed();
+        self.log
+            .line("---", &format!("ended: {}", self.end.describe()));
+        self.end
+    }
 }

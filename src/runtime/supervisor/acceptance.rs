@@ -1,0 +1,130 @@
+//! Acceptance of a finished run: the post-run checks started off the loop (see `checks`),
+//! then their outcome: a failure is retried, a failing acceptance check opens a branch todo,
+//! a passing one completes the task (or, for a fix task, its parent).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::books::{Msg, Supervisor};
+use super::checks::{run_checks, Check};
+use super::core_link::system;
+use crate::protocol::model::{Agent, AgentState, Role, Task, TaskStatus};
+
+impl Supervisor {
+    /// After a successful run: commit what the agent left, check the artifacts, run the
+    /// acceptance check, off the supervisor's loop.
+    pub(super) fn start_checks(
+        &mut self,
+        agent: &str,
+        task: &Task,
+        worktree: PathBuf,
+        result: Option<String>,
+    ) {
+        self.tasks.entry(task.id.clone()).or_default().checking = true;
+        let acceptance = match self.config.agents.acceptance_command.trim() {
+            "off" => None,
+            "" => crate::core::qa::tests_command(&self.config.qa, &worktree),
+            c => Some(c.to_string()),
+        }
+        .filter(|_| {
+            task.is_temporary
+                || matches!(task.role, Role::Implementer | Role::Tester | Role::Debugger)
+        });
+        let (tx, agent, task) = (self.tx.clone(), agent.to_string(), task.clone());
+        let timeout = Duration::from_secs(self.config.qa.timeout_secs.max(1));
+        let log = self
+            .ws
+            .log_dir()
+            .join("agents")
+            .join(&agent)
+            .join(format!("{}-check.log", task.id));
+        let base = self.state.git.as_ref().map(|g| g.main.clone());
+        tokio::task::spawn_blocking(move || {
+            let check = run_checks(
+                &worktree, &agent, &task, result, acceptance, timeout, &log, base,
+            );
+            let _ = tx.blocking_send(Msg::Checked {
+                agent,
+                task: task.id.clone(),
+                check,
+            });
+        });
+    }
+
+    /// The checks are back: a commit or artifact problem fails the run, a failing acceptance
+    /// check opens a branch todo, a passing one completes the task (a fix task: its parent).
+    pub(super) async fn on_checked(&mut self, agent: &str, task_id: &str, check: Check) {
+        self.tasks.entry(task_id.to_string()).or_default().checking = false;
+        let Some(task) = self.task(task_id) else {
+            return;
+        };
+        if !check.files.is_empty() {
+            let b = self.agents.entry(agent.to_string()).or_default();
+            for f in check.files.iter().take(Agent::MAX_FILES) {
+                if !b.files.contains(f) {
+                    b.files.push(f.clone());
+                }
+            }
+        }
+        if let Some(e) = check.error {
+            self.on_failure(agent, &task, e, None, false).await;
+            return;
+        }
+        if !check.missing.is_empty() {
+            self.on_failure(
+                agent,
+                &task,
+                format!(
+                    "the expected artifacts are missing: {}",
+                    check.missing.join(", ")
+                ),
+                None,
+                false,
+            )
+            .await;
+            return;
+        }
+        match check.acceptance {
+            Some((false, tail, timed_out)) => {
+                self.acceptance_failed(agent, &task, tail, timed_out).await
+            }
+            _ => {
+                if task.is_temporary {
+                    self.set_task(
+                        &task.id,
+                        TaskStatus::Done,
+                        Some(format!("{agent}: the acceptance check passes")),
+                    )
+                    .await;
+                    self.set_agent(
+                        agent,
+                        AgentState::Done,
+                        None,
+                        Some(format!("fixed {}", task.id)),
+                        None,
+                        None,
+                    )
+                    .await;
+                    if let Some(parent) = task.parent_id.as_deref().and_then(|p| self.task(p)) {
+                        self.handoff(
+                            system(),
+                            task.role,
+                            parent.role,
+                            "branch todo fixed",
+                            format!("{} fixed the failure of {}", task.id, parent.id),
+                            Vec::new(),
+                            "completed",
+                            Some(&task.id),
+                        )
+                        .await;
+                        let owner = parent.owner.clone().unwrap_or_else(|| agent.to_string());
+                        self.complete(&owner, &parent, None, None).await;
+                    }
+                } else {
+                    self.complete(agent, &task, check.committed, check.result)
+                        .await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The supervisor and its books: what it remembers of each run (its slot), of each task across
+//! runs (failures, rate limits, spending, fixes) and of each agent (session, coalesced
+//! activity, turns it owes), and the messages runs and checks send back to its loop.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tokio::sync::{broadcast, mpsc};
+
+use super::checks::Check;
+use super::raw_output::RawOutput;
+use crate::agent::adapter::AdapterSpec;
+use crate::agent::{AgentError, AgentEvent, UsageTracker};
+use crate::config::Config;
+use crate::core::Handle;
+use crate::protocol::model::ClarificationId;
+use crate::protocol::{Event, State};
+use crate::runtime::process::{Control, RunEnd};
+use crate::workspace::Workspace;
+
+/// Why a run was stopped by us.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum StopReason {
+    /// `/assign` with new instructions: run the task again with them.
+    Redirect(String),
+    Shutdown,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Purpose {
+    Task(String),
+    Clarify(ClarificationId),
+    Assign(String),
+}
+
+pub(super) struct RunSlot {
+    pub(super) id: u64,
+    pub(super) purpose: Purpose,
+    pub(super) control: mpsc::UnboundedSender<Control>,
+    pub(super) worktree: PathBuf,
+    pub(super) adapter: String,
+    pub(super) finished: Option<(bool, Option<String>, Option<AgentError>)>,
+    pub(super) last_text: Option<String>,
+    pub(super) stop: Option<StopReason>,
+    pub(super) suspended: bool,
+    /// When the CLI last printed an event (time suspended does not count).
+    pub(super) last_output: Instant,
+    /// Shown as stalled (no output for `[agents] stall_secs`).
+    pub(super) stalled: bool,
+}
+
+/// What the supervisor remembers of a task across runs.
+#[derive(Default)]
+pub(super) struct TaskBook {
+    /// Runs that failed (for retries and backoff).
+    pub(super) failures: u32,
+    /// Runs started (the attempt number of the next run is runs + 1).
+    pub(super) runs: u32,
+    pub(super) rate_limits: u32,
+    pub(super) retry_at: Option<Instant>,
+    pub(super) feedback: Option<String>,
+    /// Adapter the task is handed to (rate limit, quota), instead of the role's.
+    pub(super) adapter: Option<String>,
+    pub(super) tried_adapters: Vec<String>,
+    pub(super) worktree: Option<PathBuf>,
+    /// An agent was picked and the worktree is being prepared.
+    pub(super) preparing: bool,
+    /// The post-run checks are running.
+    pub(super) checking: bool,
+    pub(super) tokens: u64,
+    pub(super) cost: f64,
+    /// Budgets are multiplied by this after the human resumes a budget-paused agent.
+    pub(super) allowance: f64,
+    /// Fix attempts (branch todos) opened for this task.
+    pub(super) fixes: u32,
+}
+
+#[derive(Default)]
+pub(super) struct AgentBook {
+    pub(super) session: Option<String>,
+    pub(super) usage: UsageTracker,
+    pub(super) pending_turns: VecDeque<Purpose>,
+    /// Coalesced activity not yet written.
+    pub(super) events: u64,
+    pub(super) tokens: u64,
+    pub(super) cost: f64,
+    pub(super) last_output: Option<String>,
+    pub(super) files: Vec<String>,
+    pub(super) new_session: Option<String>,
+    /// Paused by a budget (resuming raises the allowance).
+    pub(super) budget_paused: bool,
+    pub(super) last_worktree: Option<PathBuf>,
+    pub(super) runs: u64,
+}
+
+pub(super) enum Msg {
+    Event {
+        agent: String,
+        run: u64,
+        event: AgentEvent,
+    },
+    Ended {
+        agent: String,
+        run: u64,
+        end: RunEnd,
+    },
+    Prepared {
+        agent: String,
+        task: String,
+        result: Result<PathBuf, String>,
+    },
+    Checked {
+        agent: String,
+        task: String,
+        check: Check,
+    },
+}
+
+pub struct Supervisor {
+    pub(super) handle: Handle,
+    pub(super) ws: Workspace,
+    pub(super) config: Config,
+    pub(super) adapters: BTreeMap<String, AdapterSpec>,
+    pub(super) self_exe: PathBuf,
+    pub(super) state: State,
+    pub(super) runs: BTreeMap<String, RunSlot>,
+    pub(super) tasks: BTreeMap<String, TaskBook>,
+    pub(super) agents: BTreeMap<String, AgentBook>,
+    pub(super) tx: mpsc::Sender<Msg>,
+    pub(super) rx: mpsc::Receiver<Msg>,
+    pub(super) next_run: u64,
+    pub(super) last_flush: Instant,
+    pub(super) docs_dirty: bool,
+    pub(super) raw: RawOutput,
+    pub(super) warned: Vec<String>,
+    /// The core's events, followed so that `state` is the core's.
+    pub(super) events: broadcast::Receiver<Event>,
+    /// Events folded into `state` but not reacted to yet.
+    pub(super) reactions: VecDeque<Event>,
+}
