@@ -114,8 +114,46 @@ fn invalid(source: &str, message: impl std::fmt::Display) -> Rejection {
 /// Parses and validates a TodoList. `source` names the file in messages.
 pub fn parse_todo_list(text: &str, source: &str, now: &str) -> Result<Plan, Rejection> {
     let list: TodoList = serde_json::from_str(text).map_err(|e| invalid(source, e))?;
-    let mut phases: Vec<(String, String, Vec<TodoTask>)> = Vec::new();
-    for p in list.phases {
+    let phases = group_into_phases(list.phases, list.tasks, source)?;
+    let out_phases = build_phases(phases, source)?;
+    let all: Vec<&Task> = out_phases.iter().flat_map(|p| p.tasks.iter()).collect();
+    check_links(&all, source)?;
+    if let Some(cycle) = find_cycle(&all) {
+        return Err(invalid(
+            source,
+            format!("dependency cycle: {}", cycle.join(" → ")),
+        ));
+    }
+
+    let id = list
+        .id
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "plan".to_string());
+    let title = list
+        .title
+        .or(list.description)
+        .unwrap_or_else(|| id.clone());
+    Ok(Plan {
+        id,
+        title,
+        source: source.to_string(),
+        imported_at: now.to_string(),
+        phases: out_phases,
+    })
+}
+
+/// A phase as read: its id, its name and its tasks.
+type ReadPhase = (String, String, Vec<TodoTask>);
+
+/// The phases with their tasks: the listed phases, then the flat tasks in the phase they
+/// name (or a single default phase). Refuses empty or duplicate phase ids and an empty plan.
+fn group_into_phases(
+    listed: Vec<TodoPhase>,
+    flat: Vec<TodoTask>,
+    source: &str,
+) -> Result<Vec<ReadPhase>, Rejection> {
+    let mut phases: Vec<ReadPhase> = Vec::new();
+    for p in listed {
         if p.id.trim().is_empty() {
             return Err(invalid(source, "a phase has an empty id"));
         }
@@ -126,7 +164,7 @@ pub fn parse_todo_list(text: &str, source: &str, now: &str) -> Result<Plan, Reje
         phases.push((p.id, name, p.tasks));
     }
     // Flat tasks join the phase they name, or a single default phase.
-    for t in list.tasks {
+    for t in flat {
         let phase_id = t.phase.clone().unwrap_or_else(|| "phase-1".to_string());
         match phases.iter_mut().find(|(id, _, _)| *id == phase_id) {
             Some((_, _, tasks)) => tasks.push(t),
@@ -143,7 +181,11 @@ pub fn parse_todo_list(text: &str, source: &str, now: &str) -> Result<Plan, Reje
     if phases.iter().all(|(_, _, tasks)| tasks.is_empty()) {
         return Err(invalid(source, "it has no tasks"));
     }
+    Ok(phases)
+}
 
+/// The plan's phases, each task checked (id, unique, role, status) and converted.
+fn build_phases(phases: Vec<ReadPhase>, source: &str) -> Result<Vec<Phase>, Rejection> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut out_phases = Vec::new();
     let mut index = 0usize;
@@ -151,81 +193,7 @@ pub fn parse_todo_list(text: &str, source: &str, now: &str) -> Result<Plan, Reje
         let mut out_tasks = Vec::new();
         for t in tasks {
             index += 1;
-            if t.id.trim().is_empty() || !crate::protocol::grammar::is_ident(&t.id) {
-                return Err(invalid(
-                    source,
-                    format!(
-                        "task {index} has an invalid id '{}' (letters, digits and . _ - : / @ only)",
-                        t.id
-                    ),
-                ));
-            }
-            if let Some(first) = seen.insert(t.id.clone(), index) {
-                return Err(invalid(
-                    source,
-                    format!("duplicate task id '{}' (tasks {first} and {index})", t.id),
-                ));
-            }
-            let role: Role = t
-                .agent_role
-                .parse()
-                .map_err(|e: String| invalid(source, format!("task '{}': {e}", t.id)))?;
-            let status = match &t.status {
-                None => TaskStatus::Todo,
-                Some(s) => s
-                    .parse()
-                    .map_err(|e: String| invalid(source, format!("task '{}': {e}", t.id)))?,
-            };
-            let criteria = t
-                .acceptance_criteria
-                .into_iter()
-                .map(|c| match c {
-                    Criterion::Text(s) => s,
-                    Criterion::Structured {
-                        description,
-                        command,
-                        expect,
-                    } => {
-                        let mut s = description.unwrap_or_default();
-                        if let Some(cmd) = command {
-                            if !s.is_empty() {
-                                s.push_str(": ");
-                            }
-                            s.push('`');
-                            s.push_str(&cmd);
-                            s.push('`');
-                        }
-                        if let Some(e) = expect {
-                            s.push_str(&format!(" (expect {e})"));
-                        }
-                        s
-                    }
-                })
-                .collect();
-            out_tasks.push(Task {
-                id: t.id,
-                title: t.title,
-                description: t.description.unwrap_or_default(),
-                role,
-                priority: match t.priority {
-                    None => "medium".to_string(),
-                    Some(Priority::Text(s)) => s,
-                    Some(Priority::Number(n)) => n.to_string(),
-                },
-                dependencies: t.dependencies,
-                acceptance_criteria: criteria,
-                expected_artifacts: t.expected_artifacts,
-                status,
-                parent_id: t.parent_id,
-                is_temporary: t.is_temporary,
-                max_debug_attempts: t.max_debug_attempts,
-                branch_reason: t.branch_reason,
-                debug_instructions: t.debug_instructions,
-                timeout_seconds: t.timeout_seconds,
-                max_retries: t.max_retries,
-                owner: None,
-                commentary: Vec::new(),
-            });
+            out_tasks.push(task_of(t, index, &mut seen, source)?);
         }
         out_phases.push(Phase {
             id: pid,
@@ -234,10 +202,104 @@ pub fn parse_todo_list(text: &str, source: &str, now: &str) -> Result<Plan, Reje
             promoted_at: None,
         });
     }
+    Ok(out_phases)
+}
 
-    let all: Vec<&Task> = out_phases.iter().flat_map(|p| p.tasks.iter()).collect();
+/// One task of the list (the `index`th, counted over the whole plan), checked and converted;
+/// `seen` holds the ids met so far.
+fn task_of(
+    t: TodoTask,
+    index: usize,
+    seen: &mut BTreeMap<String, usize>,
+    source: &str,
+) -> Result<Task, Rejection> {
+    if t.id.trim().is_empty() || !crate::protocol::grammar::is_ident(&t.id) {
+        return Err(invalid(
+            source,
+            format!(
+                "task {index} has an invalid id '{}' (letters, digits and . _ - : / @ only)",
+                t.id
+            ),
+        ));
+    }
+    if let Some(first) = seen.insert(t.id.clone(), index) {
+        return Err(invalid(
+            source,
+            format!("duplicate task id '{}' (tasks {first} and {index})", t.id),
+        ));
+    }
+    let role: Role = t
+        .agent_role
+        .parse()
+        .map_err(|e: String| invalid(source, format!("task '{}': {e}", t.id)))?;
+    let status = match &t.status {
+        None => TaskStatus::Todo,
+        Some(s) => s
+            .parse()
+            .map_err(|e: String| invalid(source, format!("task '{}': {e}", t.id)))?,
+    };
+    let criteria = t
+        .acceptance_criteria
+        .into_iter()
+        .map(criterion_text)
+        .collect();
+    Ok(Task {
+        id: t.id,
+        title: t.title,
+        description: t.description.unwrap_or_default(),
+        role,
+        priority: match t.priority {
+            None => "medium".to_string(),
+            Some(Priority::Text(s)) => s,
+            Some(Priority::Number(n)) => n.to_string(),
+        },
+        dependencies: t.dependencies,
+        acceptance_criteria: criteria,
+        expected_artifacts: t.expected_artifacts,
+        status,
+        parent_id: t.parent_id,
+        is_temporary: t.is_temporary,
+        max_debug_attempts: t.max_debug_attempts,
+        branch_reason: t.branch_reason,
+        debug_instructions: t.debug_instructions,
+        timeout_seconds: t.timeout_seconds,
+        max_retries: t.max_retries,
+        owner: None,
+        commentary: Vec::new(),
+    })
+}
+
+/// An acceptance criterion as one line: its text, or its description, command and what
+/// is expected.
+fn criterion_text(c: Criterion) -> String {
+    match c {
+        Criterion::Text(s) => s,
+        Criterion::Structured {
+            description,
+            command,
+            expect,
+        } => {
+            let mut s = description.unwrap_or_default();
+            if let Some(cmd) = command {
+                if !s.is_empty() {
+                    s.push_str(": ");
+                }
+                s.push('`');
+                s.push_str(&cmd);
+                s.push('`');
+            }
+            if let Some(e) = expect {
+                s.push_str(&format!(" (expect {e})"));
+            }
+            s
+        }
+    }
+}
+
+/// Every dependency and parent names a task of the plan (and no task depends on itself).
+fn check_links(all: &[&Task], source: &str) -> Result<(), Rejection> {
     let ids: BTreeSet<&str> = all.iter().map(|t| t.id.as_str()).collect();
-    for t in &all {
+    for t in all {
         for d in &t.dependencies {
             if d == &t.id {
                 return Err(invalid(
@@ -263,28 +325,7 @@ pub fn parse_todo_list(text: &str, source: &str, now: &str) -> Result<Plan, Reje
             }
         }
     }
-    if let Some(cycle) = find_cycle(&all) {
-        return Err(invalid(
-            source,
-            format!("dependency cycle: {}", cycle.join(" → ")),
-        ));
-    }
-
-    let id = list
-        .id
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "plan".to_string());
-    let title = list
-        .title
-        .or(list.description)
-        .unwrap_or_else(|| id.clone());
-    Ok(Plan {
-        id,
-        title,
-        source: source.to_string(),
-        imported_at: now.to_string(),
-        phases: out_phases,
-    })
+    Ok(())
 }
 
 /// A dependency cycle, as the task ids around it (first repeated at the end), if any.

@@ -112,37 +112,9 @@ struct Sinks {
 /// [`run`] with [`Options`].
 pub fn run_with(command: &str, dir: &Path, opts: Options<'_>) -> std::io::Result<ShellRun> {
     let started = Instant::now();
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in opts.env {
-        cmd.env(k, v);
-    }
-    // Its own process group, so a timeout stops the children it started too.
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
+    let mut cmd = sh(command, dir, opts.env);
     let (line_tx, line_rx) = mpsc::channel::<String>();
-    let sinks = Arc::new(Sinks {
-        log: opts
-            .log
-            .map(std::fs::File::create)
-            .transpose()?
-            .map(Mutex::new),
-        stdout: opts
-            .stdout
-            .map(std::fs::File::create)
-            .transpose()?
-            .map(Mutex::new),
-        tail: Mutex::new(Vec::new()),
-        lines: opts.on_line.is_some().then(|| Mutex::new(line_tx)),
-    });
+    let sinks = Arc::new(Sinks::open(&opts, line_tx)?);
     // One pipe for both streams keeps their lines in the order the command wrote them.
     let shared = if opts.one_pipe {
         let (reader, writer) = std::io::pipe()?;
@@ -154,8 +126,104 @@ pub fn run_with(command: &str, dir: &Path, opts: Options<'_>) -> std::io::Result
     let mut child = cmd.spawn()?;
     // The command's copies of the shared pipe's write end must go, or it never ends.
     drop(cmd);
-    let mut readers = Vec::new();
-    let pipes: Vec<(bool, Box<dyn Read + Send>)> = match shared {
+    let readers: Vec<_> = pipes(&mut child, shared)
+        .into_iter()
+        .map(|(is_stdout, pipe)| {
+            let sinks = sinks.clone();
+            std::thread::spawn(move || drain(is_stdout, pipe, &sinks))
+        })
+        .collect();
+    let mut on_line = opts.on_line;
+    let mut deliver = |rx: &mpsc::Receiver<String>| {
+        if let Some(f) = on_line.as_mut() {
+            while let Ok(line) = rx.try_recv() {
+                f(&line);
+            }
+        }
+    };
+    let deadline = opts.timeout.map(|t| started + t);
+    let (status, stopped) = wait(&mut child, opts.cancel, deadline, || deliver(&line_rx))?;
+    join_readers(readers, || deliver(&line_rx));
+    deliver(&line_rx);
+    let tail = sinks.tail.lock().map(|t| t.clone()).unwrap_or_default();
+    Ok(ShellRun {
+        status,
+        stopped,
+        elapsed: started.elapsed(),
+        tail: String::from_utf8_lossy(&tail).into_owned(),
+    })
+}
+
+/// `sh -c command` in `dir` with `env`, its output piped, in its own process group.
+fn sh(command: &str, dir: &Path, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // Its own process group, so a timeout stops the children it started too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    cmd
+}
+
+impl Sinks {
+    /// The files the options name, created, and the channel for `on_line` when there is one.
+    fn open(opts: &Options<'_>, line_tx: mpsc::Sender<String>) -> std::io::Result<Sinks> {
+        Ok(Sinks {
+            log: opts
+                .log
+                .map(std::fs::File::create)
+                .transpose()?
+                .map(Mutex::new),
+            stdout: opts
+                .stdout
+                .map(std::fs::File::create)
+                .transpose()?
+                .map(Mutex::new),
+            tail: Mutex::new(Vec::new()),
+            lines: opts.on_line.is_some().then(|| Mutex::new(line_tx)),
+        })
+    }
+
+    /// Whole lines of output: to the log, the tail and the `on_line` channel.
+    fn lines(&self, whole: &[u8]) {
+        if let Some(f) = &self.log {
+            if let Ok(mut f) = f.lock() {
+                let _ = f.write_all(whole);
+            }
+        }
+        if let Ok(mut t) = self.tail.lock() {
+            t.extend_from_slice(whole);
+            if t.len() > 2 * KEEP {
+                let cut = t.len() - KEEP;
+                t.drain(..cut);
+            }
+        }
+        if let Some(tx) = &self.lines {
+            if let Ok(tx) = tx.lock() {
+                for line in String::from_utf8_lossy(whole).lines() {
+                    let _ = tx.send(line.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// The pipes to read: the shared one, or the child's stdout and stderr (`true`: stdout).
+fn pipes(
+    child: &mut std::process::Child,
+    shared: Option<std::io::PipeReader>,
+) -> Vec<(bool, Box<dyn Read + Send>)> {
+    match shared {
         Some(reader) => vec![(true, Box::new(reader) as Box<dyn Read + Send>)],
         None => [
             child
@@ -170,122 +238,98 @@ pub fn run_with(command: &str, dir: &Path, opts: Options<'_>) -> std::io::Result
         .into_iter()
         .flatten()
         .collect(),
-    };
-    for (is_stdout, mut pipe) in pipes {
-        let sinks = sinks.clone();
-        readers.push(std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            // Bytes of a line not finished yet: the merged log gets whole lines only.
-            let mut partial: Vec<u8> = Vec::new();
-            loop {
-                let n = match pipe.read(&mut buf) {
-                    Ok(0) | Err(_) => 0,
-                    Ok(n) => n,
-                };
-                let chunk = &buf[..n];
-                if is_stdout {
-                    if let Some(f) = &sinks.stdout {
-                        if let Ok(mut f) = f.lock() {
-                            let _ = f.write_all(chunk);
-                        }
-                    }
-                }
-                partial.extend_from_slice(chunk);
-                let upto = if n == 0 {
-                    partial.len()
-                } else {
-                    partial
-                        .iter()
-                        .rposition(|b| *b == b'\n')
-                        .map_or(0, |i| i + 1)
-                };
-                if upto > 0 {
-                    let whole: Vec<u8> = partial.drain(..upto).collect();
-                    if let Some(f) = &sinks.log {
-                        if let Ok(mut f) = f.lock() {
-                            let _ = f.write_all(&whole);
-                        }
-                    }
-                    if let Ok(mut t) = sinks.tail.lock() {
-                        t.extend_from_slice(&whole);
-                        if t.len() > 2 * KEEP {
-                            let cut = t.len() - KEEP;
-                            t.drain(..cut);
-                        }
-                    }
-                    if let Some(tx) = &sinks.lines {
-                        if let Ok(tx) = tx.lock() {
-                            for line in String::from_utf8_lossy(&whole).lines() {
-                                let _ = tx.send(line.to_string());
-                            }
-                        }
-                    }
-                }
-                if n == 0 {
-                    break;
-                }
-            }
-        }));
     }
-    let mut on_line = opts.on_line;
-    let mut deliver = |rx: &mpsc::Receiver<String>| {
-        if let Some(f) = on_line.as_mut() {
-            while let Ok(line) = rx.try_recv() {
-                f(&line);
-            }
-        }
-    };
-    let deadline = opts.timeout.map(|t| started + t);
-    let mut stopped = None;
-    let status = loop {
-        deliver(&line_rx);
-        match child.try_wait()? {
-            Some(status) => break Some(status),
-            None => {
-                let why = if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                    Some(Stopped::Cancelled)
-                } else if deadline.is_some_and(|d| Instant::now() >= d) {
-                    Some(Stopped::TimedOut)
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    // The process group we created for it (its pid is the group id), so
-                    // what it started stops too. Never through `kill(1)`: procps-ng 4.0's
-                    // `kill -KILL -N` has been seen to signal far more than group N.
-                    if let Some(pgid) = rustix::process::Pid::from_raw(child.id() as i32) {
-                        let _ = rustix::process::kill_process_group(
-                            pgid,
-                            rustix::process::Signal::KILL,
-                        );
-                    }
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    stopped = Some(why);
-                    break None;
+}
+
+/// Reads one pipe to its end (on its own thread) into the sinks.
+fn drain(is_stdout: bool, mut pipe: Box<dyn Read + Send>, sinks: &Sinks) {
+    let mut buf = [0u8; 8192];
+    // Bytes of a line not finished yet: the merged log gets whole lines only.
+    let mut partial: Vec<u8> = Vec::new();
+    loop {
+        let n = match pipe.read(&mut buf) {
+            Ok(0) | Err(_) => 0,
+            Ok(n) => n,
+        };
+        let chunk = &buf[..n];
+        if is_stdout {
+            if let Some(f) = &sinks.stdout {
+                if let Ok(mut f) = f.lock() {
+                    let _ = f.write_all(chunk);
                 }
-                std::thread::sleep(Duration::from_millis(10));
             }
         }
-    };
+        partial.extend_from_slice(chunk);
+        let upto = if n == 0 {
+            partial.len()
+        } else {
+            partial
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1)
+        };
+        if upto > 0 {
+            let whole: Vec<u8> = partial.drain(..upto).collect();
+            sinks.lines(&whole);
+        }
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+/// Waits for the command to end, delivering its lines meanwhile; stops it (and its process
+/// group) when cancelled or at the deadline.
+fn wait(
+    child: &mut std::process::Child,
+    cancel: Option<&AtomicBool>,
+    deadline: Option<Instant>,
+    mut deliver: impl FnMut(),
+) -> std::io::Result<(Option<ExitStatus>, Option<Stopped>)> {
+    loop {
+        deliver();
+        if let Some(status) = child.try_wait()? {
+            return Ok((Some(status), None));
+        }
+        let why = if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            Some(Stopped::Cancelled)
+        } else if deadline.is_some_and(|d| Instant::now() >= d) {
+            Some(Stopped::TimedOut)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            stop(child);
+            return Ok((None, Some(why)));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Kills the command and what it started.
+fn stop(child: &mut std::process::Child) {
+    // The process group we created for it (its pid is the group id), so
+    // what it started stops too. Never through `kill(1)`: procps-ng 4.0's
+    // `kill -KILL -N` has been seen to signal far more than group N.
+    if let Some(pgid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Waits for the readers, delivering lines meanwhile.
+fn join_readers(readers: Vec<std::thread::JoinHandle<()>>, mut deliver: impl FnMut()) {
     // A process that left the group (setsid) may still hold the pipes: do not wait for it
     // forever once the command itself is done.
     let drained = Instant::now() + Duration::from_secs(5);
     for r in readers {
         while !r.is_finished() && Instant::now() < drained {
-            deliver(&line_rx);
+            deliver();
             std::thread::sleep(Duration::from_millis(5));
         }
         if r.is_finished() {
             let _ = r.join();
         }
     }
-    deliver(&line_rx);
-    let tail = sinks.tail.lock().map(|t| t.clone()).unwrap_or_default();
-    Ok(ShellRun {
-        status,
-        stopped,
-        elapsed: started.elapsed(),
-        tail: String::from_utf8_lossy(&tail).into_owned(),
-    })
 }

@@ -1,0 +1,22 @@
+//! The audit trail's clock: the current time and timestamps as the trail writes and reads
+//! them (RFC 3339, UTC, milliseconds).
+
+/// The current time as the audit trail writes it: RFC 3339, UTC, milliseconds.
+pub fn now() -> String {
+    stamp(time::OffsetDateTime::now_utc())
+}
+
+/// A time as the audit trail writes it: RFC 3339, UTC, milliseconds.
+pub fn stamp(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&fmt)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// Reads a timestamp of the audit trail back (`None` for anything that is not RFC 3339).
+pub fn parse_stamp(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}

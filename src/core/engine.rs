@@ -1,0 +1,246 @@
+//! The `Core` itself: owns the state and the audit store. Opens and restores them (the newest
+//! snapshot plus the events after it), folds in what other processes appended, writes
+//! snapshots, and appends events the core's own machinery produces (`emit`). Carrying out a
+//! command is `execute` (in `execute.rs`).
+
+use tokio::sync::broadcast;
+
+use super::clock::now;
+use crate::config::Config;
+use crate::protocol::{Event, EventKind, State, Topic};
+use crate::store::verify::STATE_VERSION;
+use crate::store::{NewRecord, Store, StoreError, StoredRecord, WriteGuard};
+use crate::workspace::Workspace;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("audit record {seq} cannot be read as an event ({message}); run `overlord-tui audit verify`")]
+    BadEvent { seq: u64, message: String },
+}
+
+pub struct Core {
+    pub(super) store: Store,
+    pub(super) state: State,
+    /// The last audit record folded into `state`.
+    pub(super) applied_through: u64,
+    last_snapshot: u64,
+    snapshot_every: u64,
+    pub(crate) ws: Workspace,
+    pub(crate) config: Config,
+    pub(super) events: broadcast::Sender<Event>,
+}
+
+fn parse_event(seq: u64, body: &str) -> Result<Event, CoreError> {
+    serde_json::from_str(body).map_err(|e| CoreError::BadEvent {
+        seq,
+        message: e.to_string(),
+    })
+}
+
+impl Core {
+    /// Opens the store and restores the state: the newest snapshot plus the events after it.
+    pub fn open(ws: &Workspace, config: &Config) -> Result<Core, CoreError> {
+        let store = Store::open(&ws.store_paths())?;
+        let (head, _) = store.head();
+        let mut state = State::default();
+        let mut applied = 0;
+        if let Some((seq, version, json)) = store.latest_snapshot()? {
+            if version == STATE_VERSION && seq <= head {
+                match serde_json::from_str::<State>(&json) {
+                    Ok(s) => {
+                        state = s;
+                        applied = seq;
+                    }
+                    Err(e) => tracing::warn!(seq, error = %e, "unreadable snapshot; replaying"),
+                }
+            } else {
+                tracing::warn!(
+                    seq,
+                    version,
+                    head,
+                    "snapshot does not fit the store; replaying"
+                );
+            }
+        }
+        let last_snapshot = applied;
+        for (seq, body) in store.event_bodies_after(applied)? {
+            state.apply(&parse_event(seq, &body)?);
+        }
+        let (events, _) = broadcast::channel(4096);
+        let mut core = Core {
+            store,
+            state,
+            applied_through: head,
+            last_snapshot,
+            snapshot_every: config.core.snapshot_every.max(1),
+            ws: ws.clone(),
+            config: config.clone(),
+            events,
+        };
+        core.maybe_snapshot();
+        Ok(core)
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn event_sender(&self) -> broadcast::Sender<Event> {
+        self.events.clone()
+    }
+
+    /// Folds in records other processes appended since we last looked. Returns how many.
+    pub fn refresh(&mut self) -> Result<usize, CoreError> {
+        let records = self.store.records_after(self.applied_through)?;
+        for e in fold(&mut self.state, &mut self.applied_through, &records)? {
+            let _ = self.events.send(e);
+        }
+        Ok(records.len())
+    }
+
+    pub fn workspace(&self) -> &Workspace {
+        &self.ws
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Writes a snapshot of the state when enough records have accumulated since the last.
+    pub(super) fn maybe_snapshot(&mut self) {
+        if self.applied_through < self.last_snapshot + self.snapshot_every {
+            return;
+        }
+        let json = to_json(&self.state);
+        match self
+            .store
+            .save_snapshot(self.applied_through, STATE_VERSION, &json)
+        {
+            Ok(()) => self.last_snapshot = self.applied_through,
+            Err(e) => tracing::warn!(error = %e, "could not write a state snapshot"),
+        }
+    }
+
+    /// Writes a snapshot now (used before shutting down a long-running core).
+    pub fn snapshot_now(&mut self) -> Result<(), CoreError> {
+        if self.applied_through > self.last_snapshot {
+            let json = to_json(&self.state);
+            self.store
+                .save_snapshot(self.applied_through, STATE_VERSION, &json)?;
+            self.last_snapshot = self.applied_through;
+        }
+        Ok(())
+    }
+
+    /// Appends events produced by the core's own machinery (not by a command).
+    pub fn emit(&mut self, actor: &str, kinds: Vec<EventKind>) -> Result<Vec<Event>, CoreError> {
+        self.emit_with(actor, |_| kinds)
+    }
+
+    /// Like `emit`, but the events are decided under the store's write lock from the state
+    /// as it is then (with what other processes appended): a check-then-act that no other
+    /// writer can slip between (two processes starting the git session at once).
+    pub fn emit_with(
+        &mut self,
+        actor: &str,
+        decide: impl FnOnce(&State) -> Vec<EventKind>,
+    ) -> Result<Vec<Event>, CoreError> {
+        let now = now();
+        let mut guard = self.store.begin_write()?;
+        let caught = catch_up(&mut guard, &mut self.state, &mut self.applied_through)?;
+        let kinds = decide(&self.state);
+        if kinds.is_empty() {
+            drop(guard);
+            for e in caught {
+                let _ = self.events.send(e);
+            }
+            return Ok(Vec::new());
+        }
+        let events: Vec<Event> = kinds
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| Event {
+                seq: self.state.last_event_seq + 1 + i as u64,
+                at: now.clone(),
+                command_seq: None,
+                actor: actor.to_string(),
+                kind,
+            })
+            .collect();
+        let new: Vec<NewRecord> = events
+            .iter()
+            .map(|e| NewRecord {
+                topic: e.kind.topic(),
+                at: now.clone(),
+                body: to_json(e),
+            })
+            .collect();
+        let appended = guard.append(&new)?;
+        guard.commit(&appended)?;
+        for e in caught {
+            let _ = self.events.send(e);
+        }
+        for e in &events {
+            self.state.apply(e);
+            let _ = self.events.send(e.clone());
+        }
+        self.applied_through = appended
+            .last()
+            .map(|r| r.seq)
+            .unwrap_or(self.applied_through);
+        self.maybe_snapshot();
+        Ok(events)
+    }
+}
+
+/// Folds stored records into the state; returns the events, to be published once committed.
+fn fold(
+    state: &mut State,
+    applied: &mut u64,
+    records: &[StoredRecord],
+) -> Result<Vec<Event>, CoreError> {
+    let mut events = Vec::new();
+    for r in records {
+        if r.topic != Topic::Command && r.topic != Topic::Response {
+            let event = parse_event(r.seq, &r.body)?;
+            state.apply(&event);
+            events.push(event);
+        }
+        *applied = r.seq;
+    }
+    Ok(events)
+}
+
+/// Under the write lock: folds in what other processes appended since we last looked and
+/// repairs their mirror lines if one of them died before writing them.
+pub(super) fn catch_up(
+    guard: &mut WriteGuard<'_>,
+    state: &mut State,
+    applied: &mut u64,
+) -> Result<Vec<Event>, CoreError> {
+    if guard.head().0 <= *applied {
+        return Ok(Vec::new());
+    }
+    let records = guard.store().records_after(*applied)?;
+    guard.repair_mirrors_for(&records)?;
+    fold(state, applied, &records)
+}
+
+/// Canonical JSON: struct fields in declaration order, maps sorted (`BTreeMap`).
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Serializing our own plain-data types cannot fail (no non-string map keys, no I/O).
+    serde_json::to_string(value).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "serialization failed");
+        "null".to_string()
+    })
+}

@@ -1,0 +1,269 @@
+//! Carrying out one command (`Core::execute`): take the write lock, catch up with what other
+//! processes appended, decide (the lifecycle rules in `decide`), append command + events +
+//! response as one transaction, then fold the events into the state and publish them. A
+//! `/save` or `/rollback` first takes the operation lock and checks the repository; once
+//! accepted it runs as an operation `Job` (see `ops`).
+
+use std::path::PathBuf;
+
+use super::clock::now;
+use super::engine::{catch_up, to_json, Core, CoreError};
+use super::lock::{OperationLock, LOCK_GRACE};
+use super::{decide, ops, plan};
+use crate::protocol::{
+    print, Command, CommandRecord, Event, Origin, RejectCode, Rejection, Reply, Topic,
+};
+use crate::store::NewRecord;
+
+impl Core {
+    /// Carries out one command and answers it. Never panics; a storage failure becomes a
+    /// rejected reply and nothing is written. A Save or rollback runs to its end here; the
+    /// reply then tells how it ended.
+    pub fn execute(&mut self, origin: Origin, command: Command) -> Reply {
+        let (reply, job) = self.execute_detached(origin, command);
+        match job {
+            None => reply,
+            Some(mut job) => {
+                let recovered = job.recovered.take();
+                let report = ops::run(self, job);
+                finished_reply(reply, report, recovered)
+            }
+        }
+    }
+
+    /// Like `execute`, but an accepted Save or rollback is handed back as a `Job` for the
+    /// caller to run (on another thread, with its own `Core`); the reply says it started.
+    pub fn execute_detached(
+        &mut self,
+        origin: Origin,
+        command: Command,
+    ) -> (Reply, Option<ops::Job>) {
+        match self.try_execute(origin, command) {
+            Ok(r) => r,
+            Err(e) => (
+                Reply::rejected(Rejection::new(
+                    RejectCode::Storage,
+                    format!("{e}; nothing was changed"),
+                )),
+                None,
+            ),
+        }
+    }
+
+    /// Finishes or cleans up a Save or rollback a killed process left behind, unless one is
+    /// running. Returns what it did.
+    pub fn recover_operation(&mut self) -> Result<Option<String>, CoreError> {
+        self.refresh()?;
+        if self.state.operation.is_none() {
+            return Ok(None);
+        }
+        match OperationLock::try_acquire(&self.ws) {
+            Ok(Some(_lock)) => ops::recover(self),
+            _ => Ok(None),
+        }
+    }
+
+    /// For `/save` and `/rollback`: takes the operation lock, recovers an interrupted
+    /// operation, and checks the repository.
+    fn prepare_operation(
+        &mut self,
+        command: &Command,
+        now: &str,
+    ) -> Result<(ops::Prepared, OperationLock, Option<String>), Rejection> {
+        let lock = match OperationLock::acquire(&self.ws, LOCK_GRACE) {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                return Err(Rejection::new(
+                    RejectCode::Conflict,
+                    "a Save or rollback is running in another overlord-tui process; wait for it to finish (nothing was changed)",
+                ))
+            }
+            Err(e) => {
+                return Err(Rejection::new(
+                    RejectCode::Storage,
+                    format!("cannot take .overlord/operation.lock: {e}; nothing was changed"),
+                ))
+            }
+        };
+        self.refresh().map_err(|e| {
+            Rejection::new(RejectCode::Storage, format!("{e}; nothing was changed"))
+        })?;
+        let recovered = if self.state.operation.is_some() {
+            ops::recover(self).map_err(|e| {
+                Rejection::new(
+                    RejectCode::Storage,
+                    format!("an interrupted operation could not be recovered: {e}"),
+                )
+            })?
+        } else {
+            None
+        };
+        match ops::prepare(self, command, now) {
+            Ok(p) => Ok((p, lock, recovered)),
+            Err(mut r) => {
+                if let Some(done) = recovered {
+                    r.message = format!("{done}\n{}", r.message);
+                }
+                Err(r)
+            }
+        }
+    }
+
+    fn try_execute(
+        &mut self,
+        origin: Origin,
+        command: Command,
+    ) -> Result<(Reply, Option<ops::Job>), CoreError> {
+        let now = now();
+        // Reading the plan file happens before the lock is taken.
+        let plan = match &command {
+            Command::ImportPlan { path } => Some(self.load_plan(path, &now)),
+            _ => None,
+        };
+        let (operation, op_lock, recovered) = match &command {
+            Command::Save | Command::Rollback { .. } if origin.is_human() => {
+                match self.prepare_operation(&command, &now) {
+                    Ok((p, l, r)) => (Some(Ok(p)), Some(l), r),
+                    Err(r) => (Some(Err(r)), None, None),
+                }
+            }
+            _ => (None, None, None),
+        };
+        let ctx = decide::Context {
+            now: now.clone(),
+            discord: self.config.discord.clone(),
+            plan,
+            operation,
+        };
+
+        let mut guard = self.store.begin_write()?;
+        let caught_up = catch_up(&mut guard, &mut self.state, &mut self.applied_through)?;
+
+        let decision = decide::decide(&self.state, &origin, &command, &ctx);
+        let (head, _) = guard.head();
+        let command_seq = head + 1;
+        let record = CommandRecord {
+            at: now.clone(),
+            origin: origin.clone(),
+            line: print(&command),
+            command,
+        };
+        let mut records = vec![NewRecord {
+            topic: Topic::Command,
+            at: now.clone(),
+            body: to_json(&record),
+        }];
+        let (events, mut reply) = match decision {
+            Ok(outcome) => {
+                let mut events = Vec::with_capacity(outcome.events.len());
+                let actor = origin.actor();
+                for (i, kind) in outcome.events.into_iter().enumerate() {
+                    events.push(Event {
+                        seq: self.state.last_event_seq + 1 + i as u64,
+                        at: now.clone(),
+                        command_seq: Some(command_seq),
+                        actor: actor.clone(),
+                        kind,
+                    });
+                }
+                let reply = Reply {
+                    command_seq,
+                    ok: true,
+                    message: outcome.message,
+                    error: None,
+                    events: events.iter().map(|e| e.seq).collect(),
+                    data: outcome.data,
+                };
+                (events, reply)
+            }
+            Err(rejection) => {
+                let mut reply = Reply::rejected(rejection);
+                reply.command_seq = command_seq;
+                (Vec::new(), reply)
+            }
+        };
+        for e in &events {
+            records.push(NewRecord {
+                topic: e.kind.topic(),
+                at: now.clone(),
+                body: to_json(e),
+            });
+        }
+        records.push(NewRecord {
+            topic: Topic::Response,
+            at: now,
+            body: to_json(&reply),
+        });
+        let appended = guard.append(&records)?;
+        guard.commit(&appended)?;
+
+        for e in caught_up {
+            let _ = self.events.send(e);
+        }
+        for e in events {
+            self.state.apply(&e);
+            let _ = self.events.send(e);
+        }
+        self.applied_through = appended
+            .last()
+            .map(|r| r.seq)
+            .unwrap_or(self.applied_through);
+        self.maybe_snapshot();
+        if let Some(r) = &recovered {
+            reply.message = format!("{r}\n{}", reply.message);
+        }
+        let job = match (reply.ok, op_lock, &self.state.operation) {
+            (true, Some(lock), Some(op)) => Some(ops::Job {
+                id: op.id,
+                recovered,
+                _lock: lock,
+            }),
+            _ => None,
+        };
+        Ok((reply, job))
+    }
+
+    fn load_plan(&self, path: &str, now: &str) -> Result<crate::protocol::model::Plan, Rejection> {
+        let full = {
+            let p = PathBuf::from(path);
+            if p.is_absolute() {
+                p
+            } else {
+                self.ws.root.join(p)
+            }
+        };
+        let text = std::fs::read_to_string(&full).map_err(|e| {
+            Rejection::new(
+                RejectCode::InvalidInput,
+                format!("cannot read plan {}: {e}", full.display()),
+            )
+        })?;
+        let shown = self.ws.relative(&full);
+        plan::parse_todo_list(&text, &shown, now)
+    }
+}
+
+/// The reply to a Save or rollback that ran to its end.
+fn finished_reply(
+    accepted: Reply,
+    report: crate::protocol::report::OperationReport,
+    recovered: Option<String>,
+) -> Reply {
+    let ok = report.outcome.is_some_and(|o| o.is_success());
+    let message = match recovered {
+        Some(done) => format!("{done}\n{}", report.message),
+        None => report.message.clone(),
+    };
+    Reply {
+        command_seq: accepted.command_seq,
+        ok,
+        message,
+        error: if ok {
+            None
+        } else {
+            Some(Rejection::new(RejectCode::Failed, report.message.clone()))
+        },
+        events: accepted.events,
+        data: crate::protocol::report::ReplyData::Operation(Box::new(report)),
+    }
+}

@@ -1,0 +1,520 @@
+//! Save: freeze dispatch, flush and integrate the finished task branches, commit the
+//! documents, gate, publish the checkpoint, prune the merged tasks' worktrees, and verify
+//! after the merge (rolling the Save back when that fails).
+
+use git2::{Oid, Repository};
+
+use super::documents::commit_documents;
+use super::gate::{gate, qa_gate, Verdict};
+use super::integrate::{conflict_concern, flush_task, merge_task};
+use super::outside::note_if_moved;
+use super::progress::Progress;
+use super::publish::{publish_checkpoint, Publishing};
+use super::rollback::rollback_main;
+use super::step::{git_action, names, oid, session, Finish, OpResult};
+use crate::config::non_empty;
+use crate::core::concern::raise;
+use crate::core::engine::Core;
+use crate::core::{failpoint, qa, worktree};
+use crate::git::{self, merge};
+use crate::protocol::model::{
+    ApprovalKind, Checkpoint, CheckpointKind, GitSession, Operation, OperationOutcome, QaDecision,
+    Role, RollbackTarget, SessionStatus, Severity, TaskBranch,
+};
+use crate::protocol::{Command, Origin, ReplyData};
+
+pub(super) fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> OpResult<Finish> {
+    let sess = session(core)?;
+    let repo = git::open(&core.ws.root)?;
+    let main_before = oid(&op.main_before)?;
+    progress.step(
+        core,
+        op,
+        "frozen",
+        "task dispatch waits until the Save ends",
+    )?;
+    failpoint::hit("save.frozen");
+
+    // A hand-made commit on main since Overlord last moved it: report it, build on it.
+    note_if_moved(core, &repo, &sess, main_before)?;
+
+    let tasks = flush(core, progress, &sess, op)?;
+    let Integrated {
+        mut integ,
+        merged,
+        conflicted,
+    } = integrate(core, progress, &repo, &sess, op, main_before, &tasks)?;
+    if merged.is_empty() {
+        return Ok(nothing_integrated(&tasks, &conflicted));
+    }
+
+    // The PM's documents, generated from the state, go in with the checkpoint.
+    integ = commit_documents_step(core, progress, &repo, &sess, op, integ)?;
+    record_integration(core, progress, &repo, &sess, integ, &merged)?;
+    failpoint::hit("save.integrated");
+
+    // Gate.
+    let verdict = match qa_gate(core, progress, &repo, &sess, op, integ, &merged)? {
+        Ok(v) => v,
+        Err(finish) => return Ok(finish),
+    };
+    failpoint::hit("save.gated");
+    if let Some(held) = held_by_gate(core, progress, &sess, op, integ, &merged, &verdict)? {
+        return Ok(held);
+    }
+
+    // Publish.
+    let tasks_in = merged;
+    let cp = publish(
+        core,
+        progress,
+        &repo,
+        &sess,
+        op,
+        (main_before, integ),
+        &tasks_in,
+        &conflicted,
+        &verdict,
+    )?;
+    let mut message = format!(
+        "{} created: {} integrated, main at {}",
+        cp.name,
+        tasks_in.join(", "),
+        git::short(&cp.commit)
+    );
+    if !conflicted.is_empty() {
+        message.push_str(&format!(
+            "; left out with conflicts: {}",
+            names(conflicted.iter().map(|(t, _)| t.task.as_str()))
+        ));
+    }
+    prune_merged_worktrees(core, progress, &tasks_in)?;
+
+    // Post-merge verification.
+    if let Some(rolled_back) = verify_after_merge(core, progress, &repo, &sess, op, integ, &cp)? {
+        return Ok(rolled_back);
+    }
+    Ok(Finish {
+        outcome: OperationOutcome::Checkpointed,
+        message,
+        checkpoint: Some(cp),
+        status: SessionStatus::Active,
+    })
+}
+
+/// Flush: finished tasks' uncommitted output is committed on their branches. The tasks, with
+/// their new tips.
+fn flush(
+    core: &mut Core,
+    progress: &mut Progress,
+    sess: &GitSession,
+    op: &Operation,
+) -> OpResult<Vec<TaskBranch>> {
+    let mut tasks = op.tasks.clone();
+    let mut flushed = 0;
+    for tb in tasks.iter_mut() {
+        if let Some(new) = flush_task(core, progress, sess, op, tb)? {
+            tb.tip = new.to_string();
+            flushed += 1;
+        }
+    }
+    progress.step(
+        core,
+        op,
+        "flushed",
+        format!(
+            "{} finished task branch{}, {flushed} with uncommitted output committed",
+            tasks.len(),
+            if tasks.len() == 1 { "" } else { "es" }
+        ),
+    )?;
+    failpoint::hit("save.flushed");
+    Ok(tasks)
+}
+
+/// What integrating the finished task branches gave: the integrated commit, the tasks merged
+/// and those left out with their conflicts.
+struct Integrated {
+    integ: Oid,
+    merged: Vec<String>,
+    conflicted: Vec<(TaskBranch, Vec<merge::Conflict>)>,
+}
+
+/// Integrate: each task branch merged onto `main_before` in turn; a conflicting one is left
+/// out with a concern.
+fn integrate(
+    core: &mut Core,
+    progress: &mut Progress,
+    repo: &Repository,
+    sess: &GitSession,
+    op: &Operation,
+    main_before: Oid,
+    tasks: &[TaskBranch],
+) -> OpResult<Integrated> {
+    let mut integ = main_before;
+    let mut merged: Vec<String> = Vec::new();
+    let mut conflicted = Vec::new();
+    for tb in tasks {
+        let tip = oid(&tb.tip)?;
+        // One history walk per branch: the tip is already in when it is the merge base.
+        let base = repo.merge_base(integ, tip)?;
+        if base == tip {
+            progress.step(core, op, "skipped", format!("{}: nothing new", tb.task))?;
+            continue;
+        }
+        let outcome = merge_task(repo, sess, op, tb, base, integ, tip)?;
+        match outcome {
+            Ok((commit, detail)) => {
+                progress.push(
+                    core,
+                    git_action(
+                        "merge",
+                        &format!("refs/heads/{}", sess.integration_branch()),
+                        Some(integ),
+                        Some(commit),
+                        Some(tb.branch.clone()),
+                        "save",
+                        format!("{}: {detail}", tb.task),
+                    ),
+                )?;
+                progress.step(core, op, "merged", format!("{}: {detail}", tb.task))?;
+                integ = commit;
+                merged.push(tb.task.clone());
+                failpoint::hit("save.merged");
+            }
+            Err(conflicts) => {
+                let files: Vec<String> = conflicts
+                    .iter()
+                    .map(|c| format!("{} ({})", c.path, c.kind))
+                    .collect();
+                progress.step(
+                    core,
+                    op,
+                    "conflict",
+                    format!("{}: {}", tb.task, files.join(", ")),
+                )?;
+                conflicted.push((tb.clone(), conflicts));
+            }
+        }
+    }
+    if !conflicted.is_empty() {
+        // The steps come before the concerns they explain.
+        progress.flush(core)?;
+    }
+    for (tb, conflicts) in &conflicted {
+        conflict_concern(core, tb, conflicts, &merged);
+    }
+    Ok(Integrated {
+        integ,
+        merged,
+        conflicted,
+    })
+}
+
+/// How a Save that merged nothing ends.
+fn nothing_integrated(
+    tasks: &[TaskBranch],
+    conflicted: &[(TaskBranch, Vec<merge::Conflict>)],
+) -> Finish {
+    let (outcome, message) = if conflicted.is_empty() {
+        (
+            OperationOutcome::NothingToSave,
+            if tasks.is_empty() {
+                "nothing to save: no task is done yet".to_string()
+            } else {
+                "nothing to save: every finished task is already on main".to_string()
+            },
+        )
+    } else {
+        (
+            OperationOutcome::Conflicted,
+            format!(
+                "nothing integrated: {} conflicted (see the concerns); main was not moved",
+                names(conflicted.iter().map(|(t, _)| t.task.as_str()))
+            ),
+        )
+    };
+    Finish {
+        outcome,
+        message,
+        checkpoint: None,
+        status: SessionStatus::Active,
+    }
+}
+
+/// The documents commit on top of `integ`, when the documents changed; the new tip.
+fn commit_documents_step(
+    core: &mut Core,
+    progress: &mut Progress,
+    repo: &Repository,
+    sess: &GitSession,
+    op: &Operation,
+    integ: Oid,
+) -> OpResult<Oid> {
+    let Some(commit) = commit_documents(core, repo, sess, op, integ)? else {
+        return Ok(integ);
+    };
+    progress.push(
+        core,
+        git_action(
+            "commit",
+            &format!("refs/heads/{}", sess.integration_branch()),
+            Some(integ),
+            Some(commit),
+            None,
+            "save",
+            "project documents (docs/PROJECT_*.md) brought up to date".to_string(),
+        ),
+    )?;
+    progress.step(core, op, "documents", "docs/PROJECT_*.md updated")?;
+    Ok(commit)
+}
+
+/// The integration branch (Overlord's own, unprotected) now holds the merges.
+fn record_integration(
+    core: &mut Core,
+    progress: &mut Progress,
+    repo: &Repository,
+    sess: &GitSession,
+    integ: Oid,
+    merged: &[String],
+) -> OpResult<()> {
+    let integ_ref = format!("refs/heads/{}", sess.integration_branch());
+    let integ_old = git::ref_target(repo, &integ_ref)?;
+    repo.reference(&integ_ref, integ, true, "overlord: save integration")?;
+    progress.push(
+        core,
+        git_action(
+            "update_ref",
+            &integ_ref,
+            integ_old,
+            Some(integ),
+            Some(merged.join(", ")),
+            "save",
+            format!("{} task branch(es) merged", merged.len()),
+        ),
+    )?;
+    progress.flush(core)?;
+    Ok(())
+}
+
+/// How the Save ends when the QA verdict holds it (asking the human, or failed); `None` when
+/// it goes on to publish.
+fn held_by_gate(
+    core: &mut Core,
+    progress: &mut Progress,
+    sess: &GitSession,
+    op: &Operation,
+    integ: Oid,
+    merged: &[String],
+    verdict: &Verdict,
+) -> OpResult<Option<Finish>> {
+    let run = &verdict.run;
+    match run.decision {
+        QaDecision::AutoMerge => Ok(None),
+        QaDecision::RequireHuman if verdict.approved.is_some() => Ok(None),
+        QaDecision::RequireHuman => {
+            progress.flush(core)?;
+            let why = run.reasons.join("; ");
+            let reply = core.execute(
+                Origin::System,
+                Command::RequestApproval {
+                    kind: ApprovalKind::Merge,
+                    subject: run.id.to_string(),
+                    from: Some(Role::ProjectManager),
+                    summary: format!(
+                        "Save {}: merge {} ({}) into {}? QA {} asks for the human: {why}. Report: .overlord/qa/{}/QA_REPORT.md",
+                        op.id,
+                        merged.join(", "),
+                        git::short(&integ.to_string()),
+                        sess.main,
+                        run.id,
+                        run.id
+                    ),
+                },
+            );
+            let approval = match &reply.data {
+                ReplyData::Approval(a) => a.id.to_string(),
+                _ => {
+                    tracing::error!(message = %reply.message, "could not request the merge approval");
+                    "(not recorded)".to_string()
+                }
+            };
+            Ok(Some(Finish {
+                outcome: OperationOutcome::AwaitingApproval,
+                message: format!(
+                    "QA {} asks for the human ({why}); main was not moved. `/approve {approval}` then `/save` publishes exactly this tree",
+                    run.id
+                ),
+                checkpoint: None,
+                status: SessionStatus::AwaitingReview,
+            }))
+        }
+        QaDecision::Fail => {
+            progress.flush(core)?;
+            let why = run.reasons.join("; ");
+            Ok(Some(Finish {
+                outcome: OperationOutcome::GateFailed,
+                message: format!(
+                    "QA {} failed ({why}); main was not moved and the session awaits review",
+                    run.id
+                ),
+                checkpoint: None,
+                status: SessionStatus::AwaitingReview,
+            }))
+        }
+    }
+}
+
+/// Publishes the integrated commit as the Save's checkpoint (`main_before` → `integ`).
+#[allow(clippy::too_many_arguments)]
+fn publish(
+    core: &mut Core,
+    progress: &mut Progress,
+    repo: &Repository,
+    sess: &GitSession,
+    op: &Operation,
+    (main_before, integ): (Oid, Oid),
+    tasks_in: &[String],
+    conflicted: &[(TaskBranch, Vec<merge::Conflict>)],
+    verdict: &Verdict,
+) -> OpResult<Checkpoint> {
+    let run = &verdict.run;
+    let summary = match &verdict.approved {
+        Some(a) => format!("{} (approved by the human as {a})", qa::summary(run)),
+        None => qa::summary(run),
+    };
+    let tag_message = format!(
+        "Overlord checkpoint (Save {})\n\nTasks: {}\nQA {}: {}\n{}",
+        op.id,
+        tasks_in.join(", "),
+        run.id,
+        summary,
+        conflict_line(conflicted)
+    );
+    publish_checkpoint(
+        core,
+        progress,
+        repo,
+        sess,
+        op,
+        Publishing {
+            expected_main: main_before,
+            new_main: integ,
+            kind: CheckpointKind::Save,
+            tag_message,
+            summary: summary.clone(),
+            qa_run: Some(run.id),
+            tasks: tasks_in.to_vec(),
+            restores: None,
+            undoes: None,
+            trigger: "save",
+        },
+    )
+}
+
+/// The merged tasks' worktrees are done with (flush left them clean); a worktree that
+/// somehow has new work is kept and reported.
+fn prune_merged_worktrees(
+    core: &mut Core,
+    progress: &mut Progress,
+    tasks_in: &[String],
+) -> OpResult<()> {
+    for t in tasks_in {
+        if worktree::worktree_path(&core.ws.root, t).exists() {
+            progress.flush(core)?;
+            let _ = core.prune_task_worktree(t);
+        }
+    }
+    Ok(())
+}
+
+/// Post-merge verification (`[qa] verify_command`) on the new main. When it fails, the Save
+/// is rolled back and a critical concern raised: how the Save then ends. `None` when it
+/// passed or there is none.
+fn verify_after_merge(
+    core: &mut Core,
+    progress: &mut Progress,
+    repo: &Repository,
+    sess: &GitSession,
+    op: &Operation,
+    integ: Oid,
+    cp: &Checkpoint,
+) -> OpResult<Option<Finish>> {
+    let Some(verify) = non_empty(&core.config.qa.verify_command) else {
+        return Ok(None);
+    };
+    let check = gate(
+        core,
+        progress,
+        repo,
+        sess,
+        op,
+        integ,
+        Some(&verify),
+        "post-merge verification",
+    )?;
+    failpoint::hit("save.verified");
+    if check.decision != QaDecision::Fail {
+        return Ok(None);
+    }
+    let why = check.reasons.join("; ");
+    // Back to where this Save found main (named by its checkpoint when it has one).
+    let target_name = core
+        .state
+        .checkpoints
+        .iter()
+        .rev()
+        .find(|c| c.commit == op.main_before)
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| format!("main before {} ({})", cp.name, git::short(&op.main_before)));
+    let target = RollbackTarget {
+        checkpoint: target_name.clone(),
+        commit: op.main_before.clone(),
+        reason: format!("post-merge verification of {} failed: {why}", cp.name),
+        branch: None,
+        undoes: None,
+    };
+    let (back, _) = rollback_main(
+        core,
+        progress,
+        repo,
+        sess,
+        op,
+        &target,
+        integ,
+        Some(&cp.name),
+    )?;
+    progress.flush(core)?;
+    raise(
+        core,
+        Severity::Critical,
+        "regression",
+        format!("{} failed post-merge verification and was rolled back", cp.name),
+        format!(
+            "`{verify}` failed on the new main ({why}). Overlord rolled main back to {target_name} as {} (a new commit; {} is still reachable). Output: .overlord/logs/qa-{}.log.",
+            back.name, cp.name, check.id.0
+        ),
+        None,
+    );
+    Ok(Some(Finish {
+        outcome: OperationOutcome::GateFailed,
+        message: format!(
+            "{} failed post-merge verification ({why}) and was rolled back automatically as {}; the session awaits review",
+            cp.name, back.name
+        ),
+        checkpoint: Some(back),
+        status: SessionStatus::AwaitingReview,
+    }))
+}
+
+fn conflict_line(conflicted: &[(TaskBranch, Vec<merge::Conflict>)]) -> String {
+    if conflicted.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Left out (conflicts): {}\n",
+            names(conflicted.iter().map(|(t, _)| t.task.as_str()))
+        )
+    }
+}
