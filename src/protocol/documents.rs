@@ -5,7 +5,7 @@
 //! state gives the same text. The supervisor writes them to `.overlord/docs/` on every
 //! hand-off; each Save commits them under `docs/` with the checkpoint.
 
-use super::model::{ApprovalKind, ConcernStatus, Decision, Plan, Severity, TaskStatus};
+use super::model::{Approval, ApprovalKind, ConcernStatus, Decision, Plan, Severity, TaskStatus};
 use super::State;
 
 /// The documents' file names (under `docs/` in the repository).
@@ -63,6 +63,24 @@ pub fn overview(state: &State) -> String {
         out.push_str("No plan has been imported yet (`overlord-tui plan import FILE`).\n");
         return out;
     };
+    plan_summary(&mut out, plan);
+    phase_roadmap(&mut out, plan);
+    deliverables(&mut out, plan);
+    blockers_and_risks(&mut out, state, plan);
+    let reviews: Vec<&Approval> = state
+        .approvals
+        .values()
+        .filter(|a| a.kind != ApprovalKind::Merge)
+        .collect();
+    review_checkpoints(&mut out, &reviews);
+    kpis(&mut out, state);
+    // Seed 001: the human's sign-off, appended to the overview.
+    sign_off(&mut out, &reviews);
+    out
+}
+
+/// The plan's title and source, the current phase and the tasks done.
+fn plan_summary(out: &mut String, plan: &Plan) {
     out.push_str(&format!("**Plan:** {} (`{}`)\n\n", plan.title, plan.source));
     let done = plan
         .tasks()
@@ -73,7 +91,10 @@ pub fn overview(state: &State) -> String {
         current_phase(plan).unwrap_or("all phases complete"),
         plan.tasks().count()
     ));
+}
 
+/// Each phase: tasks done, and promoted, complete, in progress or not started.
+fn phase_roadmap(out: &mut String, plan: &Plan) {
     out.push_str("## Phase roadmap\n\n| Phase | Tasks done | Status |\n|---|---|---|\n");
     for p in &plan.phases {
         let d = p
@@ -95,7 +116,10 @@ pub fn overview(state: &State) -> String {
             p.tasks.len()
         ));
     }
+}
 
+/// The finished tasks (temporary ones left out) and what they delivered.
+fn deliverables(out: &mut String, plan: &Plan) {
     out.push_str("\n## Deliverables completed\n\n");
     let mut any = false;
     for t in plan
@@ -113,7 +137,10 @@ pub fn overview(state: &State) -> String {
     if !any {
         out.push_str("- none yet\n");
     }
+}
 
+/// Open concerns, most severe first, then blocked and failed tasks.
+fn blockers_and_risks(out: &mut String, state: &State, plan: &Plan) {
     out.push_str("\n## Known blockers and risks\n\n");
     let mut risks = Vec::new();
     for sev in [Severity::Critical, Severity::Warning, Severity::Info] {
@@ -136,17 +163,15 @@ pub fn overview(state: &State) -> String {
         out.push_str(&risks.join("\n"));
         out.push('\n');
     }
+}
 
+/// Every human review asked for (merges left out) and its decision.
+fn review_checkpoints(out: &mut String, reviews: &[&Approval]) {
     out.push_str("\n## Human review checkpoints\n\n");
-    let reviews: Vec<_> = state
-        .approvals
-        .values()
-        .filter(|a| a.kind != ApprovalKind::Merge)
-        .collect();
     if reviews.is_empty() {
         out.push_str("- none requested yet\n");
     }
-    for a in &reviews {
+    for a in reviews {
         out.push_str(&format!(
             "- {} {} `{}`: {}\n",
             a.id,
@@ -155,7 +180,10 @@ pub fn overview(state: &State) -> String {
             decision_word(a.decision)
         ));
     }
+}
 
+/// The last QA run's numbers and the checkpoints.
+fn kpis(out: &mut String, state: &State) {
     out.push_str("\n## KPIs\n\n");
     match state.qa_runs.last() {
         Some(run) => {
@@ -185,8 +213,10 @@ pub fn overview(state: &State) -> String {
             date(&cp.created_at)
         ));
     }
+}
 
-    // Seed 001: the human's sign-off, appended to the overview.
+/// The human's final decisions, as seed 001's sign-off blocks.
+fn sign_off(out: &mut String, reviews: &[&Approval]) {
     let signed: Vec<_> = reviews
         .iter()
         .filter(|a| a.decision.is_some_and(|d| d.is_final()))
@@ -212,7 +242,6 @@ pub fn overview(state: &State) -> String {
             }
         }
     }
-    out
 }
 
 pub fn detail(state: &State) -> String {

@@ -68,6 +68,55 @@ impl State {
     /// `last_event_seq` follows the event.
     pub fn apply(&mut self, event: &Event) {
         self.last_event_seq = event.seq;
+        match &event.kind {
+            EventKind::PlanImported { .. }
+            | EventKind::TaskStatusChanged { .. }
+            | EventKind::TaskAdded { .. }
+            | EventKind::PhasePromoted { .. } => self.fold_plan(event),
+            EventKind::ApprovalRequested { .. }
+            | EventKind::ApprovalDecided { .. }
+            | EventKind::VariationProposed { .. }
+            | EventKind::HandoffRecorded { .. } => self.fold_approvals(event),
+            EventKind::ConcernRaised { .. }
+            | EventKind::ConcernAcknowledged { .. }
+            | EventKind::ConcernAssigned { .. }
+            | EventKind::ConcernEscalated { .. }
+            | EventKind::ConcernResolved { .. }
+            | EventKind::ConcernMessageLinked { .. } => self.fold_concerns(event),
+            EventKind::AgentRegistered { .. }
+            | EventKind::AgentPaused { .. }
+            | EventKind::AgentResumed { .. }
+            | EventKind::DispatchHalted { .. }
+            | EventKind::DispatchResumed
+            | EventKind::AgentStateChanged { .. }
+            | EventKind::AgentActivity { .. }
+            | EventKind::WorkAssigned { .. } => self.fold_agents(event),
+            EventKind::ClarificationRequested { .. } | EventKind::ClarificationAnswered { .. } => {
+                self.fold_clarifications(event)
+            }
+            EventKind::QaStarted { .. }
+            | EventKind::QaGateStarted { .. }
+            | EventKind::QaGateProgress { .. }
+            | EventKind::QaGateFinished { .. }
+            | EventKind::QaRunRecorded { .. } => self.fold_qa(event),
+            EventKind::SessionStatusChanged { .. }
+            | EventKind::GitSessionStarted { .. }
+            | EventKind::GitAction { .. }
+            | EventKind::OperationStarted { .. }
+            | EventKind::OperationStep { .. }
+            | EventKind::OperationPublishing { .. }
+            | EventKind::OperationFinished { .. }
+            | EventKind::CheckpointCreated { .. }
+            | EventKind::TaskBranchFlagged { .. } => self.fold_git(event),
+            EventKind::MetricAlert { .. } | EventKind::MetricAlertCleared { .. } => {
+                self.fold_alerts(event)
+            }
+            EventKind::DailyReportWritten { .. } => {}
+        }
+    }
+
+    /// Folds in the plan: imported, a task added or its status changed, a phase promoted.
+    fn fold_plan(&mut self, event: &Event) {
         let at = &event.at;
         let actor = &event.actor;
         match &event.kind {
@@ -80,6 +129,17 @@ impl State {
                     }
                 }
             }
+            EventKind::TaskAdded { phase, task } => {
+                if let Some(p) = self
+                    .plan
+                    .as_mut()
+                    .and_then(|p| p.phases.iter_mut().find(|p| &p.id == phase))
+                {
+                    if !p.tasks.iter().any(|t| t.id == task.id) {
+                        p.tasks.push(task.clone());
+                    }
+                }
+            }
             EventKind::PhasePromoted { phase } => {
                 if let Some(p) = self
                     .plan
@@ -89,6 +149,17 @@ impl State {
                     p.promoted_at = Some(at.clone());
                 }
             }
+            // The other families fold the other events.
+            _ => {}
+        }
+    }
+
+    /// Folds in approvals asked and decided (a decided variation takes the decision too),
+    /// variations proposed, hand-offs recorded.
+    fn fold_approvals(&mut self, event: &Event) {
+        let at = &event.at;
+        let actor = &event.actor;
+        match &event.kind {
             EventKind::ApprovalRequested { approval } => {
                 self.counters.approvals = self.counters.approvals.max(approval.id.0);
                 self.approvals.insert(approval.id, approval.clone());
@@ -123,6 +194,25 @@ impl State {
                     }
                 }
             }
+            EventKind::VariationProposed { variation } => {
+                self.counters.variations = self.counters.variations.max(variation.id.0);
+                self.variations.insert(variation.id, variation.clone());
+            }
+            EventKind::HandoffRecorded { handoff } => {
+                self.counters.handoffs = self.counters.handoffs.max(handoff.id.0);
+                self.handoffs.push(handoff.clone());
+            }
+            // The other families fold the other events.
+            _ => {}
+        }
+    }
+
+    /// Folds in concerns raised, acknowledged, assigned, escalated, resolved, and the Discord
+    /// message that shows one.
+    fn fold_concerns(&mut self, event: &Event) {
+        let at = &event.at;
+        let actor = &event.actor;
+        match &event.kind {
             EventKind::ConcernRaised { concern } => {
                 self.counters.concerns = self.counters.concerns.max(concern.id.0);
                 self.concerns.insert(concern.id, concern.clone());
@@ -165,14 +255,16 @@ impl State {
                     c.discord_message_id = Some(message_id.clone());
                 }
             }
-            EventKind::HandoffRecorded { handoff } => {
-                self.counters.handoffs = self.counters.handoffs.max(handoff.id.0);
-                self.handoffs.push(handoff.clone());
-            }
-            EventKind::VariationProposed { variation } => {
-                self.counters.variations = self.counters.variations.max(variation.id.0);
-                self.variations.insert(variation.id, variation.clone());
-            }
+            // The other families fold the other events.
+            _ => {}
+        }
+    }
+
+    /// Folds in agents registered, paused and resumed (one by one or by the kill switch), their
+    /// state, activity, spend and assigned work.
+    fn fold_agents(&mut self, event: &Event) {
+        let at = &event.at;
+        match &event.kind {
             EventKind::AgentRegistered { agent } => {
                 let mut agent = agent.clone();
                 agent.paused = agent.paused || self.dispatch_halted;
@@ -182,6 +274,24 @@ impl State {
                 if let Some(a) = self.agents.get_mut(agent) {
                     a.paused = true;
                     a.last_event_at = Some(at.clone());
+                }
+            }
+            EventKind::AgentResumed { agent } => {
+                if let Some(a) = self.agents.get_mut(agent) {
+                    a.paused = false;
+                    a.last_event_at = Some(at.clone());
+                }
+            }
+            EventKind::DispatchHalted { .. } => {
+                self.dispatch_halted = true;
+                for a in self.agents.values_mut() {
+                    a.paused = true;
+                }
+            }
+            EventKind::DispatchResumed => {
+                self.dispatch_halted = false;
+                for a in self.agents.values_mut() {
+                    a.paused = false;
                 }
             }
             EventKind::AgentStateChanged {
@@ -254,41 +364,21 @@ impl State {
                     a.last_event_at = Some(at.clone());
                 }
             }
-            EventKind::TaskAdded { phase, task } => {
-                if let Some(p) = self
-                    .plan
-                    .as_mut()
-                    .and_then(|p| p.phases.iter_mut().find(|p| &p.id == phase))
-                {
-                    if !p.tasks.iter().any(|t| t.id == task.id) {
-                        p.tasks.push(task.clone());
-                    }
-                }
-            }
-            EventKind::AgentResumed { agent } => {
-                if let Some(a) = self.agents.get_mut(agent) {
-                    a.paused = false;
-                    a.last_event_at = Some(at.clone());
-                }
-            }
-            EventKind::DispatchHalted { .. } => {
-                self.dispatch_halted = true;
-                for a in self.agents.values_mut() {
-                    a.paused = true;
-                }
-            }
-            EventKind::DispatchResumed => {
-                self.dispatch_halted = false;
-                for a in self.agents.values_mut() {
-                    a.paused = false;
-                }
-            }
             EventKind::WorkAssigned { agent, text } => {
                 if let Some(a) = self.agents.get_mut(agent) {
                     a.assignment = Some(text.clone());
                     a.last_event_at = Some(at.clone());
                 }
             }
+            // The other families fold the other events.
+            _ => {}
+        }
+    }
+
+    /// Folds in questions to agents and their answers.
+    fn fold_clarifications(&mut self, event: &Event) {
+        let at = &event.at;
+        match &event.kind {
             EventKind::ClarificationRequested { clarification } => {
                 self.counters.clarifications = self.counters.clarifications.max(clarification.id.0);
                 self.clarifications
@@ -303,17 +393,14 @@ impl State {
                     c.answered_at = Some(at.clone());
                 }
             }
-            EventKind::SessionStatusChanged { status } => self.session = *status,
-            EventKind::CheckpointCreated { checkpoint } => {
-                self.checkpoints.push(checkpoint.clone())
-            }
-            EventKind::QaRunRecorded { run } => {
-                self.counters.qa_runs = self.counters.qa_runs.max(run.id.0);
-                if self.qa_live.as_ref().is_some_and(|l| l.run == run.id) {
-                    self.qa_live = None;
-                }
-                self.qa_runs.push(run.clone());
-            }
+            // The other families fold the other events.
+            _ => {}
+        }
+    }
+
+    /// Folds in QA runs: started, gate by gate, recorded.
+    fn fold_qa(&mut self, event: &Event) {
+        match &event.kind {
             EventKind::QaStarted {
                 run,
                 tree,
@@ -368,12 +455,30 @@ impl State {
                     l.finished.push(result.clone());
                 }
             }
-            EventKind::GitAction { reference, new, .. } => {
-                if self.git.as_ref().map(|g| g.main_ref()).as_deref() == Some(reference.as_str()) {
-                    self.main_head = new.clone();
+            EventKind::QaRunRecorded { run } => {
+                self.counters.qa_runs = self.counters.qa_runs.max(run.id.0);
+                if self.qa_live.as_ref().is_some_and(|l| l.run == run.id) {
+                    self.qa_live = None;
                 }
+                self.qa_runs.push(run.clone());
             }
+            // The other families fold the other events.
+            _ => {}
+        }
+    }
+
+    /// Folds in the git session, the main branch, Saves and rollbacks in progress, checkpoints and
+    /// flagged task branches.
+    fn fold_git(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::SessionStatusChanged { status } => self.session = *status,
             EventKind::GitSessionStarted { session } => self.git = Some(session.clone()),
+            EventKind::GitAction { reference, new, .. }
+                if self.git.as_ref().map(|g| g.main_ref()).as_deref()
+                    == Some(reference.as_str()) =>
+            {
+                self.main_head = new.clone();
+            }
             EventKind::OperationStarted { operation } => {
                 self.counters.operations = self.counters.operations.max(operation.id);
                 self.operation = Some(operation.clone());
@@ -388,14 +493,25 @@ impl State {
                     op.publish = Some(plan.clone());
                 }
             }
-            EventKind::OperationFinished { id, .. } => {
-                if self.operation.as_ref().is_some_and(|o| o.id == *id) {
-                    self.operation = None;
-                }
+            EventKind::OperationFinished { id, .. }
+                if self.operation.as_ref().is_some_and(|o| o.id == *id) =>
+            {
+                self.operation = None;
+            }
+            EventKind::CheckpointCreated { checkpoint } => {
+                self.checkpoints.push(checkpoint.clone())
             }
             EventKind::TaskBranchFlagged { task, reason, .. } => {
                 self.flagged_tasks.insert(task.clone(), reason.clone());
             }
+            // The other families fold the other events.
+            _ => {}
+        }
+    }
+
+    /// Folds in the metrics' alerts raised and cleared.
+    fn fold_alerts(&mut self, event: &Event) {
+        match &event.kind {
             EventKind::MetricAlert {
                 level,
                 key,
@@ -415,7 +531,8 @@ impl State {
             EventKind::MetricAlertCleared { key } => {
                 self.alerts.remove(key);
             }
-            EventKind::DailyReportWritten { .. } => {}
+            // The other families fold the other events.
+            _ => {}
         }
     }
 

@@ -1,0 +1,264 @@
+//! The governor's decisions on approvals (`/approve`, `/defer`, `/reject`), how their target
+//! is found (an approval id, a variation id, a kind or a phase), and the artifacts agents ask
+//! the human to approve (`/request`).
+
+use super::lookup::{plan, unfinished_tasks};
+use super::outcome::{none, reject, unknown, Outcome};
+use crate::protocol::model::{Approval, ApprovalId, ApprovalKind, Decision, Role, VariationId};
+use crate::protocol::report::ReplyData;
+use crate::protocol::{EventKind, Origin, RejectCode, Rejection, State};
+
+/// Finds the approval a `/approve`, `/defer` or `/reject` target names: an approval id
+/// (`A-3`), a variation id (`V-2`), a kind with exactly one pending approval (`plan`,
+/// `design`, `test_plan`), or a phase with a pending promotion.
+fn approval_target<'s>(state: &'s State, target: &str) -> Result<&'s Approval, Rejection> {
+    let upper = target.to_ascii_uppercase();
+    if upper.starts_with("A-") {
+        if let Ok(id) = target.parse::<ApprovalId>() {
+            return state.approvals.get(&id).ok_or_else(|| {
+                let ids: Vec<String> = state.approvals.keys().map(|k| k.to_string()).collect();
+                unknown("approval", target, ids.iter().map(String::as_str))
+            });
+        }
+    }
+    if upper.starts_with("V-") {
+        if let Ok(id) = target.parse::<VariationId>() {
+            let Some(v) = state.variations.get(&id) else {
+                let ids: Vec<String> = state.variations.keys().map(|k| k.to_string()).collect();
+                return Err(unknown("variation", target, ids.iter().map(String::as_str)));
+            };
+            return v
+                .approval
+                .and_then(|a| state.approvals.get(&a))
+                .ok_or_else(|| {
+                    reject(
+                        RejectCode::InvalidTransition,
+                        format!(
+                            "variation {id} has {} impact and needs no human decision",
+                            v.impact
+                        ),
+                    )
+                });
+        }
+    }
+    let pending_of = |pred: &dyn Fn(&Approval) -> bool| -> Vec<&'s Approval> {
+        state
+            .approvals
+            .values()
+            .filter(|a| a.is_pending() && pred(a))
+            .collect()
+    };
+    let candidates = if let Ok(kind) = target.parse::<ApprovalKind>() {
+        let found = pending_of(&|a| a.kind == kind);
+        if found.is_empty() {
+            return Err(reject(
+                RejectCode::UnknownId,
+                format!("no {kind} approval is pending"),
+            ));
+        }
+        found
+    } else {
+        pending_of(&|a| a.kind == ApprovalKind::PhasePromotion && a.subject == target)
+    };
+    match candidates.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let mut known: Vec<String> = state
+                .pending_approvals()
+                .map(|a| a.id.to_string())
+                .collect();
+            known.extend(["plan", "design_spec", "test_plan"].map(String::from));
+            Err(unknown(
+                "approval target",
+                target,
+                known.iter().map(String::as_str),
+            ))
+        }
+        many => {
+            let ids: Vec<String> = many.iter().map(|a| a.id.to_string()).collect();
+            Err(reject(
+                RejectCode::InvalidInput,
+                format!(
+                    "several approvals match '{target}': {}; name one",
+                    ids.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+fn still_pending(a: &Approval) -> Result<(), Rejection> {
+    match a.decision {
+        Some(d) if d.is_final() => Err(reject(
+            RejectCode::InvalidTransition,
+            format!(
+                "{} ({} {}) was already {} by {}",
+                a.id,
+                a.kind,
+                a.subject,
+                d.as_str().replace('_', " "),
+                a.decided_by.as_deref().unwrap_or("someone")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `/approve <target> [--conditions …] [note]`; approving a promotion promotes the phase.
+pub(super) fn approve(
+    state: &State,
+    target: &str,
+    conditions: &Option<String>,
+    note: &Option<String>,
+) -> Result<Outcome, Rejection> {
+    let a = approval_target(state, target)?;
+    still_pending(a)?;
+    let decision = if conditions.is_some() {
+        Decision::ApprovedWithConditions
+    } else {
+        Decision::Approved
+    };
+    let mut events = vec![EventKind::ApprovalDecided {
+        id: a.id,
+        decision,
+        note: note.clone(),
+        conditions: conditions.clone(),
+    }];
+    if a.kind == ApprovalKind::PhasePromotion {
+        let unfinished = unfinished_tasks(plan(state)?, &a.subject);
+        if !unfinished.is_empty() {
+            return Err(reject(
+                RejectCode::InvalidTransition,
+                format!(
+                    "phase {} cannot be promoted: unfinished tasks {}",
+                    a.subject,
+                    unfinished.join(", ")
+                ),
+            ));
+        }
+        events.push(EventKind::PhasePromoted {
+            phase: a.subject.clone(),
+        });
+    }
+    let mut approved = a.clone();
+    approved.decision = Some(decision);
+    Ok(Outcome {
+        events,
+        message: format!(
+            "{} ({} {}) {}{}",
+            a.id,
+            a.kind,
+            a.subject,
+            decision.as_str().replace('_', " "),
+            if a.kind == ApprovalKind::Merge {
+                format!("; /save publishes the tree {} checked", a.subject)
+            } else {
+                String::new()
+            }
+        ),
+        data: ReplyData::Approval(Box::new(approved)),
+    })
+}
+
+/// `/defer <target> [note]`: not now, more data first.
+pub(super) fn defer(
+    state: &State,
+    target: &str,
+    note: &Option<String>,
+) -> Result<Outcome, Rejection> {
+    let a = approval_target(state, target)?;
+    still_pending(a)?;
+    if a.decision == Some(Decision::Deferred) {
+        return Err(reject(
+            RejectCode::InvalidTransition,
+            format!("{} is already deferred", a.id),
+        ));
+    }
+    Ok(none(
+        format!("{} ({} {}) deferred", a.id, a.kind, a.subject),
+        vec![EventKind::ApprovalDecided {
+            id: a.id,
+            decision: Decision::Deferred,
+            note: note.clone(),
+            conditions: None,
+        }],
+    ))
+}
+
+/// `/reject <target> <reason>`: sent back to who asked, with the reason.
+pub(super) fn reject_approval(
+    state: &State,
+    target: &str,
+    reason: &str,
+) -> Result<Outcome, Rejection> {
+    let a = approval_target(state, target)?;
+    still_pending(a)?;
+    Ok(none(
+        format!(
+            "{} ({} {}) rejected and sent back to {}",
+            a.id, a.kind, a.subject, a.requested_by
+        ),
+        vec![EventKind::ApprovalDecided {
+            id: a.id,
+            decision: Decision::Rejected,
+            note: Some(reason.to_string()),
+            conditions: None,
+        }],
+    ))
+}
+
+/// `/request <kind> <subject> [--from <role>] <summary>`: an artifact for the human to
+/// approve (variations and promotions have their own commands).
+pub(super) fn request(
+    state: &State,
+    origin: &Origin,
+    kind: ApprovalKind,
+    subject: &String,
+    from: Option<Role>,
+    summary: &str,
+    now: &str,
+) -> Result<Outcome, Rejection> {
+    match kind {
+        ApprovalKind::Variation => {
+            return Err(reject(
+                RejectCode::InvalidInput,
+                "variations ask for approval through /propose --impact high",
+            ))
+        }
+        ApprovalKind::PhasePromotion => {
+            return Err(reject(
+                RejectCode::InvalidInput,
+                "promotions ask for approval through /promote <phase>",
+            ))
+        }
+        _ => {}
+    }
+    if let Some(a) = state
+        .approvals
+        .values()
+        .find(|a| a.kind == kind && &a.subject == subject && a.is_pending())
+    {
+        return Err(reject(
+            RejectCode::InvalidTransition,
+            format!("{kind} {subject} is already awaiting approval as {}", a.id),
+        ));
+    }
+    let actor = origin.actor();
+    let by = match from {
+        Some(r) => format!("{actor} ({r})"),
+        None => actor,
+    };
+    let approval = Approval::pending(
+        ApprovalId(state.counters.approvals + 1),
+        kind,
+        subject.clone(),
+        summary.to_string(),
+        by,
+        now.to_string(),
+    );
+    Ok(Outcome {
+        message: format!("{kind} {subject} awaits approval as {}", approval.id),
+        data: ReplyData::Approval(Box::new(approval.clone())),
+        events: vec![EventKind::ApprovalRequested { approval }],
+    })
+}

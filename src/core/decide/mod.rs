@@ -1,0 +1,110 @@
+//! The lifecycle rules: given the state and a command, either the events that carry it out
+//! or a clear rejection. Pure: no clock (the time comes in `Context`), no I/O, nothing
+//! changes here — the caller appends the events and folds them in.
+//!
+//! This file checks who may command (once, for every command) and hands each command to the
+//! rules of its family: `queries` (/status, /help), `agents` (/agent, /clarify, /answer,
+//! /assign, /pause, /resume), `concerns` (/raise, /ack, /resolve, /link), `approvals`
+//! (/approve, /defer, /reject, /request), `variations` (/handoff, /propose), `plan`
+//! (/import, /task, /promote) and `operations` (/save, /rollback). `outcome` and `lookup`
+//! are what the families share.
+
+mod agents;
+mod approvals;
+mod concerns;
+mod lookup;
+mod operations;
+mod outcome;
+mod plan;
+mod queries;
+mod variations;
+
+pub use outcome::{Context, Outcome};
+
+use crate::protocol::{Command, Origin, RejectCode, Rejection, State};
+
+pub fn decide(
+    state: &State,
+    origin: &Origin,
+    command: &Command,
+    ctx: &Context,
+) -> Result<Outcome, Rejection> {
+    authorize(origin, command, ctx)?;
+    let now = ctx.now.as_str();
+    match command {
+        Command::Status => Ok(queries::status(state, now)),
+        Command::Help { command } => Ok(queries::help(command.as_deref())),
+        Command::RegisterAgent {
+            id,
+            role,
+            adapter,
+            task,
+        } => agents::register(state, id, *role, adapter.as_deref(), task.as_ref(), now),
+        Command::Clarify { agent, message } => agents::clarify(state, origin, agent, message, now),
+        Command::Answer {
+            clarification,
+            text,
+        } => agents::answer(state, *clarification, text),
+        Command::Assign {
+            agent,
+            concern,
+            text,
+        } => agents::assign(state, agent, *concern, text),
+        Command::Pause { target } => agents::pause(state, origin, target),
+        Command::Resume { target } => agents::resume(state, target),
+        Command::RaiseConcern(d) => concerns::raise(state, origin, d, now),
+        Command::Ack { concern } => concerns::ack(state, *concern),
+        Command::Resolve { concern, note } => concerns::resolve(state, *concern, note),
+        Command::LinkMessage { concern, message } => {
+            concerns::link_message(state, origin, *concern, message)
+        }
+        Command::Approve {
+            target,
+            conditions,
+            note,
+        } => approvals::approve(state, target, conditions, note),
+        Command::Defer { target, note } => approvals::defer(state, target, note),
+        Command::Reject { target, reason } => approvals::reject_approval(state, target, reason),
+        Command::RequestApproval {
+            kind,
+            subject,
+            from,
+            summary,
+        } => approvals::request(state, origin, *kind, subject, *from, summary, now),
+        Command::RecordHandoff(d) => variations::record_handoff(state, origin, d, now),
+        Command::ProposeVariation(d) => variations::propose(state, origin, d, now),
+        Command::ImportPlan { path } => plan::import(state, origin, path, ctx),
+        Command::SetTaskStatus { task, status, note } => {
+            plan::set_task_status(state, task, *status, note)
+        }
+        Command::Promote { phase } => plan::promote(state, origin, phase, now),
+        Command::Save | Command::Rollback { .. } => operations::start(state, origin, command, ctx),
+    }
+}
+
+/// Who may give `command`: Discord users only when `[discord]` lets them, and governance
+/// decisions only a human.
+fn authorize(origin: &Origin, command: &Command, ctx: &Context) -> Result<(), Rejection> {
+    if let Origin::Discord { user_id, roles, .. } = origin {
+        if !ctx.discord.authorizes(user_id, roles) {
+            return Err(outcome::reject(
+                RejectCode::Unauthorized,
+                format!(
+                    "{} may not command Overlord: ask for a reviewer role (`[discord] reviewer_role_ids`) or to be allow-listed (`allowed_user_ids`)",
+                    origin.actor()
+                ),
+            ));
+        }
+    }
+    if command.needs_human() && !origin.is_human() {
+        return Err(outcome::reject(
+            RejectCode::Unauthorized,
+            format!(
+                "/{} is a governance decision: only a human may take it ({} is not one)",
+                command.name(),
+                origin.actor()
+            ),
+        ));
+    }
+    Ok(())
+}

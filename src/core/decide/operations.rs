@@ -1,0 +1,72 @@
+//! The rules for starting a repository operation (`/save`, `/rollback`): one at a time, and
+//! only after the caller's repository check; the work itself is the core's (`core::ops`).
+
+use super::outcome::{reject, Context, Outcome};
+use crate::protocol::model::OperationKind;
+use crate::protocol::report::{OperationReport, ReplyData};
+use crate::protocol::{Command, Origin, RejectCode, Rejection, State};
+
+/// `/save` or `/rollback …`: the events that start the operation the check prepared.
+pub(super) fn start(
+    state: &State,
+    origin: &Origin,
+    command: &Command,
+    ctx: &Context,
+) -> Result<Outcome, Rejection> {
+    let kind = if matches!(command, Command::Save) {
+        OperationKind::Save
+    } else {
+        OperationKind::Rollback
+    };
+    if let Some(op) = &state.operation {
+        return Err(reject(
+            RejectCode::Conflict,
+            format!(
+                "{} {} is running (started {} by {}); wait for it to finish",
+                op.kind, op.id, op.started_at, op.requested_by
+            ),
+        ));
+    }
+    let prepared = match &ctx.operation {
+        Some(Ok(p)) => p,
+        Some(Err(r)) => return Err(r.clone()),
+        None => {
+            return Err(reject(
+                RejectCode::Unavailable,
+                format!(
+                    "/{} needs the repository check first; nothing was changed",
+                    command.name()
+                ),
+            ))
+        }
+    };
+    let (events, op) =
+        crate::core::ops::start_events(state, kind, prepared, &origin.actor(), &ctx.now);
+    let message = match (&op.rollback, kind) {
+        (Some(t), _) => match &t.branch {
+            Some(b) => format!(
+                "rollback {} started: {} onto new branch {b}",
+                op.id, t.checkpoint
+            ),
+            None => format!("rollback {} started: restoring {}", op.id, t.checkpoint),
+        },
+        _ => format!(
+            "Save {} started: {} finished task branch{} to integrate",
+            op.id,
+            op.tasks.len(),
+            if op.tasks.len() == 1 { "" } else { "es" }
+        ),
+    };
+    Ok(Outcome {
+        events,
+        message: message.clone(),
+        data: ReplyData::Operation(Box::new(OperationReport {
+            id: op.id,
+            kind,
+            outcome: None,
+            checkpoint: None,
+            steps: Vec::new(),
+            message,
+        })),
+    })
+}

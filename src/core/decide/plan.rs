@@ -1,0 +1,201 @@
+//! The rules for the plan: importing it (progress kept across re-imports, approval asked
+//! once), a task's status (dependencies first), and promoting a finished phase (the
+//! governor's `/promote` is the approval; an agent's asks for it).
+
+use super::lookup::{plan, task_exists, unfinished_tasks};
+use super::outcome::{none, reject, unknown, Context, Outcome};
+use crate::protocol::model::{Approval, ApprovalId, ApprovalKind, Decision, Plan, TaskStatus};
+use crate::protocol::report::ReplyData;
+use crate::protocol::{EventKind, Origin, RejectCode, Rejection, State};
+
+/// `/import <plan.json>`: the plan the caller loaded, with the progress of tasks that stay.
+pub(super) fn import(
+    state: &State,
+    origin: &Origin,
+    path: &str,
+    ctx: &Context,
+) -> Result<Outcome, Rejection> {
+    let new_plan = match &ctx.plan {
+        Some(Ok(p)) => p.clone(),
+        Some(Err(e)) => return Err(e.clone()),
+        None => {
+            return Err(reject(
+                RejectCode::InvalidInput,
+                format!("the plan {path} was not loaded"),
+            ))
+        }
+    };
+    let mut new_plan = new_plan;
+    if let Some(old) = &state.plan {
+        keep_progress(&mut new_plan, old);
+    }
+    let tasks = new_plan.tasks().count();
+    let phases = new_plan.phases.len();
+    let mut events = vec![EventKind::PlanImported {
+        plan: new_plan.clone(),
+    }];
+    let already = state
+        .approvals
+        .values()
+        .any(|a| a.kind == ApprovalKind::Plan && a.subject == new_plan.id && a.is_pending());
+    let mut message = format!(
+        "plan '{}' imported: {phases} phases, {tasks} tasks",
+        new_plan.title
+    );
+    if !already {
+        let approval = Approval::pending(
+            ApprovalId(state.counters.approvals + 1),
+            ApprovalKind::Plan,
+            new_plan.id.clone(),
+            format!("plan '{}' ({phases} phases, {tasks} tasks)", new_plan.title),
+            origin.actor(),
+            ctx.now.clone(),
+        );
+        message.push_str(&format!("; awaits the human's approval as {}", approval.id));
+        events.push(EventKind::ApprovalRequested { approval });
+    }
+    Ok(Outcome {
+        events,
+        message,
+        data: ReplyData::Plan(Box::new(new_plan)),
+    })
+}
+
+/// Re-importing keeps the progress of tasks that are still in the plan.
+fn keep_progress(new_plan: &mut Plan, old: &Plan) {
+    for phase in new_plan.phases.iter_mut() {
+        if let Some(old_phase) = old.phase(&phase.id) {
+            phase.promoted_at = old_phase.promoted_at.clone();
+        }
+        for t in phase.tasks.iter_mut() {
+            if let Some(o) = old.task(&t.id) {
+                t.status = o.status;
+                t.commentary = o.commentary.clone();
+                t.owner = o.owner.clone();
+            }
+        }
+    }
+}
+
+/// `/task <task> <status> [note]`: starting or finishing a task waits for its dependencies.
+pub(super) fn set_task_status(
+    state: &State,
+    task: &String,
+    status: TaskStatus,
+    note: &Option<String>,
+) -> Result<Outcome, Rejection> {
+    task_exists(state, task)?;
+    let p = plan(state)?;
+    let t = p.task(task).ok_or_else(|| unknown("task", task, []))?;
+    if t.status == status {
+        return Err(reject(
+            RejectCode::InvalidTransition,
+            format!("{task} is already {status}"),
+        ));
+    }
+    if matches!(status, TaskStatus::InProgress | TaskStatus::Done) {
+        let waiting: Vec<String> = t
+            .dependencies
+            .iter()
+            .filter_map(|d| p.task(d))
+            .filter(|d| d.status != TaskStatus::Done)
+            .map(|d| format!("{} ({})", d.id, d.status))
+            .collect();
+        if !waiting.is_empty() {
+            return Err(reject(
+                RejectCode::InvalidTransition,
+                format!(
+                    "{task} cannot be {status}: it depends on {}",
+                    waiting.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(none(
+        format!("{task}: {} → {status}", t.status),
+        vec![EventKind::TaskStatusChanged {
+            task: task.clone(),
+            status,
+            note: note.clone(),
+        }],
+    ))
+}
+
+/// `/promote <phase>`: a finished phase is promoted when the human says so; an agent's
+/// `/promote` asks the human.
+pub(super) fn promote(
+    state: &State,
+    origin: &Origin,
+    phase: &String,
+    now: &str,
+) -> Result<Outcome, Rejection> {
+    let p = plan(state)?;
+    let Some(ph) = p.phase(phase) else {
+        return Err(unknown(
+            "phase",
+            phase,
+            p.phases.iter().map(|p| p.id.as_str()),
+        ));
+    };
+    if ph.promoted_at.is_some() {
+        return Err(reject(
+            RejectCode::InvalidTransition,
+            format!("phase {phase} is already promoted"),
+        ));
+    }
+    let unfinished = unfinished_tasks(p, phase);
+    if !unfinished.is_empty() {
+        return Err(reject(
+            RejectCode::InvalidTransition,
+            format!(
+                "phase {phase} cannot be promoted: unfinished tasks {}",
+                unfinished.join(", ")
+            ),
+        ));
+    }
+    let pending = state
+        .approvals
+        .values()
+        .find(|a| a.kind == ApprovalKind::PhasePromotion && &a.subject == phase && a.is_pending());
+    if origin.is_human() {
+        // The governor's /promote is the approval itself.
+        let mut events = Vec::new();
+        if let Some(a) = pending {
+            events.push(EventKind::ApprovalDecided {
+                id: a.id,
+                decision: Decision::Approved,
+                note: None,
+                conditions: None,
+            });
+        }
+        events.push(EventKind::PhasePromoted {
+            phase: phase.clone(),
+        });
+        return Ok(none(format!("phase {phase} promoted"), events));
+    }
+    if let Some(a) = pending {
+        return Err(reject(
+            RejectCode::InvalidTransition,
+            format!(
+                "the promotion of {phase} is already awaiting the human as {}",
+                a.id
+            ),
+        ));
+    }
+    let approval = Approval::pending(
+        ApprovalId(state.counters.approvals + 1),
+        ApprovalKind::PhasePromotion,
+        phase.clone(),
+        format!("promote phase {phase} ({})", ph.name),
+        origin.actor(),
+        now.to_string(),
+    );
+    Ok(Outcome {
+        message: format!(
+            "promotion of {phase} awaits the human's approval as {}",
+            approval.id
+        ),
+        data: ReplyData::Approval(Box::new(approval.clone())),
+        events: vec![EventKind::ApprovalRequested { approval }],
+    })
+}

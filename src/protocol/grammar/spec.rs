@@ -1,0 +1,62 @@
+//! The commands of the grammar: name, usage, summary, whether a governor gives it, and the
+//! flags it takes — for parsing, `/help` and completion.
+
+use crate::protocol::report::HelpEntry;
+
+/// One command of the grammar, for parsing, help text and completion.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub usage: &'static str,
+    pub summary: &'static str,
+    /// A governor's command (shown in `/help` and mirrored as a Discord slash command);
+    /// the others are the calls agents and scripts make.
+    pub human: bool,
+    pub flags: &'static [&'static str],
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec { name: "status", usage: "/status", summary: "show phase, agents, tasks, open concerns, approvals and the last checkpoint", human: true, flags: &[] },
+    CommandSpec { name: "help", usage: "/help [command]", summary: "list the commands, or explain one", human: true, flags: &[] },
+    CommandSpec { name: "clarify", usage: "/clarify <agent> <message>", summary: "ask an agent to explain something; its answer is logged and shown", human: true, flags: &[] },
+    CommandSpec { name: "assign", usage: "/assign <agent> [<concern>] <text>", summary: "redirect an agent's work, or assign a concern to it", human: true, flags: &[] },
+    CommandSpec { name: "ack", usage: "/ack <concern>", summary: "acknowledge a concern", human: true, flags: &[] },
+    CommandSpec { name: "resolve", usage: "/resolve <concern> [note]", summary: "mark a concern resolved", human: true, flags: &[] },
+    CommandSpec { name: "approve", usage: "/approve <target> [--conditions <text>] [note]", summary: "approve a pending plan, design spec, test plan, variation or promotion", human: true, flags: &["conditions"] },
+    CommandSpec { name: "defer", usage: "/defer <target> [note]", summary: "defer a decision and ask for more data", human: true, flags: &[] },
+    CommandSpec { name: "reject", usage: "/reject <target> <reason>", summary: "reject a pending approval and send it back with the reason", human: true, flags: &[] },
+    CommandSpec { name: "promote", usage: "/promote <phase>", summary: "promote a finished phase (merge and tag)", human: true, flags: &[] },
+    CommandSpec { name: "pause", usage: "/pause <agent|all>", summary: "suspend one agent, or all of them and stop dispatch (kill switch)", human: true, flags: &[] },
+    CommandSpec { name: "resume", usage: "/resume <agent|all>", summary: "resume one agent, or all of them and dispatch", human: true, flags: &[] },
+    CommandSpec { name: "save", usage: "/save", summary: "integrate everything that passed QA into a tagged checkpoint", human: true, flags: &[] },
+    CommandSpec { name: "rollback", usage: "/rollback <checkpoint|undo> [--branch <name>] [reason]", summary: "restore an earlier checkpoint as a new commit on main (history kept), or on a new branch; `undo` reverses the last rollback", human: true, flags: &["branch"] },
+    CommandSpec { name: "raise", usage: "/raise --severity <info|warning|critical> --category <category> [--from <role>] [--to <role>] [--task <task>] [--details <text>] <summary>", summary: "raise a concern up the chain", human: false, flags: &["severity", "category", "from", "to", "task", "details"] },
+    CommandSpec { name: "handoff", usage: "/handoff --from <role> --to <role> --purpose <text> [--input <file>]… [--output <file>]… [--impact <low|medium|high>] [--status <status>] [--task <task>] <summary>", summary: "record a hand-off between roles", human: false, flags: &["from", "to", "purpose", "input", "output", "impact", "status", "task"] },
+    CommandSpec { name: "propose", usage: "/propose --impact <low|medium|high> [--from <role>] [--rationale <text>] [--affects <module>]… <title>", summary: "propose a variation; high impact goes to the human", human: false, flags: &["impact", "from", "rationale", "affects"] },
+    CommandSpec { name: "request", usage: "/request <plan|design_spec|test_plan> <subject> [--from <role>] <summary>", summary: "ask the human to approve an artifact", human: false, flags: &["from"] },
+    CommandSpec { name: "answer", usage: "/answer <clarification> <text>", summary: "answer a clarification question", human: false, flags: &[] },
+    CommandSpec { name: "import", usage: "/import <plan.json>", summary: "import a plan (seed 003 TodoList JSON)", human: false, flags: &[] },
+    CommandSpec { name: "agent", usage: "/agent <id> --role <role> [--adapter <adapter>] [--task <task>]", summary: "register an agent", human: false, flags: &["role", "adapter", "task"] },
+    CommandSpec { name: "task", usage: "/task <task> <status> [note]", summary: "set a task's status (todo, in_progress, blocked, needs_review, done, failed)", human: false, flags: &[] },
+    CommandSpec { name: "link", usage: "/link <concern> <message id>", summary: "record the Discord message that shows a concern (the Discord bridge)", human: false, flags: &[] },
+];
+
+pub fn spec(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// The help entries for `/help`, or for one command.
+pub fn help_entries(command: Option<&str>) -> Vec<HelpEntry> {
+    COMMANDS
+        .iter()
+        .filter(|c| match command {
+            Some(name) => c.name == name,
+            None => true,
+        })
+        .map(|c| HelpEntry {
+            command: format!("/{}", c.name),
+            usage: c.usage.to_string(),
+            summary: c.summary.to_string(),
+        })
+        .collect()
+}

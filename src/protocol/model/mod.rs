@@ -1,0 +1,40 @@
+//! The model types every front end renders: plan, agents, concerns, handoffs, variations,
+//! approvals, clarifications, checkpoints and QA runs. Pure data (serde only); the fields
+//! follow the seeds (seed 001 concern and handoff schemas, seed 003 TodoList).
+//!
+//! One file per domain; everything is re-exported here, so `protocol::model::X` names any of
+//! them.
+
+mod agents;
+mod alerts;
+mod approvals;
+mod checkpoints;
+mod clarifications;
+mod concerns;
+mod handoffs;
+mod ids;
+mod operations;
+mod plan;
+mod qa;
+mod roles;
+mod variations;
+
+pub use agents::{Agent, AgentState};
+pub use alerts::{Alert, AlertLevel};
+pub use approvals::{Approval, ApprovalKind, Decision};
+pub use checkpoints::{Checkpoint, CheckpointKind};
+pub use clarifications::Clarification;
+pub use concerns::{Concern, ConcernStatus, Severity};
+pub use handoffs::Handoff;
+pub use ids::{
+    ApprovalId, ClarificationId, ConcernId, Counters, HandoffId, Meta, QaRunId, Timestamp,
+    VariationId,
+};
+pub use operations::{
+    GitSession, Operation, OperationKind, OperationOutcome, PublishPlan, RollbackTarget,
+    SessionStatus, TaskBranch,
+};
+pub use plan::{Phase, Plan, Task, TaskStatus};
+pub use qa::{GateOutcome, GateResult, QaDecision, QaMetrics, QaRun};
+pub use roles::Role;
+pub use variations::{Impact, Variation};
