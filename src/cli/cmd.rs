@@ -1,0 +1,38 @@
+//! `overlord-tui cmd '<line>'`: one console command run headlessly, and the way every
+//! subcommand that is a core command submits it (a Save or rollback follows its progress).
+
+use std::path::PathBuf;
+
+use super::output::{print_json, render_reply, Failed, Outcome, JSON_SCHEMA_VERSION};
+use super::save::run_operation;
+use super::session::{workspace, Session};
+use crate::protocol::{parse, Command};
+
+/// `cmd`: the line in the console's grammar; a line that does not parse is a usage error.
+pub(super) fn cmd(repo: &Option<PathBuf>, line: &str, json: bool) -> Outcome {
+    let command = match parse(line) {
+        Ok(c) => c,
+        Err(e) => {
+            if json {
+                let _ = print_json(&serde_json::json!({
+                    "schema_version": JSON_SCHEMA_VERSION,
+                    "ok": false,
+                    "error": { "code": "usage", "message": e.to_string(), "suggestion": e.suggestion },
+                }));
+            }
+            eprintln!("error: {e}");
+            return Err(Failed(2));
+        }
+    };
+    run_command(repo, command, json)
+}
+
+pub(super) fn run_command(repo: &Option<PathBuf>, command: Command, json: bool) -> Outcome {
+    if matches!(command, Command::Save | Command::Rollback { .. }) {
+        return run_operation(repo, command, json);
+    }
+    let ws = workspace(repo)?;
+    let mut session = Session::open(&ws)?;
+    let reply = session.submit(command)?;
+    render_reply(&reply, json)
+}

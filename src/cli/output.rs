@@ -1,0 +1,47 @@
+//! What every subcommand prints its outcome with: the `--json` schema version, `Failed` (a
+//! failure already explained, with its exit code), errors on stderr, JSON on stdout and a
+//! core's reply in words or JSON.
+
+use std::io::Write;
+
+use crate::protocol::{Reply, ReplyData};
+
+/// Version of the `--json` documents; bumped only on incompatible changes.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// A failure already explained to the user; carries the exit code.
+pub(super) struct Failed(pub(super) u8);
+
+pub(super) type Outcome = Result<(), Failed>;
+
+pub(super) fn fail(message: impl std::fmt::Display) -> Failed {
+    eprintln!("error: {message}");
+    Failed(1)
+}
+
+pub(super) fn print_json(value: &impl serde::Serialize) -> Outcome {
+    let text = serde_json::to_string_pretty(value).map_err(fail)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(fail)
+}
+
+pub(super) fn render_reply(reply: &Reply, json: bool) -> Outcome {
+    if json {
+        print_json(reply)?;
+    } else if reply.ok {
+        match &reply.data {
+            ReplyData::Status(report) => print!("{}", report.render_text()),
+            _ => {
+                let msg = reply.message.trim_end();
+                println!("{msg}");
+            }
+        }
+    } else {
+        eprintln!("error: {}", reply.message);
+    }
+    if reply.ok {
+        Ok(())
+    } else {
+        Err(Failed(1))
+    }
+}

@@ -1,0 +1,96 @@
+//! Where a subcommand works and with what: the repository (`--repo` or the current
+//! directory), its configuration, who the CLI speaks for, and the session with the core — the
+//! running owner over its socket, or the store opened here.
+
+use std::path::PathBuf;
+
+use super::output::{fail, Failed};
+use crate::config::Config;
+use crate::core::ipc::Client;
+use crate::core::Core;
+use crate::protocol::{Command, Origin, Reply, State};
+use crate::store::Store;
+use crate::workspace::Workspace;
+
+/// Who the CLI speaks for: the agent named by the adapter's environment, else the user.
+pub(super) fn origin() -> Origin {
+    if let Ok(agent) = std::env::var("OVERLORD_AGENT") {
+        if !agent.trim().is_empty() {
+            let role = std::env::var("OVERLORD_ROLE")
+                .ok()
+                .and_then(|r| r.parse().ok());
+            return Origin::Agent { agent, role };
+        }
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "human".into());
+    Origin::Cli { user }
+}
+
+/// Talks to the running owner if there is one, otherwise opens the store itself.
+pub(super) enum Session {
+    Remote(Client),
+    Local(Box<Core>),
+}
+
+impl Session {
+    pub(super) fn open(ws: &Workspace) -> Result<Session, Failed> {
+        ws.require_initialized().map_err(fail)?;
+        if let Some(client) = Client::connect(&ws.socket_path()) {
+            return Ok(Session::Remote(client));
+        }
+        let config = load_config(ws);
+        Core::open(ws, &config)
+            .map(|c| Session::Local(Box::new(c)))
+            .map_err(fail)
+    }
+
+    pub(super) fn submit(&mut self, command: Command) -> Result<Reply, Failed> {
+        match self {
+            Session::Remote(c) => c.submit(origin(), command).map_err(fail),
+            Session::Local(core) => Ok(core.execute(origin(), command)),
+        }
+    }
+
+    pub(super) fn state(&mut self) -> Result<State, Failed> {
+        match self {
+            Session::Remote(c) => c.snapshot().map_err(fail),
+            Session::Local(core) => {
+                core.refresh().map_err(fail)?;
+                Ok(core.state().clone())
+            }
+        }
+    }
+}
+
+pub(super) fn load_config(ws: &Workspace) -> Config {
+    load_config_warning(ws).0
+}
+
+/// The configuration, and the warning about a bad file (also printed on stderr).
+pub(super) fn load_config_warning(ws: &Workspace) -> (Config, Option<String>) {
+    let (config, warning) = Config::load(&ws.config_path(), ".overlord/config.toml");
+    let warning = warning.map(|w| w.to_string());
+    if let Some(w) = &warning {
+        eprintln!("warning: {w}");
+    }
+    (config, warning)
+}
+
+pub(super) fn workspace(repo: &Option<PathBuf>) -> Result<Workspace, Failed> {
+    let start = match repo {
+        Some(p) => p.clone(),
+        None => std::env::current_dir().map_err(fail)?,
+    };
+    if !start.exists() {
+        return Err(fail(format!("{} does not exist", start.display())));
+    }
+    Workspace::discover(&start).map_err(fail)
+}
+
+/// The store opened read-only, as it is (no repair): for `audit` and `metrics`.
+pub(super) fn open_store_for_audit(ws: &Workspace) -> Result<Store, Failed> {
+    ws.require_initialized().map_err(fail)?;
+    Store::open_without_repair(&ws.store_paths()).map_err(fail)
+}
