@@ -30,19 +30,40 @@ fn pct(x: f64) -> String {
 
 /// The alerts the figures call for, most severe first, then by key.
 pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
-    let mut out: Vec<Alert> = Vec::new();
-    let mut push = |level, key: &str, message: String| {
-        out.push(Alert {
+    let mut out = Raised::default();
+    critical_alerts(&mut out, m, facts);
+    coverage_alert(&mut out, m, t);
+    coverage_regression_alert(&mut out, m, t);
+    reproducibility_alert(&mut out, m, t);
+    qa_gate_alert(&mut out, m);
+    budget_alert(&mut out, m, t);
+    pass_rate_alerts(&mut out, m, t);
+    flakiness_alert(&mut out, m, t);
+    ack_latency_alerts(&mut out, m, t);
+    let mut out = out.0;
+    out.sort_by(Alert::most_severe_first);
+    out
+}
+
+/// The alerts raised so far, in the order the checks raise them.
+#[derive(Default)]
+struct Raised(Vec<Alert>);
+
+impl Raised {
+    fn push(&mut self, level: AlertLevel, key: &str, message: String) {
+        self.0.push(Alert {
             level,
             key: key.to_string(),
             message,
             concern: None,
         })
-    };
+    }
+}
 
-    // CRITICAL.
+/// CRITICAL: the audit chain, unreadable records, failed agents, policy breaches.
+fn critical_alerts(out: &mut Raised, m: &Metrics, facts: &Facts) {
     if facts.chain_ok == Some(false) {
-        push(
+        out.push(
             AlertLevel::Critical,
             "audit_chain",
             format!(
@@ -57,21 +78,21 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
     }
     let corrupt = facts.corrupt_records + m.unreadable_timestamps;
     if corrupt > 0 {
-        push(
+        out.push(
             AlertLevel::Critical,
             "data_corruption",
             format!("{corrupt} audit record(s) cannot be read"),
         );
     }
     for agent in &m.agents_failed {
-        push(
+        out.push(
             AlertLevel::Critical,
             &format!("agent_halted:{agent}"),
             format!("agent {agent} has failed and stopped"),
         );
     }
     if !m.policy_breaches.is_empty() {
-        push(
+        out.push(
             AlertLevel::Critical,
             "policy_breach",
             format!(
@@ -81,17 +102,19 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             ),
         );
     }
+}
 
-    // ALERT, else WARN, per figure.
+/// Coverage below its minimum (ALERT) or within the warning margin of it (WARN).
+fn coverage_alert(out: &mut Raised, m: &Metrics, t: &MetricsConfig) {
     if let Some(cov) = m.qa.latest_coverage {
         if cov < t.coverage_min {
-            push(
+            out.push(
                 AlertLevel::Alert,
                 "coverage",
                 format!("coverage {} is below {}", pct(cov), pct(t.coverage_min)),
             );
         } else if cov < t.coverage_min + t.coverage_warn_margin {
-            push(
+            out.push(
                 AlertLevel::Warn,
                 "coverage",
                 format!(
@@ -103,9 +126,13 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             );
         }
     }
+}
+
+/// Coverage fell by more than the allowed points between the last two runs that measured it.
+fn coverage_regression_alert(out: &mut Raised, m: &Metrics, t: &MetricsConfig) {
     if let (Some(prev), Some(cov)) = (m.qa.previous_coverage, m.qa.latest_coverage) {
         if prev - cov > t.regression_points {
-            push(
+            out.push(
                 AlertLevel::Alert,
                 "coverage_regression",
                 format!(
@@ -117,9 +144,13 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             );
         }
     }
+}
+
+/// Reproducibility below its minimum (ALERT) or within the warning margin of it (WARN).
+fn reproducibility_alert(out: &mut Raised, m: &Metrics, t: &MetricsConfig) {
     if let Some(rep) = m.qa.latest_reproducibility {
         if rep < t.reproducibility_min {
-            push(
+            out.push(
                 AlertLevel::Alert,
                 "reproducibility",
                 format!(
@@ -129,7 +160,7 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
                 ),
             );
         } else if rep < t.reproducibility_min + t.reproducibility_warn_margin {
-            push(
+            out.push(
                 AlertLevel::Warn,
                 "reproducibility",
                 format!(
@@ -141,9 +172,13 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             );
         }
     }
+}
+
+/// The newest QA run failed.
+fn qa_gate_alert(out: &mut Raised, m: &Metrics) {
     if m.qa.latest_decision == Some(crate::protocol::model::QaDecision::Fail) {
         let run = m.qa.runs.last().map(|r| r.id.as_str()).unwrap_or("?");
-        push(
+        out.push(
             AlertLevel::Alert,
             "qa_gate_failed",
             if m.qa.latest_failed_gates.is_empty() {
@@ -156,10 +191,14 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             },
         );
     }
+}
+
+/// Spend over the budget (ALERT) or past its warning fraction (WARN).
+fn budget_alert(out: &mut Raised, m: &Metrics, t: &MetricsConfig) {
     if t.budget_usd > 0.0 {
         let spent = m.spend.total.cost_usd();
         if spent > t.budget_usd {
-            push(
+            out.push(
                 AlertLevel::Alert,
                 "budget",
                 format!(
@@ -168,7 +207,7 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
                 ),
             );
         } else if spent >= t.budget_usd * t.budget_warn_fraction {
-            push(
+            out.push(
                 AlertLevel::Warn,
                 "budget",
                 format!(
@@ -180,6 +219,10 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             );
         }
     }
+}
+
+/// Build, task and merge success rates below their minimums.
+fn pass_rate_alerts(out: &mut Raised, m: &Metrics, t: &MetricsConfig) {
     for (key, what, ratio, min) in [
         (
             "build_pass_rate",
@@ -201,7 +244,7 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
         ),
     ] {
         if let Some(r) = ratio.filter(|r| r.rate < min) {
-            push(
+            out.push(
                 AlertLevel::Warn,
                 key,
                 format!(
@@ -214,8 +257,12 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             );
         }
     }
+}
+
+/// More flaky tests than allowed.
+fn flakiness_alert(out: &mut Raised, m: &Metrics, t: &MetricsConfig) {
     if let Some(f) = m.qa.flakiness.filter(|f| f.rate > t.flakiness_max) {
-        push(
+        out.push(
             AlertLevel::Warn,
             "flakiness",
             format!(
@@ -227,6 +274,10 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             ),
         );
     }
+}
+
+/// Warning and critical concerns waiting too long to be acknowledged.
+fn ack_latency_alerts(out: &mut Raised, m: &Metrics, t: &MetricsConfig) {
     if t.ack_latency_max_secs > 0 {
         for sev in [Severity::Warning, Severity::Critical] {
             if let Some(d) = m
@@ -235,7 +286,7 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
                 .and_then(|c| c.acknowledged)
                 .filter(|d| d.p90_secs > t.ack_latency_max_secs as f64)
             {
-                push(
+                out.push(
                     AlertLevel::Warn,
                     &format!("ack_latency:{sev}"),
                     format!(
@@ -246,8 +297,6 @@ pub fn evaluate(m: &Metrics, t: &MetricsConfig, facts: &Facts) -> Vec<Alert> {
             }
         }
     }
-    out.sort_by(Alert::most_severe_first);
-    out
 }
 
 /// What changed between two evaluations: alerts new or at another level, and keys gone.

@@ -3,7 +3,13 @@
 //! (and severity, role, adapter, task, agent), `# EOF` at the end. A figure with no data has
 //! no sample; a family with no sample is left out entirely.
 
-use super::{Alert, Durations, Metrics, Ratio};
+use std::collections::BTreeMap;
+
+use super::{
+    Alert, ConcernFigures, Durations, MergeFigures, Metrics, QaFigures, Ratio, SpendFigures,
+    TaskFigures, Utilisation,
+};
+use crate::protocol::model::Severity;
 
 /// Escapes a label value: backslash, double quote and newline.
 pub fn escape_label(v: &str) -> String {
@@ -99,6 +105,24 @@ impl Writer {
         }
         self.family(name, "summary", Some("seconds"), help).samples = lines;
     }
+
+    /// The families that have samples, each with its metadata, then `# EOF`.
+    fn exposition(&self) -> String {
+        let mut out = String::new();
+        for f in self.families.iter().filter(|f| !f.samples.is_empty()) {
+            out.push_str(&format!("# TYPE {} {}\n", f.name, f.kind));
+            if let Some(u) = f.unit {
+                out.push_str(&format!("# UNIT {} {u}\n", f.name));
+            }
+            out.push_str(&format!("# HELP {} {}\n", f.name, f.help));
+            for s in &f.samples {
+                out.push_str(s);
+                out.push('\n');
+            }
+        }
+        out.push_str("# EOF\n");
+        out
+    }
 }
 
 fn ratio(r: Option<Ratio>) -> Vec<(Vec<(&'static str, &'static str)>, f64)> {
@@ -115,7 +139,18 @@ pub fn render(m: &Metrics, alerts: &[Alert]) -> String {
         window: m.window.as_str().to_string(),
         families: Vec::new(),
     };
-    let qa = &m.qa;
+    qa_families(&mut w, &m.qa);
+    concern_families(&mut w, &m.concerns);
+    merge_families(&mut w, &m.merges);
+    task_families(&mut w, &m.tasks);
+    spend_families(&mut w, &m.spend);
+    agent_families(&mut w, &m.utilisation);
+    alert_family(&mut w, alerts);
+    w.exposition()
+}
+
+/// QA runs: coverage and reproducibility (newest and per run), pass ratios, flakiness, cycle.
+fn qa_families(w: &mut Writer, qa: &QaFigures) {
     w.gauge(
         "overlord_qa_runs",
         None,
@@ -175,11 +210,15 @@ pub fn render(m: &Metrics, alerts: &[Alert]) -> String {
         "QA cycle time: qa_started to qa_run_recorded.",
         qa.cycle.map(|d| vec![(vec![], d)]).unwrap_or_default(),
     );
+}
+
+/// Concerns open and the latency to acknowledge and to resolve them, by severity.
+fn concern_families(w: &mut Writer, concerns: &BTreeMap<Severity, ConcernFigures>) {
     w.gauge(
         "overlord_concerns_open",
         None,
         "Concerns open now, by severity.",
-        m.concerns
+        concerns
             .iter()
             .map(|(s, c)| (vec![("severity", s.as_str())], c.open as f64))
             .collect(),
@@ -187,7 +226,7 @@ pub fn render(m: &Metrics, alerts: &[Alert]) -> String {
     w.summary(
         "overlord_concern_ack_latency_seconds",
         "Concern raised to first acknowledged or assigned, by severity.",
-        m.concerns
+        concerns
             .iter()
             .filter_map(|(s, c)| c.acknowledged.map(|d| (vec![("severity", s.as_str())], d)))
             .collect(),
@@ -195,43 +234,51 @@ pub fn render(m: &Metrics, alerts: &[Alert]) -> String {
     w.summary(
         "overlord_concern_resolve_latency_seconds",
         "Concern raised to resolved, by severity.",
-        m.concerns
+        concerns
             .iter()
             .filter_map(|(s, c)| c.resolved.map(|d| (vec![("severity", s.as_str())], d)))
             .collect(),
     );
+}
+
+/// Task branches merged and conflicted.
+fn merge_families(w: &mut Writer, merges: &MergeFigures) {
     w.gauge(
         "overlord_merges",
         None,
         "Task branches merged or conflicted in the window.",
         vec![
-            (vec![("outcome", "merged")], m.merges.merged as f64),
-            (vec![("outcome", "conflicted")], m.merges.conflicted as f64),
+            (vec![("outcome", "merged")], merges.merged as f64),
+            (vec![("outcome", "conflicted")], merges.conflicted as f64),
         ],
     );
     w.gauge(
         "overlord_merge_success_ratio",
         Some("ratio"),
         "Task branches merged, of merged and conflicted.",
-        ratio(m.merges.success_rate),
+        ratio(merges.success_rate),
     );
+}
+
+/// Finished tasks: pass ratio, attempts, running time by role.
+fn task_families(w: &mut Writer, tasks: &TaskFigures) {
     w.gauge(
         "overlord_task_pass_ratio",
         Some("ratio"),
         "Finished tasks that were done, of done and failed.",
-        ratio(m.tasks.pass_rate),
+        ratio(tasks.pass_rate),
     );
     w.gauge(
         "overlord_task_attempts_mean",
         None,
         "Mean attempts per finished task.",
-        opt(m.tasks.mean_attempts),
+        opt(tasks.mean_attempts),
     );
     w.gauge(
         "overlord_task_time_seconds",
         Some("seconds"),
         "Mean agent running time per task, by role.",
-        m.tasks
+        tasks
             .by_role
             .iter()
             .filter_map(|(r, t)| {
@@ -240,7 +287,10 @@ pub fn render(m: &Metrics, alerts: &[Alert]) -> String {
             })
             .collect(),
     );
-    let spend = &m.spend;
+}
+
+/// Tokens and USD: in all, by role, by adapter and by task.
+fn spend_families(w: &mut Writer, spend: &SpendFigures) {
     w.gauge(
         "overlord_tokens",
         None,
@@ -319,8 +369,12 @@ pub fn render(m: &Metrics, alerts: &[Alert]) -> String {
         "Mean USD per task with attributed spend.",
         opt(spend.mean_cost_micros_per_task.map(|c| c / 1e6)),
     );
+}
+
+/// Agent time by state, and the utilisation.
+fn agent_families(w: &mut Writer, u: &Utilisation) {
     let mut agent_time = Vec::new();
-    for (agent, t) in &m.utilisation.by_agent {
+    for (agent, t) in &u.by_agent {
         for (state, secs) in [
             ("running", t.running_secs),
             ("waiting", t.waiting_secs),
@@ -340,8 +394,12 @@ pub fn render(m: &Metrics, alerts: &[Alert]) -> String {
         "overlord_agent_utilisation_ratio",
         Some("ratio"),
         "Agent time spent running, of all agent time observed.",
-        opt(m.utilisation.total.utilisation),
+        opt(u.total.utilisation),
     );
+}
+
+/// One sample per alert raised.
+fn alert_family(w: &mut Writer, alerts: &[Alert]) {
     w.gauge(
         "overlord_alert",
         None,
@@ -356,19 +414,4 @@ pub fn render(m: &Metrics, alerts: &[Alert]) -> String {
             })
             .collect(),
     );
-
-    let mut out = String::new();
-    for f in w.families.iter().filter(|f| !f.samples.is_empty()) {
-        out.push_str(&format!("# TYPE {} {}\n", f.name, f.kind));
-        if let Some(u) = f.unit {
-            out.push_str(&format!("# UNIT {} {u}\n", f.name));
-        }
-        out.push_str(&format!("# HELP {} {}\n", f.name, f.help));
-        for s in &f.samples {
-            out.push_str(s);
-            out.push('\n');
-        }
-    }
-    out.push_str("# EOF\n");
-    out
 }

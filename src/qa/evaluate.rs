@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::policy::{NotMeasured, Policy};
+use super::policy::{AutoMergeIf, NotMeasured, Policy};
 use super::results::{Coverage, LintReport, TestOutcome, TestReport};
 use crate::protocol::model::{GateOutcome, GateResult, Impact, QaDecision, QaMetrics};
 
@@ -308,31 +308,74 @@ fn list(names: &[String], max: usize) -> String {
 /// Evaluates the evidence against the policy.
 pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
     let auto = &policy.auto_merge_if;
-    let complete: Vec<&TestReport> = e
-        .tests
-        .iter()
-        .filter_map(|t| match t {
-            Measure::Measured(r) if r.complete => Some(r),
-            _ => None,
-        })
-        .collect();
-    let all_complete = complete.len() == e.tests.len();
-    let (flaky, repro) = if all_complete {
-        reproducibility(&complete)
-    } else {
-        (Vec::new(), None)
-    };
-    let metrics = metrics_of(e, repro);
-    let mut gates = Vec::new();
+    let runs = Runs::of(e);
+    let metrics = metrics_of(e, runs.reproducibility);
+    let drifts = drift_since_checkpoint(auto, e, &metrics);
+    let gates = vec![
+        build_gate(auto, e),
+        tests_gate(auto, e, &runs.flaky),
+        lint_gate(auto, e),
+        coverage_gate(auto, e),
+        reproducibility_gate(policy, e, &runs),
+        drift_gate(auto, e, &drifts),
+        docs_gate(e),
+        concerns_gate(auto, e),
+        e2e_gate(policy, e),
+    ];
+    let (decision, reasons) = decide(policy, e, &gates);
+    Evaluation {
+        gates,
+        metrics,
+        flaky: runs.flaky,
+        drift: drifts,
+        decision,
+        reasons,
+    }
+}
 
-    // Build.
+/// The test suite's runs that completed, and what comparing them tells: the flaky tests and
+/// the reproducibility (only when every run completed).
+struct Runs<'e> {
+    complete: Vec<&'e TestReport>,
+    all_complete: bool,
+    flaky: Vec<String>,
+    reproducibility: Option<f64>,
+}
+
+impl<'e> Runs<'e> {
+    fn of(e: &'e Evidence) -> Runs<'e> {
+        let complete: Vec<&TestReport> = e
+            .tests
+            .iter()
+            .filter_map(|t| match t {
+                Measure::Measured(r) if r.complete => Some(r),
+                _ => None,
+            })
+            .collect();
+        let all_complete = complete.len() == e.tests.len();
+        let (flaky, reproducibility) = if all_complete {
+            reproducibility(&complete)
+        } else {
+            (Vec::new(), None)
+        };
+        Runs {
+            complete,
+            all_complete,
+            flaky,
+            reproducibility,
+        }
+    }
+}
+
+/// The build passes.
+fn build_gate(auto: &AutoMergeIf, e: &Evidence) -> GateResult {
     let g = Gate::new(
         "build",
         auto.build_passed
             .filter(|b| *b)
             .map(|_| "passes".to_string()),
     );
-    gates.push(match &e.build {
+    match &e.build {
         Measure::Measured(b) => g.check(
             auto.build_passed == Some(true),
             b.passed,
@@ -341,16 +384,18 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
         ),
         Measure::NotMeasured(why) => g.not_measured(why),
         Measure::Errored(why, _) => g.errored(why, None),
-    });
+    }
+}
 
-    // Tests (the first run; flaky tests are quarantined: reported, not counted).
+/// Tests (the first run; flaky tests are quarantined: reported, not counted).
+fn tests_gate(auto: &AutoMergeIf, e: &Evidence, flaky: &[String]) -> GateResult {
     let g = Gate::new(
         "tests",
         auto.all_tests_passed
             .filter(|b| *b)
             .map(|_| "all pass".to_string()),
     );
-    gates.push(match e.tests.first() {
+    let mut gate = match e.tests.first() {
         None => g.not_measured("no test command"),
         Some(Measure::NotMeasured(why)) => g.not_measured(why),
         Some(Measure::Errored(why, partial)) => {
@@ -378,7 +423,7 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
         }
         Some(Measure::Measured(r)) => {
             let quarantined = r.tests.iter().filter(|t| flaky.contains(&t.name)).count();
-            let failed = failed_names(r, &flaky);
+            let failed = failed_names(r, flaky);
             g.check(
                 auto.all_tests_passed == Some(true),
                 failed.is_empty(),
@@ -386,8 +431,13 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
                 || format!("{} failed: {}", failed.len(), list(&failed, 5)),
             )
         }
-    });
-    // Later runs that failed to complete make the suite errored too.
+    };
+    repeat_runs_incomplete(e, &mut gate);
+    gate
+}
+
+/// Later runs that failed to complete make the suite errored too.
+fn repeat_runs_incomplete(e: &Evidence, gate: &mut GateResult) {
     if let Some(i) = e
         .tests
         .iter()
@@ -398,19 +448,19 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
             Measure::Errored(w, _) | Measure::NotMeasured(w) => w.clone(),
             _ => "the runner stopped mid-run".to_string(),
         };
-        if let Some(last) = gates.last_mut() {
-            if last.outcome != GateOutcome::Fail {
-                last.outcome = GateOutcome::Fail;
-                last.errored = true;
-                last.required = true;
-                last.reason = Some(format!("repeat run {} did not complete: {why}", i + 2));
-            }
+        if gate.outcome != GateOutcome::Fail {
+            gate.outcome = GateOutcome::Fail;
+            gate.errored = true;
+            gate.required = true;
+            gate.reason = Some(format!("repeat run {} did not complete: {why}", i + 2));
         }
     }
+}
 
-    // Lint.
+/// Lint errors, at most the policy's number.
+fn lint_gate(auto: &AutoMergeIf, e: &Evidence) -> GateResult {
     let g = Gate::new("lint", auto.lint_errors.map(|n| format!("≤ {n} errors")));
-    gates.push(match &e.lint {
+    match &e.lint {
         Measure::Measured(l) => {
             let errors = l.errors() as u64;
             g.check(
@@ -446,14 +496,16 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
         }
         Measure::NotMeasured(why) => g.not_measured(why),
         Measure::Errored(why, _) => g.errored(why, None),
-    });
+    }
+}
 
-    // Coverage.
+/// Line coverage, at least the policy's minimum.
+fn coverage_gate(auto: &AutoMergeIf, e: &Evidence) -> GateResult {
     let g = Gate::new(
         "coverage",
         auto.coverage_min.map(|m| format!("≥ {}", pct(m))),
     );
-    gates.push(match &e.coverage {
+    match &e.coverage {
         Measure::Measured(c) => match c.percent() {
             None => g.not_measured("the coverage report has no lines"),
             Some(p) => g.check(
@@ -476,9 +528,13 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
         },
         Measure::NotMeasured(why) => g.not_measured(why),
         Measure::Errored(why, _) => g.errored(why, None),
-    });
+    }
+}
 
-    // Reproducibility.
+/// Reproducibility over the repeated runs; a promotion asks for the stricter of the two
+/// minimums.
+fn reproducibility_gate(policy: &Policy, e: &Evidence, runs: &Runs) -> GateResult {
+    let auto = &policy.auto_merge_if;
     let repro_min = if e.promotion {
         match (
             auto.reproducibility_min,
@@ -494,8 +550,8 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
         "reproducibility",
         repro_min.map(|m| format!("≥ {}", pct(m))),
     );
-    let runs = policy.gates.reproducibility_runs;
-    gates.push(match repro {
+    let flaky = &runs.flaky;
+    match runs.reproducibility {
         Some(r) => g.check(
             repro_min.is_some(),
             repro_min.is_none_or(|m| r + 1e-9 >= m),
@@ -514,27 +570,34 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
                     "reproducibility {} is below {}: flaky {}",
                     pct(r),
                     pct(repro_min.unwrap_or(0.0)),
-                    list(&flaky, 5)
+                    list(flaky, 5)
                 )
             },
         ),
-        None if runs < 2 => {
+        None if policy.gates.reproducibility_runs < 2 => {
             g.not_measured("the policy runs the test suite once (gates.reproducibility_runs)")
         }
-        None if complete.is_empty() || !all_complete => {
+        None if runs.complete.is_empty() || !runs.all_complete => {
             g.not_measured("the test runs did not all complete with per-test results")
         }
         None => g.not_measured("the test runs reported no tests"),
-    });
+    }
+}
 
-    // Drift from the last checkpoint's run.
+/// The drift of each metric from the last checkpoint's run (none without one).
+fn drift_since_checkpoint(auto: &AutoMergeIf, e: &Evidence, metrics: &QaMetrics) -> Vec<Drift> {
+    let max = auto.drift_max_percent;
+    match &e.previous {
+        Some((_, before)) => drift(before, metrics, max.unwrap_or(f64::INFINITY)),
+        None => Vec::new(),
+    }
+}
+
+/// Drift from the last checkpoint's run: no regression beyond the policy's tolerance.
+fn drift_gate(auto: &AutoMergeIf, e: &Evidence, drifts: &[Drift]) -> GateResult {
     let max = auto.drift_max_percent;
     let g = Gate::new("drift", max.map(|m| format!("≤ {} regression", pct(m))));
-    let drifts = match &e.previous {
-        Some((_, before)) => drift(before, &metrics, max.unwrap_or(f64::INFINITY)),
-        None => Vec::new(),
-    };
-    gates.push(match &e.previous {
+    match &e.previous {
         None => GateResult {
             required: false,
             ..g.not_measured("no earlier checkpoint with a QA run to compare with")
@@ -564,9 +627,11 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
                 },
             )
         }
-    });
+    }
+}
 
-    // Documents.
+/// The required documents are present.
+fn docs_gate(e: &Evidence) -> GateResult {
     let g = Gate::new(
         "docs",
         (!e.docs.is_empty()).then(|| {
@@ -583,7 +648,7 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
         .filter(|(_, ok)| !ok)
         .map(|(d, _)| d.clone())
         .collect();
-    gates.push(if e.docs.is_empty() {
+    if e.docs.is_empty() {
         g.result(GateOutcome::Reported, Some("none required".into()), None)
     } else {
         g.check(
@@ -596,22 +661,26 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
             ),
             || format!("missing {}", missing.join(", ")),
         )
-    });
+    }
+}
 
-    // Open critical concerns.
+/// Open critical concerns.
+fn concerns_gate(auto: &AutoMergeIf, e: &Evidence) -> GateResult {
     let g = Gate::new(
         "concerns",
         auto.no_open_critical_concerns
             .then(|| "no open critical".to_string()),
     );
-    gates.push(g.check(
+    g.check(
         auto.no_open_critical_concerns,
         e.open_critical.is_empty(),
         format!("{} open critical", e.open_critical.len()),
         || format!("open critical concerns: {}", list(&e.open_critical, 5)),
-    ));
+    )
+}
 
-    // End-to-end tests: required for a promotion when the policy says so.
+/// End-to-end tests: required for a promotion when the policy says so.
+fn e2e_gate(policy: &Policy, e: &Evidence) -> GateResult {
     let e2e_required = e.promotion && policy.promotion.e2e_tests_required;
     let g = Gate::new(
         "e2e",
@@ -641,17 +710,7 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
         e2e.required = false;
         e2e.errored = false;
     }
-    gates.push(e2e);
-
-    let (decision, reasons) = decide(policy, e, &gates);
-    Evaluation {
-        gates,
-        metrics,
-        flaky,
-        drift: drifts,
-        decision,
-        reasons,
-    }
+    e2e
 }
 
 fn decide(policy: &Policy, e: &Evidence, gates: &[GateResult]) -> (QaDecision, Vec<String>) {

@@ -2,22 +2,32 @@
 //! the supervisor), takes the terminal, and loops — keys from an input thread, the core's
 //! events, replies, a clock tick — drawing a frame only when something changed.
 
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, MouseEventKind};
+use crossterm::event::{
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind,
+};
 use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
 use ratatui::Terminal;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, Notify};
 
 use super::app::{App, Intent};
-use super::keymap::{Context, Keymap};
+use super::diff_source::DiffSource;
+use super::diff_view::{DiffView, Layout};
+use super::highlight::Highlighter;
+use super::keymap::{Action, Context, Keymap};
+use super::metrics_source::{Loaded, MetricsWorker, Request};
 use super::screen::{self, Frame};
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
+use super::watch::Touched;
 use crate::config::Config;
 use crate::core::Handle;
-use crate::protocol::{Origin, Reply};
+use crate::protocol::{Command, Event, Origin, Reply};
 use crate::runtime::supervisor::RawOutput;
 
 /// How often the metrics pane, while shown, is computed again without new events.
@@ -94,7 +104,7 @@ pub async fn run(
 ) -> Result<Stats, String> {
     let (theme, keymap, warnings) = load_look(root, config);
     let state = handle.snapshot().await.ok_or("the core has stopped")?;
-    let mut events = handle.subscribe();
+    let events = handle.subscribe();
     let mut app = App::new(state);
     app.screen.warnings = warnings;
     let origin = Origin::Console { user };
@@ -104,8 +114,84 @@ pub async fn run(
         .map_err(|e| format!("cannot draw on the terminal: {e}"))?;
     let _ = terminal.clear();
 
-    // Keys from a thread of their own (crossterm's read blocks).
-    let (key_tx, mut keys) = mpsc::unbounded_channel::<TermEvent>();
+    let keys = read_keys()?;
+    let (reply_tx, replies) = mpsc::unbounded_channel::<Reply>();
+    // Diffs load on blocking threads and come back here with their generation.
+    let (diff_tx, diffs) = mpsc::unbounded_channel::<LoadedDiff>();
+    let (metrics_worker, figures) = start_metrics_worker(root)?;
+    let (highlighted, highlighter) = start_highlighter(&theme);
+    // Files agents touch, as they touch them (the swarm and the diff of their task).
+    let (_watcher, touched) = match super::watch::worktrees(root) {
+        Ok((w, rx)) => (Some(w), rx),
+        Err(e) => {
+            tracing::warn!("cannot watch the worktrees: {e}");
+            (None, mpsc::unbounded_channel().1)
+        }
+    };
+    let mut inputs = Inputs {
+        keys,
+        events,
+        diffs,
+        figures,
+        touched,
+        highlighted,
+        replies,
+        // Ages and countdowns move with the clock: a frame a second while anything runs.
+        clock: every(Duration::from_secs(1)),
+        // The windows slide with time: the shown metrics are computed again now and then.
+        metrics_clock: every(METRICS_REFRESH),
+    };
+    let mut colours = Colours {
+        highlighter,
+        generation: 0,
+        due: 0,
+        asked_for: None,
+    };
+    let mut display = Display {
+        terminal,
+        theme,
+        keymap,
+        config,
+        raw,
+        size: Rect::default(),
+        stats: Stats::default(),
+    };
+    let runner = Runner {
+        handle: &handle,
+        root,
+        config,
+        origin,
+        reply_tx,
+        diff_tx,
+        metrics_worker,
+    };
+
+    loop {
+        if app.dirty {
+            display.draw(&mut app)?;
+            colours.ask(&mut app, display.size);
+        }
+        let intents = next_intents(&mut app, &mut inputs, &mut colours, &display).await;
+        for intent in intents {
+            if runner.carry_out(intent, &mut app).await.is_break() {
+                let stats = display.stats;
+                tracing::info!(
+                    frames = stats.frames,
+                    "console closed; frames drawn: {}",
+                    stats.frames
+                );
+                return Ok(stats);
+            }
+        }
+    }
+}
+
+/// A diff loaded off the UI loop, with the generation it was asked for.
+type LoadedDiff = (u64, Result<DiffView, String>);
+
+/// Keys from a thread of their own (crossterm's read blocks).
+fn read_keys() -> Result<mpsc::UnboundedReceiver<TermEvent>, String> {
+    let (key_tx, keys) = mpsc::unbounded_channel::<TermEvent>();
     std::thread::Builder::new()
         .name("overlord-input".into())
         .spawn(move || {
@@ -116,251 +202,323 @@ pub async fn run(
             }
         })
         .map_err(|e| e.to_string())?;
-    let (reply_tx, mut replies) = mpsc::unbounded_channel::<Reply>();
-    // Diffs load on blocking threads and come back here with their generation.
-    let (diff_tx, mut diffs) =
-        mpsc::unbounded_channel::<(u64, Result<super::diff_view::DiffView, String>)>();
-    // The metrics pane's figures: a worker thread reads the store (only what is new each time)
-    // and computes them; answers come back with their generation.
-    let (metrics_tx, mut figures) = mpsc::unbounded_channel::<super::metrics_source::Loaded>();
-    let metrics_worker = super::metrics_source::MetricsWorker::spawn(
+    Ok(keys)
+}
+
+/// The metrics pane's figures: a worker thread reads the store (only what is new each time)
+/// and computes them; answers come back with their generation.
+fn start_metrics_worker(
+    root: &Path,
+) -> Result<(MetricsWorker, mpsc::UnboundedReceiver<Loaded>), String> {
+    let (metrics_tx, figures) = mpsc::unbounded_channel::<Loaded>();
+    let metrics_worker = MetricsWorker::spawn(
         crate::store::StorePaths::under(&root.join(".overlord")),
         metrics_tx,
     )
     .map_err(|e| format!("cannot start the metrics worker: {e}"))?;
-    // Syntax colours come from a thread of their own, which wakes the loop when a result is
-    // ready (no polling).
-    let highlighted = std::sync::Arc::new(tokio::sync::Notify::new());
-    let wake = highlighted.clone();
-    let mut highlighter = super::highlight::Highlighter::spawn_with_waker(
-        &theme.syntax,
-        Box::new(move || wake.notify_one()),
-    )
-    .ok();
-    let mut highlight_generation = 0u64;
-    // Results still to come for the latest requests, and what those requests were for (the
-    // diff, file, place, layout and area): the same view is not asked for twice.
-    let mut highlights_due = 0usize;
-    let mut asked_for = None;
-    // Files agents touch, as they touch them (the swarm and the diff of their task).
-    let (_watcher, mut touched) = match super::watch::worktrees(root) {
-        Ok((w, rx)) => (Some(w), rx),
-        Err(e) => {
-            tracing::warn!("cannot watch the worktrees: {e}");
-            (None, mpsc::unbounded_channel().1)
-        }
-    };
-    let mut size = ratatui::layout::Rect::default();
-    let mut stats = Stats::default();
-    // Ages and countdowns move with the clock: a frame a second while anything runs.
-    let mut clock = tokio::time::interval(Duration::from_secs(1));
-    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The windows slide with time: the shown metrics are computed again now and then.
-    let mut metrics_clock = tokio::time::interval(METRICS_REFRESH);
-    metrics_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    Ok((metrics_worker, figures))
+}
 
-    loop {
-        if app.dirty {
-            let now = time::OffsetDateTime::now_utc();
-            let layers = app.layers();
-            let hint_list = hints(&keymap, &layers);
-            let help_list = help(&keymap);
-            let raw_lines = app
-                .screen
-                .activity
-                .agent
-                .as_deref()
-                .map(|a| raw.lines(a))
-                .unwrap_or_default();
-            let frame = Frame {
-                state: &app.state,
-                theme: &theme,
-                now,
-                log: &app.log,
-                raw: &raw_lines,
-                hints: &hint_list,
-                help: &help_list,
-                stall_secs: config.agents.stall_secs,
+/// Syntax colours come from a thread of their own, which wakes the loop when a result is
+/// ready (no polling).
+fn start_highlighter(theme: &Theme) -> (Arc<Notify>, Option<Highlighter>) {
+    let highlighted = Arc::new(Notify::new());
+    let wake = highlighted.clone();
+    let highlighter =
+        Highlighter::spawn_with_waker(&theme.syntax, Box::new(move || wake.notify_one())).ok();
+    (highlighted, highlighter)
+}
+
+fn every(period: Duration) -> tokio::time::Interval {
+    let mut clock = tokio::time::interval(period);
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    clock
+}
+
+/// Everything the loop waits on.
+struct Inputs {
+    keys: mpsc::UnboundedReceiver<TermEvent>,
+    events: broadcast::Receiver<Event>,
+    diffs: mpsc::UnboundedReceiver<LoadedDiff>,
+    figures: mpsc::UnboundedReceiver<Loaded>,
+    touched: mpsc::UnboundedReceiver<Touched>,
+    /// Woken when the highlighter has a result.
+    highlighted: Arc<Notify>,
+    replies: mpsc::UnboundedReceiver<Reply>,
+    clock: tokio::time::Interval,
+    metrics_clock: tokio::time::Interval,
+}
+
+/// Waits for the next input of any kind and hands it to the app.
+async fn next_intents(
+    app: &mut App,
+    inputs: &mut Inputs,
+    colours: &mut Colours,
+    display: &Display<'_>,
+) -> Vec<Intent> {
+    tokio::select! {
+        key = inputs.keys.recv() => on_terminal(app, &display.keymap, display.size, key),
+        ev = inputs.events.recv() => match ev {
+            Ok(e) => app.on_event(e),
+            Err(broadcast::error::RecvError::Lagged(_)) => vec![Intent::Snapshot],
+            Err(broadcast::error::RecvError::Closed) => vec![Intent::Quit],
+        },
+        loaded = inputs.diffs.recv() => match loaded {
+            Some((generation, result)) => app.on_diff_loaded(generation, result),
+            None => Vec::new(),
+        },
+        loaded = inputs.figures.recv() => {
+            if let Some((generation, result)) = loaded {
+                app.on_metrics_loaded(generation, result);
+            }
+            Vec::new()
+        }
+        _ = inputs.metrics_clock.tick() => app.refresh_metrics(),
+        Some(t) = inputs.touched.recv() => app.on_touched(t),
+        _ = inputs.highlighted.notified(), if colours.due > 0 => {
+            colours.collect(app);
+            Vec::new()
+        }
+        reply = inputs.replies.recv() => {
+            if let Some(r) = reply {
+                app.on_reply(&r);
+            }
+            Vec::new()
+        }
+        _ = inputs.clock.tick() => {
+            if app.state.active_agents().next().is_some() {
+                app.dirty = true;
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// A key, a mouse action, a paste or a resize from the terminal (`None`: the input thread
+/// ended).
+fn on_terminal(app: &mut App, keymap: &Keymap, size: Rect, ev: Option<TermEvent>) -> Vec<Intent> {
+    match ev {
+        Some(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => on_key(app, keymap, k),
+        Some(TermEvent::Mouse(m)) => on_mouse(app, size, m),
+        Some(TermEvent::Paste(text)) => {
+            app.on_paste(&text);
+            Vec::new()
+        }
+        Some(TermEvent::Resize(..)) => {
+            app.dirty = true;
+            Vec::new()
+        }
+        Some(_) => Vec::new(),
+        None => vec![Intent::Quit],
+    }
+}
+
+/// A bound key is an action; an unbound one edits the command bar when it is open, and `/`
+/// opens it.
+fn on_key(app: &mut App, keymap: &Keymap, k: KeyEvent) -> Vec<Intent> {
+    let layers = app.layers();
+    match keymap.resolve(&layers, k) {
+        Some(action) => app.on_action(action),
+        None => {
+            if layers.first() == Some(&Context::Palette) {
+                app.on_edit(k);
+            } else if k.code == KeyCode::Char('/') {
+                app.on_action(Action::Palette);
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// Scrolling or clicking over a pane (or its tab) focuses it first.
+fn on_mouse(app: &mut App, size: Rect, m: MouseEvent) -> Vec<Intent> {
+    let at = screen::areas(&app.screen, size).and_then(|a| a.pane_at(m.column, m.row));
+    let modal = app.layers().first().is_some_and(|c| c.is_modal());
+    match m.kind {
+        MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+            if !modal =>
+        {
+            let mut out = match at {
+                Some(p) if p != app.screen.focus => app.focus(p),
+                _ => Vec::new(),
             };
-            terminal
-                .draw(|f| {
-                    size = f.area();
-                    screen::render(&app.screen, &frame, size, f.buffer_mut())
-                })
-                .map_err(|e| format!("cannot draw: {e}"))?;
-            stats.frames += 1;
-            app.dirty = false;
-            // Ask for the colours of the diff lines now on screen that have none yet.
-            let diff_area = screen::diff_area(&app.screen, size);
-            app.screen.diff.area = diff_area.unwrap_or_default();
-            if let (Some(area), Some(view), Some(h)) = (
-                diff_area,
-                app.screen.diff.view.as_ref(),
-                highlighter.as_mut(),
-            ) {
-                let key = Some((
-                    app.screen.diff.generation,
-                    view.selected(),
-                    view.scroll(),
-                    view.layout() == super::diff_view::Layout::Unified,
-                    area,
-                ));
-                if highlights_due == 0 || key != asked_for {
-                    let requests = view.highlight_requests(
-                        highlight_generation + 1,
-                        area,
-                        &app.screen.diff.highlights,
-                    );
-                    if !requests.is_empty() {
-                        highlight_generation += 1;
-                        highlights_due = requests.len();
-                        asked_for = key;
-                        for r in requests {
-                            h.request(r);
-                        }
-                    }
-                }
-            }
+            out.extend(match m.kind {
+                MouseEventKind::ScrollUp => app.on_action(Action::Up),
+                MouseEventKind::ScrollDown => app.on_action(Action::Down),
+                _ => Vec::new(),
+            });
+            out
         }
-        let intents = tokio::select! {
-            key = keys.recv() => match key {
-                Some(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => {
-                    let layers = app.layers();
-                    match keymap.resolve(&layers, k) {
-                        Some(action) => app.on_action(action),
-                        None => {
-                            if layers.first() == Some(&Context::Palette) {
-                                app.on_edit(k);
-                            } else if k.code == KeyCode::Char('/') {
-                                app.on_action(super::keymap::Action::Palette);
-                            }
-                            Vec::new()
-                        }
-                    }
-                }
-                Some(TermEvent::Mouse(m)) => {
-                    // Scrolling or clicking over a pane (or its tab) focuses it first.
-                    let at = screen::areas(&app.screen, size)
-                        .and_then(|a| a.pane_at(m.column, m.row));
-                    let modal = app.layers().first().is_some_and(|c| c.is_modal());
-                    match m.kind {
-                        MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
-                            if !modal =>
-                        {
-                            let mut out = match at {
-                                Some(p) if p != app.screen.focus => app.focus(p),
-                                _ => Vec::new(),
-                            };
-                            out.extend(match m.kind {
-                                MouseEventKind::ScrollUp => app.on_action(super::keymap::Action::Up),
-                                MouseEventKind::ScrollDown => app.on_action(super::keymap::Action::Down),
-                                _ => Vec::new(),
-                            });
-                            out
-                        }
-                        _ => Vec::new(),
-                    }
-                }
-                Some(TermEvent::Paste(text)) => {
-                    app.on_paste(&text);
-                    Vec::new()
-                }
-                Some(TermEvent::Resize(..)) => {
-                    app.dirty = true;
-                    Vec::new()
-                }
-                Some(_) => Vec::new(),
-                None => vec![Intent::Quit],
-            },
-            ev = events.recv() => match ev {
-                Ok(e) => app.on_event(e),
-                Err(broadcast::error::RecvError::Lagged(_)) => vec![Intent::Snapshot],
-                Err(broadcast::error::RecvError::Closed) => vec![Intent::Quit],
-            },
-            loaded = diffs.recv() => match loaded {
-                Some((generation, result)) => app.on_diff_loaded(generation, result),
-                None => Vec::new(),
-            },
-            loaded = figures.recv() => {
-                if let Some((generation, result)) = loaded {
-                    app.on_metrics_loaded(generation, result);
-                }
-                Vec::new()
-            }
-            _ = metrics_clock.tick() => app.refresh_metrics(),
-            Some(t) = touched.recv() => app.on_touched(t),
-            _ = highlighted.notified(), if highlights_due > 0 => {
-                match highlighter.as_mut() {
-                    Some(h) => {
-                        // Only the latest generation's results come out; older are dropped.
-                        while let Some(r) = h.try_next() {
-                            app.screen.diff.highlights.insert(r);
-                            highlights_due = highlights_due.saturating_sub(1);
-                            app.dirty = true;
-                        }
-                    }
-                    None => highlights_due = 0,
-                }
-                Vec::new()
-            }
-            reply = replies.recv() => {
-                if let Some(r) = reply {
-                    app.on_reply(&r);
-                }
-                Vec::new()
-            }
-            _ = clock.tick() => {
-                if app.state.active_agents().next().is_some() {
-                    app.dirty = true;
-                }
-                Vec::new()
-            }
+        _ => Vec::new(),
+    }
+}
+
+/// The terminal and what a frame is drawn with.
+struct Display<'a> {
+    terminal: Terminal<CrosstermBackend<std::io::Stdout>>,
+    theme: Theme,
+    keymap: Keymap,
+    config: &'a Config,
+    raw: RawOutput,
+    /// The terminal's size at the last frame.
+    size: Rect,
+    stats: Stats,
+}
+
+impl Display<'_> {
+    fn draw(&mut self, app: &mut App) -> Result<(), String> {
+        let now = time::OffsetDateTime::now_utc();
+        let layers = app.layers();
+        let hint_list = hints(&self.keymap, &layers);
+        let help_list = help(&self.keymap);
+        let raw_lines = app
+            .screen
+            .activity
+            .agent
+            .as_deref()
+            .map(|a| self.raw.lines(a))
+            .unwrap_or_default();
+        let frame = Frame {
+            state: &app.state,
+            theme: &self.theme,
+            now,
+            log: &app.log,
+            raw: &raw_lines,
+            hints: &hint_list,
+            help: &help_list,
+            stall_secs: self.config.agents.stall_secs,
         };
-        for intent in intents {
-            match intent {
-                Intent::Quit => {
-                    tracing::info!(
-                        frames = stats.frames,
-                        "console closed; frames drawn: {}",
-                        stats.frames
-                    );
-                    return Ok(stats);
-                }
-                Intent::Snapshot => {
-                    if let Some(s) = handle.snapshot().await {
-                        app.on_snapshot(s);
+        let size = &mut self.size;
+        self.terminal
+            .draw(|f| {
+                *size = f.area();
+                screen::render(&app.screen, &frame, *size, f.buffer_mut())
+            })
+            .map_err(|e| format!("cannot draw: {e}"))?;
+        self.stats.frames += 1;
+        app.dirty = false;
+        Ok(())
+    }
+}
+
+/// The syntax colours of the diff on screen: the highlighter, and what was asked of it.
+struct Colours {
+    highlighter: Option<Highlighter>,
+    generation: u64,
+    /// Results still to come for the latest requests.
+    due: usize,
+    /// What those requests were for (the diff, file, place, layout and area): the same view is
+    /// not asked for twice.
+    asked_for: Option<(u64, usize, usize, bool, Rect)>,
+}
+
+impl Colours {
+    /// Asks for the colours of the diff lines now on screen that have none yet.
+    fn ask(&mut self, app: &mut App, size: Rect) {
+        let diff_area = screen::diff_area(&app.screen, size);
+        app.screen.diff.area = diff_area.unwrap_or_default();
+        if let (Some(area), Some(view), Some(h)) = (
+            diff_area,
+            app.screen.diff.view.as_ref(),
+            self.highlighter.as_mut(),
+        ) {
+            let key = Some((
+                app.screen.diff.generation,
+                view.selected(),
+                view.scroll(),
+                view.layout() == Layout::Unified,
+                area,
+            ));
+            if self.due == 0 || key != self.asked_for {
+                let requests =
+                    view.highlight_requests(self.generation + 1, area, &app.screen.diff.highlights);
+                if !requests.is_empty() {
+                    self.generation += 1;
+                    self.due = requests.len();
+                    self.asked_for = key;
+                    for r in requests {
+                        h.request(r);
                     }
-                }
-                Intent::Alert(c) => super::alert::critical(
-                    &c,
-                    config.console.bell,
-                    config.console.desktop_notifications,
-                ),
-                Intent::LoadDiff { source, generation } => {
-                    let (root, tx) = (root.to_path_buf(), diff_tx.clone());
-                    tokio::task::spawn_blocking(move || {
-                        let loaded = super::diff_source::load(&root, &source);
-                        let _ = tx.send((generation, loaded));
-                    });
-                }
-                Intent::LoadMetrics {
-                    window,
-                    generation,
-                    after_events,
-                } => metrics_worker.request(super::metrics_source::Request {
-                    window,
-                    generation,
-                    after_events,
-                }),
-                Intent::Submit(command) => {
-                    // Saves and rollbacks run long: answer in the background.
-                    let (h, o, tx) = (handle.clone(), origin.clone(), reply_tx.clone());
-                    tokio::spawn(async move {
-                        let r = h.submit(o, command).await;
-                        let _ = tx.send(r);
-                    });
                 }
             }
         }
+    }
+
+    /// Takes the results that arrived. Only the latest generation's results come out; older
+    /// are dropped.
+    fn collect(&mut self, app: &mut App) {
+        match self.highlighter.as_mut() {
+            Some(h) => {
+                while let Some(r) = h.try_next() {
+                    app.screen.diff.highlights.insert(r);
+                    self.due = self.due.saturating_sub(1);
+                    app.dirty = true;
+                }
+            }
+            None => self.due = 0,
+        }
+    }
+}
+
+/// Carries the app's intents out: the core, the loaders, the alerts.
+struct Runner<'a> {
+    handle: &'a Handle,
+    root: &'a Path,
+    config: &'a Config,
+    origin: Origin,
+    reply_tx: mpsc::UnboundedSender<Reply>,
+    diff_tx: mpsc::UnboundedSender<LoadedDiff>,
+    metrics_worker: MetricsWorker,
+}
+
+impl Runner<'_> {
+    /// `Break` when the console should close.
+    async fn carry_out(&self, intent: Intent, app: &mut App) -> ControlFlow<()> {
+        match intent {
+            Intent::Quit => return ControlFlow::Break(()),
+            Intent::Snapshot => {
+                if let Some(s) = self.handle.snapshot().await {
+                    app.on_snapshot(s);
+                }
+            }
+            Intent::Alert(c) => super::alert::critical(
+                &c,
+                self.config.console.bell,
+                self.config.console.desktop_notifications,
+            ),
+            Intent::LoadDiff { source, generation } => self.load_diff(source, generation),
+            Intent::LoadMetrics {
+                window,
+                generation,
+                after_events,
+            } => self.metrics_worker.request(Request {
+                window,
+                generation,
+                after_events,
+            }),
+            Intent::Submit(command) => self.submit(command),
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn load_diff(&self, source: DiffSource, generation: u64) {
+        let (root, tx) = (self.root.to_path_buf(), self.diff_tx.clone());
+        tokio::task::spawn_blocking(move || {
+            let loaded = super::diff_source::load(&root, &source);
+            let _ = tx.send((generation, loaded));
+        });
+    }
+
+    /// Saves and rollbacks run long: answer in the background.
+    fn submit(&self, command: Command) {
+        let (h, o, tx) = (
+            self.handle.clone(),
+            self.origin.clone(),
+            self.reply_tx.clone(),
+        );
+        tokio::spawn(async move {
+            let r = h.submit(o, command).await;
+            let _ = tx.send(r);
+        });
     }
 }

@@ -1,0 +1,552 @@
+//! Computing the figures: the events folded one at a time (each kind by its own step, agent
+//! time in stretches between state changes), then each family of figures (QA, concerns,
+//! merges, tasks, spend, utilisation) finished from what was gathered.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{
+    format_ms, parse_ms, window_start, AgentTime, ConcernFigures, Durations, MergeFigures, Metrics,
+    QaFigures, QaRunFigures, Ratio, SpendFigures, TaskFigures, Utilisation, Window,
+    METRICS_SCHEMA_VERSION,
+};
+use crate::protocol::model::{
+    Agent, AgentState, Concern, QaDecision, QaRun, Role, Severity, TaskStatus, Timestamp,
+};
+use crate::protocol::{Event, EventKind};
+
+/// What an agent is doing, for utilisation and time per task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Activity {
+    Running,
+    Waiting,
+    Paused,
+    Idle,
+}
+
+struct AgentTrack {
+    role: Role,
+    adapter: String,
+    state: AgentState,
+    paused: bool,
+    task: Option<String>,
+    /// When the current stretch began (ms).
+    since: Option<i64>,
+}
+
+impl AgentTrack {
+    fn activity(&self) -> Activity {
+        if self.paused || self.state == AgentState::Paused {
+            return Activity::Paused;
+        }
+        match self.state {
+            AgentState::Running => Activity::Running,
+            AgentState::Waiting | AgentState::RateLimited => Activity::Waiting,
+            _ => Activity::Idle,
+        }
+    }
+}
+
+/// Computes every figure over `window`, from the events in `seq` order, as of `now` (an
+/// audit timestamp). Events stamped after `now` are left out. `None` when `now` cannot be
+/// read.
+pub fn compute(events: &[Event], window: Window, now: &str) -> Option<Metrics> {
+    let now_ms = parse_ms(now)?;
+    let start = window_start(events, window, now_ms);
+    let mut m = empty(window, now, start);
+    let mut tally = Tally::new(now_ms, start);
+    for e in events {
+        tally.event(&mut m, e);
+    }
+    tally.close_agents(&mut m);
+    qa_figures(&mut m.qa, tally.qa_runs, tally.cycle_secs);
+    concern_figures(
+        &mut m.concerns,
+        &tally.concern_open,
+        tally.ack_secs,
+        tally.resolve_secs,
+    );
+    m.merges.success_rate = Ratio::of(m.merges.merged, m.merges.merged + m.merges.conflicted);
+    task_figures(
+        &mut m.tasks,
+        &tally.terminal,
+        &tally.attempts,
+        tally.clock.task_role_secs,
+    );
+    spend_per_task(&mut m.spend);
+    utilisation(&mut m.utilisation, tally.clock.util);
+    Some(m)
+}
+
+/// The figures before any event: zeros and empties.
+fn empty(window: Window, now: &str, start: Option<i64>) -> Metrics {
+    Metrics {
+        schema_version: METRICS_SCHEMA_VERSION,
+        window,
+        now: now.to_string(),
+        since: start.map(format_ms),
+        events: 0,
+        clock_skew_events: 0,
+        skewed_intervals: 0,
+        unreadable_timestamps: 0,
+        qa: QaFigures::default(),
+        concerns: BTreeMap::new(),
+        merges: MergeFigures::default(),
+        tasks: TaskFigures::default(),
+        spend: SpendFigures::default(),
+        utilisation: Utilisation::default(),
+        agents_failed: Vec::new(),
+        policy_breaches: Vec::new(),
+    }
+}
+
+/// Where one event falls: its time (ms) and whether that is inside the window.
+#[derive(Clone, Copy)]
+struct Stamp {
+    t: i64,
+    inside: bool,
+}
+
+impl Stamp {
+    /// An interval that ends at this event. Intervals end inside the window to count; their
+    /// start may be earlier.
+    fn interval(self, from: i64, skew: &mut u64, bucket: &mut Vec<f64>) {
+        if self.t < from {
+            *skew += 1;
+        } else if self.inside {
+            bucket.push((self.t - from) as f64 / 1000.0);
+        }
+    }
+}
+
+/// Agent time credited so far: each agent's by activity, and running time per role and task.
+struct AgentClock {
+    now_ms: i64,
+    start: Option<i64>,
+    util: BTreeMap<String, AgentTime>,
+    task_role_secs: BTreeMap<(Role, String), f64>,
+}
+
+impl AgentClock {
+    /// Closes an agent's current stretch at `t`, crediting the part inside the window.
+    fn close(&mut self, a: &mut AgentTrack, id: &str, t: i64) {
+        let Some(since) = a.since else {
+            return;
+        };
+        // A stretch whose end is stamped before its start counts for nothing.
+        let end = t.min(self.now_ms);
+        let begin = self.start.map_or(since, |s| since.max(s));
+        let secs = if end > begin {
+            (end - begin) as f64 / 1000.0
+        } else {
+            0.0
+        };
+        a.since = Some(t.max(since));
+        if secs == 0.0 {
+            return;
+        }
+        let entry = self.util.entry(id.to_string()).or_default();
+        match a.activity() {
+            Activity::Running => {
+                entry.running_secs += secs;
+                if let Some(task) = &a.task {
+                    *self
+                        .task_role_secs
+                        .entry((a.role, task.clone()))
+                        .or_default() += secs;
+                }
+            }
+            Activity::Waiting => entry.waiting_secs += secs,
+            Activity::Paused => entry.paused_secs += secs,
+            Activity::Idle => entry.idle_secs += secs,
+        }
+    }
+}
+
+/// What the events have told so far, folded one event at a time.
+struct Tally {
+    now_ms: i64,
+    start: Option<i64>,
+    // Interval starts, by subject.
+    qa_started: BTreeMap<String, i64>,
+    concern_raised: BTreeMap<String, (Severity, i64)>,
+    concern_acked: BTreeSet<String>,
+    concern_open: BTreeMap<String, Severity>,
+    ack_secs: BTreeMap<Severity, Vec<f64>>,
+    resolve_secs: BTreeMap<Severity, Vec<f64>>,
+    cycle_secs: Vec<f64>,
+    // Tasks: last terminal status in the window, highest attempt ever seen.
+    terminal: BTreeMap<String, TaskStatus>,
+    attempts: BTreeMap<String, u32>,
+    agents: BTreeMap<String, AgentTrack>,
+    clock: AgentClock,
+    skew: u64,
+    // The kill switch: agents registered while it is on start paused (as in the reducer).
+    halted: bool,
+    last_at: Option<i64>,
+    qa_runs: Vec<QaRunFigures>,
+}
+
+impl Tally {
+    fn new(now_ms: i64, start: Option<i64>) -> Tally {
+        Tally {
+            now_ms,
+            start,
+            qa_started: BTreeMap::new(),
+            concern_raised: BTreeMap::new(),
+            concern_acked: BTreeSet::new(),
+            concern_open: BTreeMap::new(),
+            ack_secs: BTreeMap::new(),
+            resolve_secs: BTreeMap::new(),
+            cycle_secs: Vec::new(),
+            terminal: BTreeMap::new(),
+            attempts: BTreeMap::new(),
+            agents: BTreeMap::new(),
+            clock: AgentClock {
+                now_ms,
+                start,
+                util: BTreeMap::new(),
+                task_role_secs: BTreeMap::new(),
+            },
+            skew: 0,
+            halted: false,
+            last_at: None,
+            qa_runs: Vec::new(),
+        }
+    }
+
+    /// Folds one event in: the stamp checks, then the step of its kind.
+    fn event(&mut self, m: &mut Metrics, e: &Event) {
+        let Some(t) = parse_ms(&e.at) else {
+            m.unreadable_timestamps += 1;
+            return;
+        };
+        if self.last_at.is_some_and(|p| t < p) {
+            m.clock_skew_events += 1;
+        }
+        self.last_at = Some(self.last_at.map_or(t, |p| p.max(t)));
+        if t > self.now_ms {
+            return;
+        }
+        let inside = t <= self.now_ms && self.start.is_none_or(|s| t >= s);
+        if inside {
+            m.events += 1;
+        }
+        let at = Stamp { t, inside };
+        match &e.kind {
+            EventKind::QaStarted { run, .. } => {
+                self.qa_started.insert(run.to_string(), t);
+            }
+            EventKind::QaRunRecorded { run } => self.qa_run_recorded(at, &e.at, run),
+            EventKind::ConcernRaised { concern } => self.concern_raised(m, at, concern),
+            EventKind::ConcernAcknowledged { id } | EventKind::ConcernAssigned { id, .. } => {
+                self.concern_acknowledged(at, id.to_string())
+            }
+            EventKind::ConcernResolved { id, .. } => self.concern_resolved(at, id.to_string()),
+            EventKind::GitAction {
+                action,
+                reference,
+                trigger,
+                detail,
+                ..
+            } => git_action(m, inside, action, trigger, reference, detail),
+            EventKind::OperationStep { step, .. } if inside && step == "conflict" => {
+                m.merges.conflicted += 1;
+            }
+            EventKind::TaskStatusChanged { task, status, .. }
+                if inside && matches!(status, TaskStatus::Done | TaskStatus::Failed) =>
+            {
+                self.terminal.insert(task.clone(), *status);
+            }
+            EventKind::AgentRegistered { agent } => self.agent_registered(t, agent),
+            EventKind::AgentStateChanged {
+                agent,
+                state,
+                task,
+                attempt,
+                ..
+            } => self.agent_state_changed(t, agent, *state, task, *attempt),
+            EventKind::AgentPaused { agent } | EventKind::AgentResumed { agent } => {
+                let paused = matches!(e.kind, EventKind::AgentPaused { .. });
+                self.agent_paused(t, agent, paused)
+            }
+            EventKind::DispatchHalted { .. } | EventKind::DispatchResumed => {
+                let paused = matches!(e.kind, EventKind::DispatchHalted { .. });
+                self.dispatch_halted(t, paused)
+            }
+            EventKind::AgentActivity {
+                agent,
+                tokens,
+                cost_micros,
+                ..
+            } if inside => spend(&mut m.spend, self.agents.get(agent), *tokens, *cost_micros),
+            _ => {}
+        }
+    }
+
+    fn qa_run_recorded(&mut self, at: Stamp, recorded_at: &Timestamp, run: &QaRun) {
+        let id = run.id.to_string();
+        let from = self
+            .qa_started
+            .remove(&id)
+            .or_else(|| parse_ms(&run.started_at));
+        if let Some(from) = from {
+            at.interval(from, &mut self.skew, &mut self.cycle_secs);
+        }
+        if at.inside {
+            // A run recorded again (the same id) replaces its earlier record.
+            self.qa_runs.retain(|r: &QaRunFigures| r.id != id);
+            self.qa_runs.push(QaRunFigures {
+                id,
+                recorded_at: recorded_at.clone(),
+                decision: run.decision,
+                coverage: run.metrics.coverage,
+                reproducibility: run.metrics.reproducibility,
+                pass_rate: run.metrics.pass_rate,
+                build_passed: run.metrics.build_passed,
+                tests_total: run.metrics.tests_total,
+                flaky: run.flaky.len() as u64,
+                failed_gates: run.failed_gates().into_iter().map(String::from).collect(),
+            });
+        }
+    }
+
+    fn concern_raised(&mut self, m: &mut Metrics, at: Stamp, concern: &Concern) {
+        let id = concern.id.to_string();
+        self.concern_raised
+            .insert(id.clone(), (concern.severity, at.t));
+        self.concern_open.insert(id, concern.severity);
+        if at.inside {
+            m.concerns.entry(concern.severity).or_default().raised += 1;
+        }
+    }
+
+    fn concern_acknowledged(&mut self, at: Stamp, id: String) {
+        if let Some((sev, from)) = self.concern_raised.get(&id).copied() {
+            if self.concern_acked.insert(id) {
+                at.interval(from, &mut self.skew, self.ack_secs.entry(sev).or_default());
+            }
+        }
+    }
+
+    fn concern_resolved(&mut self, at: Stamp, id: String) {
+        self.concern_open.remove(&id);
+        if let Some((sev, from)) = self.concern_raised.remove(&id) {
+            at.interval(
+                from,
+                &mut self.skew,
+                self.resolve_secs.entry(sev).or_default(),
+            );
+        }
+    }
+
+    fn agent_registered(&mut self, t: i64, agent: &Agent) {
+        // Registered again: the old stretch ends, and the new one never starts before
+        // it (a skewed stamp must not count the same time twice).
+        let mut from = t;
+        if let Some(old) = self.agents.get_mut(&agent.id) {
+            self.clock.close(old, &agent.id, t);
+            from = old.since.map_or(t, |s| s.max(t));
+        }
+        self.agents.insert(
+            agent.id.clone(),
+            AgentTrack {
+                role: agent.role,
+                adapter: agent.adapter.clone(),
+                state: agent.state,
+                paused: agent.paused || self.halted,
+                task: agent.task.clone(),
+                since: Some(from),
+            },
+        );
+    }
+
+    fn agent_state_changed(
+        &mut self,
+        t: i64,
+        agent: &str,
+        state: AgentState,
+        task: &Option<String>,
+        attempt: Option<u32>,
+    ) {
+        if let Some(a) = self.agents.get_mut(agent) {
+            self.clock.close(a, agent, t);
+            a.state = state;
+            a.task = task.clone();
+        }
+        if let (AgentState::Running, Some(task), Some(n)) = (state, task, attempt) {
+            let best = self.attempts.entry(task.clone()).or_default();
+            *best = (*best).max(n);
+        }
+    }
+
+    fn agent_paused(&mut self, t: i64, agent: &str, paused: bool) {
+        if let Some(a) = self.agents.get_mut(agent) {
+            self.clock.close(a, agent, t);
+            a.paused = paused;
+        }
+    }
+
+    fn dispatch_halted(&mut self, t: i64, paused: bool) {
+        self.halted = paused;
+        for (id, a) in self.agents.iter_mut() {
+            self.clock.close(a, id, t);
+            a.paused = paused;
+        }
+    }
+
+    /// At `now`: every agent's last stretch closes, and the failed ones are listed.
+    fn close_agents(&mut self, m: &mut Metrics) {
+        m.skewed_intervals = self.skew;
+        for (id, a) in self.agents.iter_mut() {
+            self.clock.close(a, id, self.now_ms);
+            if a.state == AgentState::Failed {
+                m.agents_failed.push(id.clone());
+            }
+        }
+    }
+}
+
+/// A merge into the integration branch, or a protected branch changed outside Overlord.
+fn git_action(
+    m: &mut Metrics,
+    inside: bool,
+    action: &str,
+    trigger: &str,
+    reference: &str,
+    detail: &str,
+) {
+    if inside && action == "merge" {
+        m.merges.merged += 1;
+    }
+    if inside && trigger == "external" {
+        m.policy_breaches.push(format!("{reference}: {detail}"));
+    }
+}
+
+/// Tokens and cost, by role, adapter and task of the agent that spent them.
+fn spend(s: &mut SpendFigures, agent: Option<&AgentTrack>, tokens: u64, cost_micros: u64) {
+    s.total.add(tokens, cost_micros);
+    if let Some(a) = agent {
+        s.by_role
+            .entry(a.role)
+            .or_default()
+            .add(tokens, cost_micros);
+        s.by_adapter
+            .entry(a.adapter.clone())
+            .or_default()
+            .add(tokens, cost_micros);
+        match &a.task {
+            Some(task) => s
+                .by_task
+                .entry(task.clone())
+                .or_default()
+                .add(tokens, cost_micros),
+            None => s.unattributed.add(tokens, cost_micros),
+        }
+    } else {
+        s.unattributed.add(tokens, cost_micros);
+    }
+}
+
+fn qa_figures(qa: &mut QaFigures, qa_runs: Vec<QaRunFigures>, cycle_secs: Vec<f64>) {
+    let measured_cov: Vec<f64> = qa_runs.iter().filter_map(|r| r.coverage).collect();
+    qa.latest_coverage = measured_cov.last().copied();
+    qa.previous_coverage = measured_cov.len().checked_sub(2).map(|i| measured_cov[i]);
+    qa.latest_reproducibility = qa_runs.iter().rev().find_map(|r| r.reproducibility);
+    if let Some(last) = qa_runs.last() {
+        qa.latest_decision = Some(last.decision);
+        qa.latest_failed_gates = last.failed_gates.clone();
+    }
+    let builds: Vec<bool> = qa_runs.iter().filter_map(|r| r.build_passed).collect();
+    qa.build_pass_rate = Ratio::of(
+        builds.iter().filter(|b| **b).count() as u64,
+        builds.len() as u64,
+    );
+    qa.pass_rate = Ratio::of(
+        qa_runs
+            .iter()
+            .filter(|r| r.decision != QaDecision::Fail)
+            .count() as u64,
+        qa_runs.len() as u64,
+    );
+    let (flaky, tests) = qa_runs
+        .iter()
+        // A run listing more flaky tests than it ran is inconsistent: left out.
+        .filter_map(|r| {
+            r.tests_total
+                .filter(|n| r.flaky <= *n)
+                .map(|n| (r.flaky, n))
+        })
+        .fold((0, 0), |(f, n), (rf, rn)| (f + rf, n + rn));
+    qa.flakiness = Ratio::of(flaky, tests);
+    qa.cycle = Durations::of(cycle_secs);
+    qa.runs = qa_runs;
+}
+
+/// Every severity is listed, with or without data.
+fn concern_figures(
+    concerns: &mut BTreeMap<Severity, ConcernFigures>,
+    concern_open: &BTreeMap<String, Severity>,
+    mut ack_secs: BTreeMap<Severity, Vec<f64>>,
+    mut resolve_secs: BTreeMap<Severity, Vec<f64>>,
+) {
+    for sev in [Severity::Info, Severity::Warning, Severity::Critical] {
+        let c = concerns.entry(sev).or_default();
+        c.open = concern_open.values().filter(|s| **s == sev).count() as u64;
+        c.acknowledged = Durations::of(ack_secs.remove(&sev).unwrap_or_default());
+        c.resolved = Durations::of(resolve_secs.remove(&sev).unwrap_or_default());
+    }
+}
+
+fn task_figures(
+    tasks: &mut TaskFigures,
+    terminal: &BTreeMap<String, TaskStatus>,
+    attempts: &BTreeMap<String, u32>,
+    task_role_secs: BTreeMap<(Role, String), f64>,
+) {
+    tasks.passed = terminal
+        .values()
+        .filter(|s| **s == TaskStatus::Done)
+        .count() as u64;
+    tasks.failed = terminal
+        .values()
+        .filter(|s| **s == TaskStatus::Failed)
+        .count() as u64;
+    tasks.pass_rate = Ratio::of(tasks.passed, tasks.passed + tasks.failed);
+    let known: Vec<u32> = terminal
+        .keys()
+        .filter_map(|t| attempts.get(t).copied())
+        .collect();
+    tasks.mean_attempts = (!known.is_empty())
+        .then(|| known.iter().map(|n| *n as f64).sum::<f64>() / known.len() as f64);
+    for ((role, _task), secs) in task_role_secs {
+        let r = tasks.by_role.entry(role).or_default();
+        r.tasks += 1;
+        r.running_secs += secs;
+    }
+    for r in tasks.by_role.values_mut() {
+        r.mean_secs_per_task = (r.tasks > 0).then(|| r.running_secs / r.tasks as f64);
+    }
+}
+
+fn spend_per_task(spend: &mut SpendFigures) {
+    let n = spend.by_task.len();
+    if n > 0 {
+        let tokens: u64 = spend.by_task.values().map(|s| s.tokens).sum();
+        let cost: u64 = spend.by_task.values().map(|s| s.cost_micros).sum();
+        spend.mean_tokens_per_task = Some(tokens as f64 / n as f64);
+        spend.mean_cost_micros_per_task = Some(cost as f64 / n as f64);
+    }
+}
+
+fn utilisation(u: &mut Utilisation, mut util: BTreeMap<String, AgentTime>) {
+    for t in util.values_mut() {
+        t.finish();
+        u.total.running_secs += t.running_secs;
+        u.total.waiting_secs += t.waiting_secs;
+        u.total.paused_secs += t.paused_secs;
+        u.total.idle_secs += t.idle_secs;
+    }
+    u.total.finish();
+    u.by_agent = util;
+}

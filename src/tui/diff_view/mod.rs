@@ -1,0 +1,20 @@
+//! The diff viewer: the view state of a diff (which file, where in it, unified or side by
+//! side, which pane has focus), pure key methods that say whether anything changed, the
+//! highlight requests for what is on screen, and a pure `render` of (view, highlights,
+//! theme, area) into a buffer. Text shows plain at once and takes its syntax colours when
+//! the highlighter's results arrive.
+
+mod line_text;
+mod navigation;
+mod panes;
+mod render;
+mod requests;
+mod rows;
+mod texts;
+mod view;
+
+pub use panes::{FILE_LIST_FROM, MIN_HEIGHT, MIN_WIDTH};
+pub use render::render;
+pub use rows::Layout;
+pub use texts::FileTexts;
+pub use view::{DiffView, Focus};
