@@ -235,51 +235,10 @@ fn last_finished(events: &[AgentEvent]) -> (bool, Option<overlord::agent::AgentE
     }
 }
 
-fn read_pid(path: &Path) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if let Ok(pid) = text.trim().parse() {
-                return pid;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} was never written",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-async fn wait_pid(path: &Path) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if let Ok(pid) = text.trim().parse() {
-                return pid;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} was never written",
-            path.display()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The state letter of `/proc/<pid>/stat` (`R`, `S`, `T`, `Z`, …); `None` once it is gone.
-fn proc_state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.trim_start().chars().next()
-}
-
 /// Whether the process is gone (a zombie waiting for a reaper counts as gone: it runs no
-/// more). Waits a little: a killed process's reparenting and reaping take a moment.
+/// more). Waits for it: a killed process's reparenting and reaping take a moment.
 fn gone(pid: i32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         match proc_state(pid) {
             None | Some('Z') | Some('X') => return true,
@@ -835,18 +794,34 @@ fn suspend_stops_the_process_and_resume_continues_it() {
                 if first {
                     let pid = wait_pid(&pidfile).await;
                     ctl.send(Control::Suspend).unwrap();
-                    let until = Instant::now() + Duration::from_secs(5);
+                    let until = Instant::now() + PATIENCE;
                     while proc_state(pid) != Some('T') && Instant::now() < until {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                     stopped_state = proc_state(pid);
-                    // Whatever was already in the pipe arrives; then nothing more.
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    while let Ok(e) = erx.try_recv() {
-                        events.push(e);
+                    let stopped_at = Instant::now();
+                    // Whatever was already in the pipe arrives: the stopped process's stdout
+                    // pipe is empty and the runner (on this thread) has passed on what it
+                    // read, nothing new for a few looks in a row. Then nothing more.
+                    let mut quiet = 0;
+                    while quiet < 3 && stopped_state == Some('T') {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        let before = events.len();
+                        while let Ok(e) = erx.try_recv() {
+                            events.push(e);
+                        }
+                        let drained = pipe_unread(pid, 1) == Some(0) && events.len() == before;
+                        quiet = if drained { quiet + 1 } else { 0 };
+                        assert!(
+                            Instant::now() < until,
+                            "the stopped agent's stdout never drained: {:?} bytes left",
+                            pipe_unread(pid, 1)
+                        );
                     }
                     let count = events.len();
-                    tokio::time::sleep(suspended_for - Duration::from_millis(300)).await;
+                    // The time spent suspended is what is tested (longer than the run's
+                    // timeout, which it must not count against): let it pass.
+                    tokio::time::sleep_until((stopped_at + suspended_for).into()).await;
                     while let Ok(e) = erx.try_recv() {
                         events.push(e);
                     }
@@ -1149,6 +1124,15 @@ fn a_stderr_flood_is_kept_to_the_ring_buffer() {
     assert_eq!(log.lines().filter(|l| l.starts_with("err ")).count(), n);
 }
 
+/// Whether the run's log (its start) has a line of output.
+fn logged_output(log: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(log)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+        .is_ok_and(|_| String::from_utf8_lossy(&head).contains("\nout "))
+}
+
 /// A script that prints `line` forever, as fast as it can.
 fn flooding(dir: &Path, line: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
@@ -1172,13 +1156,21 @@ fn a_flood_of_output_does_not_stop_a_cancel_or_a_timeout() {
     assert!(started.elapsed() < Duration::from_secs(20));
 
     s.timeout = None;
+    let mut opts = s.options();
+    // A log of its own, to see this run's flood arrive.
+    let log = dir.path().join("cancel.log");
+    opts.log = Some(log.clone());
     let (end, _) = block_on(async {
         let (ctl, rx) = mpsc::unbounded_channel();
         let cancel = async {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            // The cancel comes in the middle of the flood, once its lines reach the runner.
+            wait_until_async("the flood to reach the runner", PATIENCE, || {
+                logged_output(&log)
+            })
+            .await;
             ctl.send(Control::Cancel).unwrap();
         };
-        let (out, ()) = tokio::join!(run_collect(s.options(), s.parser(), rx), cancel);
+        let (out, ()) = tokio::join!(run_collect(opts, s.parser(), rx), cancel);
         out
     });
     assert!(end.cancelled, "{}", end.describe());
@@ -1207,7 +1199,12 @@ fn a_cli_that_does_not_read_its_stdin_can_still_be_stopped() {
             let control = async {
                 let pid = wait_pid(&pidfile).await;
                 if cancel {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    // The cancel comes while the prompt is stuck on its way in: once it has
+                    // started filling the CLI's stdin (it is far more than a pipe holds).
+                    wait_until_async("the prompt to fill the CLI's stdin", PATIENCE, || {
+                        pipe_unread(pid, 0).is_some_and(|n| n > 0)
+                    })
+                    .await;
                     ctl.send(Control::Cancel).unwrap();
                 }
                 // Keep the controller until the run ends.

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::common::fake_discord::*;
 
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(30);
 
 struct Forward(mpsc::UnboundedSender<(Context, Interaction)>);
 

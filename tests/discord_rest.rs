@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::common::fake_discord::*;
 
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(30);
 
 fn policy() -> RetryPolicy {
     RetryPolicy {

@@ -12,7 +12,9 @@ use overlord::protocol::model::{GateOutcome, OperationOutcome, QaDecision};
 use overlord::protocol::{Command, ReplyData};
 use serde_json::Value;
 
-use crate::common::{git, human, ok, stderr, stdout, tool_env, Repo};
+use crate::common::{
+    catches_signal, git, human, ok, stderr, stdout, tool_env, wait_until, Repo, PATIENCE,
+};
 
 /// Where the toolchains live, so that the sandboxed HOME does not hide them (rustup's
 /// proxies and pyenv's shims find their homes through HOME by default).
@@ -661,17 +663,22 @@ fn ctrl_c_stops_the_running_gate_and_still_records_the_run() {
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
-    let started = std::time::Instant::now();
     let marker = s.repo.path().join(".overlord/qa/QA-1/tests-1/output.log");
-    while !marker.exists() {
-        assert!(started.elapsed().as_secs() < 30, "the gate never started");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Ctrl-C while the gate runs, once the run listens for it (a handler installed: SIGINT
+    // is caught).
+    wait_until("the gate to start", PATIENCE, || marker.exists());
+    wait_until("the Ctrl-C handler", PATIENCE, || {
+        catches_signal(child.id() as i32, 2)
+    });
     let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let interrupted = std::time::Instant::now();
     let o = child.wait_with_output().unwrap();
-    assert!(started.elapsed().as_secs() < 30, "the gate was not stopped");
+    // Its command sleeps 60 s: well before that, it was stopped.
+    assert!(
+        interrupted.elapsed().as_secs() < 30,
+        "the gate was not stopped"
+    );
     let v: Value =
         serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
     assert_eq!(v["decision"], "fail");

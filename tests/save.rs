@@ -952,11 +952,16 @@ fn the_operation_lock_is_taken_once_a_brief_holder_lets_go() {
     let ws = fx.repo.workspace();
     // A holder that lets go quickly (as a child between fork and exec does): taken.
     let held = OperationLock::try_acquire(&ws).unwrap().expect("free");
+    let (waiting, waited) = std::sync::mpsc::channel::<()>();
     let release = std::thread::spawn(move || {
+        waited.recv().unwrap();
+        // Brief, but so that it lets go while the acquire below is already waiting (the path
+        // under test), not before.
         std::thread::sleep(Duration::from_millis(150));
         drop(held);
     });
     assert!(OperationLock::try_acquire(&ws).unwrap().is_none(), "held");
+    waiting.send(()).unwrap();
     let lock = OperationLock::acquire(&ws, Duration::from_secs(5)).unwrap();
     assert!(lock.is_some(), "taken after the brief holder let go");
     release.join().unwrap();

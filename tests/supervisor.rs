@@ -153,9 +153,35 @@ impl Swarm {
         }
     }
 
-    fn import(&self, plan: &str) {
+    fn import(&self, plan: &str) -> Reply {
         self.repo.write("plan.json", plan);
-        self.ok("/import plan.json");
+        self.ok("/import plan.json")
+    }
+
+    /// The last event the supervisor's documents were written through (their header says);
+    /// `None` before it first wrote them.
+    fn documents_through(&self) -> Option<u64> {
+        let text =
+            std::fs::read_to_string(self.repo.path().join(".overlord/docs/PROJECT_OVERVIEW.md"))
+                .ok()?;
+        let rest = text.split("(through event ").nth(1)?;
+        rest.split(')').next()?.parse().ok()
+    }
+
+    /// Waits until the supervisor has folded event `seq` (one that changes its documents)
+    /// into its state and had a tick since: it writes the documents on its tick, just before
+    /// it dispatches.
+    fn wait_supervisor_saw(&self, what: &str, seq: u64) {
+        wait_until(&format!("the supervisor to see {what}"), PATIENCE, || {
+            self.documents_through().is_some_and(|s| s >= seq)
+        });
+    }
+
+    /// Waits until the supervisor runs (its first tick writes the documents).
+    fn wait_supervisor_running(&self) {
+        wait_until("the supervisor's first tick", PATIENCE, || {
+            self.documents_through().is_some()
+        });
     }
 
     fn approve_plan(&self) {
@@ -211,16 +237,21 @@ fn tasks_run_after_the_plan_is_approved_in_dependency_order_within_the_concurren
     let log = repo.path().join(".overlord/order.log");
     let mut config = base_config("sh");
     config.agents.concurrency = 2;
+    // a and b wait (up to 20 s) for each other's start, so they overlap however slowly the
+    // machine starts them; c finds both starts there already.
     sh_adapter(
         &mut config,
         "sh",
         &format!(
-            "echo \"start $OVERLORD_TASK $(date +%s%N)\" >> {log}; sleep 0.4; echo \"$OVERLORD_TASK by $OVERLORD_AGENT\" > \"out-$OVERLORD_TASK.txt\"; echo \"end $OVERLORD_TASK $(date +%s%N)\" >> {log}; echo \"did $OVERLORD_TASK\"",
+            "echo \"start $OVERLORD_TASK $(date +%s%N)\" >> {log}; n=0; while [ \"$(grep -c '^start' {log})\" -lt 2 ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n+1)); done; sleep 0.4; echo \"$OVERLORD_TASK by $OVERLORD_AGENT\" > \"out-$OVERLORD_TASK.txt\"; echo \"end $OVERLORD_TASK $(date +%s%N)\" >> {log}; echo \"did $OVERLORD_TASK\"",
             log = log.display()
         ),
     );
     let swarm = Swarm::start(repo, config);
-    swarm.import(THREE);
+    let imported = swarm.import(THREE);
+    swarm.wait_supervisor_saw("the plan", *imported.events.iter().min().unwrap());
+    // Not happening is what is tested: three of the supervisor's ticks (200 ms each) go by
+    // after it saw the plan, each a chance to dispatch.
     std::thread::sleep(Duration::from_millis(600));
     let s = swarm.state();
     assert!(
@@ -459,11 +490,16 @@ fn a_task_over_its_token_budget_pauses_the_agent_and_tells_the_human() {
     let mut config = base_config("spender");
     config.agents.task_budget_tokens = 1000;
     let marker = repo.path().join(".overlord/resumed");
+    let pidfile = repo.path().join(".overlord/pid");
+    // It works on (and finishes) once the test says so: it would race its pause otherwise.
+    let go = repo.path().join(".overlord/go");
     sh_adapter(
         &mut config,
         "spender",
         &format!(
-            r#"echo '{{"type":"usage","input":900,"cached_input":0,"output":400,"reasoning":0,"cost_usd":null}}'; sleep 0.6; touch {}; echo done"#,
+            r#"echo $$ > {}; echo '{{"type":"usage","input":900,"cached_input":0,"output":400,"reasoning":0,"cost_usd":null}}'; while [ ! -f {} ]; do sleep 0.05; done; touch {}; echo done"#,
+            pidfile.display(),
+            go.display(),
             marker.display()
         ),
     );
@@ -481,7 +517,12 @@ fn a_task_over_its_token_budget_pauses_the_agent_and_tells_the_human() {
         .unwrap();
     assert!(c.summary.contains("1300 tokens"), "{}", c.summary);
     assert_eq!(c.to, Role::Human);
-    // Suspended: it does not finish while paused.
+    // Suspended: its process is stopped, and it does not finish while paused, even told to.
+    let pid = read_pid(&pidfile);
+    wait_stopped("the paused agent's process to stop", pid);
+    std::fs::write(&go, "").unwrap();
+    // Not happening is what is tested: a running agent would see the go-ahead within 50 ms
+    // and finish; 1.2 s is ample.
     std::thread::sleep(Duration::from_millis(1200));
     assert!(!marker.exists(), "a paused agent kept working");
     assert_eq!(
@@ -502,10 +543,16 @@ fn the_kill_switch_suspends_running_agents_and_stops_dispatch() {
     let mut config = base_config("slow");
     config.agents.concurrency = 1;
     let pids = repo.path().join(".overlord/pids");
+    // Each run finishes once the test says so: a runs until the kill switch is on.
+    let go = repo.path().join(".overlord/go");
     sh_adapter(
         &mut config,
         "slow",
-        &format!("echo $$ >> {}; sleep 1.5; echo done", pids.display()),
+        &format!(
+            "echo $$ >> {}; while [ ! -f {} ]; do sleep 0.05; done; echo done",
+            pids.display(),
+            go.display()
+        ),
     );
     let swarm = Swarm::start(repo, config);
     swarm.import(THREE);
@@ -515,21 +562,13 @@ fn the_kill_switch_suspends_running_agents_and_stops_dispatch() {
             .values()
             .any(|a| a.state == AgentState::Running && a.attempt == 1)
     });
-    while !pids.exists() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let pid = read_pid(&pids);
     swarm.ok("/pause all");
-    std::thread::sleep(Duration::from_millis(300));
-    let pid = std::fs::read_to_string(&pids).unwrap().trim().to_string();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let state = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap();
-    assert_eq!(state, "T", "the agent's process is stopped: {stat}");
+    wait_stopped("the agent's process to be stopped", pid);
+    // Let a go on: it stays stopped.
+    std::fs::write(&go, "").unwrap();
+    // Not happening is what is tested: a running agent would finish within 50 ms of the
+    // go-ahead and the next task start within a tick (200 ms); 2 s is ample.
     std::thread::sleep(Duration::from_millis(2000));
     let s = swarm.state();
     assert_eq!(
@@ -601,6 +640,8 @@ fn an_unacknowledged_concern_climbs_the_chain_until_someone_acknowledges_it() {
     });
     let id = s.concerns.keys().next().unwrap().to_string();
     swarm.ok(&format!("/ack {id}"));
+    // Not happening is what is tested: escalate_after_secs (1 s) and a tick more go by, time
+    // for another escalation to come if it would.
     std::thread::sleep(Duration::from_millis(1500));
     let s = swarm.state();
     let c = s.concerns.values().next().unwrap();
@@ -682,6 +723,8 @@ fn a_design_spec_waits_for_the_human_and_a_rejection_sends_it_back_with_the_reas
         .find(|a| a.subject == "design")
         .unwrap()
         .id;
+    // Not happening is what is tested: the supervisor recorded the review itself, and two of
+    // its ticks (200 ms each) go by, each a chance to dispatch impl.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(task_status(&swarm.state(), "impl"), Some(TaskStatus::Todo));
     swarm.ok(&format!("/reject {a} the error types are missing"));
@@ -834,9 +877,7 @@ fn assign_redirects_a_running_agent_which_starts_again_with_the_new_instructions
             .values()
             .any(|a| a.state == AgentState::Running && a.attempt == 1)
     });
-    while !prompts.exists() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the agent's first prompt", PATIENCE, || prompts.exists());
     let agent = s.agents.keys().next().unwrap().clone();
     swarm.ok(&format!("/assign {agent} use the streaming parser instead"));
     let s = swarm.wait("a done after the redirection", 30, |s| {
@@ -1013,7 +1054,16 @@ fn an_agent_quiet_past_stall_secs_shows_as_stalled_until_it_speaks_again() {
     let repo = committed();
     let mut config = base_config("sh");
     config.agents.stall_secs = 1;
-    sh_adapter(&mut config, "sh", "echo starting; sleep 2.5; echo back");
+    // It stays quiet until the test has seen it stalled (a fixed pause would race the look).
+    let go = repo.path().join(".overlord/go");
+    sh_adapter(
+        &mut config,
+        "sh",
+        &format!(
+            "echo starting; while [ ! -f {} ]; do sleep 0.05; done; echo back",
+            go.display()
+        ),
+    );
     let swarm = Swarm::start(repo, config);
     swarm.import(ONE);
     swarm.approve_plan();
@@ -1025,6 +1075,7 @@ fn an_agent_quiet_past_stall_secs_shows_as_stalled_until_it_speaks_again() {
         })
     });
     assert_eq!(s.agents.values().next().unwrap().state, AgentState::Running);
+    std::fs::write(&go, "").unwrap();
     let s = swarm.wait("done", 30, |s| {
         task_status(s, "a") == Some(TaskStatus::Done)
     });
@@ -1041,8 +1092,11 @@ fn an_agent_registered_by_hand_answers_its_clarifications_itself() {
     let mut config = base_config("sh");
     sh_adapter(&mut config, "sh", "echo ok");
     let swarm = Swarm::start(repo, config);
+    swarm.wait_supervisor_running();
     swarm.ok("/agent bob --role implementer");
     swarm.ok("/clarify bob which parser?");
+    // Not happening is what is tested: four of the running supervisor's ticks (200 ms each)
+    // go by, each a chance to take the question to bob.
     std::thread::sleep(Duration::from_millis(800));
     let s = swarm.state();
     assert_eq!(

@@ -165,12 +165,13 @@ write = { path = "design/DESIGN_SPEC.md", content = "# Design spec\n\n- `sample.
 commit = "design: the spec"
 "##;
 
-/// Both implementers log when they start and end (to prove they overlap).
+/// Both implementers log when they start and end (to prove they overlap); each waits (up to
+/// 20 s) for the other's start, so they do however slowly the machine starts them.
 fn implementer(task: &str, file: &str, content: &str, concern: bool) -> String {
     let mut s = format!(
         r#"
 [[step]]
-run = "echo start {task} $(date +%s%N) >> \"$OVERLORD_REPO/.overlord/e2e-order.log\"; sleep 1.5"
+run = "log=\"$OVERLORD_REPO/.overlord/e2e-order.log\"; echo start {task} $(date +%s%N) >> \"$log\"; n=0; while [ $(grep -c '^start' \"$log\") -lt 2 ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n+1)); done; sleep 1.5"
 "#
     );
     if concern {

@@ -591,6 +591,8 @@ fn an_idle_highlighter_reads_ahead_so_a_later_jump_is_cheap() {
     // Idle, the worker reads on (asking again for the top shows how far it got)...
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
+        // Inherent: the worker reads ahead only once left alone for READ_AHEAD_AFTER, and
+        // each look is a request that wakes it, so the looks are that far apart.
         std::thread::sleep(READ_AHEAD_AFTER * 3);
         let r = ask(&mut hl, 41);
         assert!(r.parsed <= 41);

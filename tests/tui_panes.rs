@@ -787,7 +787,7 @@ fn files_agents_touch_in_their_worktrees_are_reported_with_the_task() {
         std::fs::create_dir_all(&dir).unwrap();
         // A directory made a moment ago may not be watched yet (inotify adds watches for new
         // directories as it sees them): the agent keeps writing, as agents do.
-        let got = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let got = tokio::time::timeout(std::time::Duration::from_secs(60), async {
             let mut n = 0;
             loop {
                 n += 1;

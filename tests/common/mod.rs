@@ -6,6 +6,9 @@
 #[cfg(feature = "discord")]
 pub mod fake_discord;
 pub mod generate;
+pub mod wait;
+
+pub use wait::*;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command as Proc, Output};
