@@ -22,6 +22,7 @@ mod discord_rest;
 mod docs;
 mod grammar;
 mod layering;
+mod layout;
 mod lifecycle;
 mod metrics;
 mod plan;
