@@ -38,6 +38,7 @@ mod tui_app;
 mod tui_config;
 mod tui_diff;
 mod tui_e2e;
+mod tui_fuzz;
 mod tui_metrics;
 mod tui_panes;
 mod tui_theme;

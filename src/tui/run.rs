@@ -295,8 +295,13 @@ async fn next_intents(
 }
 
 /// A key, a mouse action, a paste or a resize from the terminal (`None`: the input thread
-/// ended).
-fn on_terminal(app: &mut App, keymap: &Keymap, size: Rect, ev: Option<TermEvent>) -> Vec<Intent> {
+/// ended). `size` is the terminal's area at the last frame.
+pub fn on_terminal(
+    app: &mut App,
+    keymap: &Keymap,
+    size: Rect,
+    ev: Option<TermEvent>,
+) -> Vec<Intent> {
     match ev {
         Some(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => on_key(app, keymap, k),
         Some(TermEvent::Mouse(m)) => on_mouse(app, size, m),
@@ -304,7 +309,8 @@ fn on_terminal(app: &mut App, keymap: &Keymap, size: Rect, ev: Option<TermEvent>
             app.on_paste(&text);
             Vec::new()
         }
-        Some(TermEvent::Resize(..)) => {
+        Some(TermEvent::Resize(width, height)) => {
+            app.screen.size = Rect::new(0, 0, width, height);
             app.dirty = true;
             Vec::new()
         }
@@ -353,6 +359,40 @@ fn on_mouse(app: &mut App, size: Rect, m: MouseEvent) -> Vec<Intent> {
     }
 }
 
+/// What a frame is drawn with besides the app: the colours, the keys (for the hints and the
+/// help) and when an agent counts as stalled.
+pub struct Look<'a> {
+    pub theme: &'a Theme,
+    pub keymap: &'a Keymap,
+    pub stall_secs: u64,
+}
+
+/// One frame of the console into `buf`: exactly what the terminal shows, for any backend
+/// (the tests draw into ratatui's `TestBackend` through here).
+pub fn draw_frame(
+    app: &App,
+    look: &Look<'_>,
+    raw_lines: &[String],
+    now: time::OffsetDateTime,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let layers = app.layers();
+    let hint_list = hints(look.keymap, &layers);
+    let help_list = help(look.keymap);
+    let frame = Frame {
+        state: &app.state,
+        theme: look.theme,
+        now,
+        log: &app.log,
+        raw: raw_lines,
+        hints: &hint_list,
+        help: &help_list,
+        stall_secs: look.stall_secs,
+    };
+    screen::render(&app.screen, &frame, area, buf);
+}
+
 /// The terminal and what a frame is drawn with.
 struct Display<'a> {
     terminal: Terminal<CrosstermBackend<std::io::Stdout>>,
@@ -368,9 +408,6 @@ struct Display<'a> {
 impl Display<'_> {
     fn draw(&mut self, app: &mut App) -> Result<(), String> {
         let now = time::OffsetDateTime::now_utc();
-        let layers = app.layers();
-        let hint_list = hints(&self.keymap, &layers);
-        let help_list = help(&self.keymap);
         let raw_lines = app
             .screen
             .activity
@@ -378,23 +415,19 @@ impl Display<'_> {
             .as_deref()
             .map(|a| self.raw.lines(a))
             .unwrap_or_default();
-        let frame = Frame {
-            state: &app.state,
+        let look = Look {
             theme: &self.theme,
-            now,
-            log: &app.log,
-            raw: &raw_lines,
-            hints: &hint_list,
-            help: &help_list,
+            keymap: &self.keymap,
             stall_secs: self.config.agents.stall_secs,
         };
         let size = &mut self.size;
         self.terminal
             .draw(|f| {
                 *size = f.area();
-                screen::render(&app.screen, &frame, *size, f.buffer_mut())
+                draw_frame(app, &look, &raw_lines, now, *size, f.buffer_mut())
             })
             .map_err(|e| format!("cannot draw: {e}"))?;
+        app.screen.size = self.size;
         self.stats.frames += 1;
         app.dirty = false;
         Ok(())

@@ -104,6 +104,8 @@ pub struct Screen {
     pub confirm: Option<Confirm>,
     /// Warnings about the user's files (theme, keymap), shown until dismissed.
     pub warnings: Vec<String>,
+    /// The terminal's area at the last frame or resize (what scrolling is bounded by).
+    pub size: Rect,
 }
 
 /// Below this the console only says it needs more room.

@@ -9,8 +9,8 @@ use super::{App, Intent, Pending};
 use crate::tui::command_bar::complete;
 use crate::tui::diff_source::DiffSource;
 use crate::tui::keymap::Action;
-use crate::tui::panes::{metrics::next_window, timeline};
-use crate::tui::screen::{Confirm, Pane};
+use crate::tui::panes::{inner, metrics::next_window, plan, qa, timeline};
+use crate::tui::screen::{self, Confirm, Pane};
 
 const PAGE: usize = 10;
 
@@ -418,24 +418,36 @@ impl App {
             .map(|a| a.id.to_string())
     }
 
-    fn rows(&self, pane: Pane) -> usize {
+    /// The furthest a pane's selection (lists) or first line (scrolled text) can go.
+    fn last_position(&self, pane: Pane) -> usize {
+        let scrolled = |lines: usize| lines.saturating_sub(self.pane_height(pane));
         match pane {
-            Pane::Swarm => self.state.agents.len(),
-            Pane::Concerns => self.state.open_concerns().count(),
-            Pane::Timeline => timeline::entries(&self.state).len(),
-            _ => usize::MAX,
+            Pane::Swarm => self.state.agents.len().saturating_sub(1),
+            Pane::Concerns => self.state.open_concerns().count().saturating_sub(1),
+            Pane::Timeline => timeline::entries(&self.state).len().saturating_sub(1),
+            Pane::Plan => scrolled(plan::line_count(&self.state)),
+            Pane::Qa => scrolled(qa::line_count(&self.state)),
+            Pane::Activity => self.log.events.len(),
+            Pane::Diff | Pane::Metrics => 0,
         }
+    }
+
+    /// The rows inside a pane's frame in the last frame's layout (0 when it is not shown).
+    fn pane_height(&self, pane: Pane) -> usize {
+        screen::areas(&self.screen, self.screen.size)
+            .and_then(|a| a.panes.into_iter().find(|(p, _)| *p == pane))
+            .map_or(0, |(_, r)| inner(r).height as usize)
     }
 
     fn move_by(&mut self, delta: isize, to_end: Option<bool>) {
         let pane = self.screen.focus;
-        let rows = self.rows(pane);
+        let last = self.last_position(pane);
+        // Saturating, and clamped to what the pane holds now (it may have shrunk since).
         let apply = |v: usize| -> usize {
-            let max = rows.saturating_sub(1);
             match to_end {
                 Some(false) => 0,
-                Some(true) => max,
-                None => (v as isize + delta).clamp(0, max as isize) as usize,
+                Some(true) => last,
+                None => v.min(last).saturating_add_signed(delta).min(last),
             }
         };
         match pane {
@@ -460,11 +472,16 @@ impl App {
             Pane::Metrics => {}
             Pane::Activity => {
                 // Up goes back in time.
-                let back = self.screen.activity.back as isize - delta;
                 self.screen.activity.back = match to_end {
-                    Some(false) => self.log.events.len(),
+                    Some(false) => last,
                     Some(true) => 0,
-                    None => back.max(0) as usize,
+                    None => self
+                        .screen
+                        .activity
+                        .back
+                        .min(last)
+                        .saturating_add_signed(delta.saturating_neg())
+                        .min(last),
                 };
             }
         }

@@ -28,7 +28,20 @@ pub struct Ctx<'a> {
     pub stall_secs: u64,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A context for counting a pane's lines (no colours, no clock): how many lines a pane
+    /// shows does not depend on them.
+    pub fn counting(state: &'a crate::protocol::State) -> Ctx<'a> {
+        static PLAIN: std::sync::OnceLock<Theme> = std::sync::OnceLock::new();
+        Ctx {
+            state,
+            theme: PLAIN.get_or_init(Theme::default),
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            focused: false,
+            stall_secs: 0,
+        }
+    }
+
     pub fn style(&self, slot: Slot) -> Style {
         self.theme.style(slot)
     }
@@ -72,6 +85,13 @@ pub fn scroll_for(selected: usize, offset: usize, height: usize) -> usize {
     } else {
         offset
     }
+}
+
+/// A scrolled pane's first line: `offset`, but never past the last screenful of `lines`
+/// (and within what a terminal row index can hold).
+pub fn clamp_offset(offset: usize, lines: usize, height: u16) -> u16 {
+    let last_screen = lines.saturating_sub(height as usize);
+    offset.min(last_screen).min(u16::MAX as usize) as u16
 }
 
 /// The inner area of a bordered pane.

@@ -56,7 +56,6 @@ fn task_line<'a>(ctx: &Ctx<'_>, t: &Task, width: usize) -> Line<'a> {
 
 pub fn render(ctx: &Ctx<'_>, view: &PlanView, area: Rect, buf: &mut Buffer) {
     let body = inner(area);
-    let width = body.width as usize;
     let Some(plan) = &ctx.state.plan else {
         ctx.block("Plan", None).render(area, buf);
         Line::from(Span::styled(
@@ -78,7 +77,26 @@ pub fn render(ctx: &Ctx<'_>, view: &PlanView, area: Rect, buf: &mut Buffer) {
             plan.tasks().count()
         )),
     );
+    let lines = lines(ctx, body.width as usize);
+    let offset = super::clamp_offset(view.offset, lines.len(), body.height);
+    Paragraph::new(lines)
+        .block(block)
+        .scroll((offset, 0))
+        .render(area, buf);
+}
+
+/// How many lines the plan shows (what its offset scrolls through).
+pub fn line_count(state: &crate::protocol::State) -> usize {
+    lines(&Ctx::counting(state), 0).len()
+}
+
+/// The plan's lines: the approvals awaiting the human, then each phase with its tasks (the
+/// branch todos under their parents). None without a plan.
+fn lines<'a>(ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
     let mut lines: Vec<Line> = Vec::new();
+    let Some(plan) = &ctx.state.plan else {
+        return lines;
+    };
     let pending: Vec<_> = ctx.state.pending_approvals().collect();
     if !pending.is_empty() {
         lines.push(Line::from(Span::styled(
@@ -129,9 +147,5 @@ pub fn render(ctx: &Ctx<'_>, view: &PlanView, area: Rect, buf: &mut Buffer) {
             }
         }
     }
-    let max_offset = lines.len().saturating_sub(body.height as usize);
-    Paragraph::new(lines)
-        .block(block)
-        .scroll((view.offset.min(max_offset) as u16, 0))
-        .render(area, buf);
+    lines
 }

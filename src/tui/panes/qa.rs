@@ -64,7 +64,23 @@ fn gate_line<'a>(ctx: &Ctx<'_>, g: &GateResult, width: usize) -> Line<'a> {
 }
 
 pub fn render(ctx: &Ctx<'_>, view: &QaView, area: Rect, buf: &mut Buffer) {
-    let width = inner(area).width as usize;
+    let body = inner(area);
+    let (title_extra, lines) = lines(ctx, body.width as usize);
+    let offset = super::clamp_offset(view.offset, lines.len(), body.height);
+    Paragraph::new(lines)
+        .block(ctx.block("QA gates", Some(title_extra)))
+        .scroll((offset, 0))
+        .render(area, buf);
+}
+
+/// How many lines the QA pane shows (what its offset scrolls through).
+pub fn line_count(state: &crate::protocol::State) -> usize {
+    lines(&Ctx::counting(state), 0).1.len()
+}
+
+/// The pane's title detail and its lines: the run in progress (else the last run), then the
+/// history of decisions.
+fn lines<'a>(ctx: &Ctx<'_>, width: usize) -> (String, Vec<Line<'a>>) {
     let mut lines: Vec<Line> = Vec::new();
     let title_extra;
     if let Some(live) = &ctx.state.qa_live {
@@ -166,8 +182,5 @@ pub fn render(ctx: &Ctx<'_>, view: &QaView, area: Rect, buf: &mut Buffer) {
             ]));
         }
     }
-    Paragraph::new(lines)
-        .block(ctx.block("QA gates", Some(title_extra)))
-        .scroll((view.offset as u16, 0))
-        .render(area, buf);
+    (title_extra, lines)
 }
