@@ -313,3 +313,96 @@ fn an_idle_console_draws_no_frames() {
     // The first frame, and at most one more (a resize as tmux settles); none while idle.
     assert!(frames <= 2, "{frames} frames for an idle console");
 }
+
+/// A seeded xorshift: the same keys on every run, and a seed in the failure message.
+struct Keys(u64);
+
+impl Keys {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// One key in tmux's names: letters, digits and signs, the named keys, ctrl and alt
+    /// chords and function keys — every bound key and many unbound ones. Not the quit keys
+    /// (`q`, `ctrl-c`): the test checks the console is still there at the end.
+    fn pick(&mut self) -> String {
+        const NAMED: &[&str] = &[
+            "Up", "Down", "Left", "Right", "PageUp", "PageDown", "Home", "End", "Tab", "BTab",
+            "Enter", "Escape", "BSpace", "DC", "Space", "IC",
+        ];
+        const SIGNS: &str = "?/:[]{}<>,.-+=*!@#$%^&()'\"|~_`";
+        let letters: Vec<char> = ('a'..='z')
+            .chain('A'..='Z')
+            .chain('0'..='9')
+            .filter(|c| *c != 'q')
+            .chain(SIGNS.chars())
+            .collect();
+        match self.next() % 10 {
+            0..=5 => letters[(self.next() % letters.len() as u64) as usize].to_string(),
+            6 | 7 => NAMED[(self.next() % NAMED.len() as u64) as usize].to_string(),
+            8 => {
+                let c = (b'a' + (self.next() % 26) as u8) as char;
+                if c == 'c' {
+                    "M-c".into()
+                } else if self.next().is_multiple_of(2) {
+                    format!("C-{c}")
+                } else {
+                    format!("M-{c}")
+                }
+            }
+            _ => format!("F{}", 1 + self.next() % 12),
+        }
+    }
+}
+
+/// 2,000 seeded random keys to the real binary at three sizes: it never panics, keeps
+/// drawing, and still quits cleanly at the end.
+#[test]
+fn random_keys_never_crash_the_console() {
+    if !tmux_available() {
+        panic!("tmux is required for the console's end-to-end test (.ci/run installs it)");
+    }
+    for (width, height, seed) in [
+        (160u16, 48u16, 0x5eed_0001u64),
+        (80, 24, 0x5eed_0002),
+        (60, 20, 0x5eed_0003),
+    ] {
+        let repo = prepared();
+        let t = Tmux::start(&repo, width, height);
+        t.wait("the console", 30, |s| {
+            s.contains("Swarm") || s.contains("swarm")
+        });
+        let mut keys = Keys(seed);
+        for batch in 0..40 {
+            let sent: Vec<String> = (0..50).map(|_| keys.pick()).collect();
+            let refs: Vec<&str> = sent.iter().map(String::as_str).collect();
+            t.keys(&refs);
+            let s = t.screen();
+            assert!(
+                !s.contains("panicked") && !s.contains("CONSOLE-EXITED"),
+                "{width}×{height}, seed {seed:#x}: the console died in batch {batch} after {sent:?}:\n{s}"
+            );
+        }
+        // Leave whatever layer the keys opened, then ask for the swarm: it is drawn.
+        t.keys(&["Escape"]);
+        t.keys(&["Escape"]);
+        t.keys(&["Escape"]);
+        t.keys(&["n", "Escape", "1"]);
+        let s = t.wait("the console still drawing", 30, |s| {
+            s.contains("Swarm") || s.contains("swarm") || s.contains("CONSOLE-EXITED")
+        });
+        assert!(
+            !s.contains("CONSOLE-EXITED") && !s.contains("panicked"),
+            "{s}"
+        );
+        t.keys(&["q"]);
+        let s = t.wait("the exit", 30, |s| s.contains("CONSOLE-EXITED"));
+        assert!(
+            s.contains("CONSOLE-EXITED 0"),
+            "{width}×{height}, seed {seed:#x}: {s}"
+        );
+    }
+}
