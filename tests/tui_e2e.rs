@@ -22,6 +22,11 @@ impl Tmux {
     }
 
     fn start(repo: &Repo, width: u16, height: u16) -> Tmux {
+        Tmux::start_with(repo, width, height, "")
+    }
+
+    /// The console with more environment (`NAME=value …`).
+    fn start_with(repo: &Repo, width: u16, height: u16, env: &str) -> Tmux {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let t = Tmux {
@@ -32,7 +37,7 @@ impl Tmux {
         // never see the host's configuration.
         let home = repo.home.path().display().to_string();
         let line = format!(
-            "cd '{}' && env HOME='{home}' XDG_CONFIG_HOME='{home}/.config' GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null USER=tester TERM=xterm-256color '{}'; echo CONSOLE-EXITED $?; sleep 60",
+            "cd '{}' && env HOME='{home}' XDG_CONFIG_HOME='{home}/.config' GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null USER=tester TERM=xterm-256color {env} '{}'; echo CONSOLE-EXITED $?; sleep 60",
             repo.path().display(),
             env!("CARGO_BIN_EXE_overlord-tui")
         );
@@ -405,4 +410,34 @@ fn random_keys_never_crash_the_console() {
             "{width}×{height}, seed {seed:#x}: {s}"
         );
     }
+}
+
+/// A crash (a fail point panics on the first key) gives the terminal back, says the
+/// console stopped on a bug and where its log is, and exits non-zero.
+#[test]
+fn a_crash_gives_the_terminal_back_and_says_where_the_log_is() {
+    if !tmux_available() {
+        panic!("tmux is required for the console's end-to-end test (.ci/run installs it)");
+    }
+    let repo = prepared();
+    let t = Tmux::start_with(
+        &repo,
+        120,
+        30,
+        "RUST_BACKTRACE=0 OVERLORD_FAILPOINT=console.key",
+    );
+    t.wait("the console", 30, |s| s.contains("Swarm"));
+    t.keys(&["j"]);
+    let s = t.wait("the exit", 30, |s| s.contains("CONSOLE-EXITED"));
+    assert!(s.contains("CONSOLE-EXITED 101"), "{s}");
+    assert!(s.contains("stopped at fail point console.key"), "{s}");
+    assert!(s.contains("stopped on an internal error"), "{s}");
+    let log = repo.path().join(".overlord/logs/overlord.log");
+    let shown = s.replace('\n', "");
+    assert!(
+        shown.contains(&format!("its log: {}", log.display())),
+        "{s}"
+    );
+    // The terminal is back: the shell's own screen, no alternate screen, no mouse capture.
+    assert!(!s.contains("Concerns"), "{s}");
 }

@@ -11,3 +11,11 @@ pub fn hit(point: &str) {
         std::process::exit(EXIT);
     }
 }
+
+/// For the console's crash test: panics (instead of exiting) when `OVERLORD_FAILPOINT` names
+/// `point`, so the panic hook's clean-up and message can be seen.
+pub fn panic_at(point: &str) {
+    if std::env::var_os("OVERLORD_FAILPOINT").is_some_and(|v| v == point) {
+        panic!("stopped at fail point {point}");
+    }
+}

@@ -109,6 +109,13 @@ pub async fn run(
     app.screen.warnings = warnings;
     let origin = Origin::Console { user };
 
+    super::terminal::tell_after_a_crash(format!(
+        "its log: {}",
+        root.join(".overlord")
+            .join("logs")
+            .join("overlord.log")
+            .display()
+    ));
     let _guard = TerminalGuard::enter().map_err(|e| format!("cannot take the terminal: {e}"))?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))
         .map_err(|e| format!("cannot draw on the terminal: {e}"))?;
@@ -322,6 +329,7 @@ pub fn on_terminal(
 /// A bound key is an action; an unbound one edits the command bar when it is open, and `/`
 /// opens it.
 fn on_key(app: &mut App, keymap: &Keymap, k: KeyEvent) -> Vec<Intent> {
+    crate::core::failpoint::panic_at("console.key");
     let layers = app.layers();
     match keymap.resolve(&layers, k) {
         Some(action) => app.on_action(action),

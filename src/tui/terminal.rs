@@ -54,6 +54,17 @@ pub fn restore() {
     let _ = out.flush();
 }
 
+/// What the panic hook tells the user after the panic's own message: where the log is, and
+/// whatever they would otherwise lose track of (the demo's scratch project).
+static AFTER_A_CRASH: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// A line for the user should the console crash (printed after the terminal is restored).
+pub fn tell_after_a_crash(line: impl Into<String>) {
+    if let Ok(mut lines) = AFTER_A_CRASH.lock() {
+        lines.push(line.into());
+    }
+}
+
 fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -61,6 +72,17 @@ fn install_panic_hook() {
         std::panic::set_hook(Box::new(move |info| {
             restore();
             previous(info);
+            // `try_lock`: a panic while the list is held must not hang the hook.
+            let lines = AFTER_A_CRASH
+                .try_lock()
+                .map(|l| l.clone())
+                .unwrap_or_default();
+            if !lines.is_empty() {
+                eprintln!("overlord-tui: the console stopped on an internal error (a bug).");
+                for line in lines {
+                    eprintln!("  {line}");
+                }
+            }
         }));
     });
 }

@@ -88,6 +88,11 @@ pub fn demo(args: DemoArgs) -> Outcome {
     }
     let (root, keep) = place(args.dir.as_deref())?;
     sandbox_env(&root);
+    #[cfg(feature = "tui")]
+    crate::tui::terminal::tell_after_a_crash(format!(
+        "the demo's project is left in {}",
+        root.display()
+    ));
     let result = run(&root, &args);
     match (&result, keep) {
         (_, true) => eprintln!("demo: the project is kept in {}", root.display()),
