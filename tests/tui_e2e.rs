@@ -212,9 +212,9 @@ fn the_console_drives_a_session_from_the_keyboard() {
     // Save: one key, a confirmation listing what is integrated, then the checkpoint.
     t.keys(&["S"]);
     let s = t.wait("the Save confirmation", 10, |s| {
-        s.contains("integrate the finished tasks")
+        s.contains("integrate 1 finished task: feature")
     });
-    assert!(s.contains("feature"), "{s}");
+    assert!(s.contains("y/enter confirm"), "the keys in the box: {s}");
     t.keys(&["y"]);
     // The progress view lists each step; it stays with the outcome until dismissed.
     let s = t.wait("the Save's steps", 60, |s| {
