@@ -486,6 +486,31 @@ fn rollback_and_its_undo_keep_history_and_flag_task_branches() {
         flagged.contains_key("t2") && !flagged.contains_key("t1"),
         "{flagged:?}"
     );
+    // t2's commits are still in main's history but no longer in its tree: a Save does not
+    // claim it is "already on main", and the console's confirmation names it apart.
+    let r = fx.save();
+    assert_eq!(outcome(&r), Some(OperationOutcome::NothingToSave));
+    assert!(!r.message.contains("already on main"), "{}", r.message);
+    assert!(
+        r.message.contains(&format!("t2 ({})", back.name))
+            && r.message.contains("the other finished tasks are on main"),
+        "{}",
+        r.message
+    );
+    let mut app = overlord::tui::app::App::new(fx.core.state().clone());
+    app.on_action(overlord::tui::keymap::Action::Save);
+    let confirm = app.screen.confirm.clone().expect("a confirmation");
+    assert_eq!(
+        confirm.lines[0],
+        format!(
+            "t2: taken out of main by {}; integrated again only with new work on its branch",
+            back.name
+        )
+    );
+    assert!(
+        !confirm.lines.iter().any(|l| l.contains("t1")),
+        "{confirm:?}"
+    );
 
     let r = ok(&mut fx.core, "/rollback undo");
     let undo = fx.core.state().checkpoints.last().unwrap().clone();

@@ -86,9 +86,10 @@ fn concern_keys_acknowledge_the_selected_concern_and_prefill_resolve() {
 #[test]
 fn save_asks_first_and_does_nothing_when_cancelled() {
     let mut c = Console::new();
+    finish(&mut c.app, "impl-arith");
     assert!(c.press("S").is_empty());
     let confirm = c.app.screen.confirm.clone().expect("a confirmation");
-    assert!(confirm.lines[0].contains("design"), "{confirm:?}");
+    assert!(confirm.lines[0].contains("impl-arith"), "{confirm:?}");
     // In a confirmation, q does not quit.
     assert!(c.press("q").is_empty());
     assert!(c.app.screen.confirm.is_some());
@@ -393,6 +394,7 @@ fn enter_on_a_concern_opens_its_details_and_save_shows_its_progress() {
     );
     c.press("esc");
     assert!(!c.app.screen.details);
+    finish(&mut c.app, "impl-arith");
     c.press("S");
     assert_eq!(c.press("y"), vec![Intent::Submit(Command::Save)]);
     assert!(c.app.screen.progress);
@@ -466,4 +468,366 @@ fn status_opens_its_whole_report_with_the_health_line_until_esc() {
         ..reply
     });
     assert_eq!(c.app.screen.report, None);
+}
+
+/// The console the way the terminal drives it: every input through `run::on_terminal`, every
+/// frame through `run::draw_frame` at a fixed size.
+struct Term {
+    app: App,
+    keys: Keymap,
+    theme: overlord::tui::theme::Theme,
+    size: ratatui::layout::Rect,
+}
+
+impl Term {
+    fn new(state: overlord::protocol::State, w: u16, h: u16) -> Term {
+        let mut t = Term {
+            app: App::new(state),
+            keys: Keymap::defaults().0,
+            theme: overlord::tui::theme::Theme::dark(),
+            size: ratatui::layout::Rect::new(0, 0, w, h),
+        };
+        t.screen();
+        t
+    }
+
+    fn input(&mut self, ev: crossterm::event::Event) -> Vec<Intent> {
+        overlord::tui::run::on_terminal(&mut self.app, &self.keys, self.size, Some(ev))
+    }
+
+    fn press(&mut self, key: &str) -> Vec<Intent> {
+        self.input(crossterm::event::Event::Key(parse_key(key).unwrap()))
+    }
+
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.press(&c.to_string());
+        }
+    }
+
+    fn wheel(&mut self, down: bool, x: u16, y: u16) -> Vec<Intent> {
+        use crossterm::event::{KeyModifiers, MouseEvent, MouseEventKind};
+        self.input(crossterm::event::Event::Mouse(MouseEvent {
+            kind: if down {
+                MouseEventKind::ScrollDown
+            } else {
+                MouseEventKind::ScrollUp
+            },
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }))
+    }
+
+    /// The frame as text (and the app learns the size, as the runner's draw does).
+    fn screen(&mut self) -> String {
+        let look = overlord::tui::run::Look {
+            theme: &self.theme,
+            keymap: &self.keys,
+            stall_secs: 120,
+        };
+        let mut buf = ratatui::buffer::Buffer::empty(self.size);
+        let now = overlord::core::parse_stamp(crate::tui_panes::NOW).unwrap();
+        overlord::tui::run::draw_frame(&self.app, &look, &[], now, self.size, &mut buf);
+        self.app.screen.size = self.size;
+        crate::tui_panes::text(&buf)
+    }
+
+    fn footer(&mut self) -> String {
+        self.screen().lines().last().unwrap_or("").to_string()
+    }
+
+    /// The status line's message (the core's answer, or why a key did nothing).
+    fn said(&self) -> String {
+        self.app
+            .screen
+            .reply
+            .clone()
+            .map(|(_, m)| m)
+            .unwrap_or_default()
+    }
+}
+
+#[test]
+fn help_scrolls_to_its_end_filters_and_keeps_every_key_from_the_pane_behind() {
+    let mut t = Term::new(session(), 100, 30);
+    t.press("?");
+    let first = t.screen();
+    assert!(
+        first.contains("Help") && first.contains("Global"),
+        "{first}"
+    );
+    // Cut at the height, with where we are: the metrics section is below.
+    assert!(!first.contains("Metrics"), "{first}");
+    let total = t.app.screen.help_view.rows;
+    assert!(first.contains(&format!("1–24/{total}")), "{first}");
+    // Keys that would move the pane behind scroll the help instead.
+    for key in ["3", "down", "j", "ctrl-d", "pagedown", "2", "tab"] {
+        t.press(key);
+    }
+    assert_eq!(t.app.screen.focus, Pane::Swarm);
+    assert_eq!(t.app.screen.swarm.selected, 0);
+    assert!(t.app.screen.help);
+    // `3`, `2` and tab were typed into the filter: clear it, then scroll to the end.
+    t.press("esc");
+    assert!(t.app.screen.help && t.app.screen.help_view.filter.is_none());
+    t.press("G");
+    let end = t.screen();
+    assert!(end.contains("Metrics") && end.contains("window"), "{end}");
+    assert!(end.contains(&format!("/{total}")), "{end}");
+    t.press("k");
+    t.press("g");
+    assert_eq!(t.app.screen.help_view.offset, 0);
+    // The wheel scrolls the help, not the swarm under it.
+    t.wheel(true, 10, 5);
+    t.wheel(true, 10, 5);
+    assert_eq!(t.app.screen.help_view.offset, 2);
+    assert_eq!(t.app.screen.swarm.selected, 0);
+    // Typing filters; q and ? are letters then; backspace edits; esc clears, then closes.
+    t.press("g");
+    t.type_text("save");
+    let filtered = t.screen();
+    assert!(filtered.contains("filter: save"), "{filtered}");
+    assert!(
+        filtered.contains("S ") && filtered.contains("save"),
+        "{filtered}"
+    );
+    assert!(!filtered.contains("roll back"), "{filtered}");
+    t.type_text("q?");
+    assert_eq!(t.app.screen.help_view.filter.as_deref(), Some("saveq?"));
+    assert!(t.app.screen.help);
+    t.press("backspace");
+    t.press("backspace");
+    assert_eq!(t.app.screen.help_view.filter.as_deref(), Some("save"));
+    t.press("esc");
+    assert!(t.app.screen.help, "esc clears the filter first");
+    assert_eq!(t.app.screen.help_view.filter, None);
+    t.press("esc");
+    assert!(!t.app.screen.help);
+    // `q` closes the help (it does not quit), `/` starts a filter that may begin with a key.
+    t.press("?");
+    assert!(t.press("q").is_empty());
+    assert!(!t.app.screen.help);
+    t.press("?");
+    t.press("/");
+    t.type_text("j");
+    assert_eq!(t.app.screen.help_view.filter.as_deref(), Some("j"));
+    assert_eq!(t.app.screen.help_view.offset, 0);
+    // ctrl-c still quits from the help.
+    assert_eq!(t.press("ctrl-c"), vec![Intent::Quit]);
+}
+
+#[test]
+fn the_hint_bar_names_the_essentials_first_and_drops_whole_hints_with_a_mark() {
+    let mut lines = Vec::new();
+    for w in [60u16, 80, 100] {
+        let mut t = Term::new(session(), w, 24);
+        let footer = t.footer();
+        assert!(
+            footer.starts_with("? help  q quit  : command bar  S save  P pause all"),
+            "{w}: {footer}"
+        );
+        assert!(footer.chars().count() <= w as usize, "{w}: {footer}");
+        lines.push(format!("{w}: {footer}"));
+    }
+    // The swarm's keys follow; what does not fit is left out whole, with a mark.
+    assert!(
+        lines[0].ends_with('…') && lines[1].ends_with('…'),
+        "{lines:?}"
+    );
+    assert!(lines[2].contains("p pause agent"), "{lines:?}");
+    insta::assert_snapshot!("hint_bar_60_80_100", lines.join("\n"));
+    // Every hint shown is whole: the hints of the keymap, key and description.
+    let mut t = Term::new(session(), 60, 24);
+    let footer = t.footer();
+    for piece in footer
+        .trim_end_matches('…')
+        .split("  ")
+        .filter(|p| !p.is_empty())
+    {
+        let (key, what) = piece.split_once(' ').unwrap();
+        let known = Keymap::defaults()
+            .0
+            .help()
+            .into_iter()
+            .flat_map(|(_, h)| h)
+            .any(|(k, d)| k.split('/').any(|k| k == key) && d == what);
+        assert!(known, "'{piece}' is not a whole hint: {footer}");
+    }
+    // A confirmation names its own keys, all of them.
+    t.press("5");
+    t.press("R");
+    assert_eq!(t.footer(), "y/enter confirm  n/esc/ctrl-c cancel");
+}
+
+#[test]
+fn keys_that_do_nothing_say_why_in_the_status_line() {
+    let mut t = Term::new(session(), 100, 30);
+    // The designer is done: it has no task to show.
+    t.press("d");
+    assert_eq!(t.said(), "designer-1 has no task to show");
+    assert_eq!(t.app.screen.focus, Pane::Swarm);
+    // Nothing pending in the plan.
+    t.app.state.approvals.clear();
+    t.press("3");
+    t.press("a");
+    assert_eq!(t.said(), "nothing awaits your approval");
+    assert_eq!(t.app.screen.command, None);
+    t.press("x");
+    assert_eq!(t.said(), "nothing awaits your approval");
+    // An empty state: no agent, concern or checkpoint to act on.
+    let mut t = Term::new(overlord::protocol::State::default(), 100, 30);
+    for key in ["p", "r", "c", "d", "enter"] {
+        t.app.screen.reply = None;
+        assert!(t.press(key).is_empty(), "{key}");
+        assert!(t.said().contains("no agent"), "{key}: {}", t.said());
+    }
+    t.press("2");
+    for key in ["a", "r", "A", "enter"] {
+        t.app.screen.reply = None;
+        assert!(t.press(key).is_empty(), "{key}");
+        assert!(t.said().contains("no concern"), "{key}: {}", t.said());
+    }
+    t.press("5");
+    for key in ["R", "d", "m"] {
+        t.app.screen.reply = None;
+        assert!(t.press(key).is_empty(), "{key}");
+        assert!(
+            t.said().contains("no checkpoint yet"),
+            "{key}: {}",
+            t.said()
+        );
+    }
+    assert!(t.app.screen.confirm.is_none());
+}
+
+#[test]
+fn a_confirmation_wraps_its_text_and_shows_its_keys_inside_the_box() {
+    let mut t = Term::new(session(), 80, 24);
+    t.press("5");
+    t.press("R");
+    let screen = t.screen();
+    insta::assert_snapshot!("screen_rollback_confirm_80x24", screen);
+    // The whole text, wrapped: nothing cut at the box's edge.
+    let flat: String = screen
+        .lines()
+        .filter_map(|l| l.split('┃').nth(2))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("restore checkpoint/20261121-001 as a new commit on main (history is kept)"),
+        "{flat}"
+    );
+    assert!(
+        flat.contains("y/enter confirm · n/esc/ctrl-c cancel"),
+        "{flat}"
+    );
+}
+
+/// An event folded in as the core would send it.
+fn event(app: &mut App, kind: EventKind) {
+    let seq = app.state.last_event_seq + 1;
+    app.on_event(Event {
+        seq,
+        at: "2026-11-21T10:31:00.000Z".into(),
+        command_seq: None,
+        actor: "system".into(),
+        kind,
+    });
+}
+
+#[test]
+fn save_lists_only_what_it_would_integrate_and_says_when_there_is_nothing() {
+    use overlord::protocol::model::{Checkpoint, CheckpointKind, TaskStatus};
+    // The session's only finished task (design) is already on main: no question, a reason.
+    let mut t = Term::new(session(), 80, 24);
+    assert!(t.press("S").is_empty());
+    assert!(t.app.screen.confirm.is_none());
+    assert_eq!(
+        t.said(),
+        "nothing to save: every finished task is already on main"
+    );
+    // A newly finished task is what Save lists, and only it.
+    event(
+        &mut t.app,
+        EventKind::TaskStatusChanged {
+            task: "impl-arith".into(),
+            status: TaskStatus::Done,
+            note: None,
+        },
+    );
+    t.press("S");
+    let confirm = t.app.screen.confirm.clone().expect("a confirmation");
+    assert_eq!(confirm.lines[0], "integrate 1 finished task: impl-arith");
+    assert!(
+        !confirm.lines.iter().any(|l| l.contains("design")),
+        "{confirm:?}"
+    );
+    t.press("n");
+    // A rollback to before design's Save took design out of main: it is not "already on
+    // main", and the confirmation says what a Save can do about it.
+    let mut restore = t.app.state.checkpoints[0].clone();
+    restore.name = "checkpoint/20261121-000".into();
+    restore.tasks = vec![];
+    let rollback = Checkpoint {
+        name: "checkpoint/20261121-002".into(),
+        kind: CheckpointKind::Rollback,
+        restores: Some("checkpoint/20261121-000".into()),
+        tasks: vec![],
+        ..restore.clone()
+    };
+    t.app.state.checkpoints.insert(0, restore);
+    event(
+        &mut t.app,
+        EventKind::CheckpointCreated {
+            checkpoint: rollback,
+        },
+    );
+    t.press("S");
+    let confirm = t.app.screen.confirm.clone().expect("a confirmation");
+    assert!(
+        confirm.lines.iter().any(|l| l.starts_with(
+            "design: taken out of main by checkpoint/20261121-002; integrated again only with new work"
+        )),
+        "{confirm:?}"
+    );
+}
+
+#[test]
+fn finished_agents_are_not_quiet_and_counts_read_as_english() {
+    let mut t = Term::new(session(), 120, 40);
+    let screen = t.screen();
+    let designer = screen
+        .lines()
+        .find(|l| l.contains("designer-1"))
+        .expect("the designer's row");
+    // Done at 09:10, last heard of long ago: no growing "quiet" figure.
+    assert!(!designer.contains("1h"), "{designer}");
+    assert!(designer.contains('—'), "{designer}");
+    assert!(screen.contains("1 checkpoint "), "{screen}");
+    assert!(screen.contains("4 agents, 3 active"), "{screen}");
+    // The timeline says how long ago (panes are relative).
+    t.press("5");
+    t.press("enter");
+    let screen = t.screen();
+    assert!(screen.contains("44m ago"), "{screen}");
+    // One agent is one agent.
+    let mut state = session();
+    let keep = state.agents.keys().next().unwrap().clone();
+    state.agents.retain(|id, _| *id == keep);
+    let mut t = Term::new(state, 120, 40);
+    assert!(t.screen().contains("1 agent, "), "{}", t.screen());
+}
+
+/// A task finished, as the core would say it.
+fn finish(app: &mut App, task: &str) {
+    event(
+        app,
+        EventKind::TaskStatusChanged {
+            task: task.into(),
+            status: overlord::protocol::model::TaskStatus::Done,
+            note: None,
+        },
+    );
 }

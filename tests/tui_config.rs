@@ -301,6 +301,11 @@ fn resolve_looks_up_layers_in_order_then_global() {
         keymap.resolve(&[Context::Swarm], key("q")),
         Some(Action::Quit)
     );
+    // And help is modal: a key it does not bind never reaches the pane or global.
+    assert_eq!(
+        keymap.resolve(&[Context::Help, Context::Swarm], key("3")),
+        None
+    );
     // Confirm shadows the pane, and is modal: keys it does not bind do nothing.
     let layers = [Context::Confirm, Context::Timeline];
     assert_eq!(keymap.resolve(&layers, key("y")), Some(Action::Confirm));

@@ -212,9 +212,9 @@ fn the_console_drives_a_session_from_the_keyboard() {
     // Save: one key, a confirmation listing what is integrated, then the checkpoint.
     t.keys(&["S"]);
     let s = t.wait("the Save confirmation", 10, |s| {
-        s.contains("integrate the finished tasks")
+        s.contains("integrate 1 finished task: feature")
     });
-    assert!(s.contains("feature"), "{s}");
+    assert!(s.contains("y/enter confirm"), "the keys in the box: {s}");
     t.keys(&["y"]);
     // The progress view lists each step; it stays with the outcome until dismissed.
     let s = t.wait("the Save's steps", 60, |s| {
@@ -410,6 +410,48 @@ fn random_keys_never_crash_the_console() {
             "{width}×{height}, seed {seed:#x}: {s}"
         );
     }
+}
+
+/// At 100 columns the hint bar names `?` and `S`; the help opens, scrolls to its end, filters,
+/// and the keys pressed over it never reach the pane behind.
+#[test]
+fn the_help_reads_to_its_end_and_filters_at_100_columns_without_leaking_keys() {
+    if !tmux_available() {
+        panic!("tmux is required for the console's end-to-end test (.ci/run installs it)");
+    }
+    let repo = prepared();
+    let t = Tmux::start(&repo, 100, 30);
+    let s = t.wait("the console", 30, |s| s.contains("Swarm"));
+    let footer = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    assert!(
+        footer.starts_with("? help  q quit  : command bar  S save  P pause all"),
+        "{s}"
+    );
+    t.keys(&["?"]);
+    t.wait("the help", 10, |s| s.contains("Help 1–24/"));
+    t.keys(&["G"]);
+    let s = t.wait("the end of the help", 10, |s| s.contains("window 24h/7d"));
+    assert!(s.contains("Metrics") && !s.contains("Help 1–24/"), "{s}");
+    // Keys that would move the pane behind go to the help: `3` starts a filter.
+    t.keys(&["3", "Down", "j"]);
+    t.wait("the filter", 10, |s| s.contains("filter: 3j"));
+    t.keys(&["Escape"]);
+    t.wait("the filter cleared", 10, |s| !s.contains("filter: 3j"));
+    t.keys(&["r", "o", "l", "l"]);
+    let s = t.wait("the filtered help", 10, |s| s.contains("filter: roll"));
+    assert!(
+        s.contains("roll back to checkpoint") && s.contains("1/"),
+        "{s}"
+    );
+    t.keys(&["Escape"]);
+    t.wait("the filter cleared", 10, |s| !s.contains("filter: roll"));
+    t.keys(&["Escape"]);
+    let s = t.wait("the help closed", 10, |s| !s.contains("Help "));
+    // The swarm still has the focus and its first row selected: nothing leaked.
+    assert!(s.contains("┏ Swarm"), "{s}");
+    t.keys(&["q"]);
+    let s = t.wait("the exit", 30, |s| s.contains("CONSOLE-EXITED"));
+    assert!(s.contains("CONSOLE-EXITED 0"), "{s}");
 }
 
 /// A crash (a fail point panics on the first key) gives the terminal back, says the

@@ -501,7 +501,15 @@ pub fn screen_of(
     h: u16,
 ) -> (String, Buffer) {
     let theme = Theme::dark();
-    let hints = hints();
+    // The footer names the keys of the top layer, as the runner's hints do.
+    let hints = if screen.confirm.is_some() {
+        vec![
+            ("y/enter".to_string(), "confirm".to_string()),
+            ("n/esc/ctrl-c".to_string(), "cancel".to_string()),
+        ]
+    } else {
+        hints()
+    };
     let help = vec![("global".to_string(), hints.clone())];
     let raw = vec!["{\"type\":\"item.completed\"}".to_string()];
     let frame = overlord::tui::screen::Frame {

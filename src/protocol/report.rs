@@ -431,6 +431,19 @@ impl StatusReport {
     }
 }
 
+/// `n` and the noun, plural unless `n` is 1: `1 agent`, `3 agents`, `0 checkpoints`.
+pub fn plural(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        // "1 history" is no word of ours; "-y" after a consonant makes "-ies".
+        (_, Some(stem)) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ if noun.ends_with(['s', 'x']) || noun.ends_with("ch") || noun.ends_with("sh") => {
+            format!("{n} {noun}es")
+        }
+        _ => format!("{n} {noun}s"),
+    }
+}
+
 /// Dollars from micro-dollars, to the cent; to the hundredth of a cent below one cent, so a
 /// small spend does not read as nothing (6_000 → "$0.0060", 420_000 → "$0.42").
 pub fn usd(micros: u64) -> String {

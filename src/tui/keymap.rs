@@ -75,8 +75,9 @@ impl Context {
     /// A modal layer captures the keyboard: keys it does not bind are not looked up in the
     /// layers under it (a confirmation must not quit on `q`; the palette's text field takes
     /// the characters).
+    /// The help is modal too: no key reaches the pane behind it (its filter takes the letters).
     pub fn is_modal(self) -> bool {
-        matches!(self, Context::Confirm | Context::Palette)
+        matches!(self, Context::Confirm | Context::Palette | Context::Help)
     }
 }
 
@@ -224,8 +225,8 @@ impl Action {
             Action::Back => ("back", "back"),
             Action::Save => ("save", "save"),
             Action::Rollback => ("rollback", "roll back to checkpoint"),
-            Action::Confirm => ("confirm", "yes"),
-            Action::Cancel => ("cancel", "no"),
+            Action::Confirm => ("confirm", "confirm"),
+            Action::Cancel => ("cancel", "cancel"),
             Action::Approve => ("approve", "approve"),
             Action::Reject => ("reject", "reject"),
             Action::Ack => ("ack", "acknowledge"),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{
-    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind,
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
@@ -69,19 +69,7 @@ pub fn load_look(root: &Path, config: &Config) -> (Theme, Keymap, Vec<String>) {
     (theme, keymap, warnings)
 }
 
-fn hints(keymap: &Keymap, layers: &[Context]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for c in layers {
-        for (k, what) in keymap.hints(*c) {
-            if !out.iter().any(|(_, w)| w == what) {
-                out.push((k, what.to_string()));
-            }
-        }
-    }
-    out
-}
-
-fn help(keymap: &Keymap) -> Vec<(String, Vec<(String, String)>)> {
+fn help(keymap: &Keymap) -> Vec<super::help::Section> {
     keymap
         .help()
         .into_iter()
@@ -331,8 +319,17 @@ pub fn on_terminal(
 fn on_key(app: &mut App, keymap: &Keymap, k: KeyEvent) -> Vec<Intent> {
     crate::core::failpoint::panic_at("console.key");
     let layers = app.layers();
+    if layers.first() == Some(&Context::Help) {
+        return on_help_key(app, keymap, k);
+    }
     match keymap.resolve(&layers, k) {
-        Some(action) => app.on_action(action),
+        Some(action) => {
+            let out = app.on_action(action);
+            if app.screen.help {
+                count_help_rows(app, keymap);
+            }
+            out
+        }
         None => {
             if layers.first() == Some(&Context::Palette) {
                 app.on_edit(k);
@@ -344,10 +341,61 @@ fn on_key(app: &mut App, keymap: &Keymap, k: KeyEvent) -> Vec<Intent> {
     }
 }
 
-/// Scrolling or clicking over a pane (or its tab) focuses it first.
+/// A key while the help is open: the help's keys scroll and close it; while a filter is
+/// typed, characters and backspace edit it; any other character starts a filter. Nothing
+/// reaches the pane behind.
+fn on_help_key(app: &mut App, keymap: &Keymap, k: KeyEvent) -> Vec<Intent> {
+    count_help_rows(app, keymap);
+    let filter = app.screen.help_view.filter.clone();
+    let typed = match k.code {
+        KeyCode::Char(c)
+            if !k
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            Some(c)
+        }
+        _ => None,
+    };
+    if filter.is_some() {
+        if let Some(c) = typed {
+            app.on_help_text(c);
+            return Vec::new();
+        }
+        if k.code == KeyCode::Backspace {
+            app.on_help_backspace();
+            return Vec::new();
+        }
+    }
+    match keymap.resolve(&[Context::Help], k) {
+        Some(action) => app.on_action(action),
+        None => {
+            if let Some(c) = typed {
+                app.on_help_text(c);
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// How many rows the help shows with its filter (what its scrolling stops at).
+fn count_help_rows(app: &mut App, keymap: &Keymap) {
+    let filter = app.screen.help_view.filter.as_deref();
+    app.screen.help_view.rows = super::help::rows(&help(keymap), filter).len();
+}
+
+/// Scrolling or clicking over a pane (or its tab) focuses it first. Over the help the wheel
+/// scrolls the help, and nothing reaches the pane behind an overlay.
 fn on_mouse(app: &mut App, size: Rect, m: MouseEvent) -> Vec<Intent> {
     let at = screen::areas(&app.screen, size).and_then(|a| a.pane_at(m.column, m.row));
     let modal = app.layers().first().is_some_and(|c| c.is_modal());
+    if app.screen.help && app.screen.confirm.is_none() && app.screen.command.is_none() {
+        return match m.kind {
+            MouseEventKind::ScrollUp => app.on_action(Action::Up),
+            MouseEventKind::ScrollDown => app.on_action(Action::Down),
+            _ => Vec::new(),
+        };
+    }
     match m.kind {
         MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
             if !modal =>
@@ -386,7 +434,7 @@ pub fn draw_frame(
     buf: &mut ratatui::buffer::Buffer,
 ) {
     let layers = app.layers();
-    let hint_list = hints(look.keymap, &layers);
+    let hint_list = super::hints::ordered(look.keymap, &layers);
     let help_list = help(look.keymap);
     let frame = Frame {
         state: &app.state,

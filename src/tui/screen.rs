@@ -101,6 +101,8 @@ pub struct Screen {
     /// The core's answer to the last command: ok and the message.
     pub reply: Option<(bool, String)>,
     pub help: bool,
+    /// The help's scroll and filter.
+    pub help_view: super::help::HelpView,
     pub confirm: Option<Confirm>,
     /// Warnings about the user's files (theme, keymap), shown until dismissed.
     pub warnings: Vec<String>,
@@ -123,7 +125,7 @@ pub struct Frame<'a> {
     /// Footer hints for the focused layer: (keys, what they do).
     pub hints: &'a [(String, String)],
     /// Help overlay: (section, [(keys, what)]).
-    pub help: &'a [(String, Vec<(String, String)>)],
+    pub help: &'a [super::help::Section],
     pub stall_secs: u64,
 }
 
@@ -334,24 +336,6 @@ fn command_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
     }
 }
 
-fn footer<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
-    let mut spans = Vec::new();
-    let mut used = 0;
-    for (keys, what) in f.hints {
-        let piece = keys.chars().count() + what.chars().count() + 3;
-        if used + piece > width {
-            break;
-        }
-        used += piece;
-        spans.push(Span::styled(keys.clone(), f.theme.style(Slot::Key)));
-        spans.push(Span::styled(
-            format!(" {what}  "),
-            f.theme.style(Slot::Hint),
-        ));
-    }
-    Line::from(spans)
-}
-
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
@@ -516,7 +500,7 @@ fn details(screen: &Screen, f: &Frame<'_>, body: Rect, buf: &mut Buffer) {
     ));
     lines.push(field(f, "from → to", format!("{} → {}", c.from, c.to)));
     lines.push(field(f, "status", c.status.to_string()));
-    lines.push(field(f, "raised", c.timestamp.clone()));
+    lines.push(field(f, "raised", super::text::when(&c.timestamp)));
     if let Some(a) = &c.raised_by {
         lines.push(field(f, "raised by", a.clone()));
     }
@@ -528,7 +512,11 @@ fn details(screen: &Screen, f: &Frame<'_>, body: Rect, buf: &mut Buffer) {
         lines.push(field(f, "escalated to", path.join(" → ")));
     }
     if let Some(by) = &c.acknowledged_by {
-        let at = c.acknowledged_at.clone().unwrap_or_default();
+        let at = c
+            .acknowledged_at
+            .as_deref()
+            .map(super::text::when)
+            .unwrap_or_default();
         lines.push(field(f, "acknowledged", format!("{by} {at}")));
     }
     if let Some(a) = &c.assigned_to {
@@ -538,7 +526,11 @@ fn details(screen: &Screen, f: &Frame<'_>, body: Rect, buf: &mut Buffer) {
         lines.push(field(f, "response", r.clone()));
     }
     if let Some(by) = &c.resolved_by {
-        let at = c.resolved_at.clone().unwrap_or_default();
+        let at = c
+            .resolved_at
+            .as_deref()
+            .map(super::text::when)
+            .unwrap_or_default();
         lines.push(field(f, "resolved", format!("{by} {at}")));
     }
     if let Some(r) = &c.resolution {
@@ -661,7 +653,7 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
         draw_pane(screen, f, *p, *r, buf);
     }
     command_line(screen, f, width).render(a.command, buf);
-    footer(f, width).render(a.footer, buf);
+    super::hints::line(f.hints, f.theme, width).render(a.footer, buf);
 
     if !screen.warnings.is_empty() {
         let h = (screen.warnings.len() as u16 + 2).min(body.height);
@@ -701,43 +693,39 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
         progress(screen, f, body, buf);
     }
     if screen.help {
-        let r = centered(body, body.width.saturating_sub(4).min(90), body.height);
-        Clear.render(r, buf);
-        let mut lines = Vec::new();
-        for (section, keys) in f.help {
-            lines.push(Line::from(Span::styled(
-                section.clone(),
-                f.theme.style(Slot::Title),
-            )));
-            for (k, what) in keys {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("  {k:<14}"), f.theme.style(Slot::Key)),
-                    Span::styled(what.clone(), f.theme.style(Slot::Text)),
-                ]));
-            }
-        }
-        Paragraph::new(lines)
-            .block(ctx(f, true).block("Help", Some("esc to close".into())))
-            .render(r, buf);
+        super::help::render(&screen.help_view, f.help, f.theme, body, buf);
     }
     if let Some(c) = &screen.confirm {
-        let h = (c.lines.len() as u16 + 4).min(body.height);
-        let r = centered(body, body.width.saturating_sub(8).min(80), h);
-        Clear.render(r, buf);
-        let mut lines: Vec<Line> = c
-            .lines
-            .iter()
-            .map(|l| Line::from(Span::styled(clean(l), f.theme.style(Slot::Text))))
-            .collect();
-        lines.push(Line::from(vec![
-            Span::styled("enter", f.theme.style(Slot::Key)),
-            Span::styled(" confirm   ", f.theme.style(Slot::Hint)),
-            Span::styled("esc", f.theme.style(Slot::Key)),
-            Span::styled(" cancel", f.theme.style(Slot::Hint)),
-        ]));
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(ctx(f, true).block(&c.title, None))
-            .render(r, buf);
+        confirm(c, f, body, buf);
     }
+}
+
+/// A confirmation: its text wrapped to the box, then its keys (those of the confirm layer,
+/// which the footer shows too), inside the box.
+fn confirm(c: &Confirm, f: &Frame<'_>, body: Rect, buf: &mut Buffer) {
+    let w = body.width.saturating_sub(8).min(80);
+    let inner = usize::from(w.saturating_sub(2)).max(1);
+    let mut lines: Vec<Line> = c
+        .lines
+        .iter()
+        .flat_map(|l| super::text::wrap(&clean(l), inner))
+        .map(|l| Line::from(Span::styled(l, f.theme.style(Slot::Text))))
+        .collect();
+    lines.push(Line::from(""));
+    let mut keys = Vec::new();
+    for (i, (k, what)) in f.hints.iter().enumerate() {
+        if i > 0 {
+            keys.push(Span::styled(" · ", f.theme.style(Slot::Hint)));
+        }
+        keys.push(Span::styled(k.clone(), f.theme.style(Slot::Key)));
+        keys.push(Span::styled(format!(" {what}"), f.theme.style(Slot::Hint)));
+    }
+    lines.push(Line::from(keys));
+    let h = (lines.len() as u16 + 2).min(body.height);
+    let r = centered(body, w, h);
+    Clear.render(r, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(ctx(f, true).block(&c.title, None))
+        .render(r, buf);
 }

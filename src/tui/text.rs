@@ -56,3 +56,103 @@ pub fn ago(secs: i64) -> String {
         _ => format!("{}d", s / 86_400),
     }
 }
+
+/// Counts as English (`1 agent`, `3 agents`): the one helper the core's answers use too.
+pub use crate::protocol::report::plural;
+
+/// An audit timestamp (`2026-12-06T14:03:27.000Z`) as details show it: `2026-12-06 14:03 UTC`.
+/// Anything that does not parse is shown as it is (cleaned).
+pub fn when(ts: &str) -> String {
+    match crate::core::parse_stamp(ts) {
+        Some(t) => {
+            let t = t.to_offset(time::UtcOffset::UTC);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        }
+        None => clean(ts),
+    }
+}
+
+/// `s` word-wrapped to lines of at most `width` characters: breaks at spaces, and a word
+/// longer than a line is cut into pieces (so nothing is ever lost past the edge).
+pub fn wrap(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in s.split(' ').filter(|w| !w.is_empty()) {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let room = if len == 0 {
+                width
+            } else {
+                width.saturating_sub(len + 1)
+            };
+            if word.len() <= room {
+                if len > 0 {
+                    line.push(' ');
+                    len += 1;
+                }
+                line.extend(word.iter());
+                len += word.len();
+                break;
+            }
+            if len > 0 {
+                lines.push(std::mem::take(&mut line));
+                len = 0;
+                continue;
+            }
+            // A word longer than a whole line: the part that fits, then the rest.
+            let rest = word.split_off(width);
+            lines.push(word.iter().collect());
+            word = rest;
+        }
+    }
+    if len > 0 || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals_read_as_english() {
+        assert_eq!(plural(1, "agent"), "1 agent");
+        assert_eq!(plural(0, "agent"), "0 agents");
+        assert_eq!(plural(2, "checkpoint"), "2 checkpoints");
+        assert_eq!(plural(3, "branch"), "3 branches");
+        assert_eq!(plural(2, "entry"), "2 entries");
+        assert_eq!(plural(2, "key"), "2 keys");
+    }
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_never_loses_a_character() {
+        assert_eq!(
+            wrap("restore checkpoint/20261121-001 as a new commit", 20),
+            vec!["restore", "checkpoint/20261121-", "001 as a new commit"]
+        );
+        assert_eq!(wrap("a b c", 3), vec!["a b", "c"]);
+        assert_eq!(wrap("abc d", 3), vec!["abc", "d"], "a line exactly full");
+        assert_eq!(wrap("", 10), vec![""]);
+        for w in 1..30 {
+            for l in wrap("the quick brown fox jumps over the lazy dog", w) {
+                assert!(l.chars().count() <= w, "{l:?} wider than {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn details_show_absolute_times_in_utc() {
+        assert_eq!(when("2026-12-06T14:03:27.000Z"), "2026-12-06 14:03 UTC");
+        assert_eq!(when("not a time"), "not a time");
+    }
+}

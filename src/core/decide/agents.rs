@@ -168,8 +168,8 @@ pub(super) fn pause(state: &State, origin: &Origin, target: &Target) -> Result<O
             }
             Ok(none(
                 format!(
-                    "kill switch on: dispatch halted, {} agents suspended",
-                    state.agents.len()
+                    "kill switch on: dispatch halted, {} suspended",
+                    crate::protocol::report::plural(state.agents.len(), "agent")
                 ),
                 vec![EventKind::DispatchHalted {
                     reason: Some(format!("/pause all by {}", origin.actor())),

@@ -38,16 +38,18 @@ pub(super) fn import(
         .approvals
         .values()
         .any(|a| a.kind == ApprovalKind::Plan && a.subject == new_plan.id && a.is_pending());
-    let mut message = format!(
-        "plan '{}' imported: {phases} phases, {tasks} tasks",
-        new_plan.title
+    let counts = format!(
+        "{}, {}",
+        crate::protocol::report::plural(phases, "phase"),
+        crate::protocol::report::plural(tasks, "task")
     );
+    let mut message = format!("plan '{}' imported: {counts}", new_plan.title);
     if !already {
         let approval = Approval::pending(
             ApprovalId(state.counters.approvals + 1),
             ApprovalKind::Plan,
             new_plan.id.clone(),
-            format!("plan '{}' ({phases} phases, {tasks} tasks)", new_plan.title),
+            format!("plan '{}' ({counts})", new_plan.title),
             origin.actor(),
             ctx.now.clone(),
         );

@@ -45,7 +45,8 @@ pub(super) fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> 
         conflicted,
     } = integrate(core, progress, &repo, &sess, op, main_before, &tasks)?;
     if merged.is_empty() {
-        return Ok(nothing_integrated(&tasks, &conflicted));
+        let taken_out = crate::protocol::model::on_main(&core.state.checkpoints).taken_out;
+        return Ok(nothing_integrated(&tasks, &conflicted, &taken_out));
     }
 
     // The PM's documents, generated from the state, go in with the checkpoint.
@@ -154,12 +155,21 @@ fn integrate(
     let mut integ = main_before;
     let mut merged: Vec<String> = Vec::new();
     let mut conflicted = Vec::new();
+    // An ancestor of main is not necessarily in its tree: a rollback may have taken it out.
+    let taken_out = crate::protocol::model::on_main(&core.state.checkpoints).taken_out;
     for tb in tasks {
         let tip = oid(&tb.tip)?;
         // One history walk per branch: the tip is already in when it is the merge base.
         let base = repo.merge_base(integ, tip)?;
         if base == tip {
-            progress.step(core, op, "skipped", format!("{}: nothing new", tb.task))?;
+            let detail = match taken_out.get(&tb.task) {
+                Some(rollback) => format!(
+                    "{}: nothing new since {rollback} took it out of {} (rework or rebase it to bring it back)",
+                    tb.task, sess.main
+                ),
+                None => format!("{}: nothing new", tb.task),
+            };
+            progress.step(core, op, "skipped", detail)?;
             continue;
         }
         let outcome = merge_task(repo, sess, op, tb, base, integ, tip)?;
@@ -215,12 +225,28 @@ fn integrate(
 fn nothing_integrated(
     tasks: &[TaskBranch],
     conflicted: &[(TaskBranch, Vec<merge::Conflict>)],
+    taken_out: &std::collections::BTreeMap<String, String>,
 ) -> Finish {
+    // Finished tasks whose code a rollback took out of main's tree (still in its history).
+    let out: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| taken_out.get(&t.task).map(|r| format!("{} ({r})", t.task)))
+        .collect();
     let (outcome, message) = if conflicted.is_empty() {
         (
             OperationOutcome::NothingToSave,
             if tasks.is_empty() {
                 "nothing to save: no task is done yet".to_string()
+            } else if !out.is_empty() {
+                format!(
+                    "nothing to save: taken out of main by a rollback and nothing new on the branch since: {}; rework or rebase to bring it back{}",
+                    out.join(", "),
+                    if out.len() < tasks.len() {
+                        "; the other finished tasks are on main"
+                    } else {
+                        ""
+                    }
+                )
             } else {
                 "nothing to save: every finished task is already on main".to_string()
             },

@@ -40,3 +40,100 @@ pub struct Checkpoint {
     #[serde(default)]
     pub undoes: Option<String>,
 }
+
+/// Which finished tasks `main` holds, read from the timeline.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct OnMain {
+    /// Task → the Save checkpoint that brought it into `main`.
+    pub tasks: std::collections::BTreeMap<String, String>,
+    /// Task → the rollback that took it out of `main`'s tree since (its commits stay in the
+    /// history: being an ancestor of `main` no longer means being in it).
+    pub taken_out: std::collections::BTreeMap<String, String>,
+}
+
+/// Follows the timeline: a Save adds the tasks it integrated; a rollback gives `main` what the
+/// checkpoint it restores held (the tasks integrated after it are taken out); undoing a
+/// rollback gives back what `main` held before it. A promotion changes nothing.
+pub fn on_main(checkpoints: &[Checkpoint]) -> OnMain {
+    use std::collections::BTreeMap;
+    let mut now = OnMain::default();
+    // What main held after, and before, each checkpoint.
+    let mut after: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+    let mut before: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+    for cp in checkpoints {
+        before.insert(&cp.name, now.tasks.clone());
+        match cp.kind {
+            CheckpointKind::Save => {
+                for t in &cp.tasks {
+                    now.tasks.insert(t.clone(), cp.name.clone());
+                    now.taken_out.remove(t);
+                }
+            }
+            CheckpointKind::Promotion => {}
+            CheckpointKind::Rollback => {
+                let restored = match (&cp.undoes, &cp.restores) {
+                    (Some(undone), _) => before.get(undone.as_str()),
+                    (None, Some(restores)) => after.get(restores.as_str()),
+                    (None, None) => None,
+                }
+                .cloned()
+                .unwrap_or_default();
+                for t in now.tasks.keys().filter(|t| !restored.contains_key(*t)) {
+                    now.taken_out.insert(t.clone(), cp.name.clone());
+                }
+                for t in restored.keys() {
+                    now.taken_out.remove(t);
+                }
+                now.tasks = restored;
+            }
+        }
+        after.insert(&cp.name, now.tasks.clone());
+    }
+    now
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cp(name: &str, kind: CheckpointKind, tasks: &[&str]) -> Checkpoint {
+        Checkpoint {
+            name: name.into(),
+            kind,
+            commit: String::new(),
+            created_at: String::new(),
+            qa_run: None,
+            summary: String::new(),
+            restores: None,
+            tag_object: None,
+            previous: None,
+            tasks: tasks.iter().map(|t| t.to_string()).collect(),
+            audit_ids: vec![],
+            undoes: None,
+        }
+    }
+
+    #[test]
+    fn a_rollback_takes_out_what_came_after_and_its_undo_brings_it_back() {
+        let mut timeline = vec![
+            cp("c1", CheckpointKind::Save, &["t1"]),
+            cp("c2", CheckpointKind::Save, &["t2"]),
+        ];
+        assert_eq!(on_main(&timeline).tasks.len(), 2);
+        timeline.push(Checkpoint {
+            restores: Some("c1".into()),
+            ..cp("c3", CheckpointKind::Rollback, &[])
+        });
+        let now = on_main(&timeline);
+        assert_eq!(now.tasks.keys().collect::<Vec<_>>(), ["t1"]);
+        assert_eq!(now.taken_out.get("t2").map(String::as_str), Some("c3"));
+        timeline.push(Checkpoint {
+            restores: Some("c3".into()),
+            undoes: Some("c3".into()),
+            ..cp("c4", CheckpointKind::Rollback, &[])
+        });
+        let now = on_main(&timeline);
+        assert_eq!(now.tasks.len(), 2);
+        assert!(now.taken_out.is_empty());
+    }
+}

@@ -22,7 +22,7 @@ mod variations;
 pub use agents::{Agent, AgentState};
 pub use alerts::{Alert, AlertLevel};
 pub use approvals::{Approval, ApprovalKind, Decision};
-pub use checkpoints::{Checkpoint, CheckpointKind};
+pub use checkpoints::{on_main, Checkpoint, CheckpointKind, OnMain};
 pub use clarifications::Clarification;
 pub use concerns::{Concern, ConcernStatus, Severity};
 pub use handoffs::Handoff;

@@ -60,10 +60,10 @@ impl Supervisor {
             Role::Designer,
             &purpose,
             format!(
-                "plan '{}' approved: {} phases, {} tasks; project overview and detail generated",
+                "plan '{}' approved: {}, {}; project overview and detail generated",
                 plan.title,
-                plan.phases.len(),
-                plan.tasks().count()
+                crate::protocol::report::plural(plan.phases.len(), "phase"),
+                crate::protocol::report::plural(plan.tasks().count(), "task")
             ),
             documents::NAMES
                 .iter()

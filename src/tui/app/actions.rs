@@ -14,6 +14,11 @@ use crate::tui::screen::{self, Confirm, Pane};
 
 const PAGE: usize = 10;
 
+/// Why a key that acts on a selection did nothing.
+const NO_AGENT: &str = "no agent is selected: there are none yet";
+const NO_CONCERN: &str = "no concern is selected: none is open";
+const NO_CHECKPOINT: &str = "no checkpoint yet: a Save makes the first";
+
 impl App {
     pub fn on_action(&mut self, action: Action) -> Vec<Intent> {
         self.dirty = true;
@@ -23,6 +28,9 @@ impl App {
         }
         if let Some(text) = self.screen.command.clone() {
             return self.on_command_bar_action(action, text);
+        }
+        if self.screen.help {
+            return self.on_help_action(action);
         }
         match action {
             Action::Quit => vec![Intent::Quit],
@@ -147,7 +155,10 @@ impl App {
     /// Help, the command bar, and back: closes the topmost overlay, else clears the filters.
     fn on_overlay_action(&mut self, action: Action) -> Vec<Intent> {
         match action {
-            Action::Help => self.screen.help = !self.screen.help,
+            Action::Help => {
+                self.screen.help = !self.screen.help;
+                self.screen.help_view = Default::default();
+            }
             Action::Back | Action::Cancel => {
                 if self.screen.help {
                     self.screen.help = false;
@@ -228,6 +239,9 @@ impl App {
 
     /// Marks the selected checkpoint (the base of the next checkpoint diff), or unmarks it.
     fn toggle_mark(&mut self) -> Vec<Intent> {
+        if self.screen.timeline.checkpoint(&self.state).is_none() {
+            self.say(NO_CHECKPOINT);
+        }
         if let Some(cp) = self.screen.timeline.checkpoint(&self.state) {
             let name = cp.name.clone();
             let t = &mut self.screen.timeline;
@@ -257,15 +271,19 @@ impl App {
     fn on_select(&mut self) -> Vec<Intent> {
         match self.screen.focus {
             // The selected agent's raw output in the activity pane.
-            Pane::Swarm => {
-                if let Some(a) = self.selected_agent() {
+            Pane::Swarm => match self.selected_agent() {
+                Some(a) => {
                     self.screen.activity.agent = Some(a);
                     self.screen.activity.raw = true;
                     self.screen.focus = Pane::Activity;
                 }
-            }
+                None => self.say(NO_AGENT),
+            },
             Pane::Concerns => {
                 self.screen.details = !self.screen.details && self.selected_concern().is_some();
+                if self.selected_concern().is_none() {
+                    self.say(NO_CONCERN);
+                }
             }
             Pane::Diff => {
                 if let Some(v) = self.screen.diff.view.as_mut() {
@@ -294,11 +312,15 @@ impl App {
     /// Save and rollback ask for a confirmation first.
     fn on_checkpoint_action(&mut self, action: Action) -> Vec<Intent> {
         match action {
-            Action::Save => {
-                let lines = self.save_summary();
-                self.confirm("Save", lines, Command::Save);
-            }
+            Action::Save => match self.save_summary() {
+                Ok(lines) => self.confirm("Save", lines, Command::Save),
+                // Nothing to ask about: say so instead.
+                Err(why) => self.say(why),
+            },
             Action::Rollback => {
+                if self.screen.timeline.checkpoint(&self.state).is_none() {
+                    self.say(NO_CHECKPOINT);
+                }
                 if let Some(cp) = self.screen.timeline.checkpoint(&self.state) {
                     let name = cp.name.clone();
                     self.confirm(
@@ -324,16 +346,11 @@ impl App {
     /// with the command started.
     fn on_concern_action(&mut self, action: Action) -> Vec<Intent> {
         match action {
-            Action::Approve => {
-                if let Some(a) = self.pending_approval() {
-                    self.open_command(format!("/approve {a} "));
-                }
-            }
-            Action::Reject => {
-                if let Some(a) = self.pending_approval() {
-                    self.open_command(format!("/reject {a} "));
-                }
-            }
+            Action::Approve | Action::Reject => match self.pending_approval() {
+                Some(a) if action == Action::Approve => self.open_command(format!("/approve {a} ")),
+                Some(a) => self.open_command(format!("/reject {a} ")),
+                None => self.say("nothing awaits your approval"),
+            },
             Action::Ack => {
                 if let Some(c) = self.selected_concern() {
                     return vec![Intent::Submit(Command::Ack { concern: c })];
@@ -359,6 +376,13 @@ impl App {
                 }
             }
             _ => {}
+        }
+        // Acknowledge, resolve and assign act on the selected concern.
+        if action != Action::Approve
+            && action != Action::Reject
+            && self.selected_concern().is_none()
+        {
+            self.say(NO_CONCERN);
         }
         Vec::new()
     }
@@ -399,7 +423,16 @@ impl App {
             }
             _ => {}
         }
+        // Pause, resume and clarify act on the selected agent.
+        if action != Action::PauseAll && self.selected_agent().is_none() {
+            self.say(NO_AGENT);
+        }
         Vec::new()
+    }
+
+    /// Says in the status line why a key did nothing.
+    fn say(&mut self, why: impl Into<String>) {
+        self.screen.reply = Some((false, why.into()));
     }
 
     fn selected_agent(&self) -> Option<String> {
@@ -495,24 +528,50 @@ impl App {
         self.pending = Some(Pending::Submit(then));
     }
 
-    /// What a Save would integrate, for its confirmation.
-    fn save_summary(&self) -> Vec<String> {
-        let done: Vec<String> = self
+    /// What a Save would integrate, for its confirmation: the finished tasks `main` does not
+    /// hold (by the timeline: those a rollback took out are named apart, since a Save brings
+    /// them back only with new work on their branches). `Err`: why there is nothing to save.
+    fn save_summary(&self) -> Result<Vec<String>, String> {
+        let on_main = crate::protocol::model::on_main(&self.state.checkpoints);
+        let done: Vec<&str> = self
             .state
             .plan
-            .as_ref()
-            .map(|p| {
-                p.tasks()
-                    .filter(|t| t.status == TaskStatus::Done && !t.is_temporary)
-                    .map(|t| t.id.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut lines = vec![if done.is_empty() {
-            "no task is done yet: nothing to integrate".to_string()
-        } else {
-            format!("integrate the finished tasks: {}", done.join(", "))
-        }];
+            .iter()
+            .flat_map(|p| p.tasks())
+            .filter(|t| t.status == TaskStatus::Done && !t.is_temporary)
+            .map(|t| t.id.as_str())
+            .filter(|t| !on_main.tasks.contains_key(*t))
+            .collect();
+        let (taken_out, new): (Vec<&str>, Vec<&str>) = done
+            .into_iter()
+            .partition(|t| on_main.taken_out.contains_key(*t));
+        if new.is_empty() && taken_out.is_empty() {
+            let any_done = self
+                .state
+                .plan
+                .iter()
+                .flat_map(|p| p.tasks())
+                .any(|t| t.status == TaskStatus::Done && !t.is_temporary);
+            return Err(if any_done {
+                "nothing to save: every finished task is already on main".into()
+            } else {
+                "nothing to save: no task is done yet".into()
+            });
+        }
+        let mut lines = Vec::new();
+        if !new.is_empty() {
+            lines.push(format!(
+                "integrate {}: {}",
+                crate::tui::text::plural(new.len(), "finished task"),
+                new.join(", ")
+            ));
+        }
+        for t in &taken_out {
+            lines.push(format!(
+                "{t}: taken out of main by {}; integrated again only with new work on its branch",
+                on_main.taken_out[*t]
+            ));
+        }
         lines.push(
             "run the QA gates on the integration; on auto_merge move main and tag a checkpoint"
                 .into(),
@@ -520,7 +579,7 @@ impl App {
         if self.state.dispatch_halted {
             lines.push("(dispatch is paused)".into());
         }
-        lines
+        Ok(lines)
     }
 
     fn main_branch(&self) -> String {
@@ -536,13 +595,13 @@ impl App {
     fn diff_for_selection(&mut self) -> Vec<Intent> {
         match self.screen.focus {
             Pane::Swarm => {
-                let Some(task) = self
-                    .screen
-                    .swarm
-                    .agent(&self.state)
-                    .and_then(|a| a.task.clone())
-                else {
-                    self.screen.reply = Some((false, "the selected agent has no task".into()));
+                let Some(agent) = self.screen.swarm.agent(&self.state) else {
+                    self.say(NO_AGENT);
+                    return Vec::new();
+                };
+                let Some(task) = agent.task.clone() else {
+                    let why = format!("{} has no task to show", agent.id);
+                    self.say(why);
                     return Vec::new();
                 };
                 let main = self.main_branch();
@@ -550,6 +609,7 @@ impl App {
             }
             Pane::Timeline => {
                 let Some(cp) = self.screen.timeline.checkpoint(&self.state) else {
+                    self.say(NO_CHECKPOINT);
                     return Vec::new();
                 };
                 let to = cp.name.clone();

@@ -17,6 +17,7 @@ use super::screen::{Pane, Screen};
 use super::watch::Touched;
 
 mod actions;
+mod help_keys;
 
 /// What the app asks its runner to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,8 +82,9 @@ impl App {
         if self.screen.command.is_some() {
             return vec![Context::Palette];
         }
+        // The help is modal: nothing reaches the pane behind it.
         if self.screen.help {
-            return vec![Context::Help, Context::Global];
+            return vec![Context::Help];
         }
         let pane = match self.screen.focus {
             Pane::Swarm => Context::Swarm,

@@ -91,7 +91,7 @@ fn lines<'a>(ctx: &Ctx<'_>, width: usize) -> (String, Vec<Line<'a>>) {
             } else if let Some(r) = live.running.as_ref().filter(|r| &r.gate == gate) {
                 let progress = match r.total {
                     Some(t) => format!("{}/{t} tests", r.done),
-                    None if r.done > 0 => format!("{} tests", r.done),
+                    None if r.done > 0 => crate::tui::text::plural(r.done as usize, "test"),
                     None => String::new(),
                 };
                 lines.push(Line::from(vec![

@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Row, Table, Widget};
 
 use super::{inner, scroll_for, Ctx};
 use crate::protocol::model::{Agent, AgentState};
-use crate::tui::text::{ago, clean, fit};
+use crate::tui::text::{ago, clean, fit, plural};
 use crate::tui::theme::Slot;
 
 /// The swarm pane's view state.
@@ -68,7 +68,10 @@ pub fn render(ctx: &Ctx<'_>, view: &SwarmView, area: Rect, buf: &mut Buffer) {
     let active = ctx.state.active_agents().count();
     let block = ctx.block(
         "Swarm",
-        Some(format!("{} agents, {active} active", agents.len())),
+        Some(format!(
+            "{}, {active} active",
+            plural(agents.len(), "agent")
+        )),
     );
     let body = inner(area);
     block.render(area, buf);
@@ -90,9 +93,12 @@ pub fn render(ctx: &Ctx<'_>, view: &SwarmView, area: Rect, buf: &mut Buffer) {
         .take(rows_visible)
         .map(|(i, a)| {
             let (state, slot) = state_cell(ctx, a);
+            // Quiet counts only while an agent could speak: a finished one is not quiet.
+            let finished = matches!(a.state, AgentState::Done | AgentState::Failed);
             let since = a
                 .last_event_at
                 .as_deref()
+                .filter(|_| !finished)
                 .and_then(|t| ctx.since(t))
                 .map(ago)
                 .unwrap_or_else(|| "—".into());

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Row, Table, Widget};
 
 use super::{inner, scroll_for, Ctx};
 use crate::protocol::model::{Checkpoint, CheckpointKind};
-use crate::tui::text::clean;
+use crate::tui::text::{ago, clean, plural};
 use crate::tui::theme::Slot;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl TimelineView {
 
 pub fn render(ctx: &Ctx<'_>, view: &TimelineView, area: Rect, buf: &mut Buffer) {
     let list = entries(ctx.state);
-    let block = ctx.block("Timeline", Some(format!("{} checkpoints", list.len())));
+    let block = ctx.block("Timeline", Some(plural(list.len(), "checkpoint")));
     let body = inner(area);
     block.render(area, buf);
     if list.is_empty() {
@@ -64,11 +64,11 @@ pub fn render(ctx: &Ctx<'_>, view: &TimelineView, area: Rect, buf: &mut Buffer) 
                 .and_then(|id| ctx.state.qa_runs.iter().find(|r| r.id == id))
                 .map(|r| format!("{} {}", r.id, r.decision.as_str()))
                 .unwrap_or_else(|| "—".into());
-            let when = c
-                .created_at
-                .get(5..16)
-                .unwrap_or(&c.created_at)
-                .replace('T', " ");
+            // Panes say how long ago; details give the absolute time.
+            let when = ctx
+                .since(&c.created_at)
+                .map(|s| format!("{} ago", ago(s)))
+                .unwrap_or_else(|| "—".into());
             let name = c.name.trim_start_matches("checkpoint/").to_string();
             // Marked to compare with (`m`, then `d` on another).
             let name = if view.marked.as_deref() == Some(c.name.as_str()) {
