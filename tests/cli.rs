@@ -356,3 +356,84 @@ fn a_reader_that_stops_early_gets_a_quiet_exit_not_a_panic() {
         assert!(o.status.success(), "{:?}: {err}", o.status);
     }
 }
+
+/// Agents write concern summaries, plan titles and file names; an escape sequence in any of
+/// them prints visibly in the text output (OSC 52 would write the user's clipboard, OSC 0
+/// retitle the terminal, a CSI move the cursor) and stays exact in `--json`.
+#[test]
+fn escape_sequences_from_agents_print_visibly() {
+    const CLIPBOARD: &str = "\u{1b}]52;c;ZXZpbA==\u{7}";
+    const TITLE: &str = "\u{1b}]0;pwned\u{7}";
+    let inert = |o: &std::process::Output| {
+        for bytes in [&o.stdout, &o.stderr] {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{9b}'),
+                "a raw escape reached the terminal: {text:?}"
+            );
+        }
+    };
+    let repo = Repo::new();
+    init(&repo);
+    let summary = format!("build broke{CLIPBOARD} \u{9b}2J");
+    let o = repo.run(&[
+        "concern",
+        "raise",
+        "--from",
+        "tester",
+        "--severity",
+        "warning",
+        "--category",
+        "design_gap",
+        &summary,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    inert(&o);
+    let o = repo.run(&["status"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    inert(&o);
+    assert!(
+        stdout(&o).contains("build broke␛]52;c;ZXZpbA==␇"),
+        "{}",
+        stdout(&o)
+    );
+    let o = repo.run(&["cmd", "/status"]);
+    inert(&o);
+    let o = repo.run(&["status", "--json"]);
+    inert(&o);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["state"]["concerns"]["C-1"]["summary"], summary.as_str());
+
+    repo.write(
+        "plan.json",
+        // JSON spells the escape `\u001b`; the title holds the real ESC.
+        &PLAN.replace("Backtester loop", "Backtester\\u001b]0;pwned\\u0007 loop"),
+    );
+    let o = repo.run(&["plan", "import", "plan.json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = repo.run(&["plan", "show"]);
+    inert(&o);
+    assert!(
+        stdout(&o).contains("Backtester␛]0;pwned␇ loop"),
+        "{}",
+        stdout(&o)
+    );
+
+    let name = format!("notes{TITLE}.md");
+    repo.write(&name, "hello\n");
+    git(
+        repo.path(),
+        repo.home.path(),
+        &["commit", "-q", "--allow-empty", "-m", "base"],
+    );
+    let before = git(repo.path(), repo.home.path(), &["rev-parse", "HEAD"]);
+    let before = before.trim();
+    git(repo.path(), repo.home.path(), &["add", "--", &name]);
+    git(repo.path(), repo.home.path(), &["commit", "-qm", "notes"]);
+    let o = repo.run(&["diff", before, "HEAD", "--stat"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    inert(&o);
+    assert!(stdout(&o).contains("notes␛]0;pwned␇.md"), "{}", stdout(&o));
+    let o = repo.run(&["diff", before, "HEAD"]);
+    inert(&o);
+}

@@ -2,10 +2,9 @@
 //! with its CLI probed — installed or not, where, its version — the roles that use it, and the
 //! configuration's problems.
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use super::output::{fail, print_json, Failed, Outcome, JSON_SCHEMA_VERSION};
+use super::output::{print_json, Failed, Outcome, JSON_SCHEMA_VERSION};
 use super::session::{load_config_warning, workspace};
 use crate::agent::adapter::{resolve, AdapterSpec};
 use crate::config::Config;
@@ -151,7 +150,6 @@ fn print_rows_json(rows: &[Row], warnings: &[String]) -> Outcome {
 /// One line per adapter: name, kind, version and path (or why not), roles.
 fn print_rows(rows: &[Row]) -> Outcome {
     let width = rows.iter().map(|(_, p, _)| p.name.len()).max().unwrap_or(0);
-    let mut out = std::io::stdout().lock();
     for (_, p, used_by) in rows {
         let state = match (&p.path, &p.version, &p.error) {
             (Some(path), Some(v), _) => format!("{v}  ({})", path.display()),
@@ -164,13 +162,7 @@ fn print_rows(rows: &[Row]) -> Outcome {
         } else {
             format!("  roles: {}", used_by.join(", "))
         };
-        writeln!(
-            out,
-            "{:<width$}  {:<8}  {state}{roles}",
-            p.name,
-            p.kind.as_str()
-        )
-        .map_err(fail)?;
+        println!("{:<width$}  {:<8}  {state}{roles}", p.name, p.kind.as_str());
     }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! `overlord-tui diff`: what changed — HEAD vs the working tree, a task branch vs its base,
 //! or two revisions, branches, task ids or checkpoints — as a unified diff, a stat or JSON.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -45,6 +44,8 @@ pub(super) fn diff(repo: &Option<PathBuf>, args: DiffArgs) -> Outcome {
     } else {
         diff::unified::unified(&set)
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).map_err(fail)
+    // File names and contents come from agents: shown visibly, like everything the CLI
+    // prints (`--json` has the exact bytes).
+    print!("{text}");
+    Ok(())
 }

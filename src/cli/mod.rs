@@ -12,6 +12,26 @@ use clap::{Parser, Subcommand};
 
 use crate::workspace::Workspace;
 
+// Everything the CLI prints passes one sanitizer (`protocol::visible`): agents write concern
+// summaries, plan titles, commit messages and file names, and none of it may reach the
+// terminal as an escape sequence. These shadow the standard printing macros for every module
+// declared below, so no call site can forget it (`output::put` writes; a closed pipe, as in
+// `status | head`, ends the output quietly instead of panicking).
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::cli::output::put(false, &format!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::cli::output::put(false, "\n") };
+    ($($arg:tt)*) => { $crate::cli::output::put(false, &format!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::cli::output::put(true, &format!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::cli::output::put(true, "\n") };
+    ($($arg:tt)*) => { $crate::cli::output::put(true, &format!("{}\n", format_args!($($arg)*))) };
+}
+
 mod agents;
 mod audit;
 mod cmd;

@@ -21,8 +21,21 @@ pub(super) fn fail(message: impl std::fmt::Display) -> Failed {
 
 pub(super) fn print_json(value: &impl serde::Serialize) -> Outcome {
     let text = serde_json::to_string_pretty(value).map_err(fail)?;
+    let text = crate::protocol::visible::json(text);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}").map_err(fail)
+}
+
+/// Writes `text` to stdout or stderr with every control character but line breaks and tabs
+/// shown visibly (the CLI's `print!` family expands to this). A write error (a closed pipe)
+/// is ignored: there is nobody left to tell.
+pub(super) fn put(to_stderr: bool, text: &str) {
+    let text = crate::protocol::visible::text(text);
+    let _ = if to_stderr {
+        std::io::stderr().lock().write_all(text.as_bytes())
+    } else {
+        std::io::stdout().lock().write_all(text.as_bytes())
+    };
 }
 
 pub(super) fn render_reply(reply: &Reply, json: bool) -> Outcome {

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod model;
 pub mod report;
 pub mod state;
+pub mod visible;
 
 pub use command::{
     Command, CommandRecord, ConcernDraft, HandoffDraft, Origin, RejectCode, Rejection, Reply,

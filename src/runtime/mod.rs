@@ -6,6 +6,7 @@
 
 pub mod adapters;
 pub mod process;
+pub mod procs;
 pub mod prompts;
 pub mod script;
 pub mod supervisor;

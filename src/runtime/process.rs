@@ -181,9 +181,13 @@ fn signal_group(pid: u32, sig: rustix::process::Signal) {
     }
 }
 
-/// Whether any process is left in the group.
+/// Whether any process of the group is still running. Zombies do not count: they have exited
+/// and wait only for a reaper (counting them raised false "left processes running" concerns).
+/// Without `/proc`, a signal test of the group answers (zombies included).
 fn group_alive(pid: u32) -> bool {
-    pgid(pid).is_some_and(|p| rustix::process::test_kill_process_group(p).is_ok())
+    super::procs::group_running(pid).unwrap_or_else(|| {
+        pgid(pid).is_some_and(|p| rustix::process::test_kill_process_group(p).is_ok())
+    })
 }
 
 /// A readable reason a program could not be started.

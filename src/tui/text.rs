@@ -4,23 +4,9 @@
 
 /// `s` with every control character made visible and inert: ESC and the C0/C1 controls become
 /// `␛`-style pictures or `�`, tabs become a space, line breaks a `⏎`. The result is one line.
+/// (The one sanitizer is `protocol::visible`, shared with the text CLI.)
 pub fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\t' => out.push(' '),
-            '\n' | '\r' => out.push('⏎'),
-            // C0 controls as their Unicode control pictures (ESC → ␛).
-            '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
-            '\u{7f}' => out.push('␡'),
-            // C1 controls (CSI 0x9b among them) and the bidi overrides that reorder text.
-            '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
-                out.push('�')
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    crate::protocol::visible::line(s)
 }
 
 /// The first line of `s`, cleaned.

@@ -1,0 +1,107 @@
+//! Text from agents, plans, concerns, commits and file names on its way to a terminal: the one
+//! sanitizer. Control characters and escape sequences are shown as visible pictures and made
+//! inert, so a concern summary cannot write the user's clipboard (OSC 52), retitle the
+//! terminal (OSC 0), move the cursor over earlier output (CR, CSI) or reorder what is read
+//! (bidi overrides). The console uses [`line`]; the text CLI prints everything through
+//! [`text`]; `--json` output passes [`json`].
+
+use std::borrow::Cow;
+
+/// What a character becomes on a terminal: `None` when it is shown as it is.
+fn picture(c: char) -> Option<char> {
+    match c {
+        // C0 controls as their Unicode control pictures (ESC → ␛, CR → ␍).
+        '\u{0}'..='\u{1f}' => Some(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
+        '\u{7f}' => Some('␡'),
+        // C1 controls (CSI 0x9b and OSC 0x9d among them) and the bidi overrides and isolates
+        // that reorder text.
+        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => Some('�'),
+        _ => None,
+    }
+}
+
+/// True when `c` would reach the terminal as something other than itself.
+fn hazardous(c: char) -> bool {
+    picture(c).is_some()
+}
+
+/// `s` as one inert line: tabs become a space, line breaks a `⏎`, every other control
+/// character its picture (see [`picture`]).
+pub fn line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\t' => out.push(' '),
+            '\n' | '\r' => out.push('⏎'),
+            c => out.push(picture(c).unwrap_or(c)),
+        }
+    }
+    out
+}
+
+/// `s` with its lines and tabs kept and every other control character shown as its picture
+/// (a carriage return too: it would let a line overwrite what was printed before it).
+/// Borrowed when there is nothing to change, which is nearly always.
+pub fn text(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && c != '\t' && hazardous(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c => out.push(picture(c).unwrap_or(c)),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A serialized JSON document with the characters JSON leaves raw but a terminal would act on
+/// (DEL, C1 controls, bidi overrides) written as `\uXXXX` escapes (serde_json escapes the C0
+/// controls itself). The document means the same, and printing it is inert.
+pub fn json(doc: String) -> String {
+    if !doc.chars().any(hazardous) {
+        return doc;
+    }
+    let mut out = String::with_capacity(doc.len() + 16);
+    for c in doc.chars() {
+        if hazardous(c) {
+            // Outside strings JSON holds only ASCII punctuation, digits, letters and
+            // whitespace (\n, \t, space), none of them hazardous except \n and \t, which
+            // serde_json writes only between tokens, so the escape always lands in a string.
+            if c == '\n' || c == '\t' {
+                out.push(c);
+            } else {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_become_visible() {
+        let osc52 = "fix\u{1b}]52;c;ZXZpbA==\u{7}done";
+        assert_eq!(text(osc52), "fix␛]52;c;ZXZpbA==␇done");
+        assert_eq!(line("a\r\nb\tc"), "a⏎⏎b c");
+        assert_eq!(text("a\r\nb\tc"), "a␍\nb\tc");
+        assert_eq!(text("\u{9b}31m"), "�31m");
+        assert_eq!(text("\u{202e}gnp.exe"), "�gnp.exe");
+        assert!(matches!(text("plain\ttext\n"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_stays_json_and_inert() {
+        let value = serde_json::json!({"summary": "x\u{1b}]0;pwned\u{7}\u{9b}2J\u{202e}y\u{7f}"});
+        let doc = json(serde_json::to_string_pretty(&value).unwrap());
+        assert!(!doc.chars().any(|c| hazardous(c) && c != '\n'), "{doc:?}");
+        let back: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(back, value);
+    }
+}
