@@ -187,10 +187,12 @@ fn usage_errors_exit_2_with_a_suggestion() {
     assert!(stderr(&o).contains("Usage"), "{}", stderr(&o));
     let o = repo.run(&["--help"]);
     assert_eq!(o.status.code(), Some(0));
-    // Nothing of that reached the store.
+    // The three lines of the grammar that did not parse are refusals in the trail (a command
+    // record and its answer each); the command line's own usage errors are not commands.
     let o = repo.run(&["audit", "summary", "--json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["records"], 0);
+    assert_eq!(v["records"], 6, "{v}");
+    assert_eq!(v["commands_rejected"], 3, "{v}");
 }
 
 #[test]
@@ -207,6 +209,25 @@ fn rejected_commands_exit_1_and_are_audited() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["commands_rejected"], 1);
     assert_eq!(v["by_topic"]["command"], 1);
+    assert!(repo.run(&["audit", "verify"]).status.success());
+
+    // A line that does not parse is a usage error (exit 2) and a refusal in the trail, the
+    // line kept as it was typed.
+    let o = repo.run(&["cmd", "/nonsense now"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nonsense"), "{}", stderr(&o));
+    let o = repo.run(&["audit", "summary", "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["commands_rejected"], 2);
+    let commands =
+        std::fs::read_to_string(repo.path().join(".overlord/audit/commands.jsonl")).unwrap();
+    assert!(
+        commands.contains("\"line\":\"/nonsense now\""),
+        "{commands}"
+    );
+    let responses =
+        std::fs::read_to_string(repo.path().join(".overlord/audit/responses.jsonl")).unwrap();
+    assert!(responses.contains("\"usage\""), "{responses}");
     assert!(repo.run(&["audit", "verify"]).status.success());
 }
 

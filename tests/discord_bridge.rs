@@ -304,7 +304,7 @@ async fn the_bot_registers_every_human_command_and_answers_members_as_the_core_d
     );
     assert!(fx.audit("responses.jsonl").contains("unauthorized"));
 
-    // Bad input: a clear, private error; nothing reaches the core.
+    // Bad input: a clear, private error; the core records it as a refused command.
     let sent = fx
         .fake
         .send_slash(&alice(), "ack", &[Opt::Str("concern", "banana".into())])
@@ -315,6 +315,12 @@ async fn the_bot_registers_every_human_command_and_answers_members_as_the_core_d
         "{:?}",
         cb.body
     );
+    wait_until_async("the malformed /ack in the audit trail", PATIENCE, || {
+        fx.audit("commands.jsonl")
+            .lines()
+            .any(|l| l.contains("\"cmd\":\"malformed\"") && l.contains("banana"))
+    })
+    .await;
 
     // Autocomplete offers what the state has: the bridge's copy follows the core's events,
     // so a concern just raised shows up within moments (asked again until it does).

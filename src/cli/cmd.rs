@@ -21,10 +21,33 @@ pub(super) fn cmd(repo: &Option<PathBuf>, line: &str, json: bool) -> Outcome {
                 }));
             }
             eprintln!("error: {e}");
+            record_refusal(repo, e.into_command(line));
             return Err(Failed(2));
         }
     };
     run_command(repo, command, json)
+}
+
+/// A line that did not parse is still a refused command: the core records it and its refusal
+/// in the audit trail (the user was already told why). Nothing to record into before `init`,
+/// and nothing more to say if the store cannot be reached.
+fn record_refusal(repo: &Option<PathBuf>, command: Command) {
+    let start = match repo {
+        Some(p) => p.clone(),
+        None => match std::env::current_dir() {
+            Ok(d) => d,
+            Err(_) => return,
+        },
+    };
+    let Ok(ws) = crate::workspace::Workspace::discover(&start) else {
+        return;
+    };
+    if !ws.is_initialized() {
+        return;
+    }
+    if let Ok(mut session) = Session::open(&ws) {
+        let _ = session.submit(command);
+    }
 }
 
 pub(super) fn run_command(repo: &Option<PathBuf>, command: Command, json: bool) -> Outcome {

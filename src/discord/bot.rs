@@ -234,7 +234,22 @@ impl Handler {
                     .map(|u| format!(" (usage: {u})"))
                     .unwrap_or_default();
                 let m = Message::text(format!("⚠️ {e}{usage}")).ephemeral();
-                self.answer(id, &token, &m).await
+                self.answer(id, &token, &m).await;
+                // Answered first (Discord waits 3 s); then the refusal goes to the audit trail
+                // like any other refused command.
+                let line = slash::to_line(&cmd.data.name, &values)
+                    .unwrap_or_else(|_| format!("/{}", cmd.data.name));
+                let _ = self
+                    .link
+                    .submit(
+                        origin,
+                        Command::Malformed {
+                            line,
+                            error: e,
+                            suggestion: None,
+                        },
+                    )
+                    .await;
             }
         }
     }
@@ -354,7 +369,8 @@ impl Handler {
             }
             Err(e) => {
                 let m = Message::text(format!("⚠️ {e}")).ephemeral();
-                self.answer(at.0, at.2, &m).await
+                self.answer(at.0, at.2, &m).await;
+                let _ = self.link.submit(origin, e.into_command(line)).await;
             }
         }
     }

@@ -143,6 +143,14 @@ pub enum Command {
         concern: ConcernId,
         message: String,
     },
+    /// A line that did not parse, sent anyway so that its refusal is in the audit trail like
+    /// any other refused command (the core answers it with `RejectCode::Usage`). `parse`
+    /// never produces it; `print` gives back the line as it was typed.
+    Malformed {
+        line: String,
+        error: String,
+        suggestion: Option<String>,
+    },
 }
 
 impl Command {
@@ -172,6 +180,7 @@ impl Command {
             Command::RegisterAgent { .. } => "agent",
             Command::SetTaskStatus { .. } => "task",
             Command::LinkMessage { .. } => "link",
+            Command::Malformed { .. } => "malformed",
         }
     }
 

@@ -33,6 +33,13 @@ pub fn decide(
     let now = ctx.now.as_str();
     match command {
         Command::Status => Ok(queries::status(state, now)),
+        Command::Malformed {
+            error, suggestion, ..
+        } => Err(Rejection {
+            code: RejectCode::Usage,
+            message: error.clone(),
+            suggestion: suggestion.clone(),
+        }),
         Command::Help { command } => Ok(queries::help(command.as_deref())),
         Command::RegisterAgent {
             id,

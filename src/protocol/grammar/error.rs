@@ -17,6 +17,17 @@ impl ParseError {
             usage: None,
         }
     }
+
+    /// The refused `line` as a command for the core to record and refuse
+    /// (`Command::Malformed`), so a line that does not parse is audited like any other
+    /// refusal.
+    pub fn into_command(self, line: &str) -> crate::protocol::Command {
+        crate::protocol::Command::Malformed {
+            line: line.to_string(),
+            error: self.to_string(),
+            suggestion: self.suggestion,
+        }
+    }
 }
 
 impl fmt::Display for ParseError {

@@ -67,6 +67,7 @@ impl Line {
 pub fn print(command: &Command) -> String {
     let mut line = Line(format!("/{}", command.name()));
     match command {
+        Command::Malformed { line, .. } => return line.clone(),
         Command::Status | Command::Save => {}
         Command::Help { command } => {
             if let Some(c) = command {
