@@ -404,6 +404,11 @@ impl Default for RoleConfig {
 pub struct CoreConfig {
     pub snapshot_every: u64,
     pub poll_ms: u64,
+    /// The largest plan file `/import` reads (bytes): every later command carries the plan in
+    /// its state, so an outsized one slows everything (an 11 MB plan made commands 20× slower).
+    pub max_plan_bytes: u64,
+    /// The most tasks a plan may hold.
+    pub max_plan_tasks: usize,
 }
 
 impl Default for CoreConfig {
@@ -411,6 +416,8 @@ impl Default for CoreConfig {
         CoreConfig {
             snapshot_every: 1000,
             poll_ms: 250,
+            max_plan_bytes: 1 << 20,
+            max_plan_tasks: 2000,
         }
     }
 }

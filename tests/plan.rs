@@ -101,6 +101,36 @@ fn validation_errors_name_the_task() {
     assert!(e.starts_with("plan plan.json:"), "{e}");
 }
 
+/// An outsized plan is refused before it slows every later command: by its file size (not
+/// even read) and by its number of tasks, with the setting to change named.
+#[test]
+fn plans_over_the_size_caps_are_refused_and_change_nothing() {
+    let repo = Repo::new();
+    repo.core();
+    repo.write("plan.json", PLAN);
+    let mut config = overlord::config::Config::default();
+    config.core.max_plan_tasks = 2;
+    let mut core = overlord::core::Core::open(&repo.workspace(), &config).unwrap();
+    let msg = rejected(&mut core, "/import plan.json");
+    assert!(
+        msg.contains("has 3 tasks, over the 2 allowed ([core] max_plan_tasks)"),
+        "{msg}"
+    );
+    config.core.max_plan_tasks = 3;
+    config.core.max_plan_bytes = PLAN.len() as u64 - 1;
+    let mut core = overlord::core::Core::open(&repo.workspace(), &config).unwrap();
+    let msg = rejected(&mut core, "/import plan.json");
+    assert!(msg.contains("([core] max_plan_bytes)"), "{msg}");
+    assert!(core.state().plan.is_none());
+    config.core.max_plan_bytes = PLAN.len() as u64;
+    let mut core = overlord::core::Core::open(&repo.workspace(), &config).unwrap();
+    ok(&mut core, "/import plan.json");
+    // The default admits a plan of two thousand tasks, and not one more.
+    let defaults = overlord::config::Config::default();
+    assert_eq!(defaults.core.max_plan_tasks, 2000);
+    assert_eq!(defaults.core.max_plan_bytes, 1 << 20);
+}
+
 #[test]
 fn a_bad_plan_changes_nothing_and_a_good_reimport_keeps_progress() {
     let repo = Repo::new();
@@ -165,6 +195,8 @@ fn the_embedded_default_configuration_parses() {
     for key in [
         "core.snapshot_every",
         "core.poll_ms",
+        "core.max_plan_bytes",
+        "core.max_plan_tasks",
         "git.main",
         "git.protected",
         "qa.policy",
@@ -251,7 +283,7 @@ fn the_embedded_default_configuration_parses() {
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 85, "{keys:?}");
+    assert_eq!(keys.len(), 87, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

@@ -654,6 +654,23 @@ fn bad_inputs_are_clear_errors_and_change_nothing() {
     assert!(msg.contains(&cp), "the known checkpoints are listed: {msg}");
     let msg = rejected(&mut fx.core, &format!("/rollback {cp} --branch a..b"));
     assert!(msg.contains("not a valid branch name"), "{msg}");
+    // Names git reads ambiguously are refused too, and so is a tag's name.
+    for name in [
+        "refs/heads/x",
+        "HEAD",
+        "ORIG_HEAD",
+        "tags/v1",
+        "heads/y",
+        "remotes/origin/main",
+        "0123456789abcdef0123456789abcdef01234567",
+        cp.as_str(),
+    ] {
+        let msg = rejected(&mut fx.core, &format!("/rollback {cp} --branch {name}"));
+        assert!(
+            msg.contains("not a valid branch name") || msg.contains("already names a tag"),
+            "{name}: {msg}"
+        );
+    }
     let before = fx.core.state().clone();
     let r = fx.core.execute(
         human(),

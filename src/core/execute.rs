@@ -232,14 +232,37 @@ impl Core {
                 self.ws.root.join(p)
             }
         };
-        let text = std::fs::read_to_string(&full).map_err(|e| {
+        let cannot_read = |e: std::io::Error| {
             Rejection::new(
                 RejectCode::InvalidInput,
                 format!("cannot read plan {}: {e}", full.display()),
             )
-        })?;
+        };
         let shown = self.ws.relative(&full);
-        plan::parse_todo_list(&text, &shown, now)
+        let limits = &self.config.core;
+        let size = std::fs::metadata(&full).map_err(cannot_read)?.len();
+        if size > limits.max_plan_bytes {
+            return Err(Rejection::new(
+                RejectCode::InvalidInput,
+                format!(
+                    "plan {shown} is {size} bytes, over the {} allowed ([core] max_plan_bytes); split it into phases imported one after another",
+                    limits.max_plan_bytes
+                ),
+            ));
+        }
+        let text = std::fs::read_to_string(&full).map_err(cannot_read)?;
+        let plan = plan::parse_todo_list(&text, &shown, now)?;
+        let tasks: usize = plan.phases.iter().map(|p| p.tasks.len()).sum();
+        if tasks > limits.max_plan_tasks {
+            return Err(Rejection::new(
+                RejectCode::InvalidInput,
+                format!(
+                    "plan {shown} has {tasks} tasks, over the {} allowed ([core] max_plan_tasks)",
+                    limits.max_plan_tasks
+                ),
+            ));
+        }
+        Ok(plan)
     }
 }
 

@@ -144,7 +144,15 @@ pub fn head_branch(repo: &Repository) -> Result<Option<String>> {
 /// A branch name as `git check-ref-format --branch` accepts it, narrowed to what is safe in
 /// paths and terminals.
 pub fn check_branch_name(name: &str) -> Result<()> {
+    let first = name.split('/').next().unwrap_or("");
+    // Names git would read as something else: `refs/…` (a full ref name), `HEAD` and the
+    // other special refs, `heads/…`, `tags/…`, `remotes/…` (shorthands `git rev-parse` tries
+    // before branches), `@`, and a full object id.
+    let ambiguous = matches!(first, "refs" | "heads" | "tags" | "remotes" | "@")
+        || first.ends_with("HEAD")
+        || (name.len() >= 40 && name.chars().all(|c| c.is_ascii_hexdigit()));
     let ok = !name.is_empty()
+        && !ambiguous
         && name
             .split('/')
             .all(|c| crate::core::worktree::check_component(c).is_ok() && !c.is_empty());

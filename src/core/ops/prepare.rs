@@ -115,6 +115,12 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
                     if protection(core, &session).is_protected(&refname) {
                         return Err(git_reject(GitError::Protected(refname)));
                     }
+                    if repo.find_reference(&format!("refs/tags/{b}")).is_ok() {
+                        return Err(reject(
+                            RejectCode::Conflict,
+                            format!("{b} already names a tag; pick another --branch name"),
+                        ));
+                    }
                     if git::branch_tip(&repo, b).map_err(git_reject)?.is_some() {
                         return Err(reject(
                             RejectCode::Conflict,
