@@ -8,6 +8,7 @@ pub mod command_bar;
 pub mod diff_source;
 pub mod diff_view;
 pub mod highlight;
+pub mod history;
 pub mod keymap;
 pub mod metrics_source;
 pub mod panes;
