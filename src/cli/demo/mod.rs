@@ -59,7 +59,7 @@ pub struct DemoArgs {
     pub headless: bool,
     /// Keep each of the eight stages on screen at least SECS seconds before the demo moves
     /// on (default: 5 in the console, 0 with --headless)
-    #[arg(long, value_name = "SECS", value_parser = parse_pace)]
+    #[arg(long, value_name = "SECS", value_parser = parse_pace, allow_negative_numbers = true)]
     pub pace: Option<f64>,
 }
 

@@ -97,3 +97,37 @@ impl Say {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stage stays on screen at least the pace before the next one is shown, and the demo
+    /// acts as the human only after it; with no pace nothing waits.
+    #[tokio::test]
+    async fn each_stage_stays_on_screen_at_least_the_pace() {
+        let pace = Duration::from_millis(300);
+        let (tx, mut shown) = mpsc::unbounded_channel();
+        let say = Say::console(pace, tx);
+        say.stage(1, "the plan").await;
+        let first = Instant::now();
+        assert_eq!(shown.recv().await.unwrap(), "stage 1/8: the plan");
+        say.hold(Duration::ZERO).await;
+        assert!(first.elapsed() >= pace, "{:?}", first.elapsed());
+        say.stage(2, "the spec").await;
+        assert_eq!(shown.recv().await.unwrap(), "stage 2/8: the spec");
+        // A longer least time wins over the pace.
+        let second = Instant::now();
+        say.hold(Duration::from_millis(500)).await;
+        assert!(second.elapsed() >= Duration::from_millis(450));
+        say.end("cycle done").await;
+        assert_eq!(shown.recv().await.unwrap(), "cycle done");
+
+        let quick = Say::headless(Duration::ZERO);
+        let start = Instant::now();
+        for n in 1..=STAGES {
+            quick.stage(n, "headless").await;
+        }
+        assert!(start.elapsed() < pace, "{:?}", start.elapsed());
+    }
+}
