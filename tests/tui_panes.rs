@@ -513,6 +513,7 @@ pub fn screen_of(
         hints: &hints,
         help: &help,
         stall_secs: 120,
+        decide: Default::default(),
     };
     let buf = draw(w, h, |a, b| {
         overlord::tui::screen::render(screen, &frame, a, b)

@@ -419,8 +419,17 @@ pub fn draw_frame(
         hints: &hint_list,
         help: &help_list,
         stall_secs: look.stall_secs,
+        decide: (
+            first_key(look.keymap, Context::Global, Action::FocusPlan),
+            first_key(look.keymap, Context::Plan, Action::Approve),
+        ),
     };
     screen::render(&app.screen, &frame, area, buf);
+}
+
+/// The first key bound to `action` in `context`, as the keymap writes it.
+fn first_key(keymap: &Keymap, context: Context, action: Action) -> Option<String> {
+    keymap.keys(context, action).first().map(|k| k.to_string())
 }
 
 /// The terminal and what a frame is drawn with.

@@ -128,6 +128,9 @@ pub struct Frame<'a> {
     /// Help overlay: (section, [(keys, what)]).
     pub help: &'a [(String, Vec<(String, String)>)],
     pub stall_secs: u64,
+    /// The keys that decide what awaits the human, from the keymap: the one that shows the
+    /// Plan pane and the one that approves there (`None`: not bound).
+    pub decide: (Option<String>, Option<String>),
 }
 
 fn ctx<'a>(f: &Frame<'a>, focused: bool) -> Ctx<'a> {
@@ -311,25 +314,14 @@ fn status_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
     Line::from(kept)
 }
 
-/// The keys that decide a pending approval, from the keymap (through the help's sections):
-/// "a approves" in the Plan pane, else "3 then a". `None` when approving has no key.
+/// The keys that decide a pending approval: "a approves" in the Plan pane, else "3 then a".
+/// `None` when approving has no key.
 fn decide_keys(screen: &Screen, f: &Frame<'_>) -> Option<String> {
-    use super::keymap::{Action, Context};
-    let key = |context: Context, action: Action| {
-        let section = format!("{context:?}");
-        f.help
-            .iter()
-            .find(|(s, _)| *s == section)?
-            .1
-            .iter()
-            .find(|(_, what)| what == action.description())
-            .and_then(|(keys, _)| keys.split('/').next().map(str::to_string))
-    };
-    let approve = key(Context::Plan, Action::Approve)?;
+    let approve = f.decide.1.as_deref()?;
     if screen.focus == Pane::Plan {
         return Some(format!("{approve} approves"));
     }
-    let plan = key(Context::Global, Action::FocusPlan)?;
+    let plan = f.decide.0.as_deref()?;
     Some(format!("{plan} then {approve}"))
 }
 

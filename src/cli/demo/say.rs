@@ -100,7 +100,12 @@ impl Say {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::{Duration, Instant};
+
+    use tokio::sync::mpsc;
+
+    // Not `super::*`: that reads as the demo's module (an import loop to the layout test).
+    use crate::cli::demo::say::{Say, STAGES};
 
     /// A stage stays on screen at least the pace before the next one is shown, and the demo
     /// acts as the human only after it; with no pace nothing waits.
