@@ -167,6 +167,7 @@ fn bench(c: &mut Criterion) {
                 hints: &hints,
                 help: &help,
                 stall_secs: 120,
+                decide: Default::default(),
             };
             screen::render(black_box(&screen_state), &frame, area, &mut buf);
             buf

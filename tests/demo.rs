@@ -249,3 +249,27 @@ fn the_demo_refuses_a_directory_that_is_not_empty_and_touches_nothing() {
         "my notes\n"
     );
 }
+
+/// `--pace` takes seconds from 0 to 600; anything else is refused before anything is made.
+#[test]
+fn the_demo_refuses_a_pace_that_is_not_a_number_of_seconds() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("never-made");
+    for pace in ["-1", "soon", "601", "NaN"] {
+        let mut cmd = bin();
+        cmd.args(["demo", "--headless", "--pace", pace, "--dir"])
+            .arg(&dir)
+            .current_dir(home.path());
+        sandbox(&mut cmd, home.path());
+        let o = cmd.output().expect("run overlord-tui demo");
+        assert_eq!(o.status.code(), Some(2), "{pace}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "'{pace}' is not a number of seconds from 0 to 600"
+            )),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!dir.exists(), "{pace}: nothing is made");
+    }
+}

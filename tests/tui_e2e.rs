@@ -27,6 +27,17 @@ impl Tmux {
 
     /// The console with more environment (`NAME=value …`).
     fn start_with(repo: &Repo, width: u16, height: u16, env: &str) -> Tmux {
+        Tmux::start_in(repo.path(), repo.home.path(), (width, height), env, "")
+    }
+
+    /// `overlord-tui ARGS` in `dir`, with `home` as its home and more environment.
+    fn start_in(
+        dir: &Path,
+        home: &Path,
+        (width, height): (u16, u16),
+        env: &str,
+        args: &str,
+    ) -> Tmux {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let t = Tmux {
@@ -35,10 +46,10 @@ impl Tmux {
         };
         // A shell command with the sandboxed environment, so the console's git and agents
         // never see the host's configuration.
-        let home = repo.home.path().display().to_string();
+        let home = home.display().to_string();
         let line = format!(
-            "cd '{}' && env HOME='{home}' XDG_CONFIG_HOME='{home}/.config' GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null USER=tester TERM=xterm-256color {env} '{}'; echo CONSOLE-EXITED $?; sleep 60",
-            repo.path().display(),
+            "cd '{}' && env HOME='{home}' XDG_CONFIG_HOME='{home}/.config' GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null USER=tester TERM=xterm-256color {env} '{}' {args}; echo CONSOLE-EXITED $?; sleep 60",
+            dir.display(),
             env!("CARGO_BIN_EXE_overlord-tui")
         );
         let ok = t
@@ -482,4 +493,78 @@ fn a_crash_gives_the_terminal_back_and_says_where_the_log_is() {
     );
     // The terminal is back: the shell's own screen, no alternate screen, no mouse capture.
     assert!(!s.contains("Concerns"), "{s}");
+}
+
+/// The demo in the console, paced short: each stage's narration on screen, what awaits the
+/// human with the keys that decide it (the test approves the design spec with them), the end
+/// of the cycle with what to look at; then the console started again on the kept project
+/// shows the activity as it was.
+#[test]
+fn the_demo_narrates_its_stages_and_a_restarted_console_shows_its_activity() {
+    if !tmux_available() {
+        panic!("tmux is required for the console's end-to-end test (.ci/run installs it)");
+    }
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("demo-project");
+    // The toolchain for the scripts' cargo runs (the home is sandboxed).
+    let env: Vec<String> = tool_env(&home.path().join("target"))
+        .into_iter()
+        .map(|(k, v)| format!("{k}='{v}'"))
+        .collect();
+    let env = format!(
+        "{} OVERLORD_DISCORD_TOKEN= OVERLORD_DISCORD_WEBHOOK_URL=",
+        env.join(" ")
+    );
+    let t = Tmux::start_in(
+        home.path(),
+        home.path(),
+        (100, 30),
+        &env,
+        &format!("demo --pace 1 --dir '{}'", dir.display()),
+    );
+    t.wait("the first stage", 60, |s| {
+        s.contains("stage 1/8: the two-phase plan is imported")
+    });
+    // The design spec waits for the human; the status line says which keys decide it.
+    let s = t.wait("the design spec awaiting the human", 300, |s| {
+        s.contains("stage 3/8: the design spec awaits you")
+    });
+    t.wait("the keys on the status line", 30, |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.contains("1 awaiting you: 3 then a"))
+    });
+    assert!(s.contains("press 3 (Plan), then a, then enter"), "{s}");
+    t.keys(&["3"]);
+    t.wait("the Plan pane's own hint", 30, |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.contains("1 awaiting you: a approves"))
+    });
+    t.keys(&["a"]);
+    t.wait("the approval in the command bar", 30, |s| {
+        s.contains("/approve A-2")
+    });
+    t.keys(&["Enter"]);
+    t.wait("the concern's stage", 300, |s| {
+        s.contains("stage 4/8: two implementers work in parallel; a concern climbs to you")
+    });
+    t.wait("the end of the cycle", 600, |s| {
+        s.contains("cycle done — 5 timeline · 7 diff")
+    });
+    t.keys(&["q"]);
+    let s = t.wait("the demo's report", 60, |s| s.contains("CONSOLE-EXITED"));
+    assert!(s.contains("CONSOLE-EXITED 0"), "{s}");
+    drop(t);
+
+    // The console again on the kept project: its activity log is the one it had.
+    let t = Tmux::start_in(&dir, home.path(), (100, 30), &env, "");
+    t.wait("the console", 60, |s| s.contains("Swarm"));
+    t.keys(&["6"]);
+    let s = t.wait("the rebuilt activity", 30, |s| {
+        s.contains("checkpoint/") && s.contains("-003")
+    });
+    assert!(s.contains("rollback"), "{s}");
+    t.keys(&["q"]);
+    t.wait("the exit", 30, |s| s.contains("CONSOLE-EXITED 0"));
 }

@@ -521,6 +521,7 @@ pub fn screen_of(
         hints: &hints,
         help: &help,
         stall_secs: 120,
+        decide: Default::default(),
     };
     let buf = draw(w, h, |a, b| {
         overlord::tui::screen::render(screen, &frame, a, b)
@@ -819,4 +820,252 @@ fn files_agents_touch_in_their_worktrees_are_reported_with_the_task() {
         .expect("the change is reported");
         assert_eq!(got.task, "t2");
     });
+}
+
+/// The console as the terminal drives it: keys through the real keymap (`on_terminal`),
+/// frames through `draw_frame`, at a fixed clock.
+struct Console {
+    app: overlord::tui::app::App,
+    keymap: overlord::tui::keymap::Keymap,
+    size: Rect,
+    raw: Vec<String>,
+}
+
+impl Console {
+    fn new(app: overlord::tui::app::App, w: u16, h: u16) -> Console {
+        let mut c = Console {
+            app,
+            keymap: overlord::tui::keymap::Keymap::defaults().0,
+            size: Rect::new(0, 0, w, h),
+            raw: Vec::new(),
+        };
+        c.draw();
+        c
+    }
+
+    fn keys(&mut self, keys: &[&str]) -> String {
+        for k in keys {
+            let event = overlord::tui::keymap::parse_key(k).unwrap();
+            overlord::tui::run::on_terminal(
+                &mut self.app,
+                &self.keymap,
+                self.size,
+                Some(crossterm::event::Event::Key(event)),
+            );
+            self.draw();
+        }
+        self.draw()
+    }
+
+    /// One frame, as the runner draws it (it tells the app the raw output's length and the
+    /// terminal's size).
+    fn draw(&mut self) -> String {
+        let theme = Theme::dark();
+        let look = overlord::tui::run::Look {
+            theme: &theme,
+            keymap: &self.keymap,
+            stall_secs: 120,
+        };
+        self.app.screen.activity.raw_len = self.raw.len();
+        let now = overlord::core::parse_stamp(NOW).unwrap();
+        let app = &self.app;
+        let buf = draw(self.size.width, self.size.height, |a, b| {
+            overlord::tui::run::draw_frame(app, &look, &self.raw, now, a, b)
+        });
+        self.app.screen.size = self.size;
+        text(&buf)
+    }
+}
+
+/// A console restarted on a store with a long history shows the newest events as before
+/// (read from the store's end, not replayed), and says where the earlier ones are.
+#[test]
+fn a_restarted_console_rebuilds_its_activity_log_from_the_store() {
+    use overlord::tui::history::{app_at_start, ACTIVITY_ENTRIES};
+    let repo = crate::common::Repo::new();
+    drop(repo.core());
+    let ws = repo.workspace();
+    let events: Vec<Event> = (1..=700u64)
+        .map(|i| Event {
+            seq: i,
+            at: format!("2026-11-21T09:{:02}:{:02}.000Z", i / 60 % 60, i % 60),
+            command_seq: None,
+            actor: "agent:implementer-1".into(),
+            kind: EventKind::ConcernRaised {
+                concern: concern(
+                    i,
+                    Severity::Warning,
+                    Role::Implementer,
+                    "2026-11-21T09:00:00.000Z",
+                    &format!("concern number {i}"),
+                ),
+            },
+        })
+        .collect();
+    crate::common::append_events(&ws, &events);
+    // The state as the core restores it, then the app the way the console starts it.
+    let state = repo.reopen().state().clone();
+    assert_eq!(state.last_event_seq, 700);
+    let app = app_at_start(state, &ws.store_paths());
+    assert_eq!(app.log.events.len(), ACTIVITY_ENTRIES);
+    assert_eq!(app.log.events.front().map(|e| e.seq), Some(201));
+    assert_eq!(app.log.events.back().map(|e| e.seq), Some(700));
+
+    let mut c = Console::new(app, 100, 30);
+    let t = c.keys(&["6"]);
+    assert!(t.contains("concern number 700"), "{t}");
+    assert!(t.contains("concern number 680"), "{t}");
+    // At the top: the oldest kept event, and where the earlier ones are.
+    let t = c.keys(&["g"]);
+    insta::assert_snapshot!("activity_rebuilt_top_100x30", t);
+    assert!(t.contains("concern number 201"), "{t}");
+    assert!(
+        t.contains("200 earlier events (before 09:03:21) are in the audit trail: overlord-tui audit export"),
+        "{t}"
+    );
+    // One step down from the top moves the view at once (the top is the oldest screenful):
+    // the note gives its row to the next event.
+    let t = c.keys(&["j"]);
+    assert!(!t.contains("earlier events"), "{t}");
+    assert!(
+        t.contains("concern number 201") && t.contains("concern number 224"),
+        "{t}"
+    );
+    let t = c.keys(&["j"]);
+    assert!(
+        !t.contains("concern number 201") && t.contains("concern number 225"),
+        "{t}"
+    );
+}
+
+/// An agent's raw output after a restart: its run logs' last lines (the supervisor reads
+/// them back), and at the top where the earlier output is.
+#[test]
+fn the_raw_output_is_rebuilt_from_the_run_logs() {
+    use overlord::runtime::supervisor::{RawOutput, RAW_LINES};
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("implementer-1");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut text = String::from("--- scripted (pid 7)\n");
+    for i in 1..=1500 {
+        text.push_str(&format!(
+            "out {{\"type\":\"text\",\"n\":{i}}}\nerr warning {i}\n"
+        ));
+    }
+    text.push_str("--- ended: exit 0\n");
+    std::fs::write(logs.join("001-impl-arith.log"), text).unwrap();
+    let raw = RawOutput::from_logs(dir.path(), &["implementer-1".to_string()]);
+
+    let mut c = Console::new(overlord::tui::app::App::new(session()), 100, 30);
+    c.raw = raw.lines("implementer-1");
+    assert_eq!(c.raw.len(), RAW_LINES);
+    // Enter on the agent in the swarm: its raw output.
+    let t = c.keys(&["1", "down", "enter"]);
+    assert!(
+        t.contains("Raw output") && t.contains("agent implementer-1"),
+        "{t}"
+    );
+    assert!(t.contains("{\"type\":\"text\",\"n\":1500}"), "{t}");
+    assert!(!t.contains("warning"), "only the output lines: {t}");
+    let t = c.keys(&["g"]);
+    assert!(t.contains("{\"type\":\"text\",\"n\":501}"), "{t}");
+    assert!(
+        t.contains("earlier output is in .overlord/logs/agents/implementer-1/"),
+        "{t}"
+    );
+    // An agent with no output kept says where its logs would be.
+    c.raw.clear();
+    let t = c.keys(&["G"]);
+    assert!(
+        t.contains(
+            "no output from implementer-1 yet (its run logs: .overlord/logs/agents/implementer-1/)"
+        ),
+        "{t}"
+    );
+}
+
+/// `f` in the concerns pane: open → resolved → all, with the counts in the title.
+#[test]
+fn the_concerns_pane_lists_resolved_concerns_with_the_counts_in_its_title() {
+    let mut s = script();
+    s.at(
+        "2026-11-21T10:10:00.000Z",
+        "agent:implementer-1",
+        EventKind::ConcernRaised {
+            concern: concern(
+                4,
+                Severity::Info,
+                Role::Implementer,
+                "2026-11-21T10:10:00.000Z",
+                "Rounding of halves settled",
+            ),
+        },
+    );
+    s.at(
+        "2026-11-21T10:12:00.000Z",
+        "console:ana",
+        EventKind::ConcernResolved {
+            id: overlord::protocol::model::ConcernId(4),
+            note: Some("round half to even".into()),
+        },
+    );
+    let mut c = Console::new(overlord::tui::app::App::new(s.state.clone()), 100, 24);
+    let t = c.keys(&["2"]);
+    assert!(
+        t.contains("Concerns · open 3 (1 critical) · resolved 1"),
+        "{t}"
+    );
+    assert!(!t.contains("Rounding of halves"), "{t}");
+    let t = c.keys(&["f"]);
+    insta::assert_snapshot!("concerns_resolved_100x24", t);
+    assert!(
+        t.contains("showing resolved") && t.contains("Rounding of halves"),
+        "{t}"
+    );
+    assert!(!t.contains("saturate at zero"), "{t}");
+    // Enter shows the resolved concern's details (the resolution).
+    let t = c.keys(&["enter"]);
+    assert!(t.contains("round half to even"), "{t}");
+    let t = c.keys(&["esc", "f"]);
+    assert!(t.contains("showing all"), "{t}");
+    assert_eq!(t.matches("C-").count(), 4, "{t}");
+    let t = c.keys(&["G", "f"]);
+    assert!(!t.contains("showing") && !t.contains("Rounding"), "{t}");
+    assert_eq!(c.app.screen.concerns.selected, 0);
+}
+
+/// Whatever awaits the human, the status line says which keys decide it.
+#[test]
+fn what_awaits_the_human_says_which_keys_decide_it() {
+    let mut c = Console::new(overlord::tui::app::App::new(session()), 100, 30);
+    let t = c.draw();
+    let status = t.lines().next().unwrap().to_string();
+    assert!(status.contains("1 awaiting you: 3 then a"), "{status}");
+    let t = c.keys(&["3"]);
+    let status = t.lines().next().unwrap().to_string();
+    assert!(status.contains("1 awaiting you: a approves"), "{status}");
+    // And `a` there starts the approval in the command bar.
+    let t = c.keys(&["a"]);
+    assert!(t.contains("/approve A-2"), "{t}");
+}
+
+/// The demo's narration has a row of its own above the command bar.
+#[test]
+fn a_narration_line_has_a_row_of_its_own() {
+    let mut c = Console::new(overlord::tui::app::App::new(session()), 100, 30);
+    let before = c.draw();
+    c.app.on_narration(
+        "stage 4/8: two implementers work in parallel; a concern climbs to you".into(),
+    );
+    let t = c.draw();
+    insta::assert_snapshot!("narration_100x30", t);
+    let lines: Vec<&str> = t.lines().collect();
+    assert!(
+        lines[27]
+            .starts_with("▶ stage 4/8: two implementers work in parallel; a concern climbs to you"),
+        "{t}"
+    );
+    // The command bar and the hints keep their rows; the panes give one up.
+    assert_eq!(lines[28], before.lines().nth(28).unwrap());
+    assert_eq!(lines[29], before.lines().nth(29).unwrap());
 }

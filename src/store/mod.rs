@@ -88,6 +88,10 @@ pub struct WriteGuard<'s> {
     open: bool,
 }
 
+/// The newest events, newest first (`?1` of them): SQLite walks the records' key backwards
+/// and stops after that many events.
+const LAST_EVENTS: &str = "SELECT seq, body FROM records WHERE topic IN ('event','concern','handoff','git') ORDER BY seq DESC LIMIT ?1";
+
 /// How many records may pass before the `mirrored_through` mark is moved forward.
 const MIRROR_MARK_EVERY: u64 = 256;
 
@@ -335,6 +339,21 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
     }
 
+    /// The newest `n` events, newest first: a reverse scan of the records' key that stops
+    /// after `n` events, however long the history (the console's activity log at start).
+    pub fn last_event_bodies(&self, n: usize) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(LAST_EVENTS)
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map([n.min(i64::MAX as usize) as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
+    }
+
     /// The newest snapshot of the materialized state: (record seq, state version, JSON).
     pub fn latest_snapshot(&self) -> Result<Option<(u64, i64, String)>, StoreError> {
         self.conn
@@ -557,5 +576,29 @@ impl Drop for WriteGuard<'_> {
             let _ = self.store.reload_head();
         }
         self.store.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The newest events come from a reverse walk of the records' key, never a sort of the
+    /// whole table, whatever its size.
+    #[test]
+    fn the_newest_events_are_read_without_sorting_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StorePaths::under(dir.path())).unwrap();
+        let plan: Vec<String> = store
+            .conn()
+            .prepare(&format!("EXPLAIN QUERY PLAN {LAST_EVENTS}"))
+            .unwrap()
+            .query_map([5], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        assert!(plan.contains("SCAN records"), "{plan}");
     }
 }

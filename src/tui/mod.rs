@@ -10,6 +10,7 @@ pub mod diff_view;
 pub mod help;
 pub mod highlight;
 pub mod hints;
+pub mod history;
 pub mod keymap;
 pub mod metrics_source;
 pub mod panes;

@@ -90,11 +90,27 @@ pub async fn run(
     raw: RawOutput,
     user: String,
 ) -> Result<Stats, String> {
+    let (_, no_narration) = mpsc::unbounded_channel();
+    run_narrated(handle, root, config, raw, user, no_narration).await
+}
+
+/// [`run`], with a narration: each line received is shown on a row of its own (the demo
+/// says which stage it is at).
+pub async fn run_narrated(
+    handle: Handle,
+    root: &Path,
+    config: &Config,
+    raw: RawOutput,
+    user: String,
+    narration: mpsc::UnboundedReceiver<String>,
+) -> Result<Stats, String> {
     let (theme, keymap, warnings) = load_look(root, config);
     let state = handle.snapshot().await.ok_or("the core has stopped")?;
     let events = handle.subscribe();
-    let mut app = App::new(state);
-    app.screen.warnings = warnings;
+    // The activity log as it was before this console started (the newest events stored).
+    let store = crate::store::StorePaths::under(&root.join(".overlord"));
+    let mut app = super::history::app_at_start(state, &store);
+    app.screen.warnings.extend(warnings);
     let origin = Origin::Console { user };
 
     super::terminal::tell_after_a_crash(format!(
@@ -131,6 +147,7 @@ pub async fn run(
         touched,
         highlighted,
         replies,
+        narration,
         // Ages and countdowns move with the clock: a frame a second while anything runs.
         clock: every(Duration::from_secs(1)),
         // The windows slide with time: the shown metrics are computed again now and then.
@@ -240,6 +257,7 @@ struct Inputs {
     /// Woken when the highlighter has a result.
     highlighted: Arc<Notify>,
     replies: mpsc::UnboundedReceiver<Reply>,
+    narration: mpsc::UnboundedReceiver<String>,
     clock: tokio::time::Interval,
     metrics_clock: tokio::time::Interval,
 }
@@ -278,6 +296,10 @@ async fn next_intents(
             if let Some(r) = reply {
                 app.on_reply(&r);
             }
+            Vec::new()
+        }
+        Some(text) = inputs.narration.recv() => {
+            app.on_narration(text);
             Vec::new()
         }
         _ = inputs.clock.tick() => {
@@ -445,8 +467,17 @@ pub fn draw_frame(
         hints: &hint_list,
         help: &help_list,
         stall_secs: look.stall_secs,
+        decide: (
+            first_key(look.keymap, Context::Global, Action::FocusPlan),
+            first_key(look.keymap, Context::Plan, Action::Approve),
+        ),
     };
     screen::render(&app.screen, &frame, area, buf);
+}
+
+/// The first key bound to `action` in `context`, as the keymap writes it.
+fn first_key(keymap: &Keymap, context: Context, action: Action) -> Option<String> {
+    keymap.keys(context, action).first().map(|k| k.to_string())
 }
 
 /// The terminal and what a frame is drawn with.
@@ -471,6 +502,7 @@ impl Display<'_> {
             .as_deref()
             .map(|a| self.raw.lines(a))
             .unwrap_or_default();
+        app.screen.activity.raw_len = raw_lines.len();
         let look = Look {
             theme: &self.theme,
             keymap: &self.keymap,

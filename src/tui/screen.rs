@@ -108,6 +108,9 @@ pub struct Screen {
     pub warnings: Vec<String>,
     /// The terminal's area at the last frame or resize (what scrolling is bounded by).
     pub size: Rect,
+    /// A line of its own above the command bar, from the program running the console (the
+    /// demo's stage: "stage 4/8: a concern climbs to you").
+    pub narration: Option<String>,
 }
 
 /// Below this the console only says it needs more room.
@@ -127,6 +130,9 @@ pub struct Frame<'a> {
     /// Help overlay: (section, [(keys, what)]).
     pub help: &'a [super::help::Section],
     pub stall_secs: u64,
+    /// The keys that decide what awaits the human, from the keymap: the one that shows the
+    /// Plan pane and the one that approves there (`None`: not bound).
+    pub decide: (Option<String>, Option<String>),
 }
 
 fn ctx<'a>(f: &Frame<'a>, focused: bool) -> Ctx<'a> {
@@ -155,7 +161,7 @@ fn draw_pane(screen: &Screen, f: &Frame<'_>, pane: Pane, area: Rect, buf: &mut B
 
 /// The one-line summary at the top (the health line): plan, tasks, agents, concerns, QA,
 /// spend today, alerts, approvals, the operation in progress, the last checkpoint. Counted in one pass each (no report is built per frame).
-fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
+fn status_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
     let s = f.state;
     let (done, total) = s.plan.as_ref().map_or((0, 0), |p| {
         p.tasks().fold((0, 0), |(d, t), task| {
@@ -204,8 +210,10 @@ fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
             Slot::StatusBar
         }),
     ));
+    let mut awaiting = None;
     if pending > 0 {
         spans.push(Span::styled(" · ", f.theme.style(Slot::StatusBar)));
+        awaiting = Some(spans.len());
         spans.push(Span::styled(
             format!("{pending} awaiting you"),
             f.theme.style(Slot::Badge),
@@ -232,7 +240,18 @@ fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
         ));
     }
     // What must show: the counts up to here; the title gets what they leave (at least 12).
-    let needed: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let mut needed: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    // Which keys decide what awaits the human, when the title keeps its 12 columns.
+    if let (Some(i), Some(keys)) = (awaiting, decide_keys(screen, f)) {
+        let hint = format!(": {keys}");
+        if needed + hint.chars().count() + 12 <= width {
+            needed += hint.chars().count();
+            spans[i] = Span::styled(
+                format!("{}{hint}", spans[i].content),
+                f.theme.style(Slot::Badge),
+            );
+        }
+    }
     spans[0] = Span::styled(
         fit(&format!(" {title}"), width.saturating_sub(needed).max(12)),
         f.theme.style(Slot::StatusBar),
@@ -297,6 +316,17 @@ fn status_line<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
     Line::from(kept)
 }
 
+/// The keys that decide a pending approval: "a approves" in the Plan pane, else "3 then a".
+/// `None` when approving has no key.
+fn decide_keys(screen: &Screen, f: &Frame<'_>) -> Option<String> {
+    let approve = f.decide.1.as_deref()?;
+    if screen.focus == Pane::Plan {
+        return Some(format!("{approve} approves"));
+    }
+    let plan = f.decide.0.as_deref()?;
+    Some(format!("{plan} then {approve}"))
+}
+
 fn command_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
     match (&screen.command, &screen.reply) {
         (Some(text), _) => {
@@ -357,6 +387,8 @@ pub struct Areas {
     pub panes: Vec<(Pane, Rect)>,
     pub command: Rect,
     pub footer: Rect,
+    /// The narration's row (no height without one).
+    pub narration: Rect,
 }
 
 impl Areas {
@@ -382,6 +414,7 @@ pub fn areas(screen: &Screen, area: Rect) -> Option<Areas> {
         .constraints([
             Constraint::Length(1),
             Constraint::Min(3),
+            Constraint::Length(u16::from(screen.narration.is_some())),
             Constraint::Length(1),
             Constraint::Length(1),
         ])
@@ -442,8 +475,9 @@ pub fn areas(screen: &Screen, area: Rect) -> Option<Areas> {
         body,
         tabs,
         panes,
-        command: rows[2],
-        footer: rows[3],
+        narration: rows[2],
+        command: rows[3],
+        footer: rows[4],
     })
 }
 
@@ -637,7 +671,7 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
         return;
     };
     let width = area.width as usize;
-    status_line(f, width).render(a.status, buf);
+    status_line(screen, f, width).render(a.status, buf);
     let body = a.body;
     if let Some(tabs) = &a.tabs {
         for (p, r) in tabs {
@@ -651,6 +685,13 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
     }
     for (p, r) in &a.panes {
         draw_pane(screen, f, *p, *r, buf);
+    }
+    if let Some(text) = &screen.narration {
+        Line::from(Span::styled(
+            fit(&format!("▶ {}", clean(text)), width),
+            f.theme.style(Slot::Title),
+        ))
+        .render(a.narration, buf);
     }
     command_line(screen, f, width).render(a.command, buf);
     super::hints::line(f.hints, f.theme, width).render(a.footer, buf);

@@ -20,7 +20,7 @@ pub(super) async fn discord_bridge(
     owner: &Owner,
     lines: Arc<Mutex<Vec<String>>>,
     echo: bool,
-    say: Say,
+    say: &Say,
 ) -> Option<(tokio::sync::watch::Sender<bool>, Bridge)> {
     use crate::discord::{link::CoreLink, ApiBase, Credentials, WebhookUrl};
     let mut config = owner.config.discord.clone();
@@ -91,7 +91,7 @@ pub(super) async fn discord_bridge(
     _owner: &Owner,
     _lines: Arc<Mutex<Vec<String>>>,
     _echo: bool,
-    _say: Say,
+    _say: &Say,
 ) -> Option<(tokio::sync::watch::Sender<bool>, Bridge)> {
     None
 }

@@ -1,6 +1,7 @@
 //! The demo's driver: plays the human through the whole cycle, stage by stage — the plan, the
 //! design spec, the concern, the failing test and its fix, two Saves, the rollback and the
-//! daily digest — each stage waiting for the swarm with a deadline.
+//! daily digest — each stage narrated, on screen at least the pace, and waiting for the swarm
+//! with a deadline.
 
 use std::time::Duration;
 
@@ -16,19 +17,24 @@ use crate::workspace::Workspace;
 /// each Save integrates its own change.
 const PHASE_2_SIGNAL: &str = "demo-phase-2";
 
-/// Plays the human, stage by stage.
+/// Plays the human, stage by stage (eight narrated stages, each on screen at least the
+/// pace).
 pub(super) async fn drive(
     handle: &Handle,
     ws: &Workspace,
     auto: bool,
-    say: Say,
+    say: &Say,
 ) -> Result<(), String> {
     approve_plan(handle, ws, say).await?;
-    wait_for_initiation(handle, say).await?;
+    wait_for_the_spec(handle, say).await?;
     approve_design(handle, auto, say).await?;
-    settle_concern(handle, auto, say).await?;
+    settle_concern(handle, say).await?;
     fix_and_approve_tests(handle, say).await?;
-    say.line("Save: merging phase 1 and running the QA gates");
+    say.stage(
+        6,
+        "Save: phase 1 merges into the integration branch, the QA gates run",
+    )
+    .await;
     let first = operation(handle, Command::Save).await?;
     say.line(&format!("checkpoint {first} saved"));
     second_change(handle, ws, say).await?;
@@ -36,8 +42,23 @@ pub(super) async fn drive(
     write_digest(ws, say).await
 }
 
+/// Approves `approval` as the demo, unless someone (the human in the console) decided it.
+async fn approve_if_pending(
+    handle: &Handle,
+    kind: ApprovalKind,
+    approval: &str,
+    note: &str,
+) -> Result<(), String> {
+    if pending(&snapshot(handle).await?, kind).as_deref() == Some(approval) {
+        command(handle, &format!("/approve {approval} {note}")).await?;
+    }
+    Ok(())
+}
+
 /// The two-phase plan imported and approved.
-async fn approve_plan(handle: &Handle, ws: &Workspace, say: Say) -> Result<(), String> {
+async fn approve_plan(handle: &Handle, ws: &Workspace, say: &Say) -> Result<(), String> {
+    say.stage(1, "the two-phase plan is imported; the demo approves it")
+        .await;
     let plan = ws.dir.join("demo-plan.json");
     say.line("importing the two-phase plan");
     submit(
@@ -51,10 +72,17 @@ async fn approve_plan(handle: &Handle, ws: &Workspace, say: Say) -> Result<(), S
         pending(s, ApprovalKind::Plan)
     })
     .await?;
-    command(handle, &format!("/approve {a} the demo's plan")).await
+    say.hold(Duration::ZERO).await;
+    approve_if_pending(handle, ApprovalKind::Plan, &a, "the demo's plan").await
 }
 
-async fn wait_for_initiation(handle: &Handle, say: Say) -> Result<(), String> {
+/// The PM's initiation and the designer's spec, up to the spec's approval request.
+async fn wait_for_the_spec(handle: &Handle, say: &Say) -> Result<(), String> {
+    say.stage(
+        2,
+        "the PM sets the project up; the designer writes the design spec",
+    )
+    .await;
     wait(handle, "the PM's project initiation", STAGE_SECS, |s| {
         s.handoffs
             .iter()
@@ -66,24 +94,33 @@ async fn wait_for_initiation(handle: &Handle, say: Say) -> Result<(), String> {
     Ok(())
 }
 
-/// The design spec approved: after 3 s with --auto, else by the human in the console.
-async fn approve_design(handle: &Handle, auto: bool, say: Say) -> Result<(), String> {
+/// The design spec approved: after 3 s (or the pace) with --auto, else by the human in the
+/// console.
+async fn approve_design(handle: &Handle, auto: bool, say: &Say) -> Result<(), String> {
     let a = wait(handle, "the design spec", STAGE_SECS, |s| {
         pending(s, ApprovalKind::DesignSpec)
     })
     .await?;
     if auto {
-        say.line(&format!(
-            "the design spec awaits the human's approval ({a}); approving it in 3 s (--auto)"
-        ));
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        if pending(&snapshot(handle).await?, ApprovalKind::DesignSpec).as_deref() == Some(&a) {
-            command(handle, &format!("/approve {a} clear enough to start")).await?;
-        }
+        say.stage(
+            3,
+            &format!("the design spec awaits approval ({a}); the demo approves it (--auto)"),
+        )
+        .await;
+        say.hold(Duration::from_secs(3)).await;
+        approve_if_pending(
+            handle,
+            ApprovalKind::DesignSpec,
+            &a,
+            "clear enough to start",
+        )
+        .await?;
     } else {
-        say.line(&format!(
-            "the design spec awaits your approval: `a` in the Plan pane (3), or `:` then /approve {a}"
-        ));
+        say.stage(
+            3,
+            &format!("the design spec awaits you ({a}): press 3 (Plan), then a, then enter"),
+        )
+        .await;
     }
     // Interactive: as long as the human takes (a rejection sends it back to the designer).
     let secs = if auto { STAGE_SECS } else { 24 * 3600 };
@@ -97,7 +134,12 @@ async fn approve_design(handle: &Handle, auto: bool, say: Say) -> Result<(), Str
 
 /// The implementer's concern, once it reaches the human, acknowledged and resolved (unless
 /// the human did it in the console first).
-async fn settle_concern(handle: &Handle, auto: bool, say: Say) -> Result<(), String> {
+async fn settle_concern(handle: &Handle, say: &Say) -> Result<(), String> {
+    say.stage(
+        4,
+        "two implementers work in parallel; a concern climbs to you",
+    )
+    .await;
     let c = wait(
         handle,
         "the implementer's concern reaching the human",
@@ -113,7 +155,7 @@ async fn settle_concern(handle: &Handle, auto: bool, say: Say) -> Result<(), Str
     say.line(&format!(
         "{c} escalated to the human; acknowledging and resolving it"
     ));
-    tokio::time::sleep(Duration::from_secs(if auto { 1 } else { 5 })).await;
+    say.hold(Duration::from_secs(1)).await;
     let status = |s: &State| {
         s.concerns
             .values()
@@ -136,7 +178,12 @@ async fn settle_concern(handle: &Handle, auto: bool, say: Say) -> Result<(), Str
 }
 
 /// The failing test's branch todo, the fix, the test plan approved and phase 1 done.
-async fn fix_and_approve_tests(handle: &Handle, say: Say) -> Result<(), String> {
+async fn fix_and_approve_tests(handle: &Handle, say: &Say) -> Result<(), String> {
+    say.stage(
+        5,
+        "the tester's check fails; a branch todo sends the fix to an implementer",
+    )
+    .await;
     let fix = wait(
         handle,
         "the branch todo of a failing test",
@@ -153,10 +200,14 @@ async fn fix_and_approve_tests(handle: &Handle, say: Say) -> Result<(), String> 
     })
     .await?;
     say.line(&format!("the fix passes; approving the test plan ({a})"));
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    if pending(&snapshot(handle).await?, ApprovalKind::TestPlan).as_deref() == Some(&a) {
-        command(handle, &format!("/approve {a} the plan covers the spec")).await?;
-    }
+    say.hold(Duration::from_secs(1)).await;
+    approve_if_pending(
+        handle,
+        ApprovalKind::TestPlan,
+        &a,
+        "the plan covers the spec",
+    )
+    .await?;
     wait(handle, "phase 1 done", STAGE_SECS, |s| {
         ["design", "impl-mean", "impl-median", "tests"]
             .iter()
@@ -167,7 +218,12 @@ async fn fix_and_approve_tests(handle: &Handle, say: Say) -> Result<(), String> 
 }
 
 /// Phase 2 released (the signal file), its change done and saved.
-async fn second_change(handle: &Handle, ws: &Workspace, say: Say) -> Result<(), String> {
+async fn second_change(handle: &Handle, ws: &Workspace, say: &Say) -> Result<(), String> {
+    say.stage(
+        7,
+        "phase 2: a second change (tally::mode), then a second Save",
+    )
+    .await;
     std::fs::write(ws.dir.join(PHASE_2_SIGNAL), "")
         .map_err(|e| format!("{}: {e}", ws.dir.join(PHASE_2_SIGNAL).display()))?;
     say.line("phase 2: the second change (tally::mode)");
@@ -181,7 +237,12 @@ async fn second_change(handle: &Handle, ws: &Workspace, say: Say) -> Result<(), 
     Ok(())
 }
 
-async fn roll_back(handle: &Handle, first: &str, say: Say) -> Result<(), String> {
+async fn roll_back(handle: &Handle, first: &str, say: &Say) -> Result<(), String> {
+    say.stage(
+        8,
+        &format!("rollback to the first checkpoint ({first}); then the daily digest"),
+    )
+    .await;
     say.line(&format!("rollback to {first}"));
     let back = operation(
         handle,
@@ -199,7 +260,7 @@ async fn roll_back(handle: &Handle, first: &str, say: Say) -> Result<(), String>
 /// The day's digest, as `[reports] daily_at` writes it, with its own core (like the owner's
 /// daily task): the report, the status documents and the audit records on the integration
 /// branch, and its summary on #system-health.
-async fn write_digest(ws: &Workspace, say: Say) -> Result<(), String> {
+async fn write_digest(ws: &Workspace, say: &Say) -> Result<(), String> {
     let ws2 = ws.clone();
     let written = tokio::task::spawn_blocking(move || {
         let config = crate::cli::session::load_config(&ws2);

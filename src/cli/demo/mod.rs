@@ -31,7 +31,7 @@ use discord::discord_bridge;
 use drive::drive;
 use project::{place, prepare, sandbox_env};
 use report::report;
-use say::Say;
+use say::{Say, CONSOLE_PACE_SECS, STAGES};
 
 mod discord;
 mod drive;
@@ -57,6 +57,18 @@ pub struct DemoArgs {
     /// the whole cycle completed and the audit trail verifies
     #[arg(long)]
     pub headless: bool,
+    /// Keep each of the eight stages on screen at least SECS seconds before the demo moves
+    /// on (default: 5 in the console, 0 with --headless)
+    #[arg(long, value_name = "SECS", value_parser = parse_pace, allow_negative_numbers = true)]
+    pub pace: Option<f64>,
+}
+
+/// `--pace`: seconds, from 0 to 600.
+fn parse_pace(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if (0.0..=600.0).contains(&secs) => Ok(secs),
+        _ => Err(format!("'{text}' is not a number of seconds from 0 to 600")),
+    }
 }
 
 /// The longest the whole cycle may take before the demo gives up.
@@ -110,16 +122,24 @@ pub fn demo(args: DemoArgs) -> Outcome {
 fn run(root: &Path, args: &DemoArgs) -> Outcome {
     let ws = prepare(root)?;
     init_logging(&ws);
-    let say = Say {
-        stderr: args.headless,
+    let pace = Duration::from_secs_f64(args.pace.unwrap_or(if args.headless {
+        0.0
+    } else {
+        CONSOLE_PACE_SECS
+    }));
+    let (narration_tx, narration) = tokio::sync::mpsc::unbounded_channel();
+    let say = if args.headless {
+        Say::headless(pace)
+    } else {
+        Say::console(pace, narration_tx)
     };
     say.line(&format!("sample project in {}", root.display()));
     let sink = Arc::new(Mutex::new(Vec::<String>::new()));
     let cycle: Cycle = Arc::new(Mutex::new(None));
     let (sink2, cycle2, auto, headless) = (sink.clone(), cycle.clone(), args.auto, args.headless);
     let owned = own(ws.clone(), true, move |owner: Owner| async move {
-        let bridge = discord_bridge(&owner, sink2.clone(), headless, say).await;
-        let driver = spawn_driver(&owner, cycle2.clone(), auto, say);
+        let bridge = discord_bridge(&owner, sink2.clone(), headless, &say).await;
+        let driver = spawn_driver(&owner, cycle2.clone(), auto, say.clone());
         let outcome = if headless {
             let printer = tokio::spawn(print_progress(owner.handle.subscribe()));
             tokio::select! {
@@ -129,7 +149,7 @@ fn run(root: &Path, args: &DemoArgs) -> Outcome {
             printer.abort();
             Ok(())
         } else {
-            console(&owner, driver).await
+            console(&owner, driver, narration).await
         };
         if let Some((stop, b)) = bridge {
             let_alerts_out(&sink2, &cycle2).await;
@@ -153,15 +173,24 @@ fn spawn_driver(owner: &Owner, cycle: Cycle, auto: bool, say: Say) -> tokio::tas
     let handle: Handle = owner.handle.clone();
     let ws: Workspace = owner.ws.clone();
     tokio::spawn(async move {
-        let r = tokio::time::timeout(
-            Duration::from_secs(TOTAL_SECS),
-            drive(&handle, &ws, auto, say),
-        )
-        .await
-        .unwrap_or_else(|_| Err(format!("the cycle did not complete within {TOTAL_SECS} s")));
-        match &r {
-            Ok(()) => say.line("the cycle is complete"),
-            Err(e) => say.line(&format!("stopped: {e}")),
+        // The pace adds to the time the cycle may take (eight stages and the last word).
+        let within = Duration::from_secs(TOTAL_SECS) + say.pace() * (STAGES as u32 + 1);
+        let r = tokio::time::timeout(within, drive(&handle, &ws, auto, &say))
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "the cycle did not complete within {} s",
+                    within.as_secs()
+                ))
+            });
+        match (&r, say.in_console()) {
+            (Ok(()), true) => {
+                say.end("cycle done — 5 timeline · 7 diff · 4 QA · 6 activity · q quits with the report")
+                    .await
+            }
+            (Ok(()), false) => say.line("the cycle is complete"),
+            (Err(e), true) => say.end(&format!("the demo stopped: {e} — q quits with the report")).await,
+            (Err(e), false) => say.line(&format!("stopped: {e}")),
         }
         if let Ok(mut c) = cycle.lock() {
             *c = Some(r);
@@ -190,13 +219,17 @@ async fn let_alerts_out(sink: &Mutex<Vec<String>>, cycle: &Mutex<Option<Result<(
 }
 
 #[cfg(feature = "tui")]
-async fn console(owner: &Owner, driver: tokio::task::JoinHandle<()>) -> Outcome {
+async fn console(
+    owner: &Owner,
+    driver: tokio::task::JoinHandle<()>,
+    narration: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> Outcome {
     let raw = owner.raw.clone().unwrap_or_default();
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "human".into());
     let r = tokio::select! {
-        r = crate::tui::run::run(owner.handle.clone(), &owner.ws.root, &owner.config, raw, user) => {
+        r = crate::tui::run::run_narrated(owner.handle.clone(), &owner.ws.root, &owner.config, raw, user, narration) => {
             r.map(|_| ()).map_err(fail)
         }
         _ = stopped(owner.stop.clone()) => Ok(()),
@@ -206,7 +239,11 @@ async fn console(owner: &Owner, driver: tokio::task::JoinHandle<()>) -> Outcome 
 }
 
 #[cfg(not(feature = "tui"))]
-async fn console(_owner: &Owner, driver: tokio::task::JoinHandle<()>) -> Outcome {
+async fn console(
+    _owner: &Owner,
+    driver: tokio::task::JoinHandle<()>,
+    _narration: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> Outcome {
     driver.abort();
     Err(fail("this overlord-tui was built without the console"))
 }

@@ -33,6 +33,14 @@ impl Supervisor {
             std::env::current_exe().map_err(|e| format!("cannot find overlord-tui itself: {e}"))?;
         let (tx, rx) = mpsc::channel(4096);
         let events = handle.subscribe();
+        // What the agents last printed, before any run of ours appends to their logs.
+        let (logs, agents) = (
+            ws.log_dir().join("agents"),
+            state.agents.keys().cloned().collect::<Vec<_>>(),
+        );
+        let raw = tokio::task::spawn_blocking(move || RawOutput::from_logs(&logs, &agents))
+            .await
+            .unwrap_or_default();
         Ok(Supervisor {
             handle,
             ws,
@@ -48,7 +56,7 @@ impl Supervisor {
             next_run: 0,
             last_flush: Instant::now(),
             docs_dirty: true,
-            raw: RawOutput::default(),
+            raw,
             warned: errors,
             events,
             reactions: VecDeque::new(),

@@ -9,7 +9,7 @@ use super::{App, Intent, Pending};
 use crate::tui::command_bar::complete;
 use crate::tui::diff_source::DiffSource;
 use crate::tui::keymap::Action;
-use crate::tui::panes::{inner, metrics::next_window, plan, qa, timeline};
+use crate::tui::panes::{activity, inner, metrics::next_window, plan, qa, timeline};
 use crate::tui::screen::{self, Confirm, Pane};
 
 const PAGE: usize = 10;
@@ -295,8 +295,16 @@ impl App {
         Vec::new()
     }
 
-    /// Cycle: all → the selected agent's events → its raw output → all.
+    /// Cycle: all → the selected agent's events → its raw output → all. In the concerns
+    /// pane: open → resolved → all concerns.
     fn cycle_filter(&mut self) -> Vec<Intent> {
+        if self.screen.focus == Pane::Concerns {
+            let c = &mut self.screen.concerns;
+            c.shown = c.shown.next();
+            c.selected = 0;
+            c.offset = 0;
+            return Vec::new();
+        }
         let a = &mut self.screen.activity;
         match (&a.agent, a.raw) {
             (None, _) => a.agent = self.screen.swarm.agent(&self.state).map(|x| x.id.clone()),
@@ -456,11 +464,15 @@ impl App {
         let scrolled = |lines: usize| lines.saturating_sub(self.pane_height(pane));
         match pane {
             Pane::Swarm => self.state.agents.len().saturating_sub(1),
-            Pane::Concerns => self.state.open_concerns().count().saturating_sub(1),
+            Pane::Concerns => self.screen.concerns.count(&self.state).saturating_sub(1),
             Pane::Timeline => timeline::entries(&self.state).len().saturating_sub(1),
             Pane::Plan => scrolled(plan::line_count(&self.state)),
             Pane::Qa => scrolled(qa::line_count(&self.state)),
-            Pane::Activity => self.log.events.len(),
+            Pane::Activity => activity::last_back(
+                &self.screen.activity,
+                &self.log,
+                self.pane_height(Pane::Activity),
+            ),
             Pane::Diff | Pane::Metrics => 0,
         }
     }

@@ -207,6 +207,13 @@ impl App {
         out
     }
 
+    /// A line from the program running the console (the demo's narration), shown on a row
+    /// of its own until the next one.
+    pub fn on_narration(&mut self, text: String) {
+        self.screen.narration = Some(text);
+        self.dirty = true;
+    }
+
     /// The core's answer to a command the console sent.
     pub fn on_reply(&mut self, reply: &Reply) {
         self.screen.reply = Some((reply.ok, reply.message.clone()));

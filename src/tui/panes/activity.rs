@@ -10,6 +10,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::{inner, Ctx};
 use crate::protocol::{Event, EventKind};
+use crate::runtime::supervisor::RAW_LINES;
 use crate::tui::text::{clean, fit};
 use crate::tui::theme::Slot;
 
@@ -26,6 +27,8 @@ pub struct ActivityView {
     pub back: usize,
     /// Show the agent's raw output instead of the events.
     pub raw: bool,
+    /// How many lines of raw output the last frame had (the runner reads them).
+    pub raw_len: usize,
 }
 
 /// The last events, as the console keeps them.
@@ -188,6 +191,121 @@ fn kind_slot(e: &Event) -> Slot {
     }
 }
 
+/// Where the events before the oldest one kept are (events are numbered from 1 with no gaps,
+/// so an oldest event past the first means there were earlier ones).
+fn events_note(log: &Log) -> Option<String> {
+    let oldest = log.events.front().filter(|e| e.seq > 1)?;
+    let at = oldest.at.get(11..19).unwrap_or("");
+    Some(format!(
+        "── {} earlier events (before {at}) are in the audit trail: overlord-tui audit export",
+        oldest.seq - 1
+    ))
+}
+
+/// Where the agent's output before the oldest kept line is: its run logs, when lines were
+/// dropped (the ring is full) or none were kept.
+fn raw_note(view: &ActivityView, raw: &[String]) -> Option<String> {
+    let agent = clean(view.agent.as_deref()?);
+    if raw.is_empty() {
+        Some(format!(
+            "── no output from {agent} yet (its run logs: .overlord/logs/agents/{agent}/)"
+        ))
+    } else if raw.len() >= RAW_LINES {
+        Some(format!(
+            "── earlier output is in .overlord/logs/agents/{agent}/"
+        ))
+    } else {
+        None
+    }
+}
+
+/// How far back a window of `height` rows over `count` lines can go: up to the oldest
+/// screenful, with a row left above it for where the log begins.
+fn furthest_back(back: usize, count: usize, height: usize) -> usize {
+    back.min(count.saturating_sub(height.saturating_sub(1)))
+}
+
+/// The furthest back the pane can scroll with `height` rows: to its oldest screenful.
+pub fn last_back(view: &ActivityView, log: &Log, height: usize) -> usize {
+    let count = if view.raw {
+        view.raw_len
+    } else {
+        log.events.iter().filter(|e| shows(view, e)).count()
+    };
+    furthest_back(usize::MAX, count, height)
+}
+
+/// Whether the filters let `e` through.
+fn shows(view: &ActivityView, e: &Event) -> bool {
+    view.agent.as_deref().is_none_or(|a| agent_of(e) == Some(a))
+        && view.kind.as_deref().is_none_or(|k| e.kind.name() == k)
+}
+
+/// The raw output's lines on screen, and where it begins when that is in view.
+fn raw_lines<'a>(
+    ctx: &Ctx<'_>,
+    view: &ActivityView,
+    raw: &[String],
+    width: usize,
+    height: usize,
+) -> Vec<Line<'a>> {
+    let end = raw.len() - furthest_back(view.back, raw.len(), height);
+    let start = end.saturating_sub(height);
+    let mut shown: Vec<Line> = raw[start..end]
+        .iter()
+        .map(|l| Line::from(Span::styled(fit(&clean(l), width), ctx.style(Slot::Text))))
+        .collect();
+    // Room above the oldest line: say where the output begins.
+    if let (Some(note), true) = (raw_note(view, raw), end < height) {
+        shown.insert(
+            0,
+            Line::from(Span::styled(fit(&note, width), ctx.style(Slot::Dim))),
+        );
+    }
+    shown
+}
+
+/// The events on screen (the filters applied), and where the log begins when that is in
+/// view.
+fn event_lines<'a>(
+    ctx: &Ctx<'_>,
+    view: &ActivityView,
+    log: &Log,
+    width: usize,
+    height: usize,
+) -> Vec<Line<'a>> {
+    let kept = |e: &&Event| shows(view, e);
+    // Counting is cheap (no line is built): a few thousand events at most.
+    let back = furthest_back(view.back, log.events.iter().filter(kept).count(), height);
+    let mut shown: Vec<Line> = log
+        .events
+        .iter()
+        .rev()
+        .filter(kept)
+        .skip(back)
+        .take(height)
+        .map(|e| {
+            let at = e.at.get(11..19).unwrap_or("");
+            Line::from(vec![
+                Span::styled(format!("{at} "), ctx.style(Slot::Dim)),
+                Span::styled(
+                    fit(&describe(e), width.saturating_sub(9)),
+                    ctx.style(kind_slot(e)),
+                ),
+            ])
+        })
+        .collect();
+    shown.reverse();
+    // Room above the oldest event: the log does not start at the first event.
+    if let (Some(note), true) = (events_note(log), shown.len() < height) {
+        shown.insert(
+            0,
+            Line::from(Span::styled(fit(&note, width), ctx.style(Slot::Dim))),
+        );
+    }
+    shown
+}
+
 pub fn render(
     ctx: &Ctx<'_>,
     view: &ActivityView,
@@ -207,37 +325,10 @@ pub fn render(
         filter.push(format!("kind {k}"));
     }
     // Only the lines that show are built: the log can hold thousands of events.
-    let lines: Vec<Line> = if view.raw {
-        let end = raw.len().saturating_sub(view.back);
-        let start = end.saturating_sub(height);
-        raw[start..end]
-            .iter()
-            .map(|l| Line::from(Span::styled(fit(&clean(l), width), ctx.style(Slot::Text))))
-            .collect()
+    let lines = if view.raw {
+        raw_lines(ctx, view, raw, width, height)
     } else {
-        let mut shown: Vec<Line> = log
-            .events
-            .iter()
-            .rev()
-            .filter(|e| {
-                view.agent.as_deref().is_none_or(|a| agent_of(e) == Some(a))
-                    && view.kind.as_deref().is_none_or(|k| e.kind.name() == k)
-            })
-            .skip(view.back)
-            .take(height)
-            .map(|e| {
-                let at = e.at.get(11..19).unwrap_or("");
-                Line::from(vec![
-                    Span::styled(format!("{at} "), ctx.style(Slot::Dim)),
-                    Span::styled(
-                        fit(&describe(e), width.saturating_sub(9)),
-                        ctx.style(kind_slot(e)),
-                    ),
-                ])
-            })
-            .collect();
-        shown.reverse();
-        shown
+        event_lines(ctx, view, log, width, height)
     };
     let title = if view.raw { "Raw output" } else { "Activity" };
     let extra = if filter.is_empty() {

@@ -1,5 +1,6 @@
 //! The concern queue: open concerns by severity (critical first), then age (oldest first),
-//! with from → to, category, status and how far they have climbed.
+//! with from → to, category, status and how far they have climbed; `f` lists the resolved
+//! ones (newest first) or all, with the counts of each in the title.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -11,10 +12,38 @@ use crate::protocol::model::{Concern, ConcernStatus, Severity};
 use crate::tui::text::{ago, clean, fit};
 use crate::tui::theme::Slot;
 
+/// Which concerns the pane lists (`f` cycles open → resolved → all).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shown {
+    #[default]
+    Open,
+    Resolved,
+    All,
+}
+
+impl Shown {
+    pub fn next(self) -> Shown {
+        match self {
+            Shown::Open => Shown::Resolved,
+            Shown::Resolved => Shown::All,
+            Shown::All => Shown::Open,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Shown::Open => "open",
+            Shown::Resolved => "resolved",
+            Shown::All => "all",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConcernsView {
     pub selected: usize,
     pub offset: usize,
+    pub shown: Shown,
 }
 
 /// The open concerns in the pane's order: by severity (critical first), then in the order
@@ -26,9 +55,39 @@ pub fn queue(state: &crate::protocol::State) -> impl Iterator<Item = &Concern> +
         .flat_map(move |sev| state.open_concerns().filter(move |c| c.severity == sev))
 }
 
+/// The resolved concerns, the newest raised first.
+pub fn resolved(state: &crate::protocol::State) -> impl Iterator<Item = &Concern> + '_ {
+    state
+        .concerns
+        .values()
+        .rev()
+        .filter(|c| c.status == ConcernStatus::Resolved)
+}
+
+/// The concerns `shown` lists, in the pane's order: the open queue, then the resolved.
+pub fn listed(
+    state: &crate::protocol::State,
+    shown: Shown,
+) -> Box<dyn Iterator<Item = &Concern> + '_> {
+    match shown {
+        Shown::Open => Box::new(queue(state)),
+        Shown::Resolved => Box::new(resolved(state)),
+        Shown::All => Box::new(queue(state).chain(resolved(state))),
+    }
+}
+
 impl ConcernsView {
     pub fn concern<'s>(&self, state: &'s crate::protocol::State) -> Option<&'s Concern> {
-        queue(state).nth(self.selected)
+        listed(state, self.shown).nth(self.selected)
+    }
+
+    /// How many concerns the pane lists now.
+    pub fn count(&self, state: &crate::protocol::State) -> usize {
+        match self.shown {
+            Shown::Open => state.open_concerns().count(),
+            Shown::Resolved => resolved(state).count(),
+            Shown::All => state.concerns.len(),
+        }
     }
 }
 
@@ -41,30 +100,50 @@ pub fn severity_slot(s: Severity) -> Slot {
 }
 
 pub fn render(ctx: &Ctx<'_>, view: &ConcernsView, area: Rect, buf: &mut Buffer) {
-    let (mut total, mut critical) = (0, 0);
+    let (mut open, mut critical) = (0, 0);
     for c in ctx.state.open_concerns() {
-        total += 1;
+        open += 1;
         if c.severity == Severity::Critical {
             critical += 1;
         }
     }
-    let resolved = ctx.state.concerns.len() - total;
+    let resolved = ctx.state.concerns.len() - open;
+    let critical = if critical > 0 {
+        format!(" ({critical} critical)")
+    } else {
+        String::new()
+    };
+    // Which list is shown is said when it is not the usual one (the open queue).
+    let showing = match view.shown {
+        Shown::Open => String::new(),
+        other => format!(" · showing {}", other.name()),
+    };
     let block = ctx.block(
         "Concerns",
         Some(format!(
-            "{total} open, {critical} critical, {resolved} resolved"
+            "· open {open}{critical} · resolved {resolved}{showing}"
         )),
     );
     let body = inner(area);
     block.render(area, buf);
+    let total = match view.shown {
+        Shown::Open => open,
+        Shown::Resolved => resolved,
+        Shown::All => open + resolved,
+    };
     if total == 0 {
-        Line::from(Span::styled("no open concern", ctx.style(Slot::Dim))).render(body, buf);
+        let empty = match view.shown {
+            Shown::Open => "no open concern",
+            Shown::Resolved => "no resolved concern",
+            Shown::All => "no concern",
+        };
+        Line::from(Span::styled(empty, ctx.style(Slot::Dim))).render(body, buf);
         return;
     }
     let wide = body.width >= 100;
     let visible = body.height.saturating_sub(1) as usize;
     let offset = scroll_for(view.selected, view.offset, visible);
-    let rows = queue(ctx.state)
+    let rows = listed(ctx.state, view.shown)
         .enumerate()
         .skip(offset)
         .take(visible)
