@@ -158,6 +158,7 @@ impl Workspace {
         if self.exclude_from_git()? {
             report.created.push(".git/info/exclude entry".into());
         }
+        self.tighten()?;
         Ok(report)
     }
 
@@ -196,6 +197,63 @@ impl Workspace {
         .map_err(|e| io_err(&exclude, e))?;
         Ok(true)
     }
+}
+
+impl Workspace {
+    /// Gives `.overlord/` and what it holds owner-only modes whatever the umask was when they
+    /// were made: directories 0700, files (the store, the audit mirrors, logs, the config, the
+    /// socket) 0600. Task worktrees and restored checkpoints are the project's own files and
+    /// keep theirs. Run by `init` and by every process that owns the repository, at start.
+    /// Symlinks are not followed. Returns how many entries it changed.
+    pub fn tighten(&self) -> Result<usize, WorkspaceError> {
+        restrict_dir(&self.dir)?;
+        tighten_tree(&self.dir, true)
+    }
+}
+
+#[cfg(unix)]
+fn tighten_tree(dir: &Path, top: bool) -> Result<usize, WorkspaceError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut changed = 0;
+    let entries = fs::read_dir(dir).map_err(|e| io_err(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_err(dir, e))?;
+        let path = entry.path();
+        if top && matches!(entry.file_name().to_str(), Some("worktrees" | "restore")) {
+            continue;
+        }
+        // `symlink_metadata`: a link is neither followed nor changed.
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            // Gone meanwhile (a log rotated, a lock released).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err(&path, e)),
+        };
+        let kind = meta.file_type();
+        let want = if kind.is_dir() {
+            0o700
+        } else if kind.is_symlink() {
+            continue;
+        } else {
+            0o600
+        };
+        if meta.permissions().mode() & 0o7777 != want {
+            match fs::set_permissions(&path, fs::Permissions::from_mode(want)) {
+                Ok(()) => changed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(&path, e)),
+            }
+        }
+        if kind.is_dir() {
+            changed += tighten_tree(&path, false)?;
+        }
+    }
+    Ok(changed)
+}
+
+#[cfg(not(unix))]
+fn tighten_tree(_dir: &Path, _top: bool) -> Result<usize, WorkspaceError> {
+    Ok(0)
 }
 
 /// `.overlord/` holds the socket and the audit store: only the owner may enter.

@@ -458,3 +458,46 @@ fn escape_sequences_from_agents_print_visibly() {
     let o = repo.run(&["diff", before, "HEAD"]);
     inert(&o);
 }
+
+/// Under `--json` every outcome is a JSON document on stdout: usage errors of the command
+/// line and failures before the command runs (no repository, no store) too.
+#[test]
+fn json_is_always_json() {
+    let repo = Repo::new();
+    let doc = |o: &std::process::Output| -> Value {
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?} / {}", stdout(o), stderr(o)))
+    };
+    // Not initialized.
+    let o = repo.run(&["status", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = doc(&o);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["code"], "failed");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("init"),
+        "{v}"
+    );
+    init(&repo);
+    // A usage error of the command line itself.
+    let o = repo.run(&["status", "--json", "--bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = doc(&o);
+    assert_eq!(v["error"]["code"], "usage");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("--bogus"),
+        "{v}"
+    );
+    // A command that prints its own document prints exactly one.
+    let o = repo.run(&["cmd", "/ack C-9", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(doc(&o)["error"]["code"], "unknown_id");
+    // Without --json, nothing on stdout for a failure.
+    let plain = tempfile::tempdir().unwrap();
+    let mut cmd = bin();
+    cmd.args(["status"]).current_dir(plain.path());
+    sandbox(&mut cmd, repo.home.path());
+    let o = cmd.output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+}

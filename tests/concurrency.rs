@@ -233,3 +233,45 @@ fn the_socket_survives_bad_requests_and_streams_events() {
     assert!(o.status.success(), "{}", stderr(&o));
     drop(server);
 }
+
+/// `.overlord/` is owner-only whatever the umask: `init` under `umask 000` makes nothing
+/// others can read, and an owner starting re-tightens what was loosened since.
+#[test]
+fn overlord_files_are_owner_only_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            out.push(p.clone());
+            if p.is_dir() {
+                walk(&p, out);
+            }
+        }
+    }
+    let repo = Repo::new();
+    let exe = bin().get_program().to_owned();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "umask 000 && exec \"$0\" init"])
+        .arg(&exe)
+        .current_dir(repo.path());
+    sandbox(&mut cmd, repo.home.path());
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = repo.path().join(".overlord");
+    let mut all = vec![dir.clone()];
+    walk(&dir, &mut all);
+    assert!(all.len() > 5, "{all:?}");
+    for p in &all {
+        let want = if p.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode(p), want, "{}", p.display());
+    }
+
+    let config = dir.join("config.toml");
+    let logs = dir.join("logs");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _server = serve(&repo);
+    assert_eq!(mode(&config), 0o600);
+    assert_eq!(mode(&logs), 0o700);
+}

@@ -364,3 +364,25 @@ fn a_mirror_that_cannot_be_written_does_not_fail_a_committed_command() {
     assert!(report.ok, "{:?}", report.findings);
     assert_eq!(std::fs::read_to_string(&mirror).unwrap().lines().count(), 2);
 }
+
+/// A full disk says so, in words, instead of SQLite's "database or disk is full" or a bare
+/// "disk I/O error".
+#[test]
+fn a_full_disk_is_named_as_such() {
+    use overlord::store::StoreError;
+    let full = StoreError::Sqlite {
+        path: "/tmp/x/.overlord/overlord.db".into(),
+        source: rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(13), None),
+    };
+    assert_eq!(
+        full.to_string(),
+        "audit store /tmp/x/.overlord/overlord.db: the disk is full; nothing was written (free some space and try again)"
+    );
+    // An I/O error on a disk with room is reported as it is.
+    let dir = tempfile::tempdir().unwrap();
+    let io = StoreError::Sqlite {
+        path: dir.path().join("overlord.db").display().to_string(),
+        source: rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(10), None),
+    };
+    assert!(io.to_string().contains("disk I/O error"), "{io}");
+}

@@ -210,11 +210,19 @@ fn quiet_on_broken_pipe() {
 
 pub fn main() -> ExitCode {
     quiet_on_broken_pipe();
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json = output::wants_json(&args);
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2);
+            // under --json a usage error is also a JSON document.
             let _ = e.print();
+            if json && e.use_stderr() {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("usage error");
+                output::json_error("usage", first.trim_start_matches("error: "));
+            }
             return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
         }
     };

@@ -3,6 +3,7 @@
 //! core's reply in words or JSON.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::protocol::{Reply, ReplyData};
 
@@ -14,12 +15,45 @@ pub(super) struct Failed(pub(super) u8);
 
 pub(super) type Outcome = Result<(), Failed>;
 
+/// `--json` was asked for: every outcome is a JSON document on stdout, failures included.
+static JSON_MODE: AtomicBool = AtomicBool::new(false);
+/// A JSON document was printed (a failure after it adds none).
+static JSON_PRINTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the command line asks for `--json` (before any `--`): decided before the command
+/// line is parsed, so that even its usage errors answer in JSON.
+pub(super) fn wants_json(args: &[std::ffi::OsString]) -> bool {
+    let wants = args
+        .iter()
+        .skip(1)
+        .take_while(|a| a.as_os_str() != "--")
+        .any(|a| a.as_os_str() == "--json");
+    JSON_MODE.store(wants, Ordering::Relaxed);
+    wants
+}
+
+/// A failure: the message on stderr, and under `--json` an error document on stdout (unless
+/// the command already printed its own).
 pub(super) fn fail(message: impl std::fmt::Display) -> Failed {
     eprintln!("error: {message}");
+    json_error("failed", &message.to_string());
     Failed(1)
 }
 
+/// Under `--json`, `{"schema_version":…, "ok": false, "error": {"code", "message"}}` on stdout
+/// when nothing was printed yet.
+pub(super) fn json_error(code: &str, message: &str) {
+    if JSON_MODE.load(Ordering::Relaxed) && !JSON_PRINTED.load(Ordering::Relaxed) {
+        let _ = print_json(&serde_json::json!({
+            "schema_version": JSON_SCHEMA_VERSION,
+            "ok": false,
+            "error": { "code": code, "message": message },
+        }));
+    }
+}
+
 pub(super) fn print_json(value: &impl serde::Serialize) -> Outcome {
+    JSON_PRINTED.store(true, Ordering::Relaxed);
     let text = serde_json::to_string_pretty(value).map_err(fail)?;
     let text = crate::protocol::visible::json(text);
     let mut out = std::io::stdout().lock();

@@ -75,6 +75,11 @@ where
 {
     ws.require_initialized().map_err(fail)?;
     let lock = take_serve_lock(&ws)?;
+    // Owner-only modes, whatever the umask was when things were made (a warning if not).
+    if let Err(e) = ws.tighten() {
+        tracing::warn!(error = %e, "could not tighten the modes under .overlord/");
+        eprintln!("warning: could not give .overlord/ owner-only modes: {e}");
+    }
     let config = load_config(&ws);
     let core = Core::open(&ws, &config).map_err(fail)?;
     let poll = std::time::Duration::from_millis(config.core.poll_ms.max(10));

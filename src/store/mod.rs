@@ -28,7 +28,7 @@ pub const SCHEMA_VERSION: i64 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("audit store {path}: {source}")]
+    #[error("audit store {path}: {}", sqlite_message(.source, .path))]
     Sqlite {
         path: String,
         #[source]
@@ -44,6 +44,32 @@ pub enum StoreError {
     },
     #[error("audit store {path} is corrupt: {message} (run `overlord-tui audit verify`)")]
     Corrupt { path: String, message: String },
+}
+
+/// What SQLite's error means to the user. A full disk shows up as "database or disk is full"
+/// or, when a write of the WAL fails, as a bare "disk I/O error": both say the disk is full
+/// when it is.
+fn sqlite_message(e: &rusqlite::Error, path: &str) -> String {
+    use rusqlite::ErrorCode;
+    if let rusqlite::Error::SqliteFailure(f, _) = e {
+        let full = match f.code {
+            ErrorCode::DiskFull => true,
+            ErrorCode::SystemIoFailure => free_bytes(Path::new(path)) == Some(0),
+            _ => false,
+        };
+        if full {
+            return "the disk is full; nothing was written (free some space and try again)"
+                .to_string();
+        }
+    }
+    e.to_string()
+}
+
+/// The bytes an unprivileged writer may still use on the file system holding `path`.
+fn free_bytes(path: &Path) -> Option<u64> {
+    let dir = path.parent().filter(|d| d.exists()).unwrap_or(path);
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 pub struct Store {
