@@ -23,6 +23,8 @@ pub enum Context {
     Confirm,
     Palette,
     Help,
+    /// A long answer over the screen (`/help`, `/status`).
+    Answer,
     Swarm,
     Concerns,
     Plan,
@@ -35,11 +37,12 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 12] = [
+    pub const ALL: [Context; 13] = [
         Context::Global,
         Context::Confirm,
         Context::Palette,
         Context::Help,
+        Context::Answer,
         Context::Swarm,
         Context::Concerns,
         Context::Plan,
@@ -56,6 +59,7 @@ impl Context {
             Context::Confirm => "confirm",
             Context::Palette => "palette",
             Context::Help => "help",
+            Context::Answer => "answer",
             Context::Swarm => "swarm",
             Context::Concerns => "concerns",
             Context::Plan => "plan",
@@ -76,7 +80,7 @@ impl Context {
     /// layers under it (a confirmation must not quit on `q`; the palette's text field takes
     /// the characters).
     pub fn is_modal(self) -> bool {
-        matches!(self, Context::Confirm | Context::Palette)
+        matches!(self, Context::Confirm | Context::Palette | Context::Answer)
     }
 }
 
@@ -126,6 +130,7 @@ pub enum Action {
     HistoryUp,
     HistoryDown,
     Complete,
+    CompletePrev,
     OpenDiff,
     DiffIntegration,
     Mark,
@@ -134,7 +139,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 48] = [
+    pub const ALL: [Action; 49] = [
         Action::Quit,
         Action::Help,
         Action::Palette,
@@ -178,6 +183,7 @@ impl Action {
         Action::HistoryUp,
         Action::HistoryDown,
         Action::Complete,
+        Action::CompletePrev,
         Action::OpenDiff,
         Action::DiffIntegration,
         Action::Mark,
@@ -244,6 +250,7 @@ impl Action {
             Action::HistoryUp => ("history_up", "older command"),
             Action::HistoryDown => ("history_down", "newer command"),
             Action::Complete => ("complete", "complete"),
+            Action::CompletePrev => ("complete_prev", "previous completion"),
             Action::OpenDiff => ("diff", "show diff"),
             Action::DiffIntegration => ("diff_integration", "integration vs main"),
             Action::Mark => ("mark", "mark to compare"),

@@ -88,8 +88,10 @@ pub struct Screen {
     pub metrics: panes::metrics::MetricsView,
     /// The selected concern's details over the screen.
     pub details: bool,
-    /// The last `/status` report (its health line first) over the screen, until `esc`.
-    pub report: Option<String>,
+    /// A long answer (`/status`, `/help`…) over the screen, scrollable, until `esc`.
+    pub answer: Option<super::command_view::Answer>,
+    /// The command bar's completion menu (after `tab`, while it offers more than one).
+    pub completion: Option<super::command_view::CompletionMenu>,
     /// The Save or rollback in progress (and then its outcome), step by step.
     pub progress: bool,
     /// The last finished operation's name and steps (for the progress view).
@@ -332,6 +334,14 @@ fn command_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
             f.theme.style(Slot::Dim),
         )),
     }
+}
+
+/// Where the character `at` of the command bar's text is on screen (the text scrolls to keep
+/// the cursor in view, as [`command_line`] draws it).
+fn command_column(text: &str, cursor: usize, at: usize, width: usize) -> u16 {
+    let room = width.saturating_sub(3).max(1);
+    let start = (cursor.min(text.chars().count()) + 1).saturating_sub(room);
+    (2 + at.saturating_sub(start)).min(width) as u16
 }
 
 fn footer<'a>(f: &Frame<'_>, width: usize) -> Line<'a> {
@@ -662,6 +672,10 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
     }
     command_line(screen, f, width).render(a.command, buf);
     footer(f, width).render(a.footer, buf);
+    if let (Some(menu), Some(text)) = (&screen.completion, &screen.command) {
+        let column = command_column(text, screen.command_cursor, menu.start, width);
+        super::command_view::render_menu(menu, f.theme, a.command, column, buf);
+    }
 
     if !screen.warnings.is_empty() {
         let h = (screen.warnings.len() as u16 + 2).min(body.height);
@@ -684,18 +698,8 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
     if screen.details {
         details(screen, f, body, buf);
     }
-    if let Some(text) = &screen.report {
-        let lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| {
-                Line::from(Span::styled(
-                    clean(l),
-                    f.theme.style(if i == 0 { Slot::Title } else { Slot::Text }),
-                ))
-            })
-            .collect();
-        overlay(f, body, "Status", Some("esc to close".into()), lines, buf);
+    if let Some(answer) = &screen.answer {
+        super::command_view::render_answer(answer, f.theme, body, buf);
     }
     if screen.progress {
         progress(screen, f, body, buf);
@@ -740,4 +744,6 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
             .block(ctx(f, true).block(&c.title, None))
             .render(r, buf);
     }
+    // A theme with its own background shows it under everything, cleared cells included.
+    f.theme.paint_defaults(area, buf);
 }

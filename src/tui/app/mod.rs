@@ -17,6 +17,7 @@ use super::screen::{Pane, Screen};
 use super::watch::Touched;
 
 mod actions;
+mod command;
 
 /// What the app asks its runner to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,12 @@ pub enum Intent {
         generation: u64,
         after_events: bool,
     },
+    /// The console's theme changed to `name` (already in [`App::theme`]): the diff's syntax
+    /// colours follow it, and `save` writes it to `.overlord/config.toml`.
+    SwitchTheme {
+        name: String,
+        save: bool,
+    },
     Quit,
 }
 
@@ -57,9 +64,9 @@ pub struct App {
     /// Something changed since the last frame.
     pub dirty: bool,
     pending: Option<Pending>,
-    /// Completions offered for the command bar and which one is shown.
-    completions: Vec<String>,
-    completion: usize,
+    /// The theme chosen at run time (`/theme`), drawn instead of the one the console started
+    /// with; the runner sets the starting one here too.
+    pub theme: Option<super::theme::Theme>,
     /// The command bar's text field.
     editor: tui_textarea::TextArea<'static>,
 }
@@ -83,6 +90,9 @@ impl App {
         }
         if self.screen.help {
             return vec![Context::Help, Context::Global];
+        }
+        if self.screen.answer.is_some() {
+            return vec![Context::Answer];
         }
         let pane = match self.screen.focus {
             Pane::Swarm => Context::Swarm,
@@ -208,11 +218,21 @@ impl App {
     /// The core's answer to a command the console sent.
     pub fn on_reply(&mut self, reply: &Reply) {
         self.screen.reply = Some((reply.ok, reply.message.clone()));
-        // `/status` opens its whole report (the health line does not fit the command bar).
-        self.screen.report = match &reply.data {
-            crate::protocol::ReplyData::Status(r) if reply.ok => Some(r.render_text()),
-            _ => None,
+        // `/status` opens its whole report (the health line does not fit the command bar), and
+        // so does any answer of many lines or longer than the bar.
+        self.screen.answer = match &reply.data {
+            crate::protocol::ReplyData::Status(r) if reply.ok => {
+                Some(super::command_view::Answer::new("Status", &r.render_text()))
+            }
+            crate::protocol::ReplyData::Help(_) => self.long_answer("Help", &reply.message),
+            _ if reply.ok => self.long_answer("Answer", &reply.message),
+            _ => self.long_answer("Error", &reply.message),
         };
+        // The bar keeps the answer's first line; the overlay has the rest.
+        if self.screen.answer.is_some() {
+            let first = reply.message.lines().find(|l| !l.trim().is_empty());
+            self.screen.reply = Some((reply.ok, first.unwrap_or("").trim().to_string()));
+        }
         self.dirty = true;
     }
 
@@ -227,8 +247,9 @@ impl App {
         if matches!(key.code, crossterm::event::KeyCode::Enter) {
             return;
         }
-        if self.editor.input(key) {
-            self.completions.clear();
+        self.screen.completion = None;
+        if !self.readline(key) {
+            self.editor.input(key);
         }
         self.sync_command();
     }
@@ -258,7 +279,7 @@ impl App {
             .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
             .collect();
         self.editor.insert_str(line);
-        self.completions.clear();
+        self.screen.completion = None;
         self.sync_command();
     }
 
@@ -277,7 +298,7 @@ impl App {
 
     fn open_command(&mut self, text: impl Into<String>) {
         self.set_command(text);
-        self.completions.clear();
+        self.screen.completion = None;
     }
 
     /// Shows `source` in the diff pane (loaded off the UI loop).
