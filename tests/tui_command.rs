@@ -320,6 +320,15 @@ fn a_long_answer_opens_in_a_scrollable_overlay_that_keys_do_not_pass() {
     });
     assert!(b.app.screen.answer.is_none());
     assert!(b.screen().contains("acknowledged C-1"));
+    // A long line answering anything but `/help` (a rollback's outcome, arriving while the
+    // human does something else) stays in the bar and takes no keys.
+    b.app.on_reply(&Reply {
+        message: "checkpoint/20261207-003 restores checkpoint/20261207-001 on main (new commit be7dd58c9a; history kept); 1 task branch(es) flagged".into(),
+        data: ReplyData::None,
+        ..help_reply()
+    });
+    assert!(b.app.screen.answer.is_none());
+    assert_eq!(b.key("q"), vec![Intent::Quit]);
 }
 
 #[test]

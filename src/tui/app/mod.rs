@@ -219,12 +219,17 @@ impl App {
     pub fn on_reply(&mut self, reply: &Reply) {
         self.screen.reply = Some((reply.ok, reply.message.clone()));
         // `/status` opens its whole report (the health line does not fit the command bar), and
-        // so does any answer of many lines or longer than the bar.
+        // so do `/help` when it does not fit the bar and any answer of many lines.
         self.screen.answer = match &reply.data {
             crate::protocol::ReplyData::Status(r) if reply.ok => {
                 Some(super::command_view::Answer::new("Status", &r.render_text()))
             }
             crate::protocol::ReplyData::Help(_) => self.long_answer("Help", &reply.message),
+            // A Save or rollback has its progress view; other answers of one line stay in
+            // the bar (an answer arriving late must not take the keys from what the human
+            // does next).
+            crate::protocol::ReplyData::Operation(_) => None,
+            _ if !reply.message.trim_end().contains('\n') => None,
             _ if reply.ok => self.long_answer("Answer", &reply.message),
             _ => self.long_answer("Error", &reply.message),
         };
