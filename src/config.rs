@@ -626,3 +626,107 @@ impl Config {
         }
     }
 }
+
+/// Writes `[console] theme = "<name>"` into the config file at `path` (`/theme <name> --save`),
+/// everything else in it kept as it was — comments, order, the other settings. It is a careful
+/// line edit rather than a rewrite (no TOML editor among the dependencies, and serializing
+/// the parsed file would drop its comments): the `theme` line of `[console]` is replaced, or
+/// one is added under `[console]`, or a `[console]` table is added at the end. A file that
+/// does not parse is left alone, and the edit is read back — the same settings but the theme —
+/// before it replaces the file (through a temporary file and a rename).
+pub fn save_console_theme(path: &Path, name: &str) -> Result<(), String> {
+    let shown = path.display();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("cannot read {shown}: {e}")),
+    };
+    let before: Config = toml::from_str(&text).map_err(|e| {
+        format!(
+            "{shown} does not parse ({}): fix it first",
+            e.message().trim()
+        )
+    })?;
+    let edited = with_console_theme(&text, name);
+    let after: Config = toml::from_str(&edited).map_err(|e| {
+        format!(
+            "cannot place the theme in {shown} (the edit would not parse: {}): set [console] theme = \"{name}\" by hand",
+            e.message().trim()
+        )
+    })?;
+    let mut expected = before;
+    expected.console.theme = name.to_string();
+    if after != expected {
+        return Err(format!(
+            "cannot place the theme in {shown} (is [console] written inline or as dotted keys?): set [console] theme = \"{name}\" by hand"
+        ));
+    }
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, &edited)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {shown}: {e}"))
+}
+
+/// `text` (a config file) with `[console] theme = "<name>"` set, by lines (see
+/// [`save_console_theme`], which checks the result).
+pub fn with_console_theme(text: &str, name: &str) -> String {
+    let setting = format!("theme = \"{}\"", name.escape_default());
+    let header = |line: &str| -> Option<String> {
+        let t = line.trim();
+        let t = t.split('#').next().unwrap_or(t).trim();
+        (t.starts_with('[') && !t.starts_with("[[") && t.ends_with(']'))
+            .then(|| t[1..t.len() - 1].trim().to_string())
+    };
+    let mut out = String::with_capacity(text.len() + setting.len() + 12);
+    let mut table = String::new();
+    let mut done = false;
+    let mut console_at = None;
+    for line in text.split_inclusive('\n') {
+        if let Some(h) = header(line) {
+            table = h;
+            if table == "console" {
+                out.push_str(line);
+                console_at = Some(out.len());
+                continue;
+            }
+        }
+        let key = line.split('=').next().unwrap_or("").trim();
+        if !done && table == "console" && key == "theme" && line.contains('=') {
+            let indent: String = line.chars().take_while(|c| c.is_whitespace()).collect();
+            // A comment after the value stays.
+            let value = line.split_once('=').map_or("", |(_, v)| v).trim_start();
+            let comment = value
+                .strip_prefix('"')
+                .and_then(|v| v.split_once('"'))
+                .map(|(_, rest)| rest.trim_end_matches(['\n', '\r']).trim())
+                .filter(|rest| rest.starts_with('#'))
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default();
+            let end = if line.ends_with("\r\n") { "\r\n" } else { "\n" };
+            out.push_str(&format!("{indent}{setting}{comment}{end}"));
+            done = true;
+            continue;
+        }
+        out.push_str(line);
+    }
+    if done {
+        return out;
+    }
+    match console_at {
+        Some(at) => {
+            // The header was the last line without a newline.
+            let nl = if out[..at].ends_with('\n') { "" } else { "\n" };
+            out.insert_str(at, &format!("{nl}{setting}\n"));
+        }
+        None => {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!("[console]\n{setting}\n"));
+        }
+    }
+    out
+}

@@ -35,6 +35,7 @@ mod store;
 mod supervisor;
 mod swarm_e2e;
 mod tui_app;
+mod tui_command;
 mod tui_config;
 mod tui_diff;
 mod tui_e2e;

@@ -461,13 +461,14 @@ fn status_opens_its_whole_report_with_the_health_line_until_esc() {
         assert!(flat.contains(part), "{part} not in {flat}");
     }
     c.press("esc");
-    assert_eq!(c.app.screen.report, None);
-    // Any other answer does not open it.
+    assert_eq!(c.app.screen.answer, None);
+    // Any other short answer does not open it.
     c.app.on_reply(&overlord::protocol::Reply {
         data: overlord::protocol::ReplyData::None,
+        message: "acknowledged".into(),
         ..reply
     });
-    assert_eq!(c.app.screen.report, None);
+    assert_eq!(c.app.screen.answer, None);
 }
 
 /// The console the way the terminal drives it: every input through `run::on_terminal`, every

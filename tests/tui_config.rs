@@ -65,22 +65,84 @@ fn every_builtin_theme_defines_every_slot_with_an_existing_syntax_theme() {
 }
 
 #[test]
-fn high_contrast_uses_only_the_sixteen_ansi_colours() {
+fn high_contrast_is_exact_colours_on_its_own_black() {
+    // Exact colours (not the terminal's ANSI palette), so its contrast is what
+    // tests/tui_theme.rs computes, on a black it paints itself.
     let theme = Theme::builtin("high-contrast").unwrap();
+    assert_eq!(theme.style(Slot::Text).bg, Some(Color::Rgb(0, 0, 0)));
+    assert_eq!(theme.style(Slot::Text).fg, Some(Color::Rgb(255, 255, 255)));
     for slot in Slot::ALL {
         let style = theme.style(slot);
         for c in [style.fg, style.bg].into_iter().flatten() {
-            assert!(
-                !matches!(c, Color::Rgb(..) | Color::Indexed(_)),
-                "{}: {c:?} is not one of the 16 ANSI colours",
-                slot.name()
-            );
+            assert!(matches!(c, Color::Rgb(..)), "{}: {c:?}", slot.name());
         }
     }
     assert!(theme
         .style(Slot::Selection)
         .add_modifier
         .contains(Modifier::REVERSED));
+}
+
+/// `/theme <name> --save` edits only the theme line of `.overlord/config.toml`: comments,
+/// order and every other setting stay; a missing line or table is added; a file that does not
+/// parse is not touched.
+#[test]
+fn saving_the_theme_edits_only_its_line() {
+    use overlord::config::{save_console_theme, with_console_theme, Config};
+    let file = "# my settings\n[agents]\nconcurrency = 3 # three at once\n\n[console]\nbell = false\ntheme = \"dark\" # was dark\ndesktop_notifications = false\n\n[git]\nmain = \"trunk\"\n";
+    let edited = with_console_theme(file, "light");
+    assert_eq!(
+        edited,
+        file.replace(
+            "theme = \"dark\" # was dark",
+            "theme = \"light\" # was dark"
+        )
+    );
+    // No theme line: added under [console]; no [console]: added at the end.
+    let no_line = "[console]\nbell = false\n[git]\nmain = \"trunk\"\n";
+    assert_eq!(
+        with_console_theme(no_line, "high-contrast"),
+        "[console]\ntheme = \"high-contrast\"\nbell = false\n[git]\nmain = \"trunk\"\n"
+    );
+    assert_eq!(
+        with_console_theme("[git]\nmain = \"trunk\"", "light"),
+        "[git]\nmain = \"trunk\"\n\n[console]\ntheme = \"light\"\n"
+    );
+    // A `theme` key elsewhere (another table) is not the console's.
+    let other = "[console]\nbell = true\n[adapters.x]\ntheme = \"dark\"\n";
+    assert!(with_console_theme(other, "light").contains("[console]\ntheme = \"light\"\nbell"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, file).unwrap();
+    save_console_theme(&path, "light").unwrap();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written, edited);
+    let (config, warning) = Config::load(&path, "config.toml");
+    assert!(warning.is_none());
+    assert_eq!(config.console.theme, "light");
+    assert_eq!(config.agents.concurrency, 3);
+    assert!(!config.console.bell);
+    // A missing file gets just the setting.
+    let fresh = dir.path().join("fresh.toml");
+    save_console_theme(&fresh, "dark").unwrap();
+    assert_eq!(Config::load(&fresh, "x").0.console.theme, "dark");
+    // A file that does not parse is left as it is, with a clear error.
+    std::fs::write(&path, "[console\ntheme = ").unwrap();
+    let err = save_console_theme(&path, "light").unwrap_err();
+    assert!(err.contains("does not parse"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "[console\ntheme = "
+    );
+    // An inline [console] cannot be edited by line: refused, nothing written.
+    std::fs::write(&path, "console = { bell = false }\n").unwrap();
+    let err = save_console_theme(&path, "light").unwrap_err();
+    assert!(err.contains("by hand"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "console = { bell = false }\n"
+    );
 }
 
 #[test]

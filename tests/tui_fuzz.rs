@@ -161,7 +161,8 @@ impl Console {
                     RejectCode::Unavailable,
                     format!("not sent in this test: {command:?}"),
                 ))),
-                Intent::Snapshot | Intent::Alert(_) | Intent::Quit => {}
+                Intent::Snapshot | Intent::Alert(_) | Intent::Quit | Intent::SwitchTheme { .. } => {
+                }
             }
         }
     }

@@ -23,6 +23,8 @@ pub enum Context {
     Confirm,
     Palette,
     Help,
+    /// A long answer over the screen (`/help`, `/status`).
+    Answer,
     Swarm,
     Concerns,
     Plan,
@@ -35,11 +37,12 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 12] = [
+    pub const ALL: [Context; 13] = [
         Context::Global,
         Context::Confirm,
         Context::Palette,
         Context::Help,
+        Context::Answer,
         Context::Swarm,
         Context::Concerns,
         Context::Plan,
@@ -56,6 +59,7 @@ impl Context {
             Context::Confirm => "confirm",
             Context::Palette => "palette",
             Context::Help => "help",
+            Context::Answer => "answer",
             Context::Swarm => "swarm",
             Context::Concerns => "concerns",
             Context::Plan => "plan",
@@ -77,7 +81,10 @@ impl Context {
     /// the characters).
     /// The help is modal too: no key reaches the pane behind it (its filter takes the letters).
     pub fn is_modal(self) -> bool {
-        matches!(self, Context::Confirm | Context::Palette | Context::Help)
+        matches!(
+            self,
+            Context::Confirm | Context::Palette | Context::Help | Context::Answer
+        )
     }
 }
 
@@ -127,6 +134,7 @@ pub enum Action {
     HistoryUp,
     HistoryDown,
     Complete,
+    CompletePrev,
     OpenDiff,
     DiffIntegration,
     Mark,
@@ -135,7 +143,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 48] = [
+    pub const ALL: [Action; 49] = [
         Action::Quit,
         Action::Help,
         Action::Palette,
@@ -179,6 +187,7 @@ impl Action {
         Action::HistoryUp,
         Action::HistoryDown,
         Action::Complete,
+        Action::CompletePrev,
         Action::OpenDiff,
         Action::DiffIntegration,
         Action::Mark,
@@ -245,6 +254,7 @@ impl Action {
             Action::HistoryUp => ("history_up", "older command"),
             Action::HistoryDown => ("history_down", "newer command"),
             Action::Complete => ("complete", "complete"),
+            Action::CompletePrev => ("complete_prev", "previous completion"),
             Action::OpenDiff => ("diff", "show diff"),
             Action::DiffIntegration => ("diff_integration", "integration vs main"),
             Action::Mark => ("mark", "mark to compare"),

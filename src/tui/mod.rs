@@ -5,6 +5,7 @@
 pub mod alert;
 pub mod app;
 pub mod command_bar;
+pub mod command_view;
 pub mod diff_source;
 pub mod diff_view;
 pub mod help;

@@ -111,6 +111,7 @@ pub async fn run_narrated(
     let store = crate::store::StorePaths::under(&root.join(".overlord"));
     let mut app = super::history::app_at_start(state, &store);
     app.screen.warnings.extend(warnings);
+    app.theme = Some(theme.clone());
     let origin = Origin::Console { user };
 
     super::terminal::tell_after_a_crash(format!(
@@ -185,6 +186,9 @@ pub async fn run_narrated(
         }
         let intents = next_intents(&mut app, &mut inputs, &mut colours, &display).await;
         for intent in intents {
+            if let Intent::SwitchTheme { .. } = &intent {
+                colours.follow_theme(&mut app, &inputs.highlighted);
+            }
             if runner.carry_out(intent, &mut app).await.is_break() {
                 let stats = display.stats;
                 tracing::info!(
@@ -460,7 +464,8 @@ pub fn draw_frame(
     let help_list = help(look.keymap);
     let frame = Frame {
         state: &app.state,
-        theme: look.theme,
+        // A theme chosen at run time (`/theme`) over the one the console started with.
+        theme: app.theme.as_ref().unwrap_or(look.theme),
         now,
         log: &app.log,
         raw: raw_lines,
@@ -534,6 +539,21 @@ struct Colours {
 }
 
 impl Colours {
+    /// The theme changed: the diff's syntax colours come from its syntax theme now (a new
+    /// highlighter; the colours of the old one are dropped).
+    fn follow_theme(&mut self, app: &mut App, wake: &Arc<Notify>) {
+        let Some(theme) = app.theme.as_ref() else {
+            return;
+        };
+        let wake = wake.clone();
+        self.highlighter =
+            Highlighter::spawn_with_waker(&theme.syntax, Box::new(move || wake.notify_one())).ok();
+        self.due = 0;
+        self.asked_for = None;
+        app.screen.diff.highlights.clear();
+        app.dirty = true;
+    }
+
     /// Asks for the colours of the diff lines now on screen that have none yet.
     fn ask(&mut self, app: &mut App, size: Rect) {
         let diff_area = screen::diff_area(&app.screen, size);
@@ -618,6 +638,20 @@ impl Runner<'_> {
                 after_events,
             }),
             Intent::Submit(command) => self.submit(command),
+            Intent::SwitchTheme { name, save } => {
+                if save {
+                    let file = self.root.join(".overlord").join("config.toml");
+                    app.screen.reply =
+                        Some(match crate::config::save_console_theme(&file, &name) {
+                            Ok(()) => (
+                                true,
+                                format!("theme {name}, saved to .overlord/config.toml"),
+                            ),
+                            Err(e) => (false, format!("theme {name}, not saved: {e}")),
+                        });
+                    app.dirty = true;
+                }
+            }
         }
         ControlFlow::Continue(())
     }

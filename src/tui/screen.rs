@@ -88,8 +88,10 @@ pub struct Screen {
     pub metrics: panes::metrics::MetricsView,
     /// The selected concern's details over the screen.
     pub details: bool,
-    /// The last `/status` report (its health line first) over the screen, until `esc`.
-    pub report: Option<String>,
+    /// A long answer (`/status`, `/help`…) over the screen, scrollable, until `esc`.
+    pub answer: Option<super::command_view::Answer>,
+    /// The command bar's completion menu (after `tab`, while it offers more than one).
+    pub completion: Option<super::command_view::CompletionMenu>,
     /// The Save or rollback in progress (and then its outcome), step by step.
     pub progress: bool,
     /// The last finished operation's name and steps (for the progress view).
@@ -364,6 +366,14 @@ fn command_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
             f.theme.style(Slot::Dim),
         )),
     }
+}
+
+/// Where the character `at` of the command bar's text is on screen (the text scrolls to keep
+/// the cursor in view, as [`command_line`] draws it).
+fn command_column(text: &str, cursor: usize, at: usize, width: usize) -> u16 {
+    let room = width.saturating_sub(3).max(1);
+    let start = (cursor.min(text.chars().count()) + 1).saturating_sub(room);
+    (2 + at.saturating_sub(start)).min(width) as u16
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -695,6 +705,10 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
     }
     command_line(screen, f, width).render(a.command, buf);
     super::hints::line(f.hints, f.theme, width).render(a.footer, buf);
+    if let (Some(menu), Some(text)) = (&screen.completion, &screen.command) {
+        let column = command_column(text, screen.command_cursor, menu.start, width);
+        super::command_view::render_menu(menu, f.theme, a.command, column, buf);
+    }
 
     if !screen.warnings.is_empty() {
         let h = (screen.warnings.len() as u16 + 2).min(body.height);
@@ -717,18 +731,8 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
     if screen.details {
         details(screen, f, body, buf);
     }
-    if let Some(text) = &screen.report {
-        let lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| {
-                Line::from(Span::styled(
-                    clean(l),
-                    f.theme.style(if i == 0 { Slot::Title } else { Slot::Text }),
-                ))
-            })
-            .collect();
-        overlay(f, body, "Status", Some("esc to close".into()), lines, buf);
+    if let Some(answer) = &screen.answer {
+        super::command_view::render_answer(answer, f.theme, body, buf);
     }
     if screen.progress {
         progress(screen, f, body, buf);
@@ -739,6 +743,8 @@ pub fn render(screen: &Screen, f: &Frame<'_>, area: Rect, buf: &mut Buffer) {
     if let Some(c) = &screen.confirm {
         confirm(c, f, body, buf);
     }
+    // A theme with its own background shows it under everything, cleared cells included.
+    f.theme.paint_defaults(area, buf);
 }
 
 /// A confirmation: its text wrapped to the box, then its keys (those of the confirm layer,

@@ -342,6 +342,172 @@ impl Theme {
     }
 }
 
+/// The dark terminal backgrounds a theme that keeps the terminal's own (its `text` slot sets
+/// no background) is drawn for: from black to One Dark's `#282c34`.
+pub const DARK_TERMINALS: [Color; 2] = [Color::Rgb(0, 0, 0), Color::Rgb(0x28, 0x2c, 0x34)];
+
+/// One foreground/background pair a theme can put on screen, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    pub what: String,
+    pub fg: Color,
+    pub bg: Color,
+    /// A border is a graphic, not text: WCAG asks 3:1 of it, 4.5:1 of text.
+    pub text: bool,
+}
+
+impl Theme {
+    /// The backgrounds the theme is drawn on: its own (the `text` slot's, painted under
+    /// everything by [`Theme::paint_defaults`]) or, keeping the terminal's, [`DARK_TERMINALS`].
+    pub fn backgrounds(&self) -> Vec<Color> {
+        match self.style(Slot::Text).bg {
+            Some(bg) if bg != Color::Reset => vec![bg],
+            _ => DARK_TERMINALS.to_vec(),
+        }
+    }
+
+    /// Every foreground/background pair the theme can produce: each slot on each background,
+    /// and each slot in a selected row (over `selection`), a reversed style swapped.
+    pub fn pairs(&self) -> Vec<Pair> {
+        let text = self.style(Slot::Text);
+        let selection = self.style(Slot::Selection);
+        let mut out = Vec::new();
+        for bg in self.backgrounds() {
+            let base = Style::default().fg(text.fg.unwrap_or(Color::White)).bg(bg);
+            for slot in Slot::ALL {
+                let border = matches!(slot, Slot::Border | Slot::BorderFocused);
+                for selected in [false, true] {
+                    if selected && border {
+                        continue;
+                    }
+                    let mut s = base;
+                    if selected {
+                        s = s.patch(selection);
+                    }
+                    let s = s.patch(self.style(slot));
+                    let (fg, bg_now) = (s.fg.unwrap_or(Color::Reset), s.bg.unwrap_or(bg));
+                    let (fg, bg_now) = if s.add_modifier.contains(Modifier::REVERSED) {
+                        (bg_now, fg)
+                    } else {
+                        (fg, bg_now)
+                    };
+                    out.push(Pair {
+                        what: format!(
+                            "{}{} on {bg:?}",
+                            slot.name(),
+                            if selected { " (selected)" } else { "" }
+                        ),
+                        fg,
+                        bg: bg_now,
+                        text: !border,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Under a theme with its own background, every cell of `area` still on the terminal's
+    /// default colours takes the theme's (text colour, background): what widgets clear or
+    /// leave blank reads the same as the rest, on any terminal.
+    pub fn paint_defaults(&self, area: ratatui::layout::Rect, buf: &mut ratatui::buffer::Buffer) {
+        let text = self.style(Slot::Text);
+        let (Some(fg), Some(bg)) = (text.fg, text.bg) else {
+            return;
+        };
+        if bg == Color::Reset {
+            return;
+        }
+        let area = area.intersection(buf.area);
+        for y in area.top()..area.bottom() {
+            for x in area.left()..area.right() {
+                if let Some(cell) = buf.cell_mut((x, y)) {
+                    if cell.bg == Color::Reset {
+                        cell.bg = bg;
+                    }
+                    if cell.fg == Color::Reset {
+                        cell.fg = fg;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A colour as red, green and blue: the 16 named colours as xterm's default palette shows them,
+/// the 256 indexed ones as xterm's cube and grey ramp; `None` for the terminal's default.
+pub fn rgb(c: Color) -> Option<(u8, u8, u8)> {
+    const NAMED: [(u8, u8, u8); 16] = [
+        (0, 0, 0),
+        (205, 0, 0),
+        (0, 205, 0),
+        (205, 205, 0),
+        (0, 0, 238),
+        (205, 0, 205),
+        (0, 205, 205),
+        (229, 229, 229),
+        (127, 127, 127),
+        (255, 0, 0),
+        (0, 255, 0),
+        (255, 255, 0),
+        (92, 92, 255),
+        (255, 0, 255),
+        (0, 255, 255),
+        (255, 255, 255),
+    ];
+    let index = match c {
+        Color::Reset => return None,
+        Color::Rgb(r, g, b) => return Some((r, g, b)),
+        Color::Black => 0,
+        Color::Red => 1,
+        Color::Green => 2,
+        Color::Yellow => 3,
+        Color::Blue => 4,
+        Color::Magenta => 5,
+        Color::Cyan => 6,
+        Color::Gray => 7,
+        Color::DarkGray => 8,
+        Color::LightRed => 9,
+        Color::LightGreen => 10,
+        Color::LightYellow => 11,
+        Color::LightBlue => 12,
+        Color::LightMagenta => 13,
+        Color::LightCyan => 14,
+        Color::White => 15,
+        Color::Indexed(i) => i,
+    };
+    Some(match index {
+        0..=15 => NAMED[usize::from(index)],
+        16..=231 => {
+            let i = index - 16;
+            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
+            (level(i / 36), level((i / 6) % 6), level(i % 6))
+        }
+        _ => {
+            let v = 8 + (index - 232) * 10;
+            (v, v, v)
+        }
+    })
+}
+
+/// WCAG's contrast ratio of two colours (1 to 21), from their relative luminance.
+pub fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+    let luminance = |(r, g, b): (u8, u8, u8)| {
+        let channel = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.039_28 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    };
+    let (la, lb) = (luminance(a), luminance(b));
+    let (hi, lo) = if la > lb { (la, lb) } else { (lb, la) };
+    (hi + 0.05) / (lo + 0.05)
+}
+
 /// Whether a theme file is one of ours (no `base`, syntax names checked by the tests) or the
 /// user's.
 #[derive(Clone, Copy, PartialEq)]

@@ -3,10 +3,9 @@
 //! concerns and approvals, agents. Each changes the view state and returns the intents.
 
 use crate::protocol::model::{Role, TaskStatus};
-use crate::protocol::{parse, Command, Target};
+use crate::protocol::{Command, Target};
 
 use super::{App, Intent, Pending};
-use crate::tui::command_bar::complete;
 use crate::tui::diff_source::DiffSource;
 use crate::tui::keymap::Action;
 use crate::tui::panes::{activity, inner, metrics::next_window, plan, qa, timeline};
@@ -31,6 +30,9 @@ impl App {
         }
         if self.screen.help {
             return self.on_help_action(action);
+        }
+        if self.layers().first() == Some(&crate::tui::keymap::Context::Answer) {
+            return self.on_answer_action(action);
         }
         match action {
             Action::Quit => vec![Intent::Quit],
@@ -104,26 +106,25 @@ impl App {
     /// The command bar is open with `text`: submit, close, history, completion.
     fn on_command_bar_action(&mut self, action: Action, text: String) -> Vec<Intent> {
         match action {
+            // Enter on an open menu takes the candidate shown; else it submits.
+            Action::Select | Action::Confirm if self.screen.completion.is_some() => {
+                self.screen.completion = None;
+                Vec::new()
+            }
             Action::Select | Action::Confirm => {
                 self.screen.command = None;
-                let line = text.trim().to_string();
-                if line.is_empty() || line == "/" {
-                    return Vec::new();
-                }
-                self.history.push(&line);
-                match parse(&line) {
-                    Ok(c) => vec![Intent::Submit(c)],
-                    Err(e) => {
-                        self.screen.reply = Some((false, e.to_string()));
-                        Vec::new()
-                    }
-                }
+                self.submit_line(&text)
+            }
+            Action::Back | Action::Cancel if self.screen.completion.is_some() => {
+                self.screen.completion = None;
+                Vec::new()
             }
             Action::Back | Action::Cancel => {
                 self.screen.command = None;
                 Vec::new()
             }
             Action::HistoryUp => {
+                self.screen.completion = None;
                 if let Some(l) = self.history.up() {
                     let l = l.to_string();
                     self.set_command(l);
@@ -131,21 +132,17 @@ impl App {
                 Vec::new()
             }
             Action::HistoryDown => {
+                self.screen.completion = None;
                 let l = self.history.down().unwrap_or("/").to_string();
                 self.set_command(l);
                 Vec::new()
             }
             Action::Complete => {
-                if self.completions.is_empty() {
-                    self.completions = complete(&text, &self.state);
-                    self.completion = 0;
-                } else {
-                    self.completion = (self.completion + 1) % self.completions.len();
-                }
-                if let Some(c) = self.completions.get(self.completion) {
-                    let c = c.clone();
-                    self.set_command(c);
-                }
+                self.complete_step(true);
+                Vec::new()
+            }
+            Action::CompletePrev => {
+                self.complete_step(false);
                 Vec::new()
             }
             _ => Vec::new(),
@@ -164,8 +161,8 @@ impl App {
                     self.screen.help = false;
                 } else if self.screen.progress {
                     self.screen.progress = false;
-                } else if self.screen.report.is_some() {
-                    self.screen.report = None;
+                } else if self.screen.answer.is_some() {
+                    self.screen.answer = None;
                 } else if self.screen.details {
                     self.screen.details = false;
                 } else if !self.screen.warnings.is_empty() {
@@ -380,7 +377,10 @@ impl App {
                         .find(|a| Some(a.role) == to && to != Some(Role::Human))
                         .map(|a| a.id.clone())
                         .unwrap_or_default();
-                    self.open_command(format!("/assign {agent} {c} "));
+                    // The cursor waits in the agent's place (tab completes it there).
+                    let line = format!("/assign {agent} {c} ");
+                    self.open_command(line);
+                    self.set_cursor("/assign ".len() + agent.chars().count());
                 }
             }
             _ => {}

@@ -17,6 +17,7 @@ use super::screen::{Pane, Screen};
 use super::watch::Touched;
 
 mod actions;
+mod command;
 mod help_keys;
 
 /// What the app asks its runner to do.
@@ -40,6 +41,12 @@ pub enum Intent {
         generation: u64,
         after_events: bool,
     },
+    /// The console's theme changed to `name` (already in [`App::theme`]): the diff's syntax
+    /// colours follow it, and `save` writes it to `.overlord/config.toml`.
+    SwitchTheme {
+        name: String,
+        save: bool,
+    },
     Quit,
 }
 
@@ -58,9 +65,9 @@ pub struct App {
     /// Something changed since the last frame.
     pub dirty: bool,
     pending: Option<Pending>,
-    /// Completions offered for the command bar and which one is shown.
-    completions: Vec<String>,
-    completion: usize,
+    /// The theme chosen at run time (`/theme`), drawn instead of the one the console started
+    /// with; the runner sets the starting one here too.
+    pub theme: Option<super::theme::Theme>,
     /// The command bar's text field.
     editor: tui_textarea::TextArea<'static>,
 }
@@ -85,6 +92,9 @@ impl App {
         // The help is modal: nothing reaches the pane behind it.
         if self.screen.help {
             return vec![Context::Help];
+        }
+        if self.screen.answer.is_some() {
+            return vec![Context::Answer];
         }
         let pane = match self.screen.focus {
             Pane::Swarm => Context::Swarm,
@@ -217,11 +227,26 @@ impl App {
     /// The core's answer to a command the console sent.
     pub fn on_reply(&mut self, reply: &Reply) {
         self.screen.reply = Some((reply.ok, reply.message.clone()));
-        // `/status` opens its whole report (the health line does not fit the command bar).
-        self.screen.report = match &reply.data {
-            crate::protocol::ReplyData::Status(r) if reply.ok => Some(r.render_text()),
-            _ => None,
+        // `/status` opens its whole report (the health line does not fit the command bar), and
+        // so do `/help` when it does not fit the bar and any answer of many lines.
+        self.screen.answer = match &reply.data {
+            crate::protocol::ReplyData::Status(r) if reply.ok => {
+                Some(super::command_view::Answer::new("Status", &r.render_text()))
+            }
+            crate::protocol::ReplyData::Help(_) => self.long_answer("Help", &reply.message),
+            // A Save or rollback has its progress view; other answers of one line stay in
+            // the bar (an answer arriving late must not take the keys from what the human
+            // does next).
+            crate::protocol::ReplyData::Operation(_) => None,
+            _ if !reply.message.trim_end().contains('\n') => None,
+            _ if reply.ok => self.long_answer("Answer", &reply.message),
+            _ => self.long_answer("Error", &reply.message),
         };
+        // The bar keeps the answer's first line; the overlay has the rest.
+        if self.screen.answer.is_some() {
+            let first = reply.message.lines().find(|l| !l.trim().is_empty());
+            self.screen.reply = Some((reply.ok, first.unwrap_or("").trim().to_string()));
+        }
         self.dirty = true;
     }
 
@@ -236,8 +261,9 @@ impl App {
         if matches!(key.code, crossterm::event::KeyCode::Enter) {
             return;
         }
-        if self.editor.input(key) {
-            self.completions.clear();
+        self.screen.completion = None;
+        if !self.readline(key) {
+            self.editor.input(key);
         }
         self.sync_command();
     }
@@ -267,7 +293,7 @@ impl App {
             .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
             .collect();
         self.editor.insert_str(line);
-        self.completions.clear();
+        self.screen.completion = None;
         self.sync_command();
     }
 
@@ -286,7 +312,7 @@ impl App {
 
     fn open_command(&mut self, text: impl Into<String>) {
         self.set_command(text);
-        self.completions.clear();
+        self.screen.completion = None;
     }
 
     /// Shows `source` in the diff pane (loaded off the UI loop).

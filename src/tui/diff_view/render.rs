@@ -85,6 +85,7 @@ fn render_files(view: &DiffView, theme: &Theme, area: Rect, buf: &mut Buffer, bo
         return;
     }
     let offset = view.selected.saturating_sub(height - 1);
+    let paths: Vec<&str> = files.iter().map(|f| f.path()).collect();
     for (row, (i, f)) in files
         .iter()
         .enumerate()
@@ -93,29 +94,20 @@ fn render_files(view: &DiffView, theme: &Theme, area: Rect, buf: &mut Buffer, bo
         .enumerate()
     {
         let y = inner.y + row as u16;
+        // The path comes first: shortened from the middle to stay told apart from the others
+        // listed; the counts show when there is room left for them.
         let counts = format!(" +{} -{}", f.additions, f.deletions);
-        let name_w = (inner.width as usize).saturating_sub(counts.len() + 2);
+        let room = (inner.width as usize).saturating_sub(2);
         let path = f.path();
-        // Long paths keep their end (the file name).
-        let shown: String = if path.chars().count() > name_w {
-            let tail: String = path
-                .chars()
-                .rev()
-                .take(name_w.saturating_sub(1))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            format!("…{tail}")
-        } else {
-            path.to_string()
-        };
+        let full = path.chars().count() + counts.len() <= room;
+        let name_w = if full { room - counts.len() } else { room };
+        let shown = crate::tui::text::shorten_path(path, &paths, name_w);
         let sel = if i == view.selected {
             theme.style(Slot::Selection)
         } else {
             Style::default()
         };
-        let spans = vec![
+        let mut spans = vec![
             TextSpan::styled(
                 format!("{} ", status_letter(f.status)),
                 theme.style(Slot::Dim).patch(sel),
@@ -124,15 +116,17 @@ fn render_files(view: &DiffView, theme: &Theme, area: Rect, buf: &mut Buffer, bo
                 format!("{shown:<name_w$}"),
                 theme.style(Slot::Text).patch(sel),
             ),
-            TextSpan::styled(
+        ];
+        if full {
+            spans.push(TextSpan::styled(
                 format!(" +{}", f.additions),
                 theme.style(Slot::DiffAdd).patch(sel),
-            ),
-            TextSpan::styled(
+            ));
+            spans.push(TextSpan::styled(
                 format!(" -{}", f.deletions),
                 theme.style(Slot::DiffDelete).patch(sel),
-            ),
-        ];
+            ));
+        }
         buf.set_line(inner.x, y, &Line::from(spans), inner.width);
     }
 }

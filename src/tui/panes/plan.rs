@@ -35,14 +35,17 @@ fn task_line<'a>(ctx: &Ctx<'_>, t: &Task, width: usize) -> Line<'a> {
         format!(" ⇠ {}", t.dependencies.join(","))
     };
     let owner = t.owner.as_deref().map(clean).unwrap_or_else(|| "—".into());
-    let head = format!("{indent}{:<14} ", fit(&clean(&t.id), 14));
+    // Ids (the task's, its owner's) are never cut: the role gives way first, then the title.
+    let head = format!("{indent}{:<14} ", clean(&t.id));
     let status = format!("{:<12} ", t.status.as_str());
-    let rest = format!(
-        "{:<11} {:<14} {}{deps}",
-        t.role.to_string(),
-        fit(&owner, 14),
-        clean(&t.title)
-    );
+    let room = width.saturating_sub(head.chars().count() + status.chars().count());
+    let owner = format!("{owner:<14}");
+    let role = if width == 0 || room >= 12 + owner.chars().count() + 2 {
+        format!("{:<11} ", t.role.to_string())
+    } else {
+        String::new()
+    };
+    let rest = format!("{role}{owner} {}{deps}", clean(&t.title));
     let used = head.chars().count() + status.chars().count();
     Line::from(vec![
         Span::styled(head, ctx.style(Slot::Text)),

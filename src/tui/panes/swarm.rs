@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Row, Table, Widget};
 
 use super::{inner, scroll_for, Ctx};
 use crate::protocol::model::{Agent, AgentState};
-use crate::tui::text::{ago, clean, fit, plural};
+use crate::tui::text::{ago, clean, columns, plural, Column};
 use crate::tui::theme::Slot;
 
 /// The swarm pane's view state.
@@ -86,6 +86,38 @@ pub fn render(ctx: &Ctx<'_>, view: &SwarmView, area: Rect, buf: &mut Buffer) {
     let wide = body.width >= 100;
     let rows_visible = body.height.saturating_sub(1) as usize;
     let offset = scroll_for(view.selected, view.offset, rows_visible);
+    // Ids (agents, tasks) are never cut: the other columns give way, the lowest rank first.
+    let longest = |f: &dyn Fn(&Agent) -> usize, floor: usize| {
+        agents.iter().map(|a| f(a)).max().unwrap_or(0).max(floor)
+    };
+    let id_w = longest(&|a| clean(&a.id).chars().count(), 5);
+    let task_w = longest(
+        &|a| a.task.as_deref().map_or(1, |t| clean(t).chars().count()),
+        4,
+    );
+    let col = |want: usize, least: usize, rank: u8| Column { want, least, rank };
+    let cols = [
+        ("agent", col(id_w, id_w, 9)),
+        ("role", col(11, 11, 3)),
+        ("adapter", if wide { col(10, 10, 1) } else { col(0, 0, 0) }),
+        ("state", col(16, 12, 8)),
+        ("task", col(task_w, task_w, 7)),
+        ("files", if wide { col(5, 5, 1) } else { col(0, 0, 0) }),
+        ("spent", if wide { col(14, 14, 1) } else { col(0, 0, 0) }),
+        ("quiet", col(6, 5, 4)),
+        ("last", col(usize::from(body.width), 6, 2)),
+    ];
+    let laid = columns(
+        &cols.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+        usize::from(body.width),
+        1,
+    );
+    // Adapter, files and spent only on wide terminals.
+    let shown: Vec<(usize, usize)> = laid
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| w.filter(|w| *w > 0).map(|w| (i, w)))
+        .collect();
     let rows = agents
         .iter()
         .enumerate()
@@ -113,25 +145,27 @@ pub fn render(ctx: &Ctx<'_>, view: &SwarmView, area: Rect, buf: &mut Buffer) {
                 .or(a.detail.as_deref())
                 .map(clean)
                 .unwrap_or_default();
-            let mut cells = vec![
-                Cell::from(fit(&clean(&a.id), 18)),
+            // Committed files, and those the watcher saw change since.
+            let live = a.task.as_ref().and_then(|t| view.live.get(t));
+            let files = match live {
+                Some(l) => l.len() + a.files_touched.iter().filter(|f| !l.contains(*f)).count(),
+                None => a.files_touched.len(),
+            };
+            let mut all = vec![
+                Cell::from(clean(&a.id)),
                 Cell::from(a.role.to_string()),
+                Cell::from(clean(&a.adapter)),
                 Cell::from(Span::styled(state, ctx.style(slot))),
                 Cell::from(a.task.as_deref().map(clean).unwrap_or_else(|| "—".into())),
+                Cell::from(files.to_string()),
+                Cell::from(spent),
+                Cell::from(since),
+                Cell::from(Span::styled(last, ctx.style(Slot::Dim))),
             ];
-            if wide {
-                cells.insert(2, Cell::from(fit(&clean(&a.adapter), 10)));
-                // Committed files, and those the watcher saw change since.
-                let live = a.task.as_ref().and_then(|t| view.live.get(t));
-                let files = match live {
-                    Some(l) => l.len() + a.files_touched.iter().filter(|f| !l.contains(*f)).count(),
-                    None => a.files_touched.len(),
-                };
-                cells.push(Cell::from(files.to_string()));
-                cells.push(Cell::from(spent));
-            }
-            cells.push(Cell::from(since));
-            cells.push(Cell::from(Span::styled(last, ctx.style(Slot::Dim))));
+            let cells: Vec<Cell> = shown
+                .iter()
+                .map(|(i, _)| std::mem::take(&mut all[*i]))
+                .collect();
             let row = Row::new(cells);
             if i == view.selected {
                 row.style(ctx.style(Slot::Selection))
@@ -139,36 +173,11 @@ pub fn render(ctx: &Ctx<'_>, view: &SwarmView, area: Rect, buf: &mut Buffer) {
                 row.style(ctx.style(Slot::Text))
             }
         });
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
-        (
-            vec![
-                "agent", "role", "adapter", "state", "task", "files", "spent", "quiet", "last",
-            ],
-            vec![
-                Constraint::Length(18),
-                Constraint::Length(11),
-                Constraint::Length(10),
-                Constraint::Length(16),
-                Constraint::Length(14),
-                Constraint::Length(5),
-                Constraint::Length(14),
-                Constraint::Length(6),
-                Constraint::Min(10),
-            ],
-        )
-    } else {
-        (
-            vec!["agent", "role", "state", "task", "quiet", "last"],
-            vec![
-                Constraint::Length(14),
-                Constraint::Length(11),
-                Constraint::Length(12),
-                Constraint::Length(10),
-                Constraint::Length(6),
-                Constraint::Min(6),
-            ],
-        )
-    };
+    let header: Vec<&str> = shown.iter().map(|(i, _)| cols[*i].0).collect();
+    let widths: Vec<Constraint> = shown
+        .iter()
+        .map(|(_, w)| Constraint::Length(*w as u16))
+        .collect();
     Table::new(rows, widths)
         .header(Row::new(header).style(ctx.style(Slot::Hint)))
         .column_spacing(1)
