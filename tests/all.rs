@@ -37,6 +37,7 @@ mod swarm_e2e;
 mod tui_app;
 mod tui_config;
 mod tui_diff;
+mod tui_diff_keys;
 mod tui_e2e;
 mod tui_fuzz;
 mod tui_metrics;

@@ -17,6 +17,7 @@ use super::screen::{Pane, Screen};
 use super::watch::Touched;
 
 mod actions;
+mod diff_keys;
 
 /// What the app asks its runner to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +63,8 @@ pub struct App {
     completion: usize,
     /// The command bar's text field.
     editor: tui_textarea::TextArea<'static>,
+    /// The pane the diff was entered from: esc in the diff goes back there.
+    diff_back_to: Option<Pane>,
 }
 
 impl App {
@@ -161,6 +164,9 @@ impl App {
     /// Gives `pane` the focus (a key or a click); showing the metrics computes them.
     pub fn focus(&mut self, pane: Pane) -> Vec<Intent> {
         let before = self.screen.focus;
+        if pane == Pane::Diff {
+            self.entering_diff();
+        }
         self.screen.focus = pane;
         self.dirty = true;
         if pane == Pane::Metrics && before != Pane::Metrics {
@@ -287,6 +293,7 @@ impl App {
             d.view = None;
         }
         d.source = Some(source);
+        self.entering_diff();
         self.screen.focus = Pane::Diff;
         self.screen.details = false;
         self.load_diff()
