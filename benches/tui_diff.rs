@@ -262,5 +262,75 @@ fn keys(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, keys);
+/// This process's CPU time so far (user + system), from /proc (Linux).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    // USER_HZ is 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
+
+/// The background work of opening the diff: the CPU time the highlighter spends after the
+/// first screen is asked for (the screen and its look-ahead, until it is idle), against
+/// highlighting the whole file (what the worker used to do, reading ahead while idle).
+/// Printed, not timed by criterion; the whole-file figure is skipped under `--test`.
+fn background(_c: &mut Criterion) {
+    let old = source(100_000, 7);
+    let new = scattered_edits(&old, 11);
+    let view = DiffView::from_texts("src/big.rs", &old, &new);
+    let area = Rect::new(0, 0, 160, 46);
+    let mut hl = Highlighter::spawn("base16-ocean.dark").expect("highlighter");
+    let requests = view.highlight_requests(1, area, &Highlights::default());
+    let mut seen = std::collections::BTreeSet::new();
+    let whole: Vec<_> = requests
+        .iter()
+        .filter(|r| seen.insert(r.side))
+        .map(|r| overlord::tui::highlight::HighlightRequest {
+            generation: 2,
+            file: r.file + 100,
+            lines: (1..=r.text.len() as u32).collect(),
+            ..r.clone()
+        })
+        .collect();
+    let n = requests.len();
+    let before = cpu_time();
+    for r in requests {
+        hl.request(r);
+    }
+    for _ in 0..n {
+        hl.next_timeout(Duration::from_secs(60)).expect("colours");
+    }
+    let shown = cpu_time() - before;
+    eprintln!(
+        "background: opening the 100,000-line diff and viewing the top: {} lines parsed, {:.3} s CPU",
+        hl.parsed_total(),
+        shown.as_secs_f64()
+    );
+    if std::env::args().any(|a| a == "--test") {
+        return;
+    }
+    let parsed = hl.parsed_total();
+    let before = cpu_time();
+    let sent = whole.len();
+    for r in whole {
+        hl.request(r);
+    }
+    for _ in 0..sent {
+        hl.next_timeout(Duration::from_secs(600)).expect("colours");
+    }
+    eprintln!(
+        "background: highlighting the whole file (both sides, as the idle read-ahead did): {} lines parsed, {:.3} s CPU",
+        hl.parsed_total() - parsed,
+        (cpu_time() - before).as_secs_f64()
+    );
+}
+
+criterion_group!(benches, bench, keys, background);
 criterion_main!(benches);
