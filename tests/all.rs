@@ -38,6 +38,7 @@ mod tui_app;
 mod tui_command;
 mod tui_config;
 mod tui_diff;
+mod tui_diff_keys;
 mod tui_e2e;
 mod tui_fuzz;
 mod tui_metrics;

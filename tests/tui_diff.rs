@@ -10,7 +10,7 @@ use overlord::core::diff;
 use overlord::protocol::diff::{FileContent, FileDiff, FileStatus, LineKind};
 use overlord::tui::diff_view::{render, DiffView, FileTexts, Focus, Layout};
 use overlord::tui::highlight::{
-    HighlightRequest, Highlighter, Highlights, TextSide, CHECKPOINT_EVERY, READ_AHEAD_AFTER,
+    HighlightRequest, Highlighter, Highlights, TextSide, CHECKPOINT_EVERY, MAX_CATCH_UP, SYNC_BACK,
 };
 use overlord::tui::theme::{Slot, Theme};
 use ratatui::backend::TestBackend;
@@ -194,29 +194,38 @@ fn unified_snapshots_with_styles() {
     for (w, h) in [(80, 24), (120, 40)] {
         let buf = draw(&view, &none, w, h);
         insta::assert_snapshot!(format!("unified_{w}x{h}"), text(&buf));
-        // An added line: its sign and its unchanged text have DiffAdd's style.
+        // An added line: its sign and its unchanged text have DiffAdd's colour over the add tint.
         let at = find(&buf, "+        self.items.values().map");
-        assert_eq!(style_at(&buf, at), slot(&theme, &[Slot::DiffAdd]));
+        assert_eq!(
+            style_at(&buf, at),
+            slot(&theme, &[Slot::DiffAdd, Slot::DiffAddBg])
+        );
         assert_eq!(
             style_at(&buf, (at.0 + 9, at.1)),
-            slot(&theme, &[Slot::DiffAdd])
+            slot(&theme, &[Slot::DiffAdd, Slot::DiffAddBg])
         );
-        // A changed word of a changed pair: DiffAddWord's (patched over DiffAdd).
+        // A changed word of a changed pair: the stronger tint over the line's.
         let at = find(&buf, "count: u32");
         assert_eq!(
             style_at(&buf, at),
-            slot(&theme, &[Slot::DiffAdd, Slot::DiffAddWord])
+            slot(
+                &theme,
+                &[Slot::DiffAdd, Slot::DiffAddBg, Slot::DiffAddWordBg]
+            )
         );
-        let at = find(&buf, "quantity: u32");
+        let at = find(&buf, "quantity: u3");
         assert_eq!(
             style_at(&buf, at),
-            slot(&theme, &[Slot::DiffDelete, Slot::DiffDeleteWord])
+            slot(
+                &theme,
+                &[Slot::DiffDelete, Slot::DiffDeleteBg, Slot::DiffDeleteWordBg]
+            )
         );
         // The unchanged part of the same line is plain DiffAdd.
         let at = find(&buf, "+    pub fn add(");
         assert_eq!(
             style_at(&buf, (at.0 + 5, at.1)),
-            slot(&theme, &[Slot::DiffAdd])
+            slot(&theme, &[Slot::DiffAdd, Slot::DiffAddBg])
         );
         // Context is DiffContext, hunk headers DiffHunkHeader.
         let at = find(&buf, "Cart { items");
@@ -249,17 +258,26 @@ fn side_by_side_snapshots_pair_old_and_new() {
             assert_eq!(old.1, new.1, "a changed pair shares its row");
             assert_eq!(
                 style_at(&buf, new),
-                slot(&theme, &[Slot::DiffAdd, Slot::DiffAddWord])
+                slot(
+                    &theme,
+                    &[Slot::DiffAdd, Slot::DiffAddBg, Slot::DiffAddWordBg]
+                )
             );
             assert_eq!(
                 style_at(&buf, old),
-                slot(&theme, &[Slot::DiffDelete, Slot::DiffDeleteWord])
+                slot(
+                    &theme,
+                    &[Slot::DiffDelete, Slot::DiffDeleteBg, Slot::DiffDeleteWordBg]
+                )
             );
         }
         // An added line without a partner: blank on the left.
-        let (x, y) = find(&buf, "+        self.items.clear");
+        let (x, y) = find(&buf, "+        self.items.cle");
         assert!(x > w / 4, "the added line is in the right column");
-        assert_eq!(style_at(&buf, (x, y)), slot(&theme, &[Slot::DiffAdd]));
+        assert_eq!(
+            style_at(&buf, (x, y)),
+            slot(&theme, &[Slot::DiffAdd, Slot::DiffAddBg])
+        );
     }
 }
 
@@ -291,7 +309,7 @@ fn syntax_colours_arrive_over_plain_text() {
     let at = find(&coloured, "count: u32");
     assert_eq!(
         style_at(&coloured, at).bg,
-        slot(&theme, &[Slot::DiffAddWord]).bg
+        slot(&theme, &[Slot::DiffAddWordBg]).bg
     );
     // Nothing left to ask for this screen.
     assert!(view.highlight_requests(99, area, &have).is_empty());
@@ -468,9 +486,14 @@ fn a_line_in_the_middle_is_not_highlighted_from_the_start_twice() {
         });
         hl.next_timeout(Duration::from_secs(60)).expect("a result")
     };
-    // The first jump to the middle reads the file up to there, once.
+    // The first jump to the middle starts from a fresh state a little above it (not from
+    // the file's start).
     let first = ask(&mut hl, vec![10_000, 10_001]);
-    assert_eq!(first.parsed, 10_001);
+    assert!(
+        first.parsed <= (SYNC_BACK + CHECKPOINT_EVERY) as u64 + 2,
+        "{}",
+        first.parsed
+    );
     // Further down: from the nearest checkpoint, not from the start.
     let next = ask(&mut hl, vec![10_050]);
     assert!(
@@ -478,10 +501,18 @@ fn a_line_in_the_middle_is_not_highlighted_from_the_start_twice() {
         "{}",
         next.parsed
     );
-    // Back up: also from a checkpoint.
+    // Back up, far from any checkpoint: from a fresh state a little above, again.
     let back = ask(&mut hl, vec![5_000]);
-    assert!(back.parsed <= CHECKPOINT_EVERY as u64, "{}", back.parsed);
-    // And the colours match a cold highlighter's that read everything.
+    assert!(
+        back.parsed <= (SYNC_BACK + CHECKPOINT_EVERY) as u64,
+        "{}",
+        back.parsed
+    );
+    // And back down near the first jump: from its checkpoints.
+    let again = ask(&mut hl, vec![10_020]);
+    assert!(again.parsed <= CHECKPOINT_EVERY as u64, "{}", again.parsed);
+    // And the colours match a cold highlighter's that read everything before (one request
+    // for every line is parsed from the start).
     let mut cold = Highlighter::spawn("base16-ocean.dark").unwrap();
     cold.request(HighlightRequest {
         generation: 1,
@@ -489,11 +520,11 @@ fn a_line_in_the_middle_is_not_highlighted_from_the_start_twice() {
         side: TextSide::Old,
         path: "big.rs".into(),
         text: text.clone(),
-        lines: vec![10_050],
+        lines: (1..=10_050).collect(),
     });
     let fresh = cold.next_timeout(Duration::from_secs(60)).unwrap();
     assert_eq!(fresh.parsed, 10_050);
-    assert_eq!(fresh.lines, next.lines);
+    assert_eq!(fresh.lines.last(), next.lines.last());
     assert!(next.lines[0].1.len() > 1, "a code line has several tokens");
     // A new text for the same file starts over.
     let other = Arc::new(vec!["fn main() {}".to_string(); 10]);
@@ -565,7 +596,7 @@ fn loads_a_task_branch_with_its_texts() {
 }
 
 #[test]
-fn an_idle_highlighter_reads_ahead_so_a_later_jump_is_cheap() {
+fn an_idle_highlighter_does_no_work_and_a_far_jump_starts_near_it() {
     let text = Arc::new(
         source(30_000, 3)
             .lines()
@@ -588,25 +619,22 @@ fn an_idle_highlighter_reads_ahead_so_a_later_jump_is_cheap() {
     };
     // The first screen: only the top is read to answer it.
     assert_eq!(ask(&mut hl, 40).parsed, 40);
-    // Idle, the worker reads on (asking again for the top shows how far it got)...
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        // Inherent: the worker reads ahead only once left alone for READ_AHEAD_AFTER, and
-        // each look is a request that wakes it, so the looks are that far apart.
-        std::thread::sleep(READ_AHEAD_AFTER * 3);
-        let r = ask(&mut hl, 41);
-        assert!(r.parsed <= 41);
-        if r.read_to >= 29_900 - CHECKPOINT_EVERY {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no read-ahead: {}",
-            r.read_to
-        );
-    }
-    // ... so the first jump near the end starts from a checkpoint there.
-    assert!(ask(&mut hl, 29_900).parsed <= CHECKPOINT_EVERY as u64);
+    // Nothing more while idle (it used to read the whole file ahead).
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(hl.parsed_total(), 40);
+    // A jump near the end starts a little above it; scrolling on from there continues.
+    let far = ask(&mut hl, 29_900);
+    assert!(
+        far.parsed <= (SYNC_BACK + CHECKPOINT_EVERY) as u64,
+        "{}",
+        far.parsed
+    );
+    let on = ask(&mut hl, 29_950);
+    assert!(on.parsed <= CHECKPOINT_EVERY as u64 + 50, "{}", on.parsed);
+    // A jump within reach of a checkpoint continues from it exactly (here the file's start).
+    let near = ask(&mut hl, 40 + MAX_CATCH_UP / 2);
+    assert_eq!(near.parsed, (40 + MAX_CATCH_UP / 2) as u64);
+    assert_eq!(hl.parsed_total(), 40 + far.parsed + on.parsed + near.parsed);
 }
 
 #[test]

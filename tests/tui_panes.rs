@@ -593,7 +593,7 @@ fn the_diff_pane_in_the_whole_screen() {
         let added = style_at(&buf, "+pub fn sub", "+pub fn sub");
         assert_eq!(added.fg, theme.style(Slot::DiffAdd).fg, "{t}");
         let word = style_at(&buf, "+pub fn add", "i128");
-        assert_eq!(word.bg, theme.style(Slot::DiffAddWord).bg, "{t}");
+        assert_eq!(word.bg, theme.style(Slot::DiffAddWordBg).bg, "{t}");
         let removed = style_at(&buf, "-pub fn add", "-pub fn add");
         assert_eq!(removed.fg, theme.style(Slot::DiffDelete).fg, "{t}");
     }

@@ -1,13 +1,22 @@
 //! Syntax highlighting for the diff viewer, off the UI loop: one worker thread owns syntect
 //! (the `onig` engine, the bundled syntax and theme dumps) and, per file side, the parse
 //! state at checkpoints every [`CHECKPOINT_EVERY`] lines, so scrolling on reuses the work
-//! already done and a jump to the middle restarts from the nearest checkpoint instead of the
-//! file's start. Requests carry a generation; the worker skips requests a newer generation
-//! has overtaken, and the client drops results of an older generation than its latest.
+//! already done and a jump back restarts from the nearest checkpoint. Requests carry a
+//! generation; the worker skips requests a newer generation has overtaken (and abandons a
+//! long parse when one arrives), and the client drops results of an older generation.
+//!
+//! The work is bounded by what the viewer shows: it asks for the lines on screen and a fixed
+//! look-ahead around them, and the worker does nothing else — no reading the rest of the file
+//! while idle. syntect's state at a line depends on every line before it, so a jump far past
+//! the parsed part would cost the whole file up to there; instead, when the nearest
+//! checkpoint is more than [`MAX_CATCH_UP`] lines back, the worker starts from a fresh state
+//! [`SYNC_BACK`] lines above the target (as vim's `syntax sync minlines` does). That state can
+//! be wrong inside a construct that opened further up (a long block comment or string) —
+//! rare, and the price of never spending seconds of CPU on lines nobody looks at.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -19,6 +28,11 @@ use syntect::parsing::{ParseState, ScopeStack, SyntaxReference, SyntaxSet};
 
 /// The parse state is saved every this many lines of a file side.
 pub const CHECKPOINT_EVERY: u32 = 128;
+
+/// A jump further than this past the nearest checkpoint starts from a fresh state.
+pub const MAX_CATCH_UP: u32 = 2_048;
+/// How far above the first wanted line a fresh start begins.
+pub const SYNC_BACK: u32 = 256;
 
 /// Lines longer than this are not parsed (they stay plain; the state carries over them).
 pub const MAX_LINE_BYTES: usize = 8_192;
@@ -108,6 +122,8 @@ pub struct Highlighter {
     /// The newest generation requested, for the worker to abandon overtaken work
     /// (`u64::MAX`: closing).
     shared_latest: Arc<AtomicU64>,
+    /// Lines the worker has parsed in all (tests and benches bound the work with it).
+    parsed: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -128,15 +144,17 @@ impl Highlighter {
         let (res_tx, res_rx) = mpsc::channel::<HighlightResult>();
         let theme_name = syntax_theme.to_string();
         let shared_latest = Arc::new(AtomicU64::new(0));
-        let for_worker = shared_latest.clone();
+        let parsed = Arc::new(AtomicU64::new(0));
+        let counters = (shared_latest.clone(), parsed.clone());
         let thread = std::thread::Builder::new()
             .name("highlighter".into())
-            .spawn(move || worker(&theme_name, req_rx, res_tx, for_worker, waker))?;
+            .spawn(move || worker(&theme_name, req_rx, res_tx, counters, waker))?;
         Ok(Highlighter {
             requests: Some(req_tx),
             results: res_rx,
             latest: 0,
             shared_latest,
+            parsed,
             thread: Some(thread),
         })
     }
@@ -148,6 +166,11 @@ impl Highlighter {
         if let Some(tx) = &self.requests {
             let _ = tx.send(request);
         }
+    }
+
+    /// How many lines the worker has parsed since it started.
+    pub fn parsed_total(&self) -> u64 {
+        self.parsed.load(Ordering::Relaxed)
     }
 
     /// The newest generation requested so far.
@@ -204,8 +227,11 @@ impl Drop for Highlighter {
 struct FileState {
     text: Arc<Vec<String>>,
     syntax: usize,
-    /// `checkpoints[k]`: the state before line `k * CHECKPOINT_EVERY` (0-based).
-    checkpoints: Vec<(ParseState, HighlightState)>,
+    /// The state before line `k` (0-based, a multiple of [`CHECKPOINT_EVERY`]).
+    checkpoints: BTreeMap<u32, (ParseState, HighlightState)>,
+    /// Where the last parse stopped and its state there: the next request going on from there
+    /// (the look-ahead after the screen) does not parse again from the checkpoint before.
+    last: Option<(u32, (ParseState, HighlightState))>,
 }
 
 fn syntax_for<'a>(ss: &'a SyntaxSet, path: &str, first_line: Option<&str>) -> &'a SyntaxReference {
@@ -233,11 +259,6 @@ fn to_style(s: syntect::highlighting::Style) -> Style {
 /// A 1-based line number and its styled ranges.
 type StyledLine = (u32, Vec<StyledRange>);
 
-/// Lines parsed ahead per step when idle, between looks at the request queue (one
-/// checkpoint: a few milliseconds, the most a new request waits for read-ahead).
-const WARM_STEP: u32 = CHECKPOINT_EVERY;
-/// How long the worker waits without requests before it reads ahead.
-pub const READ_AHEAD_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 /// How often (in lines) a long parse looks whether a newer generation has overtaken it.
 const CANCEL_CHECK: u32 = 1_024;
 
@@ -245,6 +266,7 @@ struct Worker<'a> {
     ss: &'a SyntaxSet,
     hl: &'a SyntectHighlighter<'a>,
     latest: &'a AtomicU64,
+    parsed: &'a AtomicU64,
     files: HashMap<(usize, TextSide), FileState>,
     line_buf: String,
 }
@@ -253,7 +275,7 @@ fn worker(
     theme_name: &str,
     rx: Receiver<HighlightRequest>,
     tx: Sender<HighlightResult>,
-    latest: Arc<AtomicU64>,
+    (latest, parsed): (Arc<AtomicU64>, Arc<AtomicU64>),
     waker: Box<dyn Fn() + Send>,
 ) {
     let ss = SyntaxSet::load_defaults_newlines();
@@ -268,45 +290,12 @@ fn worker(
         ss: &ss,
         hl: &hl,
         latest: &latest,
+        parsed: &parsed,
         files: HashMap::new(),
         line_buf: String::new(),
     };
-    // The file sides asked for, newest first: while idle, their checkpoints are extended
-    // ahead in turns, so a later jump further down starts near where it lands.
-    let mut warm: Vec<(usize, TextSide)> = Vec::new();
-    let mut turn = 0usize;
-    let mut reading_ahead = false;
-    loop {
-        let first = if warm.is_empty() {
-            match rx.recv() {
-                Ok(r) => r,
-                Err(_) => return,
-            }
-        } else if !reading_ahead {
-            // Read ahead only once the viewer has been quiet for a moment, so it does not
-            // compete for the CPU with opening the next diff or answering the next screen.
-            match rx.recv_timeout(READ_AHEAD_AFTER) {
-                Ok(r) => r,
-                Err(RecvTimeoutError::Timeout) => {
-                    reading_ahead = true;
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-        } else {
-            match rx.try_recv() {
-                Ok(r) => r,
-                Err(TryRecvError::Empty) => {
-                    turn = (turn + 1) % warm.len();
-                    if !w.warm(warm[turn]) {
-                        warm.remove(turn);
-                    }
-                    continue;
-                }
-                Err(TryRecvError::Disconnected) => return,
-            }
-        };
-        reading_ahead = false;
+    // Only what is asked: idle, the worker sleeps.
+    while let Ok(first) = rx.recv() {
         // Take everything waiting and keep only the newest generation's requests.
         let mut batch = vec![first];
         while let Ok(more) = rx.try_recv() {
@@ -314,11 +303,6 @@ fn worker(
         }
         let newest = batch.iter().map(|r| r.generation).max().unwrap_or(0);
         for req in batch.into_iter().filter(|r| r.generation == newest) {
-            let key = (req.file, req.side);
-            warm.retain(|k| *k != key);
-            warm.insert(0, key);
-            // Sides of files the viewer left long ago are not read ahead.
-            warm.truncate(4);
             if let Some(result) = w.answer(req) {
                 if tx.send(result).is_err() {
                     return;
@@ -330,24 +314,6 @@ fn worker(
 }
 
 impl Worker<'_> {
-    /// Parses up to [`WARM_STEP`] lines past the last checkpoint of `key`; false when the
-    /// file side is done (or gone, or the client is closing).
-    fn warm(&mut self, key: (usize, TextSide)) -> bool {
-        if self.latest.load(Ordering::Relaxed) == u64::MAX {
-            return false;
-        }
-        let Some(state) = self.files.get(&key) else {
-            return false;
-        };
-        let total = state.text.len() as u32;
-        let from = (state.checkpoints.len() as u32 - 1) * CHECKPOINT_EVERY;
-        if from + CHECKPOINT_EVERY >= total {
-            return false;
-        }
-        let until = (from + WARM_STEP).min(total);
-        self.run(key, from, until, &[], None).is_some()
-    }
-
     fn answer(&mut self, req: HighlightRequest) -> Option<HighlightResult> {
         let key = (req.file, req.side);
         let fresh = self
@@ -371,7 +337,8 @@ impl Worker<'_> {
                 FileState {
                     text: req.text.clone(),
                     syntax: index,
-                    checkpoints: vec![start],
+                    checkpoints: BTreeMap::from([(0, start)]),
+                    last: None,
                 },
             );
         }
@@ -392,21 +359,25 @@ impl Worker<'_> {
             parsed: 0,
             read_to: 0,
         };
-        if let Some(&last) = wanted.last() {
-            let (lines, parsed) =
-                self.run(key, wanted[0] - 1, last, &wanted, Some(req.generation))?;
-            out.lines = lines;
-            out.parsed = parsed;
+        // Wanted lines far apart (hunks of a long file) are parsed in separate runs, so the
+        // lines between them are not.
+        for cluster in wanted.chunk_by(|a, b| b - a <= MAX_CATCH_UP) {
+            let (first, last) = (cluster[0], cluster[cluster.len() - 1]);
+            let (lines, parsed) = self.run(key, first - 1, last, cluster, Some(req.generation))?;
+            out.lines.extend(lines);
+            out.parsed += parsed;
         }
         out.read_to = self
             .files
             .get(&key)
-            .map_or(0, |f| (f.checkpoints.len() as u32 - 1) * CHECKPOINT_EVERY);
+            .and_then(|f| f.checkpoints.keys().next_back().copied())
+            .unwrap_or(0);
         Some(out)
     }
 
     /// Parses lines `from..until` (0-based) of `key` starting at the nearest checkpoint at
-    /// or before `from`, saving new checkpoints on the way, and returns the styled ranges of
+    /// or before `from` (or, more than [`MAX_CATCH_UP`] lines back, from a fresh state
+    /// [`SYNC_BACK`] lines above `from`), saving new checkpoints on the way, and returns the styled ranges of
     /// the `wanted` lines (1-based) and how many lines it parsed. `None` when a newer
     /// generation than `generation` was requested meanwhile (the answer would be dropped).
     fn run(
@@ -417,22 +388,36 @@ impl Worker<'_> {
         wanted: &[u32],
         generation: Option<u64>,
     ) -> Option<(Vec<StyledLine>, u64)> {
-        let (ss, hl, latest) = (self.ss, self.hl, self.latest);
+        let (ss, hl, latest, counter) = (self.ss, self.hl, self.latest, self.parsed);
         let state = self.files.get_mut(&key)?;
         let line_buf = &mut self.line_buf;
-        let k = ((from / CHECKPOINT_EVERY) as usize).min(state.checkpoints.len() - 1);
-        let (mut parse, mut high) = state.checkpoints[k].clone();
-        let mut at = k as u32 * CHECKPOINT_EVERY;
+        let nearest = state.checkpoints.range(..=from).next_back();
+        let last = state
+            .last
+            .as_ref()
+            .filter(|(at, _)| *at <= from && nearest.is_none_or(|(&c, _)| *at > c));
+        let (mut at, (mut parse, mut high)) = match (last, nearest) {
+            (Some((at, s)), _) if from - at <= MAX_CATCH_UP => (*at, s.clone()),
+            (_, Some((&at, s))) if from - at <= MAX_CATCH_UP => (at, s.clone()),
+            _ => {
+                let at = from.saturating_sub(SYNC_BACK) / CHECKPOINT_EVERY * CHECKPOINT_EVERY;
+                let fresh = (
+                    ParseState::new(&ss.syntaxes()[state.syntax]),
+                    HighlightState::new(hl, ScopeStack::new()),
+                );
+                (at, fresh)
+            }
+        };
         let mut want = wanted.iter().peekable();
         let mut lines = Vec::new();
         let mut parsed = 0u64;
         let until = until.min(state.text.len() as u32);
         while at < until {
             if at.is_multiple_of(CHECKPOINT_EVERY) {
-                let idx = (at / CHECKPOINT_EVERY) as usize;
-                if idx == state.checkpoints.len() {
-                    state.checkpoints.push((parse.clone(), high.clone()));
-                }
+                state
+                    .checkpoints
+                    .entry(at)
+                    .or_insert_with(|| (parse.clone(), high.clone()));
             }
             if parsed > 0 && parsed.is_multiple_of(CANCEL_CHECK as u64) {
                 let newest = latest.load(Ordering::Relaxed);
@@ -446,6 +431,7 @@ impl Worker<'_> {
                 want.next();
             }
             parsed += 1;
+            counter.fetch_add(1, Ordering::Relaxed);
             at += 1;
             if text.len() > MAX_LINE_BYTES {
                 if emit {
@@ -483,11 +469,13 @@ impl Worker<'_> {
             }
         }
         // The state after the last line parsed, when it starts a new checkpoint block.
-        if at.is_multiple_of(CHECKPOINT_EVERY)
-            && (at / CHECKPOINT_EVERY) as usize == state.checkpoints.len()
-        {
-            state.checkpoints.push((parse, high));
+        if at.is_multiple_of(CHECKPOINT_EVERY) {
+            state
+                .checkpoints
+                .entry(at)
+                .or_insert_with(|| (parse.clone(), high.clone()));
         }
+        state.last = Some((at, (parse, high)));
         Some((lines, parsed))
     }
 }

@@ -140,10 +140,15 @@ pub enum Action {
     Mark,
     Reload,
     MetricsWindow,
+    Search,
+    ScrollLeft,
+    ScrollRight,
+    LineStart,
+    Wrap,
 }
 
 impl Action {
-    pub const ALL: [Action; 49] = [
+    pub const ALL: [Action; 54] = [
         Action::Quit,
         Action::Help,
         Action::Palette,
@@ -193,6 +198,11 @@ impl Action {
         Action::Mark,
         Action::Reload,
         Action::MetricsWindow,
+        Action::Search,
+        Action::ScrollLeft,
+        Action::ScrollRight,
+        Action::LineStart,
+        Action::Wrap,
     ];
 
     /// The name in keymap files.
@@ -260,6 +270,11 @@ impl Action {
             Action::Mark => ("mark", "mark to compare"),
             Action::Reload => ("reload", "reload"),
             Action::MetricsWindow => ("window", "window 24h/7d/checkpoint/all"),
+            Action::Search => ("search", "search"),
+            Action::ScrollLeft => ("scroll_left", "scroll left"),
+            Action::ScrollRight => ("scroll_right", "scroll right"),
+            Action::LineStart => ("line_start", "line start"),
+            Action::Wrap => ("wrap", "wrap long lines"),
         }
     }
 }

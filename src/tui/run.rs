@@ -184,7 +184,23 @@ pub async fn run_narrated(
             display.draw(&mut app)?;
             colours.ask(&mut app, display.size);
         }
-        let intents = next_intents(&mut app, &mut inputs, &mut colours, &display).await;
+        let mut intents = next_intents(&mut app, &mut inputs, &mut colours, &display).await;
+        // Everything the terminal has sent meanwhile (a key held down repeats faster than a
+        // frame is drawn) is handled before the next frame: one frame for a burst of keys.
+        intents.extend(drain_terminal(
+            &mut app,
+            &display.keymap,
+            display.size,
+            &mut inputs.keys,
+        ));
+        // And the core's events already sent (a burst of them is one frame too).
+        loop {
+            match inputs.events.try_recv() {
+                Ok(e) => intents.extend(app.on_event(e)),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => intents.push(Intent::Snapshot),
+                Err(_) => break,
+            }
+        }
         for intent in intents {
             if let Intent::SwitchTheme { .. } = &intent {
                 colours.follow_theme(&mut app, &inputs.highlighted);
@@ -315,6 +331,23 @@ async fn next_intents(
     }
 }
 
+/// Handles every terminal input already waiting in `keys`, without waiting for more.
+pub fn drain_terminal(
+    app: &mut App,
+    keymap: &Keymap,
+    size: Rect,
+    keys: &mut mpsc::UnboundedReceiver<TermEvent>,
+) -> Vec<Intent> {
+    let mut out = Vec::new();
+    while let Ok(ev) = keys.try_recv() {
+        out.extend(on_terminal(app, keymap, size, Some(ev)));
+        if out.contains(&Intent::Quit) {
+            break;
+        }
+    }
+    out
+}
+
 /// A key, a mouse action, a paste or a resize from the terminal (`None`: the input thread
 /// ended). `size` is the terminal's area at the last frame.
 pub fn on_terminal(
@@ -347,6 +380,11 @@ fn on_key(app: &mut App, keymap: &Keymap, k: KeyEvent) -> Vec<Intent> {
     let layers = app.layers();
     if layers.first() == Some(&Context::Help) {
         return on_help_key(app, keymap, k);
+    }
+    // A search or filter being typed in the diff takes every key.
+    if layers.first() == Some(&Context::Diff) && app.diff_prompt_open() {
+        app.on_diff_prompt_key(k);
+        return Vec::new();
     }
     match keymap.resolve(&layers, k) {
         Some(action) => {
@@ -435,6 +473,9 @@ fn on_mouse(app: &mut App, size: Rect, m: MouseEvent) -> Vec<Intent> {
                 MouseEventKind::ScrollDown => app.on_action(Action::Down),
                 _ => Vec::new(),
             });
+            if matches!(m.kind, MouseEventKind::Down(_)) && at == Some(screen::Pane::Diff) {
+                app.click_diff(m.column, m.row);
+            }
             out
         }
         _ => Vec::new(),

@@ -68,6 +68,12 @@ pub enum Slot {
     DiffHunkHeader,
     DiffFileHeader,
     DiffContext,
+    DiffAddBg,
+    DiffDeleteBg,
+    DiffAddWordBg,
+    DiffDeleteWordBg,
+    SearchMatch,
+    SearchCurrent,
     LineNumber,
     GatePass,
     GateFail,
@@ -77,7 +83,7 @@ pub enum Slot {
 }
 
 impl Slot {
-    pub const ALL: [Slot; 34] = [
+    pub const ALL: [Slot; 40] = [
         Slot::Text,
         Slot::Dim,
         Slot::Title,
@@ -106,6 +112,12 @@ impl Slot {
         Slot::DiffHunkHeader,
         Slot::DiffFileHeader,
         Slot::DiffContext,
+        Slot::DiffAddBg,
+        Slot::DiffDeleteBg,
+        Slot::DiffAddWordBg,
+        Slot::DiffDeleteWordBg,
+        Slot::SearchMatch,
+        Slot::SearchCurrent,
         Slot::LineNumber,
         Slot::GatePass,
         Slot::GateFail,
@@ -144,6 +156,12 @@ impl Slot {
             Slot::DiffHunkHeader => "diff_hunk_header",
             Slot::DiffFileHeader => "diff_file_header",
             Slot::DiffContext => "diff_context",
+            Slot::DiffAddBg => "diff_add_bg",
+            Slot::DiffDeleteBg => "diff_delete_bg",
+            Slot::DiffAddWordBg => "diff_add_word_bg",
+            Slot::DiffDeleteWordBg => "diff_delete_word_bg",
+            Slot::SearchMatch => "search_match",
+            Slot::SearchCurrent => "search_current",
             Slot::LineNumber => "line_number",
             Slot::GatePass => "gate_pass",
             Slot::GateFail => "gate_fail",

@@ -57,7 +57,12 @@ impl App {
             | Action::PrevHunk
             | Action::NextFile
             | Action::PrevFile
-            | Action::ToggleView => self.on_diff_action(action),
+            | Action::ToggleView
+            | Action::Search
+            | Action::ScrollLeft
+            | Action::ScrollRight
+            | Action::LineStart
+            | Action::Wrap => self.on_diff_action(action),
             Action::Mark => self.toggle_mark(),
             Action::Up
             | Action::Down
@@ -66,6 +71,7 @@ impl App {
             | Action::Top
             | Action::Bottom => self.on_move_action(action),
             Action::Select => self.on_select(),
+            Action::Filter if self.screen.focus == Pane::Diff => self.on_diff_action(action),
             Action::Filter => self.cycle_filter(),
             Action::Save | Action::Rollback => self.on_checkpoint_action(action),
             Action::Approve | Action::Reject | Action::Ack | Action::Resolve | Action::Assign => {
@@ -167,6 +173,8 @@ impl App {
                     self.screen.details = false;
                 } else if !self.screen.warnings.is_empty() {
                     self.screen.warnings.clear();
+                } else if self.screen.focus == Pane::Diff {
+                    self.diff_back();
                 } else {
                     self.screen.activity.agent = None;
                     self.screen.activity.kind = None;
@@ -199,6 +207,7 @@ impl App {
                 return out;
             }
             Action::FocusDiff => {
+                self.entering_diff();
                 self.screen.focus = Pane::Diff;
                 if self.screen.diff.source.is_none() && self.state.git.is_some() {
                     let main = self.main_branch();
@@ -219,6 +228,7 @@ impl App {
                 return self.open_diff(DiffSource::Integration { main });
             }
             Action::Reload => return self.load_diff(),
+            _ if self.on_diff_view_action(action) => {}
             _ => {
                 if let Some(v) = self.screen.diff.view.as_mut() {
                     match action {
@@ -226,7 +236,8 @@ impl App {
                         Action::PrevHunk => v.prev_hunk(),
                         Action::NextFile => v.next_file(),
                         Action::PrevFile => v.prev_file(),
-                        _ => v.toggle_layout(),
+                        Action::ToggleView => v.toggle_layout(),
+                        _ => false,
                     };
                 }
             }

@@ -18,6 +18,7 @@ use super::watch::Touched;
 
 mod actions;
 mod command;
+mod diff_keys;
 mod help_keys;
 
 /// What the app asks its runner to do.
@@ -70,6 +71,8 @@ pub struct App {
     pub theme: Option<super::theme::Theme>,
     /// The command bar's text field.
     editor: tui_textarea::TextArea<'static>,
+    /// The pane the diff was entered from: esc in the diff goes back there.
+    diff_back_to: Option<Pane>,
 }
 
 impl App {
@@ -173,6 +176,9 @@ impl App {
     /// Gives `pane` the focus (a key or a click); showing the metrics computes them.
     pub fn focus(&mut self, pane: Pane) -> Vec<Intent> {
         let before = self.screen.focus;
+        if pane == Pane::Diff {
+            self.entering_diff();
+        }
         self.screen.focus = pane;
         self.dirty = true;
         if pane == Pane::Metrics && before != Pane::Metrics {
@@ -322,6 +328,7 @@ impl App {
             d.view = None;
         }
         d.source = Some(source);
+        self.entering_diff();
         self.screen.focus = Pane::Diff;
         self.screen.details = false;
         self.load_diff()

@@ -4,17 +4,22 @@
 //! theme, area) into a buffer. Text shows plain at once and takes its syntax colours when
 //! the highlighter's results arrive.
 
+mod find;
 mod line_text;
 mod navigation;
 mod panes;
 mod render;
 mod requests;
 mod rows;
+mod search;
 mod texts;
 mod view;
 
+pub use find::H_STEP;
 pub use panes::{FILE_LIST_FROM, MIN_HEIGHT, MIN_WIDTH};
 pub use render::render;
+pub use requests::LOOK_AHEAD;
 pub use rows::Layout;
+pub use search::{Match, Prompt, PromptKind};
 pub use texts::FileTexts;
 pub use view::{DiffView, Focus};

@@ -11,19 +11,27 @@ impl DiffView {
         }
         self.selected = index;
         self.scroll = 0;
+        self.hscroll = 0;
+        self.find.current = None;
         self.rebuild();
         true
     }
 
+    /// The next file the list shows (it may be filtered).
     pub fn next_file(&mut self) -> bool {
-        self.select_file(self.selected + 1)
+        let next = self.find.shown.iter().copied().find(|&i| i > self.selected);
+        next.is_some_and(|i| self.select_file(i))
     }
 
     pub fn prev_file(&mut self) -> bool {
-        match self.selected.checked_sub(1) {
-            Some(i) => self.select_file(i),
-            None => false,
-        }
+        let prev = self
+            .find
+            .shown
+            .iter()
+            .rev()
+            .copied()
+            .find(|&i| i < self.selected);
+        prev.is_some_and(|i| self.select_file(i))
     }
 
     /// To the next hunk header below the top row; past the last hunk, the next file.

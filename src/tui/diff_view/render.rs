@@ -7,17 +7,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span as TextSpan};
 use ratatui::widgets::{Block, Borders, Widget};
 
-use super::line_text::LineCtx;
-use super::panes::panes;
+use super::line_text::{display_width, LineCtx, Window};
+use super::panes::{number_width, panes};
 use super::rows::{unified_side, Layout, Row};
+use super::search::PromptKind;
 use super::view::{DiffView, Focus};
 use crate::protocol::diff::{FileContent, FileStatus, Hunk};
 use crate::tui::highlight::{Highlights, TextSide};
 use crate::tui::theme::{Slot, Theme};
-
-fn digits(n: u32) -> usize {
-    n.max(1).ilog10() as usize + 1
-}
 
 fn status_letter(s: FileStatus) -> &'static str {
     match s {
@@ -71,28 +68,52 @@ pub fn render(
 
 fn render_files(view: &DiffView, theme: &Theme, area: Rect, buf: &mut Buffer, border: Style) {
     let files = &view.set.files;
-    let block = Block::default()
+    let shown = &view.find.shown;
+    let count = if view.find.filter.is_empty() {
+        format!(" Files {} ", files.len())
+    } else {
+        format!(" Files {}/{} ", shown.len(), files.len())
+    };
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(border)
-        .title(TextSpan::styled(
-            format!(" Files {} ", files.len()),
-            theme.style(Slot::Title),
+        .title(TextSpan::styled(count, theme.style(Slot::Title)));
+    let typing = view
+        .find
+        .prompt
+        .as_ref()
+        .filter(|p| p.kind == PromptKind::Filter);
+    if let Some(p) = typing {
+        block = block.title_bottom(TextSpan::styled(
+            format!(" filter: {}▏", p.text),
+            theme.style(Slot::Key),
         ));
+    } else if !view.find.filter.is_empty() {
+        block = block.title_bottom(TextSpan::styled(
+            format!(" filter: {} ", view.find.filter),
+            theme.style(Slot::Dim),
+        ));
+    }
     let inner = block.inner(area);
     block.render(area, buf);
     let height = inner.height as usize;
     if height == 0 {
         return;
     }
-    let offset = view.selected.saturating_sub(height - 1);
+    if shown.is_empty() {
+        buf.set_stringn(
+            inner.x,
+            inner.y,
+            "no file matches",
+            inner.width as usize,
+            theme.style(Slot::Dim),
+        );
+        return;
+    }
+    let offset = view.list_offset(height);
     let paths: Vec<&str> = files.iter().map(|f| f.path()).collect();
-    for (row, (i, f)) in files
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .enumerate()
-    {
+    for (row, &i) in shown.iter().skip(offset).take(height).enumerate() {
+        let f = &files[i];
         let y = inner.y + row as u16;
         // The path comes first: shortened from the middle to stay told apart from the others
         // listed; the counts show when there is room left for them.
@@ -168,21 +189,31 @@ fn render_hunks(
             theme,
             highlights,
             file: view.selected,
+            find: &view.find,
         },
+        hscroll: view.hscroll,
+        wrap: view.wrap,
     };
-    for (k, row) in view
-        .rows
-        .iter()
-        .skip(view.scroll)
-        .take(inner.height as usize)
-        .enumerate()
-    {
-        let y = inner.y + k as u16;
-        match row {
-            Row::Note(text) => rows.note(text, inner, y, buf),
-            Row::Hunk(h) => rows.hunk_header(*h, inner, y, buf),
-            Row::Line(h, l) => rows.unified_line(*h, *l, inner, y, buf),
-            Row::Pair(left, right) => rows.pair(*left, *right, inner, y, buf),
+    let mut y = inner.y;
+    for row in view.rows.iter().skip(view.scroll) {
+        if y >= inner.bottom() {
+            break;
+        }
+        let segments = match row {
+            Row::Line(..) | Row::Pair(..) if view.wrap => rows.segments(row, inner),
+            _ => 1,
+        };
+        for seg in 0..segments {
+            if y >= inner.bottom() {
+                break;
+            }
+            match row {
+                Row::Note(text) => rows.note(text, inner, y, buf),
+                Row::Hunk(h) => rows.hunk_header(*h, inner, y, buf),
+                Row::Line(h, l) => rows.unified_line(*h, *l, inner, (y, seg), buf),
+                Row::Pair(left, right) => rows.pair(*left, *right, inner, (y, seg), buf),
+            }
+            y += 1;
         }
     }
 }
@@ -206,36 +237,31 @@ fn hunks_block<'a>(view: &DiffView, theme: &Theme, border: Style) -> Block<'a> {
                 Layout::Unified => "unified",
                 Layout::SideBySide => "side by side",
             };
+            let cut = if view.wrap {
+                " · wrap".to_string()
+            } else if view.hscroll > 0 {
+                format!(" · col {}", view.hscroll + 1)
+            } else {
+                String::new()
+            };
             block = block.title_bottom(TextSpan::styled(
                 format!(
-                    " {mode} · hunk {hunk_at}/{} · file {}/{} ",
+                    " {mode}{cut} · hunk {hunk_at}/{} · file {}/{} ",
                     view.hunk_rows.len(),
                     view.selected + 1,
                     view.set.files.len()
                 ),
                 theme.style(Slot::Dim),
             ));
+            if let Some(find) = find_title(view, theme) {
+                block = block.title_bottom(find.right_aligned());
+            }
         }
         None => {
             block = block.title(TextSpan::styled(" Diff ", theme.style(Slot::Title)));
         }
     }
     block
-}
-
-/// The width of the line numbers: the digits of the highest line any hunk reaches.
-fn number_width(hunks: &[Hunk]) -> usize {
-    hunks
-        .iter()
-        .map(|h| {
-            digits(
-                h.old_start
-                    .saturating_add(h.old_len)
-                    .max(h.new_start.saturating_add(h.new_len)),
-            )
-        })
-        .max()
-        .unwrap_or(1)
 }
 
 /// Draws the rows of the selected file, one kind of row each.
@@ -245,9 +271,96 @@ struct Rows<'a> {
     width: usize,
     theme: &'a Theme,
     ctx: LineCtx<'a>,
+    /// Columns of the text scrolled off to the left.
+    hscroll: usize,
+    /// Long lines wrap onto more rows.
+    wrap: bool,
+}
+
+/// The search prompt being typed, or the search's status, for the hunks pane's bottom edge.
+fn find_title<'a>(view: &DiffView, theme: &Theme) -> Option<Line<'a>> {
+    let status = view.find.status();
+    let typing = view
+        .find
+        .prompt
+        .as_ref()
+        .filter(|p| p.kind == PromptKind::Search);
+    match (typing, status) {
+        (Some(p), status) => {
+            let mut spans = vec![TextSpan::styled(
+                format!(" /{}▏", p.text),
+                theme.style(Slot::Key),
+            )];
+            if let Some(s) = status {
+                spans.push(TextSpan::styled(format!(" {s} "), theme.style(Slot::Dim)));
+            }
+            Some(Line::from(spans))
+        }
+        (None, Some(s)) => {
+            let slot = if view.find.matches.is_empty() {
+                Slot::Warn
+            } else {
+                Slot::Dim
+            };
+            Some(Line::from(TextSpan::styled(
+                format!(" {s} · n/N "),
+                theme.style(slot),
+            )))
+        }
+        (None, None) => None,
+    }
 }
 
 impl Rows<'_> {
+    /// The window of a line's text on segment `seg` of its row, `cols` wide.
+    fn window(&self, cols: usize, seg: usize) -> Window {
+        if self.wrap {
+            Window {
+                skip: seg * cols,
+                cols,
+                marks: false,
+            }
+        } else {
+            Window {
+                skip: self.hscroll,
+                cols,
+                marks: true,
+            }
+        }
+    }
+
+    /// The text columns of a unified line, and of the two halves side by side.
+    fn unified_cols(&self, inner: Rect) -> usize {
+        (inner.width as usize).saturating_sub(2 * (self.width + 1) + 1)
+    }
+
+    fn halves(&self, inner: Rect) -> [(u16, u16); 2] {
+        let half = inner.width / 2;
+        [
+            (inner.x, half),
+            (inner.x + half + 1, inner.width.saturating_sub(half + 1)),
+        ]
+    }
+
+    /// How many screen rows a wrapped row takes.
+    fn segments(&self, row: &Row, inner: Rect) -> usize {
+        let need = |h: usize, l: usize, cols: usize| {
+            display_width(&self.hunks[h].lines[l].text).div_ceil(cols.max(1))
+        };
+        let n = match row {
+            Row::Line(h, l) => need(*h, *l, self.unified_cols(inner)),
+            Row::Pair(left, right) => {
+                let [(_, lw), (_, rw)] = self.halves(inner);
+                let side_cols = |w: u16| (w as usize).saturating_sub(self.width + 2);
+                let a = left.map_or(0, |(h, l)| need(h, l, side_cols(lw)));
+                let b = right.map_or(0, |(h, l)| need(h, l, side_cols(rw)));
+                a.max(b)
+            }
+            _ => 1,
+        };
+        n.max(1)
+    }
+
     fn note(&self, text: &str, inner: Rect, y: u16, buf: &mut Buffer) {
         buf.set_stringn(
             inner.x,
@@ -270,18 +383,29 @@ impl Rows<'_> {
     }
 
     /// Unified: both line numbers, then the line.
-    fn unified_line(&self, h: usize, l: usize, inner: Rect, y: u16, buf: &mut Buffer) {
+    fn unified_line(
+        &self,
+        h: usize,
+        l: usize,
+        inner: Rect,
+        (y, seg): (u16, usize),
+        buf: &mut Buffer,
+    ) {
         let (width, theme) = (self.width, self.theme);
         let line = &self.hunks[h].lines[l];
+        let first = seg == 0;
         let mut spans = vec![
-            number(line.old_no, width, theme),
-            number(line.new_no, width, theme),
+            number(line.old_no.filter(|_| first), width, theme),
+            number(line.new_no.filter(|_| first), width, theme),
         ];
+        let win = self.window(self.unified_cols(inner), seg);
         self.ctx.push_text(
             &mut spans,
+            (h, l),
             line,
             unified_side(line.kind),
-            inner.width as usize,
+            win,
+            first,
         );
         buf.set_line(inner.x, y, &Line::from(spans), inner.width);
     }
@@ -292,16 +416,15 @@ impl Rows<'_> {
         left: Option<(usize, usize)>,
         right: Option<(usize, usize)>,
         inner: Rect,
-        y: u16,
+        (y, seg): (u16, usize),
         buf: &mut Buffer,
     ) {
         let (width, theme) = (self.width, self.theme);
         let half = inner.width / 2;
-        let right_x = inner.x + half + 1;
-        let right_w = inner.width.saturating_sub(half + 1);
+        let first = seg == 0;
         for ((cell, side), (x, w)) in [(left, TextSide::Old), (right, TextSide::New)]
             .into_iter()
-            .zip([(inner.x, half), (right_x, right_w)])
+            .zip(self.halves(inner))
         {
             let Some((h, l)) = cell else {
                 continue;
@@ -311,8 +434,10 @@ impl Rows<'_> {
                 TextSide::Old => line.old_no,
                 TextSide::New => line.new_no,
             };
-            let mut spans = vec![number(no, width, theme)];
-            self.ctx.push_text(&mut spans, line, side, w as usize);
+            let mut spans = vec![number(no.filter(|_| first), width, theme)];
+            let win = self.window((w as usize).saturating_sub(width + 2), seg);
+            self.ctx
+                .push_text(&mut spans, (h, l), line, side, win, first);
             buf.set_line(x, y, &Line::from(spans), w);
         }
         if half < inner.width {

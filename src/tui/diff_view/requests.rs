@@ -1,5 +1,7 @@
 //! What to ask the highlighter for: the lines of the selected file on screen whose syntax
-//! colours have not arrived yet, per text side.
+//! colours have not arrived yet, per text side, and then those of a fixed look-ahead around
+//! the screen ([`LOOK_AHEAD`] screens below, one above), so scrolling shows colours at once
+//! while the work stays bounded by what is near the screen.
 
 use ratatui::layout::Rect;
 
@@ -8,13 +10,35 @@ use super::view::DiffView;
 use crate::protocol::diff::{DiffLine, FileContent};
 use crate::tui::highlight::{HighlightRequest, Highlights, TextSide};
 
+/// Screens below the one shown whose colours are asked for too.
+pub const LOOK_AHEAD: usize = 2;
+
 impl DiffView {
     /// Highlight requests for the lines of the selected file on screen in `area` that
-    /// `have` does not hold yet (empty when there is nothing to ask, or no texts).
+    /// `have` does not hold yet, then for those of the look-ahead around it (empty when there
+    /// is nothing to ask, or no texts).
     pub fn highlight_requests(
         &self,
         generation: u64,
         area: Rect,
+        have: &Highlights,
+    ) -> Vec<HighlightRequest> {
+        let page = (Self::page_height(area) as usize).max(1);
+        let shown = self.scroll..self.scroll + page;
+        let below = shown.end..shown.end + LOOK_AHEAD * page;
+        let above = self.scroll.saturating_sub(page)..self.scroll;
+        let mut out = self.requests_for(generation, shown, have);
+        for range in [below, above] {
+            out.extend(self.requests_for(generation, range, have));
+        }
+        out
+    }
+
+    /// Highlight requests for the lines on rows `range` that `have` does not hold yet.
+    fn requests_for(
+        &self,
+        generation: u64,
+        range: std::ops::Range<usize>,
         have: &Highlights,
     ) -> Vec<HighlightRequest> {
         let Some(Some(texts)) = self.texts.get(self.selected) else {
@@ -26,7 +50,6 @@ impl DiffView {
         let FileContent::Text { hunks } = &file.content else {
             return Vec::new();
         };
-        let page = Self::page_height(area) as usize;
         let (mut old, mut new) = (Vec::new(), Vec::new());
         let mut want = |side: TextSide, line: &DiffLine| {
             let (no, into) = match side {
@@ -39,7 +62,10 @@ impl DiffView {
                 }
             }
         };
-        for row in self.rows.iter().skip(self.scroll).take(page) {
+        let rows = self
+            .rows
+            .get(range.start.min(self.rows.len())..range.end.min(self.rows.len()));
+        for row in rows.unwrap_or_default() {
             match row {
                 Row::Line(h, l) => {
                     let line = &hunks[*h].lines[*l];

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use git2::Repository;
 
 use super::rows::{file_rows, Layout, Row};
+use super::search::Find;
 use super::texts::{split_lines, FileTexts};
 use crate::core::diff::text::{diff_text, CONTEXT};
 use crate::core::diff::{file_text, DiffError, Side};
@@ -29,6 +30,12 @@ pub struct DiffView {
     pub(super) focus: Focus,
     pub(super) rows: Vec<Row>,
     pub(super) hunk_rows: Vec<usize>,
+    /// Columns of the lines' text scrolled off to the left (not while wrapping).
+    pub(super) hscroll: usize,
+    /// Long lines wrap onto the next screen rows instead of being cut.
+    pub(super) wrap: bool,
+    /// The search in the selected file and the file list's filter.
+    pub(super) find: Find,
 }
 
 impl DiffView {
@@ -44,7 +51,11 @@ impl DiffView {
             focus: Focus::Hunks,
             rows: Vec::new(),
             hunk_rows: Vec::new(),
+            hscroll: 0,
+            wrap: false,
+            find: Find::default(),
         };
+        view.find.shown = (0..view.set.files.len()).collect();
         view.rebuild();
         view
     }
@@ -115,6 +126,13 @@ impl DiffView {
     pub fn row_count(&self) -> usize {
         self.rows.len()
     }
+    /// Columns scrolled off to the left.
+    pub fn hscroll(&self) -> usize {
+        self.hscroll
+    }
+    pub fn wraps(&self) -> bool {
+        self.wrap
+    }
     /// The row each hunk header of the selected file is on.
     pub fn hunk_rows(&self) -> &[usize] {
         &self.hunk_rows
@@ -132,6 +150,7 @@ impl DiffView {
         };
         file_rows(file, self.layout, &mut self.rows, &mut self.hunk_rows);
         self.scroll = self.scroll.min(self.rows.len().saturating_sub(1));
+        self.refind();
     }
 
     /// After a reload of the same diff: the same file (by path), layout, focus and scroll
@@ -143,6 +162,10 @@ impl DiffView {
         }
         self.layout = old.layout;
         self.focus = old.focus;
+        self.hscroll = old.hscroll;
+        self.wrap = old.wrap;
+        self.find.query = old.find.query.clone();
+        self.set_filter(&old.find.filter);
         self.rebuild();
         self.scroll = old.scroll.min(self.rows.len().saturating_sub(1));
     }
