@@ -20,6 +20,7 @@ mod discord_message;
 #[cfg(feature = "discord")]
 mod discord_rest;
 mod docs;
+mod governance;
 mod grammar;
 mod layering;
 mod layout;

@@ -15,6 +15,7 @@ mod concerns;
 mod lookup;
 mod operations;
 mod outcome;
+pub mod permissions;
 mod plan;
 mod queries;
 mod variations;
@@ -29,7 +30,7 @@ pub fn decide(
     command: &Command,
     ctx: &Context,
 ) -> Result<Outcome, Rejection> {
-    authorize(origin, command, ctx)?;
+    authorize(state, origin, command, ctx)?;
     let now = ctx.now.as_str();
     match command {
         Command::Status => Ok(queries::status(state, now)),
@@ -89,9 +90,14 @@ pub fn decide(
     }
 }
 
-/// Who may give `command`: Discord users only when `[discord]` lets them, and governance
-/// decisions only a human.
-fn authorize(origin: &Origin, command: &Command, ctx: &Context) -> Result<(), Rejection> {
+/// Who may give `command`: Discord users only when `[discord]` lets them, then the permission
+/// table (`permissions`).
+fn authorize(
+    state: &State,
+    origin: &Origin,
+    command: &Command,
+    ctx: &Context,
+) -> Result<(), Rejection> {
     if let Origin::Discord { user_id, roles, .. } = origin {
         if !ctx.discord.authorizes(user_id, roles) {
             return Err(outcome::reject(
@@ -103,15 +109,6 @@ fn authorize(origin: &Origin, command: &Command, ctx: &Context) -> Result<(), Re
             ));
         }
     }
-    if command.needs_human() && !origin.is_human() {
-        return Err(outcome::reject(
-            RejectCode::Unauthorized,
-            format!(
-                "/{} is a governance decision: only a human may take it ({} is not one)",
-                command.name(),
-                origin.actor()
-            ),
-        ));
-    }
-    Ok(())
+    permissions::check(state, origin, command)
+        .map_err(|why| outcome::reject(RejectCode::Unauthorized, why))
 }

@@ -1,0 +1,167 @@
+//! The permission table (docs/governance.md), tested for every command × every origin: what
+//! agents may do inside the guard rails, what only the human decides, and that a refusal is an
+//! audited, rejected command.
+
+use overlord::core::decide::permissions::check;
+use overlord::protocol::model::Role;
+use overlord::protocol::{parse, Origin};
+
+use crate::common::*;
+
+fn origins() -> [(&'static str, Origin); 7] {
+    [
+        (
+            "console",
+            Origin::Console {
+                user: "alice".into(),
+            },
+        ),
+        ("cli", human()),
+        (
+            "discord",
+            Origin::Discord {
+                user_id: "42".into(),
+                name: "rev".into(),
+                roles: vec!["1".into()],
+            },
+        ),
+        (
+            "pm",
+            Origin::Agent {
+                agent: "pm-1".into(),
+                role: Some(Role::ProjectManager),
+            },
+        ),
+        (
+            "agent",
+            Origin::Agent {
+                agent: "impl-1".into(),
+                role: Some(Role::Implementer),
+            },
+        ),
+        (
+            "unroled",
+            Origin::Agent {
+                agent: "impl-1".into(),
+                role: None,
+            },
+        ),
+        ("system", Origin::System),
+    ]
+}
+
+/// Every command of the grammar, and per origin (console, cli, discord, pm, agent, agent
+/// without a role, system) whether the table lets it through: `Y` yes, `n` no.
+const TABLE: &[(&str, &str)] = &[
+    ("/status", "YYYYYYY"),
+    ("/help", "YYYYYYY"),
+    (
+        "/raise --severity warning --category design_gap x",
+        "YYYYYYY",
+    ),
+    ("/handoff --from implementer --to tester --purpose p done", "YYYYYYY"),
+    ("/propose --impact high a new title", "YYYYYYY"),
+    ("/request design_spec spec.md please look", "YYYYYYY"),
+    ("/answer Q-1 yes", "YYYYYYY"),
+    ("/promote phase-1", "YYYYYYY"),
+    ("/pause all", "YYYYYYY"),
+    ("/pause impl-2", "YYYYnnY"),
+    ("/resume all", "YYYnnnY"),
+    ("/resume impl-2", "YYYnnnY"),
+    ("/clarify impl-2 which one?", "YYYYnnY"),
+    ("/assign impl-2 do this", "YYYYnnY"),
+    // C-1 is addressed to the implementers, C-2 to the human.
+    ("/ack C-1", "YYYnYYY"),
+    ("/resolve C-1 done", "YYYnYYY"),
+    ("/ack C-2", "YYYnnnY"),
+    ("/resolve C-2 done", "YYYnnnY"),
+    ("/import plan.json", "YYYnnnY"),
+    // impl-1 works on t1_data.
+    ("/task t1_data done", "YYYnYYY"),
+    ("/task t3_entry done", "YYYnnnY"),
+    ("/agent evil --role project_manager", "YYYnnnY"),
+    ("/approve A-1", "YYYnnnn"),
+    ("/defer A-1", "YYYnnnn"),
+    ("/reject A-1 no", "YYYnnnn"),
+    ("/save", "YYYnnnn"),
+    ("/rollback undo", "YYYnnnn"),
+];
+
+#[test]
+fn the_permission_table_for_every_command_and_origin() {
+    let repo = Repo::new();
+    let mut core = repo.core();
+    repo.write("plan.json", PLAN);
+    ok(&mut core, "/import plan.json");
+    ok(&mut core, "/agent impl-1 --role implementer --task t1_data");
+    ok(&mut core, "/agent impl-2 --role implementer");
+    ok(
+        &mut core,
+        "/raise --from designer --to implementer --severity warning --category design_gap c1",
+    );
+    ok(
+        &mut core,
+        "/raise --from designer --to human --severity warning --category design_gap c2",
+    );
+    let state = core.state().clone();
+    let names = overlord::protocol::grammar::COMMANDS
+        .iter()
+        .map(|c| c.name)
+        .collect::<Vec<_>>();
+    // Every command of the grammar is in the table (`/link` is the bridge's own).
+    for name in &names {
+        if *name == "link" {
+            continue;
+        }
+        assert!(
+            TABLE
+                .iter()
+                .any(|(line, _)| line.split(' ').next() == Some(&format!("/{name}"))),
+            "/{name} is missing from the table"
+        );
+    }
+    let mut wrong = Vec::new();
+    for (line, row) in TABLE {
+        let command = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        for ((who, origin), want) in origins().iter().zip(row.chars()) {
+            let got = check(&state, origin, &command);
+            if got.is_ok() != (want == 'Y') {
+                wrong.push(format!("{line} by {who}: want {want}, got {got:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// A refusal is a rejected command in the audit trail, with its reason, and changes nothing.
+#[test]
+fn an_agent_that_oversteps_is_refused_and_audited() {
+    let repo = Repo::new();
+    let mut core = repo.core();
+    repo.write("plan.json", PLAN);
+    ok(&mut core, "/import plan.json");
+    ok(&mut core, "/pause all");
+    let before = core.state().clone();
+    let agent = Origin::Agent {
+        agent: "impl-1".into(),
+        role: Some(Role::Implementer),
+    };
+    for (line, why) in [
+        ("/resume all", "the human lifts the kill switch"),
+        ("/import plan.json", "replace the plan that is running"),
+        ("/task t3_entry todo", "only report on its own task"),
+        ("/agent evil --role project_manager", "register agents"),
+    ] {
+        let msg = rejected_as(&mut core, agent.clone(), line);
+        assert!(msg.contains(why), "{line}: {msg}");
+    }
+    assert_eq!(core.state().dispatch_halted, before.dispatch_halted);
+    assert_eq!(core.state().plan, before.plan);
+    assert!(!core.state().agents.contains_key("evil"));
+    let o = repo.run(&["audit", "summary", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["commands_rejected"], 4, "{v}");
+    let responses =
+        std::fs::read_to_string(repo.path().join(".overlord/audit/responses.jsonl")).unwrap();
+    assert_eq!(responses.matches("\"unauthorized\"").count(), 4);
+}
