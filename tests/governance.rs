@@ -59,7 +59,10 @@ const TABLE: &[(&str, &str)] = &[
         "/raise --severity warning --category design_gap x",
         "YYYYYYY",
     ),
-    ("/handoff --from implementer --to tester --purpose p done", "YYYYYYY"),
+    (
+        "/handoff --from implementer --to tester --purpose p done",
+        "YYYYYYY",
+    ),
     ("/propose --impact high a new title", "YYYYYYY"),
     ("/request design_spec spec.md please look", "YYYYYYY"),
     ("/answer Q-1 yes", "YYYYYYY"),

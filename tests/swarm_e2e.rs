@@ -383,10 +383,10 @@ fn the_whole_workflow_runs_headless_with_scripted_agents() {
     run.cmd(&format!("/approve {plan_approval} go ahead"));
 
     // The designer's spec waits for the human.
+    // The supervisor asks for the approval, then marks the task (two commands): wait for both.
     let s = run.wait("the design spec's review", 60, |s| {
-        pending(s, "design_spec", "design").is_some()
+        pending(s, "design_spec", "design").is_some() && status_of(s, "design") == "needs_review"
     });
-    assert_eq!(status_of(&s, "design"), "needs_review");
     assert_eq!(
         status_of(&s, "impl-arith"),
         "todo",
