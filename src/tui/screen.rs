@@ -358,9 +358,14 @@ fn command_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
             fit(&clean(message), width),
             f.theme.style(if *ok { Slot::Ok } else { Slot::Error }),
         )),
+        // In the diff `/` searches; elsewhere it opens the command bar as `:` does.
         (None, None) => Line::from(Span::styled(
             fit(
-                "/ for a command (the same grammar as the CLI and Discord)",
+                if screen.focus == Pane::Diff {
+                    ": for a command · / searches the diff · f filters its files"
+                } else {
+                    "/ for a command (the same grammar as the CLI and Discord)"
+                },
                 width,
             ),
             f.theme.style(Slot::Dim),
