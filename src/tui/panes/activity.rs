@@ -11,7 +11,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{inner, Ctx};
 use crate::protocol::{Event, EventKind};
 use crate::runtime::supervisor::RAW_LINES;
-use crate::tui::text::{clean, fit};
+use crate::tui::text::{ago, clean, fit};
 use crate::tui::theme::Slot;
 
 /// How many events the console keeps for this pane.
@@ -193,13 +193,22 @@ fn kind_slot(e: &Event) -> Slot {
 
 /// Where the events before the oldest one kept are (events are numbered from 1 with no gaps,
 /// so an oldest event past the first means there were earlier ones).
-fn events_note(log: &Log) -> Option<String> {
+fn events_note(log: &Log, now: time::OffsetDateTime) -> Option<String> {
     let oldest = log.events.front().filter(|e| e.seq > 1)?;
-    let at = oldest.at.get(11..19).unwrap_or("");
     Some(format!(
-        "── {} earlier events (before {at}) are in the audit trail: overlord-tui audit export",
-        oldest.seq - 1
+        "── {} earlier events (older than {}) are in the audit trail: overlord-tui audit export",
+        oldest.seq - 1,
+        age(&oldest.at, now).trim_start()
     ))
+}
+
+/// How long ago `at` was, as panes show times (`42s`, `3m`, `2h05m`, `3d`; details show the
+/// absolute time), right-aligned in six columns.
+fn age(at: &str, now: time::OffsetDateTime) -> String {
+    match crate::core::parse_stamp(at) {
+        Some(t) => format!("{:>6}", ago((now - t).whole_seconds())),
+        None => format!("{:>6}", "?"),
+    }
 }
 
 /// Where the agent's output before the oldest kept line is: its run logs, when lines were
@@ -285,11 +294,10 @@ fn event_lines<'a>(
         .skip(back)
         .take(height)
         .map(|e| {
-            let at = e.at.get(11..19).unwrap_or("");
             Line::from(vec![
-                Span::styled(format!("{at} "), ctx.style(Slot::Dim)),
+                Span::styled(format!("{} ", age(&e.at, ctx.now)), ctx.style(Slot::Dim)),
                 Span::styled(
-                    fit(&describe(e), width.saturating_sub(9)),
+                    fit(&describe(e), width.saturating_sub(7)),
                     ctx.style(kind_slot(e)),
                 ),
             ])
@@ -297,7 +305,7 @@ fn event_lines<'a>(
         .collect();
     shown.reverse();
     // Room above the oldest event: the log does not start at the first event.
-    if let (Some(note), true) = (events_note(log), shown.len() < height) {
+    if let (Some(note), true) = (events_note(log, ctx.now), shown.len() < height) {
         shown.insert(
             0,
             Line::from(Span::styled(fit(&note, width), ctx.style(Slot::Dim))),
