@@ -285,7 +285,22 @@ fn mirrors_are_repaired_after_a_crash_between_commit_and_mirror_write() {
     let last = lines.pop().unwrap();
     let torn = &last[..last.len() / 2];
     std::fs::write(&path, lines.join("\n") + "\n" + torn).unwrap();
-    assert!(!verify_repo(&repo).ok);
+    let report = verify_repo(&repo);
+    assert!(!report.ok);
+    let msg = first(&report);
+    assert!(
+        msg.contains("cut short") && msg.contains("crash left-over") && msg.contains("repairs it"),
+        "{msg}"
+    );
+    // Without the torn half: the last line is just missing.
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let msg = first(&verify_repo(&repo));
+    assert!(
+        msg.contains("its last line (record")
+            && msg.contains("crash left-over")
+            && msg.contains("repairs it"),
+        "{msg}"
+    );
     let mut core = repo.reopen();
     assert!(verify_repo(&repo).ok, "{:?}", verify_repo(&repo).findings);
     ok(&mut core, "/status");

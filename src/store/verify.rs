@@ -231,10 +231,26 @@ pub fn verify_mirrors(store: &Store) -> Result<(Vec<String>, Vec<Finding>), Stor
                 problem: p,
             };
             let Some((n, line)) = lines.next() else {
+                // Every line so far matched: the mirror stops short of the store. Mirrors are
+                // written after the store's commit, so a process stopped in between (a crash,
+                // kill -9) leaves exactly this; the next write repairs it.
+                let mut last = seq;
+                let mut missing = 1u64;
+                while let Some(row) = rows.next().map_err(err)? {
+                    last = row.get::<_, i64>(0).map_err(err)? as u64;
+                    missing += 1;
+                }
+                let which = if missing == 1 {
+                    format!("its last line (record {seq}) is missing")
+                } else {
+                    format!("its last {missing} lines (records {seq}–{last}) are missing")
+                };
                 problem = Some(Finding {
                     seq: Some(seq),
                     place: place_name.clone(),
-                    problem: "the mirror has no line for this record (line missing)".into(),
+                    problem: format!(
+                        "the mirror stops short of the store: {which} — what a process stopped between the store's commit and the mirror's write leaves (a crash left-over); the next overlord-tui that opens the store to write repairs it"
+                    ),
                 });
                 break;
             };
@@ -247,6 +263,16 @@ pub fn verify_mirrors(store: &Store) -> Result<(Vec<String>, Vec<Finding>), Stor
             };
             let parsed: MirrorLine = match serde_json::from_str(&line) {
                 Ok(p) => p,
+                Err(e) if lines.peek().is_none() => {
+                    // A torn last line: the write was cut short (a crash left-over).
+                    problem = Some(at_line(
+                        n,
+                        format!(
+                            "the mirror's last line is cut short ({e}) — a write stopped midway (a crash left-over); the next overlord-tui that opens the store to write repairs it"
+                        ),
+                    ));
+                    break;
+                }
                 Err(e) => {
                     problem = Some(at_line(n, format!("not a valid mirror line: {e}")));
                     break;
