@@ -779,6 +779,61 @@ fn a_running_console_turns_a_hand_made_commit_into_a_concern() {
     assert_eq!(fx.rev(&integration), hand, "integration rebased onto main");
 }
 
+/// A checkpoint tag deleted by hand comes back: a running owner puts back the very tag
+/// object the trail recorded, raises a critical concern, and `verify --git` is clean again.
+/// When git has lost the tag object too, a new annotated tag goes on the recorded commit.
+#[test]
+fn a_running_owner_puts_back_a_deleted_checkpoint_tag() {
+    let mut fx = Fx::new(&["t1"]);
+    fx.work("t1", "a.txt", "a\n", "a");
+    fx.done("t1");
+    assert!(fx.save().ok);
+    let cp = fx.core.state().checkpoints[0].clone();
+    let core = Core::open(&fx.repo.workspace(), &fx.config).unwrap();
+    let (handle, join) =
+        overlord::core::Handle::spawn(core, std::time::Duration::from_millis(20)).unwrap();
+    fx.git(&["tag", "-d", &cp.name]);
+    let state = wait_for("the tag put back and a concern", PATIENCE, || {
+        let s = handle.snapshot_blocking().unwrap();
+        let raised = s.open_concerns().any(|c| c.category == "protected_ref");
+        raised.then_some(s)
+    });
+    handle.stop();
+    join.join().unwrap();
+    let c = state
+        .open_concerns()
+        .find(|c| c.category == "protected_ref")
+        .unwrap();
+    assert_eq!(c.severity, overlord::protocol::model::Severity::Critical);
+    assert!(c.summary.contains(&cp.name), "{}", c.summary);
+    let tag_ref = format!("refs/tags/{}", cp.name);
+    assert_eq!(
+        fx.rev(&tag_ref),
+        cp.tag_object.clone().unwrap(),
+        "the same tag object"
+    );
+    assert!(fx.cli(&["audit", "verify", "--git"]).status.success());
+
+    // The tag object gone as well (an unreachable object pruned): a new tag on the commit.
+    let mut core = Core::open(&fx.repo.workspace(), &fx.config).unwrap();
+    fx.git(&["tag", "-d", &cp.name]);
+    fx.git(&["gc", "-q", "--prune=now"]);
+    assert_eq!(
+        core.restore_checkpoint_tags().unwrap(),
+        vec![cp.name.clone()]
+    );
+    assert_eq!(fx.rev(&format!("{tag_ref}^{{commit}}")), cp.commit);
+    assert_ne!(
+        fx.rev(&tag_ref),
+        cp.tag_object.clone().unwrap(),
+        "a new tag object"
+    );
+    assert!(
+        core.restore_checkpoint_tags().unwrap().is_empty(),
+        "nothing more to do"
+    );
+}
+
 #[test]
 fn worktrees_with_uncommitted_work_are_never_pruned() {
     let mut fx = Fx::new(&["t1"]);

@@ -97,6 +97,9 @@ impl Handle {
                             if let Err(e) = core.watch_main() {
                                 tracing::warn!(error = %e, "could not check the main branch");
                             }
+                            if let Err(e) = core.restore_checkpoint_tags() {
+                                tracing::warn!(error = %e, "could not check the checkpoint tags");
+                            }
                         }
                     }
                 }

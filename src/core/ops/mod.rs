@@ -37,6 +37,7 @@ mod recover;
 mod rollback;
 mod save;
 mod step;
+mod tags;
 mod task_worktrees;
 
 pub use super::lock::{OperationLock, LOCK_GRACE};

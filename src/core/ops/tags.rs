@@ -1,0 +1,117 @@
+//! Checkpoint tags defended: a `checkpoint/*` tag deleted outside Overlord is put back from
+//! what the audit trail recorded (the same tag object when git still has it, else a new
+//! annotated tag on the recorded commit), with a critical concern saying so. Checked by the
+//! owner at every poll, so a deleted tag comes back within moments.
+
+use git2::Oid;
+
+use super::step::{git_action, ACTOR};
+use crate::core::concern::raise;
+use crate::core::engine::Core;
+use crate::git;
+use crate::protocol::model::{Checkpoint, Severity};
+
+impl Core {
+    /// Puts back every checkpoint tag the trail records that the repository has lost. Returns
+    /// the names put back. Does nothing while an operation runs (it may be making a tag).
+    pub fn restore_checkpoint_tags(&mut self) -> Result<Vec<String>, String> {
+        if self.state.checkpoints.is_empty() || self.state.operation.is_some() {
+            return Ok(Vec::new());
+        }
+        let repo = git::open(&self.ws.root).map_err(|e| e.to_string())?;
+        let lost: Vec<Checkpoint> = self
+            .state
+            .checkpoints
+            .iter()
+            .filter(|cp| {
+                repo.find_reference(&format!("refs/tags/{}", cp.name))
+                    .is_err()
+            })
+            .cloned()
+            .collect();
+        if lost.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut events = Vec::new();
+        let mut restored = Vec::new();
+        let mut gone = Vec::new();
+        for cp in &lost {
+            match restore(&repo, cp) {
+                Ok((target, how)) => {
+                    events.push(git_action(
+                        "restore_tag",
+                        &format!("refs/tags/{}", cp.name),
+                        None,
+                        Some(target),
+                        Some(cp.name.clone()),
+                        "external",
+                        format!("deleted outside Overlord; {how}"),
+                    ));
+                    restored.push(cp.name.clone());
+                }
+                Err(e) => gone.push(format!("{}: {e}", cp.name)),
+            }
+        }
+        if !events.is_empty() {
+            self.emit(ACTOR, events).map_err(|e| e.to_string())?;
+        }
+        let mut details = Vec::new();
+        if !restored.is_empty() {
+            details.push(format!(
+                "put back from the audit trail: {}",
+                restored.join(", ")
+            ));
+        }
+        if !gone.is_empty() {
+            details.push(format!("could not be put back: {}", gone.join("; ")));
+        }
+        raise(
+            self,
+            Severity::Critical,
+            "protected_ref",
+            format!(
+                "checkpoint tag(s) deleted outside Overlord: {}",
+                lost.iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            details.join("\n"),
+            None,
+        );
+        Ok(restored)
+    }
+}
+
+/// Makes `refs/tags/<name>` again: the recorded tag object when the object store still holds
+/// it (the tag is then exactly what it was), else a new annotated tag on the recorded commit.
+fn restore(repo: &git2::Repository, cp: &Checkpoint) -> Result<(Oid, &'static str), git2::Error> {
+    let refname = format!("refs/tags/{}", cp.name);
+    let recorded = cp
+        .tag_object
+        .as_deref()
+        .and_then(|t| Oid::from_str(t).ok())
+        .filter(|t| repo.find_tag(*t).is_ok());
+    if let Some(tag) = recorded {
+        repo.reference(
+            &refname,
+            tag,
+            false,
+            "overlord: put back a deleted checkpoint tag",
+        )?;
+        return Ok((tag, "the same tag object put back"));
+    }
+    let commit = repo.find_object(Oid::from_str(&cp.commit)?, None)?;
+    let who = git::signature(None).map_err(|e| git2::Error::from_str(&e.to_string()))?;
+    let tag = repo.tag(
+        &cp.name,
+        &commit,
+        &who,
+        &format!(
+            "{}\n\nPut back by Overlord from the audit trail.",
+            cp.summary
+        ),
+        false,
+    )?;
+    Ok((tag, "a new tag object on the recorded commit"))
+}
