@@ -168,3 +168,23 @@ fn an_agent_that_oversteps_is_refused_and_audited() {
         std::fs::read_to_string(repo.path().join(".overlord/audit/responses.jsonl")).unwrap();
     assert_eq!(responses.matches("\"unauthorized\"").count(), 4);
 }
+
+/// A blank `OVERLORD_AGENT` is not the human: set at all, the speaker is an agent.
+#[test]
+fn a_blank_agent_variable_does_not_make_the_human() {
+    let repo = Repo::new();
+    assert!(repo.run(&["init"]).status.success());
+    assert!(repo.run(&["cmd", "/pause all"]).status.success());
+    for blank in ["", " ", "\t"] {
+        let o = repo.run_env(&["cmd", "/resume all"], &[("OVERLORD_AGENT", blank)]);
+        assert_eq!(o.status.code(), Some(1), "{blank:?}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("an agent may not resume"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let commands =
+        std::fs::read_to_string(repo.path().join(".overlord/audit/commands.jsonl")).unwrap();
+    assert!(commands.contains("unnamed-agent"), "{commands}");
+}

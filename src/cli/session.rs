@@ -13,14 +13,20 @@ use crate::store::Store;
 use crate::workspace::Workspace;
 
 /// Who the CLI speaks for: the agent named by the adapter's environment, else the user.
+/// Fails closed: `OVERLORD_AGENT` set at all — blank or not valid UTF-8 included — is an agent
+/// (a blank one is `unnamed-agent`), never the human.
 pub(super) fn origin() -> Origin {
-    if let Ok(agent) = std::env::var("OVERLORD_AGENT") {
-        if !agent.trim().is_empty() {
-            let role = std::env::var("OVERLORD_ROLE")
-                .ok()
-                .and_then(|r| r.parse().ok());
-            return Origin::Agent { agent, role };
-        }
+    if let Some(agent) = std::env::var_os("OVERLORD_AGENT") {
+        let agent = agent.to_string_lossy().trim().to_string();
+        let agent = if agent.is_empty() {
+            "unnamed-agent".to_string()
+        } else {
+            agent
+        };
+        let role = std::env::var("OVERLORD_ROLE")
+            .ok()
+            .and_then(|r| r.parse().ok());
+        return Origin::Agent { agent, role };
     }
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
