@@ -20,6 +20,9 @@ pub enum CoreError {
     BadEvent { seq: u64, message: String },
 }
 
+/// When git last changed the checkpoint tags: the loose ones' directory and `packed-refs`.
+pub type TagsStamp = (Option<std::time::SystemTime>, Option<std::time::SystemTime>);
+
 pub struct Core {
     pub(super) store: Store,
     pub(super) state: State,
@@ -30,6 +33,9 @@ pub struct Core {
     pub(crate) ws: Workspace,
     pub(crate) config: Config,
     pub(super) events: broadcast::Sender<Event>,
+    /// When the checkpoint tags last checked were last changed (`ops::tags`): the scan runs
+    /// again only once git has changed them.
+    pub(crate) tags_seen: Option<TagsStamp>,
 }
 
 fn parse_event(seq: u64, body: &str) -> Result<Event, CoreError> {
@@ -78,6 +84,7 @@ impl Core {
             ws: ws.clone(),
             config: config.clone(),
             events,
+            tags_seen: None,
         };
         core.maybe_snapshot();
         Ok(core)

@@ -1,13 +1,16 @@
 //! Checkpoint tags defended: a `checkpoint/*` tag deleted outside Overlord is put back from
 //! what the audit trail recorded (the same tag object when git still has it, else a new
 //! annotated tag on the recorded commit), with a critical concern saying so. Checked by the
-//! owner at every poll, so a deleted tag comes back within moments.
+//! owner at every poll, so a deleted tag comes back within moments; a poll costs two `stat`s
+//! until git changes the tags (deleting one changes the tag directory or `packed-refs`).
+
+use std::path::Path;
 
 use git2::Oid;
 
 use super::step::{git_action, ACTOR};
 use crate::core::concern::raise;
-use crate::core::engine::Core;
+use crate::core::engine::{Core, TagsStamp};
 use crate::git;
 use crate::protocol::model::{Checkpoint, Severity};
 
@@ -18,6 +21,11 @@ impl Core {
         if self.state.checkpoints.is_empty() || self.state.operation.is_some() {
             return Ok(Vec::new());
         }
+        let stamp = tags_stamp(&self.ws.git_common_dir);
+        if self.tags_seen == Some(stamp) {
+            return Ok(Vec::new());
+        }
+        self.tags_seen = Some(stamp);
         let repo = git::open(&self.ws.root).map_err(|e| e.to_string())?;
         let lost: Vec<Checkpoint> = self
             .state
@@ -81,6 +89,14 @@ impl Core {
         );
         Ok(restored)
     }
+}
+
+fn tags_stamp(git_dir: &Path) -> TagsStamp {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    (
+        modified(&git_dir.join("refs/tags/checkpoint")),
+        modified(&git_dir.join("packed-refs")),
+    )
 }
 
 /// Makes `refs/tags/<name>` again: the recorded tag object when the object store still holds
