@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::output::{print_json, render_reply, Failed, Outcome, JSON_SCHEMA_VERSION};
 use super::save::run_operation;
-use super::session::{workspace, Session};
+use super::session::{locate, workspace, Session};
 use crate::protocol::{parse, Command};
 
 /// `cmd`: the line in the console's grammar; a line that does not parse is a usage error.
@@ -32,14 +32,7 @@ pub(super) fn cmd(repo: &Option<PathBuf>, line: &str, json: bool) -> Outcome {
 /// in the audit trail (the user was already told why). Nothing to record into before `init`,
 /// and nothing more to say if the store cannot be reached.
 fn record_refusal(repo: &Option<PathBuf>, command: Command) {
-    let start = match repo {
-        Some(p) => p.clone(),
-        None => match std::env::current_dir() {
-            Ok(d) => d,
-            Err(_) => return,
-        },
-    };
-    let Ok(ws) = crate::workspace::Workspace::discover(&start) else {
+    let Ok(ws) = locate(repo) else {
         return;
     };
     if !ws.is_initialized() {

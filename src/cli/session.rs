@@ -85,14 +85,20 @@ pub(super) fn load_config_warning(ws: &Workspace) -> (Config, Option<String>) {
 }
 
 pub(super) fn workspace(repo: &Option<PathBuf>) -> Result<Workspace, Failed> {
+    locate(repo).map_err(fail)
+}
+
+/// The repository `--repo` names, or the one holding the current directory; why not, when
+/// there is none.
+pub(super) fn locate(repo: &Option<PathBuf>) -> Result<Workspace, String> {
     let start = match repo {
         Some(p) => p.clone(),
-        None => std::env::current_dir().map_err(fail)?,
+        None => std::env::current_dir().map_err(|e| e.to_string())?,
     };
     if !start.exists() {
-        return Err(fail(format!("{} does not exist", start.display())));
+        return Err(format!("{} does not exist", start.display()));
     }
-    Workspace::discover(&start).map_err(fail)
+    Workspace::discover(&start).map_err(|e| e.to_string())
 }
 
 /// The store opened read-only, as it is (no repair): for `audit` and `metrics`.
