@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Agent, AgentState, AlertLevel, Approval, ApprovalId, Checkpoint, Clarification,
+    Agent, AgentProcess, AgentState, AlertLevel, Approval, ApprovalId, Checkpoint, Clarification,
     ClarificationId, Concern, ConcernId, Decision, GateResult, GitSession, Handoff, Operation,
     OperationKind, OperationOutcome, Plan, PublishPlan, QaRun, QaRunId, Role, SessionStatus, Task,
     TaskStatus, Timestamp, Variation,
@@ -82,6 +82,16 @@ pub enum EventKind {
     },
     AgentPaused {
         agent: String,
+    },
+    /// The owner started the agent's CLI process (pid and start time: see `AgentProcess`).
+    AgentProcessStarted {
+        agent: String,
+        process: AgentProcess,
+    },
+    /// The agent's CLI process and everything it started have ended (or were stopped).
+    AgentProcessEnded {
+        agent: String,
+        pid: u32,
     },
     /// The supervisor moved an agent to a new state (started a task, finished, failed,
     /// rate-limited until a time, …). `task` replaces the agent's task.
@@ -322,6 +332,8 @@ impl EventKind {
             EventKind::VariationProposed { .. } => "variation_proposed",
             EventKind::AgentRegistered { .. } => "agent_registered",
             EventKind::AgentPaused { .. } => "agent_paused",
+            EventKind::AgentProcessStarted { .. } => "agent_process_started",
+            EventKind::AgentProcessEnded { .. } => "agent_process_ended",
             EventKind::AgentStateChanged { .. } => "agent_state_changed",
             EventKind::AgentActivity { .. } => "agent_activity",
             EventKind::TaskAdded { .. } => "task_added",

@@ -85,6 +85,8 @@ impl State {
             | EventKind::ConcernMessageLinked { .. } => self.fold_concerns(event),
             EventKind::AgentRegistered { .. }
             | EventKind::AgentPaused { .. }
+            | EventKind::AgentProcessStarted { .. }
+            | EventKind::AgentProcessEnded { .. }
             | EventKind::AgentResumed { .. }
             | EventKind::DispatchHalted { .. }
             | EventKind::DispatchResumed
@@ -274,6 +276,18 @@ impl State {
                 if let Some(a) = self.agents.get_mut(agent) {
                     a.paused = true;
                     a.last_event_at = Some(at.clone());
+                }
+            }
+            EventKind::AgentProcessStarted { agent, process } => {
+                if let Some(a) = self.agents.get_mut(agent) {
+                    a.process = Some(process.clone());
+                }
+            }
+            EventKind::AgentProcessEnded { agent, pid } => {
+                if let Some(a) = self.agents.get_mut(agent) {
+                    if a.process.as_ref().is_some_and(|p| p.pid == *pid) {
+                        a.process = None;
+                    }
                 }
             }
             EventKind::AgentResumed { agent } => {

@@ -13,6 +13,9 @@ pub struct Proc {
     pub ppid: u32,
     pub pgrp: u32,
     pub session: u32,
+    /// When it started, in clock ticks since boot (field 22): with the pid, names one process
+    /// for good (a pid is reused after its process ends; the pair is not).
+    pub start_ticks: u64,
 }
 
 impl Proc {
@@ -31,12 +34,15 @@ pub fn parse_stat(pid: u32, text: &str) -> Option<Proc> {
     let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
     let session = fields.next()?.parse().ok()?;
+    // Fields 7..=21 (tty_nr … itrealvalue) lie between the session and the start time.
+    let start_ticks = fields.nth(15).and_then(|f| f.parse().ok()).unwrap_or(0);
     Some(Proc {
         pid,
         state,
         ppid,
         pgrp,
         session,
+        start_ticks,
     })
 }
 
@@ -44,6 +50,24 @@ pub fn parse_stat(pid: u32, text: &str) -> Option<Proc> {
 pub fn read(pid: u32) -> Option<Proc> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_stat(pid, &text)
+}
+
+/// Whether the process `pid` that started at `start_ticks` is still there (and not a zombie).
+pub fn alive(pid: u32, start_ticks: u64) -> bool {
+    read(pid).is_some_and(|p| p.start_ticks == start_ticks && !p.exited())
+}
+
+/// `pid` and its ancestors up to (not including) pid 1, nearest first, at most 256 deep; empty
+/// when `pid` does not exist or `/proc` cannot be read.
+pub fn lineage(pid: u32) -> Vec<Proc> {
+    let mut chain = Vec::new();
+    let mut next = pid;
+    while next > 1 && chain.len() < 256 {
+        let Some(p) = read(next) else { break };
+        next = p.ppid;
+        chain.push(p);
+    }
+    chain
 }
 
 /// Every process `/proc` lists (`None`: `/proc` cannot be read).
@@ -69,7 +93,11 @@ mod tests {
 
     #[test]
     fn stat_lines_parse_even_with_odd_command_names() {
-        let p = parse_stat(42, "42 (my (odd) cmd) Z 7 42 40 0 -1 4194560 0").unwrap();
+        let p = parse_stat(
+            42,
+            "42 (my (odd) cmd) Z 7 42 40 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0 0",
+        )
+        .unwrap();
         assert_eq!(
             p,
             Proc {
@@ -77,12 +105,35 @@ mod tests {
                 state: 'Z',
                 ppid: 7,
                 pgrp: 42,
-                session: 40
+                session: 40,
+                start_ticks: 98765,
             }
         );
         assert!(p.exited());
         assert_eq!(parse_stat(1, "1 (init"), None);
         assert_eq!(parse_stat(1, "1 (x) S notanumber 1 1"), None);
+        // A short line (no start time) still parses; the start time is then unknown (0).
+        assert_eq!(
+            parse_stat(3, "3 (x) S 1 3 3").map(|p| p.start_ticks),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn this_process_lineage_starts_with_itself_and_reads_its_start_time() {
+        let me = std::process::id();
+        let chain = lineage(me);
+        assert_eq!(chain.first().map(|p| p.pid), Some(me));
+        let start = chain[0].start_ticks;
+        assert!(start > 0, "the start time is field 22 of /proc/self/stat");
+        assert!(alive(me, start));
+        assert!(
+            !alive(me, start + 1),
+            "another start time is another process"
+        );
+        if chain.len() > 1 {
+            assert_eq!(chain[1].pid, chain[0].ppid);
+        }
     }
 
     #[test]

@@ -67,6 +67,26 @@ pub struct Agent {
     /// Which attempt at its task the current run is (1-based).
     #[serde(default)]
     pub attempt: u32,
+    /// The CLI process of its current run, while one runs: who speaks for this agent on the
+    /// socket (its descendants are the agent, whatever their environment says), and what a
+    /// restart after a crash must stop.
+    #[serde(default)]
+    pub process: Option<AgentProcess>,
+}
+
+/// An agent's CLI process as the owner started it. The pid alone could be reused after the
+/// process ends; the start time (`/proc/<pid>/stat` field 22, in clock ticks since boot) pins
+/// it to this one process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentProcess {
+    pub pid: u32,
+    pub start_ticks: u64,
+    /// The task it works on, when it is a task run.
+    #[serde(default)]
+    pub task: Option<String>,
+    /// The worktree it runs in.
+    #[serde(default)]
+    pub worktree: Option<String>,
 }
 
 impl Agent {
@@ -94,6 +114,7 @@ impl Agent {
             rate_limited_until: None,
             events: 0,
             attempt: 0,
+            process: None,
         }
     }
 }

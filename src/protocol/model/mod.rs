@@ -19,7 +19,7 @@ mod qa;
 mod roles;
 mod variations;
 
-pub use agents::{Agent, AgentState};
+pub use agents::{Agent, AgentProcess, AgentState};
 pub use alerts::{Alert, AlertLevel};
 pub use approvals::{Approval, ApprovalKind, Decision};
 pub use checkpoints::{on_main, Checkpoint, CheckpointKind, OnMain};
