@@ -570,6 +570,7 @@ fn main() {
     let server = rt.spawn(ipc::serve(
         listener,
         handle.clone(),
+        None,
         stopped(stop_rx.clone()),
     ));
     let supervisor = {

@@ -22,6 +22,7 @@ mod discord_rest;
 mod docs;
 mod governance;
 mod grammar;
+mod identity;
 mod layering;
 mod layout;
 mod lifecycle;

@@ -179,7 +179,7 @@ fn a_blank_agent_variable_does_not_make_the_human() {
         let o = repo.run_env(&["cmd", "/resume all"], &[("OVERLORD_AGENT", blank)]);
         assert_eq!(o.status.code(), Some(1), "{blank:?}: {}", stdout(&o));
         assert!(
-            stderr(&o).contains("an agent may not resume"),
+            stderr(&o).contains("agent:unnamed-agent may not resume"),
             "{}",
             stderr(&o)
         );

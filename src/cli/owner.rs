@@ -128,9 +128,21 @@ where
         } else {
             (None, None)
         };
+        // A separate `overlord-tui discord` proves itself with this; it changes every start.
+        let bridge_secret = match crate::core::ipc::write_bridge_secret(&socket) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!(
+                    "warning: cannot write {}: {e}; a separate `overlord-tui discord` bridge will be refused",
+                    ws.relative(&crate::core::ipc::secret_path(&socket))
+                );
+                None
+            }
+        };
         let ipc = tokio::spawn(crate::core::ipc::serve(
             listener,
             handle.clone(),
+            bridge_secret,
             stopped(stop_rx.clone()),
         ));
         let monitor = tokio::spawn(crate::core::monitor::run(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::output::{fail, render_reply, Outcome};
-use super::session::{origin, workspace, Session};
+use super::session::{execute_here, origin, workspace, Session};
 use crate::core::ipc::{Client, IpcResponse};
 use crate::core::Core;
 use crate::protocol::model::{OperationKind, OperationOutcome};
@@ -78,7 +78,7 @@ fn run_here(mut core: Box<Core>, command: Command, json: bool) -> Outcome {
             show_step(&e, json);
         }
     });
-    let reply = core.execute(origin(), command);
+    let reply = execute_here(&mut core, command);
     drop(core);
     let _ = printer.join();
     render_reply(&reply, json)

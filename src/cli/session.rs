@@ -34,6 +34,21 @@ pub(super) fn origin() -> Origin {
     Origin::Cli { user }
 }
 
+/// Carries out a command in this process (no owner runs). Who speaks is checked as the owner
+/// would: this process's ancestry against the agents the store recorded, so an agent's
+/// process is that agent whatever its environment says.
+pub(super) fn execute_here(core: &mut Core, command: Command) -> Reply {
+    if let Err(e) = core.refresh() {
+        tracing::warn!(error = %e, "refresh failed");
+    }
+    let who = crate::core::identity::local(core.state(), origin());
+    let (reply, job) = core.execute_as(who, command);
+    match job {
+        None => reply,
+        Some(job) => core.finish_job(reply, job),
+    }
+}
+
 /// Talks to the running owner if there is one, otherwise opens the store itself.
 pub(super) enum Session {
     Remote(Client),
@@ -55,7 +70,7 @@ impl Session {
     pub(super) fn submit(&mut self, command: Command) -> Result<Reply, Failed> {
         match self {
             Session::Remote(c) => c.submit(origin(), command).map_err(fail),
-            Session::Local(core) => Ok(core.execute(origin(), command)),
+            Session::Local(core) => Ok(execute_here(core, command)),
         }
     }
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use super::clock::now;
 use super::engine::{catch_up, to_json, Core, CoreError};
+use super::identity::Identity;
 use super::lock::{OperationLock, LOCK_GRACE};
 use super::{decide, ops, plan};
 use crate::protocol::{
@@ -23,12 +24,15 @@ impl Core {
         let (reply, job) = self.execute_detached(origin, command);
         match job {
             None => reply,
-            Some(mut job) => {
-                let recovered = job.recovered.take();
-                let report = ops::run(self, job);
-                finished_reply(reply, report, recovered)
-            }
+            Some(job) => self.finish_job(reply, job),
         }
+    }
+
+    /// Runs an accepted Save or rollback here, to its end, and completes its reply.
+    pub fn finish_job(&mut self, reply: Reply, mut job: ops::Job) -> Reply {
+        let recovered = job.recovered.take();
+        let report = ops::run(self, job);
+        finished_reply(reply, report, recovered)
     }
 
     /// Like `execute`, but an accepted Save or rollback is handed back as a `Job` for the
@@ -38,7 +42,23 @@ impl Core {
         origin: Origin,
         command: Command,
     ) -> (Reply, Option<ops::Job>) {
-        match self.try_execute(origin, command) {
+        self.execute_as(
+            Identity {
+                origin,
+                refusal: None,
+            },
+            command,
+        )
+    }
+
+    /// Like `execute_detached`, for a speaker whose identity the owner established
+    /// (`core::identity`): a refused identity is recorded as a rejected command.
+    pub fn execute_as(
+        &mut self,
+        identity: Identity,
+        command: Command,
+    ) -> (Reply, Option<ops::Job>) {
+        match self.try_execute(identity, command) {
             Ok(r) => r,
             Err(e) => (
                 Reply::rejected(Rejection::new(
@@ -111,9 +131,10 @@ impl Core {
 
     fn try_execute(
         &mut self,
-        origin: Origin,
+        identity: Identity,
         command: Command,
     ) -> Result<(Reply, Option<ops::Job>), CoreError> {
+        let Identity { origin, refusal } = identity;
         let now = now();
         // Reading the plan file happens before the lock is taken.
         let plan = match &command {
@@ -121,7 +142,7 @@ impl Core {
             _ => None,
         };
         let (operation, op_lock, recovered) = match &command {
-            Command::Save | Command::Rollback { .. } if origin.is_human() => {
+            Command::Save | Command::Rollback { .. } if origin.is_human() && refusal.is_none() => {
                 match self.prepare_operation(&command, &now) {
                     Ok((p, l, r)) => (Some(Ok(p)), Some(l), r),
                     Err(r) => (Some(Err(r)), None, None),
@@ -134,6 +155,7 @@ impl Core {
             discord: self.config.discord.clone(),
             plan,
             operation,
+            refusal,
         };
 
         let mut guard = self.store.begin_write()?;

@@ -9,15 +9,33 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, oneshot};
 
+use super::identity::{self, Identity, Peer};
 use super::Core;
 use crate::protocol::{Command, Event, EventKind, Origin, RejectCode, Rejection, Reply, State};
 
 enum Request {
     Submit(Origin, Command, oneshot::Sender<Reply>),
+    /// Who a socket peer is: from its credentials, not its claim.
+    Identify(Box<PeerRequest>, oneshot::Sender<Identity>),
+    /// A command from a speaker whose identity was established.
+    SubmitAs(Box<(Identity, Command)>, oneshot::Sender<Reply>),
     EmitWith(String, Decider, oneshot::Sender<Result<Vec<u64>, String>>),
     Snapshot(oneshot::Sender<State>),
     Stop,
 }
+
+/// A socket peer's command: its credentials, whether it showed the bridge secret, what it
+/// claimed to be and the command.
+#[derive(Clone)]
+pub struct PeerRequest {
+    pub peer: Peer,
+    pub bridge: bool,
+    pub claimed: Origin,
+    pub command: Command,
+}
+
+/// How long a request from a process the owner started waits for its agent's record.
+const ATTRIBUTION_WAIT: Duration = Duration::from_secs(2);
 
 /// Decides events from the state as it is under the store's write lock (`Core::emit_with`).
 type Decider = Box<dyn FnOnce(&State) -> Vec<EventKind> + Send>;
@@ -76,6 +94,27 @@ impl Handle {
                                 run_job(&core, job);
                             }
                         }
+                        Ok(Request::Identify(request, reply)) => {
+                            if let Err(e) = core.refresh() {
+                                tracing::warn!(error = %e, "refresh failed");
+                            }
+                            let PeerRequest {
+                                peer,
+                                bridge,
+                                claimed,
+                                ..
+                            } = *request;
+                            let _ =
+                                reply.send(identity::of_peer(core.state(), peer, claimed, bridge));
+                        }
+                        Ok(Request::SubmitAs(request, reply)) => {
+                            let (who, command) = *request;
+                            let (answer, job) = core.execute_as(who, command);
+                            let _ = reply.send(answer);
+                            if let Some(job) = job {
+                                run_job(&core, job);
+                            }
+                        }
                         Ok(Request::EmitWith(actor, decide, reply)) => {
                             let r = core
                                 .emit_with(&actor, decide)
@@ -113,6 +152,33 @@ impl Handle {
     pub async fn submit(&self, origin: Origin, command: Command) -> Reply {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Request::Submit(origin, command, tx)).is_err() {
+            return stopped();
+        }
+        rx.await.unwrap_or_else(|_| stopped())
+    }
+
+    /// A socket peer's command (see `core::identity`). A process the owner started but no
+    /// agent record claims yet is asked about again for a moment: the supervisor records each
+    /// CLI process right after starting it, and a quick CLI may speak before that.
+    pub async fn submit_from(&self, request: PeerRequest) -> Reply {
+        let until = tokio::time::Instant::now() + ATTRIBUTION_WAIT;
+        let who = loop {
+            let (tx, rx) = oneshot::channel();
+            let asked = Request::Identify(Box::new(request.clone()), tx);
+            if self.tx.send(asked).is_err() {
+                return stopped();
+            }
+            let Ok(who) = rx.await else {
+                return stopped();
+            };
+            if !who.unattributed() || tokio::time::Instant::now() >= until {
+                break who;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        let (tx, rx) = oneshot::channel();
+        let submitted = Request::SubmitAs(Box::new((who, request.command)), tx);
+        if self.tx.send(submitted).is_err() {
             return stopped();
         }
         rx.await.unwrap_or_else(|_| stopped())

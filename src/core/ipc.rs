@@ -2,6 +2,11 @@
 //! listens on `.overlord/overlord.sock` (mode 0600, in a 0700 directory); other
 //! `overlord-tui` invocations in the repo send their commands there. The wire format is
 //! JSON lines: one `IpcRequest` per line in, `IpcResponse` lines out.
+//!
+//! Who sends a command is decided from the connection, not the request: the owner reads the
+//! peer's credentials (`SO_PEERCRED`) and `core::identity` judges them. The `origin` a request
+//! carries is only a claim. A separate Discord bridge proves itself with the secret the owner
+//! writes to `.overlord/bridge.secret` (0600) at start.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -12,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::{UnixListener, UnixStream as AsyncUnixStream};
 
+use super::handle::PeerRequest;
+use super::identity::Peer;
 use super::Handle;
 use crate::protocol::{Command, Event, Origin, Reply, State};
 
@@ -24,6 +31,9 @@ pub enum IpcRequest {
     Submit {
         origin: Box<Origin>,
         command: Box<Command>,
+        /// The bridge secret (`.overlord/bridge.secret`), sent only by the Discord bridge.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<String>,
     },
     Snapshot,
     Subscribe,
@@ -69,12 +79,54 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Accepts connections until `shutdown` completes.
+/// The file the bridge secret is written to, beside the socket.
+pub fn secret_path(socket: &Path) -> std::path::PathBuf {
+    socket.with_file_name("bridge.secret")
+}
+
+/// Writes a fresh bridge secret (32 random bytes, hex) beside the socket, mode 0600 whatever
+/// the umask, and returns it. Every owner start makes a new one.
+pub fn write_bridge_secret(socket: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    let secret = hex::encode(bytes);
+    let path = secret_path(socket);
+    let tmp = path.with_extension("secret.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(secret.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(secret)
+}
+
+/// Reads the bridge secret an owner wrote beside `socket`, if there is one.
+pub fn read_bridge_secret(socket: &Path) -> Option<String> {
+    let s = std::fs::read_to_string(secret_path(socket)).ok()?;
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// Accepts connections until `shutdown` completes. `bridge_secret` is the secret a Discord
+/// bridge must show to speak for Discord members (`None`: no separate bridge may).
 pub async fn serve(
     listener: UnixListener,
     handle: Handle,
+    bridge_secret: Option<String>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    let bridge_secret = std::sync::Arc::new(bridge_secret);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -82,8 +134,9 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let handle = handle.clone();
+                    let secret = bridge_secret.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = connection(stream, handle).await {
+                        if let Err(e) = connection(stream, handle, secret).await {
                             tracing::debug!(error = %e, "client connection ended");
                         }
                     });
@@ -103,8 +156,37 @@ async fn write_line(
     w.write_all(line.as_bytes()).await
 }
 
-async fn connection(stream: AsyncUnixStream, handle: Handle) -> std::io::Result<()> {
+/// The peer's credentials; `None` when the kernel gives none (then nothing is accepted).
+fn peer_of(stream: &AsyncUnixStream) -> Option<Peer> {
+    let cred = stream.peer_cred().ok()?;
+    Some(Peer {
+        pid: u32::try_from(cred.pid()?).ok()?,
+        uid: cred.uid(),
+    })
+}
+
+async fn connection(
+    stream: AsyncUnixStream,
+    handle: Handle,
+    bridge_secret: std::sync::Arc<Option<String>>,
+) -> std::io::Result<()> {
+    let own_uid = rustix::process::getuid().as_raw();
+    let peer = peer_of(&stream);
     let (read, mut write) = stream.into_split();
+    let refusal = match peer {
+        Some(p) if p.uid == own_uid => None,
+        Some(p) => Some(format!(
+            "refused: this overlord-tui runs as uid {own_uid}, the client as uid {}",
+            p.uid
+        )),
+        None => Some("refused: the client's credentials cannot be read".to_string()),
+    };
+    let (Some(peer), None) = (peer, refusal.clone()) else {
+        let message = refusal.unwrap_or_default();
+        tracing::warn!(%message, "socket client refused");
+        write_line(&mut write, &IpcResponse::Error { message }).await?;
+        return Ok(());
+    };
     let mut reader = AsyncBufReader::new(read);
     let mut buf = Vec::new();
     loop {
@@ -136,8 +218,23 @@ async fn connection(stream: AsyncUnixStream, handle: Handle) -> std::io::Result<
                 };
                 write_line(&mut write, &pong).await?;
             }
-            IpcRequest::Submit { origin, command } => {
-                let reply = handle.submit(*origin, *command).await;
+            IpcRequest::Submit {
+                origin,
+                command,
+                secret,
+            } => {
+                let bridge = match (secret.as_deref(), bridge_secret.as_deref()) {
+                    (Some(given), Some(ours)) => same_secret(given, ours),
+                    _ => false,
+                };
+                let reply = handle
+                    .submit_from(PeerRequest {
+                        peer,
+                        bridge,
+                        claimed: *origin,
+                        command: *command,
+                    })
+                    .await;
                 write_line(
                     &mut write,
                     &IpcResponse::Reply {
@@ -191,6 +288,8 @@ pub enum ClientError {
 pub struct Client {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
+    /// Sent with every command: the Discord bridge's proof (`with_bridge_secret`).
+    secret: Option<String>,
 }
 
 impl Client {
@@ -201,6 +300,7 @@ impl Client {
         let mut client = Client {
             reader: BufReader::new(stream),
             writer,
+            secret: None,
         };
         // A slow owner is still the owner, but a hung one must not hang the CLI forever.
         let _ = client
@@ -228,10 +328,17 @@ impl Client {
         serde_json::from_str(&line).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
+    /// Sends the owner's bridge secret with every command (the Discord bridge does).
+    pub fn with_bridge_secret(mut self, secret: Option<String>) -> Client {
+        self.secret = secret;
+        self
+    }
+
     pub fn submit(&mut self, origin: Origin, command: Command) -> Result<Reply, ClientError> {
         match self.call(&IpcRequest::Submit {
             origin: Box::new(origin),
             command: Box::new(command),
+            secret: self.secret.clone(),
         })? {
             IpcResponse::Reply { reply } => Ok(*reply),
             IpcResponse::Error { message } => Err(ClientError::Protocol(message)),

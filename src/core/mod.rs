@@ -22,6 +22,7 @@ mod engine;
 mod execute;
 pub mod failpoint;
 pub mod handle;
+pub mod identity;
 pub mod ipc;
 pub mod lock;
 pub mod metrics_serve;

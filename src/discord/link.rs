@@ -45,7 +45,10 @@ impl CoreLink {
             CoreLink::Remote(socket) => {
                 let socket = socket.clone();
                 tokio::task::spawn_blocking(move || match Client::connect(&socket) {
-                    Some(mut c) => c
+                    // The owner believes a Discord origin from a separate process only with
+                    // the secret it wrote at start.
+                    Some(c) => c
+                        .with_bridge_secret(crate::core::ipc::read_bridge_secret(&socket))
                         .submit(origin, command)
                         .unwrap_or_else(|e| unavailable(e.to_string())),
                     None => unavailable(no_owner(&socket)),

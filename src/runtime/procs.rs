@@ -70,6 +70,16 @@ pub fn lineage(pid: u32) -> Vec<Proc> {
     chain
 }
 
+/// Whether the process runs with `no_new_privs` (`NoNewPrivs: 1` in `/proc/<pid>/status`): set
+/// for good by the agents' exec wrapper (Landlock needs it), inherited by every descendant and
+/// impossible to clear — so it marks a process of an agent's tree even after it left the
+/// tree (a double-forked daemon reparented to init). `None`: unknown.
+pub fn no_new_privs(pid: u32) -> Option<bool> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("NoNewPrivs:"))?;
+    Some(line["NoNewPrivs:".len()..].trim() == "1")
+}
+
 /// Every process `/proc` lists (`None`: `/proc` cannot be read).
 pub fn all() -> Option<Vec<Proc>> {
     let entries = std::fs::read_dir(Path::new("/proc")).ok()?;

@@ -98,6 +98,9 @@ fn authorize(
     command: &Command,
     ctx: &Context,
 ) -> Result<(), Rejection> {
+    if let Some(why) = &ctx.refusal {
+        return Err(outcome::reject(RejectCode::Unauthorized, why.clone()));
+    }
     if let Origin::Discord { user_id, roles, .. } = origin {
         if !ctx.discord.authorizes(user_id, roles) {
             return Err(outcome::reject(

@@ -16,6 +16,9 @@ pub struct Context {
     /// For `/save` and `/rollback`: what the repository check found (the caller runs it,
     /// holding the operation lock, before taking the write lock).
     pub operation: Option<Result<crate::core::ops::Prepared, Rejection>>,
+    /// Refused before any rule runs: the speaker is not who the request claimed
+    /// (`core::identity`); the command is still recorded, rejected.
+    pub refusal: Option<String>,
 }
 
 #[derive(Debug)]

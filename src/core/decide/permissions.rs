@@ -56,7 +56,8 @@ pub fn check(state: &State, origin: &Origin, command: &Command) -> Result<(), St
         _ => "",
     };
     let pm = who == Speaker::ProjectManager;
-    let refuse = |why: &str| Err(format!("an agent may not {why}"));
+    let actor = origin.actor();
+    let refuse = |why: &str| Err(format!("{actor} may not {why} (agents may not)"));
     match command {
         // Asking, reporting and proposing: every agent.
         Command::Status
