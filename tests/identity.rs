@@ -370,3 +370,133 @@ fn without_an_owner_the_cli_checks_its_own_ancestry_against_the_recorded_agents(
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(!v.to_string().contains("unauthorized"), "{v}");
 }
+
+/// The same routes through the real supervisor: `overlord-tui run` starts an `sh` agent with
+/// the `command` adapter (its CLI process recorded by the owner itself), and the agent tries
+/// every way to speak as the human.
+#[test]
+fn the_real_supervisor_s_agent_cannot_act_as_the_human_by_any_route() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    git(repo.path(), repo.home.path(), &["add", "."]);
+    git(repo.path(), repo.home.path(), &["commit", "-qm", "initial"]);
+    git(repo.path(), repo.home.path(), &["branch", "-M", "main"]);
+    let o = repo.run(&["init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tempfile::tempdir().unwrap();
+    let request = raw_request(
+        Origin::Console {
+            user: "alice".into(),
+        },
+        "/rollback undo",
+        None,
+    );
+    std::fs::write(out.path().join("console.req"), format!("{request}\n")).unwrap();
+    let human_request = raw_request(human(), "/pause all", None);
+    std::fs::write(out.path().join("human.req"), format!("{human_request}\n")).unwrap();
+    let script = format!(
+        "OVL={ovl}\nOUT={out}\nSOCK={sock}\n[ -f \"$OUT/finished\" ] && exit 0\n{SPOOFS}\npython3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(open(sys.argv[2],\"rb\").read())\nf=s.makefile(); open(sys.argv[3],\"w\").write(f.readline())' \"$SOCK\" \"$OUT/human.req\" \"$OUT/human.json\"\necho finished > \"$OUT/finished\"\n",
+        ovl = shell_quote(env!("CARGO_BIN_EXE_overlord-tui")),
+        out = shell_quote(&out.path().display().to_string()),
+        sock = shell_quote(&repo.path().join(".overlord/overlord.sock").display().to_string()),
+    );
+    let mut config = String::from(
+        "[core]\npoll_ms = 50\n\n[agents]\nbackoff_secs = 0\ncancel_grace_secs = 1\nflush_ms = 100\nacceptance_command = \"off\"\n\n",
+    );
+    for role in [
+        "pm",
+        "designer",
+        "implementer",
+        "tester",
+        "debugger",
+        "reviewer",
+    ] {
+        config.push_str(&format!("[roles.{role}]\nadapter = \"sh\"\n"));
+    }
+    config.push_str(&format!(
+        "\n[adapters.sh]\nkind = \"command\"\nbinary = \"sh\"\nargs = [\"-c\", {}]\n",
+        serde_json::to_string(&script).unwrap()
+    ));
+    repo.write(".overlord/config.toml", &config);
+    repo.write(
+        "plan.json",
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X",
+  "tasks": [{"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
+    );
+    let mut cmd = bin();
+    cmd.arg("run")
+        .current_dir(repo.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    sandbox(&mut cmd, repo.home.path());
+    let owner = Owner {
+        repo,
+        serve: Some(cmd.spawn().unwrap()),
+    };
+    let sock = owner.socket();
+    wait_until("run to listen", PATIENCE, || {
+        overlord::core::ipc::Client::connect(&sock).is_some()
+    });
+    let o = owner.repo.run(&["plan", "import", "plan.json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = owner.repo.run(&["status", "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let approval = v["state"]["approvals"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let o = owner.repo.run(&["cmd", &format!("/approve {approval}")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    wait_until("the agent script finishes", PATIENCE, || {
+        out.path().join("finished").exists()
+    });
+    let audited = owner.audited();
+    let agent = audited
+        .iter()
+        .find(|(actor, line, ..)| actor.starts_with("agent:") && line == "/save")
+        .map(|(actor, ..)| actor.clone())
+        .unwrap_or_else(|| panic!("no agent save in {audited:#?}"));
+    assert_ne!(
+        agent,
+        format!("agent:{}", overlord::core::identity::UNATTRIBUTED)
+    );
+    for f in ["unset", "blank", "setsid", "role", "console"] {
+        let v = json(&out.path().join(format!("{f}.json")));
+        let text = v.to_string();
+        assert!(text.contains("unauthorized"), "{f}: {v}");
+        assert!(text.contains(&agent), "{f} is {agent}: {v}");
+    }
+    // A raw request claiming the CLI user is the agent too (whatever the table then says).
+    let pause = audited
+        .iter()
+        .find(|(_, line, ..)| line == "/pause all")
+        .unwrap_or_else(|| panic!("no /pause all in {audited:#?}"));
+    assert_eq!(pause.0, agent, "{audited:#?}");
+    let from_agent: Vec<_> = audited.iter().filter(|(a, ..)| *a == agent).collect();
+    assert!(from_agent.len() >= 6, "{audited:#?}");
+    assert!(
+        !audited
+            .iter()
+            .any(|(actor, line, ok, _)| (actor.starts_with("cli:")
+                || actor.starts_with("console:"))
+                && *ok
+                && (line == "/save" || line.starts_with("/rollback") || line == "/resume all")),
+        "{audited:#?}"
+    );
+    assert!(owner
+        .repo
+        .path()
+        .join(".git/refs/tags")
+        .read_dir()
+        .unwrap()
+        .next()
+        .is_none());
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
