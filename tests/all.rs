@@ -3,6 +3,7 @@
 mod common;
 
 mod agent_parse;
+mod agent_procs;
 mod agent_runtime;
 mod cli;
 mod concurrency;

@@ -2,7 +2,8 @@
 //! one turn of an agent CLI (process group, cancellation, pause, log); `adapters` finds the
 //! configured adapters and probes their CLIs; `script` is the scripted agent
 //! (`overlord-tui script-agent`); `supervisor` schedules the plan's tasks on agents;
-//! `prompts` are the role prompts.
+//! `prompts` are the role prompts; `procs` reads `/proc`; `tree` is an agent's process tree
+//! (its group and every descendant seen), how it is signalled and stopped.
 
 pub mod adapters;
 pub mod process;
@@ -10,3 +11,4 @@ pub mod procs;
 pub mod prompts;
 pub mod script;
 pub mod supervisor;
+pub mod tree;

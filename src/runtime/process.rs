@@ -2,9 +2,11 @@
 //! `/dev/null` (or, for Claude Code's stream-json input, a pipe we write the prompt to),
 //! stdout read line by line into the adapter's parser, stderr kept in a ring buffer, both
 //! written to a size-capped log. Stopping a run (a cancel, a timeout) goes SIGINT → SIGTERM →
-//! SIGKILL to the whole group with a grace period between steps; a pause is SIGSTOP/SIGCONT
-//! to the group. When the CLI exits, whatever it left running in its group is stopped too, so
-//! no run leaves an orphan behind.
+//! SIGKILL to the whole tree (its group and every descendant a scan of `/proc` has seen, `setsid`
+//! grandchildren included: see `tree`) with a grace period between steps; a pause is
+//! SIGSTOP/SIGCONT to the tree. When the CLI exits, whatever it left running is stopped too,
+//! so no run leaves an orphan behind. The caller learns the CLI's pid and start time as soon as
+//! it is spawned (the owner records them: who speaks for the agent, what a restart must stop).
 //!
 //! Signals go to the group through rustix, never through `kill(1)` (procps-ng 4.0's
 //! `kill -KILL -N` has been seen to signal far more than group N).
@@ -16,8 +18,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
+use super::tree::ProcTree;
 use crate::agent::adapter::{claude_interrupt, Invocation};
 use crate::agent::parse::AgentParser;
 use crate::agent::{AgentEvent, UsageTracker};
@@ -30,6 +33,17 @@ pub const STDERR_LINES: usize = 200;
 pub const MAX_STDERR_LINE: usize = 4096;
 /// The most a run's log file grows to.
 pub const MAX_LOG: u64 = 32 << 20;
+/// How often the CLI's descendants are looked for in `/proc` while it runs (one scan costs
+/// about a millisecond with a few hundred processes).
+pub const SCAN_EVERY: Duration = Duration::from_millis(250);
+
+/// The CLI's process, as soon as it is spawned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spawned {
+    pub pid: u32,
+    /// Its start time (`/proc/<pid>/stat` field 22; 0 when `/proc` cannot be read).
+    pub start_ticks: u64,
+}
 
 /// What the supervisor can ask of a running process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +63,9 @@ pub struct RunEnd {
     pub exit: Option<i32>,
     /// Could not be started (the message says why: not installed, not executable, …).
     pub spawn_error: Option<String>,
+    /// Not started because a live process still holds its task or worktree (the message says
+    /// which); unlike a spawn error, it may be tried again.
+    pub not_started: Option<String>,
     pub cancelled: bool,
     pub timed_out: bool,
     /// The last signal we had to send (`SIGINT`, `SIGTERM`, `SIGKILL`), when we sent one.
@@ -69,7 +86,7 @@ pub struct RunEnd {
 impl RunEnd {
     /// One line about the end for messages (`exit 1`, `timed out after 30s`, `not installed`).
     pub fn describe(&self) -> String {
-        if let Some(e) = &self.spawn_error {
+        if let Some(e) = self.spawn_error.as_ref().or(self.not_started.as_ref()) {
             return e.clone();
         }
         let mut s = if self.timed_out {
@@ -171,25 +188,6 @@ async fn read_line_bounded<R: AsyncBufRead + Unpin>(
     }
 }
 
-fn pgid(pid: u32) -> Option<rustix::process::Pid> {
-    rustix::process::Pid::from_raw(pid as i32)
-}
-
-fn signal_group(pid: u32, sig: rustix::process::Signal) {
-    if let Some(p) = pgid(pid) {
-        let _ = rustix::process::kill_process_group(p, sig);
-    }
-}
-
-/// Whether any process of the group is still running. Zombies do not count: they have exited
-/// and wait only for a reaper (counting them raised false "left processes running" concerns).
-/// Without `/proc`, a signal test of the group answers (zombies included).
-fn group_alive(pid: u32) -> bool {
-    super::procs::group_running(pid).unwrap_or_else(|| {
-        pgid(pid).is_some_and(|p| rustix::process::test_kill_process_group(p).is_ok())
-    })
-}
-
 /// A readable reason a program could not be started.
 fn spawn_message(program: &str, e: &std::io::Error) -> String {
     match e.kind() {
@@ -253,7 +251,19 @@ pub async fn run(
     opts: RunOptions,
     parser: Box<dyn AgentParser + Send>,
     events: mpsc::Sender<AgentEvent>,
+    control: mpsc::UnboundedReceiver<Control>,
+) -> RunEnd {
+    run_reporting(opts, parser, events, control, None).await
+}
+
+/// [`run`], telling `spawned` the CLI's pid and start time right after it is spawned (before
+/// its first line is read). When it cannot be spawned, `spawned` is dropped unsent.
+pub async fn run_reporting(
+    opts: RunOptions,
+    parser: Box<dyn AgentParser + Send>,
+    events: mpsc::Sender<AgentEvent>,
     mut control: mpsc::UnboundedReceiver<Control>,
+    spawned: Option<oneshot::Sender<Spawned>>,
 ) -> RunEnd {
     let started = Instant::now();
     let inv = &opts.invocation;
@@ -267,6 +277,13 @@ pub async fn run(
         }
     };
     let pid = child.id().unwrap_or(0);
+    let tree = ProcTree::new(pid);
+    if let Some(tx) = spawned {
+        let _ = tx.send(Spawned {
+            pid,
+            start_ticks: tree.root_start(),
+        });
+    }
     let mut log = Log::open(opts.log.as_deref());
     log.line(
         "---",
@@ -277,7 +294,7 @@ pub async fn run(
     let mut turn = Running {
         deadline: opts.timeout.map(|t| Instant::now() + t),
         opts: &opts,
-        pid,
+        tree,
         parser,
         events,
         log,
@@ -403,7 +420,8 @@ fn read_output(
 /// A run between its start and its end: what its loop keeps across wake-ups.
 struct Running<'a> {
     opts: &'a RunOptions,
-    pid: u32,
+    /// The CLI's group and the descendants seen so far.
+    tree: ProcTree,
     parser: Box<dyn AgentParser + Send>,
     events: mpsc::Sender<AgentEvent>,
     log: Log,
@@ -430,6 +448,8 @@ impl Running<'_> {
         lines: &mut mpsc::Receiver<Line>,
         control: &mut mpsc::UnboundedReceiver<Control>,
     ) {
+        let mut scan = tokio::time::interval(SCAN_EVERY);
+        scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if self.status.is_some() && !self.streams_open {
                 break;
@@ -456,6 +476,9 @@ impl Running<'_> {
                 },
                 ctl = control.recv(), if self.control_open => self.on_control(ctl),
                 _ = sleep => self.on_timer(child),
+                _ = scan.tick(), if self.status.is_none() => {
+                    self.tree.scan();
+                }
             }
         }
     }
@@ -536,7 +559,8 @@ impl Running<'_> {
             Ok(s) => self.status = Some(s),
             Err(e) => {
                 tracing::warn!(error = %e, "waiting for the agent failed");
-                signal_group(self.pid, rustix::process::Signal::KILL);
+                self.tree.scan();
+                self.tree.signal(rustix::process::Signal::KILL);
                 self.status = child.wait().await.ok();
                 if self.status.is_none() {
                     return false;
@@ -546,22 +570,28 @@ impl Running<'_> {
         true
     }
 
-    /// Anything the CLI left running in its group would outlive it (and may hold our pipes
-    /// open): stop it.
+    /// Anything the CLI left running (in its group, or a descendant seen while it ran, such as
+    /// a `setsid` grandchild) would outlive it (and may hold our pipes open): stop it.
     async fn stop_leftovers(&mut self) {
-        let pid = self.pid;
+        // Descendants of the ones remembered, started since the last scan.
+        self.tree.scan();
         // Members that were ending with it (signalled with the group, or exiting
         // with their parent) may not be reaped yet: give them a moment first.
         let settle = Instant::now() + Duration::from_millis(300);
-        while group_alive(pid) && Instant::now() < settle {
+        while self.tree.running() && Instant::now() < settle {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        if group_alive(pid) {
+        if self.tree.running() {
             self.end.leftovers = true;
-            signal_group(pid, rustix::process::Signal::TERM);
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            if group_alive(pid) {
-                signal_group(pid, rustix::process::Signal::KILL);
+            self.tree.scan();
+            self.tree.signal(rustix::process::Signal::TERM);
+            let until = Instant::now() + Duration::from_millis(200);
+            while self.tree.running() && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if self.tree.running() {
+                self.tree.scan();
+                self.tree.signal(rustix::process::Signal::KILL);
             }
         }
     }
@@ -585,7 +615,6 @@ impl Running<'_> {
 
     /// The supervisor's cancel, pause or resume.
     fn on_control(&mut self, ctl: Option<Control>) {
-        let pid = self.pid;
         match ctl {
             Some(Control::Cancel) | None => {
                 // A controller that went away cannot stop the run later: stop it now.
@@ -597,13 +626,14 @@ impl Running<'_> {
             }
             Some(Control::Suspend) => {
                 if self.suspended_at.is_none() && self.status.is_none() {
-                    signal_group(pid, rustix::process::Signal::STOP);
+                    self.tree.scan();
+                    self.tree.signal(rustix::process::Signal::STOP);
                     self.suspended_at = Some(Instant::now());
                 }
             }
             Some(Control::Resume) => {
                 if let Some(at) = self.suspended_at.take() {
-                    signal_group(pid, rustix::process::Signal::CONT);
+                    self.tree.signal(rustix::process::Signal::CONT);
                     if let Some(d) = self.deadline.as_mut() {
                         *d += at.elapsed();
                     }
@@ -627,16 +657,15 @@ impl Running<'_> {
                 return;
             }
             if self.suspended_at.take().is_some() {
-                signal_group(self.pid, rustix::process::Signal::CONT);
+                self.tree.signal(rustix::process::Signal::CONT);
             }
             self.stop_step(step, child);
         }
     }
 
     /// One step of the stop sequence: Claude's interrupt on stdin, then SIGINT, SIGTERM and
-    /// SIGKILL to the group, a grace period apart.
+    /// SIGKILL to the tree (a fresh scan first), a grace period apart.
     fn stop_step(&mut self, step: u8, child: &mut tokio::process::Child) {
-        let pid = self.pid;
         let next = Instant::now() + self.opts.grace;
         match step {
             0 if self.opts.interrupt_by_stdin && self.stdin.is_some() => {
@@ -650,17 +679,20 @@ impl Running<'_> {
                 self.stopping = Some((1, if sent { next } else { Instant::now() }));
             }
             0 | 1 => {
-                signal_group(pid, rustix::process::Signal::INT);
+                self.tree.scan();
+                self.tree.signal(rustix::process::Signal::INT);
                 self.end.signal_sent = Some("SIGINT");
                 self.stopping = Some((2, next));
             }
             2 => {
-                signal_group(pid, rustix::process::Signal::TERM);
+                self.tree.scan();
+                self.tree.signal(rustix::process::Signal::TERM);
                 self.end.signal_sent = Some("SIGTERM");
                 self.stopping = Some((3, next));
             }
             _ => {
-                signal_group(pid, rustix::process::Signal::KILL);
+                self.tree.scan();
+                self.tree.signal(rustix::process::Signal::KILL);
                 let _ = child.start_kill();
                 self.end.signal_sent = Some("SIGKILL");
                 self.stopping = Some((3, Instant::now() + Duration::from_secs(3600)));

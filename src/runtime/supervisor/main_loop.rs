@@ -109,8 +109,10 @@ impl Supervisor {
     }
 
     /// Agents the state shows working, but no process of ours runs (we just started): they
-    /// were stopped with the previous owner. Their tasks go back to the queue.
+    /// were stopped with the previous owner. What of their processes still runs (the owner was
+    /// killed) is stopped first; then their tasks go back to the queue.
     pub(super) async fn recover(&mut self) {
+        let stopped = self.stop_leftovers().await;
         let stale: Vec<Agent> = self
             .state
             .agents
@@ -124,11 +126,16 @@ impl Supervisor {
             .cloned()
             .collect();
         for a in stale {
+            let detail = if stopped.contains(&a.id) {
+                "its CLI outlived the previous overlord-tui and was stopped; its task is queued again"
+            } else {
+                "stopped with the previous overlord-tui; its task is queued again"
+            };
             self.set_agent(
                 &a.id,
                 AgentState::Idle,
                 None,
-                Some("stopped with the previous overlord-tui; its task is queued again".into()),
+                Some(detail.into()),
                 None,
                 None,
             )

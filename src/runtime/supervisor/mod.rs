@@ -32,7 +32,8 @@
 //! follows its events; `reactions` answers the core's events; `clock` does the periodic
 //! chores; `initiation` writes the project documents and the PM's initiation; `dispatch`
 //! picks tasks and agents; `prepare` readies a task's worktree and prompt; `run` is one agent
-//! run from start to end; `budget` counts spending; `retry` the retries and backoff;
+//! run from start to end; `processes` records the agents' CLI processes, stops what a crashed
+//! owner left running and keeps two runs off one task or worktree; `budget` counts spending; `retry` the retries and backoff;
 //! `rate_limit` the rate-limit pauses and the fallback adapters; `acceptance` and `checks`
 //! the post-run checks; `branch_todo` the fix tasks; `review` the human's review;
 //! `raw_output` the agents' raw lines; `text` shortens text.
@@ -48,6 +49,7 @@ mod dispatch;
 mod initiation;
 mod main_loop;
 mod prepare;
+mod processes;
 mod rate_limit;
 mod raw_output;
 mod reactions;

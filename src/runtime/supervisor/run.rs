@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::books::{Msg, Purpose, RunSlot, StopReason, Supervisor};
 use super::core_link::agent_origin;
+use super::processes::ProcessRecord;
 use super::text::first_line;
 use crate::agent::adapter::{AdapterKind, Turn};
 use crate::agent::parse::AgentParser;
@@ -98,7 +99,7 @@ impl Supervisor {
                 id: run_id,
                 purpose,
                 control: ctl_tx.clone(),
-                worktree: workdir,
+                worktree: workdir.clone(),
                 adapter: adapter.to_string(),
                 finished: None,
                 last_text: None,
@@ -108,6 +109,35 @@ impl Supervisor {
                 stalled: false,
             },
         );
+        if let Some((holder, p)) = self.held_by(&task, &workdir) {
+            // Never two agents on one task or in one worktree: this run does not start (its
+            // end says why, and the task is retried after its backoff).
+            self.stop_stray(&holder, &p);
+            let end = RunEnd {
+                not_started: Some(format!(
+                    "not started: {holder}'s process (pid {}) still runs on {}",
+                    p.pid,
+                    if p.task.as_deref() == Some(task.as_str()) {
+                        format!("task {task}")
+                    } else {
+                        format!("worktree {}", workdir.display())
+                    }
+                )),
+                ..RunEnd::default()
+            };
+            let tx = self.tx.clone();
+            let agent = agent.to_string();
+            tokio::spawn(async move {
+                let _ = tx
+                    .send(Msg::Ended {
+                        agent,
+                        run: run_id,
+                        end,
+                    })
+                    .await;
+            });
+            return;
+        }
         if paused {
             // Paused while it was being prepared: start it suspended.
             let _ = ctl_tx.send(Control::Suspend);
@@ -115,14 +145,13 @@ impl Supervisor {
                 s.suspended = true;
             }
         }
-        forward(
-            self.tx.clone(),
-            agent.to_string(),
-            run_id,
-            opts,
-            parser,
-            ctl_rx,
-        );
+        let record = ProcessRecord {
+            handle: self.handle.clone(),
+            agent: agent.to_string(),
+            task: (!task.is_empty()).then(|| task.clone()),
+            worktree: workdir.display().to_string(),
+        };
+        forward(self.tx.clone(), record, run_id, opts, parser, ctl_rx);
     }
 
     /// The `OVERLORD_*` environment of the agent's CLI.
@@ -386,22 +415,35 @@ impl Supervisor {
 }
 
 /// Runs the CLI on a task of its own and passes its events, then its end, to the
-/// supervisor's loop.
+/// supervisor's loop. The CLI's process is recorded in the store as soon as it is spawned, and
+/// its end once the run and everything it started have stopped (before the loop hears of the
+/// end, so a retry never finds its predecessor still recorded as running).
 fn forward(
     tx: mpsc::Sender<Msg>,
-    agent: String,
+    record: ProcessRecord,
     run_id: u64,
     opts: RunOptions,
     parser: Box<dyn AgentParser + Send>,
     ctl_rx: mpsc::UnboundedReceiver<Control>,
 ) {
     tokio::spawn(async move {
+        let agent = record.agent.clone();
         let (etx, mut erx) = mpsc::channel(1024);
-        let run = process::run(opts, parser, etx, ctl_rx);
+        let (stx, mut srx) = tokio::sync::oneshot::channel();
+        let run = process::run_reporting(opts, parser, etx, ctl_rx, Some(stx));
         tokio::pin!(run);
+        let mut spawned = None;
+        let mut spawn_pending = true;
         let end = loop {
             tokio::select! {
                 biased;
+                sp = &mut srx, if spawn_pending => {
+                    spawn_pending = false;
+                    if let Ok(sp) = sp {
+                        spawned = Some(sp.pid);
+                        record.started(sp).await;
+                    }
+                }
                 ev = erx.recv() => match ev {
                     Some(event) => {
                         let _ = tx.send(Msg::Event { agent: agent.clone(), run: run_id, event }).await;
@@ -420,6 +462,15 @@ fn forward(
                 })
                 .await;
         }
+        if spawn_pending {
+            if let Ok(sp) = srx.try_recv() {
+                record.started(sp).await;
+                spawned = Some(sp.pid);
+            }
+        }
+        if let Some(pid) = spawned {
+            record.ended(pid).await;
+        }
         let _ = tx
             .send(Msg::Ended {
                 agent,
@@ -435,6 +486,7 @@ fn forward(
 fn run_failure(slot: &RunSlot, end: &RunEnd) -> (String, Option<ErrorKind>) {
     let (message, kind) = match (&end.spawn_error, &slot.finished) {
         (Some(e), _) => (e.clone(), None),
+        _ if end.not_started.is_some() => (end.describe(), None),
         _ if end.timed_out => (format!("the run {}", end.describe()), None),
         (None, Some((false, _, Some(e)))) => (e.message.clone(), Some(e.kind)),
         _ => (
