@@ -127,8 +127,17 @@ impl Owner {
 }
 
 impl Drop for Owner {
+    /// Stops the owner as a user would (SIGTERM), so it stops its agents too; SIGKILL only if
+    /// it does not exit.
     fn drop(&mut self) {
         if let Some(mut c) = self.serve.take() {
+            if let Some(pid) = rustix::process::Pid::from_raw(c.id() as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+            }
+            let until = std::time::Instant::now() + PATIENCE;
+            while c.try_wait().ok().flatten().is_none() && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -392,10 +401,10 @@ fn the_real_supervisor_s_agent_cannot_act_as_the_human_by_any_route() {
         None,
     );
     std::fs::write(out.path().join("console.req"), format!("{request}\n")).unwrap();
-    let human_request = raw_request(human(), "/pause all", None);
+    let human_request = raw_request(human(), "/agent evil --role project_manager", None);
     std::fs::write(out.path().join("human.req"), format!("{human_request}\n")).unwrap();
     let script = format!(
-        "OVL={ovl}\nOUT={out}\nSOCK={sock}\n[ -f \"$OUT/finished\" ] && exit 0\n{SPOOFS}\npython3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(open(sys.argv[2],\"rb\").read())\nf=s.makefile(); open(sys.argv[3],\"w\").write(f.readline())' \"$SOCK\" \"$OUT/human.req\" \"$OUT/human.json\"\necho finished > \"$OUT/finished\"\n",
+        "OVL={ovl}\nOUT={out}\nSOCK={sock}\nexport OVL OUT SOCK\n[ -f \"$OUT/finished\" ] && exit 0\n{SPOOFS}\npython3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(open(sys.argv[2],\"rb\").read())\nf=s.makefile(); open(sys.argv[3],\"w\").write(f.readline())' \"$SOCK\" \"$OUT/human.req\" \"$OUT/human.json\"\necho finished > \"$OUT/finished\"\n",
         ovl = shell_quote(env!("CARGO_BIN_EXE_overlord-tui")),
         out = shell_quote(&out.path().display().to_string()),
         sock = shell_quote(&repo.path().join(".overlord/overlord.sock").display().to_string()),
@@ -470,12 +479,15 @@ fn the_real_supervisor_s_agent_cannot_act_as_the_human_by_any_route() {
         assert!(text.contains("unauthorized"), "{f}: {v}");
         assert!(text.contains(&agent), "{f} is {agent}: {v}");
     }
-    // A raw request claiming the CLI user is the agent too (whatever the table then says).
-    let pause = audited
+    // A raw request claiming the CLI user is the agent too: it may not register agents.
+    let register = audited
         .iter()
-        .find(|(_, line, ..)| line == "/pause all")
-        .unwrap_or_else(|| panic!("no /pause all in {audited:#?}"));
-    assert_eq!(pause.0, agent, "{audited:#?}");
+        .find(|(_, line, ..)| line.starts_with("/agent evil"))
+        .unwrap_or_else(|| panic!("no /agent evil in {audited:#?}"));
+    assert_eq!((&register.0, register.2), (&agent, false), "{audited:#?}");
+    assert!(json(&out.path().join("human.json"))
+        .to_string()
+        .contains("unauthorized"));
     let from_agent: Vec<_> = audited.iter().filter(|(a, ..)| *a == agent).collect();
     assert!(from_agent.len() >= 6, "{audited:#?}");
     assert!(
