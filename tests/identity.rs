@@ -512,3 +512,55 @@ fn the_real_supervisor_s_agent_cannot_act_as_the_human_by_any_route() {
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
+
+/// A peer of another uid is refused by its credentials. The socket's 0600 mode in a 0700
+/// directory already keeps other users out, so the test opens both up to reach the check;
+/// switching uid needs root (skipped, with the reason printed, otherwise).
+#[test]
+fn a_peer_of_another_uid_is_refused_by_its_credentials() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: switching to another uid needs root");
+        return;
+    }
+    let python = Path::new("/usr/bin/python3");
+    if !python.exists() {
+        eprintln!("skipped: /usr/bin/python3 is not installed");
+        return;
+    }
+    let owner = Owner::new(true);
+    let sock = owner.socket();
+    // The repository's directories down to the socket must be searchable by the other user.
+    for dir in [
+        owner.repo.path().to_path_buf(),
+        sock.parent().unwrap().to_path_buf(),
+    ] {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode | 0o711)).unwrap();
+    }
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let request = raw_request(human(), "/status", None);
+    let o = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\ntry: s.sendall(sys.argv[2].encode()+b'\\n')\nexcept OSError: pass\nprint(s.makefile().readline())",
+            &sock.display().to_string(),
+            &request,
+        ])
+        .uid(65534)
+        .gid(65534)
+        .env_clear()
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&o), stderr(&o)));
+    assert_eq!(v["kind"], "error", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("the client as uid 65534"),
+        "{v}"
+    );
+}
