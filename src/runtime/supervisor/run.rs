@@ -112,7 +112,7 @@ impl Supervisor {
         if let Some((holder, p)) = self.held_by(&task, &workdir) {
             // Never two agents on one task or in one worktree: this run does not start (its
             // end says why, and the task is retried after its backoff).
-            self.stop_stray(&holder, &p);
+            self.stop_stray(&holder, &p, agent);
             let end = RunEnd {
                 not_started: Some(format!(
                     "not started: {holder}'s process (pid {}) still runs on {}",
@@ -377,6 +377,7 @@ impl Supervisor {
             (None, Some((true, result, _))) => {
                 self.start_checks(agent, &task, slot.worktree.clone(), result.clone());
             }
+            _ if end.not_started.is_some() => self.held_back(agent, &task, end).await,
             _ => {
                 let (message, kind) = run_failure(slot, end);
                 self.on_failure(agent, &task, message, kind, end.spawn_error.is_some())
