@@ -265,9 +265,22 @@ fn after_kill_9_of_run_the_restart_stops_the_leftover_agent_before_starting_the_
     assert_eq!(recorded_pid(&state(&repo)), Some(old));
 
     let mut second = Owner::start(&repo, 2);
-    let new = wait_for("the task's second run", PATIENCE, || {
-        pids(&starts).get(1).copied()
-    });
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let new = loop {
+        if let Some(p) = pids(&starts).get(1).copied() {
+            break p;
+        }
+        if std::time::Instant::now() > deadline {
+            let s = state(&repo);
+            panic!(
+                "the task never ran again\n--- agents ---\n{:#}\n--- plan ---\n{:#}\n--- run log ---\n{}",
+                s["agents"],
+                s["plan"],
+                second.log()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert_ne!(new, old);
     // The second run saw no earlier run alive when it started, and the old one is gone.
     assert!(
@@ -298,7 +311,7 @@ fn after_kill_9_of_run_the_restart_stops_the_leftover_agent_before_starting_the_
         .expect("a concern about the leftover");
     let summary = concern["summary"].as_str().unwrap();
     assert!(
-        summary.contains(&format!("pid {old}")) && summary.contains("stopped it"),
+        summary.contains(&format!("pid {old}")) && summary.contains("before dispatching again"),
         "{summary}"
     );
     // The store: the old process started and ended (recorded by the restart), before the

@@ -1114,3 +1114,92 @@ fn an_agent_registered_by_hand_answers_its_clarifications_itself() {
     );
     assert!(r.ok, "{}", r.message);
 }
+
+#[test]
+fn a_run_does_not_start_on_a_task_a_live_recorded_process_holds_until_that_process_is_stopped() {
+    use overlord::protocol::model::AgentProcess;
+    use overlord::protocol::EventKind;
+    use std::os::unix::process::CommandExt;
+
+    let repo = committed();
+    let mut config = base_config("sh");
+    let ghost_file = repo.path().join(".overlord/ghost-pid");
+    let starts = repo.path().join(".overlord/starts");
+    let overlap = repo.path().join(".overlord/overlap");
+    // The agent first looks whether the process holding its task still runs (a zombie does
+    // not), then records its start.
+    sh_adapter(
+        &mut config,
+        "sh",
+        &format!(
+            "p=$(cat {g}); st=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); if [ -n \"$st\" ] && [ \"$st\" != Z ]; then echo \"$$ started while $p ran\" >> {o}; fi; echo $$ >> {s}; echo done",
+            g = ghost_file.display(),
+            o = overlap.display(),
+            s = starts.display()
+        ),
+    );
+    let swarm = Swarm::start(repo, config);
+    // The start's recovery is over: what is recorded from now on is only seen by dispatch.
+    swarm.wait_supervisor_running();
+    let mut ghost = std::process::Command::new("sleep")
+        .arg("1000")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = ghost.id();
+    let start_ticks = overlord::runtime::procs::read(pid).unwrap().start_ticks;
+    std::fs::write(&ghost_file, pid.to_string()).unwrap();
+    swarm.ok("/agent ghost --role tester");
+    swarm
+        .rt
+        .block_on(swarm.handle.emit(
+            "test",
+            vec![EventKind::AgentProcessStarted {
+                agent: "ghost".into(),
+                process: AgentProcess {
+                    pid,
+                    start_ticks,
+                    task: Some("a".into()),
+                    worktree: None,
+                },
+            }],
+        ))
+        .unwrap();
+    swarm.import(ONE);
+    swarm.approve_plan();
+    let s = swarm.wait("a done and the concern", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+            && s.concerns
+                .values()
+                .any(|c| c.category == "orphan_processes")
+    });
+    assert!(
+        !overlap.exists(),
+        "the task ran while its holder ran: {}",
+        std::fs::read_to_string(&overlap).unwrap_or_default()
+    );
+    // The holder was stopped (by a signal) and its end recorded.
+    let status = ghost.wait().unwrap();
+    assert!(status.code().is_none(), "{status}");
+    assert_eq!(s.agents["ghost"].process, None);
+    let c = s
+        .concerns
+        .values()
+        .find(|c| c.category == "orphan_processes")
+        .unwrap();
+    assert!(
+        c.summary.contains(&format!("pid {pid}")) && c.summary.contains("still held its task"),
+        "{}",
+        c.summary
+    );
+    let a = s.plan.as_ref().unwrap().task("a").unwrap();
+    assert!(
+        a.commentary.iter().any(|n| n.contains(&format!(
+            "not started: ghost's process (pid {pid}) still runs on task a"
+        ))),
+        "{:?}",
+        a.commentary
+    );
+    let text = std::fs::read_to_string(&starts).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+}

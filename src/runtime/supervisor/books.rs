@@ -74,6 +74,8 @@ pub(super) struct TaskBook {
     pub(super) allowance: f64,
     /// Fix attempts (branch todos) opened for this task.
     pub(super) fixes: u32,
+    /// Starts held back in a row by a live process on the task or its worktree.
+    pub(super) held: u32,
 }
 
 #[derive(Default)]

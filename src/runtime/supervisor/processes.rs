@@ -4,14 +4,14 @@
 //! and no run starts on a task or in a worktree that a live recorded process still holds.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::books::Supervisor;
 use super::core_link::ACTOR;
 use crate::core::Handle;
-use crate::protocol::model::{AgentProcess, Role, Severity};
-use crate::protocol::{ConcernDraft, EventKind};
-use crate::runtime::process::Spawned;
+use crate::protocol::model::{AgentProcess, AgentState, Role, Severity, Task};
+use crate::protocol::{Command, ConcernDraft, EventKind, Origin};
+use crate::runtime::process::{RunEnd, Spawned};
 use crate::runtime::tree;
 
 /// What a run records of its CLI process: where the events go, and the task and worktree the
@@ -53,6 +53,10 @@ impl ProcessRecord {
         }
     }
 }
+
+/// How long a task held by a live process first waits before dispatch looks again (doubling
+/// while it stays held, up to a minute).
+const HELD_RETRY: Duration = Duration::from_secs(1);
 
 /// How a leftover of the previous owner ended up.
 enum Leftover {
@@ -168,10 +172,11 @@ impl Supervisor {
         })
     }
 
-    /// A process that holds a task or worktree and is no run of ours: a leftover that escaped
-    /// the start's check. It is stopped off the loop and its end recorded.
-    pub(super) fn stop_stray(&self, agent: &str, p: &AgentProcess) {
-        if self.runs.contains_key(agent) {
+    /// A process that holds a task or worktree and is no current run of ours (`starting` is
+    /// the agent whose run it held back, which has no other run): a leftover that escaped the
+    /// start's check. It is stopped off the loop and its end recorded.
+    pub(super) fn stop_stray(&self, agent: &str, p: &AgentProcess, starting: &str) {
+        if agent != starting && self.runs.contains_key(agent) {
             return;
         }
         let grace = Duration::from_secs(self.config.agents.cancel_grace_secs.max(1));
@@ -182,14 +187,63 @@ impl Supervisor {
             worktree: p.worktree.clone().unwrap_or_default(),
         };
         let (pid, start) = (p.pid, p.start_ticks);
+        let role = self.state.agents.get(agent).map(|a| a.role);
         tokio::spawn(async move {
-            let stopped = match tree::leftover(pid, start) {
-                Some(mut t) => t.stop(grace).await,
-                None => true,
+            let Some(mut t) = tree::leftover(pid, start) else {
+                record.ended(pid).await;
+                return;
             };
+            let stopped = t.stop(grace).await;
             if stopped {
                 record.ended(pid).await;
             }
+            let what = if stopped {
+                "Overlord stopped it"
+            } else {
+                "it could not be stopped (not even by SIGKILL); the task waits while it runs"
+            };
+            let draft = ConcernDraft {
+                from: role,
+                to: Some(Role::Human),
+                severity: if stopped {
+                    Severity::Warning
+                } else {
+                    Severity::Critical
+                },
+                category: "orphan_processes".to_string(),
+                summary: format!(
+                    "{}'s CLI (pid {pid}) from an earlier run still held its task or worktree when a new run was due; {what}",
+                    record.agent
+                ),
+                details: Some(format!("it worked in {}", record.worktree)),
+                task: record.task.clone(),
+            };
+            record
+                .handle
+                .submit(Origin::System, Command::RaiseConcern(draft))
+                .await;
         });
+    }
+
+    /// A task's run did not start because a live process holds its task or worktree (being
+    /// stopped meanwhile): the task waits and is tried again shortly; this is no failed
+    /// attempt.
+    pub(super) async fn held_back(&mut self, agent: &str, task: &Task, end: &RunEnd) {
+        let why = end.describe();
+        let book = self.tasks.entry(task.id.clone()).or_default();
+        book.runs = book.runs.saturating_sub(1);
+        let wait = (HELD_RETRY * (1 << book.held.min(6))).min(Duration::from_secs(60));
+        book.held += 1;
+        book.retry_at = Some(Instant::now() + wait);
+        self.set_agent(
+            agent,
+            AgentState::Waiting,
+            Some(&task.id),
+            Some(format!("{why}; trying again shortly")),
+            None,
+            None,
+        )
+        .await;
+        self.requeue(task, &why).await;
     }
 }

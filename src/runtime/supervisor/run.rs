@@ -92,6 +92,7 @@ impl Supervisor {
             interrupt_by_stdin: spec.kind == AdapterKind::Claude,
         };
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        let task_run = matches!(purpose, Purpose::Task(_));
         let paused = self.state.agents.get(agent).is_some_and(|a| a.paused);
         self.runs.insert(
             agent.to_string(),
@@ -109,10 +110,15 @@ impl Supervisor {
                 stalled: false,
             },
         );
-        if let Some((holder, p)) = self.held_by(&task, &workdir) {
+        // A clarification or an assignment turn may share the worktree with another agent's
+        // current run (as before); never with a leftover.
+        let held = self.held_by(&task, &workdir).filter(|(holder, _)| {
+            task_run || holder.as_str() == agent || !self.runs.contains_key(holder)
+        });
+        if let Some((holder, p)) = held {
             // Never two agents on one task or in one worktree: this run does not start (its
-            // end says why, and the task is retried after its backoff).
-            self.stop_stray(&holder, &p);
+            // end says why; the task is tried again shortly, see `held_back`).
+            self.stop_stray(&holder, &p, agent);
             let end = RunEnd {
                 not_started: Some(format!(
                     "not started: {holder}'s process (pid {}) still runs on {}",
@@ -377,6 +383,7 @@ impl Supervisor {
             (None, Some((true, result, _))) => {
                 self.start_checks(agent, &task, slot.worktree.clone(), result.clone());
             }
+            _ if end.not_started.is_some() => self.held_back(agent, &task, end).await,
             _ => {
                 let (message, kind) = run_failure(slot, end);
                 self.on_failure(agent, &task, message, kind, end.spawn_error.is_some())
