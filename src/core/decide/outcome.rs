@@ -16,6 +16,8 @@ pub struct Context {
     /// For `/save` and `/rollback`: what the repository check found (the caller runs it,
     /// holding the operation lock, before taking the write lock).
     pub operation: Option<Result<crate::core::ops::Prepared, Rejection>>,
+    /// For `/adopt main` and `/restore main`: what the repository check worked out.
+    pub protected_ref: Option<Result<crate::core::ops::RefDecision, Rejection>>,
 }
 
 #[derive(Debug)]
