@@ -305,3 +305,46 @@ fn a_moved_checkpoint_tag_is_put_back() {
     let o = verify_git(&fx);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Without a running owner, the check before every operation reports the move (the concern,
+/// the kill switch) and refuses the Save and the rollback of main; a rollback on a new branch,
+/// which leaves main alone, still works.
+#[test]
+fn without_an_owner_the_operation_itself_reports_the_move_and_refuses() {
+    let mut fx = saved();
+    let overlords = fx.main();
+    let cp = fx.core.state().checkpoints[0].name.clone();
+    let parent = fx.rev("main~1");
+    fx.git(&["update-ref", "refs/heads/main", &parent]);
+    let o = fx.cli(&["save"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "main moved outside Overlord from {} to {} (rewound)",
+            short(&overlords),
+            short(&parent)
+        )) && err.contains("nothing was changed"),
+        "{err}"
+    );
+    fx.reopen();
+    let state = fx.core.state().clone();
+    assert!(state.dispatch_halted);
+    assert_eq!(
+        state
+            .open_concerns()
+            .filter(|c| c.category == "protected_ref")
+            .count(),
+        1
+    );
+    let e = rejected(&mut fx.core, &format!("/rollback {cp}"));
+    assert!(e.contains("/restore main"), "{e}");
+    assert_eq!(fx.main(), parent, "nothing moved");
+    let r = run(&mut fx.core, &format!("/rollback {cp} --branch kept"));
+    assert!(r.ok, "{}", r.message);
+    assert_eq!(
+        state.main_head.as_deref(),
+        Some(overlords.as_str()),
+        "not absorbed"
+    );
+}
