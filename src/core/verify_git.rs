@@ -50,6 +50,9 @@ fn finding(kind: &str, subject: &str, detail: impl Into<String>) -> GitFinding {
     }
 }
 
+/// What `missing_main` says.
+const GONE: &str = "the branch is gone; `/restore main` recreates it where Overlord left it";
+
 pub fn verify_git(state: &State, repo: &Repository) -> Result<GitReport, git2::Error> {
     let mut findings = Vec::new();
     let mut notes = Vec::new();
@@ -130,7 +133,7 @@ pub fn verify_git(state: &State, repo: &Repository) -> Result<GitReport, git2::E
                 .as_deref()
                 .and_then(|h| Oid::from_str(h).ok()),
         ) {
-            (None, _) => findings.push(finding("missing_main", &sess.main, "the branch is gone")),
+            (None, _) => findings.push(finding("missing_main", &sess.main, GONE)),
             (Some(now), Some(expected)) if now != expected => {
                 if repo.graph_descendant_of(now, expected).unwrap_or(false) {
                     let mut walk = repo.revwalk()?;

@@ -348,3 +348,34 @@ fn without_an_owner_the_operation_itself_reports_the_move_and_refuses() {
         "not absorbed"
     );
 }
+
+#[test]
+fn main_deleted_by_hand_is_reported_and_restore_recreates_it() {
+    let fx = saved();
+    let overlords = fx.main();
+    let (handle, join) = owner(&fx);
+    fx.git(&["update-ref", "-d", "refs/heads/main"]);
+    let state = noticed(
+        &handle,
+        &format!(
+            "main deleted outside Overlord (Overlord left it at {})",
+            short(&overlords)
+        ),
+    );
+    handle.stop();
+    join.join().unwrap();
+    assert!(state.dispatch_halted);
+    let err = stderr(&verify_git(&fx));
+    assert!(
+        err.contains("missing_main") && err.contains("/restore main"),
+        "{err}"
+    );
+    let o = fx.cli(&["cmd", "/adopt main"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nothing to adopt"), "{}", stderr(&o));
+    let o = fx.cli(&["cmd", "/restore main"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fx.main(), overlords);
+    let o = verify_git(&fx);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -34,7 +34,7 @@ pub struct RefDecision {
     /// Refs to move, in order: (name, where it must be now — `None`: must not exist, new).
     moves: Vec<(String, Option<Oid>, Oid)>,
     /// The main branch, and the move the user's work tree follows.
-    user_tree: (String, Oid, Oid),
+    user_tree: Option<(String, Oid, Oid)>,
 }
 
 fn refuse(code: RejectCode, message: impl std::fmt::Display) -> Rejection {
@@ -69,15 +69,7 @@ pub(crate) fn plan_decision(
     let repo = git::open(&core.ws.root).map_err(storage)?;
     let known = Oid::from_str(known).map_err(storage)?;
     let Some(now_at) = git::ref_target(&repo, &sess.main_ref()).map_err(storage)? else {
-        return Err(refuse(
-            RejectCode::Conflict,
-            format!(
-                "{} is gone: recreate it (git branch {} {}) first",
-                sess.main,
-                sess.main,
-                git::short(&known.to_string())
-            ),
-        ));
+        return recreate(core, sess, known, command);
     };
     if now_at == known {
         return Err(refuse(
@@ -119,7 +111,7 @@ pub(crate) fn plan_decision(
                 moves.push((integ_ref, Some(old), now_at));
             }
         }
-        user_tree = (sess.main.clone(), known, now_at);
+        user_tree = Some((sess.main.clone(), known, now_at));
         message = format!(
             "{} adopted at {}: Overlord's record moved from {}",
             sess.main,
@@ -159,7 +151,7 @@ pub(crate) fn plan_decision(
             format!("put back by the human: {moved}"),
         ));
         moves.push((sess.main_ref(), Some(now_at), known));
-        user_tree = (sess.main.clone(), now_at, known);
+        user_tree = Some((sess.main.clone(), now_at, known));
         message = format!(
             "{} restored to {} where Overlord left it{kept}",
             sess.main,
@@ -172,6 +164,42 @@ pub(crate) fn plan_decision(
         message,
         moves,
         user_tree,
+    })
+}
+
+/// Main deleted outside Overlord: `/restore main` recreates it where Overlord left it;
+/// there is nothing to adopt.
+fn recreate(
+    core: &Core,
+    sess: &GitSession,
+    known: Oid,
+    command: &Command,
+) -> Result<RefDecision, Rejection> {
+    let at = git::short(&known.to_string()).to_string();
+    if matches!(command, Command::AdoptMain) {
+        return Err(refuse(
+            RejectCode::Conflict,
+            format!(
+                "{} was deleted outside Overlord, so there is nothing to adopt: `/restore main` recreates it at {at}",
+                sess.main
+            ),
+        ));
+    }
+    let mut events = vec![git_action(
+        "restore",
+        &sess.main_ref(),
+        None,
+        Some(known),
+        None,
+        "restore",
+        format!("deleted outside Overlord; recreated by the human at {at}"),
+    )];
+    events.extend(resolve_concerns(core, sess, command.name()));
+    Ok(RefDecision {
+        events,
+        message: format!("{} recreated at {at} where Overlord left it", sess.main),
+        moves: vec![(sess.main_ref(), None, known)],
+        user_tree: None,
     })
 }
 
@@ -242,9 +270,10 @@ pub(crate) fn carry_out(root: &Path, d: &RefDecision) -> Result<(), Rejection> {
         }
         done.push(m);
     }
-    let (main, old, new) = &d.user_tree;
-    if let Err(e) = git::catch_up_user_tree(&repo, main, *old, *new) {
-        tracing::warn!(error = %e, "the work tree could not follow main");
+    if let Some((main, old, new)) = &d.user_tree {
+        if let Err(e) = git::catch_up_user_tree(&repo, main, *old, *new) {
+            tracing::warn!(error = %e, "the work tree could not follow main");
+        }
     }
     Ok(())
 }

@@ -79,12 +79,20 @@ impl Core {
         let repo = git::open(&self.ws.root)?;
         let mut found = false;
         if let Some(known) = self.state.main_head.clone() {
-            if let Some(now_at) = git::ref_target(&repo, &sess.main_ref())? {
-                let known = oid(&known)?;
-                if now_at != known && !self.main_move_reported(&sess, known, now_at) {
+            let known = oid(&known)?;
+            match git::ref_target(&repo, &sess.main_ref())? {
+                Some(now_at)
+                    if now_at != known
+                        && !self.reported(&moved_summary(&sess.main, known, now_at)) =>
+                {
                     report_main_moved(self, &repo, &sess, known, now_at)?;
                     found = true;
                 }
+                None if !self.reported(&deleted_summary(&sess.main, known)) => {
+                    report_main_deleted(self, &sess, known)?;
+                    found = true;
+                }
+                _ => {}
             }
         }
         if let Some(expected) = self.state.notes_head.clone() {
@@ -97,9 +105,8 @@ impl Core {
         Ok(Some(found))
     }
 
-    /// Whether an open concern already reports main at `now_at` (the human has not decided yet).
-    fn main_move_reported(&self, sess: &GitSession, known: Oid, now_at: Oid) -> bool {
-        let summary = moved_summary(&sess.main, known, now_at);
+    /// Whether an open concern already says `summary` (the human has not decided yet).
+    fn reported(&self, summary: &str) -> bool {
         self.state
             .concerns
             .values()
@@ -116,9 +123,19 @@ pub(crate) fn moved_summary(main: &str, known: Oid, now_at: Oid) -> String {
     )
 }
 
-/// Whether an open concern is about main moved outside Overlord (resolved by the decision).
+/// The concern's summary for main deleted outside Overlord.
+pub(crate) fn deleted_summary(main: &str, known: Oid) -> String {
+    format!(
+        "{main} deleted outside Overlord (Overlord left it at {})",
+        git::short(&known.to_string())
+    )
+}
+
+/// Whether an open concern is about main moved or deleted outside Overlord (resolved by the
+/// decision).
 pub(crate) fn is_main_concern(main: &str, summary: &str) -> bool {
     summary.starts_with(&format!("{main} moved outside Overlord from "))
+        || summary.starts_with(&format!("{main} deleted outside Overlord "))
 }
 
 fn refs_stamp(git_dir: &Path, sess: &GitSession) -> RefsStamp {
@@ -189,6 +206,36 @@ fn report_main_moved(
         CATEGORY,
         moved_summary(&sess.main, known, now_at),
         details.join("\n"),
+        None,
+    );
+    Ok(())
+}
+
+/// Records main deleted outside Overlord (Overlord's record stays), raises the critical
+/// concern and trips the kill switch per policy.
+fn report_main_deleted(core: &mut Core, sess: &GitSession, known: Oid) -> OpResult<()> {
+    let summary = deleted_summary(&sess.main, known);
+    let mut events = vec![git_action(
+        OUTSIDE_MOVE,
+        &sess.main_ref(),
+        Some(known),
+        None,
+        None,
+        "external",
+        format!("{summary}; `/restore main` recreates it"),
+    )];
+    events.extend(halt(core, &summary));
+    core.emit(ACTOR, events)?;
+    raise(
+        core,
+        Severity::Critical,
+        CATEGORY,
+        summary,
+        format!(
+            "`/restore main` recreates {} at {} where Overlord left it. Until then Saves and rollbacks of it are refused and `overlord-tui audit verify --git` fails.",
+            sess.main,
+            git::short(&known.to_string())
+        ),
         None,
     );
     Ok(())
