@@ -1156,6 +1156,12 @@ async fn every_slash_command_answers_with_the_cores_reply_and_is_in_the_audit_tr
             vec![Opt::Str("checkpoint", s("20261121-999"))],
             s("/rollback 20261121-999"),
         ),
+        ("adopt", vec![Opt::Str("ref", s("main"))], s("/adopt main")),
+        (
+            "restore",
+            vec![Opt::Str("ref", s("main"))],
+            s("/restore main"),
+        ),
         (
             "overlord",
             vec![Opt::Str("line", s("status"))],

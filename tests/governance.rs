@@ -88,6 +88,8 @@ const TABLE: &[(&str, &str)] = &[
     ("/reject A-1 no", "YYYnnnn"),
     ("/save", "YYYnnnn"),
     ("/rollback undo", "YYYnnnn"),
+    ("/adopt main", "YYYnnnn"),
+    ("/restore main", "YYYnnnn"),
 ];
 
 #[test]

@@ -44,6 +44,8 @@ fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
         Just(Command::Status),
         Just(Command::Save),
+        Just(Command::AdoptMain),
+        Just(Command::RestoreMain),
         prop::option::of(prop::sample::select(names)).prop_map(|command| Command::Help { command }),
         (ident(), text()).prop_map(|(agent, message)| Command::Clarify { agent, message }),
         (1u64..500, text()).prop_map(|(n, text)| Command::Answer {
@@ -355,6 +357,18 @@ fn mistakes_get_one_clear_message() {
     assert!(e.contains("did you mean /resolve?"), "{e}");
     let e = error("/task t1 finished");
     assert!(e.contains("unknown task status 'finished'"), "{e}");
+    let e = error("/adopt foo");
+    assert!(
+        e.contains("decides about the protected main branch: write `/adopt main`")
+            && e.contains("usage: /adopt main"),
+        "{e}"
+    );
+    let e = error("/restore");
+    assert!(e.contains("/restore is missing <main>"), "{e}");
+    let e = error("/restore main now");
+    assert!(e.contains("unexpected argument 'now'"), "{e}");
+    assert_eq!(parse("/adopt main"), Ok(Command::AdoptMain));
+    assert_eq!(parse("/RESTORE main"), Ok(Command::RestoreMain));
 }
 
 #[test]
@@ -372,7 +386,7 @@ fn help_covers_every_command() {
     // Every human command of the product is in the grammar.
     for name in [
         "status", "help", "clarify", "assign", "ack", "resolve", "approve", "reject", "promote",
-        "pause", "resume", "save", "rollback",
+        "pause", "resume", "save", "rollback", "adopt", "restore",
     ] {
         let spec = grammar::spec(name).unwrap_or_else(|| panic!("/{name} missing"));
         assert!(spec.human, "/{name} should be a human command");

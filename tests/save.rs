@@ -15,6 +15,8 @@ use serde_json::Value;
 
 use crate::common::*;
 
+mod protected_refs;
+
 const BASE: &str = "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n";
 
 /// A repository with an initial commit on `main`, Overlord set up, a plan with the given
@@ -737,46 +739,12 @@ fn audit_verify_git_catches_a_hand_made_commit_and_a_deleted_tag() {
         .iter()
         .map(|f| f["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["deleted_tag", "hand_made_commit"]);
+    assert_eq!(kinds, ["deleted_tag", "hand_made_commit", "main_moved"]);
 
     // A tag Overlord did not make is reported too.
     fx.git(&["tag", "checkpoint/19990101-001"]);
     let o = fx.cli(&["audit", "verify", "--git"]);
     assert!(stderr(&o).contains("unrecorded_tag checkpoint/19990101-001"));
-}
-
-#[test]
-fn a_running_console_turns_a_hand_made_commit_into_a_concern() {
-    let mut fx = Fx::new(&["t1"]);
-    fx.work("t1", "a.txt", "a\n", "a");
-    fx.done("t1");
-    assert!(fx.save().ok);
-    let core = Core::open(&fx.repo.workspace(), &fx.config).unwrap();
-    let (handle, join) =
-        overlord::core::Handle::spawn(core, std::time::Duration::from_millis(20)).unwrap();
-    std::fs::write(fx.repo.path().join("hand.txt"), "by hand\n").unwrap();
-    fx.git(&["add", "hand.txt"]);
-    fx.git(&["commit", "-qm", "made by hand"]);
-    let hand = fx.main();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let state = loop {
-        let s = handle.snapshot_blocking().unwrap();
-        if s.open_concerns().any(|c| c.category == "protected_branch") {
-            break s;
-        }
-        assert!(std::time::Instant::now() < deadline, "no concern raised");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    handle.stop();
-    join.join().unwrap();
-    assert_eq!(state.main_head.as_deref(), Some(hand.as_str()));
-    let c = state
-        .open_concerns()
-        .find(|c| c.category == "protected_branch")
-        .unwrap();
-    assert!(c.details.as_deref().unwrap().contains("made by hand"));
-    let integration = state.git.unwrap().integration_branch();
-    assert_eq!(fx.rev(&integration), hand, "integration rebased onto main");
 }
 
 /// A checkpoint tag deleted by hand comes back: a running owner puts back the very tag

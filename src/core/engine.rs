@@ -23,6 +23,9 @@ pub enum CoreError {
 /// When git last changed the checkpoint tags: the loose ones' directory and `packed-refs`.
 pub type TagsStamp = (Option<std::time::SystemTime>, Option<std::time::SystemTime>);
 
+/// When git last changed main's ref file, the notes ref file and `packed-refs`.
+pub type RefsStamp = [Option<std::time::SystemTime>; 3];
+
 pub struct Core {
     pub(super) store: Store,
     pub(super) state: State,
@@ -36,6 +39,8 @@ pub struct Core {
     /// When the checkpoint tags last checked were last changed (`ops::tags`): the scan runs
     /// again only once git has changed them.
     pub(crate) tags_seen: Option<TagsStamp>,
+    /// When main's and the notes ref's files last checked were last changed (`ops::outside`).
+    pub(crate) refs_seen: Option<RefsStamp>,
 }
 
 fn parse_event(seq: u64, body: &str) -> Result<Event, CoreError> {
@@ -85,6 +90,7 @@ impl Core {
             config: config.clone(),
             events,
             tags_seen: None,
+            refs_seen: None,
         };
         core.maybe_snapshot();
         Ok(core)

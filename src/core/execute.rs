@@ -118,6 +118,11 @@ impl Core {
         } else {
             None
         };
+        // Main moved or notes rewritten outside Overlord: reported (not absorbed) before
+        // the operation's check refuses it.
+        if let Err(e) = self.check_protected_refs(true) {
+            tracing::warn!(error = %e, "could not check the protected refs");
+        }
         match ops::prepare(self, command, now) {
             Ok(p) => Ok((p, lock, recovered)),
             Err(mut r) => {
@@ -127,6 +132,32 @@ impl Core {
                 Err(r)
             }
         }
+    }
+
+    /// For `/adopt main` and `/restore main`: takes the operation lock and reads the
+    /// repository (`ops::plan_decision`).
+    fn prepare_ref_decision(
+        &mut self,
+        command: &Command,
+        now: &str,
+    ) -> Result<(ops::RefDecision, OperationLock), Rejection> {
+        let lock = match OperationLock::try_acquire(&self.ws) {
+            Ok(Some(l)) => l,
+            Ok(None) => return Err(Rejection::new(
+                RejectCode::Conflict,
+                "a Save or rollback is running; decide when it has finished (nothing was changed)",
+            )),
+            Err(e) => {
+                return Err(Rejection::new(
+                    RejectCode::Storage,
+                    format!("cannot take .overlord/operation.lock: {e}; nothing was changed"),
+                ))
+            }
+        };
+        self.refresh().map_err(|e| {
+            Rejection::new(RejectCode::Storage, format!("{e}; nothing was changed"))
+        })?;
+        Ok((ops::plan_decision(self, command, now)?, lock))
     }
 
     fn try_execute(
@@ -150,18 +181,35 @@ impl Core {
             }
             _ => (None, None, None),
         };
+        let (protected_ref, _ref_lock) = match &command {
+            Command::AdoptMain | Command::RestoreMain if origin.is_human() => {
+                match self.prepare_ref_decision(&command, &now) {
+                    Ok((d, l)) => (Some(Ok(d)), Some(l)),
+                    Err(r) => (Some(Err(r)), None),
+                }
+            }
+            _ => (None, None),
+        };
         let ctx = decide::Context {
             now: now.clone(),
             discord: self.config.discord.clone(),
             plan,
             operation,
             refusal,
+            protected_ref,
         };
 
         let mut guard = self.store.begin_write()?;
         let caught_up = catch_up(&mut guard, &mut self.state, &mut self.applied_through)?;
 
-        let decision = decide::decide(&self.state, &origin, &command, &ctx);
+        let decision = match (
+            decide::decide(&self.state, &origin, &command, &ctx),
+            &ctx.protected_ref,
+        ) {
+            // `/adopt main`, `/restore main`: the refs move just before the record.
+            (Ok(o), Some(Ok(d))) => ops::carry_out(&self.ws.root, d).map(|()| o),
+            (d, _) => d,
+        };
         let (head, _) = guard.head();
         let command_seq = head + 1;
         let record = CommandRecord {

@@ -3,7 +3,9 @@
 //! - every checkpoint in the trail has its tag, on its commit, with its note;
 //! - every `checkpoint/*` tag in the repository is in the trail;
 //! - the main branch is where the last Save or rollback left it (a commit made by hand on
-//!   it is reported with its author and subject).
+//!   it is reported with its author and subject), and until the human decides (`/adopt main`
+//!   or `/restore main`) every such move fails the check;
+//! - `refs/notes/overlord` is where Overlord last left it.
 
 use git2::{Oid, Repository};
 use serde::Serialize;
@@ -14,8 +16,8 @@ use crate::protocol::State;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GitFinding {
     /// `deleted_tag`, `moved_tag`, `replaced_tag`, `missing_note`, `unrecorded_tag`,
-    /// `hand_made_commit`, `main_rewound`, `main_diverged`, `missing_main`,
-    /// `operation_in_progress`.
+    /// `hand_made_commit`, `main_rewound`, `main_diverged`, `main_moved`, `missing_main`,
+    /// `notes_rewritten`, `operation_in_progress`.
     pub kind: String,
     pub subject: String,
     pub detail: String,
@@ -47,6 +49,9 @@ fn finding(kind: &str, subject: &str, detail: impl Into<String>) -> GitFinding {
         detail: detail.into(),
     }
 }
+
+/// What `missing_main` says.
+const GONE: &str = "the branch is gone; `/restore main` recreates it where Overlord left it";
 
 pub fn verify_git(state: &State, repo: &Repository) -> Result<GitReport, git2::Error> {
     let mut findings = Vec::new();
@@ -128,7 +133,7 @@ pub fn verify_git(state: &State, repo: &Repository) -> Result<GitReport, git2::E
                 .as_deref()
                 .and_then(|h| Oid::from_str(h).ok()),
         ) {
-            (None, _) => findings.push(finding("missing_main", &sess.main, "the branch is gone")),
+            (None, _) => findings.push(finding("missing_main", &sess.main, GONE)),
             (Some(now), Some(expected)) if now != expected => {
                 if repo.graph_descendant_of(now, expected).unwrap_or(false) {
                     let mut walk = repo.revwalk()?;
@@ -172,7 +177,9 @@ pub fn verify_git(state: &State, repo: &Repository) -> Result<GitReport, git2::E
             }
             _ => {}
         }
+        findings.extend(main_moved_finding(repo, &sess.main, at, state));
     }
+    findings.extend(notes_finding(state, repo)?);
     if let Some(op) = &state.operation {
         notes.push(finding(
             "operation_in_progress",
@@ -193,4 +200,69 @@ pub fn verify_git(state: &State, repo: &Repository) -> Result<GitReport, git2::E
         findings,
         notes,
     })
+}
+
+/// Main not where Overlord left it, with the decision to take.
+fn main_moved_finding(
+    repo: &Repository,
+    main: &str,
+    at: Option<Oid>,
+    state: &State,
+) -> Option<GitFinding> {
+    let now = at?;
+    let expected = Oid::from_str(state.main_head.as_deref()?)
+        .ok()
+        .filter(|e| *e != now)?;
+    Some(finding(
+        "main_moved",
+        main,
+        main_moved(repo, main, expected, now),
+    ))
+}
+
+/// `refs/notes/overlord` not where Overlord last left it.
+fn notes_finding(state: &State, repo: &Repository) -> Result<Option<GitFinding>, git2::Error> {
+    let Some(expected) = &state.notes_head else {
+        return Ok(None);
+    };
+    let at =
+        git::ref_target(repo, git::NOTES_REF).map_err(|e| git2::Error::from_str(&e.to_string()))?;
+    if at.map(|o| o.to_string()).as_deref() == Some(expected.as_str()) {
+        return Ok(None);
+    }
+    Ok(Some(finding(
+        "notes_rewritten",
+        git::NOTES_REF,
+        format!(
+            "at {} but Overlord left it at {} (rewritten outside Overlord; a running owner puts it back)",
+            at.map(|o| o.to_string())
+                .as_deref()
+                .map(git::short)
+                .unwrap_or("nothing"),
+            git::short(expected)
+        ),
+    )))
+}
+
+/// What the human is told about main moved outside Overlord, from `known` (where Overlord left
+/// it) to `now`: which way it moved, and the two commands that decide.
+pub fn main_moved(repo: &Repository, main: &str, known: Oid, now: Oid) -> String {
+    let how = if repo.graph_descendant_of(now, known).unwrap_or(false) {
+        let count = || -> Result<usize, git2::Error> {
+            let mut walk = repo.revwalk()?;
+            walk.push(now)?;
+            walk.hide(known)?;
+            Ok(walk.count())
+        };
+        format!("{} commit(s) added", count().unwrap_or(0))
+    } else if repo.graph_descendant_of(known, now).unwrap_or(false) {
+        "rewound".to_string()
+    } else {
+        "history rewritten".to_string()
+    };
+    format!(
+        "{main} moved outside Overlord from {} to {} ({how}); decide with `/adopt main` (keep it) or `/restore main` (put it back)",
+        git::short(&known.to_string()),
+        git::short(&now.to_string())
+    )
 }

@@ -188,6 +188,17 @@ fn options(name: &str) -> Option<Vec<SlashOption>> {
             ),
             opt("reason", "why, for the record", false, Rest, 2),
         ],
+        "adopt" | "restore" => {
+            let mut o = opt(
+                "ref",
+                "the protected ref moved outside Overlord",
+                true,
+                Word,
+                0,
+            );
+            o.choices = vec!["main".to_string()];
+            vec![o]
+        }
         _ => return None,
     })
 }

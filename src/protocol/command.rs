@@ -115,6 +115,12 @@ pub enum Command {
         branch: Option<String>,
         reason: Option<String>,
     },
+    /// `/adopt main`: accept the commits made on main outside Overlord (main moved or
+    /// rewound by hand): Overlord's record of main moves to where main is now.
+    AdoptMain,
+    /// `/restore main`: put main back where Overlord left it, keeping the commits made
+    /// outside Overlord on a new branch `outside/<date>-<n>`.
+    RestoreMain,
     RaiseConcern(ConcernDraft),
     RecordHandoff(HandoffDraft),
     ProposeVariation(VariationDraft),
@@ -172,6 +178,8 @@ impl Command {
             Command::Resume { .. } => "resume",
             Command::Save => "save",
             Command::Rollback { .. } => "rollback",
+            Command::AdoptMain => "adopt",
+            Command::RestoreMain => "restore",
             Command::RaiseConcern(_) => "raise",
             Command::RecordHandoff(_) => "handoff",
             Command::ProposeVariation(_) => "propose",
@@ -198,6 +206,8 @@ impl Command {
                 | Command::Reject { .. }
                 | Command::Rollback { .. }
                 | Command::Save
+                | Command::AdoptMain
+                | Command::RestoreMain
         )
     }
 }

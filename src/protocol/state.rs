@@ -13,6 +13,11 @@ use super::model::{
     Operation, Plan, QaRun, QaRunId, SessionStatus, Variation, VariationId,
 };
 
+/// The git action that records a protected main branch moved outside Overlord (not absorbed).
+pub const OUTSIDE_MOVE: &str = "outside_move";
+/// Overlord's notes ref (the same as `git::NOTES_REF`; the protocol does not depend on git).
+const NOTES_REF: &str = "refs/notes/overlord";
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct State {
     /// The sequence number of the last event folded in.
@@ -40,6 +45,10 @@ pub struct State {
     /// outside commit); `audit verify --git` compares the repository with it.
     #[serde(default)]
     pub main_head: Option<String>,
+    /// Where Overlord last left `refs/notes/overlord` (its `note` git actions); the owner puts
+    /// the notes ref back there when it is rewritten outside Overlord.
+    #[serde(default)]
+    pub notes_head: Option<String>,
     /// The Save or rollback in progress.
     #[serde(default)]
     pub operation: Option<Operation>,
@@ -487,11 +496,20 @@ impl State {
         match &event.kind {
             EventKind::SessionStatusChanged { status } => self.session = *status,
             EventKind::GitSessionStarted { session } => self.git = Some(session.clone()),
-            EventKind::GitAction { reference, new, .. }
-                if self.git.as_ref().map(|g| g.main_ref()).as_deref()
-                    == Some(reference.as_str()) =>
+            // A move found outside Overlord is recorded, never absorbed: main_head stays
+            // until the human's `/adopt main` or `/restore main`.
+            EventKind::GitAction {
+                reference,
+                new,
+                action,
+                ..
+            } if self.git.as_ref().map(|g| g.main_ref()).as_deref() == Some(reference.as_str())
+                && action != OUTSIDE_MOVE =>
             {
                 self.main_head = new.clone();
+            }
+            EventKind::GitAction { reference, new, .. } if reference == NOTES_REF => {
+                self.notes_head = new.clone();
             }
             EventKind::OperationStarted { operation } => {
                 self.counters.operations = self.counters.operations.max(operation.id);

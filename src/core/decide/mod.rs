@@ -6,7 +6,7 @@
 //! rules of its family: `queries` (/status, /help), `agents` (/agent, /clarify, /answer,
 //! /assign, /pause, /resume), `concerns` (/raise, /ack, /resolve, /link), `approvals`
 //! (/approve, /defer, /reject, /request), `variations` (/handoff, /propose), `plan`
-//! (/import, /task, /promote) and `operations` (/save, /rollback). `outcome` and `lookup`
+//! (/import, /task, /promote) and `operations` (/save, /rollback, /adopt, /restore). `outcome` and `lookup`
 //! are what the families share.
 
 mod agents;
@@ -87,6 +87,7 @@ pub fn decide(
         }
         Command::Promote { phase } => plan::promote(state, origin, phase, now),
         Command::Save | Command::Rollback { .. } => operations::start(state, origin, command, ctx),
+        Command::AdoptMain | Command::RestoreMain => operations::protected_ref(command, ctx),
     }
 }
 

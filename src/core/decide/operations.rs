@@ -1,7 +1,7 @@
 //! The rules for starting a repository operation (`/save`, `/rollback`): one at a time, and
 //! only after the caller's repository check; the work itself is the core's (`core::ops`).
 
-use super::outcome::{reject, Context, Outcome};
+use super::outcome::{none, reject, Context, Outcome};
 use crate::protocol::model::OperationKind;
 use crate::protocol::report::{OperationReport, ReplyData};
 use crate::protocol::{Command, Origin, RejectCode, Rejection, State};
@@ -69,4 +69,20 @@ pub(super) fn start(
             message,
         })),
     })
+}
+
+/// `/adopt main`, `/restore main`: the events the repository check worked out
+/// (`ops::adopt`); its refusal when there is nothing to decide.
+pub(super) fn protected_ref(command: &Command, ctx: &Context) -> Result<Outcome, Rejection> {
+    match &ctx.protected_ref {
+        Some(Ok(d)) => Ok(none(d.message.clone(), d.events.clone())),
+        Some(Err(r)) => Err(r.clone()),
+        None => Err(reject(
+            RejectCode::Unavailable,
+            format!(
+                "/{} needs the repository check first; nothing was changed",
+                command.name()
+            ),
+        )),
+    }
 }

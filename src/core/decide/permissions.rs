@@ -119,6 +119,8 @@ pub fn check(state: &State, origin: &Origin, command: &Command) -> Result<(), St
         | Command::Defer { .. }
         | Command::Reject { .. }
         | Command::Save
-        | Command::Rollback { .. } => refuse("take the human's decisions"),
+        | Command::Rollback { .. }
+        | Command::AdoptMain
+        | Command::RestoreMain => refuse("take the human's decisions"),
     }
 }

@@ -21,9 +21,10 @@
 //! operation), `job` (running an accepted operation to its end), `save`, `integrate`
 //! (flushing and merging task branches), `documents` (the documents commit), `gate`,
 //! `publish` (moving main, the tag and the notes ref), `rollback`, `recover`, `outside`
-//! (commits made on main outside Overlord), `task_worktrees`; `step` and `progress` hold what
+//! (protected refs changed outside Overlord), `adopt` (`/adopt main`, `/restore main`), `task_worktrees`; `step` and `progress` hold what
 //! every step shares.
 
+mod adopt;
 mod documents;
 mod gate;
 mod integrate;
@@ -41,6 +42,8 @@ mod tags;
 mod task_worktrees;
 
 pub use super::lock::{OperationLock, LOCK_GRACE};
+pub use adopt::RefDecision;
+pub(crate) use adopt::{carry_out, plan_decision};
 pub(crate) use integration::integration_worktree;
 pub use job::{run, Job};
 pub use prepare::Prepared;

@@ -99,6 +99,7 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
     };
     match command {
         Command::Save => {
+            refuse_outside_move(state, &repo, &session, main_before)?;
             git::check_user_tree(&repo, &session.main).map_err(git_reject)?;
             prepared.tasks = finished_branches(state, &repo, &session).map_err(git_reject)?;
         }
@@ -129,6 +130,7 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
                     }
                 }
                 None => {
+                    refuse_outside_move(state, &repo, &session, main_before)?;
                     git::check_user_tree(&repo, &session.main).map_err(git_reject)?;
                 }
             }
@@ -137,6 +139,27 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
         _ => {}
     }
     Ok(prepared)
+}
+
+/// Main moved outside Overlord and the human has not decided (`/adopt main`, `/restore
+/// main`): nothing may build on it or move it.
+fn refuse_outside_move(
+    state: &State,
+    repo: &Repository,
+    session: &GitSession,
+    main_now: Oid,
+) -> Result<(), Rejection> {
+    match state
+        .main_head
+        .as_deref()
+        .and_then(|h| Oid::from_str(h).ok())
+    {
+        Some(known) if known != main_now => Err(reject(
+            RejectCode::Conflict,
+            crate::core::verify_git::main_moved(repo, &session.main, known, main_now),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Finished tasks and their branches, in plan order. A finished task whose branch is gone is

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use git2::{Oid, Repository};
 
-use super::outside::note_if_moved;
+use super::outside::refuse_if_moved;
 use super::progress::Progress;
 use super::publish::{publish_checkpoint, Publishing};
 use super::step::{git_action, oid, protection, session, Finish, OpError, OpResult, ACTOR};
@@ -52,7 +52,7 @@ pub(super) fn rollback(
         });
     }
     let main_before = oid(&op.main_before)?;
-    note_if_moved(core, &repo, &sess, main_before)?;
+    refuse_if_moved(core, &repo, &sess, main_before)?;
     let target_tree = repo.find_commit(oid(&target.commit)?)?.tree_id();
     if repo.find_commit(main_before)?.tree_id() == target_tree {
         return Ok(Finish {

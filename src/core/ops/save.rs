@@ -7,7 +7,7 @@ use git2::{Oid, Repository};
 use super::documents::commit_documents;
 use super::gate::{gate, qa_gate, Verdict};
 use super::integrate::{conflict_concern, flush_task, merge_task};
-use super::outside::note_if_moved;
+use super::outside::refuse_if_moved;
 use super::progress::Progress;
 use super::publish::{publish_checkpoint, Publishing};
 use super::rollback::rollback_main;
@@ -35,8 +35,8 @@ pub(super) fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> 
     )?;
     failpoint::hit("save.frozen");
 
-    // A hand-made commit on main since Overlord last moved it: report it, build on it.
-    note_if_moved(core, &repo, &sess, main_before)?;
+    // Main moved outside Overlord since it last moved it: the human decides first.
+    refuse_if_moved(core, &repo, &sess, main_before)?;
 
     let tasks = flush(core, progress, &sess, op)?;
     let Integrated {

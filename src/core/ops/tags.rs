@@ -1,8 +1,8 @@
-//! Checkpoint tags defended: a `checkpoint/*` tag deleted outside Overlord is put back from
-//! what the audit trail recorded (the same tag object when git still has it, else a new
+//! Checkpoint tags defended: a `checkpoint/*` tag deleted or moved outside Overlord is put back
+//! from what the audit trail recorded (the same tag object when git still has it, else a new
 //! annotated tag on the recorded commit), with a critical concern saying so. Checked by the
 //! owner at every poll, so a deleted tag comes back within moments; a poll costs two `stat`s
-//! until git changes the tags (deleting one changes the tag directory or `packed-refs`).
+//! until git changes the tags (deleting or moving one changes the tag directory or `packed-refs`).
 
 use std::path::Path;
 
@@ -15,7 +15,8 @@ use crate::git;
 use crate::protocol::model::{Checkpoint, Severity};
 
 impl Core {
-    /// Puts back every checkpoint tag the trail records that the repository has lost. Returns
+    /// Puts back every checkpoint tag the trail records that the repository has lost or that
+    /// points elsewhere. Returns
     /// the names put back. Does nothing while an operation runs (it may be making a tag).
     pub fn restore_checkpoint_tags(&mut self) -> Result<Vec<String>, String> {
         if self.state.checkpoints.is_empty() || self.state.operation.is_some() {
@@ -31,10 +32,7 @@ impl Core {
             .state
             .checkpoints
             .iter()
-            .filter(|cp| {
-                repo.find_reference(&format!("refs/tags/{}", cp.name))
-                    .is_err()
-            })
+            .filter(|cp| !in_place(&repo, cp))
             .cloned()
             .collect();
         if lost.is_empty() {
@@ -53,7 +51,7 @@ impl Core {
                         Some(target),
                         Some(cp.name.clone()),
                         "external",
-                        format!("deleted outside Overlord; {how}"),
+                        format!("deleted or moved outside Overlord; {how}"),
                     ));
                     restored.push(cp.name.clone());
                 }
@@ -78,7 +76,7 @@ impl Core {
             Severity::Critical,
             "protected_ref",
             format!(
-                "checkpoint tag(s) deleted outside Overlord: {}",
+                "checkpoint tag(s) deleted or moved outside Overlord: {}",
                 lost.iter()
                     .map(|c| c.name.as_str())
                     .collect::<Vec<_>>()
@@ -89,6 +87,24 @@ impl Core {
         );
         Ok(restored)
     }
+}
+
+/// Whether the checkpoint's tag is there, on the recorded tag object (when one was recorded)
+/// and the recorded commit: a tag deleted or moved outside Overlord is not.
+fn in_place(repo: &git2::Repository, cp: &Checkpoint) -> bool {
+    let Ok(reference) = repo.find_reference(&format!("refs/tags/{}", cp.name)) else {
+        return false;
+    };
+    let object = reference.target().map(|o| o.to_string());
+    // A recorded tag object git no longer has was replaced by a new tag on the commit.
+    let recorded_gone = cp
+        .tag_object
+        .as_deref()
+        .and_then(|t| Oid::from_str(t).ok())
+        .is_none_or(|t| repo.find_tag(t).is_err());
+    let same_object = recorded_gone || object == cp.tag_object;
+    let commit = reference.peel_to_commit().map(|c| c.id().to_string()).ok();
+    same_object && commit.as_deref() == Some(cp.commit.as_str())
 }
 
 fn tags_stamp(git_dir: &Path) -> TagsStamp {
@@ -112,8 +128,8 @@ fn restore(repo: &git2::Repository, cp: &Checkpoint) -> Result<(Oid, &'static st
         repo.reference(
             &refname,
             tag,
-            false,
-            "overlord: put back a deleted checkpoint tag",
+            true,
+            "overlord: put back a checkpoint tag deleted or moved outside Overlord",
         )?;
         return Ok((tag, "the same tag object put back"));
     }
@@ -127,7 +143,7 @@ fn restore(repo: &git2::Repository, cp: &Checkpoint) -> Result<(Oid, &'static st
             "{}\n\nPut back by Overlord from the audit trail.",
             cp.summary
         ),
-        false,
+        true,
     )?;
     Ok((tag, "a new tag object on the recorded commit"))
 }

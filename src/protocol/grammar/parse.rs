@@ -43,6 +43,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         "handoff" | "propose" => variations(&mut a)?,
         "import" | "task" | "promote" => plan(&mut a)?,
         "rollback" => rollback(&mut a)?,
+        "adopt" | "restore" => protected_ref(&mut a)?,
         other => return Err(unknown(other)),
     };
     a.end()?;
@@ -263,5 +264,23 @@ fn rollback(a: &mut Args) -> Result<Command, ParseError> {
         checkpoint: a.ident("checkpoint")?,
         branch: a.flag_ident("branch")?,
         reason: a.rest(),
+    })
+}
+
+/// `/adopt main`, `/restore main`: the protected ref to decide about (only `main` for now).
+fn protected_ref(a: &mut Args) -> Result<Command, ParseError> {
+    let what = a.word("main")?;
+    if what != "main" {
+        return Err(a.err(format!(
+            "/{} decides about the protected main branch: write `/{} main` (not {})",
+            a.spec.name,
+            a.spec.name,
+            what.escape_debug()
+        )));
+    }
+    Ok(if a.spec.name == "adopt" {
+        Command::AdoptMain
+    } else {
+        Command::RestoreMain
     })
 }

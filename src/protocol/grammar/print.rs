@@ -93,6 +93,7 @@ pub fn print(command: &Command) -> String {
             plan(command, &mut line)
         }
         Command::Rollback { .. } => rollback(command, &mut line),
+        Command::AdoptMain | Command::RestoreMain => line.push("main".to_string()),
     }
     line.0
 }
