@@ -4,6 +4,7 @@ mod common;
 
 mod agent_parse;
 mod agent_runtime;
+mod anchor;
 mod cli;
 mod concurrency;
 // The demo's Discord lines come from the bridge.

@@ -161,6 +161,7 @@ pub(super) fn print_verification(
             report.head_hash.as_deref().map(|h| &h[..16]).unwrap_or("(empty)"),
             report.mirrors_checked.join(", ")
         );
+        print_anchors(report);
     } else {
         eprintln!("audit trail FAILED verification:");
         for f in &report.findings {
@@ -172,6 +173,29 @@ pub(super) fn print_verification(
                 None => eprintln!("first problem: {}", first.place),
             }
         }
+        if let Some(refused) = &report.writes_refused {
+            print_anchors(report);
+            eprintln!("writes are refused: {refused}");
+            eprintln!("{LOSS_HELP}");
+        }
     }
     report.ok && git_ok
+}
+
+/// What to do about a store that lost records (also in docs/audit.md, "The anchors").
+const LOSS_HELP: &str = "what to do: stop every overlord-tui of this repository, then put back .overlord/overlord.db (with its -wal file, if any) from a backup or copy that holds every record up to the anchored one, and run `overlord-tui audit verify` again. Nothing was written since the loss was noticed. See docs/audit.md, \"When the store lost records\".";
+
+/// The anchors the chain was checked against, one line each.
+fn print_anchors(report: &verify::VerifyReport) {
+    if report.anchors.is_empty() {
+        println!("anchors: none yet (no audit head file, no checkpoint note with an audit head)");
+    }
+    for a in &report.anchors {
+        println!(
+            "anchor: {} says record {} (hash {}) was committed",
+            a.source,
+            a.seq,
+            &a.hash[..a.hash.len().min(16)]
+        );
+    }
 }
