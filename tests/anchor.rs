@@ -348,3 +348,17 @@ fn status_and_audit_verify_work_on_a_read_only_overlord_dir() {
     assert!(stderr(&o).contains("read-only"), "{}", stderr(&o));
     assert_eq!(std::fs::read(repo.db()).unwrap(), before);
 }
+
+#[test]
+fn an_owner_does_not_start_on_a_store_that_lost_records() {
+    let repo = Repo::new();
+    init(&repo);
+    raised(&repo, "concern 1");
+    let last = head(&repo.db());
+    empty(&repo.db());
+    // `serve` would run until stopped; refused, it ends at once.
+    let o = repo.run(&["serve"]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(stderr(&o).contains(&lost(1, last)), "{}", stderr(&o));
+    assert!(!repo.path().join(".overlord/overlord.sock").exists());
+}
