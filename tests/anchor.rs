@@ -362,3 +362,77 @@ fn an_owner_does_not_start_on_a_store_that_lost_records() {
     assert!(stderr(&o).contains(&lost(1, last)), "{}", stderr(&o));
     assert!(!repo.path().join(".overlord/overlord.sock").exists());
 }
+
+/// With no copy to put back, a human accepts the loss: writes resume, the ids go on after
+/// every one handed out, the trail verifies, and a later loss is caught again.
+#[test]
+fn accepting_a_loss_resumes_writes_without_reusing_an_id() {
+    let repo = Repo::new();
+    init(&repo);
+    for i in 1..=3 {
+        raised(&repo, &format!("concern {i}"));
+    }
+    let last = head(&repo.db());
+    empty(&repo.db());
+
+    // Not by an agent, and not without confirming.
+    let o = repo.run_env(
+        &["audit", "accept-loss", "--yes"],
+        &[("OVERLORD_AGENT", "impl-1")],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("only a human"), "{}", stderr(&o));
+    let o = repo.run(&["audit", "accept-loss"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains(&lost(1, last)), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--yes"), "{}", stderr(&o));
+    assert_eq!(head(&repo.db()), 0);
+
+    let o = repo.run(&["audit", "accept-loss", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("accepted the loss of records 1..{last}")),
+        "{}",
+        stdout(&o)
+    );
+    // C-1..C-3 were handed out before the loss; the next id is past every record number seen.
+    let out = raised(&repo, "after the loss");
+    assert!(out.contains(&format!("C-{} raised", last + 1)), "{out}");
+    let o = repo.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let aside = repo.path().join(format!(".overlord/audit.lost-1-{last}"));
+    assert!(aside.join("concerns.jsonl").exists());
+    let o = repo.run(&["audit", "accept-loss", "--yes"]);
+    assert!(stdout(&o).contains("nothing to accept"), "{}", stdout(&o));
+
+    // The anchors keep working after it.
+    let now = head(&repo.db());
+    empty(&repo.db());
+    assert_refused(&raise(&repo, "again"), &lost(1, now));
+}
+
+#[test]
+fn accepting_a_deleted_tail_keeps_the_rest_and_moves_on() {
+    let repo = Repo::new();
+    init(&repo);
+    for i in 1..=4 {
+        raised(&repo, &format!("concern {i}"));
+    }
+    let last = head(&repo.db());
+    let cut = last - 3; // the last raise (command, event, response) goes
+    Connection::open(repo.db())
+        .unwrap()
+        .execute("DELETE FROM records WHERE seq > ?1", [cut])
+        .unwrap();
+    let o = repo.run(&["audit", "accept-loss", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = raised(&repo, "after the loss");
+    assert!(out.contains(&format!("C-{} raised", last + 1)), "{out}");
+    let o = repo.run(&["status", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["state"]["concerns"]["C-3"]["summary"], "concern 3");
+    assert!(v["state"]["concerns"]["C-4"].is_null());
+    let o = repo.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+}

@@ -301,9 +301,11 @@ impl Anchors {
     pub fn check(
         &mut self,
         head: u64,
+        accepted: &[Head],
         hash_at: impl Fn(u64) -> Result<Option<Hash>, String>,
     ) -> Result<(), AnchorError> {
-        let (anchors, trouble) = self.all();
+        let (mut anchors, trouble) = self.all();
+        anchors.retain(|(h, _)| !accepted.contains(h));
         if let Some(e) = trouble {
             return Err(e);
         }
@@ -317,6 +319,27 @@ impl Anchors {
             tracing::warn!(error = %e, path = %self.head_file.display(), "could not write the audit head file");
         }
     }
+}
+
+/// Renders accepted anchors for the store's `meta` table: `<seq> <hash>` per line.
+pub fn render_accepted(heads: &[Head]) -> String {
+    heads
+        .iter()
+        .map(|h| format!("{} {}\n", h.seq, hex::encode(h.hash)))
+        .collect()
+}
+
+/// Parses what `render_accepted` wrote; lines that do not parse are skipped.
+pub fn parse_accepted(text: &str) -> Vec<Head> {
+    text.lines()
+        .filter_map(|l| {
+            let (seq, hash) = l.trim().split_once(' ')?;
+            Some(Head {
+                seq: parse_seq(seq).ok()?,
+                hash: parse_hash(hash).ok()?,
+            })
+        })
+        .collect()
 }
 
 /// Judges a store's chain against the anchors: the farthest anchor it does not reach decides.

@@ -359,7 +359,15 @@ impl Store {
     }
 
     /// Takes the write lock (waiting for other writers) and opens the write transaction.
+    /// Refused when the chain does not reach its anchors (`anchor.rs`).
     pub fn begin_write(&mut self) -> Result<WriteGuard<'_>, StoreError> {
+        let guard = self.begin_unanchored()?;
+        guard.store.check_anchors()?;
+        Ok(guard)
+    }
+
+    /// `begin_write` without the anchor check: only for accepting a loss (`writable.rs`).
+    fn begin_unanchored(&mut self) -> Result<WriteGuard<'_>, StoreError> {
         self.lock()?;
         // From here on the guard's `Drop` releases the lock, whatever fails.
         let mut guard = WriteGuard {
@@ -373,7 +381,6 @@ impl Store {
             .map_err(|e| guard.store.sql_err(e))?;
         guard.open = true;
         guard.store.reload_head()?;
-        guard.store.check_anchors()?;
         if let Some(gap) = guard.store.mirror_gap {
             let records = guard.store.records_after(gap.saturating_sub(1))?;
             if guard.store.mirrors.repair(&records).is_ok() {

@@ -198,6 +198,23 @@ struct MirrorLine<'a> {
     record: &'a serde_json::value::RawValue,
 }
 
+/// The highest record number any mirror file has a line for (0 when none): after a loss, a
+/// bound on the ids handed out that the store no longer shows.
+pub fn highest_mirrored_seq(dir: &std::path::Path) -> u64 {
+    let mut highest = 0;
+    for name in Topic::ALL.iter().filter_map(|t| t.mirror_file()) {
+        let Ok(f) = File::open(dir.join(name)) else {
+            continue;
+        };
+        for line in BufReader::new(f).lines().map_while(Result::ok) {
+            if let Ok(m) = serde_json::from_str::<MirrorLine>(&line) {
+                highest = highest.max(m.seq);
+            }
+        }
+    }
+    highest
+}
+
 /// Compares every mirror file with the records of its topic, in order.
 pub fn verify_mirrors(store: &Store) -> Result<(Vec<String>, Vec<Finding>), StoreError> {
     let conn = store.conn();

@@ -4,10 +4,11 @@
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+use super::anchor::Head;
 use super::anchor::{self, AnchorError};
 use super::chain::{Hash, GENESIS};
 use super::mirror::Mirrors;
-use super::{Store, StoreError, StorePaths, SCHEMA_VERSION};
+use super::{NewRecord, Store, StoreError, StorePaths, StoredRecord, SCHEMA_VERSION};
 
 impl Store {
     /// Opens the store without writing anything: no lock file, no schema change, mirrors
@@ -76,16 +77,22 @@ impl Store {
                 why: why.clone(),
             });
         }
+        let accepted = match self.accepted() {
+            Ok(a) => a,
+            Err(e) => return Some(e),
+        };
         let conn = &self.conn;
         let mut anchors = self.anchors.clone();
-        let verdict = anchors.check(self.head_seq, |seq| hash_at(conn, seq));
+        let verdict = anchors.check(self.head_seq, &accepted, |seq| hash_at(conn, seq));
         verdict.err().map(StoreError::Anchor)
     }
 
     /// The anchors found and whether the chain reaches them (for `audit verify`; the notes
     /// are read afresh).
     pub fn anchor_report(&self) -> (Vec<anchor::AnchorView>, Result<(), AnchorError>) {
-        let (found, trouble) = self.anchors.clone().all();
+        let (mut found, trouble) = self.anchors.clone().all();
+        let accepted = self.accepted().unwrap_or_default();
+        found.retain(|(h, _)| !accepted.contains(h));
         let views = found.iter().map(|(h, s)| h.view(s.clone())).collect();
         let verdict = match trouble {
             Some(e) => Err(e),
@@ -99,10 +106,78 @@ impl Store {
 
     /// Refuses a write when the chain does not reach its anchors.
     pub(super) fn check_anchors(&mut self) -> Result<(), StoreError> {
+        let accepted = self.accepted()?;
         let conn = &self.conn;
         Ok(self
             .anchors
-            .check(self.head_seq, |seq| hash_at(conn, seq))?)
+            .check(self.head_seq, &accepted, |seq| hash_at(conn, seq))?)
+    }
+
+    /// Anchors of a loss a human accepted (`meta('accepted_anchors')`): no longer checked.
+    fn accepted(&self) -> Result<Vec<Head>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'accepted_anchors'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?;
+        Ok(text.map(|t| anchor::parse_accepted(&t)).unwrap_or_default())
+    }
+
+    /// Accepts that the records the anchors name are gone (`audit accept-loss`), in one
+    /// transaction under the write lock: the anchors found now are recorded as accepted,
+    /// snapshots past the head dropped, `records` (the acceptance event) appended. The old
+    /// mirrors, which may hold lines of the lost records, are moved aside to
+    /// `audit.lost-<head+1>-<anchor>/` and rebuilt from the store.
+    pub fn accept_loss(&mut self, records: &[NewRecord]) -> Result<Vec<StoredRecord>, StoreError> {
+        let (found, trouble) = self.anchors.clone().all();
+        if let Some(e) = trouble {
+            return Err(e.into());
+        }
+        let mut accepted = self.accepted()?;
+        accepted.extend(found.iter().map(|(h, _)| *h));
+        let mut guard = self.begin_unanchored()?;
+        let store = &mut *guard.store;
+        let head = store.head_seq;
+        let to = found.iter().map(|(h, _)| h.seq).max().unwrap_or(head);
+        let sql = |store: &Store, e| store.sql_err(e);
+        store
+            .conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('accepted_anchors', ?1)",
+                [anchor::render_accepted(&accepted)],
+            )
+            .map_err(|e| sql(store, e))?;
+        store
+            .conn
+            .execute("DELETE FROM snapshots WHERE record_seq > ?1", [head as i64])
+            .map_err(|e| sql(store, e))?;
+        store
+            .conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('mirrored_through', ?1)",
+                [head.to_string()],
+            )
+            .map_err(|e| sql(store, e))?;
+        let dir = store.mirrors.dir().to_path_buf();
+        let aside = dir.with_file_name(format!("audit.lost-{}-{to}", head + 1));
+        let io = |e: std::io::Error| StoreError::Io {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        };
+        if dir.exists() && !aside.exists() {
+            std::fs::rename(&dir, &aside).map_err(io)?;
+        }
+        store.mirrors = Mirrors::new(&dir).map_err(io)?;
+        let kept = store.records_after(0)?;
+        store.mirrors.repair(&kept).map_err(io)?;
+        store.mirror_mark = head;
+        let appended = guard.append(records)?;
+        guard.commit(&appended)?;
+        Ok(appended)
     }
 }
 
