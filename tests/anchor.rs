@@ -436,3 +436,15 @@ fn accepting_a_deleted_tail_keeps_the_rest_and_moves_on() {
     let o = repo.run(&["audit", "verify"]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
 }
+
+/// A commit of nothing on an empty store anchors nothing (the head file would name record 0).
+#[test]
+fn an_empty_append_on_an_empty_store_leaves_no_head_file() {
+    let repo = Repo::new();
+    let ws = repo.workspace();
+    ws.init().unwrap();
+    append_events(&ws, &[]);
+    assert!(!repo.path().join(".overlord/audit-head").exists());
+    raised(&repo, "concern 1");
+    assert!(repo.path().join(".overlord/audit-head").exists());
+}

@@ -315,6 +315,10 @@ impl Anchors {
     /// Records a committed head (under the write lock, after the commit). A head file that
     /// cannot be written is logged: the database already holds the records.
     pub fn record(&self, head: &Head) {
+        // An empty store has no record to anchor (an append of nothing commits too).
+        if head.seq == 0 {
+            return;
+        }
         if let Err(e) = write(&self.head_file, head) {
             tracing::warn!(error = %e, path = %self.head_file.display(), "could not write the audit head file");
         }

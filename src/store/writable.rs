@@ -1,6 +1,6 @@
 //! Whether the store may be written: opening it read-only where `.overlord/` cannot be
-//! written (permissions, a read-only file system), and the check, before every write, that
-//! its chain still reaches its anchors (`anchor.rs`).
+//! written (permissions, a read-only file system), the check, before every write, that its
+//! chain still reaches its anchors (`anchor.rs`), and a human's acceptance of a loss.
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
