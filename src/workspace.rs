@@ -82,8 +82,12 @@ impl Workspace {
             .unwrap_or_else(|_| path.display().to_string())
     }
 
+    /// The store's files, with the repository whose checkpoint notes anchor its chain.
     pub fn store_paths(&self) -> StorePaths {
-        StorePaths::under(&self.dir)
+        StorePaths {
+            git_dir: Some(self.git_common_dir.clone()),
+            ..StorePaths::under(&self.dir)
+        }
     }
 
     pub fn socket_path(&self) -> PathBuf {

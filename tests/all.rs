@@ -5,6 +5,7 @@ mod common;
 mod agent_parse;
 mod agent_procs;
 mod agent_runtime;
+mod anchor;
 mod cli;
 mod concurrency;
 // The demo's Discord lines come from the bridge.

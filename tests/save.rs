@@ -1226,3 +1226,65 @@ fn a_digest_without_a_git_session_stays_on_disk_and_bad_times_are_refused() {
         stderr(&o)
     );
 }
+
+/// A checkpoint's note carries the audit head (`Audit-Head: <seq> <hash>`, after the older
+/// lines): with the store emptied and `.overlord/audit-head` deleted too, the note still
+/// refuses every write.
+#[test]
+fn a_checkpoint_note_anchors_the_audit_trail() {
+    let mut fx = Fx::new(&["t1"]);
+    fx.work("t1", "a.txt", "alpha\n", "feat(t1): add a");
+    fx.done("t1");
+    let r = fx.save();
+    assert!(r.ok, "{}", r.message);
+    let cp = fx.core.state().checkpoints.last().unwrap().clone();
+    let note = fx.git(&["notes", "--ref=overlord", "show", &cp.name]);
+    assert!(
+        note.starts_with(&format!("Overlord {}\n", cp.name)),
+        "{note}"
+    );
+    let line = note
+        .lines()
+        .find(|l| l.starts_with("Audit-Head: "))
+        .unwrap_or_else(|| panic!("no audit head in\n{note}"));
+    let mut parts = line.split(' ').skip(1);
+    let seq: i64 = parts.next().unwrap().parse().unwrap();
+    let hash = parts.next().unwrap().to_string();
+    let Fx { repo, core, .. } = fx;
+    drop(core);
+    let db = rusqlite::Connection::open(repo.db()).unwrap();
+    let stored: Vec<u8> = db
+        .query_row("SELECT hash FROM records WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(hex::encode(stored), hash);
+    drop(db);
+
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(repo.db())
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    std::fs::remove_file(repo.path().join(".overlord/audit-head")).unwrap();
+    let o = repo.run(&[
+        "cmd",
+        "/raise --severity warning --category gap after the loss",
+    ]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "the audit trail has lost records 1..{seq} — run `overlord-tui audit verify`"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let o = repo.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("the checkpoint note of {}", cp.name)),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -32,15 +32,74 @@ pub enum AuditCmd {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Accept that the audit trail lost records for good (no copy to put back): writes
+    /// resume, ids go on after every one handed out (human only, with no owner running)
+    AcceptLoss {
+        /// Confirm: the lost records are gone for good
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 pub(super) fn audit(repo: &Option<PathBuf>, cmd: AuditCmd) -> Outcome {
     let ws = workspace(repo)?;
+    if let AuditCmd::AcceptLoss { yes } = cmd {
+        return accept_loss(&ws, yes);
+    }
     let store = open_store_for_audit(&ws)?;
     match cmd {
         AuditCmd::Verify { git, json } => check(&ws, &store, git, json),
         AuditCmd::Summary { json } => summary(&store, json),
         AuditCmd::Export { output } => export(&store, output),
+        AuditCmd::AcceptLoss { .. } => Ok(()),
+    }
+}
+
+/// `audit accept-loss --yes`: the human's way on when no copy of the lost records exists.
+fn accept_loss(ws: &Workspace, yes: bool) -> Outcome {
+    ws.require_initialized().map_err(fail)?;
+    let origin = super::session::origin();
+    if !origin.is_human() {
+        return Err(fail(
+            "only a human may accept a loss of audit records; nothing was changed",
+        ));
+    }
+    if crate::core::ipc::Client::connect(&ws.socket_path()).is_some() {
+        return Err(fail(
+            "an overlord-tui owns this repository; stop it first (nothing was changed)",
+        ));
+    }
+    let config = super::session::load_config(ws);
+    let mut core = crate::core::Core::open(ws, &config).map_err(fail)?;
+    let (anchors, verdict) = core.store().anchor_report();
+    let Err(lost) = verdict else {
+        println!("nothing to accept: the audit trail reaches its anchors");
+        return Ok(());
+    };
+    if !yes {
+        eprintln!("{lost}");
+        for a in &anchors {
+            eprintln!("anchor: {} says record {} was committed", a.source, a.seq);
+        }
+        return Err(fail(
+            "if no copy of the store holds the lost records, run `overlord-tui audit accept-loss --yes` to accept that they are gone for good (nothing was changed)",
+        ));
+    }
+    match core.accept_audit_loss(&origin.actor()).map_err(fail)? {
+        Some(event) => {
+            if let crate::protocol::EventKind::AuditLossAccepted { from, to, ids_from } = event.kind
+            {
+                println!(
+                    "accepted the loss of records {from}..{to} (audit event {}); ids go on after {ids_from}; the old mirror files were moved aside to .overlord/audit.lost-…/",
+                    event.seq
+                );
+            }
+            Ok(())
+        }
+        None => {
+            println!("nothing to accept: the audit trail reaches its anchors");
+            Ok(())
+        }
     }
 }
 
@@ -161,6 +220,7 @@ pub(super) fn print_verification(
             report.head_hash.as_deref().map(|h| &h[..16]).unwrap_or("(empty)"),
             report.mirrors_checked.join(", ")
         );
+        print_anchors(report);
     } else {
         eprintln!("audit trail FAILED verification:");
         for f in &report.findings {
@@ -172,6 +232,29 @@ pub(super) fn print_verification(
                 None => eprintln!("first problem: {}", first.place),
             }
         }
+        if let Some(refused) = &report.writes_refused {
+            print_anchors(report);
+            eprintln!("writes are refused: {refused}");
+            eprintln!("{LOSS_HELP}");
+        }
     }
     report.ok && git_ok
+}
+
+/// What to do about a store that lost records (also in docs/audit.md, "The anchors").
+const LOSS_HELP: &str = "what to do: stop every overlord-tui of this repository, then put back .overlord/overlord.db (with its -wal file, if any) from a backup or copy that holds every record up to the anchored one, and run `overlord-tui audit verify` again. Nothing was written since the loss was noticed. See docs/audit.md, \"When the store lost records\".";
+
+/// The anchors the chain was checked against, one line each.
+fn print_anchors(report: &verify::VerifyReport) {
+    if report.anchors.is_empty() {
+        println!("anchors: none yet (no audit head file, no checkpoint note with an audit head)");
+    }
+    for a in &report.anchors {
+        println!(
+            "anchor: {} says record {} (hash {}) was committed",
+            a.source,
+            a.seq,
+            &a.hash[..a.hash.len().min(16)]
+        );
+    }
 }

@@ -82,6 +82,11 @@ where
     }
     let config = load_config(&ws);
     let core = Core::open(&ws, &config).map_err(fail)?;
+    // An owner exists to write: on a store that refuses writes (records lost, read-only) it
+    // does not start; `status` and `audit verify` still read it.
+    if let Some(e) = core.store().write_blocker() {
+        return Err(fail(e));
+    }
     let poll = std::time::Duration::from_millis(config.core.poll_ms.max(10));
     let (handle, join) = Handle::spawn(core, poll).map_err(fail)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -74,6 +74,15 @@ impl Session {
         }
     }
 
+    /// Why the store opened here cannot be written (read-only, or records lost): reads
+    /// still work. A running owner answers for its own store.
+    pub(super) fn write_blocker(&self) -> Option<crate::store::StoreError> {
+        match self {
+            Session::Remote(_) => None,
+            Session::Local(core) => core.store().write_blocker(),
+        }
+    }
+
     pub(super) fn state(&mut self) -> Result<State, Failed> {
         match self {
             Session::Remote(c) => c.snapshot().map_err(fail),

@@ -216,6 +216,46 @@ impl Core {
     }
 }
 
+impl Core {
+    /// `audit accept-loss`: a human accepts that the records the anchors name are gone. The
+    /// acceptance is an event appended past the anchor check (the only write that is); ids and
+    /// event numbers go on after the highest record number anyone saw — the anchors and the
+    /// mirror files — so none handed out before the loss is handed out again. `None` when
+    /// nothing is lost.
+    pub fn accept_audit_loss(&mut self, actor: &str) -> Result<Option<Event>, CoreError> {
+        self.refresh()?;
+        let (from, to) = match self.store.anchor_report().1 {
+            Ok(()) => return Ok(None),
+            Err(crate::store::AnchorError::Lost { from, to, .. }) => (from, to),
+            Err(crate::store::AnchorError::Replaced { seq, .. }) => (seq, seq),
+            Err(e) => return Err(StoreError::from(e).into()),
+        };
+        let seen = crate::store::verify::highest_mirrored_seq(self.store.mirror_dir());
+        let ids_from = to.max(seen).max(self.state.last_event_seq);
+        let now = now();
+        let event = Event {
+            seq: self.state.last_event_seq + 1,
+            at: now.clone(),
+            command_seq: None,
+            actor: actor.to_string(),
+            kind: EventKind::AuditLossAccepted { from, to, ids_from },
+        };
+        let record = NewRecord {
+            topic: event.kind.topic(),
+            at: now,
+            body: to_json(&event),
+        };
+        let appended = self.store.accept_loss(&[record])?;
+        self.state.apply(&event);
+        let _ = self.events.send(event.clone());
+        self.applied_through = appended
+            .last()
+            .map(|r| r.seq)
+            .unwrap_or(self.applied_through);
+        Ok(Some(event))
+    }
+}
+
 /// Folds stored records into the state; returns the events, to be published once committed.
 fn fold(
     state: &mut State,

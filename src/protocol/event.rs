@@ -242,6 +242,14 @@ pub enum EventKind {
         commit: Option<String>,
         summary: String,
     },
+    /// A human accepted that the audit trail lost records `from..=to` (`overlord-tui audit
+    /// accept-loss`): every id counter and the event numbers go on after `ids_from`, so no id
+    /// handed out before the loss is handed out again.
+    AuditLossAccepted {
+        from: u64,
+        to: u64,
+        ids_from: u64,
+    },
     /// A task branch builds on commits a rollback took out of `main`.
     TaskBranchFlagged {
         task: String,
@@ -360,6 +368,7 @@ impl EventKind {
             EventKind::MetricAlert { .. } => "metric_alert",
             EventKind::MetricAlertCleared { .. } => "metric_alert_cleared",
             EventKind::DailyReportWritten { .. } => "daily_report_written",
+            EventKind::AuditLossAccepted { .. } => "audit_loss_accepted",
         }
     }
 }

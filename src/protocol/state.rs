@@ -123,7 +123,25 @@ impl State {
                 self.fold_alerts(event)
             }
             EventKind::DailyReportWritten { .. } => {}
+            EventKind::AuditLossAccepted { ids_from, .. } => self.ids_go_on_after(*ids_from),
         }
+    }
+
+    /// After a loss of audit records: ids and event numbers continue above any handed out.
+    fn ids_go_on_after(&mut self, n: u64) {
+        let c = &mut self.counters;
+        for counter in [
+            &mut c.concerns,
+            &mut c.handoffs,
+            &mut c.variations,
+            &mut c.approvals,
+            &mut c.clarifications,
+            &mut c.qa_runs,
+            &mut c.operations,
+        ] {
+            *counter = (*counter).max(n);
+        }
+        self.last_event_seq = self.last_event_seq.max(n);
     }
 
     /// Folds in the plan: imported, a task added or its status changed, a phase promoted.

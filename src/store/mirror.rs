@@ -48,6 +48,14 @@ impl Mirrors {
         })
     }
 
+    /// Mirrors of a store opened read-only: nothing is opened, appended or repaired.
+    pub fn read_only(dir: &Path) -> Mirrors {
+        Mirrors {
+            dir: dir.to_path_buf(),
+            files: BTreeMap::new(),
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -6,17 +6,20 @@
 //! Writers serialize on an exclusive file lock and `BEGIN IMMEDIATE`; a writer first catches
 //! up with records other processes appended, so two processes can never fork the chain.
 
+pub mod anchor;
 mod chain;
 mod mirror;
 mod record;
 pub mod summary;
 pub mod verify;
+mod writable;
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+pub use anchor::AnchorError;
 pub use chain::{hash_record, Hash, GENESIS};
 use mirror::Mirrors;
 pub use record::{NewRecord, StoredRecord};
@@ -44,6 +47,11 @@ pub enum StoreError {
     },
     #[error("audit store {path} is corrupt: {message} (run `overlord-tui audit verify`)")]
     Corrupt { path: String, message: String },
+    /// The chain does not reach its anchors (`anchor.rs`): nothing may be written.
+    #[error(transparent)]
+    Anchor(#[from] AnchorError),
+    #[error("audit store {path} is read-only here ({why}); nothing can be written")]
+    ReadOnly { path: String, why: String },
 }
 
 /// What SQLite's error means to the user. A full disk shows up as "database or disk is full"
@@ -79,8 +87,13 @@ pub struct Store {
     head_hash: Hash,
     mirrors: Mirrors,
     lock_path: PathBuf,
-    /// `.overlord/write.lock`, kept open; `flock`ed for the length of each write.
-    lock_file: File,
+    /// `.overlord/write.lock`, kept open; `flock`ed for the length of each write. `None` when
+    /// the store was opened read-only.
+    lock_file: Option<File>,
+    /// Why this store cannot be written, when it was opened read-only.
+    read_only: Option<String>,
+    /// The head file and the checkpoint notes the chain must reach before any write.
+    anchors: anchor::Anchors,
     /// The last `mirrored_through` mark written (it is only a lower bound, so it is written
     /// every `MIRROR_MARK_EVERY` records rather than on every append).
     mirror_mark: u64,
@@ -95,6 +108,10 @@ pub struct StorePaths {
     pub db: PathBuf,
     pub audit_dir: PathBuf,
     pub write_lock: PathBuf,
+    /// `.overlord/audit-head`: the last committed record, outside the database.
+    pub head_file: PathBuf,
+    /// The repository's git directory, whose checkpoint notes also anchor the chain.
+    pub git_dir: Option<PathBuf>,
 }
 
 impl StorePaths {
@@ -103,6 +120,8 @@ impl StorePaths {
             db: dir.join("overlord.db"),
             audit_dir: dir.join("audit"),
             write_lock: dir.join("write.lock"),
+            head_file: dir.join(anchor::HEAD_FILE),
+            git_dir: None,
         }
     }
 }
@@ -126,13 +145,32 @@ impl Store {
     /// mirrors after a crash.
     pub fn open(paths: &StorePaths) -> Result<Store, StoreError> {
         let mut store = Store::open_without_repair(paths)?;
-        store.repair_mirrors()?;
+        if store.read_only.is_none() {
+            store.repair_mirrors()?;
+        }
         Ok(store)
     }
 
     /// Opens the store as it is, without touching the mirrors (for `audit verify`, which
-    /// must see them exactly as found).
+    /// must see them exactly as found). Where `.overlord/` cannot be written (permissions, a
+    /// read-only file system) the store opens read-only: reads work, writes are refused.
     pub fn open_without_repair(paths: &StorePaths) -> Result<Store, StoreError> {
+        let dir = paths.db.parent().unwrap_or(Path::new("."));
+        match Store::open_writable(paths) {
+            Err(StoreError::ReadOnly { why, .. }) if paths.db.exists() => {
+                Store::open_read_only(paths, why)
+            }
+            // A read-only directory with writable files: SQLite cannot create the WAL's files.
+            Err(StoreError::Sqlite { .. } | StoreError::Io { .. })
+                if paths.db.exists() && !anchor::writable(dir) =>
+            {
+                Store::open_read_only(paths, format!("{} cannot be written", dir.display()))
+            }
+            other => other,
+        }
+    }
+
+    fn open_writable(paths: &StorePaths) -> Result<Store, StoreError> {
         let path = paths.db.clone();
         let shown = path.display().to_string();
         if let Some(dir) = path.parent() {
@@ -146,9 +184,15 @@ impl Store {
             .truncate(false)
             .write(true)
             .open(&paths.write_lock)
-            .map_err(|e| StoreError::Io {
-                path: paths.write_lock.display().to_string(),
-                message: e.to_string(),
+            .map_err(|e| match anchor::read_only_error(&e) {
+                true => StoreError::ReadOnly {
+                    path: paths.write_lock.display().to_string(),
+                    why: format!("cannot open {}: {e}", paths.write_lock.display()),
+                },
+                false => StoreError::Io {
+                    path: paths.write_lock.display().to_string(),
+                    message: e.to_string(),
+                },
             })?;
         let sql = |source| StoreError::Sqlite {
             path: shown.clone(),
@@ -189,7 +233,9 @@ impl Store {
                 message: e.to_string(),
             })?,
             lock_path: paths.write_lock.clone(),
-            lock_file,
+            lock_file: Some(lock_file),
+            read_only: None,
+            anchors: anchor::Anchors::new(paths.head_file.clone(), paths.git_dir.clone()),
             mirror_mark: 0,
             mirror_gap: None,
         };
@@ -291,20 +337,37 @@ impl Store {
     /// The cross-process write lock (an exclusive `flock` on `.overlord/write.lock`): held
     /// for a whole append, from catching up to the last mirror line.
     fn lock(&self) -> Result<(), StoreError> {
-        self.lock_file.lock().map_err(|e| StoreError::Io {
+        let Some(lock_file) = &self.lock_file else {
+            return Err(StoreError::ReadOnly {
+                path: self.path.display().to_string(),
+                why: self.read_only.clone().unwrap_or_default(),
+            });
+        };
+        lock_file.lock().map_err(|e| StoreError::Io {
             path: self.lock_path.display().to_string(),
             message: format!("could not take the write lock: {e}"),
         })
     }
 
     fn unlock(&self) {
-        if let Err(e) = self.lock_file.unlock() {
+        let Some(lock_file) = &self.lock_file else {
+            return;
+        };
+        if let Err(e) = lock_file.unlock() {
             tracing::warn!(error = %e, "could not release the write lock");
         }
     }
 
     /// Takes the write lock (waiting for other writers) and opens the write transaction.
+    /// Refused when the chain does not reach its anchors (`anchor.rs`).
     pub fn begin_write(&mut self) -> Result<WriteGuard<'_>, StoreError> {
+        let guard = self.begin_unanchored()?;
+        guard.store.check_anchors()?;
+        Ok(guard)
+    }
+
+    /// `begin_write` without the anchor check: only for accepting a loss (`writable.rs`).
+    fn begin_unanchored(&mut self) -> Result<WriteGuard<'_>, StoreError> {
         self.lock()?;
         // From here on the guard's `Drop` releases the lock, whatever fails.
         let mut guard = WriteGuard {
@@ -399,6 +462,9 @@ impl Store {
         state_version: i64,
         state_json: &str,
     ) -> Result<(), StoreError> {
+        if let Some(e) = self.write_blocker() {
+            return Err(e);
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -574,6 +640,8 @@ impl WriteGuard<'_> {
             .execute_batch("COMMIT")
             .map_err(|e| self.store.sql_err(e))?;
         self.open = false;
+        let (seq, hash) = (self.store.head_seq, self.store.head_hash);
+        self.store.anchors.record(&anchor::Head { seq, hash });
         if let Err(e) = self.store.mirrors.append(appended) {
             tracing::warn!(error = %e, first, "could not write the JSONL mirrors; will repair");
             self.store.mirror_gap.get_or_insert(first);

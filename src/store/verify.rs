@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 
 use serde::{Deserialize, Serialize};
 
+use super::anchor::{AnchorError, AnchorView};
 use super::chain::{hash_parts, Hash, GENESIS};
 use super::{Store, StoreError};
 use crate::protocol::{Event, State, Topic};
@@ -43,6 +44,13 @@ pub struct VerifyReport {
     pub state_checked: bool,
     /// Problems found, the first bad record first.
     pub findings: Vec<Finding>,
+    /// The anchors outside the store the chain was checked against (`.overlord/audit-head`,
+    /// the newest checkpoint note): a chain that does not reach one has lost records.
+    #[serde(default)]
+    pub anchors: Vec<AnchorView>,
+    /// Why writes are refused, when the chain does not reach its anchors.
+    #[serde(default)]
+    pub writes_refused: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,6 +196,23 @@ struct MirrorLine<'a> {
     topic: String,
     #[serde(borrow)]
     record: &'a serde_json::value::RawValue,
+}
+
+/// The highest record number any mirror file has a line for (0 when none): after a loss, a
+/// bound on the ids handed out that the store no longer shows.
+pub fn highest_mirrored_seq(dir: &std::path::Path) -> u64 {
+    let mut highest = 0;
+    for name in Topic::ALL.iter().filter_map(|t| t.mirror_file()) {
+        let Ok(f) = File::open(dir.join(name)) else {
+            continue;
+        };
+        for line in BufReader::new(f).lines().map_while(Result::ok) {
+            if let Ok(m) = serde_json::from_str::<MirrorLine>(&line) {
+                highest = highest.max(m.seq);
+            }
+        }
+    }
+    highest
 }
 
 /// Compares every mirror file with the records of its topic, in order.
@@ -387,6 +412,11 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
     let (events, state_findings) = verify_state(store)?;
     findings.extend(mirror_findings);
     findings.extend(state_findings);
+    let (anchors, verdict) = store.anchor_report();
+    let writes_refused = verdict.as_ref().err().map(|e| e.to_string());
+    if let Err(e) = verdict {
+        findings.push(anchor_finding(&e, chain.head.0));
+    }
     // Order by record so the first bad record comes first, whatever found it.
     let mut by_seq: BTreeMap<(u64, usize), Finding> = BTreeMap::new();
     for (i, f) in findings.into_iter().enumerate() {
@@ -401,5 +431,32 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
         mirrors_checked,
         state_checked: true,
         findings,
+        anchors,
+        writes_refused,
     })
+}
+
+/// What a chain that does not reach its anchors means, in words.
+fn anchor_finding(e: &AnchorError, head: u64) -> Finding {
+    match e {
+        AnchorError::Lost { from, to, anchor } => Finding {
+            seq: Some(*from),
+            place: anchor.clone(),
+            problem: format!(
+                "the audit trail has lost records {from}..{to}: {anchor} records that record {to} was committed, but the store ends at record {head} (the store was emptied, truncated, replaced by an older copy or its last records were deleted); writes are refused"
+            ),
+        },
+        AnchorError::Replaced { seq, anchor } => Finding {
+            seq: Some(*seq),
+            place: anchor.clone(),
+            problem: format!(
+                "record {seq} is not the record {anchor} records (the chain was replaced or rewritten); writes are refused"
+            ),
+        },
+        AnchorError::Unreadable { path, message } => Finding {
+            seq: None,
+            place: path.clone(),
+            problem: format!("the audit head file cannot be read ({message}); writes are refused until it is removed or repaired"),
+        },
+    }
 }

@@ -70,7 +70,10 @@ pub(super) fn publish_checkpoint(
     let tag_object = repo.tag_annotation_create(&name, &target, &tagger, &p.tag_message)?;
     let notes_before = git::ref_target(repo, git::NOTES_REF)?;
     let op_events: Vec<u64> = audit_ids(core, op);
-    let note = format!(
+    // The audit head (a committed record) anchors the chain outside the store: a store that
+    // no longer reaches it refuses to write (`store::anchor`).
+    let (head_seq, head_hash) = core.store.head();
+    let mut note = format!(
         "Overlord {name}\nOperation: {} {}\nAudit-IDs: {}\nOverlord-Session: {}\nTasks: {}\n",
         op.kind,
         op.id,
@@ -86,6 +89,14 @@ pub(super) fn publish_checkpoint(
             p.tasks.join(" ")
         }
     );
+    if head_seq > 0 {
+        let head = crate::store::anchor::Head {
+            seq: head_seq,
+            hash: head_hash,
+        };
+        note.push_str(&crate::store::anchor::note_line(&head));
+        note.push('\n');
+    }
     let notes_after = git::notes_commit(
         repo,
         notes_before,
