@@ -71,6 +71,15 @@ fn accept_loss(ws: &Workspace, yes: bool) -> Outcome {
     }
     let config = super::session::load_config(ws);
     let mut core = crate::core::Core::open(ws, &config).map_err(fail)?;
+    // Who speaks is this process's ancestry, as for every command: an agent's process that
+    // unset its variables is still the agent (as far as the records that are left tell).
+    let origin = crate::core::identity::local(core.state(), origin).origin;
+    if !origin.is_human() {
+        return Err(fail(format!(
+            "only a human may accept a loss of audit records ({} is not one); nothing was changed",
+            origin.actor()
+        )));
+    }
     let (anchors, verdict) = core.store().anchor_report();
     let Err(lost) = verdict else {
         println!("nothing to accept: the audit trail reaches its anchors");
