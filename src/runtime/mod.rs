@@ -2,11 +2,12 @@
 //! one turn of an agent CLI (process group, cancellation, pause, log); `adapters` finds the
 //! configured adapters and probes their CLIs; `script` is the scripted agent
 //! (`overlord-tui script-agent`); `supervisor` schedules the plan's tasks on agents;
-//! `prompts` are the role prompts.
+//! `prompts` are the role prompts; `sandbox` confines every agent CLI with Landlock.
 
 pub mod adapters;
 pub mod process;
 pub mod procs;
 pub mod prompts;
+pub mod sandbox;
 pub mod script;
 pub mod supervisor;

@@ -35,7 +35,8 @@
 //! run from start to end; `budget` counts spending; `retry` the retries and backoff;
 //! `rate_limit` the rate-limit pauses and the fallback adapters; `acceptance` and `checks`
 //! the post-run checks; `branch_todo` the fix tasks; `review` the human's review;
-//! `raw_output` the agents' raw lines; `text` shortens text.
+//! `raw_output` the agents' raw lines; `sandboxing` starts every CLI in the kernel sandbox;
+//! `text` shortens text.
 
 mod acceptance;
 mod books;
@@ -54,6 +55,7 @@ mod reactions;
 mod retry;
 mod review;
 mod run;
+mod sandboxing;
 mod text;
 
 pub use books::Supervisor;
