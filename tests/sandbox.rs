@@ -182,7 +182,8 @@ const TWO_TASKS: &str = r#"{
 }"#;
 
 /// The victim writes a file; the attacker commits on its branch (allowed), then tries every
-/// forbidden write, then writes in its own worktree. Each try prints its output and
+/// forbidden write, then writes in its own worktree, then points its worktree's HEAD at main
+/// and leaves work for Overlord (unconfined) to commit there. Each try prints its output and
 /// `RESULT <name> <exit code>`.
 const ATTACK: &str = r#"
 if [ "$OVERLORD_TASK" = victim ]; then echo victim > victim.txt; echo 'victim done'; exit 0; fi
@@ -194,6 +195,9 @@ try db sh -c 'echo EVIL >> "$OVERLORD_REPO/.overlord/overlord.db"'
 try other sh -c 'echo EVIL > "$OVERLORD_REPO/.overlord/worktrees/victim/evil.txt"'
 try checkout sh -c 'echo EVIL > "$OVERLORD_REPO/evil.txt"'
 try own sh -c 'echo mine > own.txt'
+# Its worktree's HEAD is its to write: pointed at main, with work left for Overlord to commit.
+try head git symbolic-ref HEAD refs/heads/main
+echo sneaky > sneaky.txt
 echo 'attack over'
 "#;
 
@@ -232,7 +236,7 @@ fn an_attacking_agent_can_write_only_its_own_worktree_and_branch() {
     let owner = start(repo, Vec::new());
     owner.approve_plan();
     let s = owner.wait("the attacker's run", 90, |s| {
-        matches!(status_of(s, "attacker").as_str(), "done" | "failed")
+        status_of(s, "attacker") == "failed"
     });
     let repo = &owner.repo;
     let results = results(repo);
@@ -252,7 +256,12 @@ fn an_attacking_agent_can_write_only_its_own_worktree_and_branch() {
         std::fs::read_to_string(wt.join("own.txt")).unwrap(),
         "mine\n"
     );
-    assert!(git(&wt, repo.home.path(), &["log", "--format=%s"]).contains("mine"));
+    assert!(git(
+        repo.path(),
+        repo.home.path(),
+        &["log", "--format=%s", "--branches=session/*/task/attacker"]
+    )
+    .contains("mine"));
     // Everything else is refused, and nothing changed.
     for name in ["main", "tag", "db", "other", "checkout"] {
         assert_ne!(code(name), 0, "{name} got through: {results:?}");
@@ -280,6 +289,14 @@ fn an_attacking_agent_can_write_only_its_own_worktree_and_branch() {
         .exists());
     assert!(!repo.path().join("evil.txt").exists());
     assert_eq!(status_of(&s, "victim"), "done");
+    // Overlord did not commit the work it left with HEAD on main: the task failed, saying why.
+    assert_eq!(code("head"), 0, "{results:?}");
+    let task = s["plan"]["phases"][0]["tasks"][1].clone();
+    assert!(
+        task.to_string()
+            .contains("not on task attacker's branch (its HEAD: refs/heads/main)"),
+        "{task:#}"
+    );
     // The refusals show as activity lines (found in what the agent printed).
     let trail = owner.ok(&["audit", "export"]);
     for line in [
