@@ -490,3 +490,32 @@ fn a_task_worktree_gets_its_git_places_and_nothing_that_holds_protected_refs() {
         assert!(e.contains("sandbox_extra_write"), "{bad}: {e}");
     }
 }
+
+#[test]
+fn the_agents_cli_dies_with_an_owner_killed_by_sigkill() {
+    // PR_SET_PDEATHSIG, set by the wrapper before it execs the CLI (with Landlock or not:
+    // best_effort keeps it on a kernel without). The CLI here is `sh`, waiting.
+    let repo = repository(
+        "echo $$ > \"$HOME/agent.pid\"; while :; do sleep 0.1; done",
+        "best_effort",
+        ONE_TASK,
+    );
+    let config = std::fs::read_to_string(repo.path().join(".overlord/config.toml")).unwrap();
+    repo.write(
+        ".overlord/config.toml",
+        &config.replace("[agents]\n", "[agents]\nsandbox_extra_write = [\"~/\"]\n"),
+    );
+    let pidfile = repo.home.path().join("agent.pid");
+    let mut owner = start(repo, Vec::new());
+    owner.approve_plan();
+    let pid = read_pid(&pidfile);
+    assert!(proc_state(pid).is_some_and(|s| s != 'Z'));
+    let mut child = owner.child.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_until(
+        "the agent's CLI to die with its owner",
+        Duration::from_secs(10),
+        || proc_state(pid).is_none_or(|s| s == 'Z'),
+    );
+}
