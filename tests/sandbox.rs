@@ -519,3 +519,33 @@ fn the_agents_cli_dies_with_an_owner_killed_by_sigkill() {
         || proc_state(pid).is_none_or(|s| s == 'Z'),
     );
 }
+
+#[test]
+fn an_extra_path_that_would_open_the_repository_fails_the_task_without_running_the_agent() {
+    let repo = repository("echo ran > ran.txt; echo ok", "best_effort", ONE_TASK);
+    let config = std::fs::read_to_string(repo.path().join(".overlord/config.toml")).unwrap();
+    repo.write(
+        ".overlord/config.toml",
+        &config.replace(
+            "[agents]\n",
+            &format!(
+                "[agents]\nsandbox_extra_write = [\"{}/.overlord/\"]\n",
+                repo.path().display()
+            ),
+        ),
+    );
+    let owner = start(repo, Vec::new());
+    owner.approve_plan();
+    let s = owner.wait("the task failed", 30, |s| status_of(s, "t1") == "failed");
+    let task = s["plan"]["phases"][0]["tasks"][0].to_string();
+    assert!(
+        task.contains("[agents] sandbox_extra_write")
+            && task.contains("which only Overlord and the human may write"),
+        "{task}"
+    );
+    assert!(!owner
+        .repo
+        .path()
+        .join(".overlord/worktrees/t1/ran.txt")
+        .exists());
+}

@@ -162,14 +162,13 @@ fn check_grant(ws: &Workspace, path: &Path, what: &str) -> Result<(), String> {
     let p = normalize(path);
     if p.parent().is_none() {
         return Err(format!(
-            "{what} {} is the whole file system: agents could write everything",
-            p.display()
+            "{what} is the whole file system: agents could write everything"
         ));
     }
     match guarded(ws).into_iter().find(|g| g.starts_with(&p)) {
         Some(g) => Err(format!(
-            "{what} {} contains {}: agents could write what only Overlord and the human may",
-            p.display(),
+            "{what} {} {}, which only Overlord and the human may write",
+            if g == p { "is" } else { "contains" },
             g.display()
         )),
         None => Ok(()),
@@ -255,7 +254,11 @@ fn git_grants(g: &Grants<'_>, workdir: &Path, policy: &mut Policy) {
 pub fn policy_for(g: &Grants<'_>) -> Result<Policy, String> {
     let ws = g.ws;
     let workdir = normalize(g.workdir);
-    check_grant(ws, &workdir, "the work directory")?;
+    check_grant(
+        ws,
+        &workdir,
+        &format!("the work directory {}", workdir.display()),
+    )?;
     let root = normalize(&ws.root);
     let dir = normalize(&ws.dir);
     if workdir.starts_with(&root) {
