@@ -64,6 +64,26 @@ pub struct AgentsConfig {
     /// Checks a finished task's work in its worktree (`sh -c`); a failure opens a branch
     /// todo. Empty: the QA tests gate's command (configured or detected); "off": none.
     pub acceptance_command: String,
+    /// The kernel sandbox (Landlock) every agent CLI runs in (docs/governance.md).
+    pub sandbox: SandboxMode,
+    /// More paths agents may write (package caches, …); `~` is the home directory.
+    pub sandbox_extra_write: Vec<String>,
+    /// Outgoing TCP ports agents may connect to (Landlock ABI 4+); empty: no network rule.
+    pub sandbox_net_ports: Vec<u16>,
+}
+
+/// `[agents] sandbox`: what happens to agents on a kernel without Landlock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxMode {
+    /// Agents run confined; without Landlock none is started.
+    #[default]
+    Enforce,
+    /// Agents run confined where the kernel can; otherwise unconfined, with a warning.
+    #[serde(alias = "best-effort")]
+    BestEffort,
+    /// Agents run unconfined.
+    Off,
 }
 
 impl Default for AgentsConfig {
@@ -85,6 +105,9 @@ impl Default for AgentsConfig {
             task_budget_tokens: 0,
             task_budget_usd: 0.0,
             acceptance_command: String::new(),
+            sandbox: SandboxMode::Enforce,
+            sandbox_extra_write: Vec::new(),
+            sandbox_net_ports: Vec::new(),
         }
     }
 }
@@ -544,6 +567,10 @@ pub struct AdapterConfig {
     pub version_args: Vec<String>,
     /// `scripted`: the folder of scripts, relative to the repository root.
     pub script_dir: String,
+    /// What the CLI may write outside the worktree in the sandbox (its login and session
+    /// state). Absent: the kind's own (`~/.codex/`, `~/.claude/` and `~/.claude.json`,
+    /// `~/.gemini/`, `~/.aider/`).
+    pub state_dirs: Option<Vec<String>>,
 }
 
 /// `None` for a blank setting.

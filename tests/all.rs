@@ -33,6 +33,7 @@ mod plan;
 mod qa;
 mod qa_parse;
 mod qa_policy;
+mod sandbox;
 mod save;
 mod script_agent;
 mod store;

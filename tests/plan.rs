@@ -239,6 +239,9 @@ fn the_embedded_default_configuration_parses() {
         "agents.task_budget_tokens",
         "agents.task_budget_usd",
         "agents.acceptance_command",
+        "agents.sandbox",
+        "agents.sandbox_extra_write",
+        "agents.sandbox_net_ports",
         "roles.pm.adapter",
         "roles.pm.prompt",
         "roles.pm.budget_tokens",
@@ -283,7 +286,7 @@ fn the_embedded_default_configuration_parses() {
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 87, "{keys:?}");
+    assert_eq!(keys.len(), 90, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

@@ -75,7 +75,14 @@ fn base_config(adapter: &str) -> Config {
 }
 
 impl Swarm {
-    fn start(repo: Repo, config: Config) -> Swarm {
+    /// The agents run in the sandbox (the kernel's, where it has Landlock): besides their
+    /// worktrees they may write only the test's scratch folder (`repo.home`), where these
+    /// tests keep the files their scripts and the test share.
+    fn start(repo: Repo, mut config: Config) -> Swarm {
+        config
+            .agents
+            .sandbox_extra_write
+            .push(format!("{}/", repo.home.path().display()));
         let ws = repo.workspace();
         let core = Core::open(&ws, &config).unwrap();
         let (handle, join) = Handle::spawn(core, Duration::from_millis(50)).unwrap();
@@ -234,7 +241,7 @@ const THREE: &str = r#"{
 #[test]
 fn tasks_run_after_the_plan_is_approved_in_dependency_order_within_the_concurrency_limit() {
     let repo = committed();
-    let log = repo.path().join(".overlord/order.log");
+    let log = repo.home.path().join("order.log");
     let mut config = base_config("sh");
     config.agents.concurrency = 2;
     // a and b wait (up to 20 s) for each other's start, so they overlap however slowly the
@@ -489,10 +496,10 @@ fn a_task_over_its_token_budget_pauses_the_agent_and_tells_the_human() {
     let repo = committed();
     let mut config = base_config("spender");
     config.agents.task_budget_tokens = 1000;
-    let marker = repo.path().join(".overlord/resumed");
-    let pidfile = repo.path().join(".overlord/pid");
+    let marker = repo.home.path().join("resumed");
+    let pidfile = repo.home.path().join("pid");
     // It works on (and finishes) once the test says so: it would race its pause otherwise.
-    let go = repo.path().join(".overlord/go");
+    let go = repo.home.path().join("go");
     sh_adapter(
         &mut config,
         "spender",
@@ -542,9 +549,9 @@ fn the_kill_switch_suspends_running_agents_and_stops_dispatch() {
     let repo = committed();
     let mut config = base_config("slow");
     config.agents.concurrency = 1;
-    let pids = repo.path().join(".overlord/pids");
+    let pids = repo.home.path().join("pids");
     // Each run finishes once the test says so: a runs until the kill switch is on.
-    let go = repo.path().join(".overlord/go");
+    let go = repo.home.path().join("go");
     sh_adapter(
         &mut config,
         "slow",
@@ -697,7 +704,7 @@ fn a_failed_acceptance_check_opens_a_branch_todo_whose_fix_completes_the_task() 
 fn a_design_spec_waits_for_the_human_and_a_rejection_sends_it_back_with_the_reason() {
     let repo = committed();
     let mut config = base_config("sh");
-    let prompts = repo.path().join(".overlord/prompts.log");
+    let prompts = repo.home.path().join("prompts.log");
     sh_adapter(
         &mut config,
         "sh",
@@ -860,7 +867,7 @@ fn pid_alive(pid: &str) -> bool {
 fn assign_redirects_a_running_agent_which_starts_again_with_the_new_instructions() {
     let repo = committed();
     let mut config = base_config("sh");
-    let prompts = repo.path().join(".overlord/prompts.log");
+    let prompts = repo.home.path().join("prompts.log");
     sh_adapter(
         &mut config,
         "sh",
@@ -905,7 +912,7 @@ fn a_run_past_its_timeout_is_stopped_with_its_children_and_the_task_fails_after_
     let repo = committed();
     let mut config = base_config("sh");
     config.agents.max_attempts = 2;
-    let pids = repo.path().join(".overlord/child-pids");
+    let pids = repo.home.path().join("child-pids");
     sh_adapter(
         &mut config,
         "sh",
@@ -940,7 +947,7 @@ fn a_run_past_its_timeout_is_stopped_with_its_children_and_the_task_fails_after_
 fn a_cli_that_leaves_a_process_behind_has_it_stopped_and_the_human_told() {
     let repo = committed();
     let mut config = base_config("sh");
-    let pids = repo.path().join(".overlord/child-pids");
+    let pids = repo.home.path().join("child-pids");
     sh_adapter(
         &mut config,
         "sh",
@@ -970,7 +977,7 @@ fn a_cli_that_leaves_a_process_behind_has_it_stopped_and_the_human_told() {
 fn deferring_a_design_spec_asks_its_author_for_an_update_and_the_same_approval_is_decided_again() {
     let repo = committed();
     let mut config = base_config("sh");
-    let prompts = repo.path().join(".overlord/prompts.log");
+    let prompts = repo.home.path().join("prompts.log");
     sh_adapter(
         &mut config,
         "sh",
@@ -1055,7 +1062,7 @@ fn an_agent_quiet_past_stall_secs_shows_as_stalled_until_it_speaks_again() {
     let mut config = base_config("sh");
     config.agents.stall_secs = 1;
     // It stays quiet until the test has seen it stalled (a fixed pause would race the look).
-    let go = repo.path().join(".overlord/go");
+    let go = repo.home.path().join("go");
     sh_adapter(
         &mut config,
         "sh",

@@ -171,7 +171,7 @@ fn implementer(task: &str, file: &str, content: &str, concern: bool) -> String {
     let mut s = format!(
         r#"
 [[step]]
-run = "log=\"$OVERLORD_REPO/.overlord/e2e-order.log\"; echo start {task} $(date +%s%N) >> \"$log\"; n=0; while [ $(grep -c '^start' \"$log\") -lt 2 ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n+1)); done; sleep 1.5"
+run = "log=\"$HOME/e2e-order.log\"; echo start {task} $(date +%s%N) >> \"$log\"; n=0; while [ $(grep -c '^start' \"$log\") -lt 2 ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n+1)); done; sleep 1.5"
 "#
     );
     if concern {
@@ -188,7 +188,7 @@ concern = { severity = "warning", category = "spec_ambiguity", summary = "Should
 write = {{ path = "{file}", content = "{content}" }}
 
 [[step]]
-run = "echo end {task} $(date +%s%N) >> \"$OVERLORD_REPO/.overlord/e2e-order.log\""
+run = "echo end {task} $(date +%s%N) >> \"$HOME/e2e-order.log\""
 
 [[step]]
 commit = "feat: {task}"
@@ -256,6 +256,8 @@ fn start() -> Run {
 poll_ms = 50
 
 [agents]
+# The agents run in the kernel sandbox; the test's home is their scratch (the order log).
+sandbox_extra_write = ["~/"]
 concurrency = 4
 backoff_secs = 0
 escalate_after_secs = 2
@@ -438,9 +440,9 @@ fn the_whole_workflow_runs_headless_with_scripted_agents() {
         "{fix:#}"
     );
     assert!(
-        order_overlap(&run.repo.path().join(".overlord/e2e-order.log")),
+        order_overlap(&run.repo.home.path().join("e2e-order.log")),
         "the implementers ran in parallel: {}",
-        std::fs::read_to_string(run.repo.path().join(".overlord/e2e-order.log")).unwrap()
+        std::fs::read_to_string(run.repo.home.path().join("e2e-order.log")).unwrap()
     );
 
     // The fix passes the acceptance check; the test plan waits for the human's validation.

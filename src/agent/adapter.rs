@@ -55,6 +55,18 @@ impl AdapterKind {
         }
     }
 
+    /// Where the CLI keeps its login and sessions, writable in the sandbox unless
+    /// `[adapters.<name>] state_dirs` says otherwise.
+    pub fn state_dirs(self) -> &'static [&'static str] {
+        match self {
+            AdapterKind::Codex => &["~/.codex/"],
+            AdapterKind::Claude => &["~/.claude/", "~/.claude.json"],
+            AdapterKind::Gemini => &["~/.gemini/"],
+            AdapterKind::Aider => &["~/.aider/"],
+            AdapterKind::Command | AdapterKind::Scripted => &[],
+        }
+    }
+
     /// Whether a follow-up can resume the CLI's session (by its id).
     pub fn resumes(self) -> bool {
         !matches!(self, AdapterKind::Command)
@@ -104,6 +116,9 @@ pub struct AdapterSpec {
     pub prices: Option<PriceTable>,
     pub version_args: Vec<String>,
     pub script_dir: String,
+    /// What the CLI may write besides its worktree in the sandbox (`~` is the home
+    /// directory; a path ending in `/` is a folder created when missing).
+    pub state_dirs: Vec<String>,
 }
 
 /// The adapters every repository has unless its configuration changes them.
@@ -168,6 +183,10 @@ impl AdapterSpec {
                 c.version_args.clone()
             },
             script_dir,
+            state_dirs: c
+                .state_dirs
+                .clone()
+                .unwrap_or_else(|| kind.state_dirs().iter().map(|d| d.to_string()).collect()),
         })
     }
 

@@ -31,6 +31,11 @@ pub(super) fn agents(repo: &Option<PathBuf>, json: bool) -> Outcome {
         .map(|r| (r, config.roles.get(r).adapter.trim().to_string()))
         .collect();
     check_roles(&config, &specs, &roles, &mut warnings);
+    let support = crate::runtime::sandbox::probe();
+    if let Some(w) = crate::runtime::sandbox::standing_warning(&config, &support) {
+        eprintln!("warning: {w}");
+        warnings.push(w);
+    }
     let probes = probe_all(&specs);
     let rows: Vec<Row> = specs
         .iter()
@@ -44,10 +49,45 @@ pub(super) fn agents(repo: &Option<PathBuf>, json: bool) -> Outcome {
             (spec, p, used_by)
         })
         .collect();
+    let sandbox = sandbox_summary(&config, &support);
     if json {
-        return print_rows_json(&rows, &warnings);
+        return print_rows_json(&rows, &warnings, &sandbox);
     }
-    print_rows(&rows)
+    print_rows(&rows)?;
+    println!("sandbox: {sandbox}");
+    Ok(())
+}
+
+/// How agents run: confined by Landlock, or unconfined and why.
+fn sandbox_summary(config: &Config, support: &crate::runtime::sandbox::Support) -> String {
+    use crate::config::SandboxMode;
+    use crate::runtime::sandbox::Support;
+    match (config.agents.sandbox, support) {
+        (SandboxMode::Off, _) => "off — agents run unconfined ([agents] sandbox = \"off\")".into(),
+        (_, Support::Available { net }) => format!(
+            "agents run confined by Landlock ({}){}",
+            if config.agents.sandbox == SandboxMode::Enforce {
+                "enforce"
+            } else {
+                "best_effort"
+            },
+            match (config.agents.sandbox_net_ports.is_empty(), net) {
+                (true, _) => String::new(),
+                (false, true) => format!(
+                    ", outgoing TCP to ports {:?} only",
+                    config.agents.sandbox_net_ports
+                ),
+                (false, false) =>
+                    ", but this kernel cannot limit the network (Landlock ABI < 4)".into(),
+            }
+        ),
+        (SandboxMode::Enforce, Support::Unavailable(_)) => {
+            "enforce — no agent is started (no Landlock)".into()
+        }
+        (SandboxMode::BestEffort, Support::Unavailable(_)) => {
+            "best_effort — agents run unconfined (no Landlock)".into()
+        }
+    }
 }
 
 /// The configuration the adapters come from. An explicit --repo must be a repository; run
@@ -123,7 +163,7 @@ fn probe_all(specs: &[AdapterSpec]) -> Vec<Probe> {
     })
 }
 
-fn print_rows_json(rows: &[Row], warnings: &[String]) -> Outcome {
+fn print_rows_json(rows: &[Row], warnings: &[String], sandbox: &str) -> Outcome {
     let adapters: Vec<serde_json::Value> = rows
         .iter()
         .map(|(spec, p, used_by)| {
@@ -144,6 +184,7 @@ fn print_rows_json(rows: &[Row], warnings: &[String]) -> Outcome {
         "schema_version": JSON_SCHEMA_VERSION,
         "adapters": adapters,
         "warnings": warnings,
+        "sandbox": sandbox,
     }))
 }
 

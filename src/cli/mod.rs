@@ -51,6 +51,7 @@ mod output;
 mod owner;
 mod plan;
 mod qa;
+mod sandbox_exec;
 mod save;
 mod script_agent;
 mod serve;
@@ -68,6 +69,7 @@ pub use metrics::MetricsArgs;
 pub use output::JSON_SCHEMA_VERSION;
 pub use plan::PlanCmd;
 pub use qa::{QaArgs, QaCmd};
+pub use sandbox_exec::SandboxExecArgs;
 pub use save::RollbackArgs;
 pub use script_agent::ScriptAgentArgs;
 pub use variation::VariationCmd;
@@ -129,6 +131,11 @@ pub enum Sub {
     /// (run by the scripted adapter; see docs/adapters.md)
     #[command(hide = true)]
     ScriptAgent(ScriptAgentArgs),
+    /// The agents' sandbox: restrict this process with Landlock to write only the given
+    /// paths, then run PROGRAM (the supervisor starts every agent CLI this way; see
+    /// docs/governance.md, "The sandbox")
+    #[command(hide = true)]
+    SandboxExec(SandboxExecArgs),
     /// Check, summarize or export the audit trail
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -256,6 +263,10 @@ fn help() -> clap::builder::StyledStr {
 }
 
 fn dispatch(cli: Cli) -> Outcome {
+    // The wrapper opens nothing in the repository (no log) before it confines itself.
+    if let Some(Sub::SandboxExec(args)) = cli.command {
+        return sandbox_exec::sandbox_exec(args);
+    }
     let repo = cli.repo;
     start_logging(&repo, &cli.command);
     let Some(sub) = cli.command else {
@@ -277,6 +288,7 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Handoff(args) => handoff::handoff(&repo, args),
         Sub::Variation(cmd) => variation::variation(&repo, cmd),
         Sub::ScriptAgent(args) => script_agent::script_agent(args),
+        Sub::SandboxExec(args) => sandbox_exec::sandbox_exec(args),
         Sub::Audit(cmd) => audit::audit(&repo, cmd),
         Sub::Metrics(args) => metrics::metrics(&repo, args),
         Sub::Digest { json, now } => digest::digest(&repo, json, now),

@@ -17,6 +17,13 @@ pub(super) fn status(repo: &Option<PathBuf>, json: bool) -> Outcome {
     // Records lost is a failure to report (exit 1); a read-only store is only a note.
     let lost = matches!(blocker, Some(StoreError::Anchor(_)));
     let warning = blocker.as_ref().map(|b| b.to_string());
+    // A standing warning while the sandbox does not confine agents (same kernel, same config
+    // as the owner's).
+    let (config, _) = crate::config::Config::load(&ws.config_path(), ".overlord/config.toml");
+    let warnings: Vec<String> =
+        crate::runtime::sandbox::standing_warning(&config, &crate::runtime::sandbox::probe())
+            .into_iter()
+            .collect();
     if json {
         let state = session.state()?;
         print_json(&serde_json::json!({
@@ -24,22 +31,29 @@ pub(super) fn status(repo: &Option<PathBuf>, json: bool) -> Outcome {
             "report": StatusReport::from_state(&state, &crate::core::now()),
             "store_warning": warning,
             "state": state,
+            "warnings": warnings,
         }))?;
         return if lost { Err(Failed(1)) } else { Ok(()) };
     }
-    if warning.is_none() {
-        let reply = session.submit(Command::Status)?;
-        let refused = reply
-            .error
-            .as_ref()
-            .filter(|e| e.code == RejectCode::Storage);
-        match refused {
-            None => return render_reply(&reply, false),
-            // The owner could not write the query's record: show what it holds anyway.
-            Some(e) => return read_only_status(&mut session, &e.message, true),
+    let outcome = match warning {
+        None => {
+            let reply = session.submit(Command::Status)?;
+            let refused = reply
+                .error
+                .as_ref()
+                .filter(|e| e.code == RejectCode::Storage);
+            match refused {
+                None => render_reply(&reply, false),
+                // The owner could not write the query's record: show what it holds anyway.
+                Some(e) => read_only_status(&mut session, &e.message, true),
+            }
         }
+        Some(why) => read_only_status(&mut session, &why, lost),
+    };
+    for w in &warnings {
+        println!("warning: {w}");
     }
-    read_only_status(&mut session, warning.as_deref().unwrap_or_default(), lost)
+    outcome
 }
 
 /// The status read from the state without writing, under the reason nothing can be written.

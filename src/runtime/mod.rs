@@ -3,12 +3,14 @@
 //! configured adapters and probes their CLIs; `script` is the scripted agent
 //! (`overlord-tui script-agent`); `supervisor` schedules the plan's tasks on agents;
 //! `prompts` are the role prompts; `procs` reads `/proc`; `tree` is an agent's process tree
-//! (its group and every descendant seen), how it is signalled and stopped.
+//! (its group and every descendant seen), how it is signalled and stopped; `sandbox` confines
+//! every agent CLI with Landlock.
 
 pub mod adapters;
 pub mod process;
 pub mod procs;
 pub mod prompts;
+pub mod sandbox;
 pub mod script;
 pub mod supervisor;
 pub mod tree;

@@ -66,6 +66,11 @@ pub fn load_look(root: &Path, config: &Config) -> (Theme, Keymap, Vec<String>) {
         Keymap::defaults()
     };
     warnings.extend(w.iter().map(|w| w.to_string()));
+    // While the sandbox does not confine agents (docs/governance.md, "The sandbox").
+    warnings.extend(crate::runtime::sandbox::standing_warning(
+        config,
+        &crate::runtime::sandbox::probe(),
+    ));
     (theme, keymap, warnings)
 }
 

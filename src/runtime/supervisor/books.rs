@@ -140,4 +140,26 @@ pub struct Supervisor {
     pub(super) events: broadcast::Receiver<Event>,
     /// Events folded into `state` but not reacted to yet.
     pub(super) reactions: VecDeque<Event>,
+    /// The agents' kernel sandbox.
+    pub(super) sandbox: SandboxBook,
+}
+
+/// What the supervisor keeps of the sandbox.
+pub(super) struct SandboxBook {
+    /// What the kernel offers, asked once at start.
+    pub(super) support: crate::runtime::sandbox::Support,
+    /// The refusal to start agents was raised as a concern (once per start).
+    pub(super) told: bool,
+    /// The denials of each agent's current run.
+    pub(super) denials: BTreeMap<String, crate::runtime::sandbox::Denials>,
+}
+
+impl SandboxBook {
+    pub(super) fn new() -> SandboxBook {
+        SandboxBook {
+            support: crate::runtime::sandbox::probe(),
+            told: false,
+            denials: Default::default(),
+        }
+    }
 }

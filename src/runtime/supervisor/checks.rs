@@ -30,6 +30,7 @@ fn commit_leftovers(
     result: Option<&str>,
 ) -> Result<Option<String>, String> {
     let repo = git2::Repository::open(dir).map_err(|e| e.message().to_string())?;
+    on_task_branch(&repo, task)?;
     let mut index = repo.index().map_err(|e| e.message().to_string())?;
     index
         .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
@@ -60,6 +61,29 @@ fn commit_leftovers(
         .commit(Some("HEAD"), &author, &committer, &message, &tree, &[&head])
         .map_err(|e| e.message().to_string())?;
     Ok(Some(oid.to_string()))
+}
+
+/// The agent may write its worktree's `.git` file and admin folder (its `HEAD`): Overlord,
+/// which commits unconfined, commits only in a linked worktree on the task's own branch (a
+/// fix task's: its parent's), never on `main` or another branch the agent pointed it at.
+fn on_task_branch(repo: &git2::Repository, task: &Task) -> Result<(), String> {
+    let head = repo
+        .find_reference("HEAD")
+        .ok()
+        .and_then(|h| h.symbolic_target().map(str::to_string))
+        .unwrap_or_default();
+    let ours = std::iter::once(&task.id)
+        .chain(task.parent_id.as_ref())
+        .any(|t| head.starts_with("refs/heads/session/") && head.ends_with(&format!("/task/{t}")));
+    if repo.is_worktree() && ours {
+        Ok(())
+    } else {
+        Err(format!(
+            "the worktree is not on task {}'s branch (its HEAD: {}): nothing was committed",
+            task.id,
+            if head.is_empty() { "detached" } else { &head }
+        ))
+    }
 }
 
 /// Files the worktree's branch changed since it left `base`.

@@ -23,9 +23,15 @@ impl Supervisor {
         if self.state.dispatch_frozen() {
             return;
         }
-        self.pending_turns().await;
+        // `[agents] sandbox = "enforce"` without Landlock: no agent starts (the human is told).
+        let held = self.sandbox_holds().await;
+        if !held {
+            self.pending_turns().await;
+        }
         self.initiate().await;
-        self.dispatch().await;
+        if !held {
+            self.dispatch().await;
+        }
     }
 
     /// A run that printed nothing for `[agents] stall_secs` is marked stalled (its detail), and
@@ -67,7 +73,7 @@ impl Supervisor {
         self.last_flush = Instant::now();
         let mut kinds = Vec::new();
         for (id, b) in self.agents.iter_mut() {
-            if b.events == 0 && b.new_session.is_none() {
+            if b.events == 0 && b.new_session.is_none() && b.last_output.is_none() {
                 continue;
             }
             if !self.state.agents.contains_key(id) {

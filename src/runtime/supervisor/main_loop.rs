@@ -60,6 +60,7 @@ impl Supervisor {
             warned: errors,
             events,
             reactions: VecDeque::new(),
+            sandbox: super::books::SandboxBook::new(),
         })
     }
 

@@ -36,7 +36,8 @@
 //! owner left running and keeps two runs off one task or worktree; `budget` counts spending; `retry` the retries and backoff;
 //! `rate_limit` the rate-limit pauses and the fallback adapters; `acceptance` and `checks`
 //! the post-run checks; `branch_todo` the fix tasks; `review` the human's review;
-//! `raw_output` the agents' raw lines; `text` shortens text.
+//! `raw_output` the agents' raw lines; `sandboxing` starts every CLI in the kernel sandbox;
+//! `text` shortens text.
 
 mod acceptance;
 mod books;
@@ -56,6 +57,7 @@ mod reactions;
 mod retry;
 mod review;
 mod run;
+mod sandboxing;
 mod text;
 
 pub use books::Supervisor;

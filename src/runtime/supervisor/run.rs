@@ -63,7 +63,7 @@ impl Supervisor {
             workdir: &workdir,
             files: &files,
         };
-        let invocation = spec.invocation(&turn, &self.self_exe);
+        let invocation = self.sandboxed(agent, &spec, spec.invocation(&turn, &self.self_exe));
         let book = self.agents.entry(agent.to_string()).or_default();
         book.runs += 1;
         book.last_worktree = Some(workdir.clone());
@@ -83,6 +83,12 @@ impl Supervisor {
                 Purpose::Assign(_) => "assign".into(),
             }
         ));
+        // Not started when the sandbox cannot be set up as configured: the run ends like a
+        // CLI that could not be started, with the reason.
+        let (invocation, refused) = match invocation {
+            Ok(i) => (i, None),
+            Err(e) => (spec.invocation(&turn, &self.self_exe), Some(e)),
+        };
         let opts = RunOptions {
             invocation,
             env: self.run_env(agent, &task, role, attempt),
@@ -150,6 +156,23 @@ impl Supervisor {
             if let Some(s) = self.runs.get_mut(agent) {
                 s.suspended = true;
             }
+        }
+        if let Some(e) = refused {
+            let end = RunEnd {
+                spawn_error: Some(e),
+                ..RunEnd::default()
+            };
+            let (tx, agent) = (self.tx.clone(), agent.to_string());
+            tokio::spawn(async move {
+                let _ = tx
+                    .send(Msg::Ended {
+                        agent,
+                        run: run_id,
+                        end,
+                    })
+                    .await;
+            });
+            return;
         }
         let record = ProcessRecord {
             handle: self.handle.clone(),
@@ -267,6 +290,7 @@ impl Supervisor {
                 self.charge(agent, &t, spent).await;
             }
         }
+        self.sandbox_denial(agent, event.raw()).await;
     }
 
     /// A run ended: its activity is written, then what it was for decides what follows (an
@@ -278,7 +302,11 @@ impl Supervisor {
         let Some(slot) = self.runs.remove(agent) else {
             return;
         };
-        // Activity of the run, written before its outcome.
+        // Refused writes its stderr reported, then the activity of the run, written before
+        // its outcome.
+        for line in &end.stderr_tail {
+            self.sandbox_denial(agent, line).await;
+        }
         self.flush().await;
         if let Some(u) = end.usage {
             self.agents.entry(agent.to_string()).or_default().usage = u;
