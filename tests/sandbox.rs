@@ -381,16 +381,18 @@ fn enforce_on_a_kernel_without_landlock_starts_no_agent_and_says_what_to_do() {
 
 #[test]
 fn best_effort_on_a_kernel_without_landlock_runs_agents_unconfined_with_a_warning() {
-    // The agent proves it is unconfined: it writes into .overlord/.
+    // The agent proves it is unconfined: it writes into .overlord/ (and it still runs with
+    // no_new_privs, the mark by which the owner knows an agent's process).
     let repo = repository(
-        "echo ran > \"$OVERLORD_REPO/.overlord/unconfined\"; echo ok",
+        "grep NoNewPrivs /proc/self/status > \"$OVERLORD_REPO/.overlord/unconfined\"; echo ok",
         "best_effort",
         ONE_TASK,
     );
     let owner = start(repo, vec![(PRETEND_NO_LANDLOCK, "1")]);
     owner.approve_plan();
     owner.wait("the task done", 60, |s| status_of(s, "t1") == "done");
-    assert!(owner.repo.path().join(".overlord/unconfined").exists());
+    let nnp = std::fs::read_to_string(owner.repo.path().join(".overlord/unconfined")).unwrap();
+    assert!(nnp.contains("NoNewPrivs:\t1"), "{nnp:?}");
     let status = owner.ok(&["status"]);
     assert!(
         status.contains("warning: sandbox: agents run unconfined"),

@@ -72,6 +72,12 @@ pub(super) fn sandbox_exec(args: SandboxExecArgs) -> Outcome {
             );
         }
     }
+    // Then `no_new_privs`, for good, whatever the kernel's Landlock: no setuid program raises
+    // the agent's rights, and the flag — inherited, never cleared — is how the owner tells a
+    // process of an agent's tree that left it (`core::identity`).
+    if let Err(e) = rustix::thread::set_no_new_privs(true) {
+        return fail(EXIT_SANDBOX, format!("cannot set no_new_privs: {e}"));
+    }
     let policy = Policy {
         write: args.write,
         mkdir: args.mkdir,
