@@ -66,7 +66,9 @@ impl Drop for Owner {
 }
 
 /// A repository with Overlord set up, every role on the `sh` adapter running `script`.
-fn repo_with_agent(script: &str) -> Repo {
+/// The agents run in the sandbox: besides their worktrees they may write `scratch`, where the
+/// test and the script share files.
+fn repo_with_agent(script: &str, scratch: &Path) -> Repo {
     let repo = Repo::new();
     repo.write("README.md", "hello\n");
     git(repo.path(), repo.home.path(), &["add", "."]);
@@ -74,8 +76,9 @@ fn repo_with_agent(script: &str) -> Repo {
     git(repo.path(), repo.home.path(), &["branch", "-M", "main"]);
     let o = repo.run(&["init"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let mut config = String::from(
-        "[core]\npoll_ms = 50\n\n[agents]\nbackoff_secs = 0\ncancel_grace_secs = 1\nflush_ms = 100\nacceptance_command = \"off\"\n\n",
+    let mut config = format!(
+        "[core]\npoll_ms = 50\n\n[agents]\nbackoff_secs = 0\ncancel_grace_secs = 1\nflush_ms = 100\nacceptance_command = \"off\"\nsandbox_extra_write = [{}]\n\n",
+        serde_json::to_string(&format!("{}/", scratch.display())).unwrap()
     );
     for role in [
         "pm",
@@ -196,7 +199,7 @@ fn sigterm_of_run_stops_the_agent_and_its_setsid_grandchild_and_records_the_proc
         "setsid sleep 1000 & echo $! > {g}.tmp; mv {g}.tmp {g}; echo $$ > {a}.tmp; mv {a}.tmp {a}; sleep 1000",
         g = grand.display(),
         a = agent.display()
-    ));
+    ), dir.path());
     let mut owner = Owner::start(&repo, 1);
     approve_plan(&repo, &owner);
     let g = wait_for("the grandchild's pid", PATIENCE, || pids(&grand).pop());
@@ -239,30 +242,38 @@ fn sigterm_of_run_stops_the_agent_and_its_setsid_grandchild_and_records_the_proc
 fn after_kill_9_of_run_the_restart_stops_the_leftover_agent_before_starting_the_task_again() {
     let dir = tempfile::tempdir().unwrap();
     let starts = dir.path().join("starts");
+    let clis = dir.path().join("clis");
     let overlap = dir.path().join("overlap");
-    // Each run of the agent first looks whether an earlier run of the task still runs (a
-    // zombie does not), then appends its pid; then it works (sleeps).
+    // Each run of the agent first looks whether an earlier run's work on the task still runs
+    // (a zombie does not), then starts its work (a sleep in its process group) and records
+    // the work's pid and its own.
     let repo = repo_with_agent(&format!(
-        "for p in $(cat {s} 2>/dev/null); do st=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); if [ -n \"$st\" ] && [ \"$st\" != Z ]; then echo \"$$ started while $p ran\" >> {o}; fi; done; echo $$ >> {s}; sleep 1000",
+        "for p in $(cat {s} 2>/dev/null); do st=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); if [ -n \"$st\" ] && [ \"$st\" != Z ]; then echo \"$$ started while $p ran\" >> {o}; fi; done; sleep 1000 & echo $! >> {s}; echo $$ >> {c}; wait",
         s = starts.display(),
+        c = clis.display(),
         o = overlap.display()
-    ));
+    ), dir.path());
     let mut first = Owner::start(&repo, 1);
     approve_plan(&repo, &first);
-    let old = wait_for("the first run of the task", PATIENCE, || {
-        pids(&starts).first().copied()
+    let old_cli = wait_for("the first run of the task", PATIENCE, || {
+        pids(&clis).first().copied()
     });
+    let old = pids(&starts)[0];
     wait_until("the first run's process recorded", PATIENCE, || {
-        recorded_pid(&state(&repo)) == Some(old)
+        recorded_pid(&state(&repo)) == Some(old_cli)
     });
     first.signal(rustix::process::Signal::KILL);
     first.wait_exit();
-    // The precondition: a killed owner stops nothing, its agent runs on.
+    // The CLI itself dies with its owner (the sandbox wrapper's PR_SET_PDEATHSIG), but what
+    // it started runs on: the precondition of this test.
+    wait_until("the CLI dies with its owner", PATIENCE, || {
+        !running(old_cli)
+    });
     assert!(
         running(old),
-        "the agent died with its owner; nothing to test"
+        "the agent's work died with its owner; nothing to test"
     );
-    assert_eq!(recorded_pid(&state(&repo)), Some(old));
+    assert_eq!(recorded_pid(&state(&repo)), Some(old_cli));
 
     let mut second = Owner::start(&repo, 2);
     let deadline = std::time::Instant::now() + PATIENCE;
@@ -292,7 +303,7 @@ fn after_kill_9_of_run_the_restart_stops_the_leftover_agent_before_starting_the_
     assert!(!running(old), "the leftover {old} still runs");
     let s = wait_for("the new run recorded", PATIENCE, || {
         let s = state(&repo);
-        (recorded_pid(&s) == Some(new)).then_some(s)
+        (recorded_pid(&s) == pids(&clis).get(1).copied()).then_some(s)
     });
     let on_a: Vec<&String> = s["agents"]
         .as_object()
@@ -311,17 +322,18 @@ fn after_kill_9_of_run_the_restart_stops_the_leftover_agent_before_starting_the_
         .expect("a concern about the leftover");
     let summary = concern["summary"].as_str().unwrap();
     assert!(
-        summary.contains(&format!("pid {old}")) && summary.contains("before dispatching again"),
+        summary.contains(&format!("pid {old_cli}")) && summary.contains("before dispatching again"),
         "{summary}"
     );
     // The store: the old process started and ended (recorded by the restart), before the
     // new one started.
     let evs = events(&repo);
-    let pos_old_end = evs
-        .iter()
-        .position(|e| matches!(&e.kind, EventKind::AgentProcessEnded { pid, .. } if *pid == old));
+    let pos_old_end = evs.iter().position(
+        |e| matches!(&e.kind, EventKind::AgentProcessEnded { pid, .. } if *pid == old_cli),
+    );
+    let new_cli = pids(&clis)[1];
     let pos_new_start = evs.iter().position(
-        |e| matches!(&e.kind, EventKind::AgentProcessStarted { process, .. } if process.pid == new),
+        |e| matches!(&e.kind, EventKind::AgentProcessStarted { process, .. } if process.pid == new_cli),
     );
     assert!(
         pos_old_end.is_some() && pos_old_end < pos_new_start,
@@ -333,7 +345,7 @@ fn after_kill_9_of_run_the_restart_stops_the_leftover_agent_before_starting_the_
             .iter()
             .map(|p| p.1)
             .collect::<Vec<_>>(),
-        vec![old, new]
+        vec![old_cli, new_cli]
     );
 
     second.signal(rustix::process::Signal::TERM);

@@ -409,8 +409,10 @@ fn the_real_supervisor_s_agent_cannot_act_as_the_human_by_any_route() {
         out = shell_quote(&out.path().display().to_string()),
         sock = shell_quote(&repo.path().join(".overlord/overlord.sock").display().to_string()),
     );
-    let mut config = String::from(
-        "[core]\npoll_ms = 50\n\n[agents]\nbackoff_secs = 0\ncancel_grace_secs = 1\nflush_ms = 100\nacceptance_command = \"off\"\n\n",
+    // The agent runs in the sandbox; it may write its findings to `out` besides its worktree.
+    let mut config = format!(
+        "[core]\npoll_ms = 50\n\n[agents]\nbackoff_secs = 0\ncancel_grace_secs = 1\nflush_ms = 100\nacceptance_command = \"off\"\nsandbox_extra_write = [{}]\n\n",
+        serde_json::to_string(&format!("{}/", out.path().display())).unwrap()
     );
     for role in [
         "pm",

@@ -1130,9 +1130,11 @@ fn a_run_does_not_start_on_a_task_a_live_recorded_process_holds_until_that_proce
 
     let repo = committed();
     let mut config = base_config("sh");
-    let ghost_file = repo.path().join(".overlord/ghost-pid");
-    let starts = repo.path().join(".overlord/starts");
-    let overlap = repo.path().join(".overlord/overlap");
+    // Shared with the script in the test's scratch folder (the sandbox keeps .overlord/ out
+    // of the agents' reach).
+    let ghost_file = repo.home.path().join("ghost-pid");
+    let starts = repo.home.path().join("starts");
+    let overlap = repo.home.path().join("overlap");
     // The agent first looks whether the process holding its task still runs (a zombie does
     // not), then records its start.
     sh_adapter(

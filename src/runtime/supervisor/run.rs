@@ -137,18 +137,7 @@ impl Supervisor {
                 )),
                 ..RunEnd::default()
             };
-            let tx = self.tx.clone();
-            let agent = agent.to_string();
-            tokio::spawn(async move {
-                let _ = tx
-                    .send(Msg::Ended {
-                        agent,
-                        run: run_id,
-                        end,
-                    })
-                    .await;
-            });
-            return;
+            return self.end_unstarted(agent, run_id, end);
         }
         if paused {
             // Paused while it was being prepared: start it suspended.
@@ -162,17 +151,7 @@ impl Supervisor {
                 spawn_error: Some(e),
                 ..RunEnd::default()
             };
-            let (tx, agent) = (self.tx.clone(), agent.to_string());
-            tokio::spawn(async move {
-                let _ = tx
-                    .send(Msg::Ended {
-                        agent,
-                        run: run_id,
-                        end,
-                    })
-                    .await;
-            });
-            return;
+            return self.end_unstarted(agent, run_id, end);
         }
         let record = ProcessRecord {
             handle: self.handle.clone(),
@@ -181,6 +160,21 @@ impl Supervisor {
             worktree: workdir.display().to_string(),
         };
         forward(self.tx.clone(), record, run_id, opts, parser, ctl_rx);
+    }
+
+    /// A run that does not start (held back, or refused by the sandbox) ends at once, through
+    /// the loop like any other end.
+    fn end_unstarted(&self, agent: &str, run_id: u64, end: RunEnd) {
+        let (tx, agent) = (self.tx.clone(), agent.to_string());
+        tokio::spawn(async move {
+            let _ = tx
+                .send(Msg::Ended {
+                    agent,
+                    run: run_id,
+                    end,
+                })
+                .await;
+        });
     }
 
     /// The `OVERLORD_*` environment of the agent's CLI.
