@@ -623,4 +623,24 @@ fn the_activity_log_words_alerts_the_digest_and_the_kill_switch() {
         })),
         "Daily digest 2026-11-21: 0 merges — reports/DAILY_2026-11-21.md"
     );
+    // An agent's CLI process, named with its agent (not "agent process started").
+    assert_eq!(
+        describe(&ev(EventKind::AgentProcessStarted {
+            agent: "implementer-1".into(),
+            process: overlord::protocol::model::AgentProcess {
+                pid: 4242,
+                start_ticks: 7,
+                task: Some("a".into()),
+                worktree: None,
+            },
+        })),
+        "implementer-1's CLI started (pid 4242) on a"
+    );
+    assert_eq!(
+        describe(&ev(EventKind::AgentProcessEnded {
+            agent: "implementer-1".into(),
+            pid: 4242,
+        })),
+        "implementer-1's CLI (pid 4242) and all it started have stopped"
+    );
 }

@@ -159,6 +159,18 @@ pub fn describe(e: &Event) -> String {
             concern.map(|c| format!(" ({c})")).unwrap_or_default()
         ),
         EventKind::MetricAlertCleared { key } => format!("alert {key} cleared"),
+        EventKind::AgentProcessStarted { agent, process } => format!(
+            "{agent}'s CLI started (pid {}){}",
+            process.pid,
+            process
+                .task
+                .as_ref()
+                .map(|t| format!(" on {t}"))
+                .unwrap_or_default()
+        ),
+        EventKind::AgentProcessEnded { agent, pid } => {
+            format!("{agent}'s CLI (pid {pid}) and all it started have stopped")
+        }
         EventKind::DailyReportWritten { summary, path, .. } => format!("{summary} — {path}"),
         EventKind::DispatchHalted { reason } => format!(
             "kill switch on{}",
