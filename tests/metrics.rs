@@ -2179,6 +2179,33 @@ fn the_daily_digest_says_what_the_24_hours_brought() {
             key: "qa_gate_failed".into(),
         },
     );
+    // A task branch merged twice (after a rollback) is one branch; a run that asked for the
+    // human did not pass; a pass rate is already in percent.
+    for at in [ts(21, 10, 5), ts(21, 10, 10)] {
+        l.at(
+            &at,
+            EventKind::GitAction {
+                action: "merge".into(),
+                reference: "refs/heads/session/s/integration".into(),
+                old: None,
+                new: Some("def".into()),
+                source: Some("refs/heads/session/s/task/t9".into()),
+                trigger: "save".into(),
+                detail: "t9: 2 commits".into(),
+            },
+        );
+    }
+    let mut asked = Run {
+        decision: QaDecision::RequireHuman,
+        tests: Some(4),
+        ..Run::new(3)
+    }
+    .recorded(&ts(21, 10, 20), &ts(21, 10, 25));
+    if let EventKind::QaRunRecorded { run } = &mut asked {
+        run.metrics.pass_rate = Some(100.0);
+    }
+    l.at(&ts(21, 10, 20), qa_started(3))
+        .at(&ts(21, 10, 25), asked);
     let d = render(&l.events, &l.state, NOW).expect("now parses");
     assert_eq!(d.date, "2026-11-21");
     assert_eq!(d.file_name(), "DAILY_2026-11-21.md");
@@ -2186,17 +2213,19 @@ fn the_daily_digest_says_what_the_24_hours_brought() {
     // and QA-2, concerns 2 and 3 opened (1 was raised before), 1 and 2 resolved.
     assert_eq!(
         d.summary,
-        "Daily digest 2026-11-21: 2 merges, 1 checkpoint (1 saved, 0 rolled back), QA 2 runs (1 passed), concerns +2/−2 (1 open), spend $0.0060 (600 tokens), 1 alert in force"
+        "Daily digest 2026-11-21: 3 branches merged, 1 checkpoint (1 saved, 0 rolled back), QA 3 runs (1 passed, 1 asked the human), concerns +2/−2 (1 open), spend $0.0060 (600 tokens), 1 alert in force"
     );
     for line in [
         "| QA-1 | 2026-11-20T14:10:00.000Z | auto_merge | 90.0% |",
         "| QA-2 | 2026-11-21T07:30:00.000Z | fail | 82.0% |",
-        "Runs not failed: 1/2 (50.0%); coverage 90.0% → 82.0% (-8.0 points).",
+        "Runs not failed: 2/3 (66.7%); coverage 90.0% → 82.0% (-8.0 points).",
         "Opened 2 (0 critical, 2 warning, 0 info), closed 2; 1 open now.",
         "| C-3 | warning | acknowledged | implementer → designer | concern 3 |",
         "- **WARN** `coverage`: coverage 82.0% is within 5 points of 80.0%",
         "- 2026-11-21T09:00:00.000Z raised **ALERT** `qa_gate_failed`: QA run QA-2 failed",
         "- 2026-11-21T10:00:00.000Z cleared `qa_gate_failed`",
+        "- `refs/heads/session/s/task/t9` — t9: 2 commits (merged 2 times)",
+        "| QA-3 | 2026-11-21T10:25:00.000Z | require_human | — | 100.0% |",
     ] {
         assert!(d.markdown.contains(line), "{line:?} not in\n{}", d.markdown);
     }
@@ -2206,7 +2235,7 @@ fn the_daily_digest_says_what_the_24_hours_brought() {
     let empty = render(&[], &State::default(), NOW).unwrap();
     assert_eq!(
         empty.summary,
-        "Daily digest 2026-11-21: 0 merges, 0 checkpoints (0 saved, 0 rolled back), QA 0 runs (0 passed), concerns +0/−0 (0 open), spend $0.00 (0 tokens), 0 alerts in force"
+        "Daily digest 2026-11-21: 0 branches merged, 0 checkpoints (0 saved, 0 rolled back), QA 0 runs (0 passed), concerns +0/−0 (0 open), spend $0.00 (0 tokens), 0 alerts in force"
     );
     assert!(empty.markdown.contains("No QA run: no data."));
     assert!(render(&[], &State::default(), "not a time").is_none());

@@ -1111,7 +1111,7 @@ fn the_daily_digest_is_committed_on_the_integration_branch_and_reaches_main_with
     let summary = v["summary"].as_str().unwrap();
     assert!(
         summary.starts_with(&format!(
-            "Daily digest {date}: 1 merge, 1 checkpoint (1 saved, 0 rolled back), QA 1 run (1 passed)"
+            "Daily digest {date}: 1 branch merged, 1 checkpoint (1 saved, 0 rolled back), QA 1 run (1 passed)"
         )),
         "{summary}"
     );

@@ -73,8 +73,9 @@ pub fn render(events: &[Event], state: &State, now: &str) -> Option<Digest> {
 /// What the day's events brought.
 #[derive(Default)]
 struct Day {
-    /// Task branches merged: what was brought in, and the detail.
-    merges: Vec<(String, String)>,
+    /// Task branches merged: what was brought in, the detail, and how many times (a branch
+    /// merged again — after a rollback, into a rebuilt integration branch — is one branch).
+    merges: Vec<(String, String, usize)>,
     checkpoints: Vec<Checkpoint>,
     opened: BTreeMap<Severity, usize>,
     closed: usize,
@@ -96,10 +97,7 @@ impl Day {
                     source,
                     detail,
                     ..
-                } if action == "merge" => day.merges.push((
-                    source.clone().unwrap_or_else(|| reference.clone()),
-                    detail.clone(),
-                )),
+                } if action == "merge" => day.merged(source.as_deref(), reference, detail),
                 EventKind::CheckpointCreated { checkpoint } => {
                     day.checkpoints.push(checkpoint.clone())
                 }
@@ -124,6 +122,18 @@ impl Day {
         day
     }
 
+    /// A merge: the same source branch again counts once (with how many times); a merge
+    /// without a named source cannot be told apart and counts on its own.
+    fn merged(&mut self, source: Option<&str>, reference: &str, detail: &str) {
+        if let Some(seen) = source.and_then(|s| self.merges.iter_mut().find(|m| m.0 == s)) {
+            seen.1 = detail.to_string();
+            seen.2 += 1;
+            return;
+        }
+        let what = source.unwrap_or(reference).to_string();
+        self.merges.push((what, detail.to_string(), 1));
+    }
+
     fn opened_total(&self) -> usize {
         self.opened.values().sum()
     }
@@ -135,10 +145,21 @@ fn summary_line(date: &str, day: &Day, state: &State, m: &Metrics, in_force: usi
     let closed = day.closed;
     let open_now = state.open_concerns().count();
     let runs = &m.qa.runs;
+    // Passed is what the gates let through on their own; a run that asked for the human did
+    // not pass (nor fail) and is counted apart.
     let passed_runs = runs
         .iter()
-        .filter(|r| r.decision != QaDecision::Fail)
+        .filter(|r| r.decision == QaDecision::AutoMerge)
         .count();
+    let asked = runs
+        .iter()
+        .filter(|r| r.decision == QaDecision::RequireHuman)
+        .count();
+    let asked = if asked == 0 {
+        String::new()
+    } else {
+        format!(", {asked} asked the human")
+    };
     let checkpoints = &day.checkpoints;
     let saves = checkpoints
         .iter()
@@ -149,8 +170,8 @@ fn summary_line(date: &str, day: &Day, state: &State, m: &Metrics, in_force: usi
         .filter(|c| c.kind == CheckpointKind::Rollback)
         .count();
     format!(
-        "Daily digest {date}: {}, {} ({} saved, {} rolled back), QA {} ({} passed), concerns +{opened_total}/−{closed} ({open_now} open), spend {} ({} tokens), {} in force",
-        plural(day.merges.len(), "merge", "merges"),
+        "Daily digest {date}: {} merged, {} ({} saved, {} rolled back), QA {} ({} passed{asked}), concerns +{opened_total}/−{closed} ({open_now} open), spend {} ({} tokens), {} in force",
+        plural(day.merges.len(), "branch", "branches"),
         plural(checkpoints.len(), "checkpoint", "checkpoints"),
         saves,
         rollbacks,
@@ -162,13 +183,18 @@ fn summary_line(date: &str, day: &Day, state: &State, m: &Metrics, in_force: usi
     )
 }
 
-fn integrated_section(md: &mut String, merges: &[(String, String)]) {
+fn integrated_section(md: &mut String, merges: &[(String, String, usize)]) {
     md.push_str("\n## Integrated\n\n");
     if merges.is_empty() {
         md.push_str("No task branch was merged.\n");
     } else {
-        for (source, detail) in merges {
-            md.push_str(&format!("- `{}` — {}\n", cell(source), cell(detail)));
+        for (source, detail, times) in merges {
+            let again = if *times > 1 {
+                format!(" (merged {times} times)")
+            } else {
+                String::new()
+            };
+            md.push_str(&format!("- `{}` — {}{again}\n", cell(source), cell(detail)));
         }
     }
 }
@@ -221,7 +247,8 @@ fn qa_trend_section(md: &mut String, m: &Metrics) {
                 r.recorded_at,
                 r.decision.as_str(),
                 pct(r.coverage),
-                pct(r.pass_rate.map(|p| p * 100.0)),
+                // Already in percent (`QaMetrics::pass_rate`).
+                pct(r.pass_rate),
                 match r.build_passed {
                     Some(true) => "passed",
                     Some(false) => "failed",
