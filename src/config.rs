@@ -432,6 +432,9 @@ pub struct CoreConfig {
     pub max_plan_bytes: u64,
     /// The most tasks a plan may hold.
     pub max_plan_tasks: usize,
+    /// Critical concerns in these categories, from anyone (an agent included), turn the kill
+    /// switch on at once (seed 000 §15: integrity problems stop the swarm). Empty: never.
+    pub kill_switch_concerns: Vec<String>,
 }
 
 impl Default for CoreConfig {
@@ -441,6 +444,11 @@ impl Default for CoreConfig {
             poll_ms: 250,
             max_plan_bytes: 1 << 20,
             max_plan_tasks: 2000,
+            kill_switch_concerns: vec![
+                "audit_integrity".into(),
+                "data_corruption".into(),
+                "reproducibility".into(),
+            ],
         }
     }
 }

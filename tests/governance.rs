@@ -190,3 +190,64 @@ fn a_blank_agent_variable_does_not_make_the_human() {
         std::fs::read_to_string(repo.path().join(".overlord/audit/commands.jsonl")).unwrap();
     assert!(commands.contains("unnamed-agent"), "{commands}");
 }
+
+/// Seed 000 §15: a critical concern about an integrity problem stops the swarm at once,
+/// whoever raised it — an agent included — and only the human lifts it.
+#[test]
+fn a_critical_integrity_concern_from_an_agent_trips_the_kill_switch() {
+    let repo = Repo::new();
+    let mut core = repo.core();
+    ok(&mut core, "/agent impl-1 --role implementer");
+    let impl1 = Origin::Agent {
+        agent: "impl-1".into(),
+        role: Some(Role::Implementer),
+    };
+    // Not every concern: a warning in the category, or a critical one in another, does not.
+    for line in [
+        "/raise --severity warning --category audit_integrity the chain looks odd",
+        "/raise --severity critical --category design_gap the spec is wrong",
+    ] {
+        let r = run_as(&mut core, impl1.clone(), line);
+        assert!(r.ok, "{line}: {}", r.message);
+        assert!(!core.state().dispatch_halted, "{line}");
+    }
+    let r = run_as(
+        &mut core,
+        impl1.clone(),
+        "/raise --severity critical --category audit_integrity audit records 40..52 are missing",
+    );
+    assert!(r.ok, "{}", r.message);
+    assert!(r.message.contains("kill switch on"), "{}", r.message);
+    let state = core.state().clone();
+    assert!(state.dispatch_halted);
+    assert!(state.agents["impl-1"].paused);
+    // In the audit: the concern (concerns.jsonl) and the halt, with why and from whom.
+    let concerns =
+        std::fs::read_to_string(repo.path().join(".overlord/audit/concerns.jsonl")).unwrap();
+    assert!(
+        concerns.contains("audit records 40..52 are missing"),
+        "{concerns}"
+    );
+    let o = repo.run(&["audit", "export"]);
+    assert!(
+        stdout(&o).contains("critical concern C-3 (audit_integrity) from agent:impl-1"),
+        "{}",
+        stdout(&o)
+    );
+    // The agent may not lift it; the human does.
+    let refused = run_as(&mut core, impl1, "/resume all");
+    assert!(!refused.ok);
+    ok(&mut core, "/resume all");
+    assert!(!core.state().dispatch_halted);
+    // Configured empty: never.
+    let mut config = overlord::config::Config::default();
+    config.core.kill_switch_concerns.clear();
+    let mut quiet = overlord::core::Core::open(&repo.workspace(), &config).unwrap();
+    let r = run_as(
+        &mut quiet,
+        human(),
+        "/raise --severity critical --category data_corruption rows unreadable",
+    );
+    assert!(r.ok && !r.message.contains("kill switch"), "{}", r.message);
+    assert!(!quiet.state().dispatch_halted);
+}

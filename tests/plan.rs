@@ -197,6 +197,7 @@ fn the_embedded_default_configuration_parses() {
         "core.poll_ms",
         "core.max_plan_bytes",
         "core.max_plan_tasks",
+        "core.kill_switch_concerns",
         "git.main",
         "git.protected",
         "qa.policy",
@@ -286,7 +287,7 @@ fn the_embedded_default_configuration_parses() {
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 90, "{keys:?}");
+    assert_eq!(keys.len(), 91, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

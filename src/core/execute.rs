@@ -196,6 +196,7 @@ impl Core {
             plan,
             operation,
             refusal,
+            kill_switch_concerns: self.config.core.kill_switch_concerns.clone(),
             protected_ref,
         };
 

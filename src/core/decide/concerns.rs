@@ -13,6 +13,7 @@ pub(super) fn raise(
     origin: &Origin,
     d: &ConcernDraft,
     now: &str,
+    kill_switch: &[String],
 ) -> Result<Outcome, Rejection> {
     if d.category.trim().is_empty() {
         return Err(reject(
@@ -52,6 +53,20 @@ pub(super) fn raise(
             reason: "critical concerns reach the human at once".into(),
         });
         message.push_str(", escalated to the human");
+    }
+    let integrity = d.severity == crate::protocol::model::Severity::Critical
+        && kill_switch.iter().any(|c| c == d.category.trim());
+    if integrity && !state.dispatch_halted {
+        // Seed 000 §15: an integrity problem stops the swarm at once, whoever saw it.
+        events.push(EventKind::DispatchHalted {
+            reason: Some(format!(
+                "critical concern {id} ({}) from {}: {}",
+                d.category.trim(),
+                origin.actor(),
+                d.summary
+            )),
+        });
+        message.push_str("; kill switch on (dispatch halted, agents suspended)");
     }
     Ok(Outcome {
         events,

@@ -60,7 +60,9 @@ pub fn decide(
         } => agents::assign(state, agent, *concern, text),
         Command::Pause { target } => agents::pause(state, origin, target),
         Command::Resume { target } => agents::resume(state, target),
-        Command::RaiseConcern(d) => concerns::raise(state, origin, d, now),
+        Command::RaiseConcern(d) => {
+            concerns::raise(state, origin, d, now, &ctx.kill_switch_concerns)
+        }
         Command::Ack { concern } => concerns::ack(state, *concern),
         Command::Resolve { concern, note } => concerns::resolve(state, *concern, note),
         Command::LinkMessage { concern, message } => {

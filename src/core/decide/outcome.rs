@@ -19,6 +19,8 @@ pub struct Context {
     /// Refused before any rule runs: the speaker is not who the request claimed
     /// (`core::identity`); the command is still recorded, rejected.
     pub refusal: Option<String>,
+    /// `[core] kill_switch_concerns`: critical concerns in these categories halt dispatch.
+    pub kill_switch_concerns: Vec<String>,
     /// For `/adopt main` and `/restore main`: what the repository check worked out.
     pub protected_ref: Option<Result<crate::core::ops::RefDecision, Rejection>>,
 }
