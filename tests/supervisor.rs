@@ -1212,3 +1212,59 @@ fn a_run_does_not_start_on_a_task_a_live_recorded_process_holds_until_that_proce
     let text = std::fs::read_to_string(&starts).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
 }
+
+/// A retry of the scripted agent replays its script's steps — those of the new attempt — as a
+/// real CLI redoes the work (it used to resume the session and only answer questions, so
+/// retries, fallbacks and regenerations never ran a step).
+#[test]
+fn a_scripted_agent_replays_its_script_on_a_retry() {
+    let repo = committed();
+    repo.write(
+        ".overlord/scripts/default.toml",
+        r#"
+[[step]]
+fail = { times = 1, kind = "crash", message = "the first try breaks" }
+
+[[step]]
+write = { path = "replayed.txt", content = "attempt 2 ran its steps" }
+
+[[step]]
+say = "done on the second try"
+"#,
+    );
+    let mut config = base_config("scripted");
+    config.agents.max_attempts = 2;
+    let extra: Config =
+        toml::from_str("[adapters.scripted]\nscript_dir = \".overlord/scripts\"\n").unwrap();
+    config.adapters.extend(extra.adapters);
+    let swarm = Swarm::start(repo, config);
+    swarm.import(
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
+    );
+    swarm.approve_plan();
+    let s = swarm.wait("a done on its second attempt", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    let a = s.plan.as_ref().unwrap().task("a").unwrap();
+    assert!(
+        a.commentary
+            .iter()
+            .any(|c| c.contains("the first try breaks")),
+        "{:?}",
+        a.commentary
+    );
+    let agent = s
+        .agents
+        .values()
+        .find(|g| g.id.starts_with("implementer"))
+        .unwrap();
+    assert_eq!(agent.attempt, 2, "{agent:?}");
+    // The second attempt's write step ran and was committed on the task's branch.
+    let log = git(
+        swarm.repo.path(),
+        swarm.repo.home.path(),
+        &["log", "--all", "--format=%H", "--", "replayed.txt"],
+    );
+    assert!(!log.trim().is_empty(), "replayed.txt was never committed");
+}

@@ -51,11 +51,17 @@ impl Supervisor {
                 .and_then(|a| a.task.clone())
                 .unwrap_or_default(),
         };
-        let resume = resume.filter(|_| spec.kind.resumes()).or_else(|| {
-            // The scripted agent answers clarifications in resume mode.
-            (spec.kind == AdapterKind::Scripted && !matches!(purpose, Purpose::Task(_)))
-                .then(|| format!("script-{agent}"))
-        });
+        let task_run = matches!(purpose, Purpose::Task(_));
+        let scripted = spec.kind == AdapterKind::Scripted;
+        let resume = if scripted {
+            // The scripted agent answers clarifications in resume mode; a task run — a
+            // retry, a fallback, a regeneration after /reject or /defer — replays the script's
+            // steps (those of this attempt, `OVERLORD_ATTEMPT`), as a real CLI would redo
+            // the work, so those paths are exercised by the demo and the tests.
+            (!task_run).then(|| format!("script-{agent}"))
+        } else {
+            resume.filter(|_| spec.kind.resumes())
+        };
         let files: Vec<String> = Vec::new();
         let turn = Turn {
             prompt,
@@ -98,7 +104,6 @@ impl Supervisor {
             interrupt_by_stdin: spec.kind == AdapterKind::Claude,
         };
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
-        let task_run = matches!(purpose, Purpose::Task(_));
         let paused = self.state.agents.get(agent).is_some_and(|a| a.paused);
         self.runs.insert(
             agent.to_string(),
