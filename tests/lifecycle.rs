@@ -102,7 +102,8 @@ fn critical_concerns_reach_the_human_at_once() {
     let r = run_as(
         &mut core,
         agent("tester-1"),
-        "/raise --severity critical --category data_corruption --from tester audit rows disagree",
+        // (An integrity category would also turn the kill switch on: see governance.)
+        "/raise --severity critical --category spec_ambiguity --from tester the spec contradicts itself",
     );
     assert!(r.ok);
     let c = &core.state().concerns[&ConcernId(1)];

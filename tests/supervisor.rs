@@ -1268,3 +1268,50 @@ say = "done on the second try"
     );
     assert!(!log.trim().is_empty(), "replayed.txt was never committed");
 }
+
+/// A re-imported plan's new tasks wait for its new approval, while the tasks the human
+/// already approved go on (a new task used to run and finish before the approval).
+#[test]
+fn a_reimported_plan_runs_new_tasks_only_once_approved_while_the_approved_ones_go_on() {
+    let repo = committed();
+    let gate = repo.home.path().join("gate");
+    let mut config = base_config("sh");
+    sh_adapter(
+        &mut config,
+        "sh",
+        &format!(
+            "if [ \"$OVERLORD_TASK\" = a ]; then while [ ! -f {} ]; do sleep 0.05; done; fi; echo ok",
+            gate.display()
+        ),
+    );
+    let swarm = Swarm::start(repo, config);
+    let v1 = r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "a", "title": "A", "agent_role": "implementer"},
+            {"id": "c", "title": "C", "agent_role": "implementer", "dependencies": ["a"]}]}]}"#;
+    swarm.import(v1);
+    swarm.approve_plan();
+    swarm.wait("a running", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::InProgress)
+    });
+    // The human re-imports the plan with a new task b while a runs.
+    let v2 = v1.replace(
+        r#"{"id": "a", "title": "A", "agent_role": "implementer"},"#,
+        r#"{"id": "a", "title": "A", "agent_role": "implementer"},
+            {"id": "b", "title": "B", "agent_role": "implementer"},"#,
+    );
+    let r = swarm.import(&v2);
+    assert!(r.message.contains("awaits the human's approval"), "{}", r.message);
+    std::fs::write(&gate, "go").unwrap();
+    // The approved plan goes on: a finishes, then c (approved, dispatched after the
+    // re-import) runs and finishes — and b has not started.
+    let s = swarm.wait("a and c done", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+            && task_status(s, "c") == Some(TaskStatus::Done)
+    });
+    let b = s.plan.as_ref().unwrap().task("b").unwrap();
+    assert_eq!(b.status, TaskStatus::Todo, "{:?}", b.commentary);
+    assert!(b.owner.is_none() && b.commentary.is_empty(), "{b:?}");
+    // Approved: b runs.
+    swarm.approve_plan();
+    swarm.wait("b done", 60, |s| task_status(s, "b") == Some(TaskStatus::Done));
+}

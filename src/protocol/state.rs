@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::event::{Event, EventKind};
 use super::model::{
     Agent, AgentState, Alert, Approval, ApprovalId, ApprovalKind, Checkpoint, Clarification,
-    ClarificationId, Concern, ConcernId, ConcernStatus, Counters, GateResult, GitSession, Handoff,
-    Operation, Plan, QaRun, QaRunId, SessionStatus, Variation, VariationId,
+    ClarificationId, Concern, ConcernId, ConcernStatus, Counters, Decision, GateResult, GitSession,
+    Handoff, Operation, Plan, QaRun, QaRunId, SessionStatus, Variation, VariationId,
 };
 
 /// The git action that records a protected main branch moved outside Overlord (not absorbed).
@@ -52,6 +52,11 @@ pub struct State {
     /// The Save or rollback in progress.
     #[serde(default)]
     pub operation: Option<Operation>,
+    /// The tasks the human approved to run: the plan's tasks when its approval was decided,
+    /// and the tasks Overlord added to it since (branch todos). A re-imported plan's new
+    /// tasks wait here for the new approval while the approved ones go on.
+    #[serde(default)]
+    pub approved_tasks: std::collections::BTreeSet<String>,
     /// Task branches built on commits a rollback took out of `main`: task → reason.
     #[serde(default)]
     pub flagged_tasks: BTreeMap<String, String>,
@@ -167,6 +172,8 @@ impl State {
                     if !p.tasks.iter().any(|t| t.id == task.id) {
                         p.tasks.push(task.clone());
                     }
+                    // Added to the running plan by Overlord (a branch todo): it runs with it.
+                    self.approved_tasks.insert(task.id.clone());
                 }
             }
             EventKind::PhasePromoted { phase } => {
@@ -208,6 +215,15 @@ impl State {
                 a.note = note.clone();
                 a.conditions = conditions.clone();
                 let (kind, subject) = (a.kind, a.subject.clone());
+                let approved = matches!(
+                    decision,
+                    Decision::Approved | Decision::ApprovedWithConditions
+                );
+                if kind == ApprovalKind::Plan && approved {
+                    if let Some(plan) = self.plan.as_ref().filter(|p| p.id == subject) {
+                        self.approved_tasks = plan.tasks().map(|t| t.id.clone()).collect();
+                    }
+                }
                 // Phase promotions follow with their own `PhasePromoted` event.
                 if kind == ApprovalKind::Variation {
                     if let Some(v) = subject

@@ -54,6 +54,8 @@ impl Supervisor {
             .collect();
         plan.tasks()
             .filter(|t| t.status == TaskStatus::Todo)
+            // A task of a re-imported plan waits for the plan's new approval.
+            .filter(|t| self.state.approved_tasks.contains(&t.id))
             .filter(|t| !running.contains(&&t.id))
             .filter(|t| {
                 self.tasks.get(&t.id).is_none_or(|b| {
