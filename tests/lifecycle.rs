@@ -312,8 +312,47 @@ fn tasks_and_phase_promotion() {
     assert_eq!(plan.task("t1_data").unwrap().status, TaskStatus::Done);
     assert_eq!(plan.task("t1_data").unwrap().commentary.len(), 1);
     assert!(rejected(&mut core, "/promote phase-1").contains("already promoted"));
-    // The human's own /promote is the approval.
+    // The human's own /promote is the approval — but not while a critical concern is open or
+    // an ALERT/CRITICAL alert is in force.
     ok(&mut core, "/task t3_entry done");
+    let c = ok(
+        &mut core,
+        "/raise --severity critical --category design_gap the entry rule loses money",
+    );
+    let id = match &c.data {
+        overlord::protocol::ReplyData::Concern(c) => c.id,
+        other => panic!("{other:?}"),
+    };
+    let msg = rejected(&mut core, "/promote phase-2");
+    assert!(
+        msg.contains(&format!(
+            "critical concern {id} is open (the entry rule loses money)"
+        )),
+        "{msg}"
+    );
+    ok(&mut core, &format!("/resolve {id} fixed"));
+    core.emit(
+        "system:monitor",
+        vec![overlord::protocol::EventKind::MetricAlert {
+            level: overlord::protocol::model::AlertLevel::Alert,
+            key: "coverage".into(),
+            message: "coverage 60.0% is under 80.0%".into(),
+            concern: None,
+        }],
+    )
+    .unwrap();
+    let msg = rejected(&mut core, "/promote phase-2");
+    assert!(
+        msg.contains("the ALERT alert coverage is in force"),
+        "{msg}"
+    );
+    core.emit(
+        "system:monitor",
+        vec![overlord::protocol::EventKind::MetricAlertCleared {
+            key: "coverage".into(),
+        }],
+    )
+    .unwrap();
     ok(&mut core, "/promote phase-2");
     assert!(core.state().plan.as_ref().unwrap().phases[1]
         .promoted_at

@@ -1300,7 +1300,11 @@ fn a_reimported_plan_runs_new_tasks_only_once_approved_while_the_approved_ones_g
             {"id": "b", "title": "B", "agent_role": "implementer"},"#,
     );
     let r = swarm.import(&v2);
-    assert!(r.message.contains("awaits the human's approval"), "{}", r.message);
+    assert!(
+        r.message.contains("awaits the human's approval"),
+        "{}",
+        r.message
+    );
     std::fs::write(&gate, "go").unwrap();
     // The approved plan goes on: a finishes, then c (approved, dispatched after the
     // re-import) runs and finishes — and b has not started.
@@ -1313,5 +1317,7 @@ fn a_reimported_plan_runs_new_tasks_only_once_approved_while_the_approved_ones_g
     assert!(b.owner.is_none() && b.commentary.is_empty(), "{b:?}");
     // Approved: b runs.
     swarm.approve_plan();
-    swarm.wait("b done", 60, |s| task_status(s, "b") == Some(TaskStatus::Done));
+    swarm.wait("b done", 60, |s| {
+        task_status(s, "b") == Some(TaskStatus::Done)
+    });
 }

@@ -63,6 +63,26 @@ pub(super) fn import(
     })
 }
 
+/// What forbids any promotion now: open critical concerns and ALERT or CRITICAL alerts in
+/// force (seed 000: nothing is released while the swarm's integrity is in question).
+fn promotion_blockers(state: &State) -> Vec<String> {
+    let concerns = state
+        .open_concerns()
+        .filter(|c| c.severity == crate::protocol::model::Severity::Critical)
+        .map(|c| format!("critical concern {} is open ({})", c.id, c.summary));
+    let alerts = state
+        .alerts_in_force()
+        .into_iter()
+        .filter(|a| a.level != crate::protocol::model::AlertLevel::Warn)
+        .map(|a| {
+            format!(
+                "the {} alert {} is in force ({})",
+                a.level, a.key, a.message
+            )
+        });
+    concerns.chain(alerts).collect()
+}
+
 /// Re-importing keeps the progress of tasks that are still in the plan.
 fn keep_progress(new_plan: &mut Plan, old: &Plan) {
     for phase in new_plan.phases.iter_mut() {
@@ -152,6 +172,16 @@ pub(super) fn promote(
             format!(
                 "phase {phase} cannot be promoted: unfinished tasks {}",
                 unfinished.join(", ")
+            ),
+        ));
+    }
+    let blockers = promotion_blockers(state);
+    if !blockers.is_empty() {
+        return Err(reject(
+            RejectCode::InvalidTransition,
+            format!(
+                "phase {phase} cannot be promoted while {}: resolve it first",
+                blockers.join("; ")
             ),
         ));
     }
