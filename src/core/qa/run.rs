@@ -226,6 +226,9 @@ fn recorded_run(ctx: &QaContext, record: &RunRecord, json: &[u8]) -> QaRun {
     }
 }
 
+/// Whether the document is in the checked tree: at `path`, or — for a bare file name — in
+/// `docs/`, where Overlord itself commits the project documents (so the default
+/// `docs_required: [PROJECT_OVERVIEW.md, …]` holds on a project Overlord manages).
 fn doc_in_tree(root: &Path, commit: &str, path: &str) -> bool {
     let Ok(repo) = git2::Repository::open(root) else {
         return false;
@@ -236,7 +239,10 @@ fn doc_in_tree(root: &Path, commit: &str, path: &str) -> bool {
     else {
         return false;
     };
-    c.tree()
-        .ok()
-        .is_some_and(|t| t.get_path(Path::new(path)).is_ok())
+    let Ok(tree) = c.tree() else {
+        return false;
+    };
+    let bare = !path.contains('/');
+    tree.get_path(Path::new(path)).is_ok()
+        || (bare && tree.get_path(&Path::new("docs").join(path)).is_ok())
 }
