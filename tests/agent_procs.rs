@@ -3,7 +3,7 @@
 //! looks at the agents' processes in `/proc` and at what the store recorded of them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 use overlord::protocol::{Event, EventKind};
 use serde_json::Value;
@@ -19,15 +19,8 @@ struct Owner {
 impl Owner {
     fn start(repo: &Repo, n: u32) -> Owner {
         let log = repo.home.path().join(format!("run-{n}.log"));
-        let mut cmd = bin();
-        cmd.arg("run")
-            .current_dir(repo.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        sandbox(&mut cmd, repo.home.path());
         Owner {
-            child: Some(cmd.spawn().unwrap()),
+            child: Some(spawn_run(repo, &log, &[])),
             log,
         }
     }
@@ -63,44 +56,6 @@ impl Drop for Owner {
             let _ = c.wait();
         }
     }
-}
-
-/// A repository with Overlord set up, every role on the `sh` adapter running `script`.
-/// The agents run in the sandbox: besides their worktrees they may write `scratch`, where the
-/// test and the script share files.
-fn repo_with_agent(script: &str, scratch: &Path) -> Repo {
-    let repo = Repo::new();
-    repo.write("README.md", "hello\n");
-    git(repo.path(), repo.home.path(), &["add", "."]);
-    git(repo.path(), repo.home.path(), &["commit", "-qm", "initial"]);
-    git(repo.path(), repo.home.path(), &["branch", "-M", "main"]);
-    let o = repo.run(&["init"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let mut config = format!(
-        "[core]\npoll_ms = 50\n\n[agents]\nbackoff_secs = 0\ncancel_grace_secs = 1\nflush_ms = 100\nacceptance_command = \"off\"\nsandbox_extra_write = [{}]\n\n",
-        serde_json::to_string(&format!("{}/", scratch.display())).unwrap()
-    );
-    for role in [
-        "pm",
-        "designer",
-        "implementer",
-        "tester",
-        "debugger",
-        "reviewer",
-    ] {
-        config.push_str(&format!("[roles.{role}]\nadapter = \"sh\"\n"));
-    }
-    config.push_str(&format!(
-        "\n[adapters.sh]\nkind = \"command\"\nbinary = \"sh\"\nargs = [\"-c\", {}]\n",
-        serde_json::to_string(script).unwrap()
-    ));
-    repo.write(".overlord/config.toml", &config);
-    repo.write(
-        "plan.json",
-        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X",
-  "tasks": [{"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
-    );
-    repo
 }
 
 fn state(repo: &Repo) -> Value {
@@ -195,7 +150,7 @@ fn sigterm_of_run_stops_the_agent_and_its_setsid_grandchild_and_records_the_proc
     let grand = dir.path().join("grandchild.pid");
     let agent = dir.path().join("agent.pid");
     // The grandchild leaves the agent's session and process group; the agent waits.
-    let repo = repo_with_agent(&format!(
+    let repo = repo_with_sh_agent(&format!(
         "setsid sleep 1000 & echo $! > {g}.tmp; mv {g}.tmp {g}; echo $$ > {a}.tmp; mv {a}.tmp {a}; sleep 1000",
         g = grand.display(),
         a = agent.display()
@@ -247,7 +202,7 @@ fn after_kill_9_of_run_the_restart_stops_the_leftover_agent_before_starting_the_
     // Each run of the agent first looks whether an earlier run's work on the task still runs
     // (a zombie does not), then starts its work (a sleep in its process group) and records
     // the work's pid and its own.
-    let repo = repo_with_agent(&format!(
+    let repo = repo_with_sh_agent(&format!(
         "for p in $(cat {s} 2>/dev/null); do st=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); if [ -n \"$st\" ] && [ \"$st\" != Z ]; then echo \"$$ started while $p ran\" >> {o}; fi; done; sleep 1000 & echo $! >> {s}; echo $$ >> {c}; wait",
         s = starts.display(),
         c = clis.display(),

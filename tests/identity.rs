@@ -385,13 +385,6 @@ fn without_an_owner_the_cli_checks_its_own_ancestry_against_the_recorded_agents(
 /// every way to speak as the human.
 #[test]
 fn the_real_supervisor_s_agent_cannot_act_as_the_human_by_any_route() {
-    let repo = Repo::new();
-    repo.write("README.md", "hello\n");
-    git(repo.path(), repo.home.path(), &["add", "."]);
-    git(repo.path(), repo.home.path(), &["commit", "-qm", "initial"]);
-    git(repo.path(), repo.home.path(), &["branch", "-M", "main"]);
-    let o = repo.run(&["init"]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let out = tempfile::tempdir().unwrap();
     let request = raw_request(
         Origin::Console {
@@ -404,46 +397,17 @@ fn the_real_supervisor_s_agent_cannot_act_as_the_human_by_any_route() {
     let human_request = raw_request(human(), "/agent evil --role project_manager", None);
     std::fs::write(out.path().join("human.req"), format!("{human_request}\n")).unwrap();
     let script = format!(
-        "OVL={ovl}\nOUT={out}\nSOCK={sock}\nexport OVL OUT SOCK\n[ -f \"$OUT/finished\" ] && exit 0\n{SPOOFS}\npython3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(open(sys.argv[2],\"rb\").read())\nf=s.makefile(); open(sys.argv[3],\"w\").write(f.readline())' \"$SOCK\" \"$OUT/human.req\" \"$OUT/human.json\"\necho finished > \"$OUT/finished\"\n",
+        "OVL={ovl}\nOUT={out}\nSOCK=\"$OVERLORD_SOCKET\"\nexport OVL OUT SOCK\n[ -f \"$OUT/finished\" ] && exit 0\n{SPOOFS}\npython3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(open(sys.argv[2],\"rb\").read())\nf=s.makefile(); open(sys.argv[3],\"w\").write(f.readline())' \"$SOCK\" \"$OUT/human.req\" \"$OUT/human.json\"\necho finished > \"$OUT/finished\"\n",
         ovl = shell_quote(env!("CARGO_BIN_EXE_overlord-tui")),
         out = shell_quote(&out.path().display().to_string()),
-        sock = shell_quote(&repo.path().join(".overlord/overlord.sock").display().to_string()),
     );
     // The agent runs in the sandbox; it may write its findings to `out` besides its worktree.
-    let mut config = format!(
-        "[core]\npoll_ms = 50\n\n[agents]\nbackoff_secs = 0\ncancel_grace_secs = 1\nflush_ms = 100\nacceptance_command = \"off\"\nsandbox_extra_write = [{}]\n\n",
-        serde_json::to_string(&format!("{}/", out.path().display())).unwrap()
-    );
-    for role in [
-        "pm",
-        "designer",
-        "implementer",
-        "tester",
-        "debugger",
-        "reviewer",
-    ] {
-        config.push_str(&format!("[roles.{role}]\nadapter = \"sh\"\n"));
-    }
-    config.push_str(&format!(
-        "\n[adapters.sh]\nkind = \"command\"\nbinary = \"sh\"\nargs = [\"-c\", {}]\n",
-        serde_json::to_string(&script).unwrap()
-    ));
-    repo.write(".overlord/config.toml", &config);
-    repo.write(
-        "plan.json",
-        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X",
-  "tasks": [{"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
-    );
-    let mut cmd = bin();
-    cmd.arg("run")
-        .current_dir(repo.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    sandbox(&mut cmd, repo.home.path());
+    let repo = repo_with_sh_agent(&script, out.path());
+    let log = repo.home.path().join("run.log");
+    let child = spawn_run(&repo, &log, &[]);
     let owner = Owner {
         repo,
-        serve: Some(cmd.spawn().unwrap()),
+        serve: Some(child),
     };
     let sock = owner.socket();
     wait_until("run to listen", PATIENCE, || {

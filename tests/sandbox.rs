@@ -6,7 +6,7 @@
 //! `enforce` starts no agent and says what to do; `best_effort` runs them with a warning.
 
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use overlord::runtime::sandbox::{probe, Support, PRETEND_NO_LANDLOCK};
@@ -140,17 +140,11 @@ fn repository(script: &str, mode: &str, plan: &str) -> Repo {
 
 fn start(repo: Repo, env: Vec<(&'static str, &'static str)>) -> Owner {
     let log = repo.home.path().join("run.log");
-    let mut cmd = bin();
-    cmd.arg("run")
-        .current_dir(repo.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap());
-    sandbox(&mut cmd, repo.home.path());
-    for (k, v) in &env {
-        cmd.env(k, v);
-    }
-    let child = cmd.spawn().unwrap();
+    let vars: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let child = spawn_run(&repo, &log, &vars);
     let owner = Owner {
         repo,
         child: Some(child),

@@ -11,7 +11,7 @@
 //! main → the audit trail and the repository agree.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Proc, Output, Stdio};
+use std::process::{Child, Command as Proc, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -323,17 +323,7 @@ command = "{}"
     );
 
     let log = repo.home.path().join("run.log");
-    let mut cmd = bin();
-    cmd.arg("run")
-        .current_dir(repo.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap());
-    sandbox(&mut cmd, repo.home.path());
-    for (k, v) in tool_env(&target) {
-        cmd.env(k, v);
-    }
-    let child = cmd.spawn().unwrap();
+    let child = spawn_run(&repo, &log, &tool_env(&target));
     let run = Run {
         repo,
         target,

@@ -28,19 +28,13 @@ pub(super) fn origin() -> Origin {
             .and_then(|r| r.parse().ok());
         return Origin::Agent { agent, role };
     }
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "human".into());
-    Origin::Cli { user }
+    crate::core::identity::cli_user()
 }
 
 /// Carries out a command in this process (no owner runs). Who speaks is checked as the owner
 /// would: this process's ancestry against the agents the store recorded, so an agent's
 /// process is that agent whatever its environment says.
 pub(super) fn execute_here(core: &mut Core, command: Command) -> Reply {
-    if let Err(e) = core.refresh() {
-        tracing::warn!(error = %e, "refresh failed");
-    }
     let who = crate::core::identity::local(core.state(), origin());
     let (reply, job) = core.execute_as(who, command);
     match job {

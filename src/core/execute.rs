@@ -90,24 +90,10 @@ impl Core {
         command: &Command,
         now: &str,
     ) -> Result<(ops::Prepared, OperationLock, Option<String>), Rejection> {
-        let lock = match OperationLock::acquire(&self.ws, LOCK_GRACE) {
-            Ok(Some(l)) => l,
-            Ok(None) => {
-                return Err(Rejection::new(
-                    RejectCode::Conflict,
-                    "a Save or rollback is running in another overlord-tui process; wait for it to finish (nothing was changed)",
-                ))
-            }
-            Err(e) => {
-                return Err(Rejection::new(
-                    RejectCode::Storage,
-                    format!("cannot take .overlord/operation.lock: {e}; nothing was changed"),
-                ))
-            }
-        };
-        self.refresh().map_err(|e| {
-            Rejection::new(RejectCode::Storage, format!("{e}; nothing was changed"))
-        })?;
+        let lock = self.locked(
+            OperationLock::acquire(&self.ws, LOCK_GRACE),
+            "a Save or rollback is running in another overlord-tui process; wait for it to finish (nothing was changed)",
+        )?;
         let recovered = if self.state.operation.is_some() {
             ops::recover(self).map_err(|e| {
                 Rejection::new(
@@ -141,12 +127,23 @@ impl Core {
         command: &Command,
         now: &str,
     ) -> Result<(ops::RefDecision, OperationLock), Rejection> {
-        let lock = match OperationLock::try_acquire(&self.ws) {
+        let lock = self.locked(
+            OperationLock::try_acquire(&self.ws),
+            "a Save or rollback is running; decide when it has finished (nothing was changed)",
+        )?;
+        Ok((ops::plan_decision(self, command, now)?, lock))
+    }
+
+    /// The operation lock as taken (`busy` when another process holds it), then the state
+    /// caught up with what was appended before it.
+    fn locked(
+        &mut self,
+        taken: std::io::Result<Option<OperationLock>>,
+        busy: &str,
+    ) -> Result<OperationLock, Rejection> {
+        let lock = match taken {
             Ok(Some(l)) => l,
-            Ok(None) => return Err(Rejection::new(
-                RejectCode::Conflict,
-                "a Save or rollback is running; decide when it has finished (nothing was changed)",
-            )),
+            Ok(None) => return Err(Rejection::new(RejectCode::Conflict, busy)),
             Err(e) => {
                 return Err(Rejection::new(
                     RejectCode::Storage,
@@ -157,7 +154,7 @@ impl Core {
         self.refresh().map_err(|e| {
             Rejection::new(RejectCode::Storage, format!("{e}; nothing was changed"))
         })?;
-        Ok((ops::plan_decision(self, command, now)?, lock))
+        Ok(lock)
     }
 
     fn try_execute(

@@ -95,6 +95,8 @@ impl Handle {
                             }
                         }
                         Ok(Request::Identify(request, reply)) => {
+                            // Catch up first: an agent's process may have been recorded by
+                            // another writer of the store.
                             if let Err(e) = core.refresh() {
                                 tracing::warn!(error = %e, "refresh failed");
                             }

@@ -182,7 +182,7 @@ fn as_agent(real: Origin) -> Identity {
 }
 
 /// The CLI user of this process (the account's name).
-fn cli_user() -> Origin {
+pub fn cli_user() -> Origin {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "human".into());

@@ -173,7 +173,7 @@ async fn connection(
     let own_uid = rustix::process::getuid().as_raw();
     let peer = peer_of(&stream);
     let (read, mut write) = stream.into_split();
-    let refusal = match peer {
+    let refused = match peer {
         Some(p) if p.uid == own_uid => None,
         Some(p) => Some(format!(
             "refused: this overlord-tui runs as uid {own_uid}, the client as uid {}",
@@ -181,8 +181,8 @@ async fn connection(
         )),
         None => Some("refused: the client's credentials cannot be read".to_string()),
     };
-    let (Some(peer), None) = (peer, refusal.clone()) else {
-        let message = refusal.unwrap_or_default();
+    let (Some(peer), None) = (peer, refused.as_ref()) else {
+        let message = refused.unwrap_or_default();
         tracing::warn!(%message, "socket client refused");
         write_line(&mut write, &IpcResponse::Error { message }).await?;
         return Ok(());

@@ -259,7 +259,8 @@ impl Store {
         }
     }
 
-    fn migrate(&mut self) -> Result<(), StoreError> {
+    /// The file's schema version; one newer than this build knows is refused.
+    fn schema_version(&self) -> Result<i64, StoreError> {
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -271,6 +272,11 @@ impl Store {
                 known: SCHEMA_VERSION,
             });
         }
+        Ok(version)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version = self.schema_version()?;
         if version < 1 {
             self.conn
                 .execute_batch(

@@ -8,7 +8,7 @@ use super::anchor::Head;
 use super::anchor::{self, AnchorError};
 use super::chain::{Hash, GENESIS};
 use super::mirror::Mirrors;
-use super::{NewRecord, Store, StoreError, StorePaths, StoredRecord, SCHEMA_VERSION};
+use super::{NewRecord, Store, StoreError, StorePaths, StoredRecord};
 
 impl Store {
     /// Opens the store without writing anything: no lock file, no schema change, mirrors
@@ -46,17 +46,7 @@ impl Store {
             mirror_mark: 0,
             mirror_gap: None,
         };
-        let version: i64 = store
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| store.sql_err(e))?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: store.path.display().to_string(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
+        let version = store.schema_version()?;
         if version < 1 {
             return Err(StoreError::Corrupt {
                 path: store.path.display().to_string(),

@@ -84,6 +84,61 @@ impl Repo {
     }
 }
 
+/// A committed repository with Overlord set up, every role on the `sh` command adapter running
+/// `script`, and `plan.json` with one implementer task `a` (not imported).
+/// The agents run in the sandbox: besides their worktrees they may write `scratch`, where the
+/// test and the script share files.
+pub fn repo_with_sh_agent(script: &str, scratch: &Path) -> Repo {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    git(repo.path(), repo.home.path(), &["add", "."]);
+    git(repo.path(), repo.home.path(), &["commit", "-qm", "initial"]);
+    git(repo.path(), repo.home.path(), &["branch", "-M", "main"]);
+    let o = repo.run(&["init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut config = format!(
+        "[core]\npoll_ms = 50\n\n[agents]\nbackoff_secs = 0\ncancel_grace_secs = 1\nflush_ms = 100\nacceptance_command = \"off\"\nsandbox_extra_write = [{}]\n\n",
+        serde_json::to_string(&format!("{}/", scratch.display())).unwrap()
+    );
+    for role in [
+        "pm",
+        "designer",
+        "implementer",
+        "tester",
+        "debugger",
+        "reviewer",
+    ] {
+        config.push_str(&format!("[roles.{role}]\nadapter = \"sh\"\n"));
+    }
+    config.push_str(&format!(
+        "\n[adapters.sh]\nkind = \"command\"\nbinary = \"sh\"\nargs = [\"-c\", {}]\n",
+        serde_json::to_string(script).unwrap()
+    ));
+    repo.write(".overlord/config.toml", &config);
+    repo.write(
+        "plan.json",
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X",
+  "tasks": [{"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
+    );
+    repo
+}
+
+/// `overlord-tui run` started in `repo` with a sandboxed environment (plus `env`), stdin and
+/// stdout closed, stderr written to `log`.
+pub fn spawn_run(repo: &Repo, log: &Path, env: &[(String, String)]) -> std::process::Child {
+    let mut cmd = bin();
+    cmd.arg("run")
+        .current_dir(repo.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).expect("the run log"));
+    sandbox(&mut cmd, repo.home.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("start overlord-tui run")
+}
+
 pub fn bin() -> Proc {
     Proc::new(env!("CARGO_BIN_EXE_overlord-tui"))
 }
