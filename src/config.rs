@@ -7,6 +7,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+mod discord;
+mod time_of_day;
+pub use discord::{DiscordChannels, DiscordConfig, Snowflake};
+pub use time_of_day::{until_next, TimeOfDay};
+
 pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 pub const DEFAULT_QA_POLICY: &str = include_str!("../config/QA_POLICY.yaml");
 
@@ -196,20 +201,6 @@ pub struct ReportsConfig {
     pub daily_at: Option<TimeOfDay>,
 }
 
-/// How long from `now` until the next `at` (UTC); tomorrow's when today's has passed.
-pub fn until_next(at: TimeOfDay, now: time::OffsetDateTime) -> Option<std::time::Duration> {
-    let now = now.to_offset(time::UtcOffset::UTC);
-    let today = now.replace_time(time::Time::from_hms(at.hour, at.minute, 0).ok()?);
-    let next = if today > now {
-        today
-    } else {
-        today + time::Duration::days(1)
-    };
-    Some(std::time::Duration::from_millis(
-        (next - now).whole_milliseconds().max(0) as u64,
-    ))
-}
-
 /// `[console]`: how the console looks and calls for attention.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -229,145 +220,6 @@ impl Default for ConsoleConfig {
             bell: true,
             desktop_notifications: true,
         }
-    }
-}
-
-/// A Discord id (a snowflake: digits only), checked where the file is read.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct Snowflake(pub String);
-
-impl<'de> Deserialize<'de> for Snowflake {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Number(u64),
-        }
-        let text = match Raw::deserialize(d)? {
-            Raw::Text(t) => t,
-            Raw::Number(n) => n.to_string(),
-        };
-        if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(serde::de::Error::custom(format!(
-                "{text:?} is not a Discord id (digits only: enable Developer Mode in Discord and use Copy ID)"
-            )));
-        }
-        Ok(Snowflake(text))
-    }
-}
-
-impl std::fmt::Display for Snowflake {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A time of day `HH:MM` (UTC), checked where the file is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeOfDay {
-    pub hour: u8,
-    pub minute: u8,
-}
-
-impl serde::Serialize for TimeOfDay {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{:02}:{:02}", self.hour, self.minute))
-    }
-}
-
-impl<'de> Deserialize<'de> for TimeOfDay {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        let parsed = text.split_once(':').and_then(|(h, m)| {
-            let (h, m) = (h.parse::<u8>().ok()?, m.parse::<u8>().ok()?);
-            (h < 24 && m < 60 && text.len() == 5).then_some(TimeOfDay { hour: h, minute: m })
-        });
-        parsed.ok_or_else(|| {
-            serde::de::Error::custom(format!("{text:?} is not a time of day HH:MM (UTC)"))
-        })
-    }
-}
-
-/// `[discord.channels]`: where each kind of alert goes (channel ids; none: not posted).
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct DiscordChannels {
-    /// `#agent-concerns`: each concern, with Ack / Resolve / Assign buttons.
-    pub concerns: Option<Snowflake>,
-    /// `#approvals`: plans, specs, test plans, variations, promotions with Approve / Reject.
-    pub approvals: Option<Snowflake>,
-    /// `#project-updates`: merges, checkpoints, rollbacks.
-    pub updates: Option<Snowflake>,
-    /// `#system-health`: the daily summary, gate failures, critical alerts.
-    pub health: Option<Snowflake>,
-}
-
-/// `[discord]`: the bridge (see docs/discord.md). The bot token is never in this file: it
-/// comes from the environment variable `token_env` names.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DiscordConfig {
-    /// Run the bridge inside the console (and `overlord-tui run`) when a token or webhook is
-    /// there. `overlord-tui discord` runs it on its own either way.
-    pub enabled: bool,
-    /// The server whose slash commands are registered (instantly, unlike global ones).
-    pub guild_id: Option<Snowflake>,
-    /// Members with any of these roles may command Overlord.
-    pub reviewer_role_ids: Vec<Snowflake>,
-    /// And these users, whatever their roles.
-    pub allowed_user_ids: Vec<Snowflake>,
-    pub channels: DiscordChannels,
-    /// When the daily summary is posted to the health channel (UTC).
-    pub daily_summary_at: Option<TimeOfDay>,
-    /// Alerts with no bot: a webhook URL (`https://discord.com/api/webhooks/<id>/<token>`).
-    /// Treat it as a secret; `webhook_url_env` is the better place for it.
-    pub webhook_url: Option<String>,
-    /// The environment variable holding a webhook URL (read when `webhook_url` is unset).
-    pub webhook_url_env: String,
-    /// The environment variable holding the bot token.
-    pub token_env: String,
-    /// Alerts raised within this many milliseconds of each other go out together.
-    pub coalesce_ms: u64,
-    /// Retries of an alert Discord rate-limited or failed (a 401, 403 or 404 is not retried).
-    pub max_retries: u32,
-    /// Milliseconds the bot waits for the core before deferring an interaction (Discord
-    /// allows 3 s; 0 defers every interaction). Tests lower it.
-    pub answer_within_ms: u64,
-    /// Seconds an interaction can still be followed up (Discord: 15 minutes); later results
-    /// go to the channel. Tests lower it.
-    pub followup_within_secs: u64,
-}
-
-impl Default for DiscordConfig {
-    fn default() -> Self {
-        DiscordConfig {
-            enabled: false,
-            guild_id: None,
-            reviewer_role_ids: Vec::new(),
-            allowed_user_ids: Vec::new(),
-            channels: DiscordChannels::default(),
-            daily_summary_at: None,
-            webhook_url: None,
-            webhook_url_env: "OVERLORD_DISCORD_WEBHOOK_URL".into(),
-            token_env: "OVERLORD_DISCORD_TOKEN".into(),
-            coalesce_ms: 250,
-            max_retries: 5,
-            answer_within_ms: 2_000,
-            followup_within_secs: 15 * 60,
-        }
-    }
-}
-
-impl DiscordConfig {
-    /// Whether a Discord member may command Overlord: an allowed user, or a member with a
-    /// reviewer role.
-    pub fn authorizes(&self, user_id: &str, roles: &[String]) -> bool {
-        self.allowed_user_ids.iter().any(|u| u.0 == user_id)
-            || roles
-                .iter()
-                .any(|r| self.reviewer_role_ids.iter().any(|x| &x.0 == r))
     }
 }
 
@@ -455,7 +307,7 @@ impl Default for CoreConfig {
 
 /// `[git]`: which branch Save moves and which refs only Overlord's Save, promotion and
 /// rollback may move.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GitConfig {
     /// The branch Save fast-forwards. Empty: `main` if it exists, else `master`, else the
@@ -463,6 +315,42 @@ pub struct GitConfig {
     pub main: String,
     /// More protected branches besides the main one (e.g. `develop`, `release/*`).
     pub protected: Vec<String>,
+    /// Who Saves: `manual` (the human's key or `/save`) or `auto` (Overlord Saves by itself
+    /// when the QA decision on the integration branch is `auto_merge`).
+    pub save: SaveMode,
+    /// With `save = "auto"`: at least this many seconds between two automatic Saves (work
+    /// that finished meanwhile is integrated and gated at once and Saved together), except at
+    /// the end of a phase, which is Saved at once. 0: every integration that passes is Saved.
+    pub auto_save_interval_secs: u64,
+}
+
+impl Default for GitConfig {
+    fn default() -> Self {
+        GitConfig {
+            main: String::new(),
+            protected: Vec::new(),
+            save: SaveMode::Manual,
+            auto_save_interval_secs: 300,
+        }
+    }
+}
+
+/// `[git] save`: whether a Save needs the human's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SaveMode {
+    /// The human Saves (`s` in the console, `/save`, `overlord-tui save`).
+    #[default]
+    Manual,
+    /// Overlord Saves what QA lets through by itself; what `require_human_if` names waits for
+    /// the human.
+    Auto,
+}
+
+impl SaveMode {
+    pub fn is_auto(self) -> bool {
+        self == SaveMode::Auto
+    }
 }
 
 /// `[qa]`: how the QA gates run. Each gate's command may be set per project; an empty one is

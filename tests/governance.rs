@@ -87,6 +87,7 @@ const TABLE: &[(&str, &str)] = &[
     ("/defer A-1", "YYYnnnn"),
     ("/reject A-1 no", "YYYnnnn"),
     ("/save", "YYYnnnn"),
+    ("/integrate", "YYYnnnY"),
     ("/rollback undo", "YYYnnnn"),
     ("/adopt main", "YYYnnnn"),
     ("/restore main", "YYYnnnn"),
@@ -250,4 +251,40 @@ fn a_critical_integrity_concern_from_an_agent_trips_the_kill_switch() {
     );
     assert!(r.ok && !r.message.contains("kill switch"), "{}", r.message);
     assert!(!quiet.state().dispatch_halted);
+}
+
+/// Overlord's own Save is refused in `manual` mode and accepted in `auto` (the QA policy then
+/// decides); an agent's is refused in both.
+#[test]
+fn overlord_saves_by_itself_only_in_auto_mode() {
+    let repo = Repo::new();
+    for (mode, system_ok) in [
+        (overlord::config::SaveMode::Manual, false),
+        (overlord::config::SaveMode::Auto, true),
+    ] {
+        let mut config = overlord::config::Config::default();
+        config.git.save = mode;
+        let mut core = overlord::core::Core::open(&repo.workspace(), &config).unwrap();
+        let r = core.execute(Origin::System, overlord::protocol::Command::Save);
+        if system_ok {
+            assert!(
+                r.ok || !r.message.contains("only a human"),
+                "{mode:?}: {}",
+                r.message
+            );
+        } else {
+            assert!(
+                !r.ok && r.message.contains("only a human"),
+                "{mode:?}: {}",
+                r.message
+            );
+        }
+        let agent = Origin::Agent {
+            agent: "impl-1".into(),
+            role: Some(Role::Implementer),
+        };
+        let r = core.execute(agent, overlord::protocol::Command::Save);
+        assert!(!r.ok && r.message.contains("only a human"), "{}", r.message);
+        drop(core);
+    }
 }

@@ -44,6 +44,7 @@ fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
         Just(Command::Status),
         Just(Command::Save),
+        Just(Command::Integrate),
         Just(Command::AdoptMain),
         Just(Command::RestoreMain),
         prop::option::of(prop::sample::select(names)).prop_map(|command| Command::Help { command }),

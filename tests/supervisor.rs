@@ -15,6 +15,8 @@ use overlord::runtime::supervisor::Supervisor;
 
 use crate::common::*;
 
+mod autonomy;
+
 /// A repository with one commit, Overlord set up, and a running core + supervisor.
 struct Swarm {
     repo: Repo,
@@ -157,6 +159,35 @@ impl Swarm {
                 );
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Every command the audit trail recorded: who gave it and its name.
+    fn audit_commands(&self) -> Vec<(Origin, String)> {
+        let text = std::fs::read_to_string(self.repo.path().join(".overlord/audit/commands.jsonl"))
+            .unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<overlord::protocol::CommandRecord>(l).ok())
+            .map(|r| (r.origin, r.command.name().to_string()))
+            .collect()
+    }
+
+    /// The files at the tip of the session's integration branch.
+    fn integrated_files(&self) -> String {
+        let (dir, home) = (self.repo.path(), self.repo.home.path());
+        let branch = git(
+            dir,
+            home,
+            &[
+                "branch",
+                "--list",
+                "--format=%(refname)",
+                "session/*/integration",
+            ],
+        );
+        match branch.lines().next() {
+            Some(b) => git(dir, home, &["ls-tree", "--name-only", b.trim()]),
+            None => String::new(),
         }
     }
 

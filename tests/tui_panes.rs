@@ -632,6 +632,7 @@ fn concern_details_and_the_save_progress_overlays() {
                 audit_id: 40,
                 main_before: "1234567".into(),
                 tasks: Vec::new(),
+                held: Vec::new(),
                 rollback: None,
                 publish: None,
                 steps: Vec::new(),

@@ -169,8 +169,15 @@ impl Core {
             Command::ImportPlan { path } => Some(self.load_plan(path, &now)),
             _ => None,
         };
+        let auto_save = self.config.git.save.is_auto();
+        let overlord = matches!(origin, Origin::System);
         let (operation, op_lock, recovered) = match &command {
-            Command::Save | Command::Rollback { .. } if origin.is_human() && refusal.is_none() => {
+            Command::Save | Command::Rollback { .. } | Command::Integrate
+                if refusal.is_none()
+                    && (origin.is_human()
+                        || (overlord && matches!(command, Command::Integrate))
+                        || (overlord && auto_save && matches!(command, Command::Save))) =>
+            {
                 match self.prepare_operation(&command, &now) {
                     Ok((p, l, r)) => (Some(Ok(p)), Some(l), r),
                     Err(r) => (Some(Err(r)), None, None),
@@ -195,6 +202,7 @@ impl Core {
             refusal,
             kill_switch_concerns: self.config.core.kill_switch_concerns.clone(),
             protected_ref,
+            auto_save,
         };
 
         let mut guard = self.store.begin_write()?;

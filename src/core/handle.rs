@@ -72,6 +72,55 @@ fn run_job(core: &Core, job: super::ops::Job) {
     }
 }
 
+/// A human's Save or rollback held while an integration runs, with where its answer goes.
+type Waiting = (Identity, Command, oneshot::Sender<Reply>);
+
+/// Carries a command out and starts its job; a human's Save or rollback that arrives while
+/// Overlord's own integration runs waits for it to end (the human's key never loses to a
+/// background integration).
+fn execute_or_wait(
+    core: &mut Core,
+    who: Identity,
+    command: Command,
+    reply: oneshot::Sender<Reply>,
+    waiting: &mut Vec<Waiting>,
+) {
+    let integrating = core
+        .state()
+        .operation
+        .as_ref()
+        .is_some_and(|o| o.kind == crate::protocol::model::OperationKind::Integrate);
+    if integrating
+        && who.origin.is_human()
+        && matches!(command, Command::Save | Command::Rollback { .. })
+    {
+        waiting.push((who, command, reply));
+        return;
+    }
+    let (answer, job) = core.execute_as(who, command);
+    let _ = reply.send(answer);
+    if let Some(job) = job {
+        run_job(core, job);
+    }
+}
+
+/// The waiting commands go once the integration has ended.
+fn start_waiting(core: &mut Core, waiting: &mut Vec<Waiting>) {
+    if let Err(e) = core.refresh() {
+        tracing::warn!(error = %e, "refresh failed");
+    }
+    if core.state().operation.is_some() {
+        return;
+    }
+    for (who, command, reply) in waiting.drain(..) {
+        let (answer, job) = core.execute_as(who, command);
+        let _ = reply.send(answer);
+        if let Some(job) = job {
+            run_job(core, job);
+        }
+    }
+}
+
 impl Handle {
     /// Starts the core's thread. It runs until `stop` is called or every handle is dropped.
     pub fn spawn(mut core: Core, poll: Duration) -> std::io::Result<(Handle, JoinHandle<()>)> {
@@ -85,14 +134,20 @@ impl Handle {
         let join = std::thread::Builder::new()
             .name("overlord-core".into())
             .spawn(move || {
+                // Human Saves and rollbacks waiting for a running integration to end.
+                let mut waiting: Vec<Waiting> = Vec::new();
                 loop {
-                    match rx.recv_timeout(poll) {
+                    let request = rx.recv_timeout(poll);
+                    if !waiting.is_empty() {
+                        start_waiting(&mut core, &mut waiting);
+                    }
+                    match request {
                         Ok(Request::Submit(origin, command, reply)) => {
-                            let (answer, job) = core.execute_detached(origin, command);
-                            let _ = reply.send(answer);
-                            if let Some(job) = job {
-                                run_job(&core, job);
-                            }
+                            let who = Identity {
+                                origin,
+                                refusal: None,
+                            };
+                            execute_or_wait(&mut core, who, command, reply, &mut waiting);
                         }
                         Ok(Request::Identify(request, reply)) => {
                             // Catch up first: an agent's process may have been recorded by
@@ -111,11 +166,7 @@ impl Handle {
                         }
                         Ok(Request::SubmitAs(request, reply)) => {
                             let (who, command) = *request;
-                            let (answer, job) = core.execute_as(who, command);
-                            let _ = reply.send(answer);
-                            if let Some(job) = job {
-                                run_job(&core, job);
-                            }
+                            execute_or_wait(&mut core, who, command, reply, &mut waiting);
                         }
                         Ok(Request::EmitWith(actor, decide, reply)) => {
                             let r = core

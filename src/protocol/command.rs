@@ -108,6 +108,10 @@ pub enum Command {
         target: Target,
     },
     Save,
+    /// Merge the finished task branches into the session's integration branch (main plus
+    /// everything that passed) and run the QA gates there; main does not move. Overlord gives
+    /// it whenever a task finishes (continuous integration); a human may too.
+    Integrate,
     /// Restore a checkpoint (`undo`: reverse the latest rollback). With `branch`, the
     /// checkpoint is checked out on a new branch and worktree and `main` stays.
     Rollback {
@@ -177,6 +181,7 @@ impl Command {
             Command::Pause { .. } => "pause",
             Command::Resume { .. } => "resume",
             Command::Save => "save",
+            Command::Integrate => "integrate",
             Command::Rollback { .. } => "rollback",
             Command::AdoptMain => "adopt",
             Command::RestoreMain => "restore",

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod documents;
 pub mod event;
 pub mod grammar;
+mod holds;
 pub mod ids;
 pub mod model;
 pub mod report;

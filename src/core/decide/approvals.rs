@@ -4,7 +4,9 @@
 
 use super::lookup::{plan, unfinished_tasks};
 use super::outcome::{none, reject, unknown, Outcome};
-use crate::protocol::model::{Approval, ApprovalId, ApprovalKind, Decision, Role, VariationId};
+use crate::protocol::model::{
+    Approval, ApprovalId, ApprovalKind, Decision, Role, TaskStatus, VariationId,
+};
 use crate::protocol::report::ReplyData;
 use crate::protocol::{EventKind, Origin, RejectCode, Rejection, State};
 
@@ -193,18 +195,46 @@ pub(super) fn reject_approval(
 ) -> Result<Outcome, Rejection> {
     let a = approval_target(state, target)?;
     still_pending(a)?;
-    Ok(none(
-        format!(
-            "{} ({} {}) rejected and sent back to {}",
-            a.id, a.kind, a.subject, a.requested_by
-        ),
-        vec![EventKind::ApprovalDecided {
-            id: a.id,
-            decision: Decision::Rejected,
-            note: Some(reason.to_string()),
-            conditions: None,
-        }],
-    ))
+    let mut message = format!(
+        "{} ({} {}) rejected and sent back to {}",
+        a.id, a.kind, a.subject, a.requested_by
+    );
+    let mut events = vec![EventKind::ApprovalDecided {
+        id: a.id,
+        decision: Decision::Rejected,
+        note: Some(reason.to_string()),
+        conditions: None,
+    }];
+    events.extend(rework(state, a, reason, &mut message));
+    Ok(none(message, events))
+}
+
+/// A rejected high-impact variation's task is flagged for rework: set back to todo (its work
+/// so far is never integrated as it is), with the human's reason in its history.
+fn rework(state: &State, a: &Approval, reason: &str, message: &mut String) -> Option<EventKind> {
+    if a.kind != ApprovalKind::Variation {
+        return None;
+    }
+    let v = state
+        .variations
+        .values()
+        .find(|v| v.approval == Some(a.id))?;
+    let task = state.plan.as_ref()?.task(v.task.as_deref()?)?;
+    if matches!(task.status, TaskStatus::Todo | TaskStatus::Failed) {
+        return None;
+    }
+    message.push_str(&format!(
+        "; task {} goes back to todo for rework without it",
+        task.id
+    ));
+    Some(EventKind::TaskStatusChanged {
+        task: task.id.clone(),
+        status: TaskStatus::Todo,
+        note: Some(format!(
+            "rework: variation {} ({}) was rejected: {reason}",
+            v.id, v.title
+        )),
+    })
 }
 
 /// `/request <kind> <subject> [--from <role>] <summary>`: an artifact for the human to

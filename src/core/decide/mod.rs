@@ -88,7 +88,9 @@ pub fn decide(
             plan::set_task_status(state, task, *status, note)
         }
         Command::Promote { phase } => plan::promote(state, origin, phase, now),
-        Command::Save | Command::Rollback { .. } => operations::start(state, origin, command, ctx),
+        Command::Save | Command::Integrate | Command::Rollback { .. } => {
+            operations::start(state, origin, command, ctx)
+        }
         Command::AdoptMain | Command::RestoreMain => operations::protected_ref(command, ctx),
     }
 }
@@ -114,6 +116,10 @@ fn authorize(
                 ),
             ));
         }
+    }
+    // `[git] save = "auto"`: Overlord Saves by itself (the QA policy still decides).
+    if matches!(command, Command::Save) && matches!(origin, Origin::System) && ctx.auto_save {
+        return Ok(());
     }
     permissions::check(state, origin, command)
         .map_err(|why| outcome::reject(RejectCode::Unauthorized, why))

@@ -13,10 +13,10 @@ pub(super) fn start(
     command: &Command,
     ctx: &Context,
 ) -> Result<Outcome, Rejection> {
-    let kind = if matches!(command, Command::Save) {
-        OperationKind::Save
-    } else {
-        OperationKind::Rollback
+    let kind = match command {
+        Command::Save => OperationKind::Save,
+        Command::Integrate => OperationKind::Integrate,
+        _ => OperationKind::Rollback,
     };
     if let Some(op) = &state.operation {
         return Err(reject(
@@ -51,10 +51,16 @@ pub(super) fn start(
             None => format!("rollback {} started: restoring {}", op.id, t.checkpoint),
         },
         _ => format!(
-            "Save {} started: {} finished task branch{} to integrate",
+            "{} {} started: {} finished task branch{} to integrate{}",
+            if kind == OperationKind::Save {
+                "Save"
+            } else {
+                "integration"
+            },
             op.id,
             op.tasks.len(),
-            if op.tasks.len() == 1 { "" } else { "es" }
+            if op.tasks.len() == 1 { "" } else { "es" },
+            held_note(&op.held)
         ),
     };
     Ok(Outcome {
@@ -69,6 +75,15 @@ pub(super) fn start(
             message,
         })),
     })
+}
+
+/// "; held back: …" when governance holds finished tasks back from integration.
+fn held_note(held: &[String]) -> String {
+    if held.is_empty() {
+        String::new()
+    } else {
+        format!("; held back: {}", held.join("; "))
+    }
 }
 
 /// `/adopt main`, `/restore main`: the events the repository check worked out

@@ -23,6 +23,8 @@ pub struct Context {
     pub kill_switch_concerns: Vec<String>,
     /// For `/adopt main` and `/restore main`: what the repository check worked out.
     pub protected_ref: Option<Result<crate::core::ops::RefDecision, Rejection>>,
+    /// `[git] save = "auto"`: Overlord itself may Save.
+    pub auto_save: bool,
 }
 
 #[derive(Debug)]

@@ -129,6 +129,15 @@ fn variation_with_approval(
             now.to_string(),
         )
     });
+    // The task it is about: the proposing agent's, else one the variation names.
+    let task = origin
+        .agent()
+        .and_then(|a| state.agents.get(&a))
+        .and_then(|a| a.task.clone())
+        .or_else(|| {
+            let plan = state.plan.as_ref()?;
+            affects.iter().find(|x| plan.task(x).is_some()).cloned()
+        });
     let variation = Variation {
         id,
         proposed_by: from,
@@ -137,6 +146,7 @@ fn variation_with_approval(
         impact,
         rationale,
         affects,
+        task,
         proposed_at: now.to_string(),
         approval: approval.as_ref().map(|a| a.id),
         decision: None,

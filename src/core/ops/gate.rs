@@ -69,6 +69,29 @@ pub(super) fn qa_gate(
             approved: Some(approval),
         }));
     }
+    // Continuous integration gated exactly this tree last: a Save of it does not run the
+    // gates again (a later run on any tree, or another decision, runs them).
+    if let Some(run) = core
+        .state
+        .qa_runs
+        .last()
+        .filter(|r| r.tree == tree && r.decision == QaDecision::AutoMerge && !r.promotion)
+        .cloned()
+    {
+        progress.step(
+            core,
+            op,
+            "gate",
+            format!(
+                "{} passed on exactly this tree when it was integrated; the gates are not run again",
+                run.id
+            ),
+        )?;
+        return Ok(Ok(Verdict {
+            run,
+            approved: None,
+        }));
+    }
     let impact = qa::impact_of(core, tasks);
     let (ctx, warning) = match qa::QaContext::gather(core, false, impact) {
         Ok(x) => x,
@@ -131,7 +154,7 @@ pub(super) fn qa_gate(
         },
     )?;
     progress.flush(core)?;
-    qa::after_qa_run(core, &out.run, &format!("Save {} held", op.id));
+    qa::after_qa_run(core, &out.run, &format!("{} {} held", op.kind, op.id));
     Ok(Ok(Verdict {
         run: out.run,
         approved: None,

@@ -44,7 +44,7 @@ pub fn run(core: &mut Core, job: Job) -> OperationReport {
     };
     let mut progress = Progress::new();
     let result = match op.kind {
-        OperationKind::Save => save(core, &op, &mut progress),
+        OperationKind::Save | OperationKind::Integrate => save(core, &op, &mut progress),
         OperationKind::Rollback => rollback(core, &op, &mut progress),
     };
     let finish = match result {

@@ -19,6 +19,8 @@ pub struct Prepared {
     pub session: GitSession,
     pub main_before: String,
     pub tasks: Vec<TaskBranch>,
+    /// Finished tasks governance holds back, each with why.
+    pub held: Vec<String>,
     pub rollback: Option<RollbackTarget>,
 }
 
@@ -95,13 +97,20 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
         session: session.clone(),
         main_before: main_before.to_string(),
         tasks: Vec::new(),
+        held: Vec::new(),
         rollback: None,
     };
     match command {
         Command::Save => {
             refuse_outside_move(state, &repo, &session, main_before)?;
             git::check_user_tree(&repo, &session.main).map_err(git_reject)?;
-            prepared.tasks = finished_branches(state, &repo, &session).map_err(git_reject)?;
+            (prepared.tasks, prepared.held) =
+                finished_branches(state, &repo, &session).map_err(git_reject)?;
+        }
+        Command::Integrate => {
+            refuse_outside_move(state, &repo, &session, main_before)?;
+            (prepared.tasks, prepared.held) =
+                finished_branches(state, &repo, &session).map_err(git_reject)?;
         }
         Command::Rollback {
             checkpoint,
@@ -162,22 +171,28 @@ fn refuse_outside_move(
     }
 }
 
-/// Finished tasks and their branches, in plan order. A finished task whose branch is gone is
-/// an error: its work would be silently lost.
+/// Finished tasks and their branches, in plan order, and those governance holds back (a
+/// pending or rejected high-impact variation; `State::held_back`) with why. A finished task
+/// whose branch is gone is an error: its work would be silently lost.
 fn finished_branches(
     state: &State,
     repo: &Repository,
     session: &GitSession,
-) -> Result<Vec<TaskBranch>, GitError> {
+) -> Result<(Vec<TaskBranch>, Vec<String>), GitError> {
     let Some(plan) = &state.plan else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let mut out = Vec::new();
+    let mut held = Vec::new();
     // A branch todo works on its parent's branch, so it has none of its own.
     for task in plan
         .tasks()
         .filter(|t| t.status == TaskStatus::Done && !t.is_temporary)
     {
+        if let Some(why) = state.held_back(&task.id) {
+            held.push(format!("{}: {why}", task.id));
+            continue;
+        }
         let branch = session.task_branch(&task.id);
         match git::branch_tip(repo, &branch)? {
             Some(tip) => out.push(TaskBranch {
@@ -194,7 +209,7 @@ fn finished_branches(
             }
         }
     }
-    Ok(out)
+    Ok((out, held))
 }
 
 /// Resolves `/rollback <checkpoint|undo>` against the timeline.
@@ -294,11 +309,13 @@ pub(crate) fn start_events(
     if let Some(s) = &prepared.new_session {
         events.push(EventKind::GitSessionStarted { session: s.clone() });
     }
+    // An integration does not move main: dispatch goes on and the session keeps its status.
     let status = match kind {
-        OperationKind::Save => SessionStatus::Saving,
-        OperationKind::Rollback => SessionStatus::RollingBack,
+        OperationKind::Save => Some(SessionStatus::Saving),
+        OperationKind::Rollback => Some(SessionStatus::RollingBack),
+        OperationKind::Integrate => None,
     };
-    events.push(EventKind::SessionStatusChanged { status });
+    events.extend(status.map(|status| EventKind::SessionStatusChanged { status }));
     let operation = Operation {
         id: state.counters.operations + 1,
         kind,
@@ -307,6 +324,7 @@ pub(crate) fn start_events(
         audit_id: state.last_event_seq + events.len() as u64 + 1,
         main_before: prepared.main_before.clone(),
         tasks: prepared.tasks.clone(),
+        held: prepared.held.clone(),
         rollback: prepared.rollback.clone(),
         publish: None,
         steps: Vec::new(),

@@ -213,7 +213,7 @@ fn recovered_checkpoint(
     main_before: Oid,
 ) -> Checkpoint {
     let kind = plan.kind.unwrap_or(match op.kind {
-        OperationKind::Save => CheckpointKind::Save,
+        OperationKind::Save | OperationKind::Integrate => CheckpointKind::Save,
         OperationKind::Rollback => CheckpointKind::Rollback,
     });
     let qa_run = core.state.qa_runs.last().map(|r| r.id);

@@ -18,8 +18,8 @@ use crate::core::engine::Core;
 use crate::core::{failpoint, qa, worktree};
 use crate::git::{self, merge};
 use crate::protocol::model::{
-    ApprovalKind, Checkpoint, CheckpointKind, GitSession, Operation, OperationOutcome, QaDecision,
-    Role, RollbackTarget, SessionStatus, Severity, TaskBranch,
+    ApprovalKind, Checkpoint, CheckpointKind, GitSession, Operation, OperationKind,
+    OperationOutcome, QaDecision, Role, RollbackTarget, SessionStatus, Severity, TaskBranch,
 };
 use crate::protocol::{Command, Origin, ReplyData};
 
@@ -27,12 +27,25 @@ pub(super) fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> 
     let sess = session(core)?;
     let repo = git::open(&core.ws.root)?;
     let main_before = oid(&op.main_before)?;
-    progress.step(
-        core,
-        op,
-        "frozen",
-        "task dispatch waits until the Save ends",
-    )?;
+    let integrating = op.kind == OperationKind::Integrate;
+    if integrating {
+        progress.step(
+            core,
+            op,
+            "integrating",
+            format!("onto {} (main does not move)", sess.main),
+        )?;
+    } else {
+        progress.step(
+            core,
+            op,
+            "frozen",
+            "task dispatch waits until the Save ends",
+        )?;
+    }
+    for h in &op.held {
+        progress.step(core, op, "held", h.clone())?;
+    }
     failpoint::hit("save.frozen");
 
     // Main moved outside Overlord since it last moved it: the human decides first.
@@ -46,11 +59,13 @@ pub(super) fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> 
     } = integrate(core, progress, &repo, &sess, op, main_before, &tasks)?;
     if merged.is_empty() {
         let taken_out = crate::protocol::model::on_main(&core.state.checkpoints).taken_out;
-        return Ok(nothing_integrated(&tasks, &conflicted, &taken_out));
+        let mut finish = nothing_integrated(&tasks, &conflicted, &taken_out);
+        if integrating {
+            finish.status = core.state.session;
+        }
+        return Ok(finish);
     }
 
-    // The PM's documents, generated from the state, go in with the checkpoint.
-    integ = commit_documents_step(core, progress, &repo, &sess, op, integ)?;
     record_integration(core, progress, &repo, &sess, integ, &merged)?;
     failpoint::hit("save.integrated");
 
@@ -60,9 +75,16 @@ pub(super) fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> 
         Err(finish) => return Ok(finish),
     };
     failpoint::hit("save.gated");
+    if integrating {
+        return Ok(integrated(core, &sess, &merged, &conflicted, &verdict));
+    }
     if let Some(held) = held_by_gate(core, progress, &sess, op, integ, &merged, &verdict)? {
         return Ok(held);
     }
+
+    // The PM's documents, generated from the state as it is now (this Save's QA run
+    // included), go in with the checkpoint: a documents-only commit on the gated tree.
+    integ = commit_documents_step(core, progress, &repo, &sess, op, integ)?;
 
     // Publish.
     let tasks_in = merged;
@@ -101,6 +123,53 @@ pub(super) fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> 
         checkpoint: Some(cp),
         status: SessionStatus::Active,
     })
+}
+
+/// How an integration ends: the integration branch holds the merges, gated; main did not
+/// move. The session keeps its status (an integration never freezes dispatch).
+fn integrated(
+    core: &Core,
+    sess: &GitSession,
+    merged: &[String],
+    conflicted: &[(TaskBranch, Vec<merge::Conflict>)],
+    verdict: &Verdict,
+) -> Finish {
+    let run = &verdict.run;
+    let why = run.reasons.join("; ");
+    let (outcome, next) = match run.decision {
+        QaDecision::AutoMerge if core.config.git.save.is_auto() => (
+            OperationOutcome::Integrated,
+            "it passed: Overlord Saves it (`[git] save = \"auto\"`)".to_string(),
+        ),
+        QaDecision::AutoMerge => (
+            OperationOutcome::Integrated,
+            "it passed: `/save` publishes it".to_string(),
+        ),
+        QaDecision::RequireHuman => (
+            OperationOutcome::Integrated,
+            format!("QA asks for the human ({why}): `/save` asks for the approval"),
+        ),
+        QaDecision::Fail => (OperationOutcome::GateFailed, format!("QA failed ({why})")),
+    };
+    let mut message = format!(
+        "{} integrated on {} (main is still where it was); {} {}: {next}",
+        merged.join(", "),
+        sess.integration_branch(),
+        run.id,
+        run.decision.as_str()
+    );
+    if !conflicted.is_empty() {
+        message.push_str(&format!(
+            "; left out with conflicts: {}",
+            names(conflicted.iter().map(|(t, _)| t.task.as_str()))
+        ));
+    }
+    Finish {
+        outcome,
+        message,
+        checkpoint: None,
+        status: core.state.session,
+    }
 }
 
 /// Flush: finished tasks' uncommitted output is committed on their branches. The tasks, with
@@ -366,6 +435,26 @@ fn held_by_gate(
                     "(not recorded)".to_string()
                 }
             };
+            // An automatic Save stops here: the human is told why, as a concern.
+            if op.requested_by == Origin::System.actor() {
+                raise(
+                    core,
+                    Severity::Warning,
+                    "awaiting_human",
+                    format!(
+                        "automatic Save {} waits for the human: {why}",
+                        op.id
+                    ),
+                    format!(
+                        "QA {} on {} ({}) asks for the human: {why}. `/approve {approval}` then `/save` publishes exactly this tree. Report: .overlord/qa/{}/QA_REPORT.md",
+                        run.id,
+                        merged.join(", "),
+                        git::short(&integ.to_string()),
+                        run.id
+                    ),
+                    None,
+                );
+            }
             Ok(Some(Finish {
                 outcome: OperationOutcome::AwaitingApproval,
                 message: format!(

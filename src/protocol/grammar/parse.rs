@@ -36,6 +36,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
     let command = match spec.name {
         "status" => Command::Status,
         "save" => Command::Save,
+        "integrate" => Command::Integrate,
         "help" => help(&mut a)?,
         "agent" | "clarify" | "answer" | "assign" | "pause" | "resume" => agents(&mut a)?,
         "raise" | "ack" | "resolve" | "link" => concerns(&mut a)?,

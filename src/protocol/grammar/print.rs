@@ -68,7 +68,7 @@ pub fn print(command: &Command) -> String {
     let mut line = Line(format!("/{}", command.name()));
     match command {
         Command::Malformed { line, .. } => return line.clone(),
-        Command::Status | Command::Save => {}
+        Command::Status | Command::Save | Command::Integrate => {}
         Command::Help { command } => {
             if let Some(c) = command {
                 line.push(c.clone());

@@ -37,6 +37,9 @@ impl GitSession {
 pub enum OperationKind {
     Save,
     Rollback,
+    /// Continuous integration: finished task branches merged into the integration branch
+    /// and gated there; main does not move.
+    Integrate,
 }
 
 impl fmt::Display for OperationKind {
@@ -44,6 +47,7 @@ impl fmt::Display for OperationKind {
         f.write_str(match self {
             OperationKind::Save => "Save",
             OperationKind::Rollback => "rollback",
+            OperationKind::Integrate => "integration",
         })
     }
 }
@@ -101,6 +105,10 @@ pub struct Operation {
     pub audit_id: u64,
     pub main_before: String,
     pub tasks: Vec<TaskBranch>,
+    /// Finished tasks governance holds back from integration, each with why
+    /// (`"t3: variation V-2 awaits the human as A-4"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
     pub rollback: Option<RollbackTarget>,
     pub publish: Option<PublishPlan>,
     /// Progress so far, one line per step, for front ends.
@@ -126,6 +134,9 @@ pub enum OperationOutcome {
     AwaitingApproval,
     /// Stopped before any protected ref moved (an error, or an interrupted run cleaned up).
     Aborted,
+    /// An integration merged finished work into the integration branch and gated it; `main`
+    /// did not move (a Save publishes it).
+    Integrated,
 }
 
 impl OperationOutcome {
@@ -135,6 +146,7 @@ impl OperationOutcome {
             OperationOutcome::Checkpointed
                 | OperationOutcome::BranchCreated
                 | OperationOutcome::NothingToSave
+                | OperationOutcome::Integrated
         )
     }
 }

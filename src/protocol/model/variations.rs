@@ -57,6 +57,10 @@ pub struct Variation {
     pub impact: Impact,
     pub rationale: Option<String>,
     pub affects: Vec<String>,
+    /// The task the variation is about: the proposing agent's task, else a task `affects`
+    /// names. A high-impact variation holds its task back from integration until approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
     pub proposed_at: Timestamp,
     pub approval: Option<ApprovalId>,
     pub decision: Option<Decision>,

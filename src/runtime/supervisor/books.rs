@@ -142,6 +142,10 @@ pub struct Supervisor {
     pub(super) reactions: VecDeque<Event>,
     /// The agents' kernel sandbox.
     pub(super) sandbox: SandboxBook,
+    /// Continuous integration and automatic Saves.
+    pub(super) ci: CiBook,
+    /// Bumped whenever a task finishes or an approval is decided (new work to integrate).
+    pub(super) work_generation: u64,
 }
 
 /// What the supervisor keeps of the sandbox.
@@ -162,4 +166,24 @@ impl SandboxBook {
             denials: Default::default(),
         }
     }
+}
+
+/// What the supervisor remembers of integrations and automatic Saves.
+#[derive(Default)]
+pub(super) struct CiBook {
+    /// What was last asked for: the kind and the work it covered.
+    pub(super) last: Option<(crate::protocol::model::OperationKind, Work)>,
+    /// When Overlord last Saved by itself (at first: when the supervisor first looked).
+    pub(super) last_save: Option<Instant>,
+    /// Conflict branch todos opened per task.
+    pub(super) rebases: BTreeMap<String, u32>,
+}
+
+/// The finished work an integration covers: the tasks, and how many times tasks finished and
+/// merge approvals were given (a task finishing again, or the human's approval, is new work
+/// for the same set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Work {
+    pub(super) tasks: std::collections::BTreeSet<String>,
+    pub(super) generation: u64,
 }

@@ -20,6 +20,7 @@ impl Supervisor {
         if self.docs_dirty {
             self.write_documents();
         }
+        self.integrate_finished().await;
         if self.state.dispatch_frozen() {
             return;
         }

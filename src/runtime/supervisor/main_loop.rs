@@ -56,6 +56,8 @@ impl Supervisor {
             next_run: 0,
             last_flush: Instant::now(),
             docs_dirty: true,
+            ci: Default::default(),
+            work_generation: 0,
             raw,
             warned: errors,
             events,

@@ -37,7 +37,8 @@
 //! `rate_limit` the rate-limit pauses and the fallback adapters; `acceptance` and `checks`
 //! the post-run checks; `branch_todo` the fix tasks; `review` the human's review;
 //! `raw_output` the agents' raw lines; `sandboxing` starts every CLI in the kernel sandbox;
-//! `text` shortens text.
+//! `text` shortens text; `continuous` integrates finished work at once and, with `[git] save =
+//! "auto"`, Saves it.
 
 mod acceptance;
 mod books;
@@ -45,6 +46,7 @@ mod branch_todo;
 mod budget;
 mod checks;
 mod clock;
+mod continuous;
 mod core_link;
 mod dispatch;
 mod initiation;

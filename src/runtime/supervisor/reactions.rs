@@ -13,6 +13,10 @@ impl Supervisor {
     /// The reaction to one of the core's events (already folded into `state`).
     pub(super) async fn react(&mut self, ev: &Event) {
         self.start_afresh_if_set_back(ev);
+        self.note_work(&ev.kind);
+        if let EventKind::ConcernRaised { concern } = &ev.kind {
+            self.on_conflict(concern).await;
+        }
         match &ev.kind {
             EventKind::HandoffRecorded { .. }
             | EventKind::TaskStatusChanged { .. }
