@@ -6,6 +6,7 @@ mod agent_parse;
 mod agent_procs;
 mod agent_runtime;
 mod anchor;
+mod autonomy_e2e;
 mod cli;
 mod concurrency;
 // The demo's Discord lines come from the bridge.

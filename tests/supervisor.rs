@@ -164,10 +164,8 @@ impl Swarm {
 
     /// Every command the audit trail recorded: who gave it and its name.
     fn audit_commands(&self) -> Vec<(Origin, String)> {
-        let text = std::fs::read_to_string(self.repo.path().join(".overlord/audit/commands.jsonl"))
-            .unwrap_or_default();
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<overlord::protocol::CommandRecord>(l).ok())
+        audit_commands(self.repo.path())
+            .into_iter()
             .map(|r| (r.origin, r.command.name().to_string()))
             .collect()
     }

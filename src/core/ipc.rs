@@ -292,6 +292,9 @@ pub struct Client {
     secret: Option<String>,
 }
 
+/// How long the CLI waits for the owner's answer (a hung owner must not hang it forever).
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
+
 impl Client {
     /// Connects if an owner is listening; `None` when nobody is (no socket, or a stale one).
     pub fn connect(socket: &Path) -> Option<Client> {
@@ -303,9 +306,7 @@ impl Client {
             secret: None,
         };
         // A slow owner is still the owner, but a hung one must not hang the CLI forever.
-        let _ = client
-            .writer
-            .set_read_timeout(Some(Duration::from_secs(120)));
+        let _ = client.writer.set_read_timeout(Some(CLIENT_TIMEOUT));
         match client.call(&IpcRequest::Ping) {
             Ok(IpcResponse::Pong { .. }) => Some(client),
             _ => None,
@@ -335,11 +336,21 @@ impl Client {
     }
 
     pub fn submit(&mut self, origin: Origin, command: Command) -> Result<Reply, ClientError> {
-        match self.call(&IpcRequest::Submit {
+        // A Save or rollback waits for a running integration to end before it is answered:
+        // the owner answered the ping, so it is alive; wait for it as long as it takes.
+        let waits = matches!(command, Command::Save | Command::Rollback { .. });
+        if waits {
+            let _ = self.writer.set_read_timeout(None);
+        }
+        let answer = self.call(&IpcRequest::Submit {
             origin: Box::new(origin),
             command: Box::new(command),
             secret: self.secret.clone(),
-        })? {
+        });
+        if waits {
+            let _ = self.writer.set_read_timeout(Some(CLIENT_TIMEOUT));
+        }
+        match answer? {
             IpcResponse::Reply { reply } => Ok(*reply),
             IpcResponse::Error { message } => Err(ClientError::Protocol(message)),
             other => Err(ClientError::Protocol(format!("{other:?}"))),

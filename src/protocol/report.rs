@@ -126,6 +126,10 @@ pub struct StatusReport {
     /// Task branches a rollback flagged: "t2: builds on …".
     #[serde(default)]
     pub flagged_tasks: Vec<String>,
+    /// Finished tasks governance holds back from integration: "t3: variation V-2 … awaits
+    /// the human as A-4".
+    #[serde(default)]
+    pub held_tasks: Vec<String>,
     /// The UTC day `spend_today` covers (`YYYY-MM-DD`).
     #[serde(default)]
     pub today: String,
@@ -236,6 +240,11 @@ impl StatusReport {
             flagged_tasks: state
                 .flagged_tasks
                 .iter()
+                .map(|(t, why)| format!("{t}: {why}"))
+                .collect(),
+            held_tasks: state
+                .held_tasks()
+                .into_iter()
                 .map(|(t, why)| format!("{t}: {why}"))
                 .collect(),
             qa: state.qa_runs.last().map(|r| r.decision),
@@ -403,6 +412,9 @@ impl StatusReport {
         }
         for f in &self.flagged_tasks {
             out.push_str(&format!("Flagged branch: {f}\n"));
+        }
+        for h in &self.held_tasks {
+            out.push_str(&format!("Held back from integration: {h}\n"));
         }
         out.push_str(&format!(
             "QA: {}\n",

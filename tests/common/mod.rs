@@ -315,3 +315,16 @@ pub fn append_events(ws: &Workspace, events: &[overlord::protocol::Event]) {
     let appended = guard.append(&records).expect("append");
     guard.commit(&appended).expect("commit");
 }
+
+/// Every command record of the audit trail's mirror (`.overlord/audit/commands.jsonl`), in
+/// order: who gave it and what.
+pub fn audit_commands(repo: &Path) -> Vec<overlord::protocol::CommandRecord> {
+    let text = std::fs::read_to_string(repo.join(".overlord/audit/commands.jsonl"))
+        .expect("the command mirror");
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            serde_json::from_value(v["record"].clone()).expect("a command record")
+        })
+        .collect()
+}

@@ -105,6 +105,16 @@ fn in_auto_mode_a_phase_runs_to_a_tagged_checkpoint_with_no_human_command_after_
         .map(|(_, n)| n)
         .collect();
     assert!(by_human.is_empty(), "the human gave {by_human:?}");
+    let by_overlord: Vec<String> = swarm
+        .audit_commands()
+        .into_iter()
+        .filter(|(origin, _)| *origin == Origin::System)
+        .map(|(_, n)| n)
+        .collect();
+    assert!(
+        by_overlord.contains(&"integrate".to_string()) && by_overlord.contains(&"save".to_string()),
+        "{by_overlord:?}"
+    );
 }
 
 #[test]
@@ -311,4 +321,88 @@ fn a_rate_limited_scripted_task_reaches_its_fallback_adapter_and_completes() {
         !log.trim().is_empty(),
         "the fallback's write step was committed"
     );
+}
+
+/// A conflict surfaces when the task finishes, not at the next Save: a concern and a branch
+/// todo for the task's role, who merges the integration branch in; then the task is
+/// integrated.
+#[test]
+fn a_conflict_opens_a_branch_todo_for_the_tasks_role_and_the_resolved_task_is_integrated() {
+    let repo = committed();
+    repo.write(".overlord/QA_POLICY.yaml", POLICY);
+    let gate = repo.home.path().join("gate");
+    let mut config = base_config("sh");
+    config.qa.tests.command = "ls *.txt".into();
+    config.qa.tests.format = "exit".into();
+    sh_adapter(
+        &mut config,
+        "sh",
+        &format!(
+            r#"case "$OVERLORD_TASK" in
+  b-rebase-*) git -c user.name=t -c user.email=t@t.invalid merge -s ours --no-edit "$(git for-each-ref --format='%(refname:short)' 'refs/heads/session/*/integration')" || exit 1 ;;
+  b) while [ ! -f {} ]; do sleep 0.05; done; echo "b's version" > shared.txt ;;
+  *) echo "$OVERLORD_TASK's version" > shared.txt ;;
+esac
+echo done"#,
+            gate.display()
+        ),
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(TWO);
+    swarm.approve_plan();
+    swarm.wait("a integrated", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+            && s.operation.is_none()
+            && swarm.integrated_files().contains("shared.txt")
+    });
+    open_gate(&swarm);
+    let s = swarm.wait("b's conflict as a branch todo", 60, |s| {
+        s.plan
+            .as_ref()
+            .is_some_and(|p| p.task("b-rebase-1").is_some())
+    });
+    let c = s
+        .concerns
+        .values()
+        .find(|c| c.category == "merge_conflict")
+        .expect("a merge_conflict concern");
+    assert_eq!(c.task.as_deref(), Some("b"));
+    let todo = s.plan.as_ref().unwrap().task("b-rebase-1").unwrap();
+    assert_eq!(todo.role, overlord::protocol::model::Role::Implementer);
+    assert_eq!(todo.branch_reason.as_deref(), Some("merge_conflict"));
+    assert!(
+        todo.description.contains("integration"),
+        "{}",
+        todo.description
+    );
+    // The todo merges the integration branch in; b is done again and integrated.
+    let shared = |swarm: &Swarm| {
+        git_output(
+            swarm.repo.path(),
+            swarm.repo.home.path(),
+            &["show", &format!("{}:shared.txt", integration_ref(swarm))],
+        )
+        .stdout
+    };
+    swarm.wait("b integrated after the fix", 60, |s| {
+        task_status(s, "b-rebase-1") == Some(TaskStatus::Done)
+            && task_status(s, "b") == Some(TaskStatus::Done)
+            && s.operation.is_none()
+            && shared(&swarm) == b"b's version\n"
+    });
+}
+
+fn integration_ref(swarm: &Swarm) -> String {
+    git(
+        swarm.repo.path(),
+        swarm.repo.home.path(),
+        &[
+            "branch",
+            "--list",
+            "--format=%(refname)",
+            "session/*/integration",
+        ],
+    )
+    .trim()
+    .to_string()
 }

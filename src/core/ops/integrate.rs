@@ -10,7 +10,7 @@ use crate::core::concern::raise;
 use crate::core::engine::Core;
 use crate::core::worktree;
 use crate::git::{self, merge};
-use crate::protocol::model::{GitSession, Operation, Severity, TaskBranch};
+use crate::protocol::model::{GitSession, Operation, OperationKind, Severity, TaskBranch};
 
 /// Commits uncommitted output in a finished task's worktree; the new tip, if it did.
 pub(super) fn flush_task(
@@ -170,9 +170,10 @@ pub(super) fn conflict_concern(
     tb: &TaskBranch,
     conflicts: &[merge::Conflict],
     merged: &[String],
+    what: OperationKind,
 ) {
     let mut details = format!(
-        "{} ({}) conflicts with the integration branch and was left out of this Save, untouched.\n",
+        "{} ({}) conflicts with the integration branch and was left out of this {what}, untouched.\n",
         tb.task, tb.branch
     );
     if !merged.is_empty() {
@@ -191,7 +192,7 @@ pub(super) fn conflict_concern(
         Severity::Warning,
         "merge_conflict",
         format!(
-            "{} conflicts on {}; left out of the Save",
+            "{} conflicts on {}; left out of the {what}",
             tb.task,
             files.join(", ")
         ),

@@ -281,7 +281,7 @@ fn integrate(
         progress.flush(core)?;
     }
     for (tb, conflicts) in &conflicted {
-        conflict_concern(core, tb, conflicts, &merged);
+        conflict_concern(core, tb, conflicts, &merged, op.kind);
     }
     Ok(Integrated {
         integ,

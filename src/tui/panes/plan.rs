@@ -37,7 +37,14 @@ fn task_line<'a>(ctx: &Ctx<'_>, t: &Task, width: usize) -> Line<'a> {
     let owner = t.owner.as_deref().map(clean).unwrap_or_else(|| "—".into());
     // Ids (the task's, its owner's) are never cut: the role gives way first, then the title.
     let head = format!("{indent}{:<14} ", clean(&t.id));
-    let status = format!("{:<12} ", t.status.as_str());
+    // Finished but held back from integration by governance: the reason is on its line.
+    let held = (t.status == TaskStatus::Done)
+        .then(|| ctx.state.held_back(&t.id))
+        .flatten();
+    let status = match &held {
+        Some(_) => format!("{:<12} ", "done, held"),
+        None => format!("{:<12} ", t.status.as_str()),
+    };
     let room = width.saturating_sub(head.chars().count() + status.chars().count());
     let owner = format!("{owner:<14}");
     let role = if width == 0 || room >= 12 + owner.chars().count() + 2 {
@@ -45,11 +52,20 @@ fn task_line<'a>(ctx: &Ctx<'_>, t: &Task, width: usize) -> Line<'a> {
     } else {
         String::new()
     };
-    let rest = format!("{role}{owner} {}{deps}", clean(&t.title));
+    let mut rest = format!("{role}{owner} {}{deps}", clean(&t.title));
+    if let Some(why) = &held {
+        rest.push_str(&format!(" — held: {}", clean(why)));
+    }
     let used = head.chars().count() + status.chars().count();
     Line::from(vec![
         Span::styled(head, ctx.style(Slot::Text)),
-        Span::styled(status, ctx.style(status_slot(t.status))),
+        Span::styled(
+            status,
+            ctx.style(match held {
+                Some(_) => Slot::Warn,
+                None => status_slot(t.status),
+            }),
+        ),
         Span::styled(
             fit(&rest, width.saturating_sub(used)),
             ctx.style(Slot::Text),
