@@ -406,3 +406,50 @@ fn integration_ref(swarm: &Swarm) -> String {
     .trim()
     .to_string()
 }
+
+/// The human's Save never loses to a background integration: given while one runs, it waits
+/// for it to end and then starts.
+#[test]
+fn a_human_save_given_while_an_integration_runs_starts_when_it_ends() {
+    let repo = committed();
+    repo.write(".overlord/QA_POLICY.yaml", POLICY);
+    let release = repo.home.path().join("release-qa");
+    let mut config = base_config("sh");
+    // The gates hold until the test lets them go.
+    config.qa.tests.command = format!(
+        "while [ ! -f {} ]; do sleep 0.05; done; ls *.txt",
+        release.display()
+    );
+    config.qa.tests.format = "exit".into();
+    sh_adapter(
+        &mut config,
+        "sh",
+        "echo hi > \"$OVERLORD_TASK.txt\"; echo done",
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(
+        r#"{"todo_list_id": "p", "title": "T", "phases": [{"id": "x", "name": "X", "tasks": [
+            {"id": "a", "title": "A", "agent_role": "implementer"}]}]}"#,
+    );
+    swarm.approve_plan();
+    swarm.wait("the integration running its gates", 60, |s| {
+        s.operation.as_ref().is_some_and(|o| {
+            o.kind == overlord::protocol::model::OperationKind::Integrate
+                && o.steps.iter().any(|l| l.starts_with("gate: QA gates on"))
+        })
+    });
+    let release2 = release.clone();
+    let opener = std::thread::spawn(move || {
+        // The Save is asked for first; the gates are let go later than the operation
+        // lock's grace (so the Save would be refused, were it not held back).
+        std::thread::sleep(overlord::core::ops::LOCK_GRACE * 2);
+        std::fs::write(release2, "").unwrap();
+    });
+    let r = swarm.cmd("/save");
+    opener.join().unwrap();
+    assert!(r.ok, "the Save waited and started: {}", r.message);
+    assert!(r.message.starts_with("Save "), "{}", r.message);
+    swarm.wait("the Save's checkpoint", 60, |s| {
+        on_main_now(s) == ["a"] && s.operation.is_none()
+    });
+}
