@@ -463,6 +463,11 @@ pub struct GitConfig {
     pub main: String,
     /// More protected branches besides the main one (e.g. `develop`, `release/*`).
     pub protected: Vec<String>,
+    /// The branch a promotion moves to the promoted commit. Empty: the main branch.
+    pub release_branch: String,
+    /// The version tag a promotion creates: `{n}` is the promotion's number (1 for the
+    /// first), `{phase}` the phase id. Empty: `v0.{n}.0-{phase}` (seed 000 §14).
+    pub version_tag: String,
 }
 
 /// `[qa]`: how the QA gates run. Each gate's command may be set per project; an empty one is

@@ -200,6 +200,8 @@ fn the_embedded_default_configuration_parses() {
         "core.kill_switch_concerns",
         "git.main",
         "git.protected",
+        "git.release_branch",
+        "git.version_tag",
         "qa.policy",
         "qa.verify_command",
         "qa.timeout_secs",
@@ -287,7 +289,7 @@ fn the_embedded_default_configuration_parses() {
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 91, "{keys:?}");
+    assert_eq!(keys.len(), 93, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

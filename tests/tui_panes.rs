@@ -634,6 +634,7 @@ fn concern_details_and_the_save_progress_overlays() {
                 tasks: Vec::new(),
                 rollback: None,
                 publish: None,
+                promotion: None,
                 steps: Vec::new(),
             },
         },

@@ -169,9 +169,14 @@ impl Core {
             Command::ImportPlan { path } => Some(self.load_plan(path, &now)),
             _ => None,
         };
-        let (operation, op_lock, recovered) = match &command {
-            Command::Save | Command::Rollback { .. } if origin.is_human() && refusal.is_none() => {
-                match self.prepare_operation(&command, &now) {
+        // `/approve` of a pending promotion carries it out: prepared as `/promote <phase>`.
+        let promotion = decide::promotion_approved(&self.state, &command)
+            .map(|phase| Command::Promote { phase });
+        let (operation, op_lock, recovered) = match promotion.as_ref().unwrap_or(&command) {
+            to_prepare @ (Command::Save | Command::Rollback { .. } | Command::Promote { .. })
+                if origin.is_human() && refusal.is_none() =>
+            {
+                match self.prepare_operation(to_prepare, &now) {
                     Ok((p, l, r)) => (Some(Ok(p)), Some(l), r),
                     Err(r) => (Some(Err(r)), None, None),
                 }

@@ -1,5 +1,5 @@
-//! Checking the repository for `/save` or `/rollback` before anything is decided (a refusal
-//! changes nothing), and the events that start an accepted operation.
+//! Checking the repository for `/save`, `/rollback` or `/promote` before anything is decided
+//! (a refusal changes nothing), and the events that start an accepted operation.
 
 use git2::{Oid, Repository};
 
@@ -7,8 +7,8 @@ use super::step::protection;
 use crate::core::engine::Core;
 use crate::git::{self, GitError};
 use crate::protocol::model::{
-    CheckpointKind, GitSession, Operation, OperationKind, RollbackTarget, SessionStatus,
-    TaskBranch, TaskStatus,
+    CheckpointKind, GitSession, Operation, OperationKind, PromotionTarget, RollbackTarget,
+    SessionStatus, TaskBranch, TaskStatus,
 };
 use crate::protocol::{Command, EventKind, RejectCode, Rejection, State};
 
@@ -20,6 +20,10 @@ pub struct Prepared {
     pub main_before: String,
     pub tasks: Vec<TaskBranch>,
     pub rollback: Option<RollbackTarget>,
+    /// For `/promote`: what it would tag and move.
+    pub promotion: Option<PromotionTarget>,
+    /// For `/promote`: why the repository refuses it (every reason; empty when it may go on).
+    pub refusals: Vec<String>,
 }
 
 fn reject(code: RejectCode, e: impl std::fmt::Display) -> Rejection {
@@ -96,6 +100,8 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
         main_before: main_before.to_string(),
         tasks: Vec::new(),
         rollback: None,
+        promotion: None,
+        refusals: Vec::new(),
     };
     match command {
         Command::Save => {
@@ -135,6 +141,19 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
                 }
             }
             prepared.rollback = Some(target);
+        }
+        Command::Promote { phase } => {
+            if let Err(r) = refuse_outside_move(state, &repo, &session, main_before) {
+                prepared.refusals.push(
+                    r.message
+                        .trim_end_matches("; nothing was changed")
+                        .to_string(),
+                );
+            }
+            let (target, refusals) =
+                super::promote_check::check(core, &repo, &session, main_before, phase);
+            prepared.promotion = Some(target);
+            prepared.refusals.extend(refusals);
         }
         _ => {}
     }
@@ -297,6 +316,8 @@ pub(crate) fn start_events(
     let status = match kind {
         OperationKind::Save => SessionStatus::Saving,
         OperationKind::Rollback => SessionStatus::RollingBack,
+        // A promotion moves no branch the agents build on: their work goes on.
+        OperationKind::Promotion => state.session,
     };
     events.push(EventKind::SessionStatusChanged { status });
     let operation = Operation {
@@ -309,6 +330,7 @@ pub(crate) fn start_events(
         tasks: prepared.tasks.clone(),
         rollback: prepared.rollback.clone(),
         publish: None,
+        promotion: prepared.promotion.clone(),
         steps: Vec::new(),
     };
     events.push(EventKind::OperationStarted {
