@@ -167,6 +167,7 @@ fn promote_is_refused_with_a_critical_concern_then_tags_and_moves_the_release_br
     assert!(px.rev("refs/tags/v0.1.0-p1").is_none());
 
     ok(&mut px.core, &format!("/resolve {id} fixed"));
+    let mut events = px.core.subscribe();
     let r = px.promote("p1");
     assert!(r.ok, "{}", r.message);
     assert_eq!(outcome(&r), Some(OperationOutcome::Checkpointed));
@@ -184,6 +185,10 @@ fn promote_is_refused_with_a_critical_concern_then_tags_and_moves_the_release_br
     let state = px.core.state().clone();
     assert!(px.promoted("p1"));
     assert!(!px.promoted("p2"));
+    // Its promotion resolves the candidate notice.
+    assert!(!state
+        .open_concerns()
+        .any(|c| c.category == overlord::core::ops::PROMOTION_CANDIDATE));
     let cp = state.checkpoints.last().unwrap();
     assert_eq!(cp.kind, CheckpointKind::Promotion);
     assert_eq!(cp.name, "v0.1.0-p1");
@@ -207,6 +212,20 @@ fn promote_is_refused_with_a_critical_concern_then_tags_and_moves_the_release_br
         "{log}"
     );
     assert!(rejected(&mut px.core, "/promote p1").contains("already promoted"));
+    // Discord is told: the promotion's checkpoint and the phase promoted, as update lines.
+    let mut lines = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        for a in overlord::discord::alerts::route(&e, px.core.state()) {
+            if let overlord::discord::alerts::Alert::Line(_, l) = a {
+                lines.push(l);
+            }
+        }
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("v0.1.0-p1 promoted"))
+            && lines.iter().any(|l| l == "🚀 phase p1 promoted"),
+        "{lines:?}"
+    );
 
     // The next phase: the counter gives the next version; the notice for p1 is not repeated.
     px.finish("t3", "c.txt");

@@ -2,7 +2,8 @@
 //! promoted yet is integrated on main and the last QA run on main's tip is green, the human
 //! is told (an info concern, which also goes to Discord) that `/promote <phase>` may run.
 //! Checked when an operation publishes a checkpoint, so it is not repeated at every poll; a
-//! concern already raised for the phase (open or resolved) is never raised again.
+//! concern already raised for the phase (open or resolved) is never raised again; the
+//! phase's promotion resolves it.
 
 use crate::core::concern::raise;
 use crate::core::engine::Core;
@@ -68,6 +69,17 @@ pub(super) fn notice(core: &mut Core) {
             None,
         );
     }
+}
+
+/// The open notice for `phase`, which its promotion resolves.
+pub(super) fn open_notice(
+    state: &crate::protocol::State,
+    phase: &str,
+) -> Option<crate::protocol::model::ConcernId> {
+    state
+        .open_concerns()
+        .find(|c| c.category == CATEGORY && c.summary.starts_with(&summary(phase)))
+        .map(|c| c.id)
 }
 
 fn summary(phase: &str) -> String {

@@ -364,6 +364,12 @@ fn record_promoted(
     events.push(EventKind::PhasePromoted {
         phase: t.phase.clone(),
     });
+    if let Some(id) = super::candidate::open_notice(&core.state, &t.phase) {
+        events.push(EventKind::ConcernResolved {
+            id,
+            note: Some(format!("promoted as {}", t.tag)),
+        });
+    }
     if let Some(a) =
         core.state.approvals.values().find(|a| {
             a.kind == ApprovalKind::PhasePromotion && a.subject == t.phase && a.is_pending()
