@@ -26,6 +26,11 @@ struct Px {
 impl Px {
     /// Phase p1 has t1 and t2, phase p2 has t3; `[git]` as given.
     fn new(git_section: &str) -> Px {
+        Px::with_policy(git_section, Some(POLICY))
+    }
+
+    /// `policy`: the QA policy written over the one `init` writes (`None`: the defaults).
+    fn with_policy(git_section: &str, policy: Option<&str>) -> Px {
         let repo = Repo::new();
         let home = repo.home.path().to_path_buf();
         git(
@@ -42,7 +47,9 @@ impl Px {
             ".overlord/config.toml",
             &format!("[git]\n{git_section}\n\n[qa.tests]\ncommand = \"true\"\nformat = \"exit\"\n"),
         );
-        repo.write(".overlord/QA_POLICY.yaml", POLICY);
+        if let Some(policy) = policy {
+            repo.write(".overlord/QA_POLICY.yaml", policy);
+        }
         let (config, warning) = Config::load(&config_path, "config.toml");
         assert!(warning.is_none(), "{warning:?}");
         let mut core = Core::open(&ws, &config).expect("core");
@@ -478,4 +485,67 @@ fn the_version_tag_template_and_its_default() {
         "v0.2.0-phase1-qa"
     );
     assert_eq!(version_tag("v1.{n}.0-{phase}", 3, "p"), "v1.3.0-p");
+}
+
+#[test]
+fn work_a_rollback_took_out_of_main_is_not_integrated() {
+    let mut px = Px::new("");
+    px.finish("t1", "docs/RELEASE_NOTES.md");
+    px.save();
+    let first = px.core.state().checkpoints[0].name.clone();
+    px.finish("t2", "b.txt");
+    px.save();
+    let r = run(
+        &mut px.core,
+        &format!("/rollback {first} t2 broke the build"),
+    );
+    assert!(r.ok, "{}", r.message);
+    let rollback = px.core.state().checkpoints.last().unwrap().name.clone();
+    let msg = rejected(&mut px.core, "/promote p1");
+    assert!(
+        msg.contains(&format!(
+            "not integrated on main: t2 (taken out of main by {rollback})"
+        )),
+        "{msg}"
+    );
+    assert!(px.rev("refs/tags/v0.1.0-p1").is_none());
+}
+
+#[test]
+fn the_default_promotion_policy_passes_on_a_project_overlord_manages() {
+    // The default policy: the documents it requires are Overlord's own (docs/PROJECT_OVERVIEW.md
+    // committed by each Save; the run's QA_REPORT.md and TEST_RESULTS.md), and what this plain
+    // project cannot measure (coverage, lint, e2e) is handed to the human.
+    let mut px = Px::with_policy("", None);
+    px.finish("t1", "a.txt");
+    px.finish("t2", "b.txt");
+    let r = px.core.execute(human(), Command::Save);
+    assert_eq!(
+        outcome(&r),
+        Some(OperationOutcome::AwaitingApproval),
+        "{}",
+        r.message
+    );
+    let approval = px
+        .core
+        .state()
+        .pending_approvals()
+        .find(|a| a.kind == overlord::protocol::model::ApprovalKind::Merge)
+        .unwrap()
+        .id
+        .to_string();
+    ok(&mut px.core, &format!("/approve {approval}"));
+    px.save();
+    assert!(px
+        .git(&["ls-tree", "-r", "--name-only", "main"])
+        .contains("docs/PROJECT_OVERVIEW.md"));
+    let r = px.promote("p1");
+    assert!(r.ok, "{}", r.message);
+    let run = px.core.state().qa_runs.last().unwrap().clone();
+    assert!(run.promotion);
+    assert_eq!(
+        run.gates.iter().find(|g| g.gate == "docs").unwrap().outcome,
+        overlord::protocol::model::GateOutcome::Pass
+    );
+    assert!(px.rev("refs/tags/v0.1.0-p1").is_some());
 }
