@@ -253,6 +253,25 @@ fn promote_is_refused_with_a_critical_concern_then_tags_and_moves_the_release_br
         px.rev("main").unwrap()
     );
     assert_eq!(px.rev("release").unwrap(), px.rev("main").unwrap());
+    // A release is a point of the timeline a rollback can restore, by its tag.
+    let r = run_as(
+        &mut px.core,
+        human(),
+        "/rollback v0.1.0-p1 back to the first release",
+    );
+    assert!(r.ok, "{}", r.message);
+    let cp = px.core.state().checkpoints.last().unwrap().clone();
+    assert_eq!(cp.kind, CheckpointKind::Rollback);
+    assert_eq!(cp.restores.as_deref(), Some("v0.1.0-p1"));
+    assert_eq!(
+        px.git(&["rev-parse", "main^{tree}"]),
+        px.git(&["rev-parse", "v0.1.0-p1^{tree}"])
+    );
+    // The release branch stays where the last promotion put it.
+    assert_eq!(
+        px.rev("release").unwrap(),
+        px.rev("v0.2.0-p2^{commit}").unwrap()
+    );
 }
 
 #[test]

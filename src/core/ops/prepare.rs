@@ -262,7 +262,12 @@ fn rollback_target(
     } else {
         format!("checkpoint/{checkpoint}")
     };
-    let Some(cp) = state.checkpoints.iter().find(|c| c.name == wanted) else {
+    // A promotion's checkpoint is named by its version tag (`v0.1.0-phase1`).
+    let Some(cp) = state
+        .checkpoints
+        .iter()
+        .find(|c| c.name == wanted || c.name == checkpoint)
+    else {
         let names: Vec<&str> = state.checkpoints.iter().map(|c| c.name.as_str()).collect();
         let known = match names.last() {
             Some(_) if names.len() > 5 => format!(
