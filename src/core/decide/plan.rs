@@ -186,7 +186,11 @@ pub(super) fn promote(
         match &ctx.operation {
             Some(Ok(prepared)) => reasons.extend(prepared.refusals.iter().cloned()),
             Some(Err(r)) if reasons.is_empty() => return Err(r.clone()),
-            Some(Err(r)) => reasons.push(r.message.clone()),
+            Some(Err(r)) => reasons.push(
+                r.message
+                    .trim_end_matches("; nothing was changed")
+                    .to_string(),
+            ),
             None => {
                 return Err(reject(
                     RejectCode::Unavailable,
