@@ -568,3 +568,54 @@ fn the_default_promotion_policy_passes_on_a_project_overlord_manages() {
     );
     assert!(px.rev("refs/tags/v0.1.0-p1").is_some());
 }
+
+/// `serve` owns the store; killed when dropped.
+struct Owner(std::process::Child);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn with_an_owner_running_the_cli_follows_the_promotion_to_its_end() {
+    let mut px = Px::new("release_branch = \"release\"");
+    px.finish("t1", "docs/RELEASE_NOTES.md");
+    px.finish("t2", "b.txt");
+    px.save();
+    let main = px.rev("main").unwrap();
+    let mut cmd = bin();
+    cmd.arg("serve")
+        .current_dir(px.repo.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    sandbox(&mut cmd, px.repo.home.path());
+    let _owner = Owner(cmd.spawn().unwrap());
+    let sock = px.repo.path().join(".overlord/overlord.sock");
+    let start = std::time::Instant::now();
+    while !sock.exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "serve did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = px.repo.run(&["cmd", "/promote p1"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // The steps as the owner runs them, then how it ended.
+    assert!(
+        stderr(&o).contains("gate: QA with the promotion policy on main"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("phase p1 promoted: v0.1.0-p1"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(px.rev("v0.1.0-p1^{commit}").unwrap(), main);
+    assert_eq!(px.rev("release").unwrap(), main);
+}
