@@ -322,6 +322,11 @@ pub struct GitConfig {
     /// that finished meanwhile is integrated and gated at once and Saved together), except at
     /// the end of a phase, which is Saved at once. 0: every integration that passes is Saved.
     pub auto_save_interval_secs: u64,
+    /// The branch a promotion moves to the promoted commit. Empty: the main branch.
+    pub release_branch: String,
+    /// The version tag a promotion creates: `{n}` is the promotion's number (1 for the
+    /// first), `{phase}` the phase id. Empty: `v0.{n}.0-{phase}` (seed 000 §14).
+    pub version_tag: String,
 }
 
 impl Default for GitConfig {
@@ -331,6 +336,8 @@ impl Default for GitConfig {
             protected: Vec::new(),
             save: SaveMode::Manual,
             auto_save_interval_secs: 300,
+            release_branch: String::new(),
+            version_tag: String::new(),
         }
     }
 }

@@ -31,6 +31,7 @@ mod layout;
 mod lifecycle;
 mod metrics;
 mod plan;
+mod promotion;
 mod qa;
 mod qa_parse;
 mod qa_policy;

@@ -202,6 +202,8 @@ fn the_embedded_default_configuration_parses() {
         "git.protected",
         "git.save",
         "git.auto_save_interval_secs",
+        "git.release_branch",
+        "git.version_tag",
         "qa.policy",
         "qa.verify_command",
         "qa.timeout_secs",
@@ -289,7 +291,7 @@ fn the_embedded_default_configuration_parses() {
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 93, "{keys:?}");
+    assert_eq!(keys.len(), 95, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

@@ -635,6 +635,7 @@ fn concern_details_and_the_save_progress_overlays() {
                 held: Vec::new(),
                 rollback: None,
                 publish: None,
+                promotion: None,
                 steps: Vec::new(),
             },
         },

@@ -44,7 +44,10 @@ fn record_refusal(repo: &Option<PathBuf>, command: Command) {
 }
 
 pub(super) fn run_command(repo: &Option<PathBuf>, command: Command, json: bool) -> Outcome {
-    if matches!(command, Command::Save | Command::Rollback { .. }) {
+    if matches!(
+        command,
+        Command::Save | Command::Rollback { .. } | Command::Promote { .. }
+    ) {
         return run_operation(repo, command, json);
     }
     let ws = workspace(repo)?;

@@ -20,8 +20,9 @@ use crate::workspace::Workspace;
 pub struct QaArgs {
     #[command(subcommand)]
     pub cmd: Option<QaCmd>,
-    /// Apply the promotion policy (e2e tests, documents, reproducibility); the decision then
-    /// always asks the human
+    /// Apply the promotion policy (e2e tests, documents, reproducibility) on main's tip, as
+    /// `/promote` does; the decision then always asks the human, which the human's `/promote`
+    /// answers: exit 0 when a promotion would pass (no gate failed)
     #[arg(long)]
     pub promotion: bool,
     #[arg(long)]
@@ -201,7 +202,8 @@ fn print_attempts(root: &Path, shown: &Shown) {
 }
 
 /// `qa [--promotion]`: the gates run now, their progress on stderr; exit 0 only when the
-/// decision is auto_merge, 2 when the run could not be made.
+/// decision is auto_merge (with `--promotion`: when a promotion would pass, as `/promote`
+/// judges it), 2 when the run could not be made.
 fn run_gates(repo: &Option<PathBuf>, promotion: bool, json: bool) -> Outcome {
     let ws = workspace(repo)?;
     ws.require_initialized().map_err(fail)?;
@@ -231,7 +233,13 @@ fn run_gates(repo: &Option<PathBuf>, promotion: bool, json: bool) -> Outcome {
         eprintln!("warning: {w}");
     }
     print_run(&ws, &done, json)?;
-    if done.output.record.evaluation.decision == crate::protocol::model::QaDecision::AutoMerge {
+    let passed = match &done.promotion {
+        Some(v) => v.passed,
+        None => {
+            done.output.record.evaluation.decision == crate::protocol::model::QaDecision::AutoMerge
+        }
+    };
+    if passed {
         Ok(())
     } else {
         Err(Failed(1))
@@ -312,10 +320,14 @@ fn print_run(ws: &Workspace, done: &Headless, json: bool) -> Outcome {
             "drift": r.evaluation.drift,
             "report": report,
             "warnings": done.warnings,
+            "promotion_verdict": done.promotion,
         }))?;
     } else {
         println!("{} on {}", r.id, done.target);
         print_verdict(&r.evaluation);
+        if let Some(v) = &done.promotion {
+            println!("promotion: {}", v.line());
+        }
         println!("report: {report}");
     }
     Ok(())

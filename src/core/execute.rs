@@ -171,14 +171,20 @@ impl Core {
         };
         let auto_save = self.config.git.save.is_auto();
         let overlord = matches!(origin, Origin::System);
-        let (operation, op_lock, recovered) = match &command {
-            Command::Save | Command::Rollback { .. } | Command::Integrate
+        // `/approve` of a pending promotion carries it out: prepared as `/promote <phase>`.
+        let promotion = decide::promotion_approved(&self.state, &command)
+            .map(|phase| Command::Promote { phase });
+        let (operation, op_lock, recovered) = match promotion.as_ref().unwrap_or(&command) {
+            to_prepare @ (Command::Save
+            | Command::Rollback { .. }
+            | Command::Promote { .. }
+            | Command::Integrate)
                 if refusal.is_none()
                     && (origin.is_human()
                         || (overlord && matches!(command, Command::Integrate))
                         || (overlord && auto_save && matches!(command, Command::Save))) =>
             {
-                match self.prepare_operation(&command, &now) {
+                match self.prepare_operation(to_prepare, &now) {
                     Ok((p, l, r)) => (Some(Ok(p)), Some(l), r),
                     Err(r) => (Some(Err(r)), None, None),
                 }

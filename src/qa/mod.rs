@@ -5,5 +5,6 @@
 pub mod evaluate;
 pub mod parse;
 pub mod policy;
+pub mod promotion;
 pub mod report;
 pub mod results;

@@ -2,18 +2,20 @@
 //! is found (an approval id, a variation id, a kind or a phase), and the artifacts agents ask
 //! the human to approve (`/request`).
 
-use super::lookup::{plan, unfinished_tasks};
-use super::outcome::{none, reject, unknown, Outcome};
+use super::outcome::{none, reject, unknown, Context, Outcome};
 use crate::protocol::model::{
     Approval, ApprovalId, ApprovalKind, Decision, Role, TaskStatus, VariationId,
 };
 use crate::protocol::report::ReplyData;
-use crate::protocol::{EventKind, Origin, RejectCode, Rejection, State};
+use crate::protocol::{Command, EventKind, Origin, RejectCode, Rejection, State};
 
 /// Finds the approval a `/approve`, `/defer` or `/reject` target names: an approval id
 /// (`A-3`), a variation id (`V-2`), a kind with exactly one pending approval (`plan`,
 /// `design`, `test_plan`), or a phase with a pending promotion.
-fn approval_target<'s>(state: &'s State, target: &str) -> Result<&'s Approval, Rejection> {
+pub(super) fn approval_target<'s>(
+    state: &'s State,
+    target: &str,
+) -> Result<&'s Approval, Rejection> {
     let upper = target.to_ascii_uppercase();
     if upper.starts_with("A-") {
         if let Ok(id) = target.parse::<ApprovalId>() {
@@ -106,12 +108,15 @@ fn still_pending(a: &Approval) -> Result<(), Rejection> {
     }
 }
 
-/// `/approve <target> [--conditions …] [note]`; approving a promotion promotes the phase.
+/// `/approve <target> [--conditions …] [note]`; approving a promotion carries it out (as
+/// `/promote <phase>`).
 pub(super) fn approve(
     state: &State,
+    origin: &Origin,
     target: &str,
     conditions: &Option<String>,
     note: &Option<String>,
+    ctx: &Context,
 ) -> Result<Outcome, Rejection> {
     let a = approval_target(state, target)?;
     still_pending(a)?;
@@ -120,27 +125,26 @@ pub(super) fn approve(
     } else {
         Decision::Approved
     };
-    let mut events = vec![EventKind::ApprovalDecided {
+    let events = vec![EventKind::ApprovalDecided {
         id: a.id,
         decision,
         note: note.clone(),
         conditions: conditions.clone(),
     }];
     if a.kind == ApprovalKind::PhasePromotion {
-        let unfinished = unfinished_tasks(plan(state)?, &a.subject);
-        if !unfinished.is_empty() {
-            return Err(reject(
-                RejectCode::InvalidTransition,
-                format!(
-                    "phase {} cannot be promoted: unfinished tasks {}",
-                    a.subject,
-                    unfinished.join(", ")
-                ),
-            ));
-        }
-        events.push(EventKind::PhasePromoted {
-            phase: a.subject.clone(),
-        });
+        // A promotion is approved by carrying it out, as the human's `/promote` does (the
+        // promotion QA, the tag, the release branch; the approval is decided when it
+        // succeeds), so an approval never says "promoted" when it was not.
+        let phase = a.subject.clone();
+        return super::plan::promote(
+            state,
+            origin,
+            &Command::Promote {
+                phase: phase.clone(),
+            },
+            &phase,
+            ctx,
+        );
     }
     let mut approved = a.clone();
     approved.decision = Some(decision);

@@ -72,7 +72,7 @@ pub fn decide(
             target,
             conditions,
             note,
-        } => approvals::approve(state, target, conditions, note),
+        } => approvals::approve(state, origin, target, conditions, note, ctx),
         Command::Defer { target, note } => approvals::defer(state, target, note),
         Command::Reject { target, reason } => approvals::reject_approval(state, target, reason),
         Command::RequestApproval {
@@ -87,12 +87,26 @@ pub fn decide(
         Command::SetTaskStatus { task, status, note } => {
             plan::set_task_status(state, task, *status, note)
         }
-        Command::Promote { phase } => plan::promote(state, origin, phase, now),
+        Command::Promote { phase } => plan::promote(state, origin, command, phase, ctx),
         Command::Save | Command::Integrate | Command::Rollback { .. } => {
             operations::start(state, origin, command, ctx)
         }
         Command::AdoptMain | Command::RestoreMain => operations::protected_ref(command, ctx),
     }
+}
+
+/// The phase whose pending promotion `/approve <target>` names, if it names one: approving
+/// it carries the promotion out (an operation, prepared as `/promote <phase>` is).
+pub fn promotion_approved(state: &State, command: &Command) -> Option<String> {
+    let Command::Approve { target, .. } = command else {
+        return None;
+    };
+    approvals::approval_target(state, target)
+        .ok()
+        .filter(|a| {
+            a.kind == crate::protocol::model::ApprovalKind::PhasePromotion && a.is_pending()
+        })
+        .map(|a| a.subject.clone())
 }
 
 /// Who may give `command`: Discord users only when `[discord]` lets them, then the permission

@@ -1,4 +1,4 @@
-//! The rules for starting a repository operation (`/save`, `/rollback`): one at a time, and
+//! The rules for starting a repository operation (`/save`, `/rollback`, `/promote`): one at a time, and
 //! only after the caller's repository check; the work itself is the core's (`core::ops`).
 
 use super::outcome::{none, reject, Context, Outcome};
@@ -6,7 +6,8 @@ use crate::protocol::model::OperationKind;
 use crate::protocol::report::{OperationReport, ReplyData};
 use crate::protocol::{Command, Origin, RejectCode, Rejection, State};
 
-/// `/save` or `/rollback …`: the events that start the operation the check prepared.
+/// `/save`, `/rollback …` or the human's `/promote <phase>` (its rules checked by
+/// `plan::promote`): the events that start the operation the check prepared.
 pub(super) fn start(
     state: &State,
     origin: &Origin,
@@ -16,6 +17,7 @@ pub(super) fn start(
     let kind = match command {
         Command::Save => OperationKind::Save,
         Command::Integrate => OperationKind::Integrate,
+        Command::Promote { .. } => OperationKind::Promotion,
         _ => OperationKind::Rollback,
     };
     if let Some(op) = &state.operation {
@@ -43,6 +45,22 @@ pub(super) fn start(
     let (events, op) =
         crate::core::ops::start_events(state, kind, prepared, &origin.actor(), &ctx.now);
     let message = match (&op.rollback, kind) {
+        (_, OperationKind::Promotion) => match &op.promotion {
+            Some(p) => format!(
+                "promotion {} of {} started: QA with the promotion policy on {} ({}), then tag {}{}",
+                op.id,
+                p.phase,
+                prepared.session.main,
+                crate::git::short(&p.commit),
+                p.tag,
+                if p.release_branch == prepared.session.main {
+                    String::new()
+                } else {
+                    format!(" and move {} there", p.release_branch)
+                }
+            ),
+            None => format!("promotion {} started", op.id),
+        },
         (Some(t), _) => match &t.branch {
             Some(b) => format!(
                 "rollback {} started: {} onto new branch {b}",

@@ -1,12 +1,15 @@
 //! The rules for the plan: importing it (progress kept across re-imports, approval asked
 //! once), a task's status (dependencies first), and promoting a finished phase (the
-//! governor's `/promote` is the approval; an agent's asks for it).
+//! governor's `/promote` is the approval and starts the promotion operation; an agent's asks
+//! for it).
 
 use super::lookup::{plan, task_exists, unfinished_tasks};
 use super::outcome::{none, reject, unknown, Context, Outcome};
-use crate::protocol::model::{Approval, ApprovalId, ApprovalKind, Decision, Plan, TaskStatus};
+use crate::protocol::model::{
+    on_main, Approval, ApprovalId, ApprovalKind, Phase, Plan, TaskStatus,
+};
 use crate::protocol::report::ReplyData;
-use crate::protocol::{EventKind, Origin, RejectCode, Rejection, State};
+use crate::protocol::{Command, EventKind, Origin, RejectCode, Rejection, State};
 
 /// `/import <plan.json>`: the plan the caller loaded, with the progress of tasks that stay.
 pub(super) fn import(
@@ -143,14 +146,18 @@ pub(super) fn set_task_status(
     ))
 }
 
-/// `/promote <phase>`: a finished phase is promoted when the human says so; an agent's
-/// `/promote` asks the human.
+/// `/promote <phase>`: the governor's `/promote` starts the promotion operation (QA with
+/// the promotion policy on main's tip, then the version tag and the release branch:
+/// `core::ops::promote`) once every rule holds — every reason named when one does not; an
+/// agent's `/promote` asks the human.
 pub(super) fn promote(
     state: &State,
     origin: &Origin,
+    command: &Command,
     phase: &String,
-    now: &str,
+    ctx: &Context,
 ) -> Result<Outcome, Rejection> {
+    let now = ctx.now.as_str();
     let p = plan(state)?;
     let Some(ph) = p.phase(phase) else {
         return Err(unknown(
@@ -165,23 +172,39 @@ pub(super) fn promote(
             format!("phase {phase} is already promoted"),
         ));
     }
+    let mut reasons = Vec::new();
     let unfinished = unfinished_tasks(p, phase);
     if !unfinished.is_empty() {
-        return Err(reject(
-            RejectCode::InvalidTransition,
-            format!(
-                "phase {phase} cannot be promoted: unfinished tasks {}",
-                unfinished.join(", ")
-            ),
-        ));
+        reasons.push(format!("unfinished tasks {}", unfinished.join(", ")));
     }
+    reasons.extend(not_integrated(state, ph));
     let blockers = promotion_blockers(state);
     if !blockers.is_empty() {
+        reasons.push(format!("{} (resolve it first)", blockers.join("; ")));
+    }
+    if origin.is_human() {
+        match &ctx.operation {
+            Some(Ok(prepared)) => reasons.extend(prepared.refusals.iter().cloned()),
+            Some(Err(r)) if reasons.is_empty() => return Err(r.clone()),
+            Some(Err(r)) => reasons.push(
+                r.message
+                    .trim_end_matches("; nothing was changed")
+                    .to_string(),
+            ),
+            None => {
+                return Err(reject(
+                    RejectCode::Unavailable,
+                    "/promote needs the repository check first; nothing was changed",
+                ))
+            }
+        }
+    }
+    if !reasons.is_empty() {
         return Err(reject(
             RejectCode::InvalidTransition,
             format!(
-                "phase {phase} cannot be promoted while {}: resolve it first",
-                blockers.join("; ")
+                "phase {phase} cannot be promoted: {}; nothing was changed",
+                reasons.join("; ")
             ),
         ));
     }
@@ -190,20 +213,9 @@ pub(super) fn promote(
         .values()
         .find(|a| a.kind == ApprovalKind::PhasePromotion && &a.subject == phase && a.is_pending());
     if origin.is_human() {
-        // The governor's /promote is the approval itself.
-        let mut events = Vec::new();
-        if let Some(a) = pending {
-            events.push(EventKind::ApprovalDecided {
-                id: a.id,
-                decision: Decision::Approved,
-                note: None,
-                conditions: None,
-            });
-        }
-        events.push(EventKind::PhasePromoted {
-            phase: phase.clone(),
-        });
-        return Ok(none(format!("phase {phase} promoted"), events));
+        // The governor's /promote is the approval itself (decided when the promotion
+        // succeeds: `core::ops::promote`); it runs as an operation.
+        return super::operations::start(state, origin, command, ctx);
     }
     if let Some(a) = pending {
         return Err(reject(
@@ -224,10 +236,27 @@ pub(super) fn promote(
     );
     Ok(Outcome {
         message: format!(
-            "promotion of {phase} awaits the human's approval as {}",
+            "promotion of {phase} awaits the human's approval as {}: the human's `/promote {phase}` approves and carries it out",
             approval.id
         ),
         data: ReplyData::Approval(Box::new(approval.clone())),
         events: vec![EventKind::ApprovalRequested { approval }],
     })
+}
+
+/// The phase's finished tasks that `main` does not hold (not Saved yet, or taken out by a
+/// rollback since), from the checkpoint timeline.
+fn not_integrated(state: &State, phase: &Phase) -> Option<String> {
+    let on = on_main(&state.checkpoints);
+    let missing: Vec<String> = phase
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Done && !t.is_temporary)
+        .filter(|t| !on.tasks.contains_key(&t.id))
+        .map(|t| match on.taken_out.get(&t.id) {
+            Some(rollback) => format!("{} (taken out of main by {rollback})", t.id),
+            None => format!("{} (done but not Saved yet: /save integrates it)", t.id),
+        })
+        .collect();
+    (!missing.is_empty()).then(|| format!("not integrated on main: {}", missing.join(", ")))
 }

@@ -46,6 +46,7 @@ pub fn run(core: &mut Core, job: Job) -> OperationReport {
     let result = match op.kind {
         OperationKind::Save | OperationKind::Integrate => save(core, &op, &mut progress),
         OperationKind::Rollback => rollback(core, &op, &mut progress),
+        OperationKind::Promotion => super::promote::promote(core, &op, &mut progress),
     };
     let finish = match result {
         Ok(f) => f,
@@ -87,6 +88,9 @@ pub fn run(core: &mut Core, job: Job) -> OperationReport {
     }));
     if let Err(e) = finish_events(core, &op, &finish, std::mem::take(&mut progress.pending)) {
         tracing::error!(error = %e, "could not record the end of operation {id}");
+    }
+    if finish.outcome == OperationOutcome::Checkpointed {
+        super::candidate::notice(core);
     }
     drop(job);
     OperationReport {

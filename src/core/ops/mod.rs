@@ -1,4 +1,4 @@
-//! Save and rollback: the long-running operations that move protected refs.
+//! Save, rollback and promotion: the long-running operations that move protected refs.
 //!
 //! `/save` and `/rollback` are decided like every command (and refused with nothing changed
 //! when the repository is not fit: detached HEAD, dirty tree on main, locked index, missing
@@ -20,11 +20,14 @@
 //! One room per step family: `prepare` (checking the repository, the events that start an
 //! operation), `job` (running an accepted operation to its end), `save`, `integrate`
 //! (flushing and merging task branches), `documents` (the documents commit), `gate`,
-//! `publish` (moving main, the tag and the notes ref), `rollback`, `recover`, `outside`
-//! (protected refs changed outside Overlord), `adopt` (`/adopt main`, `/restore main`), `task_worktrees`; `step` and `progress` hold what
+//! `publish` (moving main, the tag and the notes ref), `rollback`, `promote` (the promotion
+//! QA, the version tag and the release branch) and `promote_check` (what it would tag and
+//! move, checked first), `recover`, `outside`
+//! (protected refs changed outside Overlord), `candidate` (the promotion-candidate notice), `adopt` (`/adopt main`, `/restore main`), `task_worktrees`; `step` and `progress` hold what
 //! every step shares.
 
 mod adopt;
+mod candidate;
 mod documents;
 mod gate;
 mod integrate;
@@ -33,6 +36,8 @@ mod job;
 mod outside;
 mod prepare;
 mod progress;
+mod promote;
+mod promote_check;
 mod publish;
 mod recover;
 mod rollback;
@@ -44,9 +49,11 @@ mod task_worktrees;
 pub use super::lock::{OperationLock, LOCK_GRACE};
 pub use adopt::RefDecision;
 pub(crate) use adopt::{carry_out, plan_decision};
+pub use candidate::CATEGORY as PROMOTION_CANDIDATE;
 pub(crate) use integration::integration_worktree;
 pub use job::{run, Job};
 pub use prepare::Prepared;
 pub(crate) use prepare::{prepare, start_events};
+pub use promote_check::{version_tag, DEFAULT_VERSION_TAG};
 pub use recover::recover;
 pub use step::{Finish, ACTOR};

@@ -1,5 +1,5 @@
-//! Checking the repository for `/save` or `/rollback` before anything is decided (a refusal
-//! changes nothing), and the events that start an accepted operation.
+//! Checking the repository for `/save`, `/rollback` or `/promote` before anything is decided
+//! (a refusal changes nothing), and the events that start an accepted operation.
 
 use git2::{Oid, Repository};
 
@@ -7,8 +7,8 @@ use super::step::protection;
 use crate::core::engine::Core;
 use crate::git::{self, GitError};
 use crate::protocol::model::{
-    CheckpointKind, GitSession, Operation, OperationKind, RollbackTarget, SessionStatus,
-    TaskBranch, TaskStatus,
+    CheckpointKind, GitSession, Operation, OperationKind, PromotionTarget, RollbackTarget,
+    SessionStatus, TaskBranch, TaskStatus,
 };
 use crate::protocol::{Command, EventKind, RejectCode, Rejection, State};
 
@@ -22,6 +22,10 @@ pub struct Prepared {
     /// Finished tasks governance holds back, each with why.
     pub held: Vec<String>,
     pub rollback: Option<RollbackTarget>,
+    /// For `/promote`: what it would tag and move.
+    pub promotion: Option<PromotionTarget>,
+    /// For `/promote`: why the repository refuses it (every reason; empty when it may go on).
+    pub refusals: Vec<String>,
 }
 
 fn reject(code: RejectCode, e: impl std::fmt::Display) -> Rejection {
@@ -99,6 +103,8 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
         tasks: Vec::new(),
         held: Vec::new(),
         rollback: None,
+        promotion: None,
+        refusals: Vec::new(),
     };
     match command {
         Command::Save => {
@@ -144,6 +150,19 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
                 }
             }
             prepared.rollback = Some(target);
+        }
+        Command::Promote { phase } => {
+            if let Err(r) = refuse_outside_move(state, &repo, &session, main_before) {
+                prepared.refusals.push(
+                    r.message
+                        .trim_end_matches("; nothing was changed")
+                        .to_string(),
+                );
+            }
+            let (target, refusals) =
+                super::promote_check::check(core, &repo, &session, main_before, phase);
+            prepared.promotion = Some(target);
+            prepared.refusals.extend(refusals);
         }
         _ => {}
     }
@@ -258,7 +277,12 @@ fn rollback_target(
     } else {
         format!("checkpoint/{checkpoint}")
     };
-    let Some(cp) = state.checkpoints.iter().find(|c| c.name == wanted) else {
+    // A promotion's checkpoint is named by its version tag (`v0.1.0-phase1`).
+    let Some(cp) = state
+        .checkpoints
+        .iter()
+        .find(|c| c.name == wanted || c.name == checkpoint)
+    else {
         let names: Vec<&str> = state.checkpoints.iter().map(|c| c.name.as_str()).collect();
         let known = match names.last() {
             Some(_) if names.len() > 5 => format!(
@@ -313,7 +337,8 @@ pub(crate) fn start_events(
     let status = match kind {
         OperationKind::Save => Some(SessionStatus::Saving),
         OperationKind::Rollback => Some(SessionStatus::RollingBack),
-        OperationKind::Integrate => None,
+        // A promotion moves no branch the agents build on: their work goes on.
+        OperationKind::Integrate | OperationKind::Promotion => None,
     };
     events.extend(status.map(|status| EventKind::SessionStatusChanged { status }));
     let operation = Operation {
@@ -327,6 +352,7 @@ pub(crate) fn start_events(
         held: prepared.held.clone(),
         rollback: prepared.rollback.clone(),
         publish: None,
+        promotion: prepared.promotion.clone(),
         steps: Vec::new(),
     };
     events.push(EventKind::OperationStarted {

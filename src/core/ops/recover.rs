@@ -40,6 +40,9 @@ pub fn recover(core: &mut Core) -> Result<Option<String>, CoreError> {
 /// Finds out how far an interrupted operation got with the refs, and finishes or takes back
 /// the publish: how it ends.
 pub(super) fn recover_refs(core: &mut Core, op: &Operation) -> OpResult<Finish> {
+    if op.kind == OperationKind::Promotion {
+        return super::promote::recover(core, op);
+    }
     let sess = session(core)?;
     let repo = git::open(&core.ws.root)?;
     let interrupted = format!("{} {} was interrupted", op.kind, op.id);
@@ -215,6 +218,7 @@ fn recovered_checkpoint(
     let kind = plan.kind.unwrap_or(match op.kind {
         OperationKind::Save | OperationKind::Integrate => CheckpointKind::Save,
         OperationKind::Rollback => CheckpointKind::Rollback,
+        OperationKind::Promotion => CheckpointKind::Promotion,
     });
     let qa_run = core.state.qa_runs.last().map(|r| r.id);
     Checkpoint {

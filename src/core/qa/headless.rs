@@ -1,6 +1,7 @@
 //! A headless QA run (`overlord-tui qa`): on the integration branch's tip (or, with no
-//! session yet, on HEAD, in a detached worktree), under the operation lock, recorded with its
-//! concerns.
+//! session yet, on HEAD, in a detached worktree; a promotion run on main's tip), under the
+//! operation lock, recorded with its concerns. `/promote` runs its gates through the same
+//! `qa_on`.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -18,7 +19,8 @@ use crate::protocol::model::QaRunId;
 /// How a headless QA run goes (`overlord-tui qa`).
 #[derive(Default)]
 pub struct QaOptions {
-    /// Apply the promotion policy (the decision then always asks the human).
+    /// Apply the promotion policy on main's tip (the decision then always asks the human,
+    /// and `qa::promotion::verdict` says whether a promotion would pass).
     pub promotion: bool,
     /// Set to stop the running gate (Ctrl-C).
     pub cancel: Option<Arc<AtomicBool>>,
@@ -30,6 +32,8 @@ pub struct Headless {
     /// What was checked (`integration branch …`, `HEAD …`).
     pub target: String,
     pub warnings: Vec<String>,
+    /// For a promotion run: whether a promotion of this tree passes (`qa::promotion`).
+    pub promotion: Option<crate::qa::promotion::PromotionVerdict>,
 }
 
 /// A worktree of `commit` at `.overlord/integration`, detached (no session yet).
@@ -96,7 +100,8 @@ fn detached_worktree(
 
 impl Core {
     /// Runs the QA gates headlessly on the integration branch's tip (or, with no session
-    /// yet, on HEAD), records the run and raises its concerns.
+    /// yet, on HEAD), records the run and raises its concerns. A promotion run checks main's
+    /// tip, as `/promote` does.
     pub fn run_qa(&mut self, opts: QaOptions) -> Result<Headless, String> {
         let _lock = crate::core::lock::OperationLock::acquire(&self.ws, crate::core::lock::LOCK_GRACE)
             .map_err(|e| format!("cannot take the operation lock: {e}"))?
@@ -104,7 +109,16 @@ impl Core {
         let _ = self.refresh();
         let repo = crate::git::open(&self.ws.root).map_err(|e| e.to_string())?;
         let session = self.state().git.clone();
+        let main_tip = |s: &crate::protocol::model::GitSession| {
+            crate::git::ref_target(&repo, &s.main_ref())
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("the main branch {} has no commit", s.main))
+        };
         let (commit, target) = match &session {
+            Some(s) if opts.promotion => (
+                main_tip(s)?,
+                format!("{} (what a promotion promotes)", s.main),
+            ),
             Some(s) => {
                 let integ = format!("refs/heads/{}", s.integration_branch());
                 match crate::git::ref_target(&repo, &integ).map_err(|e| e.to_string())? {
@@ -112,12 +126,7 @@ impl Core {
                         c,
                         format!("the integration branch {}", s.integration_branch()),
                     ),
-                    None => {
-                        let main = crate::git::ref_target(&repo, &s.main_ref())
-                            .map_err(|e| e.to_string())?
-                            .ok_or_else(|| format!("the main branch {} has no commit", s.main))?;
-                        (main, format!("{} (nothing integrated yet)", s.main))
-                    }
+                    None => (main_tip(s)?, format!("{} (nothing integrated yet)", s.main)),
                 }
             }
             None => {
@@ -129,19 +138,41 @@ impl Core {
                 (head.id(), "HEAD (no session yet)".to_string())
             }
         };
+        self.qa_on(&repo, commit, target, opts)
+    }
+
+    /// The QA gates on `commit`, recorded with their concerns; the caller holds the
+    /// operation lock (`run_qa`, or the promotion operation that runs them).
+    pub(crate) fn qa_on(
+        &mut self,
+        repo: &git2::Repository,
+        commit: git2::Oid,
+        target: String,
+        opts: QaOptions,
+    ) -> Result<Headless, String> {
+        let session = self.state().git.clone();
         let tree = repo
             .find_commit(commit)
             .map_err(|e| e.to_string())?
             .tree_id()
             .to_string();
-        let (mut ctx, warning) = QaContext::gather(self, opts.promotion, None)?;
+        let promotion = opts.promotion;
+        let (mut ctx, warning) = QaContext::gather(self, promotion, None)?;
         ctx.cancel = opts.cancel;
         let prepared = prepare(&ctx, &commit.to_string());
-        let dir = match &session {
+        // The integration worktree follows the integration branch: with none yet (no Save),
+        // a detached one.
+        let integrated = session.as_ref().filter(|s| {
+            crate::git::branch_tip(repo, &s.integration_branch())
+                .ok()
+                .flatten()
+                .is_some()
+        });
+        let dir = match integrated {
             _ if !prepared.runs_anything() => self.ws.root.clone(),
-            Some(s) => crate::core::ops::integration_worktree(self, &repo, s, commit)
+            Some(s) => crate::core::ops::integration_worktree(self, repo, s, commit)
                 .map_err(|e| e.to_string())?,
-            None => detached_worktree(self, &repo, commit)?,
+            None => detached_worktree(self, repo, commit)?,
         };
         let id = QaRunId(self.state().counters.qa_runs + 1);
         let mut failed_emit = None;
@@ -170,6 +201,7 @@ impl Core {
         .map_err(|e| e.to_string())?;
         concerns::after_qa_run(self, &output.run, &format!("QA on {target}"));
         Ok(Headless {
+            promotion: promotion.then(|| crate::qa::promotion::verdict(&output.record.evaluation)),
             output,
             target: format!("{target} at {}", crate::git::short(&commit.to_string())),
             warnings: warning.into_iter().collect(),

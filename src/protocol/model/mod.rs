@@ -31,8 +31,8 @@ pub use ids::{
     VariationId,
 };
 pub use operations::{
-    GitSession, Operation, OperationKind, OperationOutcome, PublishPlan, RollbackTarget,
-    SessionStatus, TaskBranch,
+    GitSession, Operation, OperationKind, OperationOutcome, PromotionTarget, PublishPlan,
+    RollbackTarget, SessionStatus, TaskBranch,
 };
 pub use plan::{Phase, Plan, Task, TaskStatus};
 pub use qa::{GateOutcome, GateResult, QaDecision, QaMetrics, QaRun};

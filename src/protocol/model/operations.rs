@@ -40,6 +40,9 @@ pub enum OperationKind {
     /// Continuous integration: finished task branches merged into the integration branch
     /// and gated there; main does not move.
     Integrate,
+    /// `/promote <phase>`: the promotion QA on main's tip, then the version tag and the
+    /// release branch (`core::ops::promote`).
+    Promotion,
 }
 
 impl fmt::Display for OperationKind {
@@ -48,6 +51,7 @@ impl fmt::Display for OperationKind {
             OperationKind::Save => "Save",
             OperationKind::Rollback => "rollback",
             OperationKind::Integrate => "integration",
+            OperationKind::Promotion => "promotion",
         })
     }
 }
@@ -72,6 +76,20 @@ pub struct RollbackTarget {
     /// Restore on this new branch (and worktree) instead of moving `main`.
     pub branch: Option<String>,
     pub undoes: Option<String>,
+}
+
+/// What a promotion promotes and moves, worked out (and checked) before it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionTarget {
+    pub phase: String,
+    /// main's tip, the commit promoted.
+    pub commit: String,
+    /// The version tag to create (`v0.1.0-phase1`, `[git] version_tag`).
+    pub tag: String,
+    /// The release branch moved to `commit` (`[git] release_branch`; main by default).
+    pub release_branch: String,
+    /// Where the release branch was (`None`: it is created).
+    pub release_before: Option<String>,
 }
 
 /// The refs an operation is about to move, written to the audit trail before they move so a
@@ -111,6 +129,8 @@ pub struct Operation {
     pub held: Vec<String>,
     pub rollback: Option<RollbackTarget>,
     pub publish: Option<PublishPlan>,
+    #[serde(default)]
+    pub promotion: Option<PromotionTarget>,
     /// Progress so far, one line per step, for front ends.
     pub steps: Vec<String>,
 }
