@@ -4,7 +4,9 @@
 
 use super::lookup::{plan, unfinished_tasks};
 use super::outcome::{none, reject, unknown, Outcome};
-use crate::protocol::model::{Approval, ApprovalId, ApprovalKind, Decision, Role, VariationId};
+use crate::protocol::model::{
+    Approval, ApprovalId, ApprovalKind, Decision, Role, TaskStatus, Variation, VariationId,
+};
 use crate::protocol::report::ReplyData;
 use crate::protocol::{EventKind, Origin, RejectCode, Rejection, State};
 
@@ -124,6 +126,7 @@ pub(super) fn approve(
         note: note.clone(),
         conditions: conditions.clone(),
     }];
+    let tied = conditions_to_criteria(state, a, conditions.as_deref(), &mut events);
     if a.kind == ApprovalKind::PhasePromotion {
         let unfinished = unfinished_tasks(plan(state)?, &a.subject);
         if !unfinished.is_empty() {
@@ -153,11 +156,104 @@ pub(super) fn approve(
             if a.kind == ApprovalKind::Merge {
                 format!("; /save publishes the tree {} checked", a.subject)
             } else {
-                String::new()
+                tied
             }
         ),
         data: ReplyData::Approval(Box::new(approved)),
     })
+}
+
+/// The tasks a variation is tied to: the plan's tasks its `affects` names, else the task
+/// the agent that proposed it works on.
+fn variation_tasks(state: &State, v: &Variation) -> Vec<String> {
+    let Some(plan) = &state.plan else {
+        return Vec::new();
+    };
+    let named: Vec<String> = v
+        .affects
+        .iter()
+        .filter(|a| plan.task(a).is_some())
+        .cloned()
+        .collect();
+    if !named.is_empty() {
+        return named;
+    }
+    v.agent
+        .as_ref()
+        .and_then(|a| state.agents.get(a))
+        .and_then(|a| a.task.clone())
+        .filter(|t| plan.task(t).is_some())
+        .into_iter()
+        .collect()
+}
+
+/// Approving a variation with conditions makes them acceptance criteria of the tasks it is
+/// tied to (a backtick-quoted command one that runs after the task's agent finishes): adds
+/// the events, says what it did for the reply.
+fn conditions_to_criteria(
+    state: &State,
+    a: &Approval,
+    conditions: Option<&str>,
+    events: &mut Vec<EventKind>,
+) -> String {
+    let Some(conditions) = conditions.filter(|c| !c.trim().is_empty()) else {
+        return String::new();
+    };
+    let Some(v) = (a.kind == ApprovalKind::Variation)
+        .then(|| a.subject.parse::<VariationId>().ok())
+        .flatten()
+        .and_then(|id| state.variations.get(&id))
+    else {
+        return String::new();
+    };
+    let tasks = variation_tasks(state, v);
+    if tasks.is_empty() {
+        return format!(
+            "; variation {} names no task of the plan (--affects <task>): its conditions are \
+             recorded on it only",
+            v.id
+        );
+    }
+    let (criteria, checks) = crate::core::plan::conditions_as_criteria(conditions);
+    let mut reopened = Vec::new();
+    for task in &tasks {
+        events.push(EventKind::TaskCriteriaAdded {
+            task: task.clone(),
+            criteria: criteria.clone(),
+            checks: checks.clone(),
+            why: format!(
+                "the conditions of variation {} ({}) become acceptance criteria",
+                v.id, a.id
+            ),
+        });
+        // Work already finished has not met them yet: it runs again, with them.
+        let finished = state
+            .plan
+            .as_ref()
+            .and_then(|p| p.task(task))
+            .is_some_and(|t| matches!(t.status, TaskStatus::Done | TaskStatus::NeedsReview));
+        if finished {
+            events.push(EventKind::TaskStatusChanged {
+                task: task.clone(),
+                status: TaskStatus::Todo,
+                note: Some(format!(
+                    "reopened: the conditions of variation {} are new acceptance criteria",
+                    v.id
+                )),
+            });
+            reopened.push(task.clone());
+        }
+    }
+    format!(
+        "; its conditions are acceptance criteria of {} ({} with a command){}",
+        tasks.join(", "),
+        checks.len(),
+        if reopened.is_empty() {
+            String::new()
+        } else {
+            format!("; reopened to meet them: {}", reopened.join(", "))
+        }
+    )
 }
 
 /// `/defer <target> [note]`: not now, more data first.
