@@ -2,6 +2,7 @@
 
 mod common;
 
+mod acceptance_criteria;
 mod agent_parse;
 mod agent_procs;
 mod agent_runtime;

@@ -164,7 +164,8 @@ fn the_headless_demo_runs_the_whole_cycle_and_its_audit_verifies() {
         .iter()
         .find(|t| t["parent_id"] == "tests")
         .expect("a branch todo for the failing test");
-    assert_eq!(fix["role"], "implementer");
+    assert_eq!(fix["role"], "debugger");
+    assert_eq!(fix["branch_reason"], "implementation_bug");
     assert!(
         fix["debug_instructions"]
             .as_str()

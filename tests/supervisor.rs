@@ -15,6 +15,7 @@ use overlord::runtime::supervisor::Supervisor;
 
 use crate::common::*;
 
+mod acceptance_per_task;
 mod autonomy;
 
 /// A repository with one commit, Overlord set up, and a running core + supervisor.
@@ -709,8 +710,8 @@ fn a_failed_acceptance_check_opens_a_branch_todo_whose_fix_completes_the_task() 
         .expect("branch todo");
     assert!(fix.is_temporary);
     assert_eq!(fix.parent_id.as_deref(), Some("a"));
-    assert_eq!(fix.role, Role::Implementer);
-    assert_eq!(fix.branch_reason.as_deref(), Some("implementation bug"));
+    assert_eq!(fix.role, Role::Debugger);
+    assert_eq!(fix.branch_reason.as_deref(), Some("implementation_bug"));
     assert!(fix
         .debug_instructions
         .as_deref()

@@ -6,7 +6,7 @@
 //! plan import → plan approval → the designer's spec → the human approves it → two
 //! implementers in parallel worktrees (one raises a concern through the CLI: it climbs to
 //! the human, who acknowledges and resolves it) → the tester's plan and tests → a failing test
-//! → a branch todo for the implementer → the fix → the test plan approved → Save: the QA
+//! → a branch todo for the debugger → the fix → the test plan approved → Save: the QA
 //! gates (pytest, coverage.py) pass and a checkpoint is tagged → the project documents are on
 //! main → the audit trail and the repository agree.
 
@@ -416,12 +416,12 @@ fn the_whole_workflow_runs_headless_with_scripted_agents() {
     run.cmd(&format!("/ack {cid}"));
     run.cmd(&format!("/resolve {cid} no saturation: plain subtraction"));
 
-    // The tester's test fails on the implementer's bug: a branch todo goes to an implementer.
+    // The tester's test fails on the implementer's bug: a branch todo goes to the debugger.
     let s = run.wait("the branch todo", 90, |s| task(s, "tests-fix-1").is_some());
     let fix = task(&s, "tests-fix-1").unwrap();
     assert_eq!(fix["parent_id"], "tests");
-    assert_eq!(fix["role"], "implementer");
-    assert_eq!(fix["branch_reason"], "implementation bug");
+    assert_eq!(fix["role"], "debugger");
+    assert_eq!(fix["branch_reason"], "implementation_bug");
     assert!(
         fix["debug_instructions"]
             .as_str()
@@ -476,7 +476,7 @@ fn the_whole_workflow_runs_headless_with_scripted_agents() {
         &["show", "main:docs/PROJECT_DETAIL.md"],
     );
     assert!(detail.contains("tests-fix-1"), "{detail}");
-    assert!(detail.contains("implementation bug"), "{detail}");
+    assert!(detail.contains("implementation_bug"), "{detail}");
     git(
         run.repo.path(),
         home,

@@ -51,6 +51,7 @@ fn task(id: &str, role: Role, deps: &[&str], title: &str) -> Task {
         priority: "normal".into(),
         dependencies: deps.iter().map(|d| d.to_string()).collect(),
         acceptance_criteria: vec![],
+        acceptance_checks: vec![],
         expected_artifacts: vec![],
         status: TaskStatus::Todo,
         parent_id: None,

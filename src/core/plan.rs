@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use crate::protocol::model::{Phase, Plan, Role, Task, TaskStatus};
+use crate::protocol::model::{AcceptanceCheck, Expect, Phase, Plan, Role, Task, TaskStatus};
 use crate::protocol::{suggest, RejectCode, Rejection};
 
 #[derive(Deserialize)]
@@ -238,6 +238,18 @@ fn task_of(
             .parse()
             .map_err(|e: String| invalid(source, format!("task '{}': {e}", t.id)))?,
     };
+    let checks = t
+        .acceptance_criteria
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| acceptance_check(c).map_err(|e| (i, e)).transpose())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|(i, e)| {
+            invalid(
+                source,
+                format!("task '{}': acceptance criterion {}: {e}", t.id, i + 1),
+            )
+        })?;
     let criteria = t
         .acceptance_criteria
         .into_iter()
@@ -255,6 +267,7 @@ fn task_of(
         },
         dependencies: t.dependencies,
         acceptance_criteria: criteria,
+        acceptance_checks: checks,
         expected_artifacts: t.expected_artifacts,
         status,
         parent_id: t.parent_id,
@@ -267,6 +280,38 @@ fn task_of(
         owner: None,
         commentary: Vec::new(),
     })
+}
+
+/// The command of a criterion that has one, with what it expects; a command that is empty
+/// or an `expect` that is neither an exit code nor text is an error.
+fn acceptance_check(c: &Criterion) -> Result<Option<AcceptanceCheck>, String> {
+    let Criterion::Structured {
+        description,
+        command: Some(command),
+        expect,
+    } = c
+    else {
+        return Ok(None);
+    };
+    if command.trim().is_empty() {
+        return Err(
+            "its command is empty (leave `command` out for a criterion checked by \
+                    reading)"
+                .to_string(),
+        );
+    }
+    let expect = match expect {
+        Some(v) => Expect::from_json(v)?,
+        None => None,
+    };
+    Ok(Some(AcceptanceCheck {
+        description: description
+            .clone()
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| command.clone()),
+        command: command.clone(),
+        expect,
+    }))
 }
 
 /// An acceptance criterion as one line: its text, or its description, command and what
@@ -371,4 +416,56 @@ fn find_cycle(tasks: &[&Task]) -> Option<Vec<String>> {
         }
     }
     None
+}
+
+/// The conditions of an approval as acceptance criteria: one per line or `;`-separated
+/// part (outside backticks). A condition that is a backtick-quoted command (`` `make
+/// check` ``), or text ending in one (`` docs build: `make docs` ``), is also a command
+/// criterion (expected to exit 0); anything else is a criterion to read.
+pub fn conditions_as_criteria(conditions: &str) -> (Vec<String>, Vec<AcceptanceCheck>) {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for ch in conditions.chars() {
+        match ch {
+            '`' => {
+                quoted = !quoted;
+                current.push(ch);
+            }
+            ';' | '\n' if !quoted => parts.push(std::mem::take(&mut current)),
+            _ => current.push(ch),
+        }
+    }
+    parts.push(current);
+    let mut criteria = Vec::new();
+    let mut checks = Vec::new();
+    for part in parts {
+        let text = part.trim().trim_end_matches('.').trim();
+        if text.is_empty() {
+            continue;
+        }
+        criteria.push(text.to_string());
+        if let Some(check) = condition_command(text) {
+            checks.push(check);
+        }
+    }
+    (criteria, checks)
+}
+
+/// The command of a condition written `` `command` `` or `` text: `command` ``.
+fn condition_command(text: &str) -> Option<AcceptanceCheck> {
+    let inner = text.strip_suffix('`')?;
+    let open = inner.rfind('`')?;
+    let command = inner[open + 1..].trim();
+    let before = inner[..open].trim();
+    let description = match before.strip_suffix(':') {
+        Some(d) if !d.trim().is_empty() && !d.contains('`') => d.trim().to_string(),
+        _ if before.is_empty() => command.to_string(),
+        _ => return None,
+    };
+    (!command.is_empty()).then(|| AcceptanceCheck {
+        description,
+        command: command.to_string(),
+        expect: None,
+    })
 }

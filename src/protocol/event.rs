@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Agent, AgentProcess, AgentState, AlertLevel, Approval, ApprovalId, Checkpoint, Clarification,
-    ClarificationId, Concern, ConcernId, Decision, GateResult, GitSession, Handoff, Operation,
-    OperationKind, OperationOutcome, Plan, PublishPlan, QaRun, QaRunId, Role, SessionStatus, Task,
-    TaskStatus, Timestamp, Variation,
+    AcceptanceCheck, Agent, AgentProcess, AgentState, AlertLevel, Approval, ApprovalId, Checkpoint,
+    Clarification, ClarificationId, Concern, ConcernId, Decision, GateResult, GitSession, Handoff,
+    Operation, OperationKind, OperationOutcome, Plan, PublishPlan, QaRun, QaRunId, Role,
+    SessionStatus, Task, TaskStatus, Timestamp, Variation,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +122,14 @@ pub enum EventKind {
     TaskAdded {
         phase: String,
         task: Task,
+    },
+    /// Acceptance criteria added to a task after the import: the conditions of a
+    /// high-impact variation approved with conditions (`why` says which).
+    TaskCriteriaAdded {
+        task: String,
+        criteria: Vec<String>,
+        checks: Vec<AcceptanceCheck>,
+        why: String,
     },
     AgentResumed {
         agent: String,
@@ -345,6 +353,7 @@ impl EventKind {
             EventKind::AgentStateChanged { .. } => "agent_state_changed",
             EventKind::AgentActivity { .. } => "agent_activity",
             EventKind::TaskAdded { .. } => "task_added",
+            EventKind::TaskCriteriaAdded { .. } => "task_criteria_added",
             EventKind::AgentResumed { .. } => "agent_resumed",
             EventKind::DispatchHalted { .. } => "dispatch_halted",
             EventKind::DispatchResumed => "dispatch_resumed",

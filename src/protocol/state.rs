@@ -86,6 +86,7 @@ impl State {
             EventKind::PlanImported { .. }
             | EventKind::TaskStatusChanged { .. }
             | EventKind::TaskAdded { .. }
+            | EventKind::TaskCriteriaAdded { .. }
             | EventKind::PhasePromoted { .. } => self.fold_plan(event),
             EventKind::ApprovalRequested { .. }
             | EventKind::ApprovalDecided { .. }
@@ -174,6 +175,18 @@ impl State {
                     }
                     // Added to the running plan by Overlord (a branch todo): it runs with it.
                     self.approved_tasks.insert(task.id.clone());
+                }
+            }
+            EventKind::TaskCriteriaAdded {
+                task,
+                criteria,
+                checks,
+                why,
+            } => {
+                if let Some(t) = self.plan.as_mut().and_then(|p| p.task_mut(task)) {
+                    t.acceptance_criteria.extend(criteria.iter().cloned());
+                    t.acceptance_checks.extend(checks.iter().cloned());
+                    t.commentary.push(format!("{at} {actor}: {why}"));
                 }
             }
             EventKind::PhasePromoted { phase } => {

@@ -181,7 +181,7 @@ async fn settle_concern(handle: &Handle, say: &Say) -> Result<(), String> {
 async fn fix_and_approve_tests(handle: &Handle, say: &Say) -> Result<(), String> {
     say.stage(
         5,
-        "the tester's check fails; a branch todo sends the fix to an implementer",
+        "the tester's check fails; a branch todo sends the fix to the debugger",
     )
     .await;
     let fix = wait(
@@ -192,7 +192,7 @@ async fn fix_and_approve_tests(handle: &Handle, say: &Say) -> Result<(), String>
     )
     .await?;
     say.line(&format!(
-        "a test failed: branch todo {fix} for the implementer"
+        "a test failed: branch todo {fix} for the debugger"
     ));
 
     let a = wait(handle, "the test plan", STAGE_SECS, |s| {

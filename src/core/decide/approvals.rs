@@ -4,7 +4,7 @@
 
 use super::outcome::{none, reject, unknown, Context, Outcome};
 use crate::protocol::model::{
-    Approval, ApprovalId, ApprovalKind, Decision, Role, TaskStatus, VariationId,
+    Approval, ApprovalId, ApprovalKind, Decision, Role, TaskStatus, Variation, VariationId,
 };
 use crate::protocol::report::ReplyData;
 use crate::protocol::{Command, EventKind, Origin, RejectCode, Rejection, State};
@@ -125,12 +125,13 @@ pub(super) fn approve(
     } else {
         Decision::Approved
     };
-    let events = vec![EventKind::ApprovalDecided {
+    let mut events = vec![EventKind::ApprovalDecided {
         id: a.id,
         decision,
         note: note.clone(),
         conditions: conditions.clone(),
     }];
+    let tied = conditions_to_criteria(state, a, conditions.as_deref(), &mut events);
     if a.kind == ApprovalKind::PhasePromotion {
         // A promotion is approved by carrying it out, as the human's `/promote` does (the
         // promotion QA, the tag, the release branch; the approval is decided when it
@@ -159,11 +160,109 @@ pub(super) fn approve(
             if a.kind == ApprovalKind::Merge {
                 format!("; /save publishes the tree {} checked", a.subject)
             } else {
-                String::new()
+                tied
             }
         ),
         data: ReplyData::Approval(Box::new(approved)),
     })
+}
+
+/// The tasks a variation is tied to: the task its proposing agent worked on when it was
+/// proposed and the plan's tasks its `affects` names; else the task that agent works on now.
+fn variation_tasks(state: &State, v: &Variation) -> Vec<String> {
+    let Some(plan) = &state.plan else {
+        return Vec::new();
+    };
+    // The task recorded when it was proposed (the proposing agent's, `holds`), and every
+    // task `--affects` names.
+    let mut tied: Vec<String> = v
+        .task
+        .iter()
+        .chain(v.affects.iter())
+        .filter(|t| plan.task(t).is_some())
+        .cloned()
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    tied.retain(|t| seen.insert(t.clone()));
+    if !tied.is_empty() {
+        return tied;
+    }
+    v.agent
+        .as_ref()
+        .and_then(|a| state.agents.get(a))
+        .and_then(|a| a.task.clone())
+        .filter(|t| plan.task(t).is_some())
+        .into_iter()
+        .collect()
+}
+
+/// Approving a variation with conditions makes them acceptance criteria of the tasks it is
+/// tied to (a backtick-quoted command one that runs after the task's agent finishes): adds
+/// the events, says what it did for the reply.
+fn conditions_to_criteria(
+    state: &State,
+    a: &Approval,
+    conditions: Option<&str>,
+    events: &mut Vec<EventKind>,
+) -> String {
+    let Some(conditions) = conditions.filter(|c| !c.trim().is_empty()) else {
+        return String::new();
+    };
+    let Some(v) = (a.kind == ApprovalKind::Variation)
+        .then(|| a.subject.parse::<VariationId>().ok())
+        .flatten()
+        .and_then(|id| state.variations.get(&id))
+    else {
+        return String::new();
+    };
+    let tasks = variation_tasks(state, v);
+    if tasks.is_empty() {
+        return format!(
+            "; variation {} names no task of the plan (--affects <task>): its conditions are \
+             recorded on it only",
+            v.id
+        );
+    }
+    let (criteria, checks) = crate::core::plan::conditions_as_criteria(conditions);
+    let mut reopened = Vec::new();
+    for task in &tasks {
+        events.push(EventKind::TaskCriteriaAdded {
+            task: task.clone(),
+            criteria: criteria.clone(),
+            checks: checks.clone(),
+            why: format!(
+                "the conditions of variation {} ({}) become acceptance criteria",
+                v.id, a.id
+            ),
+        });
+        // Work already finished has not met them yet: it runs again, with them.
+        let finished = state
+            .plan
+            .as_ref()
+            .and_then(|p| p.task(task))
+            .is_some_and(|t| matches!(t.status, TaskStatus::Done | TaskStatus::NeedsReview));
+        if finished {
+            events.push(EventKind::TaskStatusChanged {
+                task: task.clone(),
+                status: TaskStatus::Todo,
+                note: Some(format!(
+                    "reopened: the conditions of variation {} are new acceptance criteria",
+                    v.id
+                )),
+            });
+            reopened.push(task.clone());
+        }
+    }
+    format!(
+        "; its conditions are acceptance criteria of {} ({} with a command){}",
+        tasks.join(", "),
+        checks.len(),
+        if reopened.is_empty() {
+            String::new()
+        } else {
+            format!("; reopened to meet them: {}", reopened.join(", "))
+        }
+    )
 }
 
 /// `/defer <target> [note]`: not now, more data first.

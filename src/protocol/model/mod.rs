@@ -34,7 +34,7 @@ pub use operations::{
     GitSession, Operation, OperationKind, OperationOutcome, PromotionTarget, PublishPlan,
     RollbackTarget, SessionStatus, TaskBranch,
 };
-pub use plan::{Phase, Plan, Task, TaskStatus};
+pub use plan::{AcceptanceCheck, Expect, Phase, Plan, Task, TaskStatus};
 pub use qa::{GateOutcome, GateResult, QaDecision, QaMetrics, QaRun};
 pub use roles::Role;
 pub use variations::{Impact, Variation};

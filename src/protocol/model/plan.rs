@@ -109,6 +109,10 @@ pub struct Task {
     pub priority: String,
     pub dependencies: Vec<String>,
     pub acceptance_criteria: Vec<String>,
+    /// The criteria with a command (seed 003): run in the task's worktree after the agent
+    /// finishes; one that fails fails the acceptance. Also listed in `acceptance_criteria`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acceptance_checks: Vec<AcceptanceCheck>,
     pub expected_artifacts: Vec<String>,
     pub status: TaskStatus,
     /// Seed 003 branch todos: a temporary debug task hangs off its parent.
@@ -121,4 +125,75 @@ pub struct Task {
     pub max_retries: Option<u32>,
     pub owner: Option<String>,
     pub commentary: Vec<String>,
+}
+
+/// An acceptance criterion with a command: what it checks, the `sh -c` command run in the
+/// task's worktree, and what counts as passing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptanceCheck {
+    pub description: String,
+    pub command: String,
+    /// `None`: the command exits 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+}
+
+/// What an acceptance command must do to pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// Exit with this code.
+    Exit(i32),
+    /// Exit 0 and print this text (stdout or stderr).
+    Contains(String),
+}
+
+impl Expect {
+    /// From a TodoList's `expect`: a number or `"exit N"` is an exit code, other text must
+    /// appear in the output; `null` means exit 0.
+    pub fn from_json(value: &serde_json::Value) -> Result<Option<Expect>, String> {
+        match value {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .map(|n| Some(Expect::Exit(n)))
+                .ok_or_else(|| format!("expect {n} is not an exit code")),
+            serde_json::Value::String(s) => {
+                let t = s.trim();
+                let code = t
+                    .strip_prefix("exit code")
+                    .or_else(|| t.strip_prefix("exit"))
+                    .unwrap_or(t)
+                    .trim();
+                match code.parse::<i32>() {
+                    Ok(n) => Ok(Some(Expect::Exit(n))),
+                    Err(_) if t.is_empty() => Ok(None),
+                    Err(_) => Ok(Some(Expect::Contains(s.clone()))),
+                }
+            }
+            other => Err(format!(
+                "expect {other} is neither an exit code nor text the output must contain"
+            )),
+        }
+    }
+
+    /// Whether a command that ended with `code` (`None`: stopped or killed by a signal) and
+    /// printed `output` passes.
+    pub fn passes(expect: Option<&Expect>, code: Option<i32>, output: &str) -> bool {
+        match expect {
+            None => code == Some(0),
+            Some(Expect::Exit(n)) => code == Some(*n),
+            Some(Expect::Contains(text)) => code == Some(0) && output.contains(text.as_str()),
+        }
+    }
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expect::Exit(n) => write!(f, "exit {n}"),
+            Expect::Contains(t) => write!(f, "exit 0 and output containing \"{t}\""),
+        }
+    }
 }

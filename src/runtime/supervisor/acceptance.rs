@@ -1,18 +1,20 @@
-//! Acceptance of a finished run: the post-run checks started off the loop (see `checks`),
-//! then their outcome: a failure is retried, a failing acceptance check opens a branch todo,
-//! a passing one completes the task (or, for a fix task, its parent).
+//! Acceptance of a finished run: the post-run checks started off the loop (see `checks`:
+//! the project's acceptance check, then the task's acceptance commands), then their outcome:
+//! a failure is retried, a failing acceptance command opens a branch todo, passing ones
+//! complete the task (or, for a fix task, its parent).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::books::{Msg, Supervisor};
-use super::checks::{run_checks, Check};
+use super::checks::{run_checks, AcceptancePlan, Check};
 use super::core_link::system;
 use crate::protocol::model::{Agent, AgentState, Role, Task, TaskStatus};
 
 impl Supervisor {
     /// After a successful run: commit what the agent left, check the artifacts, run the
-    /// acceptance check, off the supervisor's loop.
+    /// project's acceptance check and the task's acceptance commands, off the supervisor's
+    /// loop.
     pub(super) fn start_checks(
         &mut self,
         agent: &str,
@@ -31,18 +33,18 @@ impl Supervisor {
                 || matches!(task.role, Role::Implementer | Role::Tester | Role::Debugger)
         });
         let (tx, agent, task) = (self.tx.clone(), agent.to_string(), task.clone());
-        let timeout = Duration::from_secs(self.config.qa.timeout_secs.max(1));
-        let log = self
-            .ws
-            .log_dir()
-            .join("agents")
-            .join(&agent)
-            .join(format!("{}-check.log", task.id));
+        let qa_timeout = self.config.qa.timeout_secs.max(1);
+        let plan = AcceptancePlan {
+            project: acceptance,
+            project_timeout: Duration::from_secs(qa_timeout),
+            checks: task.acceptance_checks.clone(),
+            // A criterion's command gets the task's timeout, else the QA gates'.
+            timeout: Duration::from_secs(task.timeout_seconds.unwrap_or(qa_timeout).max(1)),
+            log_dir: self.ws.log_dir().join("agents").join(&agent),
+        };
         let base = self.state.git.as_ref().map(|g| g.main.clone());
         tokio::task::spawn_blocking(move || {
-            let check = run_checks(
-                &worktree, &agent, &task, result, acceptance, timeout, &log, base,
-            );
+            let check = run_checks(&worktree, &agent, &task, result, plan, base);
             let _ = tx.blocking_send(Msg::Checked {
                 agent,
                 task: task.id.clone(),
@@ -84,11 +86,9 @@ impl Supervisor {
             .await;
             return;
         }
-        match check.acceptance {
-            Some((false, tail, timed_out)) => {
-                self.acceptance_failed(agent, &task, tail, timed_out).await
-            }
-            _ => {
+        match check.failure {
+            Some(failure) => self.acceptance_failed(agent, &task, failure).await,
+            None => {
                 if task.is_temporary {
                     self.set_task(
                         &task.id,

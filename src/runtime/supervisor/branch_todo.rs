@@ -1,8 +1,10 @@
-//! Branch todos (seed 003): a failing acceptance check opens a temporary fix task routed by
-//! the failure's class (implementation bug → implementer, spec mismatch → designer, timeout
-//! → tester), at most `max_debug_attempts` of them, then the human gets it.
+//! Branch todos (seed 003): a failing acceptance command opens a temporary fix task routed by
+//! the failure's class (`implementation_bug` → debugger, `spec_mismatch` → designer,
+//! `timeout` and `flaky_test` → tester) with the diagnostics (the command, its output, the
+//! branch's diff), at most `max_debug_attempts` of them, then the human gets it.
 
 use super::books::Supervisor;
+use super::checks::{AcceptanceFailure, FailureKind};
 use super::core_link::system;
 use crate::protocol::model::{AgentState, Role, Severity, Task, TaskStatus};
 use crate::protocol::{ConcernDraft, EventKind};
@@ -13,8 +15,7 @@ impl Supervisor {
         &mut self,
         agent: &str,
         task: &Task,
-        tail: String,
-        timed_out: bool,
+        failure: AcceptanceFailure,
     ) {
         let (parent, fix_failed) = match (&task.parent_id, task.is_temporary) {
             (Some(p), true) => (self.task(p), true),
@@ -44,13 +45,17 @@ impl Supervisor {
             .max(1);
         let book = self.tasks.entry(parent.id.clone()).or_default();
         if book.fixes >= max {
-            self.give_up_debugging(&parent, max, tail).await;
+            self.give_up_debugging(&parent, max, failure.report).await;
             return;
         }
         book.fixes += 1;
         let n = book.fixes;
-        let (class, role) = self.failure_class(&parent, timed_out);
-        let fix = fix_task(&parent, n, class, role, max, tail);
+        let (class, role) = self.failure_class(&parent, failure.kind);
+        let mut instructions = format!("Failure class: {class}\n\n{}", failure.report);
+        if !failure.diff.trim().is_empty() {
+            instructions.push_str(&format!("\n\n{}", failure.diff.trim_end()));
+        }
+        let fix = fix_task(&parent, n, class, role, max, instructions);
         self.open_branch_todo(&parent, fix, class, n, max).await;
     }
 
@@ -80,19 +85,20 @@ impl Supervisor {
         .await;
     }
 
-    /// The class of the failure decides who fixes it: a timeout goes to the tester, a task
-    /// with an open spec or design concern to the designer, anything else to the implementer.
-    fn failure_class(&self, parent: &Task, timed_out: bool) -> (&'static str, Role) {
+    /// Seed 003's failure class decides who fixes it: a timeout or a flaky command goes to
+    /// the tester; a command the worktree does not have, or a failure of a task with an open
+    /// spec or design concern, to the designer; any other failure to the debugger.
+    fn failure_class(&self, parent: &Task, kind: FailureKind) -> (&'static str, Role) {
         let spec_concern = self.state.open_concerns().any(|c| {
             c.task.as_deref() == Some(parent.id.as_str())
                 && (c.category.contains("spec") || c.category.contains("design"))
         });
-        if timed_out {
-            ("timeout or flaky test", Role::Tester)
-        } else if spec_concern {
-            ("spec mismatch", Role::Designer)
-        } else {
-            ("implementation bug", Role::Implementer)
+        match kind {
+            FailureKind::TimedOut => ("timeout", Role::Tester),
+            FailureKind::Flaky => ("flaky_test", Role::Tester),
+            FailureKind::Missing => ("spec_mismatch", Role::Designer),
+            FailureKind::Failed if spec_concern => ("spec_mismatch", Role::Designer),
+            FailureKind::Failed => ("implementation_bug", Role::Debugger),
         }
     }
 
@@ -127,8 +133,8 @@ impl Supervisor {
     }
 }
 
-/// The branch todo: a temporary task under the parent, in its worktree, with the failing
-/// check's output as its debug instructions.
+/// The branch todo: a temporary task under the parent, in its worktree, with the failure's
+/// diagnostics as its debug instructions and the parent's acceptance commands as its own.
 fn fix_task(parent: &Task, n: u32, class: &str, role: Role, max: u32, tail: String) -> Task {
     let id = format!("{}-fix-{n}", parent.id);
     Task {
@@ -141,7 +147,13 @@ fn fix_task(parent: &Task, n: u32, class: &str, role: Role, max: u32, tail: Stri
         role,
         priority: parent.priority.clone(),
         dependencies: Vec::new(),
-        acceptance_criteria: vec![format!("the acceptance check of {} passes", parent.id)],
+        acceptance_criteria: std::iter::once(format!(
+            "the acceptance checks of {} pass",
+            parent.id
+        ))
+        .chain(parent.acceptance_criteria.iter().cloned())
+        .collect(),
+        acceptance_checks: parent.acceptance_checks.clone(),
         expected_artifacts: Vec::new(),
         status: TaskStatus::Todo,
         parent_id: Some(parent.id.clone()),

@@ -1,12 +1,14 @@
 //! The post-run checks of a task's worktree, off the supervisor's loop: commit what the agent
 //! left (with Overlord's trailers), list the files the branch changed, look for the expected
-//! artifacts and run the acceptance check.
+//! artifacts, run the project's acceptance check and the task's acceptance commands (seed
+//! 003), and classify a failure for its branch todo (with the branch's diff as diagnostics).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::text::first_line;
-use crate::protocol::model::{Agent, Task};
+use crate::core::shell::{ShellRun, Stopped};
+use crate::protocol::model::{AcceptanceCheck, Agent, Expect, Task};
 
 /// The post-run checks of a task's worktree.
 #[derive(Debug, Default)]
@@ -15,8 +17,8 @@ pub(super) struct Check {
     /// Files the task's branch changed.
     pub(super) files: Vec<String>,
     pub(super) missing: Vec<String>,
-    /// `Some((passed, tail, timed_out))` when an acceptance check ran.
-    pub(super) acceptance: Option<(bool, String, bool)>,
+    /// The first acceptance command that failed, when one did.
+    pub(super) failure: Option<AcceptanceFailure>,
     pub(super) error: Option<String>,
     /// The agent's final answer.
     pub(super) result: Option<String>,
@@ -115,17 +117,49 @@ fn changed_files(dir: &Path, base: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// How an acceptance command failed; with the task's open concerns it decides seed 003's
+/// failure class and so who gets the branch todo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FailureKind {
+    /// It ended, twice, without what was expected.
+    Failed,
+    /// The shell could not find or run it (exit 127 or 126): the worktree lacks what the
+    /// criterion names.
+    Missing,
+    /// Stopped at its deadline.
+    TimedOut,
+    /// It failed, then passed when run again at once.
+    Flaky,
+}
+
+/// A failed acceptance command, with the diagnostics its branch todo gets.
+#[derive(Debug, Clone)]
+pub(super) struct AcceptanceFailure {
+    pub(super) kind: FailureKind,
+    /// The criterion, the command, how it ended and the tail of its output.
+    pub(super) report: String,
+    /// The branch's changes against its base: the stat and a bounded patch.
+    pub(super) diff: String,
+}
+
+/// The acceptance commands of a run: the project's check (`[agents] acceptance_command`),
+/// then the task's criteria with a command, each with its deadline; logs go to `log_dir`.
+pub(super) struct AcceptancePlan {
+    pub(super) project: Option<String>,
+    pub(super) project_timeout: Duration,
+    pub(super) checks: Vec<AcceptanceCheck>,
+    pub(super) timeout: Duration,
+    pub(super) log_dir: PathBuf,
+}
+
 /// The post-run checks, in order: commit the leftovers, list the changed files, look for the
-/// expected artifacts, run the acceptance check (when there is one).
+/// expected artifacts, run the acceptance commands (the first failure stops them).
 pub(super) fn run_checks(
     dir: &Path,
     agent: &str,
     task: &Task,
     result: Option<String>,
-    acceptance: Option<String>,
-    timeout: Duration,
-    log: &Path,
+    acceptance: AcceptancePlan,
     base: Option<String>,
 ) -> Check {
     let mut check = Check {
@@ -150,34 +184,183 @@ pub(super) fn run_checks(
     if !check.missing.is_empty() {
         return check;
     }
-    if let Some(cmd) = acceptance {
-        if let Some(d) = log.parent() {
-            let _ = std::fs::create_dir_all(d);
-        }
-        let env = [
-            ("OVERLORD_TASK", task.id.as_str()),
-            ("OVERLORD_AGENT", agent),
-        ];
-        match crate::core::shell::run_with(
-            &cmd,
-            dir,
-            crate::core::shell::Options {
-                env: &env,
-                timeout: Some(timeout),
-                log: Some(log),
-                one_pipe: true,
-                ..Default::default()
-            },
-        ) {
-            Ok(run) => {
-                let passed = run.success();
-                let tail = format!("`{cmd}` {}:\n{}", run.describe(), tail_text(&run.tail, 40));
-                check.acceptance = Some((passed, tail, run.stopped.is_some()));
+    let _ = std::fs::create_dir_all(&acceptance.log_dir);
+    let project = acceptance.project.map(|command| {
+        let check = AcceptanceCheck {
+            description: "the project's acceptance check".to_string(),
+            command,
+            expect: None,
+        };
+        (
+            check,
+            acceptance.project_timeout,
+            format!("{}-check", task.id),
+        )
+    });
+    let criteria = acceptance.checks.into_iter().enumerate().map(|(i, c)| {
+        (
+            c,
+            acceptance.timeout,
+            format!("{}-criterion-{}", task.id, i + 1),
+        )
+    });
+    let env = [
+        ("OVERLORD_TASK", task.id.as_str()),
+        ("OVERLORD_AGENT", agent),
+    ];
+    for (criterion, timeout, log) in project.into_iter().chain(criteria) {
+        match run_criterion(dir, &criterion, &env, timeout, &acceptance.log_dir, &log) {
+            Ok(None) => {}
+            Ok(Some((kind, report))) => {
+                check.failure = Some(AcceptanceFailure {
+                    kind,
+                    report,
+                    diff: branch_diff(dir, base.as_deref()),
+                });
+                break;
             }
-            Err(e) => check.error = Some(format!("cannot run the acceptance check `{cmd}`: {e}")),
+            Err(e) => {
+                check.error = Some(format!(
+                    "cannot run the acceptance command `{}`: {e}",
+                    criterion.command
+                ));
+                break;
+            }
         }
     }
     check
+}
+
+/// One acceptance command, run again once when it fails (not when it timed out or was not
+/// found) to tell a flaky one: `None` when it passes, else how it failed and the report.
+fn run_criterion(
+    dir: &Path,
+    c: &AcceptanceCheck,
+    env: &[(&str, &str)],
+    timeout: Duration,
+    log_dir: &Path,
+    log: &str,
+) -> std::io::Result<Option<(FailureKind, String)>> {
+    let (passed, run) = run_once(dir, c, env, timeout, &log_dir.join(format!("{log}.log")))?;
+    if passed {
+        return Ok(None);
+    }
+    let code = run.status.and_then(|s| s.code());
+    let kind = if run.stopped == Some(Stopped::TimedOut) {
+        FailureKind::TimedOut
+    } else if matches!(code, Some(126 | 127)) {
+        FailureKind::Missing
+    } else {
+        let rerun_log = log_dir.join(format!("{log}-rerun.log"));
+        let (again, _) = run_once(dir, c, env, timeout, &rerun_log)?;
+        if again {
+            FailureKind::Flaky
+        } else {
+            FailureKind::Failed
+        }
+    };
+    let expect = c
+        .expect
+        .as_ref()
+        .map_or_else(|| "exit 0".to_string(), |e| e.to_string());
+    let mut report = format!(
+        "Acceptance criterion: {}\nCommand: `{}` (expected {expect}), run in the worktree: {}",
+        c.description,
+        c.command,
+        run.describe()
+    );
+    if kind == FailureKind::Flaky {
+        report.push_str(" — then it passed when run again: the result is not deterministic");
+    }
+    report.push_str(&format!(
+        "\nOutput (last lines):\n{}",
+        match tail_text(&run.tail, 40) {
+            t if t.trim().is_empty() => "(no output)".to_string(),
+            t => t,
+        }
+    ));
+    Ok(Some((kind, report)))
+}
+
+/// Runs the command once (output logged to `log`): whether it passed, and the run.
+fn run_once(
+    dir: &Path,
+    c: &AcceptanceCheck,
+    env: &[(&str, &str)],
+    timeout: Duration,
+    log: &Path,
+) -> std::io::Result<(bool, ShellRun)> {
+    // Text to find is looked for line by line too, so output longer than the kept tail
+    // still counts.
+    let mut seen = false;
+    let mut on_line = |line: &str| {
+        if let Some(Expect::Contains(t)) = &c.expect {
+            seen |= line.contains(t.as_str());
+        }
+    };
+    let run = crate::core::shell::run_with(
+        &c.command,
+        dir,
+        crate::core::shell::Options {
+            env,
+            timeout: Some(timeout),
+            log: Some(log),
+            one_pipe: true,
+            on_line: Some(&mut on_line),
+            ..Default::default()
+        },
+    )?;
+    let code = run.status.and_then(|s| s.code());
+    let passed = match &c.expect {
+        Some(Expect::Contains(_)) if seen => code == Some(0),
+        e => Expect::passes(e.as_ref(), code, &run.tail),
+    };
+    Ok((passed, run))
+}
+
+/// The branch's changes since it left `base`: `git diff --stat` and the patch, cut at a
+/// bound so a large change does not flood the branch todo.
+fn branch_diff(dir: &Path, base: Option<&str>) -> String {
+    const PATCH_MAX: usize = 12 * 1024;
+    let Some(base_name) = base else {
+        return String::new();
+    };
+    let Ok(repo) = git2::Repository::open(dir) else {
+        return String::new();
+    };
+    let render = || -> Result<String, git2::Error> {
+        let head = repo.head()?.peel_to_commit()?;
+        let base = repo.revparse_single(base_name)?.peel_to_commit()?;
+        let mb = repo.merge_base(head.id(), base.id())?;
+        let old = repo.find_commit(mb)?.tree()?;
+        let diff = repo.diff_tree_to_tree(Some(&old), Some(&head.tree()?), None)?;
+        let stats = diff.stats()?.to_buf(git2::DiffStatsFormat::FULL, 80)?;
+        let mut out = format!(
+            "Changes of this branch against {base_name}:\n{}",
+            String::from_utf8_lossy(&stats)
+        );
+        let mut patch = String::new();
+        let mut cut = false;
+        diff.print(git2::DiffFormat::Patch, |_, _, line| {
+            if patch.len() >= PATCH_MAX {
+                cut = true;
+                return false;
+            }
+            if matches!(line.origin(), '+' | '-' | ' ') {
+                patch.push(line.origin());
+            }
+            patch.push_str(&String::from_utf8_lossy(line.content()));
+            true
+        })
+        .or_else(|e| if cut { Ok(()) } else { Err(e) })?;
+        out.push('\n');
+        out.push_str(&patch);
+        if cut {
+            out.push_str(&format!("\n… (patch cut at {} KiB)\n", PATCH_MAX / 1024));
+        }
+        Ok(out)
+    };
+    render().unwrap_or_default()
 }
 
 fn tail_text(text: &str, lines: usize) -> String {

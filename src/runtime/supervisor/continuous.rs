@@ -178,6 +178,8 @@ fn rebase_task(parent: &Task, n: u32, main: &str, details: &Option<String>) -> T
         priority: parent.priority.clone(),
         dependencies: Vec::new(),
         acceptance_criteria: vec![format!("{} merges into {main} without conflicts", parent.id)],
+        // The parent's acceptance commands run on the fix too.
+        acceptance_checks: parent.acceptance_checks.clone(),
         expected_artifacts: Vec::new(),
         status: TaskStatus::Todo,
         parent_id: Some(parent.id.clone()),

@@ -15,9 +15,10 @@
 //!   the agent with a countdown and retries, then hands the task to a fallback adapter; a
 //!   quota or credentials error is not retried;
 //! - a finished run: Overlord commits what the agent left, checks the expected artifacts and
-//!   runs the acceptance check in the worktree. A failed check opens a branch todo routed
-//!   by failure class (implementation bug → implementer, spec mismatch → designer, timeout
-//!   → tester), at most `max_debug_attempts`, then the human gets it;
+//!   runs the acceptance check and the task's acceptance commands in the worktree. A failed
+//!   one opens a branch todo routed by failure class (`implementation_bug` → debugger,
+//!   `spec_mismatch` → designer, `timeout` and `flaky_test` → tester), at most
+//!   `max_debug_attempts`, then the human gets it;
 //! - a design spec or a test plan waits for the human's approval (`/approve`, `/reject
 //!   <reason>` sends it back to its author with the reason); every transition is a hand-off;
 //! - `/pause` suspends an agent's process group (SIGSTOP), `/pause all` every one and stops
