@@ -1,6 +1,6 @@
 //! Save: freeze dispatch, flush and integrate the finished task branches, gate, commit the
-//! documents (as of the gate's verdict), publish the checkpoint, prune the merged tasks' worktrees, and verify
-//! after the merge (rolling the Save back when that fails).
+//! documents (as of the gate's verdict), publish the checkpoint, prune the merged tasks'
+//! worktrees, and verify after the merge (rolling the Save back when that fails).
 
 use git2::{Oid, Repository};
 
