@@ -2580,7 +2580,7 @@ fn the_morning_report_says_what_waits_for_a_decision_and_what_failed() {
         .and_then(|s| s.split("\n## ").next())
         .expect("a failed section");
     let lines: Vec<&str> = failed.trim_end().lines().collect();
-    assert_eq!(lines.len(), 3, "{failed}");
+    assert_eq!(lines.len(), 4, "{failed}");
     assert_eq!(
         lines[0],
         "- task t2 (Task t2): acceptance check `cargo test` failed: exit 101"
@@ -2590,7 +2590,11 @@ fn the_morning_report_says_what_waits_for_a_decision_and_what_failed() {
         "- task t3 (Task t3): agent a3 stopped: no reason given"
     );
     assert!(
-        lines[2].starts_with("- QA QA-2 at 2026-11-21T07:30:00.000Z: "),
+        lines[2].starts_with("- agent a2 stopped in state failed"),
+        "{failed}"
+    );
+    assert!(
+        lines[3].starts_with("- QA QA-2 at 2026-11-21T07:30:00.000Z: "),
         "{failed}"
     );
     // What was integrated and the spend, per role and adapter.
@@ -2599,6 +2603,7 @@ fn the_morning_report_says_what_waits_for_a_decision_and_what_failed() {
         "$0.0060 and 600 tokens in the 24 hours.",
         "| role | tokens | cost |",
         "| adapter | tokens | cost |",
+        "| agent | role | tokens | cost |\n|---|---|---|---|\n| a1 | implementer | 100 | $0.0010 |\n| a2 | tester | 500 | $0.0050 |\n",
     ] {
         assert!(md.contains(line), "{line:?} not in\n{md}");
     }

@@ -67,7 +67,7 @@ pub fn render(events: &[Event], state: &State, now: &str) -> Option<Digest> {
     failed_section(&mut md, events, state, &m);
     qa_trend_section(&mut md, &m);
     concerns_section(&mut md, &day, state);
-    spend_section(&mut md, &m);
+    spend_section(&mut md, &m, &day, state);
     alerts_section(&mut md, &in_force, &day);
     Some(Digest {
         date,
@@ -89,6 +89,8 @@ struct Day {
     raised_alerts: Vec<(String, AlertLevel, String, String)>,
     /// When, key.
     cleared_alerts: Vec<(String, String)>,
+    /// Agent → tokens and cost (micro-dollars) spent in the window.
+    by_agent: BTreeMap<String, (u64, u64)>,
 }
 
 impl Day {
@@ -121,6 +123,16 @@ impl Day {
                     .push((e.at.clone(), *level, key.clone(), message.clone())),
                 EventKind::MetricAlertCleared { key } => {
                     day.cleared_alerts.push((e.at.clone(), key.clone()))
+                }
+                EventKind::AgentActivity {
+                    agent,
+                    tokens,
+                    cost_micros,
+                    ..
+                } if *tokens > 0 || *cost_micros > 0 => {
+                    let s = day.by_agent.entry(agent.clone()).or_default();
+                    s.0 += tokens;
+                    s.1 += cost_micros;
                 }
                 _ => {}
             }
@@ -310,7 +322,8 @@ fn waiting_section(md: &mut String, state: &State) {
 }
 
 /// What failed: the tasks in state `failed` with their reason (the note of the change that
-/// failed them, else their last commentary), and the day's QA runs that failed.
+/// failed them, else their last commentary), the agents in state `failed` (with their
+/// detail), and the day's QA runs that failed.
 fn failed_section(md: &mut String, events: &[Event], state: &State, m: &Metrics) {
     md.push_str("\n## Failed\n\n");
     let mut lines = Vec::new();
@@ -338,6 +351,15 @@ fn failed_section(md: &mut String, events: &[Event], state: &State, m: &Metrics)
             cell(&t.title),
             cell(&reason)
         ));
+    }
+    for a in &m.agents_failed {
+        let why = state
+            .agents
+            .get(a)
+            .and_then(|x| x.detail.clone())
+            .map(|d| format!(": {}", cell(&d)))
+            .unwrap_or_default();
+        lines.push(format!("- agent {} stopped in state failed{why}", cell(a)));
     }
     for r in m.qa.runs.iter().filter(|r| r.decision == QaDecision::Fail) {
         let reasons = state
@@ -436,7 +458,7 @@ fn concerns_section(md: &mut String, day: &Day, state: &State) {
     }
 }
 
-fn spend_section(md: &mut String, m: &Metrics) {
+fn spend_section(md: &mut String, m: &Metrics, day: &Day, state: &State) {
     md.push_str("\n## Spend\n\n");
     md.push_str(&format!(
         "{} and {} tokens in the 24 hours.\n",
@@ -461,6 +483,20 @@ fn spend_section(md: &mut String, m: &Metrics) {
                 cell(adapter),
                 s.tokens,
                 usd(s.cost_micros)
+            ));
+        }
+    }
+    if !day.by_agent.is_empty() {
+        md.push_str("\n| agent | role | tokens | cost |\n|---|---|---|---|\n");
+        for (agent, (tokens, cost)) in &day.by_agent {
+            let role = state
+                .agents
+                .get(agent)
+                .map_or("—".to_string(), |a| a.role.to_string());
+            md.push_str(&format!(
+                "| {} | {role} | {tokens} | {} |\n",
+                cell(agent),
+                usd(*cost)
             ));
         }
     }
