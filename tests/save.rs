@@ -1417,6 +1417,14 @@ fn a_checkpoints_documents_name_its_own_qa_run_and_rolled_back_work_is_not_deliv
         "{overview}"
     );
     assert!(!overview.contains("all phases complete"), "{overview}");
+    let detail = fx.git(&["show", "main:docs/PROJECT_DETAIL.md"]);
+    assert!(
+        detail.contains(&format!(
+            "| t2 | Task t2 | implementer | — | done, taken out by {} | — |",
+            back.name
+        )) && detail.contains("| t3 | Task t3 | implementer | — | done | — |"),
+        "{detail}"
+    );
     let o = fx.cli(&["audit", "verify", "--git"]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }

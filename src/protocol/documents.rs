@@ -48,7 +48,7 @@ pub fn render_all(state: &State) -> Vec<(&'static str, String)> {
 pub fn render_at(state: &State, cp: Option<&Checkpointing<'_>>) -> Vec<(&'static str, String)> {
     vec![
         (NAMES[0], overview_at(state, cp)),
-        (NAMES[1], detail(state)),
+        (NAMES[1], detail_at(state, cp)),
         (NAMES[2], variations(state)),
     ]
 }
@@ -310,11 +310,12 @@ fn kpis(out: &mut String, state: &State, cp: Option<&Checkpointing<'_>>) {
         "- checkpoints{before}: {}\n",
         state.checkpoints.len()
     ));
-    if let Some(cp) = state.checkpoints.last() {
+    if let Some(last) = state.checkpoints.last() {
         out.push_str(&format!(
-            "- last checkpoint: {} ({})\n",
-            cp.name,
-            date(&cp.created_at)
+            "- {} checkpoint: {} ({})\n",
+            if cp.is_some() { "previous" } else { "last" },
+            last.name,
+            date(&last.created_at)
         ));
     }
 }
@@ -349,11 +350,17 @@ fn sign_off(out: &mut String, reviews: &[&Approval]) {
 }
 
 pub fn detail(state: &State) -> String {
+    detail_at(state, None)
+}
+
+/// The detail; with `cp`, as committed with that checkpoint.
+pub fn detail_at(state: &State, cp: Option<&Checkpointing<'_>>) -> String {
     let mut out = header("Project detail", state);
     let Some(plan) = &state.plan else {
         out.push_str("No plan has been imported yet.\n");
         return out;
     };
+    let taken = taken_out(state, cp);
     for p in &plan.phases {
         out.push_str(&format!("## {} (`{}`)\n\n", p.name, p.id));
         out.push_str(
@@ -371,7 +378,10 @@ pub fn detail(state: &State) -> String {
                 cell(&t.title),
                 t.role,
                 t.owner.as_deref().unwrap_or("—"),
-                t.status,
+                match taken.get(&t.id) {
+                    Some(r) if t.status == TaskStatus::Done => format!("done, taken out by {r}"),
+                    _ => t.status.to_string(),
+                },
                 if t.dependencies.is_empty() {
                     "—".to_string()
                 } else {
