@@ -225,6 +225,60 @@ fn the_headless_demo_runs_the_whole_cycle_and_its_audit_verifies() {
         ],
     );
     assert!(reports.starts_with("reports: daily digest "), "{reports}");
+
+    // The documents tell the truth (issue 20 §8). The first checkpoint's name its own QA run
+    // and carry its report…
+    let show = |what: &str| git(dir.as_path(), home.path(), &["show", what]);
+    let qa_first = s["checkpoints"][0]["qa_run"].as_str().expect("a QA run");
+    let overview = show(&format!("{first}:docs/PROJECT_OVERVIEW.md"));
+    assert!(!overview.contains("no QA run yet"), "{overview}");
+    assert!(
+        overview.contains(&format!("- this checkpoint's QA run: {qa_first} (")),
+        "{overview}"
+    );
+    let report = show(&format!("{first}:docs/QA_REPORT.md"));
+    assert!(report.contains(qa_first), "{report}");
+    show(&format!("{first}:docs/TEST_RESULTS.md"));
+    // …and the digest's, written after the rollback, do not call the rolled-back work
+    // delivered, nor the project complete with nothing promoted.
+    let digest = git(
+        dir.as_path(),
+        home.path(),
+        &[
+            "log",
+            "-1",
+            "--format=%H",
+            "--all",
+            "--grep=^reports: daily digest",
+        ],
+    );
+    let overview = show(&format!("{}:docs/PROJECT_OVERVIEW.md", digest.trim()));
+    let delivered = overview
+        .split("## Deliverables completed")
+        .nth(1)
+        .and_then(|d| d.split("\n## ").next())
+        .expect("a deliverables section");
+    let second_tasks: Vec<&str> = s["checkpoints"][1]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(!second_tasks.is_empty());
+    for t in second_tasks {
+        let lines: Vec<&str> = delivered
+            .lines()
+            .filter(|l| l.starts_with(&format!("- {t}: ")))
+            .collect();
+        assert!(
+            !lines.is_empty()
+                && lines
+                    .iter()
+                    .all(|l| l.contains(&format!("taken out of main by {back}"))),
+            "{t} is listed as delivered: {overview}"
+        );
+    }
+    assert!(!overview.contains("all phases complete"), "{overview}");
 }
 
 #[test]

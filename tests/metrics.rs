@@ -2469,3 +2469,149 @@ fn the_health_line_counts_todays_spend_only_and_shows_a_spend_under_a_cent() {
         yesterday.headline()
     );
 }
+
+/// The morning report (the digest after a night shift): what was integrated, what waits for a
+/// decision and why, what failed and why, and the spend — each figure of a known history.
+#[test]
+fn the_morning_report_says_what_waits_for_a_decision_and_what_failed() {
+    use overlord::metrics::digest::render;
+    use overlord::protocol::model::{
+        Approval, ApprovalId, ApprovalKind, Phase, Plan, SessionStatus, Task, Variation,
+        VariationId,
+    };
+    let mut l = history();
+    l.at(
+        &ts(21, 9, 45),
+        EventKind::TaskStatusChanged {
+            task: "t2".into(),
+            status: TaskStatus::Failed,
+            note: Some("acceptance check `cargo test` failed: exit 101".into()),
+        },
+    );
+    let task = |id: &str, status: TaskStatus| Task {
+        id: id.into(),
+        title: format!("Task {id}"),
+        description: String::new(),
+        role: Role::Implementer,
+        priority: "normal".into(),
+        dependencies: vec![],
+        acceptance_criteria: vec![],
+        acceptance_checks: Vec::new(),
+        expected_artifacts: vec![],
+        status,
+        parent_id: None,
+        is_temporary: false,
+        max_debug_attempts: None,
+        branch_reason: None,
+        debug_instructions: None,
+        timeout_seconds: None,
+        max_retries: None,
+        owner: None,
+        commentary: vec!["agent a3 stopped: no reason given".into()],
+    };
+    let mut state = l.state.clone();
+    state.plan = Some(Plan {
+        id: "night".into(),
+        title: "Night shift".into(),
+        source: "plan.json".into(),
+        imported_at: ts(20, 8, 0),
+        phases: vec![Phase {
+            id: "p1".into(),
+            name: "One".into(),
+            tasks: vec![
+                task("t1", TaskStatus::Done),
+                task("t2", TaskStatus::Failed),
+                task("t3", TaskStatus::Failed),
+                task("t4", TaskStatus::Todo),
+                task("t5", TaskStatus::Todo),
+                task("t6", TaskStatus::NeedsReview),
+            ],
+            promoted_at: None,
+        }],
+    });
+    // t5 came with a re-imported plan and waits for its approval; t4 is tied to a pending
+    // high-impact variation; the Save was held for the human.
+    state.approved_tasks = ["t1", "t2", "t3", "t4", "t6"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    state.variations.insert(
+        VariationId(1),
+        serde_json::from_value::<Variation>(serde_json::json!({
+            "id": "V-1", "proposed_by": "designer", "agent": null, "title": "switch the store",
+            "impact": "high", "rationale": null, "affects": ["t4"], "proposed_at": ts(21, 2, 0),
+            "approval": null, "decision": null, "conditions": null, "comment": null,
+            "reviewed_by": null, "decided_at": null
+        }))
+        .unwrap(),
+    );
+    state.approvals.insert(
+        ApprovalId(7),
+        Approval::pending(
+            ApprovalId(7),
+            ApprovalKind::Merge,
+            "QA-3".into(),
+            "Save 4: merge t6 into main? QA QA-3 asks for the human: coverage not measured".into(),
+            "system".into(),
+            ts(21, 10, 30),
+        ),
+    );
+    state.session = SessionStatus::AwaitingReview;
+    let d = render(&l.events, &state, NOW).expect("now parses");
+    let md = &d.markdown;
+    let waiting = md
+        .split("\n## Waiting for a decision\n\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a waiting section");
+    assert_eq!(
+        waiting.trim_end(),
+        [
+            "- review A-7 (pending): merge `QA-3` asked by system at 2026-11-21T10:30:00.000Z — Save 4: merge t6 into main? QA QA-3 asks for the human: coverage not measured",
+            "- task t4 (Task t4): high-impact variation V-1 is pending",
+            "- task t5 (Task t5): not approved yet (the plan's new approval)",
+            "- task t6 (Task t6): needs review",
+            "- the session awaits review: a Save was held by its QA gate or rolled back (see the checkpoints and the QA trend)",
+        ]
+        .join("\n")
+    );
+    let failed = md
+        .split("\n## Failed\n\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a failed section");
+    let lines: Vec<&str> = failed.trim_end().lines().collect();
+    assert_eq!(lines.len(), 4, "{failed}");
+    assert_eq!(
+        lines[0],
+        "- task t2 (Task t2): acceptance check `cargo test` failed: exit 101"
+    );
+    assert_eq!(
+        lines[1],
+        "- task t3 (Task t3): agent a3 stopped: no reason given"
+    );
+    assert!(
+        lines[2].starts_with("- agent a2 stopped in state failed"),
+        "{failed}"
+    );
+    assert!(
+        lines[3].starts_with("- QA QA-2 at 2026-11-21T07:30:00.000Z: "),
+        "{failed}"
+    );
+    // What was integrated and the spend, per role and adapter.
+    assert!(md.contains("- `refs/heads/"), "{md}");
+    for line in [
+        "$0.0060 and 600 tokens in the 24 hours.",
+        "| role | tokens | cost |",
+        "| adapter | tokens | cost |",
+        "| agent | role | tokens | cost |\n|---|---|---|---|\n| a1 | implementer | 100 | $0.0010 |\n| a2 | tester | 500 | $0.0050 |\n",
+    ] {
+        assert!(md.contains(line), "{line:?} not in\n{md}");
+    }
+    // Nothing waits and nothing failed: said so.
+    let quiet = render(&[], &State::default(), NOW).unwrap();
+    assert!(quiet
+        .markdown
+        .contains("## Waiting for a decision\n\nNothing waits for the human.\n"));
+    assert!(quiet.markdown.contains("## Failed\n\nNothing failed.\n"));
+}

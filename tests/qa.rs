@@ -495,6 +495,24 @@ fn save_runs_the_gates_drift_asks_the_human_and_approval_publishes_that_tree() {
         "{}",
         cp.summary
     );
+    // The checkpoint publishes the approved tree with its documents on top: they name the
+    // approved run and the approval, and carry that run's report.
+    assert_eq!(
+        git(s.repo.path(), &home, &["rev-parse", "main^^{tree}"]).trim(),
+        second.tree
+    );
+    let overview = git(
+        s.repo.path(),
+        &home,
+        &["show", "main:docs/PROJECT_OVERVIEW.md"],
+    );
+    assert!(
+        overview.contains(&format!("- this checkpoint's QA run: {} (", second.id))
+            && overview.contains(&format!("published under the human's approval {approval}")),
+        "{overview}"
+    );
+    let report = git(s.repo.path(), &home, &["show", "main:docs/QA_REPORT.md"]);
+    assert!(report.contains(&second.id.to_string()), "{report}");
 }
 
 fn plain(config: &str, policy: Option<&str>) -> Sample {
@@ -745,4 +763,63 @@ fn one_pipe_keeps_stdout_and_stderr_lines_in_the_order_written() {
         .map(str::to_string)
         .collect();
     assert_eq!(got, expected);
+}
+
+#[test]
+fn test_durations_reach_the_reports_for_each_format() {
+    let libtest_json = "     Running unittests src/lib.rs (target/debug/deps/shapes-8dbf0753c22d4c02)\n{ \"type\": \"suite\", \"event\": \"started\", \"test_count\": 2 }\n{ \"type\": \"test\", \"event\": \"started\", \"name\": \"tests::adds\" }\n{ \"type\": \"test\", \"name\": \"tests::adds\", \"event\": \"ok\", \"exec_time\": 0.25 }\n{ \"type\": \"test\", \"name\": \"tests::big\", \"event\": \"ok\", \"exec_time\": 1.5 }\n{ \"type\": \"suite\", \"event\": \"ok\", \"passed\": 2, \"failed\": 0, \"ignored\": 0, \"measured\": 0, \"filtered_out\": 0, \"exec_time\": 1.75 }\n";
+    let tap_text = "TAP version 13\nok 1 - adds\n  ---\n  duration_ms: 250\n  ...\nok 2 - big\n  ---\n  duration_ms: 1500\n  ...\n1..2\n# tests 2\n";
+    let junit_xml = "<testsuites><testsuite name=\"s\" tests=\"2\"><testcase classname=\"m\" name=\"adds\" time=\"0.25\"/><testcase classname=\"m\" name=\"big\" time=\"1.5\"/></testsuite></testsuites>";
+    for (format, file, text, command, report, big) in [
+        (
+            "libtest",
+            "out.txt",
+            libtest_json,
+            "cat out.txt",
+            None,
+            "src/lib.rs::tests::big",
+        ),
+        ("tap", "out.tap", tap_text, "cat out.tap", None, "big"),
+        // The runner removes a stale report before the command runs: the command writes it.
+        (
+            "junit",
+            "fixture.xml",
+            junit_xml,
+            "cp fixture.xml junit.xml",
+            Some("junit.xml"),
+            "m::big",
+        ),
+    ] {
+        let s = Sample::new(&[("README.md", "plain\n"), (file, text)]);
+        let report = report
+            .map(|r| format!("report = {r:?}\n"))
+            .unwrap_or_default();
+        s.config(&format!(
+            "[qa.tests]\ncommand = {command:?}\nformat = {format:?}\n{report}"
+        ));
+        s.policy("gates:\n  reproducibility_runs: 1\n  not_measured: ignore\n");
+        let (v, _) = s.qa(&[]);
+        assert_eq!(outcome(&v, "tests"), "pass", "{format}: {v:#}");
+        assert_eq!(v["metrics"]["test_duration_secs"], 1.75, "{format}: {v:#}");
+        let dir = s
+            .repo
+            .path()
+            .join(".overlord/qa")
+            .join(v["run"].as_str().unwrap());
+        let results = std::fs::read_to_string(dir.join("TEST_RESULTS.md")).unwrap();
+        assert!(
+            results.contains("| Duration (sum of tests) | 1.75s |"),
+            "{format}: {results}"
+        );
+        assert!(
+            results.contains(&format!("## Slowest tests\n\n- `{big}`: 1.500s\n")),
+            "{format}: {results}"
+        );
+        let detail = std::fs::read_to_string(dir.join("TEST_RESULTS_DETAIL.md")).unwrap();
+        assert!(
+            detail.contains(&format!("| `{big}` | passed | 1.500s |")),
+            "{format}: {detail}"
+        );
+        assert!(!detail.contains("| —"), "{format}: {detail}");
+    }
 }

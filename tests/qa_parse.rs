@@ -802,3 +802,183 @@ proptest! {
         run_all(&text);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Test durations: libtest's JSON lines (`exec_time`), `--report-time`, TAP `duration_ms`,
+// JUnit `time`.
+
+/// `cargo test -- -Z unstable-options --format json --report-time` on a nightly toolchain:
+/// cargo's header on stderr, libtest's events on stdout (one pipe, as the QA runner reads it).
+const LIBTEST_JSON: &str = r#"   Compiling shapes v0.1.0 (/project)
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 0.41s
+     Running unittests src/lib.rs (target/debug/deps/shapes-8dbf0753c22d4c02)
+{ "type": "suite", "event": "started", "test_count": 3 }
+{ "type": "test", "event": "started", "name": "tests::adds" }
+{ "type": "test", "event": "started", "name": "tests::fails" }
+{ "type": "test", "event": "started", "name": "tests::slow" }
+{ "type": "test", "name": "tests::slow", "event": "ignored", "message": "needs a database" }
+{ "type": "test", "name": "tests::adds", "event": "ok", "exec_time": 0.000154 }
+{ "type": "test", "name": "tests::fails", "event": "failed", "exec_time": 0.000372, "stdout": "\nthread 'tests::fails' panicked at src/lib.rs:14:9:\nassertion `left == right` failed\n  left: 1\n right: 2\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n" }
+{ "type": "suite", "event": "failed", "passed": 1, "failed": 1, "ignored": 1, "measured": 0, "filtered_out": 0, "exec_time": 0.000861 }
+     Running tests/integration.rs (target/debug/deps/integration-21bedb02dacdb1f4)
+{ "type": "suite", "event": "started", "test_count": 1 }
+{ "type": "test", "event": "started", "name": "integration_adds" }
+{ "type": "test", "name": "integration_adds", "event": "ok", "exec_time": "0.002s" }
+{ "type": "suite", "event": "ok", "passed": 1, "failed": 0, "ignored": 0, "measured": 0, "filtered_out": 0, "exec_time": 0.0021 }
+"#;
+
+#[test]
+fn libtest_json_lines_give_the_counts_messages_and_durations() {
+    let r = libtest(LIBTEST_JSON);
+    assert!(r.complete);
+    assert_eq!(r.announced, Some(4));
+    assert_eq!(r.tests.len(), 4);
+    assert_eq!(counts(&r), (2, 1, 1));
+    let adds = test(&r, "src/lib.rs::tests::adds");
+    assert_eq!(adds.outcome, TestOutcome::Passed);
+    assert!((adds.duration.unwrap() - 0.000154).abs() < 1e-12);
+    let fails = test(&r, "src/lib.rs::tests::fails");
+    assert_eq!(fails.outcome, TestOutcome::Failed);
+    assert!((fails.duration.unwrap() - 0.000372).abs() < 1e-12);
+    assert!(
+        message(fails).starts_with("thread 'tests::fails' panicked at src/lib.rs:14:9:"),
+        "{}",
+        message(fails)
+    );
+    let slow = test(&r, "src/lib.rs::tests::slow");
+    assert_eq!(slow.outcome, TestOutcome::Skipped);
+    assert_eq!(slow.message.as_deref(), Some("needs a database"));
+    assert_eq!(slow.duration, None);
+    // An older nightly's string form.
+    let int = test(&r, "tests/integration.rs::integration_adds");
+    assert!((int.duration.unwrap() - 0.002).abs() < 1e-12);
+
+    // A binary that stopped before its `suite` end is incomplete, its tests kept.
+    let cut = LIBTEST_JSON
+        .lines()
+        .take_while(|l| !l.contains("\"event\": \"failed\", \"passed\""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let r = libtest(&cut);
+    assert!(!r.complete);
+    assert_eq!(r.tests.len(), 3);
+
+    // The live progress reads the same lines.
+    let (mut total, mut done) = (0, 0);
+    for line in LIBTEST_JSON.lines() {
+        match libtest_progress(line) {
+            Some(LibtestLine::Announced(n)) => total += n,
+            Some(LibtestLine::Finished { .. }) => done += 1,
+            None => {}
+        }
+    }
+    assert_eq!((done, total), (4, 4));
+    // JSON that is not a libtest event is not a test.
+    assert_eq!(
+        libtest_progress(r#"{ "type": "test", "event": "started", "name": "x" }"#),
+        None
+    );
+    assert_eq!(
+        libtest_progress(r#"{"reason":"build-finished","success":true}"#),
+        None
+    );
+}
+
+#[test]
+fn report_time_junit_and_tap_durations_are_read() {
+    let r = libtest("running 2 tests\ntest a ... ok <0.003s>\ntest b ... FAILED <1.250s>\n\ntest result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out\n");
+    assert_eq!(test(&r, "a").duration, Some(0.003));
+    assert_eq!(test(&r, "b").duration, Some(1.25));
+    let r = tap("TAP version 13\nok 1 - fast\n  ---\n  duration_ms: 12.5\n  ...\nnot ok 2 - slow\n  ---\n  duration_ms: 2000\n  error: 'boom'\n  ...\n1..2\n");
+    assert_eq!(test(&r, "fast").duration, Some(0.0125));
+    assert_eq!(test(&r, "slow").duration, Some(2.0));
+    let r = junit(r#"<testsuites><testsuite name="s" tests="2"><testcase classname="m" name="quick" time="0.25"/><testcase classname="m" name="long" time="1,500.5"/></testsuite></testsuites>"#).unwrap();
+    assert_eq!(test(&r, "m::quick").duration, Some(0.25));
+    assert_eq!(test(&r, "m::long").duration, Some(1500.5));
+}
+
+/// Writes `cases` as libtest JSON lines, TAP and JUnit, the way each runner would.
+fn render_formats(cases: &[(String, TestOutcome, u32)]) -> (String, String, String) {
+    let mut json = format!(
+        "{{ \"type\": \"suite\", \"event\": \"started\", \"test_count\": {} }}\n",
+        cases.len()
+    );
+    let mut tap_text = "TAP version 13\n".to_string();
+    let mut xml = format!(
+        "<testsuites><testsuite name=\"p\" tests=\"{}\">",
+        cases.len()
+    );
+    for (i, (name, outcome, micros)) in cases.iter().enumerate() {
+        let secs = *micros as f64 / 1e6;
+        let event = match outcome {
+            TestOutcome::Passed => "ok",
+            TestOutcome::Failed => "failed",
+            TestOutcome::Skipped => "ignored",
+        };
+        json.push_str(&format!(
+            "{{ \"type\": \"test\", \"name\": \"{name}\", \"event\": \"{event}\", \"exec_time\": {secs} }}\n"
+        ));
+        let (ok, directive) = match outcome {
+            TestOutcome::Passed => ("ok", ""),
+            TestOutcome::Failed => ("not ok", ""),
+            TestOutcome::Skipped => ("ok", " # SKIP later"),
+        };
+        tap_text.push_str(&format!(
+            "{ok} {} - {name}{directive}\n  ---\n  duration_ms: {}\n  ...\n",
+            i + 1,
+            secs * 1000.0
+        ));
+        let inner = match outcome {
+            TestOutcome::Passed => String::new(),
+            TestOutcome::Failed => "<failure message=\"no\"/>".into(),
+            TestOutcome::Skipped => "<skipped/>".into(),
+        };
+        xml.push_str(&format!(
+            "<testcase classname=\"c\" name=\"{name}\" time=\"{secs}\">{inner}</testcase>"
+        ));
+    }
+    json.push_str("{ \"type\": \"suite\", \"event\": \"ok\", \"passed\": 0, \"failed\": 0, \"ignored\": 0, \"measured\": 0, \"filtered_out\": 0 }\n");
+    tap_text.push_str(&format!("1..{}\n", cases.len()));
+    xml.push_str("</testsuite></testsuites>");
+    (json, tap_text, xml)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    /// Known tests with known durations, written by each runner's format, read back with the
+    /// same names, outcomes, counts and durations.
+    #[test]
+    fn durations_round_trip_through_every_format(
+        raw in prop::collection::vec(
+            (0..3u8, 0..5_000_000u32),
+            1..12,
+        ),
+    ) {
+        let cases: Vec<(String, TestOutcome, u32)> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, (o, micros))| {
+                let outcome = [TestOutcome::Passed, TestOutcome::Failed, TestOutcome::Skipped][*o as usize];
+                (format!("t{i}"), outcome, *micros)
+            })
+            .collect();
+        let (json, tap_text, xml) = render_formats(&cases);
+        let reports = [
+            ("libtest", libtest(&json), ""),
+            ("tap", tap(&tap_text), ""),
+            ("junit", junit(&xml).unwrap(), "c::"),
+        ];
+        for (format, r, prefix) in reports {
+            prop_assert_eq!(r.tests.len(), cases.len(), "{}", format);
+            prop_assert!(r.complete, "{}", format);
+            for (name, outcome, micros) in &cases {
+                let t = test(&r, &format!("{prefix}{name}"));
+                prop_assert_eq!(t.outcome, *outcome, "{} {}", format, name);
+                let d = t.duration.expect("a duration");
+                let want = *micros as f64 / 1e6;
+                prop_assert!((d - want).abs() < 1e-9, "{} {}: {} != {}", format, name, d, want);
+            }
+        }
+    }
+}

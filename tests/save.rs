@@ -1293,3 +1293,263 @@ fn a_checkpoint_note_anchors_the_audit_trail() {
         stderr(&o)
     );
 }
+
+/// The part of a Markdown document from the heading `title` to the next heading of its level.
+fn section<'a>(text: &'a str, title: &str) -> &'a str {
+    let start = text
+        .find(title)
+        .unwrap_or_else(|| panic!("no {title:?} in\n{text}"));
+    let rest = &text[start + title.len()..];
+    let end = rest.find("\n## ").map_or(rest.len(), |e| e + 1);
+    &rest[..end]
+}
+
+#[test]
+fn a_checkpoints_documents_name_its_own_qa_run_and_rolled_back_work_is_not_delivered() {
+    let mut fx = Fx::with_config(&["t1", "t2", "t3"], with_gates("true", ""));
+    fx.work("t1", "a.txt", "alpha\n", "t1: a");
+    fx.done("t1");
+    let r = fx.save();
+    assert!(r.ok, "{}", r.message);
+    let cp1 = fx.core.state().checkpoints[0].clone();
+    let qa1 = fx.core.state().qa_runs.last().unwrap().clone();
+    assert_eq!(cp1.qa_run, Some(qa1.id));
+    // The documents of the checkpoint describe its own QA run (they were committed after the
+    // gate), and its reports are in the checkpoint's tree under docs/.
+    let overview = fx.git(&["show", &format!("{}:docs/PROJECT_OVERVIEW.md", cp1.name)]);
+    assert!(!overview.contains("no QA run yet"), "{overview}");
+    assert!(
+        overview.contains(&format!("- this checkpoint's QA run: {} (", qa1.id)),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("- this checkpoint integrates: t1"),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("[QA_REPORT.md](QA_REPORT.md)"),
+        "{overview}"
+    );
+    let report = fx.git(&["show", &format!("{}:docs/QA_REPORT.md", cp1.name)]);
+    assert_eq!(
+        report,
+        std::fs::read_to_string(
+            fx.repo
+                .path()
+                .join(format!(".overlord/qa/{}/QA_REPORT.md", qa1.id))
+        )
+        .unwrap()
+    );
+    for f in ["TEST_RESULTS.md", "TEST_RESULTS_DETAIL.md"] {
+        let text = fx.git(&["show", &format!("{}:docs/{f}", cp1.name)]);
+        assert!(text.contains(&qa1.id.to_string()), "{f}: {text}");
+    }
+    // Only docs/ differs from the tree the gate checked: the documents commit sits on it.
+    assert_eq!(fx.rev(&format!("{}^^{{tree}}", cp1.name)), qa1.tree);
+    let msg = fx.git(&["log", "-1", "--format=%s", &cp1.name]);
+    assert!(
+        msg.starts_with("docs: ") && msg.contains(&qa1.id.to_string()),
+        "{msg}"
+    );
+    // The integration branch holds what main now holds.
+    let integ = fx.core.state().git.clone().unwrap().integration_branch();
+    assert_eq!(fx.rev(&integ), fx.main());
+
+    fx.work("t2", "b.txt", "beta\n", "t2: b");
+    fx.done("t2");
+    assert!(fx.save().ok);
+    let cp2 = fx.core.state().checkpoints[1].clone();
+    let overview = fx.git(&["show", &format!("{}:docs/PROJECT_OVERVIEW.md", cp2.name)]);
+    let delivered = section(&overview, "## Deliverables completed");
+    assert!(
+        delivered.contains("- t1: Task t1") && delivered.contains("- t2: Task t2"),
+        "{overview}"
+    );
+
+    // After the rollback, t2 is not delivered: not in the working copy's documents (what the
+    // supervisor writes to .overlord/docs), nor in main's tree (the documents restored with
+    // cp1), nor in the documents of the next checkpoint.
+    ok(&mut fx.core, &format!("/rollback {} b was wrong", cp1.name));
+    let back = fx.core.state().checkpoints.last().unwrap().clone();
+    let now = overlord::protocol::documents::overview(fx.core.state());
+    let delivered = section(&now, "## Deliverables completed");
+    assert!(delivered.contains("- t1: Task t1"), "{now}");
+    assert!(!delivered.contains("- t2: Task t2\n"), "{now}");
+    assert!(
+        delivered.contains(&format!(
+            "- t2: Task t2 — taken out of main by {}",
+            back.name
+        )),
+        "{now}"
+    );
+    assert!(
+        now.contains("**tasks done:** 1/3 · **taken out by a rollback:** 1"),
+        "{now}"
+    );
+    let worked = std::fs::read_to_string(fx.repo.path().join("docs/PROJECT_OVERVIEW.md")).unwrap();
+    assert!(
+        !section(&worked, "## Deliverables completed").contains("t2"),
+        "{worked}"
+    );
+
+    fx.work("t3", "c.txt", "gamma\n", "t3: c");
+    fx.done("t3");
+    assert!(fx.save().ok);
+    let cp3 = fx.core.state().checkpoints.last().unwrap().clone();
+    let qa3 = fx.core.state().qa_runs.last().unwrap().clone();
+    let overview = fx.git(&["show", "main:docs/PROJECT_OVERVIEW.md"]);
+    let delivered = section(&overview, "## Deliverables completed");
+    assert!(
+        delivered.contains("- t1: Task t1") && delivered.contains("- t3: Task t3"),
+        "{overview}"
+    );
+    assert!(
+        delivered.contains(&format!(
+            "- t2: Task t2 — taken out of main by {}",
+            back.name
+        )),
+        "{overview}"
+    );
+    assert!(
+        overview.contains(&format!("this checkpoint's QA run: {}", qa3.id)),
+        "{overview}"
+    );
+    assert_eq!(cp3.qa_run, Some(qa3.id));
+    // Every task is done, none delivered is promoted: the phase is not "complete".
+    assert!(overview.contains("**Current phase:** One ·"), "{overview}");
+    assert!(
+        overview.contains("| One | 2/3 | in progress |"),
+        "{overview}"
+    );
+    assert!(!overview.contains("all phases complete"), "{overview}");
+    let detail = fx.git(&["show", "main:docs/PROJECT_DETAIL.md"]);
+    assert!(
+        detail.contains(&format!(
+            "| t2 | Task t2 | implementer | — | done, taken out by {} | — |",
+            back.name
+        )) && detail.contains("| t3 | Task t3 | implementer | — | done | — |"),
+        "{detail}"
+    );
+    let o = fx.cli(&["audit", "verify", "--git"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn the_detail_lists_open_concerns_variations_and_recent_human_interactions() {
+    use overlord::protocol::command::{ConcernDraft, VariationDraft};
+    use overlord::protocol::documents::{detail, overview};
+    use overlord::protocol::model::{
+        ApprovalKind, Clarification, ClarificationId, Impact, Role, TaskStatus,
+    };
+    use overlord::protocol::Origin;
+    let mut fx = Fx::new(&["t1"]);
+    let r = fx.core.execute(
+        human(),
+        Command::RaiseConcern(ConcernDraft {
+            from: Some(Role::Tester),
+            to: None,
+            severity: Severity::Warning,
+            category: "flaky_test".into(),
+            summary: "test_io is flaky".into(),
+            details: None,
+            task: None,
+        }),
+    );
+    assert!(r.ok, "{}", r.message);
+    for (impact, title) in [
+        (Impact::High, "switch the store"),
+        (Impact::Low, "rename a flag"),
+    ] {
+        let r = fx.core.execute(
+            human(),
+            Command::ProposeVariation(VariationDraft {
+                from: Some(Role::Designer),
+                impact,
+                title: title.into(),
+                rationale: None,
+                affects: vec!["t1".into()],
+            }),
+        );
+        assert!(r.ok, "{}", r.message);
+    }
+    let r = fx.core.execute(
+        Origin::System,
+        Command::RequestApproval {
+            kind: ApprovalKind::DesignSpec,
+            subject: "t1".into(),
+            from: Some(Role::Designer),
+            summary: "the design of t1".into(),
+        },
+    );
+    let ReplyData::Approval(a) = &r.data else {
+        panic!("{}", r.message)
+    };
+    let id = a.id;
+    ok(&mut fx.core, &format!("/approve {id} keep the API small"));
+    let mut state = fx.core.state().clone();
+    state.clarifications.insert(
+        ClarificationId(1),
+        Clarification {
+            id: ClarificationId(1),
+            agent: "impl-1".into(),
+            question: "Which date format?".into(),
+            asked_by: "alice".into(),
+            asked_at: "2026-12-01T10:00:00.000Z".into(),
+            answer: Some("RFC 3339".into()),
+            answered_at: Some("2026-12-01T10:05:00.000Z".into()),
+        },
+    );
+    let d = detail(&state);
+    let concerns = section(&d, "## Concerns");
+    assert!(concerns.contains("1 open, 0 resolved."), "{d}");
+    assert!(
+        concerns.contains("| warning | flaky_test | tester →")
+            && concerns.contains("test_io is flaky"),
+        "{d}"
+    );
+    let variations = section(&d, "## Variations");
+    assert!(
+        variations.contains("| switch the store | high | pending |"),
+        "{d}"
+    );
+    assert!(variations.contains("| rename a flag | low |"), "{d}");
+    let human = section(&d, "## Recent Human Interactions");
+    assert!(
+        human.contains("Q-1 alice asked impl-1: Which date format?\n  - answered 2026-12-01T10:05:00.000Z: RFC 3339"),
+        "{d}"
+    );
+    assert!(
+        human.contains(&format!("{id} review of design_spec `t1`")),
+        "{d}"
+    );
+    assert!(human.contains("  - note: keep the API small"), "{d}");
+    // Latest last: the clarification (December 1st) before the approval (now).
+    assert!(
+        human.find("Q-1").unwrap() < human.find(&id.to_string()).unwrap(),
+        "{d}"
+    );
+
+    // "Complete" only once promoted: every task done is "awaiting promotion" first.
+    let plan = state.plan.as_mut().unwrap();
+    plan.phases[0].tasks[0].status = TaskStatus::Done;
+    let o = overview(&state);
+    assert!(
+        o.contains("**Current phase:** One (every task done, awaiting promotion)"),
+        "{o}"
+    );
+    assert!(
+        o.contains("| One | 1/1 | tasks done, awaiting promotion |"),
+        "{o}"
+    );
+    assert!(!o.contains("all phases complete"), "{o}");
+    state.plan.as_mut().unwrap().phases[0].promoted_at = Some("2026-12-02T09:00:00.000Z".into());
+    let o = overview(&state);
+    assert!(
+        o.contains("**Current phase:** all phases complete (promoted)"),
+        "{o}"
+    );
+    assert!(
+        o.contains("| One | 1/1 | complete, promoted 2026-12-02 |"),
+        "{o}"
+    );
+}

@@ -256,13 +256,14 @@ fn the_console_drives_a_session_from_the_keyboard() {
 
     // Open a diff: what the checkpoint changed, from the timeline.
     t.keys(&["5", "d"]);
-    // (The Save also committed the status documents: the feature is the last file.)
+    // (The Save also committed the status documents and its QA run's reports under docs/:
+    // the feature is the last file.)
     t.wait("the checkpoint's diff", 20, |s| {
-        s.contains(&format!("→ {first}")) && s.contains("A feature.txt") && s.contains("file 1/4")
+        s.contains(&format!("→ {first}")) && s.contains("A feature.txt") && s.contains("file 1/7")
     });
-    t.keys(&["]", "]", "]"]);
+    t.keys(&["]", "]", "]", "]", "]", "]"]);
     let s = t.wait("the feature's hunk", 10, |s| {
-        s.contains("file 4/4") && s.contains("+the feature")
+        s.contains("file 7/7") && s.contains("+the feature")
     });
     assert!(s.contains("@@ -0,0 +1,1 @@"), "{s}");
     // Side by side and back; then the timeline again.

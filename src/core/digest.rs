@@ -149,7 +149,7 @@ fn commit_reports(core: &Core, digest: &Digest) -> Result<Option<(Oid, EventKind
     {
         top.insert("reports", reports, 0o040000).map_err(err)?;
     }
-    let docs = documents_tree(&repo, &root, core.state()).map_err(err)?;
+    let docs = documents_tree(&repo, &root, core.state(), None, None).map_err(err)?;
     top.insert("docs", docs, 0o040000).map_err(err)?;
     let tree = top.write().map_err(err)?;
     if tree == root.id() {

@@ -1,6 +1,7 @@
 //! The trees a Save's documents commit and the daily digest's commit write: `docs/` with the
-//! status documents (`docs/PROJECT_*.md`) generated from the state, and `reports/` with
-//! what `.overlord/reports/` holds.
+//! status documents (`docs/PROJECT_*.md`) generated from the state and, with a Save, its QA
+//! run's reports (`docs/QA_REPORT.md`, `docs/TEST_RESULTS*.md`), and `reports/` with what
+//! `.overlord/reports/` holds.
 
 use std::path::Path;
 
@@ -19,16 +20,26 @@ fn subtree<'r>(
 }
 
 /// The `docs/` tree: `root`'s with the status documents (`docs/PROJECT_*.md`) generated from
-/// `state` written over it.
+/// `state` written over it — as of the checkpoint `cp` describes, when there is one — and the
+/// QA run's reports (`QA_REPORT.md`, `TEST_RESULTS.md`, `TEST_RESULTS_DETAIL.md`) that
+/// `qa_run_dir` holds (`.overlord/qa/<run>/`), when given.
 pub(crate) fn documents_tree(
     repo: &Repository,
     root: &Tree<'_>,
     state: &crate::protocol::State,
+    cp: Option<&crate::protocol::documents::Checkpointing<'_>>,
+    qa_run_dir: Option<&Path>,
 ) -> Result<Oid, git2::Error> {
     let old = subtree(repo, Some(root), "docs")?;
     let mut docs = repo.treebuilder(old.as_ref())?;
-    for (name, text) in crate::protocol::documents::render_all(state) {
+    for (name, text) in crate::protocol::documents::render_at(state, cp) {
         docs.insert(name, repo.blob(text.as_bytes())?, 0o100644)?;
+    }
+    for name in crate::core::qa::OWN_REPORTS {
+        let Some(path) = qa_run_dir.map(|d| d.join(name)).filter(|p| p.is_file()) else {
+            continue;
+        };
+        docs.insert(name, repo.blob_path(&path)?, 0o100644)?;
     }
     docs.write()
 }

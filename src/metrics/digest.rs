@@ -1,6 +1,7 @@
-//! The daily digest (seed 000 §7 and §16): `reports/DAILY_<date>.md`, what the last 24 hours
-//! brought — what was integrated, checkpoints, the QA trend, concerns opened and closed, the
-//! spend, the alerts — and a one-line summary for Discord's `#system-health`. Pure: the same
+//! The daily digest (seed 000 §7 and §16), also the night shift's morning report (seed 002
+//! §4.1): `reports/DAILY_<date>.md`, what the last 24 hours brought — what was integrated,
+//! checkpoints, what waits for a decision and why, what failed, the QA trend, concerns opened
+//! and closed, the spend, the alerts — and a one-line summary for Discord's `#system-health`. Pure: the same
 //! events, state and `now` always give the same text (docs/metrics.md, "Daily digest").
 
 use std::collections::BTreeMap;
@@ -8,7 +9,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{compute, format_ms, parse_ms, Metrics, Window};
-use crate::protocol::model::{Alert, AlertLevel, Checkpoint, CheckpointKind, QaDecision, Severity};
+use crate::protocol::model::{
+    Alert, AlertLevel, Checkpoint, CheckpointKind, Decision, Impact, QaDecision, SessionStatus,
+    Severity, TaskStatus,
+};
 use crate::protocol::report::usd;
 use crate::protocol::{Event, EventKind, State};
 
@@ -59,9 +63,11 @@ pub fn render(events: &[Event], state: &State, now: &str) -> Option<Digest> {
     );
     integrated_section(&mut md, &day.merges);
     checkpoints_section(&mut md, &day.checkpoints);
+    waiting_section(&mut md, state);
+    failed_section(&mut md, events, state, &m);
     qa_trend_section(&mut md, &m);
     concerns_section(&mut md, &day, state);
-    spend_section(&mut md, &m);
+    spend_section(&mut md, &m, &day, state);
     alerts_section(&mut md, &in_force, &day);
     Some(Digest {
         date,
@@ -83,6 +89,8 @@ struct Day {
     raised_alerts: Vec<(String, AlertLevel, String, String)>,
     /// When, key.
     cleared_alerts: Vec<(String, String)>,
+    /// Agent → tokens and cost (micro-dollars) spent in the window.
+    by_agent: BTreeMap<String, (u64, u64)>,
 }
 
 impl Day {
@@ -115,6 +123,16 @@ impl Day {
                     .push((e.at.clone(), *level, key.clone(), message.clone())),
                 EventKind::MetricAlertCleared { key } => {
                     day.cleared_alerts.push((e.at.clone(), key.clone()))
+                }
+                EventKind::AgentActivity {
+                    agent,
+                    tokens,
+                    cost_micros,
+                    ..
+                } if *tokens > 0 || *cost_micros > 0 => {
+                    let s = day.by_agent.entry(agent.clone()).or_default();
+                    s.0 += tokens;
+                    s.1 += cost_micros;
                 }
                 _ => {}
             }
@@ -233,6 +251,140 @@ fn checkpoints_section(md: &mut String, checkpoints: &[Checkpoint]) {
     }
 }
 
+/// What waits for a decision, and why: the reviews asked of the human, the tasks held back
+/// (not in the approved plan, tied to a pending high-impact variation, flagged by a rollback,
+/// needing review or blocked), and a session awaiting review.
+fn waiting_section(md: &mut String, state: &State) {
+    md.push_str("\n## Waiting for a decision\n\n");
+    let mut lines = Vec::new();
+    for a in state.approvals.values() {
+        let why = match a.decision {
+            None => "pending",
+            Some(Decision::Deferred) => "deferred",
+            Some(_) => continue,
+        };
+        lines.push(format!(
+            "- review {} ({why}): {} `{}` asked by {} at {} — {}",
+            a.id,
+            a.kind,
+            cell(&a.subject),
+            a.requested_by,
+            a.requested_at,
+            cell(&a.summary)
+        ));
+    }
+    if let Some(plan) = &state.plan {
+        let plan_approved = !state.approved_tasks.is_empty();
+        for t in plan.tasks() {
+            let mut why = Vec::new();
+            if plan_approved
+                && t.status == TaskStatus::Todo
+                && !state.approved_tasks.contains(&t.id)
+            {
+                why.push("not approved yet (the plan's new approval)".to_string());
+            }
+            for v in state.variations.values().filter(|v| {
+                v.impact == Impact::High
+                    && v.decision.is_none()
+                    && v.affects.iter().any(|x| x == &t.id)
+            }) {
+                why.push(format!("high-impact variation {} is pending", v.id));
+            }
+            if t.status != TaskStatus::Done {
+                if let Some(reason) = state.flagged_tasks.get(&t.id) {
+                    why.push(format!("flagged: {}", cell(reason)));
+                }
+            }
+            match t.status {
+                TaskStatus::NeedsReview => why.push("needs review".into()),
+                TaskStatus::Blocked => why.push("blocked".into()),
+                _ => {}
+            }
+            if !why.is_empty() {
+                lines.push(format!(
+                    "- task {} ({}): {}",
+                    t.id,
+                    cell(&t.title),
+                    why.join("; ")
+                ));
+            }
+        }
+    }
+    if state.session == SessionStatus::AwaitingReview {
+        lines.push("- the session awaits review: a Save was held by its QA gate or rolled back (see the checkpoints and the QA trend)".into());
+    }
+    if lines.is_empty() {
+        md.push_str("Nothing waits for the human.\n");
+    } else {
+        md.push_str(&lines.join("\n"));
+        md.push('\n');
+    }
+}
+
+/// What failed: the tasks in state `failed` with their reason (the note of the change that
+/// failed them, else their last commentary), the agents in state `failed` (with their
+/// detail), and the day's QA runs that failed.
+fn failed_section(md: &mut String, events: &[Event], state: &State, m: &Metrics) {
+    md.push_str("\n## Failed\n\n");
+    let mut lines = Vec::new();
+    for t in state
+        .plan
+        .iter()
+        .flat_map(|p| p.tasks())
+        .filter(|t| t.status == TaskStatus::Failed)
+    {
+        let note = events.iter().rev().find_map(|e| match &e.kind {
+            EventKind::TaskStatusChanged {
+                task,
+                status: TaskStatus::Failed,
+                note,
+            } if task == &t.id => Some(note.clone()),
+            _ => None,
+        });
+        let reason = note
+            .flatten()
+            .or_else(|| t.commentary.last().cloned())
+            .unwrap_or_else(|| "no reason recorded".into());
+        lines.push(format!(
+            "- task {} ({}): {}",
+            t.id,
+            cell(&t.title),
+            cell(&reason)
+        ));
+    }
+    for a in &m.agents_failed {
+        let why = state
+            .agents
+            .get(a)
+            .and_then(|x| x.detail.clone())
+            .map(|d| format!(": {}", cell(&d)))
+            .unwrap_or_default();
+        lines.push(format!("- agent {} stopped in state failed{why}", cell(a)));
+    }
+    for r in m.qa.runs.iter().filter(|r| r.decision == QaDecision::Fail) {
+        let reasons = state
+            .qa_runs
+            .iter()
+            .rev()
+            .find(|q| q.id.to_string() == r.id)
+            .map(|q| q.reasons.join("; "))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| r.failed_gates.join(", "));
+        lines.push(format!(
+            "- QA {} at {}: {}",
+            r.id,
+            r.recorded_at,
+            cell(&reasons)
+        ));
+    }
+    if lines.is_empty() {
+        md.push_str("Nothing failed.\n");
+    } else {
+        md.push_str(&lines.join("\n"));
+        md.push('\n');
+    }
+}
+
 fn qa_trend_section(md: &mut String, m: &Metrics) {
     md.push_str("\n## QA trend\n\n");
     let runs = &m.qa.runs;
@@ -306,7 +458,7 @@ fn concerns_section(md: &mut String, day: &Day, state: &State) {
     }
 }
 
-fn spend_section(md: &mut String, m: &Metrics) {
+fn spend_section(md: &mut String, m: &Metrics, day: &Day, state: &State) {
     md.push_str("\n## Spend\n\n");
     md.push_str(&format!(
         "{} and {} tokens in the 24 hours.\n",
@@ -331,6 +483,20 @@ fn spend_section(md: &mut String, m: &Metrics) {
                 cell(adapter),
                 s.tokens,
                 usd(s.cost_micros)
+            ));
+        }
+    }
+    if !day.by_agent.is_empty() {
+        md.push_str("\n| agent | role | tokens | cost |\n|---|---|---|---|\n");
+        for (agent, (tokens, cost)) in &day.by_agent {
+            let role = state
+                .agents
+                .get(agent)
+                .map_or("—".to_string(), |a| a.role.to_string());
+            md.push_str(&format!(
+                "| {} | {role} | {tokens} | {} |\n",
+                cell(agent),
+                usd(*cost)
             ));
         }
     }

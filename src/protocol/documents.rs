@@ -3,9 +3,18 @@
 //! `PROJECT_VARIATIONS.md` (every proposed change and its decision), generated from the state
 //! — never written by a model — so they always agree with the audit trail. Pure: the same
 //! state gives the same text. The supervisor writes them to `.overlord/docs/` on every
-//! hand-off; each Save commits them under `docs/` with the checkpoint.
+//! hand-off; each Save commits them under `docs/` with the checkpoint, generated after its QA
+//! gate so that they describe the checkpoint's own QA run ([`Checkpointing`]).
+//!
+//! "Delivered" is what main holds: a finished task a rollback took out of main's tree is
+//! listed apart, not as delivered; a phase (and the project) is "complete" only once promoted.
 
-use super::model::{Approval, ApprovalKind, ConcernStatus, Decision, Plan, Severity, TaskStatus};
+use std::collections::BTreeMap;
+
+use super::model::{
+    on_main, Approval, ApprovalKind, ConcernStatus, Decision, Plan, QaRunId, Severity, Task,
+    TaskStatus,
+};
 use super::State;
 
 /// The documents' file names (under `docs/` in the repository).
@@ -15,13 +24,48 @@ pub const NAMES: [&str; 3] = [
     "PROJECT_VARIATIONS.md",
 ];
 
-/// Every document with its file name.
+/// The checkpoint a Save is about to publish, which the documents committed with it describe:
+/// its QA run (already recorded in the state), the human's approval when the gates asked for
+/// one, and the tasks it integrates (on main once it is published, even a task a rollback had
+/// taken out before).
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpointing<'a> {
+    pub qa_run: QaRunId,
+    /// The merge approval under which the tree is published, when the gates asked the human.
+    pub approved_as: Option<&'a str>,
+    pub tasks: &'a [String],
+    /// Whether the run's `QA_REPORT.md`, `TEST_RESULTS.md` and `TEST_RESULTS_DETAIL.md` are
+    /// committed next to the documents (`docs/`).
+    pub reports: bool,
+}
+
+/// Every document with its file name, as of the state (the working copy, `.overlord/docs/`).
 pub fn render_all(state: &State) -> Vec<(&'static str, String)> {
+    render_at(state, None)
+}
+
+/// Every document with its file name; with `cp`, as committed with that checkpoint.
+pub fn render_at(state: &State, cp: Option<&Checkpointing<'_>>) -> Vec<(&'static str, String)> {
     vec![
-        (NAMES[0], overview(state)),
-        (NAMES[1], detail(state)),
+        (NAMES[0], overview_at(state, cp)),
+        (NAMES[1], detail_at(state, cp)),
         (NAMES[2], variations(state)),
     ]
+}
+
+/// Finished tasks a rollback took out of main's tree (task → the rollback), less those the
+/// checkpoint being published brings back.
+fn taken_out(state: &State, cp: Option<&Checkpointing<'_>>) -> BTreeMap<String, String> {
+    let mut out = on_main(&state.checkpoints).taken_out;
+    for t in cp.map(|c| c.tasks).unwrap_or_default() {
+        out.remove(t);
+    }
+    out
+}
+
+/// Done, and not taken out of main by a rollback since.
+fn delivered(t: &Task, out: &BTreeMap<String, String>) -> bool {
+    t.status == TaskStatus::Done && !out.contains_key(&t.id)
 }
 
 fn date(ts: &str) -> &str {
@@ -49,23 +93,38 @@ fn header(title: &str, state: &State) -> String {
     )
 }
 
-/// The phase the team is in: the first one with unfinished tasks.
-fn current_phase(plan: &Plan) -> Option<&str> {
-    plan.phases
+/// The phase the team is in: the first one with work not delivered; else the first one not
+/// promoted yet (its work is done, its promotion waits); "complete" only when every phase is
+/// promoted.
+fn current_phase(plan: &Plan, out: &BTreeMap<String, String>) -> String {
+    if let Some(p) = plan
+        .phases
         .iter()
-        .find(|p| p.tasks.iter().any(|t| t.status != TaskStatus::Done))
-        .map(|p| p.name.as_str())
+        .find(|p| p.tasks.iter().any(|t| !delivered(t, out)))
+    {
+        return p.name.clone();
+    }
+    match plan.phases.iter().find(|p| p.promoted_at.is_none()) {
+        Some(p) => format!("{} (every task done, awaiting promotion)", p.name),
+        None => "all phases complete (promoted)".to_string(),
+    }
 }
 
 pub fn overview(state: &State) -> String {
+    overview_at(state, None)
+}
+
+/// The overview; with `cp`, as committed with that checkpoint.
+pub fn overview_at(state: &State, cp: Option<&Checkpointing<'_>>) -> String {
     let mut out = header("Project overview", state);
     let Some(plan) = &state.plan else {
         out.push_str("No plan has been imported yet (`overlord-tui plan import FILE`).\n");
         return out;
     };
-    plan_summary(&mut out, plan);
-    phase_roadmap(&mut out, plan);
-    deliverables(&mut out, plan);
+    let taken = taken_out(state, cp);
+    plan_summary(&mut out, plan, &taken);
+    phase_roadmap(&mut out, plan, &taken);
+    deliverables(&mut out, plan, &taken);
     blockers_and_risks(&mut out, state, plan);
     let reviews: Vec<&Approval> = state
         .approvals
@@ -73,38 +132,41 @@ pub fn overview(state: &State) -> String {
         .filter(|a| a.kind != ApprovalKind::Merge)
         .collect();
     review_checkpoints(&mut out, &reviews);
-    kpis(&mut out, state);
+    kpis(&mut out, state, cp);
     // Seed 001: the human's sign-off, appended to the overview.
     sign_off(&mut out, &reviews);
     out
 }
 
-/// The plan's title and source, the current phase and the tasks done.
-fn plan_summary(out: &mut String, plan: &Plan) {
+/// The plan's title and source, the current phase and the tasks done (delivered).
+fn plan_summary(out: &mut String, plan: &Plan, taken: &BTreeMap<String, String>) {
     out.push_str(&format!("**Plan:** {} (`{}`)\n\n", plan.title, plan.source));
-    let done = plan
+    let done = plan.tasks().filter(|t| delivered(t, taken)).count();
+    let out_now = plan
         .tasks()
-        .filter(|t| t.status == TaskStatus::Done)
+        .filter(|t| t.status == TaskStatus::Done && taken.contains_key(&t.id))
         .count();
+    let taken_note = if out_now > 0 {
+        format!(" · **taken out by a rollback:** {out_now}")
+    } else {
+        String::new()
+    };
     out.push_str(&format!(
-        "**Current phase:** {} · **tasks done:** {done}/{}\n\n",
-        current_phase(plan).unwrap_or("all phases complete"),
+        "**Current phase:** {} · **tasks done:** {done}/{}{taken_note}\n\n",
+        current_phase(plan, taken),
         plan.tasks().count()
     ));
 }
 
-/// Each phase: tasks done, and promoted, complete, in progress or not started.
-fn phase_roadmap(out: &mut String, plan: &Plan) {
+/// Each phase: tasks done (delivered), and promoted, awaiting promotion, in progress or not
+/// started. A phase is complete only once promoted.
+fn phase_roadmap(out: &mut String, plan: &Plan, taken: &BTreeMap<String, String>) {
     out.push_str("## Phase roadmap\n\n| Phase | Tasks done | Status |\n|---|---|---|\n");
     for p in &plan.phases {
-        let d = p
-            .tasks
-            .iter()
-            .filter(|t| t.status == TaskStatus::Done)
-            .count();
+        let d = p.tasks.iter().filter(|t| delivered(t, taken)).count();
         let status = match (&p.promoted_at, d == p.tasks.len()) {
-            (Some(at), _) => format!("promoted {}", date(at)),
-            (None, true) => "complete".to_string(),
+            (Some(at), _) => format!("complete, promoted {}", date(at)),
+            (None, true) => "tasks done, awaiting promotion".to_string(),
             (None, false) if d > 0 || p.tasks.iter().any(|t| t.status != TaskStatus::Todo) => {
                 "in progress".to_string()
             }
@@ -118,13 +180,14 @@ fn phase_roadmap(out: &mut String, plan: &Plan) {
     }
 }
 
-/// The finished tasks (temporary ones left out) and what they delivered.
-fn deliverables(out: &mut String, plan: &Plan) {
+/// The finished tasks (temporary ones left out) and what they delivered; those a rollback
+/// took out of main are listed apart.
+fn deliverables(out: &mut String, plan: &Plan, taken: &BTreeMap<String, String>) {
     out.push_str("\n## Deliverables completed\n\n");
     let mut any = false;
     for t in plan
         .tasks()
-        .filter(|t| t.status == TaskStatus::Done && !t.is_temporary)
+        .filter(|t| delivered(t, taken) && !t.is_temporary)
     {
         any = true;
         let artifacts = if t.expected_artifacts.is_empty() {
@@ -136,6 +199,20 @@ fn deliverables(out: &mut String, plan: &Plan) {
     }
     if !any {
         out.push_str("- none yet\n");
+    }
+    let out_now: Vec<_> = plan
+        .tasks()
+        .filter(|t| t.status == TaskStatus::Done)
+        .filter_map(|t| taken.get(&t.id).map(|r| (t, r)))
+        .collect();
+    if !out_now.is_empty() {
+        out.push_str("\n### Taken out by a rollback (not delivered)\n\n");
+        for (t, rollback) in out_now {
+            out.push_str(&format!(
+                "- {}: {} — taken out of main by {rollback}; integrated again only with new work on its branch\n",
+                t.id, t.title
+            ));
+        }
     }
 }
 
@@ -182,15 +259,29 @@ fn review_checkpoints(out: &mut String, reviews: &[&Approval]) {
     }
 }
 
-/// The last QA run's numbers and the checkpoints.
-fn kpis(out: &mut String, state: &State) {
+/// The QA run's numbers (the checkpoint's own run when the documents go in with one, else the
+/// last run) and the checkpoints.
+fn kpis(out: &mut String, state: &State, cp: Option<&Checkpointing<'_>>) {
     out.push_str("\n## KPIs\n\n");
-    match state.qa_runs.last() {
+    let run = match cp {
+        Some(c) => state.qa_runs.iter().rev().find(|r| r.id == c.qa_run),
+        None => state.qa_runs.last(),
+    };
+    let which = if cp.is_some() {
+        "this checkpoint's QA run"
+    } else {
+        "last QA run"
+    };
+    match run {
         Some(run) => {
             let m = &run.metrics;
             let pct = |v: Option<f64>| v.map_or("not measured".to_string(), |v| format!("{v:.1}%"));
+            let approved = cp
+                .and_then(|c| c.approved_as)
+                .map(|a| format!(", published under the human's approval {a}"))
+                .unwrap_or_default();
             out.push_str(&format!(
-                "- last QA run: {} ({}), {}\n- test coverage: {}\n- pass rate: {}\n- reproducibility: {}\n",
+                "- {which}: {} ({}), {}{approved}\n- test coverage: {}\n- pass rate: {}\n- reproducibility: {}\n",
                 run.id,
                 date(&run.finished_at),
                 run.decision.as_str(),
@@ -202,15 +293,29 @@ fn kpis(out: &mut String, state: &State) {
             if !failed.is_empty() {
                 out.push_str(&format!("- failed gates: {}\n", failed.join(", ")));
             }
+            if cp.is_some_and(|c| c.reports) {
+                out.push_str("- QA report: [QA_REPORT.md](QA_REPORT.md); test results: [TEST_RESULTS.md](TEST_RESULTS.md), [TEST_RESULTS_DETAIL.md](TEST_RESULTS_DETAIL.md)\n");
+            }
         }
         None => out.push_str("- no QA run yet\n"),
     }
-    out.push_str(&format!("- checkpoints: {}\n", state.checkpoints.len()));
-    if let Some(cp) = state.checkpoints.last() {
+    if let Some(c) = cp {
         out.push_str(&format!(
-            "- last checkpoint: {} ({})\n",
-            cp.name,
-            date(&cp.created_at)
+            "- this checkpoint integrates: {}\n",
+            c.tasks.join(", ")
+        ));
+    }
+    let before = if cp.is_some() { " before this one" } else { "" };
+    out.push_str(&format!(
+        "- checkpoints{before}: {}\n",
+        state.checkpoints.len()
+    ));
+    if let Some(last) = state.checkpoints.last() {
+        out.push_str(&format!(
+            "- {} checkpoint: {} ({})\n",
+            if cp.is_some() { "previous" } else { "last" },
+            last.name,
+            date(&last.created_at)
         ));
     }
 }
@@ -245,11 +350,17 @@ fn sign_off(out: &mut String, reviews: &[&Approval]) {
 }
 
 pub fn detail(state: &State) -> String {
+    detail_at(state, None)
+}
+
+/// The detail; with `cp`, as committed with that checkpoint.
+pub fn detail_at(state: &State, cp: Option<&Checkpointing<'_>>) -> String {
     let mut out = header("Project detail", state);
     let Some(plan) = &state.plan else {
         out.push_str("No plan has been imported yet.\n");
         return out;
     };
+    let taken = taken_out(state, cp);
     for p in &plan.phases {
         out.push_str(&format!("## {} (`{}`)\n\n", p.name, p.id));
         out.push_str(
@@ -267,7 +378,10 @@ pub fn detail(state: &State) -> String {
                 cell(&t.title),
                 t.role,
                 t.owner.as_deref().unwrap_or("—"),
-                t.status,
+                match taken.get(&t.id) {
+                    Some(r) if t.status == TaskStatus::Done => format!("done, taken out by {r}"),
+                    _ => t.status.to_string(),
+                },
                 if t.dependencies.is_empty() {
                     "—".to_string()
                 } else {
@@ -327,6 +441,14 @@ pub fn detail(state: &State) -> String {
                 .unwrap_or_default()
         ));
     }
+    open_concerns(&mut out, state);
+    variation_statuses(&mut out, state);
+    human_interactions(&mut out, state);
+    out
+}
+
+/// The open concerns, most severe first, with the resolved count.
+fn open_concerns(out: &mut String, state: &State) {
     let resolved = state
         .concerns
         .values()
@@ -336,7 +458,131 @@ pub fn detail(state: &State) -> String {
         "\n## Concerns\n\n{} open, {resolved} resolved.\n",
         state.open_concerns().count()
     ));
-    out
+    let mut open: Vec<_> = state.open_concerns().collect();
+    open.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+    if !open.is_empty() {
+        out.push_str("\n| Concern | Severity | Category | From → to | Status | Summary |\n|---|---|---|---|---|---|\n");
+        for c in open {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} → {} | {} | {} |\n",
+                c.id,
+                c.severity,
+                cell(&c.category),
+                c.from,
+                c.to,
+                c.status,
+                cell(&c.summary)
+            ));
+        }
+    }
+}
+
+/// Every variation with its status (the decision, or pending).
+fn variation_statuses(out: &mut String, state: &State) {
+    out.push_str("\n## Variations\n\n");
+    if state.variations.is_empty() {
+        out.push_str("None proposed (details: PROJECT_VARIATIONS.md).\n");
+        return;
+    }
+    out.push_str("| Variation | Title | Impact | Status |\n|---|---|---|---|\n");
+    for v in state.variations.values() {
+        let status = match (&v.decision, &v.conditions) {
+            (Some(Decision::ApprovedWithConditions), Some(c)) => {
+                format!("approved with conditions: {c}")
+            }
+            (d, _) => decision_word(*d).to_string(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            v.id,
+            cell(&v.title),
+            v.impact,
+            cell(&status)
+        ));
+    }
+    out.push_str("\nDetails: PROJECT_VARIATIONS.md.\n");
+}
+
+/// How many human interactions the detail lists (the latest ones).
+pub const RECENT_INTERACTIONS: usize = 20;
+
+/// Seed 001's "Recent Human Interactions": the clarification questions and their answers, the
+/// reviews asked of the human and their decisions with notes and conditions, latest last.
+fn human_interactions(out: &mut String, state: &State) {
+    out.push_str("\n## Recent Human Interactions\n\n");
+    // (when, order, text)
+    let mut items: Vec<(String, u64, String)> = Vec::new();
+    for q in state.clarifications.values() {
+        let mut text = format!(
+            "- {} {} {} asked {}: {}\n",
+            q.asked_at,
+            q.id,
+            q.asked_by,
+            q.agent,
+            q.question.replace('\n', " ")
+        );
+        match (&q.answer, &q.answered_at) {
+            (Some(a), at) => text.push_str(&format!(
+                "  - answered{}: {}\n",
+                at.as_deref().map(|t| format!(" {t}")).unwrap_or_default(),
+                a.replace('\n', " ")
+            )),
+            (None, _) => text.push_str("  - not answered yet\n"),
+        }
+        let when = q.answered_at.clone().unwrap_or_else(|| q.asked_at.clone());
+        items.push((when, q.id.0, text));
+    }
+    for a in state.approvals.values() {
+        let mut text = format!(
+            "- {} {} review of {} `{}` asked by {}: {}\n",
+            a.requested_at,
+            a.id,
+            a.kind,
+            a.subject,
+            a.requested_by,
+            a.summary.replace('\n', " ")
+        );
+        match a.decision {
+            Some(d) => {
+                text.push_str(&format!(
+                    "  - {} by {}{}\n",
+                    decision_word(Some(d)),
+                    a.decided_by.as_deref().unwrap_or("the human"),
+                    a.decided_at
+                        .as_deref()
+                        .map(|t| format!(" {t}"))
+                        .unwrap_or_default()
+                ));
+                if let Some(n) = &a.note {
+                    text.push_str(&format!("  - note: {}\n", n.replace('\n', " ")));
+                }
+                if let Some(c) = &a.conditions {
+                    text.push_str(&format!("  - conditions: {}\n", c.replace('\n', " ")));
+                }
+            }
+            None => text.push_str("  - waiting for the human\n"),
+        }
+        let when = a
+            .decided_at
+            .clone()
+            .unwrap_or_else(|| a.requested_at.clone());
+        items.push((when, a.id.0, text));
+    }
+    if items.is_empty() {
+        out.push_str("- none yet\n");
+        return;
+    }
+    items.sort();
+    let skip = items.len().saturating_sub(RECENT_INTERACTIONS);
+    if skip > 0 {
+        out.push_str(&format!(
+            "_The latest {RECENT_INTERACTIONS} of {}; the audit trail has every one._\n\n",
+            items.len()
+        ));
+    }
+    for (_, _, text) in items.into_iter().skip(skip) {
+        out.push_str(&text);
+    }
 }
 
 pub fn variations(state: &State) -> String {

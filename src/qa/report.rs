@@ -179,11 +179,32 @@ pub fn test_results(h: &Header<'_>, ev: &Evaluation, evidence: &Evidence) -> Str
                         s.push_str(&format!("- `{f}`{q}\n"));
                     }
                 }
+                slowest(&mut s, r);
             }
         }
     }
     s.push_str("\nPer-test detail: TEST_RESULTS_DETAIL.md.\n");
     s
+}
+
+/// How many of the slowest tests `TEST_RESULTS.md` names.
+pub const SLOWEST: usize = 5;
+
+/// The slowest tests, when the runner reported durations.
+fn slowest(s: &mut String, r: &TestReport) {
+    let mut timed: Vec<(&str, f64)> = r
+        .tests
+        .iter()
+        .filter_map(|t| t.duration.map(|d| (t.name.as_str(), d)))
+        .collect();
+    if timed.is_empty() {
+        return;
+    }
+    timed.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    s.push_str("\n## Slowest tests\n\n");
+    for (name, d) in timed.into_iter().take(SLOWEST) {
+        s.push_str(&format!("- `{name}`: {d:.3}s\n"));
+    }
 }
 
 pub fn test_results_detail(h: &Header<'_>, ev: &Evaluation, evidence: &Evidence) -> String {

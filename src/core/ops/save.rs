@@ -1,6 +1,6 @@
-//! Save: freeze dispatch, flush and integrate the finished task branches, commit the
-//! documents, gate, publish the checkpoint, prune the merged tasks' worktrees, and verify
-//! after the merge (rolling the Save back when that fails).
+//! Save: freeze dispatch, flush and integrate the finished task branches, gate, commit the
+//! documents (as of the gate's verdict), publish the checkpoint, prune the merged tasks'
+//! worktrees, and verify after the merge (rolling the Save back when that fails).
 
 use git2::{Oid, Repository};
 
@@ -82,9 +82,9 @@ pub(super) fn save(core: &mut Core, op: &Operation, progress: &mut Progress) -> 
         return Ok(held);
     }
 
-    // The PM's documents, generated from the state as it is now (this Save's QA run
-    // included), go in with the checkpoint: a documents-only commit on the gated tree.
-    integ = commit_documents_step(core, progress, &repo, &sess, op, integ)?;
+    // The PM's documents, generated from the state now that the gate has spoken, go in with
+    // the checkpoint: they describe its own QA run.
+    integ = commit_documents_step(core, progress, &repo, &sess, op, integ, &merged, &verdict)?;
 
     // Publish.
     let tasks_in = merged;
@@ -337,7 +337,10 @@ fn nothing_integrated(
     }
 }
 
-/// The documents commit on top of `integ`, when the documents changed; the new tip.
+/// The documents commit on top of `integ`, when the documents changed: the status documents
+/// as of this checkpoint (its QA run `verdict`, the tasks `merged`) and the run's reports; the
+/// new tip, which the integration branch then holds.
+#[allow(clippy::too_many_arguments)]
 fn commit_documents_step(
     core: &mut Core,
     progress: &mut Progress,
@@ -345,23 +348,41 @@ fn commit_documents_step(
     sess: &GitSession,
     op: &Operation,
     integ: Oid,
+    merged: &[String],
+    verdict: &Verdict,
 ) -> OpResult<Oid> {
-    let Some(commit) = commit_documents(core, repo, sess, op, integ)? else {
+    let cp = crate::protocol::documents::Checkpointing {
+        qa_run: verdict.run.id,
+        approved_as: verdict.approved.as_deref(),
+        tasks: merged,
+        reports: false,
+    };
+    let Some(commit) = commit_documents(core, repo, sess, op, integ, &cp)? else {
         return Ok(integ);
     };
+    let integ_ref = format!("refs/heads/{}", sess.integration_branch());
+    repo.reference(&integ_ref, commit, true, "overlord: save documents")?;
     progress.push(
         core,
         git_action(
             "commit",
-            &format!("refs/heads/{}", sess.integration_branch()),
+            &integ_ref,
             Some(integ),
             Some(commit),
             None,
             "save",
-            "project documents (docs/PROJECT_*.md) brought up to date".to_string(),
+            format!(
+                "project documents (docs/PROJECT_*.md) and {}'s reports (docs/QA_REPORT.md, docs/TEST_RESULTS*.md) as of this checkpoint",
+                verdict.run.id
+            ),
         ),
     )?;
-    progress.step(core, op, "documents", "docs/PROJECT_*.md updated")?;
+    progress.step(
+        core,
+        op,
+        "documents",
+        format!("docs/PROJECT_*.md and {}'s reports updated", verdict.run.id),
+    )?;
     Ok(commit)
 }
 

@@ -1,4 +1,5 @@
-//! The plain text of `cargo test` (libtest's pretty output, cargo's headers and notes).
+//! The plain text of `cargo test` (libtest's pretty output, cargo's headers and notes), and
+//! libtest's JSON lines (`-- -Z unstable-options --format json [--report-time]`) mixed in it.
 
 use std::collections::HashMap;
 
@@ -22,6 +23,17 @@ pub enum LibtestLine {
 /// just before it runs them, so the total grows binary by binary.
 pub fn libtest_progress(line: &str) -> Option<LibtestLine> {
     let line = line.trim_end_matches(['\r', '\n']);
+    match json_event(line) {
+        Some(JsonEvent::SuiteStarted(n)) => return Some(LibtestLine::Announced(n)),
+        Some(JsonEvent::Test(t)) => {
+            return Some(LibtestLine::Finished {
+                name: t.name,
+                outcome: t.outcome,
+            })
+        }
+        Some(JsonEvent::SuiteFinished) | Some(JsonEvent::Other) => return None,
+        None => {}
+    }
     if let Some(rest) = line.strip_prefix("running ") {
         let n = rest
             .strip_suffix(" tests")
@@ -57,6 +69,69 @@ fn test_line(line: &str) -> Option<(&str, TestOutcome, Option<f64>)> {
         .filter(|s| s.is_finite() && *s >= 0.0);
     let name = name.trim();
     (!name.is_empty()).then_some((name, outcome, duration))
+}
+
+/// One line of libtest's JSON output (`--format json`, nightly or `-Z unstable-options`).
+#[derive(Debug, Clone, PartialEq)]
+enum JsonEvent {
+    /// `{"type":"suite","event":"started","test_count":N}`.
+    SuiteStarted(u64),
+    /// `{"type":"suite","event":"ok"|"failed",...}`: the block's `test result:`.
+    SuiteFinished,
+    /// `{"type":"test","event":"ok"|"failed"|"ignored","name":...}`, with `exec_time` (seconds,
+    /// `--report-time`) and the captured `stdout` of a failed test or an ignore `message`.
+    Test(TestCase),
+    /// Anything else libtest writes as JSON (`started` and `timeout` test events, benches).
+    Other,
+}
+
+/// Reads one line as a libtest JSON event; `None` when it is not one.
+fn json_event(line: &str) -> Option<JsonEvent> {
+    let line = line.trim();
+    if !line.starts_with('{') {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let kind = v.get("type")?.as_str()?;
+    let event = v.get("event")?.as_str()?;
+    Some(match (kind, event) {
+        ("suite", "started") => JsonEvent::SuiteStarted(v.get("test_count")?.as_u64()?),
+        ("suite", "ok" | "failed") => JsonEvent::SuiteFinished,
+        ("test", "ok" | "failed" | "ignored") => {
+            let name = v.get("name")?.as_str()?.trim();
+            if name.is_empty() {
+                return None;
+            }
+            let outcome = match event {
+                "ok" => TestOutcome::Passed,
+                "failed" => TestOutcome::Failed,
+                _ => TestOutcome::Skipped,
+            };
+            // A number of seconds; older nightlies wrote a string (`"0.001s"`).
+            let duration = match v.get("exec_time") {
+                Some(serde_json::Value::Number(n)) => n.as_f64(),
+                Some(serde_json::Value::String(s)) => {
+                    s.trim().trim_end_matches('s').parse::<f64>().ok()
+                }
+                _ => None,
+            }
+            .filter(|d| d.is_finite() && *d >= 0.0);
+            let message = match outcome {
+                TestOutcome::Failed => v.get("stdout").or_else(|| v.get("message")),
+                TestOutcome::Skipped => v.get("message"),
+                TestOutcome::Passed => None,
+            }
+            .and_then(|m| m.as_str())
+            .and_then(trim_message);
+            JsonEvent::Test(TestCase {
+                name: name.to_string(),
+                outcome,
+                duration,
+                message,
+            })
+        }
+        _ => JsonEvent::Other,
+    })
 }
 
 /// Where a block of tests comes from, per cargo's header line.
@@ -121,7 +196,11 @@ fn header(line: &str) -> Option<Binary> {
 ///   at least one. A binary that crashed (abort, signal) leaves its block open: the tests it
 ///   reported before are kept, and later binaries are still read.
 /// - **Durations**: none (stable libtest does not print them); nightly's `--report-time`
-///   suffix (`ok <0.003s>`) is read when present.
+///   suffix (`ok <0.003s>`) is read when present, and so is `exec_time` in JSON lines.
+/// - **JSON**: libtest's `--format json` lines (`-Z unstable-options`) are read like the
+///   pretty lines they stand for: `suite started` announces a block, `suite ok|failed` closes
+///   it, a `test ok|failed|ignored` event is one test (its `stdout` the failure's message, an
+///   ignored test's `message` its reason). Cargo's headers (on stderr) still name the binaries.
 pub fn libtest(text: &str) -> TestReport {
     // First pass: the binaries, to know whether sources need qualifying.
     let binaries: Vec<Binary> = text.lines().filter_map(header).collect();
@@ -161,6 +240,35 @@ pub fn libtest(text: &str) -> TestReport {
             prefix = Some(label(&binary));
             in_block.clear();
             continue;
+        }
+        match json_event(line) {
+            Some(JsonEvent::SuiteStarted(n)) => {
+                finish_section(&mut section, &mut tests);
+                if open_block {
+                    incomplete = true;
+                }
+                open_block = true;
+                blocks += 1;
+                announced = Some(announced.unwrap_or(0).saturating_add(n));
+                in_block.clear();
+                continue;
+            }
+            Some(JsonEvent::SuiteFinished) => {
+                finish_section(&mut section, &mut tests);
+                open_block = false;
+                continue;
+            }
+            Some(JsonEvent::Test(mut t)) => {
+                finish_section(&mut section, &mut tests);
+                in_block.insert(t.name.clone(), tests.len());
+                if let Some(p) = &prefix {
+                    t.name = format!("{p}::{}", t.name);
+                }
+                tests.push(t);
+                continue;
+            }
+            Some(JsonEvent::Other) => continue,
+            None => {}
         }
         if let Some(rest) = line.strip_prefix("---- ") {
             if let Some(name) = rest
