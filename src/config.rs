@@ -8,8 +8,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 mod discord;
+mod review;
 mod time_of_day;
 pub use discord::{DiscordChannels, DiscordConfig, Snowflake};
+pub use review::ReviewConfig;
 pub use time_of_day::{until_next, TimeOfDay};
 
 pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
@@ -28,6 +30,7 @@ pub struct Config {
     pub discord: DiscordConfig,
     pub metrics: MetricsConfig,
     pub reports: ReportsConfig,
+    pub review: ReviewConfig,
     /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
     #[serde(skip_serializing)]
     pub adapters: std::collections::BTreeMap<String, AdapterConfig>,

@@ -204,6 +204,10 @@ fn the_embedded_default_configuration_parses() {
         "git.auto_save_interval_secs",
         "git.release_branch",
         "git.version_tag",
+        "review.enabled",
+        "review.roles",
+        "review.documents",
+        "review.max_rounds",
         "qa.policy",
         "qa.verify_command",
         "qa.timeout_secs",
@@ -291,7 +295,7 @@ fn the_embedded_default_configuration_parses() {
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 95, "{keys:?}");
+    assert_eq!(keys.len(), 99, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

@@ -429,6 +429,7 @@ fn a_task_worktree_gets_its_git_places_and_nothing_that_holds_protected_refs() {
             net_ports: &[],
             best_effort: false,
             owner_pid: None,
+            only_write: None,
         })
     };
     let p = grants(std::slice::from_ref(&scratch), &protection).unwrap();

@@ -105,6 +105,20 @@ pub fn route(event: &Event, state: &State) -> Vec<Alert> {
                 reference.trim_start_matches("refs/heads/")
             ),
         )),
+        // The reviewer loop's thread: the verdict and its findings.
+        EventKind::ReviewRecorded { review } => {
+            let mut line = format!(
+                "🔍 review {} of {} by {}: {}",
+                review.round, review.task, review.reviewer, review.verdict
+            );
+            for f in review.finding_lines().iter().take(5) {
+                line.push_str(&format!("\n• {f}"));
+            }
+            if review.findings.len() > 5 {
+                line.push_str(&format!("\n… {} more", review.findings.len() - 5));
+            }
+            out.push(Alert::Line(Channel::Updates, line));
+        }
         EventKind::PhasePromoted { phase } => out.push(Alert::Line(
             Channel::Updates,
             format!("🚀 phase {phase} promoted"),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{
     AcceptanceCheck, Agent, AgentProcess, AgentState, AlertLevel, Approval, ApprovalId, Checkpoint,
     Clarification, ClarificationId, Concern, ConcernId, Decision, GateResult, GitSession, Handoff,
-    Operation, OperationKind, OperationOutcome, Plan, PublishPlan, QaRun, QaRunId, Role,
+    Operation, OperationKind, OperationOutcome, Plan, PublishPlan, QaRun, QaRunId, Review, Role,
     SessionStatus, Task, TaskStatus, Timestamp, Variation,
 };
 
@@ -130,6 +130,10 @@ pub enum EventKind {
         criteria: Vec<String>,
         checks: Vec<AcceptanceCheck>,
         why: String,
+    },
+    /// A Reviewer agent's verdict on a finished task's diff (the reviewer loop).
+    ReviewRecorded {
+        review: Review,
     },
     AgentResumed {
         agent: String,
@@ -354,6 +358,7 @@ impl EventKind {
             EventKind::AgentActivity { .. } => "agent_activity",
             EventKind::TaskAdded { .. } => "task_added",
             EventKind::TaskCriteriaAdded { .. } => "task_criteria_added",
+            EventKind::ReviewRecorded { .. } => "review_recorded",
             EventKind::AgentResumed { .. } => "agent_resumed",
             EventKind::DispatchHalted { .. } => "dispatch_halted",
             EventKind::DispatchResumed => "dispatch_resumed",

@@ -57,6 +57,9 @@ pub struct State {
     /// tasks wait here for the new approval while the approved ones go on.
     #[serde(default)]
     pub approved_tasks: std::collections::BTreeSet<String>,
+    /// The reviewer loop's reviews, oldest first (each task's rounds in order).
+    #[serde(default)]
+    pub reviews: Vec<crate::protocol::model::Review>,
     /// Task branches built on commits a rollback took out of `main`: task → reason.
     #[serde(default)]
     pub flagged_tasks: BTreeMap<String, String>,
@@ -87,6 +90,7 @@ impl State {
             | EventKind::TaskStatusChanged { .. }
             | EventKind::TaskAdded { .. }
             | EventKind::TaskCriteriaAdded { .. }
+            | EventKind::ReviewRecorded { .. }
             | EventKind::PhasePromoted { .. } => self.fold_plan(event),
             EventKind::ApprovalRequested { .. }
             | EventKind::ApprovalDecided { .. }
@@ -188,6 +192,19 @@ impl State {
                     t.acceptance_checks.extend(checks.iter().cloned());
                     t.commentary.push(format!("{at} {actor}: {why}"));
                 }
+            }
+            EventKind::ReviewRecorded { review } => {
+                if let Some(t) = self.plan.as_mut().and_then(|p| p.task_mut(&review.task)) {
+                    let mut line = format!(
+                        "{at} {actor}: review {} by {}: {}",
+                        review.round, review.reviewer, review.verdict
+                    );
+                    for f in review.finding_lines() {
+                        line.push_str(&format!("\n  {f}"));
+                    }
+                    t.commentary.push(line);
+                }
+                self.reviews.push(review.clone());
             }
             EventKind::PhasePromoted { phase } => {
                 if let Some(p) = self

@@ -16,6 +16,7 @@ mod ids;
 mod operations;
 mod plan;
 mod qa;
+mod reviews;
 mod roles;
 mod variations;
 
@@ -36,5 +37,6 @@ pub use operations::{
 };
 pub use plan::{AcceptanceCheck, Expect, Phase, Plan, Task, TaskStatus};
 pub use qa::{GateOutcome, GateResult, QaDecision, QaMetrics, QaRun};
+pub use reviews::{Finding, Review, ReviewFile, Verdict, SEVERITIES};
 pub use roles::Role;
 pub use variations::{Impact, Variation};

@@ -98,6 +98,9 @@ pub struct Grants<'a> {
     pub net_ports: &'a [u16],
     pub best_effort: bool,
     pub owner_pid: Option<u32>,
+    /// A read-only run (a reviewer): the work directory is not writable, only this folder
+    /// (and the tmp, devices, the CLI's state and the extra paths) is.
+    pub only_write: Option<&'a Path>,
 }
 
 /// `~` and `~/…` in the home directory; other paths must be absolute.
@@ -273,15 +276,24 @@ pub fn policy_for(g: &Grants<'_>) -> Result<Policy, String> {
         }
     }
     crate::core::worktree::check_component(g.agent).map_err(|e| e.to_string())?;
+    let write = match g.only_write {
+        Some(out) => {
+            check_grant(ws, out, &format!("the review folder {}", out.display()))?;
+            normalize(out)
+        }
+        None => workdir.clone(),
+    };
     let mut policy = Policy {
-        write: vec![workdir.clone()],
+        write: vec![write],
         tmp: Some(dir.join("tmp").join(g.agent)),
         net_ports: g.net_ports.to_vec(),
         best_effort: g.best_effort,
         owner_pid: g.owner_pid,
         ..Policy::default()
     };
-    git_grants(g, &workdir, &mut policy);
+    if g.only_write.is_none() {
+        git_grants(g, &workdir, &mut policy);
+    }
     for entry in g.state {
         configured(ws, entry, "[adapters] state_dirs", &mut policy)?;
     }

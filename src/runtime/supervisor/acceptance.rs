@@ -23,6 +23,25 @@ impl Supervisor {
         result: Option<String>,
     ) {
         self.tasks.entry(task.id.clone()).or_default().checking = true;
+        if super::code_review::is_review(task) {
+            // A review commits nothing: what the reviewer changed in the worktree is put back.
+            let (tx, agent, id) = (self.tx.clone(), agent.to_string(), task.id.clone());
+            tokio::task::spawn_blocking(move || {
+                let check = Check {
+                    error: super::code_review::discard_changes(&worktree).map(|files| {
+                        format!("the reviewer changed the worktree ({files}), which it may not; its changes were discarded")
+                    }),
+                    result,
+                    ..Check::default()
+                };
+                let _ = tx.blocking_send(Msg::Checked {
+                    agent,
+                    task: id,
+                    check,
+                });
+            });
+            return;
+        }
         let acceptance = match self.config.agents.acceptance_command.trim() {
             "off" => None,
             "" => crate::core::qa::tests_command(&self.config.qa, &worktree),
@@ -60,6 +79,10 @@ impl Supervisor {
         let Some(task) = self.task(task_id) else {
             return;
         };
+        if super::code_review::is_review(&task) {
+            self.on_code_review_done(agent, &task, check.error).await;
+            return;
+        }
         if !check.files.is_empty() {
             let b = self.agents.entry(agent.to_string()).or_default();
             for f in check.files.iter().take(Agent::MAX_FILES) {

@@ -38,7 +38,7 @@
 //! `rate_limit` the rate-limit pauses and the fallback adapters; `acceptance` and `checks`
 //! the post-run checks; `branch_todo` the fix tasks; `review` the human's review;
 //! `raw_output` the agents' raw lines; `sandboxing` starts every CLI in the kernel sandbox;
-//! `text` shortens text; `continuous` integrates finished work at once and, with `[git] save =
+//! `text` shortens text; `code_review` runs the reviewer loop; `continuous` integrates finished work at once and, with `[git] save =
 //! "auto"`, Saves it.
 
 mod acceptance;
@@ -47,6 +47,7 @@ mod branch_todo;
 mod budget;
 mod checks;
 mod clock;
+mod code_review;
 mod continuous;
 mod core_link;
 mod dispatch;

@@ -220,6 +220,9 @@ impl Supervisor {
                 )
                 .await;
             }
+            None if self.code_review_due(task) => {
+                self.request_code_review(agent, task, summary).await;
+            }
             None => {
                 self.set_task(&task.id, TaskStatus::Done, Some(summary.clone()))
                     .await;

@@ -69,7 +69,14 @@ impl Supervisor {
             workdir: &workdir,
             files: &files,
         };
-        let invocation = self.sandboxed(agent, &spec, spec.invocation(&turn, &self.self_exe));
+        // A review task's reviewer may write only its review file.
+        let review_out = self.review_out(&task);
+        let invocation = self.sandboxed(
+            agent,
+            &spec,
+            spec.invocation(&turn, &self.self_exe),
+            review_out.as_deref(),
+        );
         let book = self.agents.entry(agent.to_string()).or_default();
         book.runs += 1;
         book.last_worktree = Some(workdir.clone());
@@ -97,7 +104,13 @@ impl Supervisor {
         };
         let opts = RunOptions {
             invocation,
-            env: self.run_env(agent, &task, role, attempt),
+            env: {
+                let mut env = self.run_env(agent, &task, role, attempt);
+                if let Some(out) = &review_out {
+                    env.push(("OVERLORD_REVIEW_FILE".into(), out.display().to_string()));
+                }
+                env
+            },
             timeout,
             grace: Duration::from_secs(self.config.agents.cancel_grace_secs.max(1)),
             log: Some(log),

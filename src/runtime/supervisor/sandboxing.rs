@@ -45,6 +45,7 @@ impl Supervisor {
         agent: &str,
         spec: &AdapterSpec,
         inv: Invocation,
+        review_out: Option<&std::path::Path>,
     ) -> Result<Invocation, String> {
         self.sandbox.denials.remove(agent);
         let best_effort = match (self.config.agents.sandbox, self.sandbox.support.available()) {
@@ -78,6 +79,7 @@ impl Supervisor {
             net_ports: &self.config.agents.sandbox_net_ports,
             best_effort,
             owner_pid: Some(std::process::id()),
+            only_write: review_out.and_then(|p| p.parent()),
         })?;
         self.sandbox
             .denials
