@@ -274,3 +274,68 @@ async fn alerts_raised_while_the_owner_was_stopped_are_posted_once_when_it_start
     let (code, err) = owner.finish();
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_headless_bridge_catches_up_with_what_happened_while_its_owner_was_restarting() {
+    let (repo, fake, env) = processes("").await;
+    repo.write(
+        ".overlord/config.toml",
+        &format!(
+            "[discord]\nguild_id = \"{GUILD_ID}\"\ncoalesce_ms = 30\n\
+             [discord.channels]\nconcerns = \"{CONCERNS}\"\napprovals = \"{APPROVALS}\"\n"
+        ),
+    );
+    let serve = |repo: &crate::common::Repo| spawn(repo, &["serve"], &[]);
+    let owner = serve(&repo);
+    let deadline = std::time::Instant::now() + WAIT;
+    while repo.run(&["cmd", "/status"]).status.code() != Some(0)
+        || !repo.path().join(".overlord/overlord.sock").exists()
+    {
+        assert!(std::time::Instant::now() < deadline, "serve did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let bridge = spawn(&repo, &["discord"], &env);
+    fake.wait_ready(WAIT).await;
+    owner.interrupt();
+    assert_eq!(owner.finish().0, Some(0));
+    // While no owner runs, the CLI writes the store itself.
+    let o = repo.run(&[
+        "cmd",
+        "/raise --severity warning --category spec_ambiguity --from tester --to human \"while away\"",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = repo.run(&[
+        "cmd",
+        "/request design_spec docs/AWAY.md --from designer \"while away\"",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let owner = serve(&repo);
+    until_fake(&fake, "C-1 and A-1 caught up", |f| {
+        count(&titles(&posts(f, CONCERNS)), "C-1") == 1
+            && count(&titles(&posts(f, APPROVALS)), "A-1") == 1
+    })
+    .await;
+    // A live concern after that is posted once too, and nothing twice.
+    let o = repo.run(&[
+        "concern",
+        "raise",
+        "--severity",
+        "info",
+        "--category",
+        "docs",
+        "--from",
+        "tester",
+        "marker",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    until_fake(&fake, "C-2 posted", |f| {
+        count(&titles(&posts(f, CONCERNS)), "C-2") == 1
+    })
+    .await;
+    assert_eq!(count(&titles(&posts(&fake, CONCERNS)), "C-1"), 1);
+    assert_eq!(count(&titles(&posts(&fake, APPROVALS)), "A-1"), 1);
+    bridge.interrupt();
+    assert_eq!(bridge.finish().0, Some(0));
+    owner.interrupt();
+    assert_eq!(owner.finish().0, Some(0));
+}

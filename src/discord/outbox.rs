@@ -219,9 +219,10 @@ impl Outbox {
                         // Every event of the feed is routed once. One a snapshot already
                         // holds (taken after the subscription began) is routed without being
                         // applied again.
-                        if e.seq > self.state.last_event_seq + 1 && self.state.last_event_seq > 0 {
-                            // Missed events: the snapshot has what they changed, and their
-                            // alerts are read back from the store.
+                        if e.seq > self.state.last_event_seq + 1 {
+                            // Missed events (or no snapshot yet: the owner was away at
+                            // start): the snapshot has what they changed, and their alerts
+                            // are read back from the store.
                             self.resync().await;
                         }
                         if e.seq > self.state.last_event_seq {
@@ -308,6 +309,8 @@ impl Outbox {
         match stored {
             Some(c) => {
                 self.cursor = Some(c);
+                // Delivered through the cursor, whatever the snapshot holds.
+                self.routed = c.event;
                 self.catch_up(c);
             }
             None => {
