@@ -141,6 +141,40 @@ async fn a_refusal_with_a_slow_owner_is_ephemeral_from_the_first_response() {
     let cb = fx.fake.callback(&sent, WAIT).await;
     assert_eq!(cb.body["type"], 5, "{}", cb.body);
     assert_eq!(flags(&cb.body) & 64, 0, "{}", cb.body);
+    // A member's command the core refuses after that public deferral: the refusal comes as
+    // a private follow-up and the public placeholder is deleted, never edited into public.
+    let sent = fx
+        .fake
+        .send_slash(&alice(), "ack", &[Opt::Str("concern", "C-99".into())])
+        .await;
+    let cb = fx.fake.callback(&sent, WAIT).await;
+    assert_eq!(flags(&cb.body) & 64, 0, "{}", cb.body);
+    let hook = format!("/webhooks/{APP_ID}/{}", sent.token);
+    let followup = fx
+        .fake
+        .next_request("the private refusal", WAIT, |r| {
+            r.method == "POST" && r.path.ends_with(&hook)
+        })
+        .await;
+    assert_eq!(followup.status, 200, "{}", followup.body);
+    assert_eq!(followup.body["flags"].as_u64().unwrap_or(0) & 64, 64);
+    assert!(followup.body["content"]
+        .as_str()
+        .unwrap_or("")
+        .contains("⚠️"));
+    let original = format!("{hook}/messages/@original");
+    let deleted = fx
+        .fake
+        .next_request("the placeholder deleted", WAIT, |r| {
+            r.method == "DELETE" && r.path.ends_with(&original)
+        })
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert!(!fx
+        .fake
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH" && r.path.ends_with(&original)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -232,6 +232,22 @@ impl Handler {
         }
     }
 
+    /// A private follow-up with the refusal, then the public placeholder deleted.
+    async fn refuse_after_public(&self, app: u64, token: &str, m: &Message) {
+        let followup = format!("/webhooks/{app}/{token}");
+        let sent = self
+            .rest
+            .send_json(Method::POST, &followup, Some(&message_json(m)))
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!("discord: a private refusal could not be sent: {e}");
+        }
+        let original = format!("/webhooks/{app}/{token}/messages/@original");
+        if let Err(e) = self.rest.send_json(Method::DELETE, &original, None).await {
+            tracing::warn!("discord: the public placeholder could not be deleted: {e}");
+        }
+    }
+
     /// Sends `command` to the core and answers the interaction with the reply: at once when
     /// the core answers within `[discord] answer_within_ms`, else deferred and edited in.
     /// `private`: the answer is for the invoker only (buttons and forms); a refusal always is.
@@ -269,6 +285,9 @@ impl Handler {
             m = m.ephemeral();
         }
         match deferred {
+            // A member's command the core refused, after a public placeholder: Discord cannot
+            // make the placeholder private, so it goes and the refusal follows privately.
+            Some(true) if !private && !reply.ok => self.refuse_after_public(app, token, &m).await,
             Some(true) => self.edit_original(app, token, &m).await,
             // The deferral itself did not go out in time: no original to edit.
             Some(false) => self.to_channel(id, &m).await,
@@ -342,12 +361,7 @@ impl Handler {
         // Suggestions show ids with their summaries: only for those who may command.
         let origin = origin_of(&ac.user, member_roles(ac.member.as_deref()));
         if !authorized(&self.config, &origin) {
-            self.callback(
-                ac.id.get(),
-                &ac.token,
-                json!({"type": 8, "data": {"choices": []}}),
-            )
-            .await;
+            // Decided before answering, so the order of a user's keystrokes is kept.
             let due = {
                 let mut seen = self.refused_lookups.lock().unwrap();
                 let key = origin.actor();
@@ -359,6 +373,12 @@ impl Handler {
                 }
                 due
             };
+            self.callback(
+                ac.id.get(),
+                &ac.token,
+                json!({"type": 8, "data": {"choices": []}}),
+            )
+            .await;
             if due {
                 // The core refuses it (the stranger may not command) and records the refusal.
                 let line = format!("/{} (autocomplete of {})", ac.data.name, focused.name);

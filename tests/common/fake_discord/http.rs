@@ -392,6 +392,16 @@ fn webhook(
                 (204, Value::Null, vec![])
             }
         }
+        ("DELETE", ["messages", mid]) => {
+            let mid = match (*mid, original) {
+                ("@original", Some(o)) => o,
+                (n, _) => n.parse().unwrap_or(0),
+            };
+            match st.messages.remove(&mid) {
+                Some(_) => (204, Value::Null, vec![]),
+                None => error(404, 10008, "Unknown Message"),
+            }
+        }
         (m @ ("PATCH" | "GET"), ["messages", mid]) => {
             let mid = match (*mid, original) {
                 ("@original", Some(o)) => o,
