@@ -97,6 +97,7 @@ async fn bridge(fake: &FakeDiscord) -> Vec<Duration> {
         &discord,
         credentials,
         CoreLink::Local(handle.clone()),
+        None,
         stop_rx,
     )
     .unwrap();

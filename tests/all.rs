@@ -18,11 +18,19 @@ mod diff;
 mod discord_bridge;
 mod discord_core;
 #[cfg(feature = "discord")]
+mod discord_failures;
+#[cfg(feature = "discord")]
 mod discord_fake;
 #[cfg(feature = "discord")]
 mod discord_message;
 #[cfg(feature = "discord")]
+mod discord_outbox;
+#[cfg(feature = "discord")]
 mod discord_rest;
+#[cfg(feature = "discord")]
+mod discord_setup;
+#[cfg(feature = "discord")]
+mod discord_strangers;
 mod docs;
 mod governance;
 mod grammar;

@@ -17,40 +17,40 @@ use serde_json::Value;
 use crate::common::fake_discord::*;
 use crate::common::*;
 
-const WAIT: Duration = Duration::from_secs(30);
-const REVIEWER_ROLE: u64 = 77;
-const CONCERNS: u64 = 9_000_000_000_000_001;
-const APPROVALS: u64 = 9_000_000_000_000_002;
-const UPDATES: u64 = 9_000_000_000_000_003;
-const HEALTH: u64 = 9_000_000_000_000_004;
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const REVIEWER_ROLE: u64 = 77;
+pub(crate) const CONCERNS: u64 = 9_000_000_000_000_001;
+pub(crate) const APPROVALS: u64 = 9_000_000_000_000_002;
+pub(crate) const UPDATES: u64 = 9_000_000_000_000_003;
+pub(crate) const HEALTH: u64 = 9_000_000_000_000_004;
 
-fn alice() -> Invoker {
+pub(crate) fn alice() -> Invoker {
     Invoker::member(4242, "alice", &[REVIEWER_ROLE, 5])
 }
 
-fn mallory() -> Invoker {
+pub(crate) fn mallory() -> Invoker {
     Invoker::member(6666, "mallory", &[5])
 }
 
-struct Fixture {
-    repo: Repo,
-    handle: Handle,
-    join: Option<std::thread::JoinHandle<()>>,
-    fake: FakeDiscord,
-    stop: tokio::sync::watch::Sender<bool>,
-    bridge: Option<discord::Bridge>,
+pub(crate) struct Fixture {
+    pub(crate) repo: Repo,
+    pub(crate) handle: Handle,
+    pub(crate) join: Option<std::thread::JoinHandle<()>>,
+    pub(crate) fake: FakeDiscord,
+    pub(crate) stop: tokio::sync::watch::Sender<bool>,
+    pub(crate) bridge: Option<discord::Bridge>,
 }
 
 #[derive(Default)]
-struct Setup {
-    webhook: bool,
-    answer_within_ms: Option<u64>,
-    followup_within_secs: Option<u64>,
-    coalesce_ms: Option<u64>,
-    fake: Options,
+pub(crate) struct Setup {
+    pub(crate) webhook: bool,
+    pub(crate) answer_within_ms: Option<u64>,
+    pub(crate) followup_within_secs: Option<u64>,
+    pub(crate) coalesce_ms: Option<u64>,
+    pub(crate) fake: Options,
 }
 
-fn config() -> DiscordConfig {
+pub(crate) fn config() -> DiscordConfig {
     DiscordConfig {
         enabled: true,
         guild_id: Some(Snowflake(GUILD_ID.to_string())),
@@ -67,7 +67,7 @@ fn config() -> DiscordConfig {
 }
 
 impl Fixture {
-    async fn start(setup: Setup) -> Fixture {
+    pub(crate) async fn start(setup: Setup) -> Fixture {
         let repo = Repo::new();
         let ws = repo.workspace();
         ws.init().expect("init");
@@ -100,6 +100,7 @@ impl Fixture {
             &discord,
             credentials,
             CoreLink::Local(handle.clone()),
+            Some(&ws.store_paths().db),
             stop_rx,
         )
         .expect("the bridge starts");
@@ -113,7 +114,7 @@ impl Fixture {
         }
     }
 
-    async fn submit(&self, origin: Origin, line: &str) -> overlord::protocol::Reply {
+    pub(crate) async fn submit(&self, origin: Origin, line: &str) -> overlord::protocol::Reply {
         self.handle
             .submit(
                 origin,
@@ -122,7 +123,7 @@ impl Fixture {
             .await
     }
 
-    async fn raise(&self, severity: &str, summary: &str) {
+    pub(crate) async fn raise(&self, severity: &str, summary: &str) {
         let r = self
             .submit(
                 agent("implementer-1"),
@@ -134,12 +135,12 @@ impl Fixture {
         assert!(r.ok, "{}", r.message);
     }
 
-    async fn state(&self) -> State {
+    pub(crate) async fn state(&self) -> State {
         self.handle.snapshot().await.expect("state")
     }
 
     /// Waits until `f` holds of the core's state.
-    async fn until(&self, what: &str, f: impl Fn(&State) -> bool) -> State {
+    pub(crate) async fn until(&self, what: &str, f: impl Fn(&State) -> bool) -> State {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let s = self.state().await;
@@ -154,14 +155,14 @@ impl Fixture {
         }
     }
 
-    async fn post_to(&self, channel: u64, what: &str) -> Recorded {
+    pub(crate) async fn post_to(&self, channel: u64, what: &str) -> Recorded {
         let route = format!("/channels/{channel}/messages");
         self.fake
             .next_request(what, WAIT, |r| r.method == "POST" && r.route() == route)
             .await
     }
 
-    fn audit(&self, file: &str) -> String {
+    pub(crate) fn audit(&self, file: &str) -> String {
         std::fs::read_to_string(self.repo.path().join(".overlord/audit").join(file))
             .unwrap_or_default()
     }
@@ -805,16 +806,16 @@ async fn post_id(fx: &Fixture, channel: u64) -> u64 {
     }
 }
 
-struct Child(std::process::Child);
+pub(crate) struct Child(pub(crate) std::process::Child);
 
 impl Child {
-    fn interrupt(&self) {
+    pub(crate) fn interrupt(&self) {
         let pid = rustix::process::Pid::from_child(&self.0);
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
     }
 
     /// Waits for the exit (up to 20 s), with what it wrote on stderr.
-    fn finish(mut self) -> (Option<i32>, String) {
+    pub(crate) fn finish(mut self) -> (Option<i32>, String) {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.0.try_wait().unwrap() {
@@ -841,7 +842,7 @@ impl Drop for Child {
     }
 }
 
-fn spawn(repo: &Repo, args: &[&str], env: &[(&str, String)]) -> Child {
+pub(crate) fn spawn(repo: &Repo, args: &[&str], env: &[(&str, String)]) -> Child {
     let mut cmd = bin();
     cmd.args(args)
         .current_dir(repo.path())
@@ -857,7 +858,7 @@ fn spawn(repo: &Repo, args: &[&str], env: &[(&str, String)]) -> Child {
 
 /// A repository with a `[discord]` section (`extra` lines added), a fake Discord, and the
 /// environment that points the binary at it.
-async fn processes(extra: &str) -> (Repo, FakeDiscord, Vec<(&'static str, String)>) {
+pub(crate) async fn processes(extra: &str) -> (Repo, FakeDiscord, Vec<(&'static str, String)>) {
     let repo = Repo::new();
     repo.workspace().init().unwrap();
     repo.write(

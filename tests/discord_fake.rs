@@ -420,12 +420,12 @@ async fn application_user_and_gateway_answers_parse_and_unknown_routes_are_recor
     assert!(fake.unexpected().is_empty());
 
     let channel = serenity::all::ChannelId::new(5);
-    assert!(bot.http.get_channel(channel).await.is_err());
+    assert!(bot.http.get_channel_webhooks(channel).await.is_err());
     let unexpected = fake.unexpected();
     assert_eq!(unexpected.len(), 1);
     assert_eq!(
         (unexpected[0].method.as_str(), unexpected[0].route()),
-        ("GET", "/channels/5")
+        ("GET", "/channels/5/webhooks")
     );
 }
 

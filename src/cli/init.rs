@@ -20,6 +20,9 @@ pub(super) fn init(repo: &Option<PathBuf>, json: bool) -> Outcome {
             println!("  created {c}");
         }
         println!("Next: overlord-tui plan import PLAN.json, then overlord-tui status");
+        println!(
+            "Discord (optional): fill in the commented [discord] section of .overlord/config.toml, then overlord-tui discord --check"
+        );
     }
     Ok(())
 }

@@ -169,7 +169,12 @@ pub enum Sub {
     /// console or `run` that owns this repository through its socket; the bot token comes from
     /// $OVERLORD_DISCORD_TOKEN (see docs/discord.md)
     #[cfg(feature = "discord")]
-    Discord,
+    Discord {
+        /// Check the [discord] configuration and the token against Discord's API (server,
+        /// roles, channels, the bot's permissions), print what is wrong, and exit
+        #[arg(long)]
+        check: bool,
+    },
     /// Save: merge every finished task branch into the integration branch, run the gate, and
     /// on pass fast-forward main and tag a checkpoint (progress on stderr)
     Save {
@@ -296,7 +301,7 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Serve => serve::serve(&repo, false),
         Sub::Run => serve::serve(&repo, true),
         #[cfg(feature = "discord")]
-        Sub::Discord => discord::discord(&repo),
+        Sub::Discord { check } => discord::discord(&repo, check),
         Sub::Save { json } => save::save(&repo, json),
         Sub::Rollback(args) => save::rollback(&repo, args),
         Sub::Qa(args) => qa::qa(&repo, args),

@@ -162,7 +162,7 @@ where
             stop_rx.clone(),
         ));
         #[cfg(feature = "discord")]
-        let bridge = discord_in_process(&config, &handle, stop_rx.clone());
+        let bridge = discord_in_process(&config, &ws, &handle, stop_rx.clone());
         let outcome = front(Owner {
             handle: handle.clone(),
             ws: ws.clone(),
@@ -222,6 +222,7 @@ pub(super) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 #[cfg(feature = "discord")]
 fn discord_in_process(
     config: &Config,
+    ws: &Workspace,
     handle: &Handle,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Option<crate::discord::Bridge> {
@@ -233,12 +234,47 @@ fn discord_in_process(
             &config.discord,
             c,
             crate::discord::link::CoreLink::Local(handle.clone()),
+            Some(&ws.store_paths().db),
             stop,
         )
     });
     match started {
         Ok(b) => {
             tracing::info!(mode = ?b.mode, "discord: the bridge runs in this process");
+            // A bridge that stopped for good (an invalid token) is a concern for the human:
+            // the console keeps running, the Discord side is deaf until fixed.
+            let mut failed = b.failed.clone();
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let reason = loop {
+                    if let Some(e) = failed.borrow_and_update().clone() {
+                        break e;
+                    }
+                    if failed.changed().await.is_err() {
+                        return;
+                    }
+                };
+                let draft = crate::protocol::ConcernDraft {
+                    from: None,
+                    to: Some(crate::protocol::model::Role::Human),
+                    severity: crate::protocol::model::Severity::Critical,
+                    category: "discord_bridge".to_string(),
+                    summary: format!("the Discord bridge stopped: {reason}"),
+                    details: Some(
+                        "slash commands and buttons get no answer and alerts are refused until the owner is restarted with a valid token (docs/discord.md; `overlord-tui discord --check` tells what is wrong)".into(),
+                    ),
+                    task: None,
+                };
+                let r = handle
+                    .submit(
+                        crate::protocol::Origin::System,
+                        crate::protocol::Command::RaiseConcern(draft),
+                    )
+                    .await;
+                if !r.ok {
+                    tracing::warn!("discord: cannot raise the bridge's concern: {}", r.message);
+                }
+            });
             Some(b)
         }
         Err(e) => {

@@ -28,7 +28,7 @@ use serenity::all::{
 use super::alerts::reply_message;
 use super::link::{CoreLink, Feed};
 use super::message::{clip, Message};
-use super::rest::{ApiBase, BotToken, Rest};
+use super::rest::{ApiBase, BotToken, Rest, RestError};
 use super::slash;
 use crate::config::DiscordConfig;
 use crate::protocol::model::{ConcernId, Role};
@@ -52,6 +52,25 @@ pub struct Handler {
     state: Arc<Mutex<State>>,
     /// Operations started from Discord, by id.
     awaiting: Arc<Mutex<HashMap<u64, Awaiting>>>,
+    /// When each interaction arrived and in which channel (its 3 seconds run from there).
+    received: Arc<Mutex<HashMap<u64, (Instant, u64)>>>,
+    /// When a stranger's autocomplete was last refused in the audit trail, by user id (one
+    /// record a minute, not one per keystroke).
+    refused_lookups: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+/// Discord's 3 seconds for an interaction's first response, less a margin for the trip.
+const ANSWER_BUDGET: Duration = Duration::from_millis(2_600);
+
+/// How often a stranger's refused autocomplete is recorded.
+const LOOKUP_AUDIT_EVERY: Duration = Duration::from_secs(60);
+
+/// Whether `[discord]` lets this origin command Overlord (the core decides the same way).
+fn authorized(config: &DiscordConfig, origin: &Origin) -> bool {
+    match origin {
+        Origin::Discord { user_id, roles, .. } => config.authorizes(user_id, roles),
+        _ => false,
+    }
 }
 
 fn origin_of(user: &User, roles: Vec<String>) -> Origin {
@@ -129,19 +148,77 @@ impl Handler {
             config: Arc::new(config),
             state: Arc::new(Mutex::new(State::default())),
             awaiting: Arc::new(Mutex::new(HashMap::new())),
+            received: Arc::new(Mutex::new(HashMap::new())),
+            refused_lookups: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    async fn callback(&self, id: u64, token: &str, body: Value) {
+    fn arrived(&self, id: u64, channel: u64) {
+        let mut r = self.received.lock().unwrap();
+        r.retain(|_, (at, _)| at.elapsed() < Duration::from_secs(60));
+        r.insert(id, (Instant::now(), channel));
+    }
+
+    /// The first response to interaction `id`, within Discord's 3 seconds: a 429 is waited
+    /// out only while the retry still lands in time. False when it could not be given.
+    async fn callback(&self, id: u64, token: &str, body: Value) -> bool {
         let route = format!("/interactions/{id}/{token}/callback");
-        if let Err(e) = self.rest.send_json(Method::POST, &route, Some(&body)).await {
-            tracing::warn!("discord: an interaction answer failed: {e}");
+        let since = self
+            .received
+            .lock()
+            .unwrap()
+            .get(&id)
+            .map(|(at, _)| *at)
+            .unwrap_or_else(Instant::now);
+        let once = self.rest.once();
+        loop {
+            let left = ANSWER_BUDGET.saturating_sub(since.elapsed());
+            let sent =
+                tokio::time::timeout(left, once.send_json(Method::POST, &route, Some(&body)));
+            match sent.await {
+                Ok(Ok(_)) => return true,
+                Ok(Err(RestError::RateLimited { retry_after, .. }))
+                    if since.elapsed() + retry_after < ANSWER_BUDGET =>
+                {
+                    tokio::time::sleep(retry_after).await
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!("discord: an interaction answer failed: {e}");
+                    return false;
+                }
+                Err(_) => {
+                    tracing::warn!("discord: an interaction answer did not go out within 3 s");
+                    return false;
+                }
+            }
         }
     }
 
+    /// Answers an interaction; when Discord's 3 seconds ran out (429s on the answer), a
+    /// public answer goes to the interaction's channel instead.
     async fn answer(&self, id: u64, token: &str, m: &Message) {
-        self.callback(id, token, json!({"type": 4, "data": message_json(m)}))
-            .await;
+        if self
+            .callback(id, token, json!({"type": 4, "data": message_json(m)}))
+            .await
+        {
+            return;
+        }
+        self.to_channel(id, m).await;
+    }
+
+    /// The fallback when an interaction can no longer be answered: a public message in its
+    /// channel. A private answer is not made public: it is only logged as lost.
+    async fn to_channel(&self, id: u64, m: &Message) {
+        if m.flags.unwrap_or(0) & super::message::EPHEMERAL != 0 {
+            tracing::warn!("discord: a private answer could not be given in time");
+            return;
+        }
+        let channel = self.received.lock().unwrap().get(&id).map(|(_, c)| *c);
+        if let Some(channel) = channel {
+            if let Err(e) = self.rest.post_channel_message(channel, m).await {
+                tracing::warn!("discord: the answer could not be posted to its channel: {e}");
+            }
+        }
     }
 
     async fn edit_original(&self, app: u64, token: &str, m: &Message) {
@@ -155,6 +232,22 @@ impl Handler {
         }
     }
 
+    /// A private follow-up with the refusal, then the public placeholder deleted.
+    async fn refuse_after_public(&self, app: u64, token: &str, m: &Message) {
+        let followup = format!("/webhooks/{app}/{token}");
+        let sent = self
+            .rest
+            .send_json(Method::POST, &followup, Some(&message_json(m)))
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!("discord: a private refusal could not be sent: {e}");
+        }
+        let original = format!("/webhooks/{app}/{token}/messages/@original");
+        if let Err(e) = self.rest.send_json(Method::DELETE, &original, None).await {
+            tracing::warn!("discord: the public placeholder could not be deleted: {e}");
+        }
+    }
+
     /// Sends `command` to the core and answers the interaction with the reply: at once when
     /// the core answers within `[discord] answer_within_ms`, else deferred and edited in.
     /// `private`: the answer is for the invoker only (buttons and forms); a refusal always is.
@@ -165,33 +258,40 @@ impl Handler {
         command: Command,
         private: bool,
     ) {
+        let within = Duration::from_millis(self.config.answer_within_ms);
+        // A refusal must be private from the first response: Discord cannot make a public
+        // placeholder ephemeral afterwards. Who is refused is known before asking the core.
+        let private = private || !authorized(&self.config, &origin);
         let submit = self.link.submit(origin, command);
         tokio::pin!(submit);
-        let within = Duration::from_millis(self.config.answer_within_ms);
         // 0: defer every interaction.
         let quick = match within.is_zero() {
             true => None,
             false => tokio::time::timeout(within, &mut submit).await.ok(),
         };
         let (reply, deferred) = match quick {
-            Some(r) => (r, false),
+            Some(r) => (r, None),
             None => {
                 let mut defer = json!({"type": 5});
                 if private {
                     defer["data"] = json!({"flags": super::message::EPHEMERAL});
                 }
-                self.callback(id, token, defer).await;
-                (submit.await, true)
+                let ok = self.callback(id, token, defer).await;
+                (submit.await, Some(ok))
             }
         };
         let mut m = reply_message(&reply);
         if private || !reply.ok {
             m = m.ephemeral();
         }
-        if deferred {
-            self.edit_original(app, token, &m).await;
-        } else {
-            self.answer(id, token, &m).await;
+        match deferred {
+            // A member's command the core refused, after a public placeholder: Discord cannot
+            // make the placeholder private, so it goes and the refusal follows privately.
+            Some(true) if !private && !reply.ok => self.refuse_after_public(app, token, &m).await,
+            Some(true) => self.edit_original(app, token, &m).await,
+            // The deferral itself did not go out in time: no original to edit.
+            Some(false) => self.to_channel(id, &m).await,
+            None => self.answer(id, token, &m).await,
         }
         // A Save or rollback goes on after its "started": follow up when it ends.
         if let ReplyData::Operation(op) = &reply.data {
@@ -258,6 +358,44 @@ impl Handler {
         let Some(focused) = ac.data.autocomplete() else {
             return;
         };
+        // Suggestions show ids with their summaries: only for those who may command.
+        let origin = origin_of(&ac.user, member_roles(ac.member.as_deref()));
+        if !authorized(&self.config, &origin) {
+            // Decided before answering, so the order of a user's keystrokes is kept.
+            let due = {
+                let mut seen = self.refused_lookups.lock().unwrap();
+                let key = origin.actor();
+                let due = seen
+                    .get(&key)
+                    .is_none_or(|at| at.elapsed() >= LOOKUP_AUDIT_EVERY);
+                if due {
+                    seen.insert(key, Instant::now());
+                }
+                due
+            };
+            self.callback(
+                ac.id.get(),
+                &ac.token,
+                json!({"type": 8, "data": {"choices": []}}),
+            )
+            .await;
+            if due {
+                // The core refuses it (the stranger may not command) and records the refusal.
+                let line = format!("/{} (autocomplete of {})", ac.data.name, focused.name);
+                let _ = self
+                    .link
+                    .submit(
+                        origin,
+                        Command::Malformed {
+                            line,
+                            error: "autocomplete is only for those who may command Overlord".into(),
+                            suggestion: None,
+                        },
+                    )
+                    .await;
+            }
+            return;
+        }
         let kind = slash::command(&ac.data.name)
             .and_then(|c| c.options.into_iter().find(|o| o.name == focused.name))
             .and_then(|o| o.autocomplete);
@@ -330,7 +468,8 @@ impl Handler {
                     &format!("Resolve {target}"),
                     &[("note", "How was it resolved? (optional)", false, None)],
                 );
-                return self.callback(id, &token, body).await;
+                self.callback(id, &token, body).await;
+                return;
             }
             "reject" => {
                 let body = Handler::modal(
@@ -338,7 +477,8 @@ impl Handler {
                     &format!("Reject {target}"),
                     &[("reason", "Why? The author regenerates with it", true, None)],
                 );
-                return self.callback(id, &token, body).await;
+                self.callback(id, &token, body).await;
+                return;
             }
             "assign" => {
                 let body = Handler::modal(
@@ -349,7 +489,8 @@ impl Handler {
                         ("text", "Instructions", true, None),
                     ],
                 );
-                return self.callback(id, &token, body).await;
+                self.callback(id, &token, body).await;
+                return;
             }
             _ => {
                 let m = Message::text(format!("⚠️ unknown button {custom:?}")).ephemeral();
@@ -515,6 +656,14 @@ impl EventHandler for Handler {
     async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
         // Each on its own task: a slow core never holds up the next interaction.
         let me = self.clone();
+        match &interaction {
+            Interaction::Command(c) | Interaction::Autocomplete(c) => {
+                me.arrived(c.id.get(), c.channel_id.get())
+            }
+            Interaction::Component(b) => me.arrived(b.id.get(), b.channel_id.get()),
+            Interaction::Modal(m) => me.arrived(m.id.get(), m.channel_id.get()),
+            _ => {}
+        }
         tokio::spawn(async move {
             match interaction {
                 Interaction::Command(c) => me.on_command(c).await,
@@ -527,20 +676,40 @@ impl EventHandler for Handler {
     }
 }
 
-/// Starts the gateway client; returns when it stops (or fails to start).
+/// Why the bridge stopped for good when Discord refuses the token: names the variable.
+pub fn token_refused(token_env: &str, how: &str) -> String {
+    format!(
+        "Discord refused the bot token in ${token_env} ({how}): the token is invalid or was reset; \
+         put the bot's current token (Developer Portal → Bot → Reset Token) in ${token_env}"
+    )
+}
+
+/// Starts the gateway client; returns when it stops (or fails to start). An error means the
+/// bridge cannot take slash commands any more (an invalid token above all): the caller makes
+/// it loud.
 pub async fn run_gateway(
     base: &ApiBase,
     token: &BotToken,
+    token_env: &str,
     handler: Handler,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let http = super::rest::serenity_http(base, token).build();
+    // serenity asks `GET /gateway` itself, but on a 401 it falls back to the public gateway
+    // host and retries for ever: ask first, and stop on a refused token.
+    match handler.rest.send_json(Method::GET, "/gateway", None).await {
+        Err(RestError::Unauthorized { .. }) => {
+            return Err(token_refused(token_env, "401 Unauthorized on GET /gateway"))
+        }
+        Err(e) => tracing::warn!("discord: GET /gateway failed ({e}); the client tries again"),
+        Ok(_) => {}
+    }
+    let http = serenity_http(base, token).build();
     let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
         .event_handler(handler)
         .await
         .map_err(|e| format!("cannot start the Discord client: {e}"))?;
     let shards = client.shard_manager.clone();
-    tokio::spawn(async move {
+    let stopping = tokio::spawn(async move {
         while shutdown.changed().await.is_ok() {
             if *shutdown.borrow() {
                 break;
@@ -548,8 +717,26 @@ pub async fn run_gateway(
         }
         shards.shutdown_all().await;
     });
-    client
-        .start()
-        .await
-        .map_err(|e| format!("the Discord gateway stopped: {e}"))
+    let r = client.start().await;
+    stopping.abort();
+    r.map_err(|e| match e {
+        serenity::Error::Gateway(serenity::gateway::GatewayError::InvalidAuthentication) => {
+            token_refused(token_env, "gateway closed with 4004, authentication failed")
+        }
+        e => format!("the Discord gateway stopped: {e}"),
+    })
+}
+
+/// serenity's HTTP client builder for `base`: plain for Discord; for an override, the override
+/// as serenity's proxy with serenity's rate limiter off, because serenity ignores the proxy
+/// otherwise (serenity issue #1739). Without its rate limiter serenity fails a 429 instead of
+/// waiting (and reports it as a JSON decoding error): whatever must survive a 429 goes through
+/// [`super::Rest`]. Add `.application_id(…)` before `.build()` to register commands before READY.
+pub fn serenity_http(base: &ApiBase, token: &BotToken) -> serenity::http::HttpBuilder {
+    let builder = serenity::http::HttpBuilder::new(token.expose());
+    if base.is_discord() {
+        builder
+    } else {
+        builder.proxy(base.origin()).ratelimiter_disabled(true)
+    }
 }

@@ -13,19 +13,24 @@
 
 pub mod alerts;
 pub mod bot;
+pub mod check;
 pub mod link;
 pub mod message;
 pub mod outbox;
 pub mod rest;
 pub mod slash;
 
+pub use bot::serenity_http;
 pub use message::{ActionRow, Button, ButtonStyle, Embed, EmbedField, EmbedFooter, Message};
-pub use rest::{serenity_http, ApiBase, Auth, BotToken, Rest, RestError, RetryPolicy, WebhookUrl};
+pub use rest::{ApiBase, Auth, BotToken, Rest, RestError, RetryPolicy, WebhookUrl};
 
 /// A running bridge: the outbox's counts, and the tasks to wait for.
 pub struct Bridge {
     pub counts: tokio::sync::watch::Receiver<outbox::Counts>,
     pub mode: Mode,
+    /// Why the bridge stopped taking commands for good (Discord refused the token, the
+    /// gateway gave up): `overlord-tui discord` exits with it, the owner raises a concern.
+    pub failed: tokio::sync::watch::Receiver<Option<String>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -39,6 +44,19 @@ pub enum Mode {
 }
 
 impl Bridge {
+    /// Resolves with the reason once the bridge failed for good (never, while it works).
+    pub async fn failure(&self) -> String {
+        let mut rx = self.failed.clone();
+        loop {
+            if let Some(e) = rx.borrow_and_update().clone() {
+                return e;
+            }
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
     /// Waits for the bridge's tasks (after the shutdown signal).
     pub async fn join(self) {
         for t in self.tasks {
@@ -90,13 +108,25 @@ pub fn credentials(config: &crate::config::DiscordConfig) -> Result<Credentials,
 }
 
 /// Starts the bridge: with a bot token, the bot and its alerts; with only a webhook, alerts
-/// through the webhook.
+/// through the webhook. `store`: the audit store's file, where the bridge keeps its ledger.
 pub fn start(
     config: &crate::config::DiscordConfig,
     credentials: Credentials,
     link: link::CoreLink,
+    store: Option<&std::path::Path>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Bridge, String> {
+    // The ledger (delivery cursor, message links) lives in the audit store's file; without
+    // it the bridge still runs, but cannot catch up after a restart.
+    let ledger = |db: &std::path::Path| match crate::store::bridge::Ledger::open(db) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!(
+                "discord: no ledger, alerts missed while away will not be caught up: {e}"
+            );
+            None
+        }
+    };
     let Credentials {
         base,
         token,
@@ -109,6 +139,7 @@ pub fn start(
         ..RetryPolicy::default()
     };
     let mut tasks = Vec::new();
+    let (failed_tx, failed) = tokio::sync::watch::channel(None);
     let (mode, counts) = if let Some(token) = token {
         let rest = Rest::with_policy(base.clone(), Auth::Bot(token.clone()), policy)
             .map_err(|e| e.to_string())?;
@@ -118,6 +149,7 @@ pub fn start(
             link.clone(),
             coalesce,
             config.daily_summary_at,
+            store.and_then(ledger),
         );
         tasks.push(tokio::spawn(outbox.run(link.subscribe(), shutdown.clone())));
         let handler = bot::Handler::new(rest, link.clone(), config.clone());
@@ -125,9 +157,11 @@ pub fn start(
             handler.clone().follow(link.subscribe(), shutdown.clone()),
         ));
         let shutdown = shutdown.clone();
+        let token_env = config.token_env.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = bot::run_gateway(&base, &token, handler, shutdown).await {
+            if let Err(e) = bot::run_gateway(&base, &token, &token_env, handler, shutdown).await {
                 tracing::error!("discord: {e}");
+                let _ = failed_tx.send(Some(e));
             }
         }));
         (Mode::Bot, counts)
@@ -139,6 +173,7 @@ pub fn start(
             link.clone(),
             coalesce,
             config.daily_summary_at,
+            store.and_then(ledger),
         );
         tasks.push(tokio::spawn(outbox.run(link.subscribe(), shutdown)));
         (Mode::Webhook, counts)
@@ -151,6 +186,7 @@ pub fn start(
     Ok(Bridge {
         counts,
         mode,
+        failed,
         tasks,
     })
 }

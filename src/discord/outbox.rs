@@ -9,6 +9,15 @@
 //! With a bot, the message that shows a concern is recorded on it in the core (`/link`, as
 //! the system) and edited as the concern's status moves. With only a webhook, everything goes
 //! to the webhook's channel, without buttons (webhooks cannot carry them).
+//!
+//! The outbox is durable: what must reach Discord is derived from the audit trail. The
+//! bridge's ledger in the store ([`crate::store::bridge`]) holds the last event whose alerts
+//! were delivered and the message of every concern and approval. On start (and after a gap,
+//! such as the owner being away) the events after the cursor are read from the store and
+//! routed again, coalesced into one flush; what already has a message is not posted twice, and
+//! an approval decided after a restart edits the message recorded for it. Before the bridge
+//! ever ran on a store there is no cursor: the open concerns and pending approvals that have
+//! no message yet are posted.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
@@ -21,9 +30,10 @@ use super::link::{CoreLink, Feed};
 use super::message::Message;
 use super::rest::{Rest, RestError, WebhookUrl};
 use crate::config::{DiscordChannels, TimeOfDay};
-use crate::protocol::model::{ApprovalId, ConcernId};
+use crate::protocol::model::{ApprovalId, ConcernId, ConcernStatus};
 use crate::protocol::report::StatusReport;
 use crate::protocol::{Command, Origin, State};
+use crate::store::bridge::{Cursor, Ledger, LinkKind};
 
 /// Where alerts go.
 #[derive(Debug, Clone)]
@@ -48,11 +58,21 @@ pub struct Outbox {
     coalesce: Duration,
     daily_at: Option<TimeOfDay>,
     state: State,
-    pending: VecDeque<Alert>,
-    /// Messages posted for concerns whose `/link` event has not come back yet.
+    /// What is to be delivered, each with the event it came from.
+    pending: VecDeque<(u64, Alert)>,
+    /// Messages posted for concerns (from the ledger, and those whose `/link` event has not
+    /// come back yet).
     posted_concerns: HashMap<ConcernId, u64>,
-    /// Messages posted for approvals (kept here: the core has no field for them).
+    /// Messages posted for approvals (the ledger's copy: the core has no field for them).
     approvals: HashMap<ApprovalId, u64>,
+    /// The bridge's ledger in the store (none in the demo).
+    ledger: Option<Ledger>,
+    /// The last event routed into `pending` (or found to need nothing).
+    routed: u64,
+    /// The delivery cursor as stored (`None`: none stored yet).
+    cursor: Option<Cursor>,
+    /// (event, record) of the events read back from the store, for the cursor's record mark.
+    marks: VecDeque<(u64, u64)>,
     counts: watch::Sender<Counts>,
     /// The longest `retry_after` Discord asked for in the last flush (the next attempt waits
     /// at least that long).
@@ -82,8 +102,28 @@ impl Outbox {
         link: CoreLink,
         coalesce: Duration,
         daily_at: Option<TimeOfDay>,
+        ledger: Option<Ledger>,
     ) -> (Outbox, watch::Receiver<Counts>) {
         let (counts, rx) = watch::channel(Counts::default());
+        let links = |kind| {
+            ledger
+                .as_ref()
+                .map(|l: &Ledger| {
+                    l.links(kind).unwrap_or_else(|e| {
+                        tracing::warn!("discord: {e}");
+                        HashMap::new()
+                    })
+                })
+                .unwrap_or_default()
+        };
+        let posted_concerns = links(LinkKind::Concern)
+            .into_iter()
+            .filter_map(|(id, m)| Some((id.parse().ok()?, m)))
+            .collect();
+        let approvals = links(LinkKind::Approval)
+            .into_iter()
+            .filter_map(|(id, m)| Some((id.parse().ok()?, m)))
+            .collect();
         (
             Outbox {
                 rest,
@@ -93,8 +133,12 @@ impl Outbox {
                 daily_at,
                 state: State::default(),
                 pending: VecDeque::new(),
-                posted_concerns: HashMap::new(),
-                approvals: HashMap::new(),
+                posted_concerns,
+                approvals,
+                ledger,
+                routed: 0,
+                cursor: None,
+                marks: VecDeque::new(),
                 counts,
                 hold: Duration::ZERO,
             },
@@ -161,7 +205,9 @@ impl Outbox {
             Ok(s) => self.state = s,
             Err(e) => tracing::warn!("discord: no snapshot of the core yet: {e}"),
         }
-        let mut due: Option<Instant> = None;
+        self.start_catch_up();
+        let mut due: Option<Instant> =
+            (!self.pending.is_empty()).then(|| Instant::now() + self.coalesce);
         let mut backoff = Duration::from_secs(1);
         let mut daily = self.next_daily();
         loop {
@@ -173,9 +219,10 @@ impl Outbox {
                         // Every event of the feed is routed once. One a snapshot already
                         // holds (taken after the subscription began) is routed without being
                         // applied again.
-                        if e.seq > self.state.last_event_seq + 1 && self.state.last_event_seq > 0 {
-                            // Missed events: what they changed is in a snapshot; alerts for
-                            // them are not reconstructed (later edits still follow).
+                        if e.seq > self.state.last_event_seq + 1 {
+                            // Missed events (or no snapshot yet: the owner was away at
+                            // start): the snapshot has what they changed, and their alerts
+                            // are read back from the store.
                             self.resync().await;
                         }
                         if e.seq > self.state.last_event_seq {
@@ -185,17 +232,28 @@ impl Outbox {
                         if let crate::protocol::EventKind::ConcernMessageLinked { id, .. } = &e.kind {
                             self.posted_concerns.remove(id);
                         }
-                        let routed = alerts::route(&e, &self.state);
-                        if !routed.is_empty() {
-                            self.pending.extend(routed);
+                        // An event read back from the store already was routed.
+                        if e.seq > self.routed {
+                            self.routed = e.seq;
+                            let routed = alerts::route(&e, &self.state);
+                            self.pending.extend(routed.into_iter().map(|a| (e.seq, a)));
+                        }
+                        if !self.pending.is_empty() {
                             due.get_or_insert_with(|| Instant::now() + self.coalesce);
                         }
                     }
-                    Some(Feed::Gap) => self.resync().await,
+                    Some(Feed::Gap) => {
+                        self.resync().await;
+                        if !self.pending.is_empty() {
+                            due.get_or_insert_with(|| Instant::now() + self.coalesce);
+                        }
+                    }
                     None => break,
                 },
                 _ = tokio::time::sleep_until(wake), if due.is_some() => {
-                    if self.flush().await {
+                    let ok = self.flush().await;
+                    self.advance_cursor();
+                    if ok {
                         due = None;
                         backoff = Duration::from_secs(1);
                     } else {
@@ -218,12 +276,130 @@ impl Outbox {
         if !self.pending.is_empty() {
             self.flush().await;
         }
+        self.advance_cursor();
     }
 
     async fn resync(&mut self) {
         match self.link.snapshot().await {
-            Ok(s) => self.state = s,
+            Ok(s) => {
+                self.state = s;
+                let from = Cursor {
+                    event: self.routed,
+                    record: self.cursor.map(|c| c.record).unwrap_or(0),
+                };
+                self.catch_up(from);
+            }
             Err(e) => tracing::warn!("discord: cannot take a snapshot of the core: {e}"),
+        }
+    }
+
+    /// At start: the events after the stored cursor are routed again; before the bridge ever
+    /// ran on this store, what is open and has no message yet is posted.
+    fn start_catch_up(&mut self) {
+        let through = self.state.last_event_seq;
+        let stored = match self.ledger.as_ref().map(Ledger::cursor) {
+            // No ledger (the demo): the feed is routed as it comes.
+            None => return,
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                tracing::warn!("discord: {e}; starting from the open concerns and approvals");
+                None
+            }
+        };
+        match stored {
+            Some(c) => {
+                self.cursor = Some(c);
+                // Delivered through the cursor, whatever the snapshot holds.
+                self.routed = c.event;
+                self.catch_up(c);
+            }
+            None => {
+                self.routed = through;
+                for c in self.state.concerns.values() {
+                    if c.status != ConcernStatus::Resolved
+                        && c.discord_message_id.is_none()
+                        && !self.posted_concerns.contains_key(&c.id)
+                    {
+                        self.pending.push_back((through, Alert::PostConcern(c.id)));
+                    }
+                }
+                for a in self.state.approvals.values() {
+                    if a.decision.is_none() && !self.approvals.contains_key(&a.id) {
+                        self.pending.push_back((through, Alert::PostApproval(a.id)));
+                    }
+                }
+                if self.pending.is_empty() {
+                    self.advance_cursor();
+                }
+            }
+        }
+    }
+
+    /// Routes the events after `from` up to the state's last one, read from the store.
+    fn catch_up(&mut self, from: Cursor) {
+        let through = self.state.last_event_seq;
+        let Some(ledger) = &self.ledger else {
+            self.routed = self.routed.max(through);
+            return;
+        };
+        let events = match ledger.events_after(from, through) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!("discord: cannot read the missed events: {e}");
+                self.routed = self.routed.max(through);
+                return;
+            }
+        };
+        if !events.is_empty() {
+            tracing::info!(
+                events = events.len(),
+                from = from.event,
+                "discord: catching up with the audit trail"
+            );
+        }
+        for (record, e) in events {
+            self.marks.push_back((e.seq, record));
+            self.routed = self.routed.max(e.seq);
+            let routed = alerts::route(&e, &self.state);
+            self.pending.extend(routed.into_iter().map(|a| (e.seq, a)));
+        }
+        self.routed = self.routed.max(through);
+    }
+
+    /// Moves the stored cursor to the last event all of whose alerts were delivered.
+    fn advance_cursor(&mut self) {
+        let Some(ledger) = &self.ledger else {
+            return;
+        };
+        let event = match self.pending.iter().map(|(s, _)| *s).min() {
+            Some(first) => first.saturating_sub(1),
+            None => self.routed,
+        };
+        let stored = self.cursor;
+        let mut record = stored.map(|c| c.record).unwrap_or(0);
+        while let Some(&(e, r)) = self.marks.front() {
+            if e > event {
+                break;
+            }
+            record = record.max(r);
+            self.marks.pop_front();
+        }
+        let next = Cursor { event, record };
+        // Never backwards, and written only when it moves.
+        if stored.is_some_and(|c| c == next || c.event > event) {
+            return;
+        }
+        match ledger.set_cursor(next) {
+            Ok(()) => self.cursor = Some(next),
+            Err(e) => tracing::warn!("discord: cannot record what was delivered: {e}"),
+        }
+    }
+
+    fn remember(&self, kind: LinkKind, id: &str, mid: u64) {
+        if let Some(l) = &self.ledger {
+            if let Err(e) = l.link(kind, id, mid) {
+                tracing::warn!("discord: cannot record the message of {id}: {e}");
+            }
         }
     }
 
@@ -256,7 +432,8 @@ impl Outbox {
     /// Posts and edits what is queued. False when something failed for now (it stays queued).
     async fn flush(&mut self) -> bool {
         self.hold = Duration::ZERO;
-        let work: Vec<Alert> = self.pending.drain(..).collect();
+        let first = self.pending.iter().map(|(s, _)| *s).min().unwrap_or(0);
+        let work: Vec<Alert> = self.pending.drain(..).map(|(_, a)| a).collect();
         let mut retry: Vec<Alert> = Vec::new();
 
         // New concerns, several to a message, in the order raised.
@@ -301,6 +478,7 @@ impl Outbox {
                         self.count(|c| c.posted += 1);
                         for id in group {
                             self.posted_concerns.insert(*id, mid);
+                            self.remember(LinkKind::Concern, &id.to_string(), mid);
                         }
                         self.link_concerns(group.to_vec(), mid);
                     }
@@ -353,6 +531,7 @@ impl Outbox {
                     Ok(mid) => {
                         self.count(|c| c.posted += 1);
                         self.approvals.insert(id, mid);
+                        self.remember(LinkKind::Approval, &id.to_string(), mid);
                     }
                     Err(e) => self.failed(&e, [Alert::PostApproval(id)], &mut retry),
                 }
@@ -398,7 +577,8 @@ impl Outbox {
         }
 
         let ok = retry.is_empty();
-        self.pending.extend(retry);
+        // What goes again keeps the batch's first event: the cursor stays before it.
+        self.pending.extend(retry.into_iter().map(|a| (first, a)));
         ok
     }
 

@@ -237,6 +237,11 @@ impl WebhookUrl {
         WebhookUrl::new(id, token)
     }
 
+    /// The token part (a secret: for building a route that is scrubbed like any other).
+    pub(crate) fn token(&self) -> &str {
+        &self.token
+    }
+
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -389,6 +394,19 @@ impl Rest {
 
     pub fn base(&self) -> &ApiBase {
         &self.base
+    }
+
+    /// The same client without retries: the caller decides whether a 429's wait still fits
+    /// (an interaction's 3 seconds).
+    pub fn once(&self) -> Rest {
+        Rest {
+            policy: RetryPolicy {
+                max_rate_limit_retries: 0,
+                max_server_retries: 0,
+                ..self.policy
+            },
+            ..self.clone()
+        }
     }
 
     /// `POST /channels/{channel}/messages`; returns the new message's id.
@@ -771,18 +789,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
-}
-
-/// serenity's HTTP client builder for `base`: plain for Discord; for an override, the override
-/// as serenity's proxy with serenity's rate limiter off, because serenity ignores the proxy
-/// otherwise (serenity issue #1739). Without its rate limiter serenity fails a 429 instead of
-/// waiting (and reports it as a JSON decoding error): whatever must survive a 429 goes through
-/// [`Rest`]. Add `.application_id(…)` before `.build()` to register commands before READY.
-pub fn serenity_http(base: &ApiBase, token: &BotToken) -> serenity::http::HttpBuilder {
-    let builder = serenity::http::HttpBuilder::new(token.expose());
-    if base.is_discord() {
-        builder
-    } else {
-        builder.proxy(base.origin()).ratelimiter_disabled(true)
-    }
 }

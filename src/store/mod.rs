@@ -7,6 +7,7 @@
 //! up with records other processes appended, so two processes can never fork the chain.
 
 pub mod anchor;
+pub mod bridge;
 mod chain;
 mod mirror;
 mod record;

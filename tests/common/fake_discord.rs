@@ -74,7 +74,19 @@ pub struct Options {
     /// Accept RESUME (else answer INVALID_SESSION so the client identifies again).
     pub resume: bool,
     pub bot_token: String,
+    /// The server's roles (id, permission bits); the one whose id is the server's is
+    /// @everyone (`discord --check`).
+    pub roles: Vec<(u64, u64)>,
+    /// The bot member's roles in the server.
+    pub bot_roles: Vec<u64>,
+    /// Permission overwrites of channels (`[{id, type, allow, deny}]`); any other channel id
+    /// exists in the server with none, except those in `missing_channels`.
+    pub channel_overwrites: Vec<(u64, Value)>,
+    pub missing_channels: Vec<u64>,
 }
+
+/// View Channel, Send Messages, Embed Links, Read Message History: what the bot needs.
+pub const POSTING: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16);
 
 impl Default for Options {
     fn default() -> Options {
@@ -84,6 +96,10 @@ impl Default for Options {
             token_lifetime: Duration::from_secs(15 * 60),
             resume: true,
             bot_token: BOT_TOKEN.to_string(),
+            roles: vec![(GUILD_ID, POSTING)],
+            bot_roles: Vec::new(),
+            channel_overwrites: Vec::new(),
+            missing_channels: Vec::new(),
         }
     }
 }

@@ -54,6 +54,7 @@ pub(super) async fn discord_bridge(
         &config,
         credentials,
         CoreLink::Local(owner.handle.clone()),
+        None,
         stop_rx,
     ) {
         Ok(b) => Some((stop_tx, b)),

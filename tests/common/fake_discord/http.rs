@@ -191,6 +191,54 @@ fn route(shared: &Shared, st: &mut State, rec: &Recorded) -> Answer {
             vec![],
         ),
         ("GET", ["users", "@me"]) => (200, bot_json(), vec![]),
+        ("GET", ["guilds", g]) if *g == GUILD_ID.to_string() => (
+            200,
+            json!({"id": GUILD_ID.to_string(), "name": "fake-server"}),
+            vec![],
+        ),
+        ("GET", ["guilds", g, "roles"]) if *g == GUILD_ID.to_string() => {
+            let roles: Vec<Value> = shared
+                .opts
+                .roles
+                .iter()
+                .map(|(id, p)| {
+                    json!({"id": id.to_string(), "name": format!("role-{id}"),
+                    "permissions": p.to_string()})
+                })
+                .collect();
+            (200, json!(roles), vec![])
+        }
+        ("GET", ["guilds", g, "members", m])
+            if *g == GUILD_ID.to_string() && *m == BOT_USER_ID.to_string() =>
+        {
+            let roles: Vec<String> = shared
+                .opts
+                .bot_roles
+                .iter()
+                .map(|r| r.to_string())
+                .collect();
+            (200, member_json(bot_json(), &roles), vec![])
+        }
+        ("GET", ["guilds", ..]) => error(404, 10004, "Unknown Guild"),
+        ("GET", ["channels", c]) => {
+            let id: u64 = c.parse().unwrap_or(0);
+            if shared.opts.missing_channels.contains(&id) {
+                return error(404, 10003, "Unknown Channel");
+            }
+            let overwrites = shared
+                .opts
+                .channel_overwrites
+                .iter()
+                .find(|(ch, _)| *ch == id)
+                .map(|(_, o)| o.clone())
+                .unwrap_or(json!([]));
+            (
+                200,
+                json!({"id": c, "type": 0, "guild_id": GUILD_ID.to_string(),
+                "name": format!("channel-{c}"), "permission_overwrites": overwrites}),
+                vec![],
+            )
+        }
         ("GET", ["oauth2", "applications", "@me"]) => (
             200,
             json!({"id": APP_ID.to_string(),
@@ -342,6 +390,16 @@ fn webhook(
                 (200, m, vec![])
             } else {
                 (204, Value::Null, vec![])
+            }
+        }
+        ("DELETE", ["messages", mid]) => {
+            let mid = match (*mid, original) {
+                ("@original", Some(o)) => o,
+                (n, _) => n.parse().unwrap_or(0),
+            };
+            match st.messages.remove(&mid) {
+                Some(_) => (204, Value::Null, vec![]),
+                None => error(404, 10008, "Unknown Message"),
             }
         }
         (m @ ("PATCH" | "GET"), ["messages", mid]) => {
