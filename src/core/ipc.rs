@@ -68,14 +68,17 @@ pub enum IpcResponse {
 }
 
 /// Binds the socket (replacing a stale one) and makes it private to the owner.
+///
+/// The socket is bound and listening under a temporary name first and then renamed into
+/// place (replacing a leftover: the caller holds the serve lock), so a client that sees the
+/// path can connect: there is no moment when the file exists and nobody listens on it.
 pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
-    if path.exists() {
-        // The caller holds the serve lock, so a socket still here is a leftover.
-        std::fs::remove_file(path)?;
-    }
-    let listener = UnixListener::bind(path)?;
+    let tmp = path.with_extension("sock.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let listener = UnixListener::bind(&tmp)?;
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::rename(&tmp, path)?;
     Ok(listener)
 }
 
