@@ -1052,6 +1052,32 @@ fn what_awaits_the_human_says_which_keys_decide_it() {
     assert!(t.contains("/approve A-2"), "{t}");
 }
 
+/// A Discord bridge that could not connect in the owner shows on the status line while its
+/// concern is open.
+#[test]
+fn a_failed_discord_bridge_shows_on_the_status_line() {
+    let mut s = script();
+    let mut c = concern(
+        9,
+        Severity::Critical,
+        Role::ProjectManager,
+        "2026-11-21T10:40:00.000Z",
+        "the Discord bridge cannot connect: OVERLORD_DISCORD_TOKEN was refused",
+    );
+    c.category = "discord_bridge".into();
+    s.at(
+        "2026-11-21T10:40:00.000Z",
+        "system",
+        EventKind::ConcernRaised { concern: c },
+    );
+    let mut con = Console::new(overlord::tui::app::App::new(s.state), 160, 30);
+    let status = con.draw().lines().next().unwrap().to_string();
+    assert!(status.contains("Discord down"), "{status}");
+    let mut con = Console::new(overlord::tui::app::App::new(session()), 160, 30);
+    let status = con.draw().lines().next().unwrap().to_string();
+    assert!(!status.contains("Discord"), "{status}");
+}
+
 /// The demo's narration has a row of its own above the command bar.
 #[test]
 fn a_narration_line_has_a_row_of_its_own() {

@@ -173,9 +173,11 @@ fn status_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
             )
         })
     });
-    let (mut open, mut critical) = (0, 0);
+    let (mut open, mut critical, mut discord_down) = (0, 0, false);
     for c in s.open_concerns() {
         open += 1;
+        // The Discord bridge inside the owner could not connect (a refused token, …).
+        discord_down |= c.category == "discord_bridge";
         if c.severity == crate::protocol::model::Severity::Critical {
             critical += 1;
         }
@@ -224,6 +226,10 @@ fn status_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
     if s.dispatch_halted {
         spans.push(Span::styled(" · ", f.theme.style(Slot::StatusBar)));
         spans.push(Span::styled("PAUSED", f.theme.style(Slot::Paused)));
+    }
+    if discord_down {
+        spans.push(Span::styled(" · ", f.theme.style(Slot::StatusBar)));
+        spans.push(Span::styled("Discord down", f.theme.style(Slot::Critical)));
     }
     // The metrics' alerts in force, coloured by the worst.
     if let Some(worst) = s.alerts.values().map(|a| a.level).max() {
