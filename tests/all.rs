@@ -42,6 +42,7 @@ mod script_agent;
 mod store;
 mod supervisor;
 mod swarm_e2e;
+mod tickets;
 mod tui_app;
 mod tui_command;
 mod tui_config;

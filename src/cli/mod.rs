@@ -57,6 +57,7 @@ mod script_agent;
 mod serve;
 mod session;
 mod status;
+mod ticket;
 mod variation;
 mod worktree;
 
@@ -72,6 +73,7 @@ pub use qa::{QaArgs, QaCmd};
 pub use sandbox_exec::SandboxExecArgs;
 pub use save::RollbackArgs;
 pub use script_agent::ScriptAgentArgs;
+pub use ticket::TicketCmd;
 pub use variation::VariationCmd;
 pub use worktree::WorktreeCmd;
 
@@ -118,6 +120,9 @@ pub enum Sub {
     /// Import or show the plan
     #[command(subcommand)]
     Plan(PlanCmd),
+    /// File seed 002 tickets into the ready-for-robot queue, or list them
+    #[command(subcommand)]
+    Ticket(TicketCmd),
     /// Raise a concern (agents and scripts)
     #[command(subcommand)]
     Concern(ConcernCmd),
@@ -284,6 +289,7 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Cmd { line, json } => cmd::cmd(&repo, &line, json),
         Sub::Status { json } => status::status(&repo, json),
         Sub::Plan(cmd) => plan::plan(&repo, cmd),
+        Sub::Ticket(cmd) => ticket::ticket(&repo, cmd),
         Sub::Concern(cmd) => concern::concern(&repo, cmd),
         Sub::Handoff(args) => handoff::handoff(&repo, args),
         Sub::Variation(cmd) => variation::variation(&repo, cmd),

@@ -31,6 +31,7 @@ pub mod ops;
 pub mod plan;
 pub mod qa;
 pub mod shell;
+pub mod tickets;
 pub mod verify_git;
 pub mod worktree;
 

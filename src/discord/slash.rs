@@ -118,7 +118,13 @@ fn options(name: &str) -> Option<Vec<SlashOption>> {
         ],
         "approve" => vec![
             ids_of(
-                opt("target", "the pending approval or variation", true, Word, 0),
+                opt(
+                    "target",
+                    "the pending approval or variation, or tickets (a batch)",
+                    true,
+                    Word,
+                    0,
+                ),
                 IdKind::Target,
             ),
             opt(
@@ -128,7 +134,13 @@ fn options(name: &str) -> Option<Vec<SlashOption>> {
                 Flag("conditions"),
                 1,
             ),
-            opt("note", "a note for the record", false, Rest, 2),
+            opt(
+                "note",
+                "a note for the record; with target tickets: the ticket ids, or all",
+                false,
+                Rest,
+                2,
+            ),
         ],
         "defer" => vec![
             ids_of(

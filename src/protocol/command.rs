@@ -137,6 +137,16 @@ pub enum Command {
     ImportPlan {
         path: String,
     },
+    /// File the tickets of a JSON file (seed 002 §5.1: one ticket, an array, or
+    /// `{"tickets": [...]}`) into the `ready-for-robot` queue.
+    FileTickets {
+        path: String,
+    },
+    /// `/approve tickets <ids|all>`: the human's batch approval; approved tickets become
+    /// plan tasks. `["all"]` approves every queued ticket.
+    ApproveTickets {
+        tickets: Vec<String>,
+    },
     RegisterAgent {
         id: String,
         role: Role,
@@ -190,6 +200,8 @@ impl Command {
             Command::ProposeVariation(_) => "propose",
             Command::RequestApproval { .. } => "request",
             Command::ImportPlan { .. } => "import",
+            Command::FileTickets { .. } => "ticket",
+            Command::ApproveTickets { .. } => "approve",
             Command::RegisterAgent { .. } => "agent",
             Command::SetTaskStatus { .. } => "task",
             Command::LinkMessage { .. } => "link",
@@ -207,6 +219,7 @@ impl Command {
         matches!(
             self,
             Command::Approve { .. }
+                | Command::ApproveTickets { .. }
                 | Command::Defer { .. }
                 | Command::Reject { .. }
                 | Command::Rollback { .. }

@@ -67,6 +67,9 @@ pub struct State {
     /// the health line's "spend today".
     #[serde(default)]
     pub spend_by_day: BTreeMap<String, DaySpend>,
+    /// Filed tickets by id (seed 002 §5.1): the `ready-for-robot` queue and the approved.
+    #[serde(default)]
+    pub tickets: BTreeMap<String, super::model::Ticket>,
 }
 
 /// Tokens and cost (micro-dollars) spent on one day.
@@ -88,6 +91,17 @@ impl State {
             | EventKind::TaskAdded { .. }
             | EventKind::TaskCriteriaAdded { .. }
             | EventKind::PhasePromoted { .. } => self.fold_plan(event),
+            EventKind::TicketFiled { ticket } => {
+                self.tickets.insert(ticket.id.clone(), ticket.clone());
+            }
+            EventKind::TicketsApproved { tickets, tasks } => super::model::fold_approved_tickets(
+                &mut self.tickets,
+                &mut self.plan,
+                &mut self.approved_tasks,
+                tickets,
+                tasks,
+                &event.at,
+            ),
             EventKind::ApprovalRequested { .. }
             | EventKind::ApprovalDecided { .. }
             | EventKind::VariationProposed { .. }

@@ -68,6 +68,8 @@ pub fn check(state: &State, origin: &Origin, command: &Command) -> Result<(), St
         | Command::ProposeVariation(_)
         | Command::RequestApproval { .. }
         | Command::Answer { .. }
+        // Filing tickets: they wait in the ready-for-robot queue for the human's approval.
+        | Command::FileTickets { .. }
         // A promotion asked by an agent waits for the human (`plan::promote`).
         | Command::Promote { .. } => Ok(()),
         // The kill switch, for integrity problems (seed 000 §15): tripping it, never lifting it.
@@ -118,6 +120,7 @@ pub fn check(state: &State, origin: &Origin, command: &Command) -> Result<(), St
         Command::LinkMessage { .. } => Ok(()),
         // Refused above.
         Command::Approve { .. }
+        | Command::ApproveTickets { .. }
         | Command::Defer { .. }
         | Command::Reject { .. }
         | Command::Save

@@ -17,6 +17,7 @@ mod operations;
 mod plan;
 mod qa;
 mod roles;
+mod tickets;
 mod variations;
 
 pub use agents::{Agent, AgentProcess, AgentState};
@@ -37,4 +38,8 @@ pub use operations::{
 pub use plan::{AcceptanceCheck, Expect, Phase, Plan, Task, TaskStatus};
 pub use qa::{GateOutcome, GateResult, QaDecision, QaMetrics, QaRun};
 pub use roles::Role;
+pub use tickets::{
+    fold_approved as fold_approved_tickets, Ticket, TicketContext, TicketKind, TicketPriority,
+    TicketStatus, TICKETS_PHASE,
+};
 pub use variations::{Impact, Variation};
