@@ -8,8 +8,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 mod discord;
+mod factory;
 mod time_of_day;
 pub use discord::{DiscordChannels, DiscordConfig, Snowflake};
+pub use factory::{DiscoveryConfig, PlannerConfig};
 pub use time_of_day::{until_next, TimeOfDay};
 
 pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
@@ -28,6 +30,8 @@ pub struct Config {
     pub discord: DiscordConfig,
     pub metrics: MetricsConfig,
     pub reports: ReportsConfig,
+    pub planner: PlannerConfig,
+    pub discovery: DiscoveryConfig,
     /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
     #[serde(skip_serializing)]
     pub adapters: std::collections::BTreeMap<String, AdapterConfig>,
@@ -233,6 +237,8 @@ pub struct RolesConfig {
     pub tester: RoleConfig,
     pub debugger: RoleConfig,
     pub reviewer: RoleConfig,
+    /// Writes plans from a goal (`overlord-tui plan new`); not a task role.
+    pub planner: RoleConfig,
 }
 
 impl RolesConfig {

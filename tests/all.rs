@@ -32,6 +32,7 @@ mod layout;
 mod lifecycle;
 mod metrics;
 mod plan;
+mod planner;
 mod promotion;
 mod qa;
 mod qa_parse;
