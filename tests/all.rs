@@ -23,6 +23,7 @@ mod discord_fake;
 mod discord_message;
 #[cfg(feature = "discord")]
 mod discord_rest;
+mod discovery;
 mod docs;
 mod governance;
 mod grammar;

@@ -43,6 +43,7 @@ mod diff;
 mod digest;
 #[cfg(feature = "discord")]
 mod discord;
+mod discover;
 mod handoff;
 mod init;
 mod logging;
@@ -65,6 +66,7 @@ pub use audit::AuditCmd;
 pub use concern::ConcernCmd;
 pub use demo::DemoArgs;
 pub use diff::DiffArgs;
+pub use discover::DiscoverArgs;
 pub use handoff::HandoffArgs;
 pub use metrics::MetricsArgs;
 pub use output::JSON_SCHEMA_VERSION;
@@ -120,6 +122,8 @@ pub enum Sub {
     /// Import or show the plan
     #[command(subcommand)]
     Plan(PlanCmd),
+    /// Run the discovery analysts (coverage, logs) and file what they find as tickets
+    Discover(DiscoverArgs),
     /// File seed 002 tickets into the ready-for-robot queue, or list them
     #[command(subcommand)]
     Ticket(TicketCmd),
@@ -290,6 +294,7 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Status { json } => status::status(&repo, json),
         Sub::Plan(cmd) => plan::plan(&repo, cmd),
         Sub::Ticket(cmd) => ticket::ticket(&repo, cmd),
+        Sub::Discover(args) => discover::discover(&repo, args),
         Sub::Concern(cmd) => concern::concern(&repo, cmd),
         Sub::Handoff(args) => handoff::handoff(&repo, args),
         Sub::Variation(cmd) => variation::variation(&repo, cmd),

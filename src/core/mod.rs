@@ -17,6 +17,7 @@ mod concern;
 pub mod decide;
 pub mod diff;
 pub mod digest;
+pub mod discovery;
 mod doc_trees;
 mod engine;
 mod execute;
