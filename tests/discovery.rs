@@ -220,6 +220,25 @@ fn discover_files_the_analysts_tickets_once() {
         .any(|t| t["source"] == "discovery:logs"
             && t["evidence"][0] == "seen 4 times in logs/app.log"));
     assert!(tickets.iter().any(|t| t["source"] == "discovery:coverage"));
+    // The morning report lists what discovery filed in the last 24 hours.
+    let out = repo.run(&["digest", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let md = v["markdown"].as_str().unwrap();
+    let section = md
+        .split("## Found by discovery")
+        .nth(1)
+        .expect("the section");
+    assert!(
+        section.contains("seen 4 times in logs/app.log"),
+        "{section}"
+    );
+    assert!(
+        section.contains("write tests for /project/src/geo.rs"),
+        "{section}"
+    );
+    assert!(section.contains("ready-for-robot"), "{section}");
+    assert_eq!(section.matches("| logs |").count(), 3, "{section}");
     // No input: a clear error.
     let out = repo.run(&["discover", "--analyst", "logs"]);
     assert_eq!(out.status.code(), Some(1));
