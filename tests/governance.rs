@@ -87,6 +87,7 @@ const TABLE: &[(&str, &str)] = &[
     ("/approve tickets all", "YYYnnnn"),
     // Filed tickets wait in the ready-for-robot queue for the human's batch approval.
     ("/ticket tickets.json", "YYYYYYY"),
+    ("/plan a greeter", "YYYnnnY"),
     ("/defer A-1", "YYYnnnn"),
     ("/reject A-1 no", "YYYnnnn"),
     ("/save", "YYYnnnn"),

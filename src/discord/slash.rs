@@ -162,6 +162,7 @@ fn options(name: &str) -> Option<Vec<SlashOption>> {
                 1,
             ),
         ],
+        "plan" => vec![opt("goal", "what the plan must deliver", true, Rest, 0)],
         "promote" => vec![ids_of(
             opt("phase", "the finished phase", true, Word, 0),
             IdKind::Phase,

@@ -142,6 +142,11 @@ pub enum Command {
     FileTickets {
         path: String,
     },
+    /// `/plan <goal>`: ask the planner role's agent for a plan (the supervisor runs it and
+    /// imports the plan it writes, awaiting approval; `overlord-tui plan new` from a shell).
+    NewPlan {
+        goal: String,
+    },
     /// `/approve tickets <ids|all>`: the human's batch approval; approved tickets become
     /// plan tasks. `["all"]` approves every queued ticket.
     ApproveTickets {
@@ -201,6 +206,7 @@ impl Command {
             Command::RequestApproval { .. } => "request",
             Command::ImportPlan { .. } => "import",
             Command::FileTickets { .. } => "ticket",
+            Command::NewPlan { .. } => "plan",
             Command::ApproveTickets { .. } => "approve",
             Command::RegisterAgent { .. } => "agent",
             Command::SetTaskStatus { .. } => "task",

@@ -37,6 +37,10 @@ pub enum EventKind {
     PhasePromoted {
         phase: String,
     },
+    /// The human asked for a plan (`/plan <goal>`): the supervisor runs the planner.
+    PlanRequested {
+        goal: String,
+    },
     /// A ticket entered the `ready-for-robot` queue (seed 002 §5.1).
     TicketFiled {
         ticket: Ticket,
@@ -364,6 +368,7 @@ impl EventKind {
             EventKind::AgentActivity { .. } => "agent_activity",
             EventKind::TaskAdded { .. } => "task_added",
             EventKind::TicketFiled { .. } => "ticket_filed",
+            EventKind::PlanRequested { .. } => "plan_requested",
             EventKind::TicketsApproved { .. } => "tickets_approved",
             EventKind::TaskCriteriaAdded { .. } => "task_criteria_added",
             EventKind::AgentResumed { .. } => "agent_resumed",

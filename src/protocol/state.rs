@@ -142,7 +142,7 @@ impl State {
             EventKind::MetricAlert { .. } | EventKind::MetricAlertCleared { .. } => {
                 self.fold_alerts(event)
             }
-            EventKind::DailyReportWritten { .. } => {}
+            EventKind::DailyReportWritten { .. } | EventKind::PlanRequested { .. } => {}
             EventKind::AuditLossAccepted { ids_from, .. } => self.ids_go_on_after(*ids_from),
         }
     }

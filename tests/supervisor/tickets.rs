@@ -79,3 +79,42 @@ fn a_ticket_file_filed_and_approved_in_a_batch_runs_to_integration() {
     let cmds = swarm.audit_commands();
     assert!(cmds.iter().any(|(o, n)| n == "approve" && o.is_human()));
 }
+
+/// `/plan <goal>` in the swarm: the supervisor runs the scripted planner (whose first plan is
+/// refused and second valid) and imports the plan, which awaits the human's approval.
+#[test]
+fn plan_in_the_swarm_runs_the_planner_and_the_plan_awaits_approval() {
+    let repo = committed();
+    repo.write(
+        "scripts/plan.toml",
+        r#"
+[[step]]
+attempt = 1
+write = { path = "plan.json", content = '{"title": "G", "tasks": [{"id": "a", "title": "A", "agent_role": "implementer", "dependencies": ["b"]}]}' }
+
+[[step]]
+attempt = 2
+write = { path = "plan.json", content = '{"todo_list_id": "greeter", "title": "Greeter", "tasks": [{"id": "hello", "title": "Say hello", "agent_role": "implementer"}]}' }
+"#,
+    );
+    let mut config = base_config("sh");
+    config.roles.planner.adapter = "scripted".into();
+    sh_adapter(&mut config, "sh", "echo done");
+    let swarm = Swarm::start(repo, config);
+    swarm.wait_supervisor_running();
+    let r = swarm.ok("/plan a program that greets");
+    assert!(r.message.contains("the planner is asked"), "{}", r.message);
+    let s = swarm.wait("the planner's plan imported", 60, |s| {
+        s.plan.as_ref().is_some_and(|p| p.id == "greeter")
+    });
+    assert!(
+        s.pending_approvals()
+            .any(|a| a.kind == overlord::protocol::model::ApprovalKind::Plan
+                && a.subject == "greeter")
+    );
+    assert_eq!(
+        task_status(&s, "hello"),
+        Some(TaskStatus::Todo),
+        "nothing runs before approval"
+    );
+}

@@ -86,6 +86,7 @@ pub fn decide(
         Command::ProposeVariation(d) => variations::propose(state, origin, d, now),
         Command::ImportPlan { path } => plan::import(state, origin, path, ctx),
         Command::FileTickets { path } => tickets::file_tickets(state, origin, path, ctx),
+        Command::NewPlan { goal } => tickets::plan_requested(goal),
         Command::ApproveTickets { tickets } => tickets::approve(state, tickets, ctx),
         Command::SetTaskStatus { task, status, note } => {
             plan::set_task_status(state, task, *status, note)

@@ -114,6 +114,7 @@ pub fn check(state: &State, origin: &Origin, command: &Command) -> Result<(), St
             }
         }
         Command::RegisterAgent { .. } => refuse("register agents (Overlord or the human does)"),
+        Command::NewPlan { .. } => refuse("ask for a new plan (the human does; propose a change with /propose)"),
         // Overlord integrates finished work itself, as each task finishes.
         Command::Integrate => refuse("start an integration (Overlord integrates finished work itself)"),
         // Only the Discord bridge records message links (`concerns::link_message` says so).

@@ -204,6 +204,22 @@ pub(super) fn approve(state: &State, ids: &[String], ctx: &Context) -> Result<Ou
     Ok(none(message, events))
 }
 
+/// `/plan <goal>`: recorded; the supervisor runs the planner on it and imports the plan.
+pub(super) fn plan_requested(goal: &str) -> Result<Outcome, Rejection> {
+    if goal.trim().is_empty() {
+        return Err(reject(
+            RejectCode::Usage,
+            "/plan needs a goal: /plan <what to build>",
+        ));
+    }
+    Ok(none(
+        format!("the planner is asked for a plan for \"{}\"; it will await your approval (the swarm runs the planner: serve, run or the console)", goal.trim()),
+        vec![EventKind::PlanRequested {
+            goal: goal.trim().to_string(),
+        }],
+    ))
+}
+
 fn plan_approved(state: &State, plan: &str) -> bool {
     state.approvals.values().any(|a| {
         a.kind == ApprovalKind::Plan

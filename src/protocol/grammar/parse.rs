@@ -42,7 +42,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         "raise" | "ack" | "resolve" | "link" => concerns(&mut a)?,
         "approve" | "defer" | "reject" | "request" => approvals(&mut a)?,
         "handoff" | "propose" => variations(&mut a)?,
-        "import" | "task" | "promote" | "ticket" => plan(&mut a)?,
+        "import" | "task" | "promote" | "ticket" | "plan" => plan(&mut a)?,
         "rollback" => rollback(&mut a)?,
         "adopt" | "restore" => protected_ref(&mut a)?,
         other => return Err(unknown(other)),
@@ -294,6 +294,9 @@ fn plan(a: &mut Args) -> Result<Command, ParseError> {
         },
         "import" => Command::ImportPlan {
             path: a.word("plan.json")?,
+        },
+        "plan" => Command::NewPlan {
+            goal: a.text("goal")?,
         },
         "ticket" => Command::FileTickets {
             path: a.word("tickets.json")?,

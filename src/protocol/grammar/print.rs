@@ -97,6 +97,7 @@ pub fn print(command: &Command) -> String {
         Command::RecordHandoff(_) | Command::ProposeVariation(_) => variations(command, &mut line),
         Command::ImportPlan { .. }
         | Command::FileTickets { .. }
+        | Command::NewPlan { .. }
         | Command::SetTaskStatus { .. }
         | Command::Promote { .. } => plan(command, &mut line),
         Command::Rollback { .. } => rollback(command, &mut line),
@@ -292,6 +293,7 @@ fn plan(command: &Command, line: &mut Line) {
     match command {
         Command::Promote { phase } => line.push(phase.clone()),
         Command::ImportPlan { path } | Command::FileTickets { path } => line.push(word_arg(path)),
+        Command::NewPlan { goal } => line.push(text_arg(goal, false)),
         Command::SetTaskStatus { task, status, note } => {
             line.push(task.clone());
             line.push(status.to_string());

@@ -26,6 +26,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "defer", usage: "/defer <target> [note]", summary: "defer a decision and ask for more data", human: true, flags: &[] },
     CommandSpec { name: "reject", usage: "/reject <target> <reason>", summary: "reject a pending approval and send it back with the reason", human: true, flags: &[] },
     CommandSpec { name: "promote", usage: "/promote <phase>", summary: "promote a finished phase: QA on main, version tag, release branch moved", human: true, flags: &[] },
+    CommandSpec { name: "plan", usage: "/plan <goal>", summary: "ask the planner for a plan for the goal; the valid plan it writes awaits your approval", human: true, flags: &[] },
     CommandSpec { name: "pause", usage: "/pause <agent|all>", summary: "suspend one agent, or all of them and stop dispatch (kill switch)", human: true, flags: &[] },
     CommandSpec { name: "resume", usage: "/resume <agent|all>", summary: "resume one agent, or all of them and dispatch", human: true, flags: &[] },
     CommandSpec { name: "save", usage: "/save", summary: "integrate everything that passed QA into a tagged checkpoint", human: true, flags: &[] },
