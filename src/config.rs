@@ -8,9 +8,11 @@ use std::path::Path;
 use serde::Deserialize;
 
 mod discord;
+mod factory;
 mod review;
 mod time_of_day;
 pub use discord::{DiscordChannels, DiscordConfig, Snowflake};
+pub use factory::{DiscoveryConfig, PlannerConfig};
 pub use review::ReviewConfig;
 pub use time_of_day::{until_next, TimeOfDay};
 
@@ -31,6 +33,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub reports: ReportsConfig,
     pub review: ReviewConfig,
+    pub planner: PlannerConfig,
+    pub discovery: DiscoveryConfig,
     /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
     #[serde(skip_serializing)]
     pub adapters: std::collections::BTreeMap<String, AdapterConfig>,
@@ -236,6 +240,8 @@ pub struct RolesConfig {
     pub tester: RoleConfig,
     pub debugger: RoleConfig,
     pub reviewer: RoleConfig,
+    /// Writes plans from a goal (`overlord-tui plan new`); not a task role.
+    pub planner: RoleConfig,
 }
 
 impl RolesConfig {

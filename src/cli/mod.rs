@@ -43,6 +43,7 @@ mod diff;
 mod digest;
 #[cfg(feature = "discord")]
 mod discord;
+mod discover;
 mod handoff;
 mod init;
 mod logging;
@@ -57,6 +58,7 @@ mod script_agent;
 mod serve;
 mod session;
 mod status;
+mod ticket;
 mod variation;
 mod worktree;
 
@@ -64,6 +66,7 @@ pub use audit::AuditCmd;
 pub use concern::ConcernCmd;
 pub use demo::DemoArgs;
 pub use diff::DiffArgs;
+pub use discover::DiscoverArgs;
 pub use handoff::HandoffArgs;
 pub use metrics::MetricsArgs;
 pub use output::JSON_SCHEMA_VERSION;
@@ -72,6 +75,7 @@ pub use qa::{QaArgs, QaCmd};
 pub use sandbox_exec::SandboxExecArgs;
 pub use save::RollbackArgs;
 pub use script_agent::ScriptAgentArgs;
+pub use ticket::TicketCmd;
 pub use variation::VariationCmd;
 pub use worktree::WorktreeCmd;
 
@@ -118,6 +122,11 @@ pub enum Sub {
     /// Import or show the plan
     #[command(subcommand)]
     Plan(PlanCmd),
+    /// Run the discovery analysts (coverage, logs) and file what they find as tickets
+    Discover(DiscoverArgs),
+    /// File seed 002 tickets into the ready-for-robot queue, or list them
+    #[command(subcommand)]
+    Ticket(TicketCmd),
     /// Raise a concern (agents and scripts)
     #[command(subcommand)]
     Concern(ConcernCmd),
@@ -289,6 +298,8 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Cmd { line, json } => cmd::cmd(&repo, &line, json),
         Sub::Status { json } => status::status(&repo, json),
         Sub::Plan(cmd) => plan::plan(&repo, cmd),
+        Sub::Ticket(cmd) => ticket::ticket(&repo, cmd),
+        Sub::Discover(args) => discover::discover(&repo, args),
         Sub::Concern(cmd) => concern::concern(&repo, cmd),
         Sub::Handoff(args) => handoff::handoff(&repo, args),
         Sub::Variation(cmd) => variation::variation(&repo, cmd),

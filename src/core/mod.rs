@@ -17,6 +17,7 @@ mod concern;
 pub mod decide;
 pub mod diff;
 pub mod digest;
+pub mod discovery;
 mod doc_trees;
 mod engine;
 mod execute;
@@ -31,6 +32,7 @@ pub mod ops;
 pub mod plan;
 pub mod qa;
 pub mod shell;
+pub mod tickets;
 pub mod verify_git;
 pub mod worktree;
 

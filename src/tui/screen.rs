@@ -161,6 +161,29 @@ fn draw_pane(screen: &Screen, f: &Frame<'_>, pane: Pane, area: Rect, buf: &mut B
     }
 }
 
+/// The metrics' alerts in force, coloured by the worst (nothing when there are none).
+fn alerts_spans<'a>(f: &Frame<'_>) -> Vec<Span<'a>> {
+    let s = f.state;
+    let Some(worst) = s.alerts.values().map(|a| a.level).max() else {
+        return Vec::new();
+    };
+    vec![
+        Span::styled(" · ", f.theme.style(Slot::StatusBar)),
+        Span::styled(
+            format!(
+                "{} alert{}",
+                s.alerts.len(),
+                if s.alerts.len() == 1 { "" } else { "s" }
+            ),
+            f.theme.style(match worst {
+                crate::protocol::model::AlertLevel::Critical => Slot::Critical,
+                crate::protocol::model::AlertLevel::Alert => Slot::Error,
+                crate::protocol::model::AlertLevel::Warn => Slot::Warn,
+            }),
+        ),
+    ]
+}
+
 /// The one-line summary at the top (the health line): plan, tasks, agents, concerns, QA,
 /// spend today, alerts, approvals, the operation in progress, the last checkpoint. Counted in one pass each (no report is built per frame).
 fn status_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
@@ -231,22 +254,7 @@ fn status_line<'a>(screen: &Screen, f: &Frame<'_>, width: usize) -> Line<'a> {
         spans.push(Span::styled(" · ", f.theme.style(Slot::StatusBar)));
         spans.push(Span::styled("Discord down", f.theme.style(Slot::Critical)));
     }
-    // The metrics' alerts in force, coloured by the worst.
-    if let Some(worst) = s.alerts.values().map(|a| a.level).max() {
-        spans.push(Span::styled(" · ", f.theme.style(Slot::StatusBar)));
-        spans.push(Span::styled(
-            format!(
-                "{} alert{}",
-                s.alerts.len(),
-                if s.alerts.len() == 1 { "" } else { "s" }
-            ),
-            f.theme.style(match worst {
-                crate::protocol::model::AlertLevel::Critical => Slot::Critical,
-                crate::protocol::model::AlertLevel::Alert => Slot::Error,
-                crate::protocol::model::AlertLevel::Warn => Slot::Warn,
-            }),
-        ));
-    }
+    spans.extend(alerts_spans(f));
     // What must show: the counts up to here; the title gets what they leave (at least 12).
     let mut needed: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     // Which keys decide what awaits the human, when the title keeps its 12 columns.
