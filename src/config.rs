@@ -7,8 +7,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+mod deps;
 mod discord;
 mod time_of_day;
+pub use deps::{DepsConfig, JanitorConfig};
 pub use discord::{DiscordChannels, DiscordConfig, Snowflake};
 pub use time_of_day::{until_next, TimeOfDay};
 
@@ -28,6 +30,8 @@ pub struct Config {
     pub discord: DiscordConfig,
     pub metrics: MetricsConfig,
     pub reports: ReportsConfig,
+    pub deps: DepsConfig,
+    pub janitor: JanitorConfig,
     /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
     #[serde(skip_serializing)]
     pub adapters: std::collections::BTreeMap<String, AdapterConfig>,
@@ -377,6 +381,20 @@ pub struct QaConfig {
     pub coverage: GateCommand,
     /// End-to-end tests: no default; the promotion policy may require them.
     pub e2e: GateCommand,
+    /// The hallucinated-dependency gate: what a dependency added by the diff that does not
+    /// exist in its registry does (`fail`: fails the gate; `warn`: reported only; `off`: not
+    /// checked). An unknown answer (offline, no cache) is "not measured" under `fail`.
+    pub hallucination_check: HallucinationCheck,
+}
+
+/// `[qa] hallucination_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HallucinationCheck {
+    #[default]
+    Fail,
+    Warn,
+    Off,
 }
 
 impl Default for QaConfig {
@@ -390,6 +408,7 @@ impl Default for QaConfig {
             lint: GateCommand::default(),
             coverage: GateCommand::default(),
             e2e: GateCommand::default(),
+            hallucination_check: HallucinationCheck::Fail,
         }
     }
 }

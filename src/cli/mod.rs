@@ -39,6 +39,7 @@ mod concern;
 #[cfg(feature = "tui")]
 mod console;
 mod demo;
+mod deps;
 mod diff;
 mod digest;
 #[cfg(feature = "discord")]
@@ -63,6 +64,7 @@ mod worktree;
 pub use audit::AuditCmd;
 pub use concern::ConcernCmd;
 pub use demo::DemoArgs;
+pub use deps::DepsCmd;
 pub use diff::DiffArgs;
 pub use handoff::HandoffArgs;
 pub use metrics::MetricsArgs;
@@ -196,6 +198,10 @@ pub enum Sub {
     /// (a task id), something vs the working tree (one revision), or two revisions,
     /// branches, task ids or checkpoints
     Diff(DiffArgs),
+    /// Dependencies: `deps check [BASE]` checks that every dependency the working tree adds
+    /// since BASE exists in its registry (see docs/factory.md, "Dependencies")
+    #[command(subcommand)]
+    Deps(DepsCmd),
 }
 /// `overlord-tui … | head` closes the pipe early: stop quietly, as a Unix tool does, instead
 /// of panicking in `println!` (Rust ignores SIGPIPE, so the write fails instead).
@@ -303,5 +309,6 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Worktree(cmd) => worktree::worktree(&repo, cmd),
         Sub::Diff(args) => diff::diff(&repo, args),
         Sub::Agents { json } => agents::agents(&repo, json),
+        Sub::Deps(cmd) => deps::deps(&repo, cmd),
     }
 }
