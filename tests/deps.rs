@@ -367,3 +367,164 @@ fn live_registries_answer_as_recorded() {
     assert!(found(&got[2]).find("1.3.0").is_some());
     assert_eq!(got[3].answer(), Some(&Answer::Missing));
 }
+
+#[test]
+fn the_watchdog_finds_outdated_yanked_and_vulnerable_versions_as_chore_tickets() {
+    let fake = FakeRegistry::start();
+    let repo = project(&[
+        (
+            "package.json",
+            r#"{"name":"app","dependencies":{"left-pad":"1.1.0","har-validator":"^5.1.0","mine":"file:../mine"}}"#,
+        ),
+        (
+            "Cargo.lock",
+            "version = 4\n[[package]]\nname = \"serde\"\nversion = \"1.0.95\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+        ),
+        ("Cargo.toml", &format!("{CARGO}serde = \"1\"\n")),
+        ("py/requirements.txt", "requests==2.32.0\n"),
+        (
+            "osv.json",
+            r#"{"vulns":[{"id":"GHSA-TEST-0001","summary":"a recorded test advisory","affected":[{"package":{"ecosystem":"npm","name":"left-pad"},"versions":["1.1.0"]}]}]}"#,
+        ),
+    ]);
+    let o = run_with(
+        &repo,
+        &["deps", "outdated", "--osv", "osv.json", "--json"],
+        &env(&fake),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let findings = v["report"]["findings"].as_array().unwrap();
+    let ids: Vec<&str> = findings.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    for want in [
+        "deps-npm-left-pad-outdated",
+        "deps-cargo-serde-outdated",
+        "deps-cargo-serde-yanked",
+        "deps-pypi-requests-outdated",
+        "deps-pypi-requests-yanked",
+        "deps-npm-left-pad-vulnerable-ghsa-test-0001",
+    ] {
+        assert!(ids.contains(&want), "{want} missing from {ids:?}");
+    }
+    // ^5.1.0 admits the latest 5.1.5: not outdated.
+    assert!(!ids.iter().any(|i| i.contains("har-validator")), "{ids:?}");
+    let serde = findings
+        .iter()
+        .find(|f| f["id"] == "deps-cargo-serde-outdated")
+        .unwrap();
+    assert_eq!(serde["current"], "1.0.95");
+    assert_eq!(serde["latest"], "1.0.229");
+    assert_eq!(serde["type"], "chore");
+    assert_eq!(
+        serde["manifests"],
+        serde_json::json!(["Cargo.lock", "Cargo.toml"])
+    );
+    let yanked = findings
+        .iter()
+        .find(|f| f["id"] == "deps-cargo-serde-yanked")
+        .unwrap();
+    assert_eq!(yanked["priority"], "high");
+
+    // The same as seed 002 tickets.
+    let o = run_with(&repo, &["deps", "outdated", "--tickets"], &env(&fake));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let lp = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "deps-npm-left-pad-outdated")
+        .unwrap();
+    assert_eq!(lp["type"], "chore");
+    assert_eq!(
+        lp["context"]["filepaths"],
+        serde_json::json!(["package.json"])
+    );
+    assert!(lp["context"]["error_logs"][1]
+        .as_str()
+        .unwrap()
+        .contains("latest on npm: 1.3.0"));
+    assert!(lp["acceptance_criteria"][0]
+        .as_str()
+        .unwrap()
+        .contains("1.3.0"));
+
+    // Offline and uncached: no finding is invented, each package is unknown.
+    std::fs::remove_dir_all(repo.path().join(".overlord/cache")).unwrap();
+    let down = unreachable_base();
+    let offline: Vec<(String, String)> = ["CRATES", "NPM", "PYPI"]
+        .iter()
+        .map(|r| (format!("OVERLORD_REGISTRY_{r}"), down.clone()))
+        .collect();
+    let o = run_with(&repo, &["deps", "outdated", "--json"], &offline);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["report"]["findings"], serde_json::json!([]));
+    assert_eq!(v["report"]["unknown"].as_array().unwrap().len(), 4, "{v:#}");
+}
+
+#[test]
+fn the_janitor_keeps_an_update_whose_tests_pass_and_reverts_one_whose_tests_fail() {
+    let fake = FakeRegistry::start();
+    let repo = project(&[
+        (
+            "package.json",
+            "{\n  \"name\": \"app\",\n  \"dependencies\": {\n    \"left-pad\": \"1.1.0\",\n    \"har-validator\": \"5.1.0\"\n  }\n}\n",
+        ),
+        // The project's "update" and "tests": controllable, and real processes.
+        (
+            "update.sh",
+            "sed -i \"s/\\\"$1\\\": \\\"[^\\\"]*\\\"/\\\"$1\\\": \\\"$2\\\"/\" package.json\n",
+        ),
+        (
+            "test.sh",
+            "if grep -q '\"har-validator\": \"5.1.5\"' package.json; then echo 'har-validator 5.1.5 breaks us' >&2; exit 1; fi\n",
+        ),
+    ]);
+    let o = repo.run(&["init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    repo.write(
+        ".overlord/config.toml",
+        "[janitor]\nupdate_command = \"sh update.sh {name} {version}\"\ntest_command = \"sh test.sh\"\n",
+    );
+    let o = run_with(&repo, &["janitor", "--json"], &env(&fake));
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let updates = v["report"]["updates"].as_array().unwrap();
+    let of = |n: &str| updates.iter().find(|u| u["name"] == n).unwrap().clone();
+    assert_eq!(of("left-pad")["outcome"], "kept", "{v:#}");
+    assert_eq!(of("left-pad")["to"], "1.3.0");
+    assert_eq!(of("har-validator")["outcome"], "reverted", "{v:#}");
+    assert!(of("har-validator")["why"]
+        .as_str()
+        .unwrap()
+        .contains("har-validator 5.1.5 breaks us"));
+
+    // The branch holds the kept update only; main is untouched.
+    let on_branch = git(
+        repo.path(),
+        repo.home.path(),
+        &["show", "chore/update-deps:package.json"],
+    );
+    assert!(on_branch.contains("\"left-pad\": \"1.3.0\""), "{on_branch}");
+    assert!(
+        on_branch.contains("\"har-validator\": \"5.1.0\""),
+        "{on_branch}"
+    );
+    let log = git(
+        repo.path(),
+        repo.home.path(),
+        &["log", "--format=%s", "main..chore/update-deps"],
+    );
+    assert_eq!(log.trim(), "chore: update left-pad to 1.3.0");
+    let main = std::fs::read_to_string(repo.path().join("package.json")).unwrap();
+    assert!(main.contains("\"left-pad\": \"1.1.0\""));
+    let report = std::fs::read_to_string(repo.path().join(".overlord/janitor/REPORT.md")).unwrap();
+    assert!(
+        report.contains("| npm left-pad | 1.1.0 | 1.3.0 | kept | the tests pass |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| npm har-validator | 5.1.0 | 5.1.5 | reverted |"),
+        "{report}"
+    );
+}

@@ -22,12 +22,107 @@ pub enum DepsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The dependency watchdog: every manifest in the working tree against its registry —
+    /// outdated, yanked and deprecated versions, and (with --osv) known vulnerabilities — as
+    /// findings, or with --tickets as chore tickets (seed 002's format)
+    Outdated {
+        /// An OSV export (JSON) to match the versions in use against; repeatable
+        #[arg(long, value_name = "FILE")]
+        osv: Vec<PathBuf>,
+        /// Print the findings as ticket drafts (JSON)
+        #[arg(long)]
+        tickets: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub(super) fn deps(repo: &Option<PathBuf>, cmd: DepsCmd) -> Outcome {
     match cmd {
         DepsCmd::Check { base, json } => check(repo, base, json),
+        DepsCmd::Outdated { osv, tickets, json } => outdated(repo, &osv, tickets, json),
     }
+}
+
+fn outdated(repo: &Option<PathBuf>, osv: &[PathBuf], tickets: bool, json: bool) -> Outcome {
+    let ws = workspace(repo)?;
+    let config = load_config(&ws);
+    let registries = Registries::from_config(&config.deps, &ws.dir);
+    let mut report = crate::deps::watchdog::scan(&ws.root, &registries);
+    for file in osv {
+        let shown = file.to_string_lossy().to_string();
+        let text = std::fs::read_to_string(file).map_err(|e| fail(format!("{shown}: {e}")))?;
+        let found = crate::deps::watchdog::osv_findings(&ws.root, &text, &shown).map_err(fail)?;
+        report.findings.extend(found);
+    }
+    if tickets {
+        let repo_name = ws
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let drafts = crate::deps::watchdog::findings_to_ticket_drafts(&repo_name, &report.findings);
+        return print_json(&drafts);
+    }
+    if json {
+        return print_json(&serde_json::json!({
+            "schema_version": JSON_SCHEMA_VERSION,
+            "report": report,
+        }));
+    }
+    println!(
+        "{} package(s) in {} manifest(s): {} finding(s)",
+        report.packages,
+        report.manifests.len(),
+        report.findings.len()
+    );
+    for f in &report.findings {
+        println!("  [{}] {} — {}", f.priority, f.title, f.evidence.join("; "));
+    }
+    for u in &report.unknown {
+        println!("  unknown: {u}");
+    }
+    for e in &report.errors {
+        eprintln!("warning: {e}");
+    }
+    Ok(())
+}
+
+/// `overlord-tui janitor`: each outdated dependency updated one at a time on the janitor's
+/// branch, kept when the tests pass, reverted when they fail.
+pub(super) fn janitor(repo: &Option<PathBuf>, json: bool) -> Outcome {
+    let ws = workspace(repo)?;
+    ws.require_initialized().map_err(fail)?;
+    let config = load_config(&ws);
+    let registries = Registries::from_config(&config.deps, &ws.dir);
+    let base = git2::Repository::open(&ws.root)
+        .ok()
+        .and_then(|r| crate::git::detect_main(&r, &config.git.main).ok())
+        .unwrap_or_else(|| "main".to_string());
+    let test_command = crate::config::non_empty(&config.janitor.test_command)
+        .or_else(|| crate::core::qa::tests_command(&config.qa, &ws.root))
+        .ok_or_else(|| {
+            fail("no test command: set [janitor] test_command (or [qa.tests] command)")
+        })?;
+    let report = crate::deps::janitor::Janitor {
+        root: &ws.root,
+        overlord_dir: &ws.dir,
+        base: &base,
+        branch: &config.janitor.branch,
+        test_command: &test_command,
+        update_command: &config.janitor.update_command,
+        registries: &registries,
+    }
+    .run()
+    .map_err(fail)?;
+    if json {
+        return print_json(&serde_json::json!({
+            "schema_version": JSON_SCHEMA_VERSION,
+            "report": report,
+        }));
+    }
+    print!("{}", crate::deps::janitor::markdown(&report));
+    Ok(())
 }
 
 fn check(repo: &Option<PathBuf>, base: Option<String>, json: bool) -> Outcome {

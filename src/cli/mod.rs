@@ -202,6 +202,13 @@ pub enum Sub {
     /// since BASE exists in its registry (see docs/factory.md, "Dependencies")
     #[command(subcommand)]
     Deps(DepsCmd),
+    /// The janitor: on the branch `[janitor] branch` (default chore/update-deps), update each
+    /// outdated dependency one at a time, run the tests, keep the update when they pass and
+    /// revert it when they fail; the report is .overlord/janitor/REPORT.md
+    Janitor {
+        #[arg(long)]
+        json: bool,
+    },
 }
 /// `overlord-tui … | head` closes the pipe early: stop quietly, as a Unix tool does, instead
 /// of panicking in `println!` (Rust ignores SIGPIPE, so the write fails instead).
@@ -310,5 +317,6 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Diff(args) => diff::diff(&repo, args),
         Sub::Agents { json } => agents::agents(&repo, json),
         Sub::Deps(cmd) => deps::deps(&repo, cmd),
+        Sub::Janitor { json } => deps::janitor(&repo, json),
     }
 }

@@ -5,9 +5,11 @@
 
 pub mod check;
 mod http;
+pub mod janitor;
 pub mod manifest;
 pub mod registry;
 pub mod version;
+pub mod watchdog;
 
 pub use check::{check_change, CheckedDep, DepsReport, Verdict};
 pub use manifest::{Dependency, Ecosystem};
