@@ -134,6 +134,12 @@ fn offline_answers_come_from_the_cache_or_are_unknown() {
     }
     assert_eq!(cached[1].answer(), Some(&Answer::Missing));
     assert!(cached[0].provenance().contains("offline: cached answer of"));
+    // A registry found unreachable is not asked again within the same check.
+    assert!(
+        cached[1].provenance().contains("unreachable earlier in this check"),
+        "{:?}",
+        cached[1]
+    );
 
     // No cache: unknown, never a guess.
     let empty = tempfile::tempdir().unwrap();

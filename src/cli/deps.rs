@@ -94,27 +94,7 @@ pub(super) fn janitor(repo: &Option<PathBuf>, json: bool) -> Outcome {
     let ws = workspace(repo)?;
     ws.require_initialized().map_err(fail)?;
     let config = load_config(&ws);
-    let registries = Registries::from_config(&config.deps, &ws.dir);
-    let base = git2::Repository::open(&ws.root)
-        .ok()
-        .and_then(|r| crate::git::detect_main(&r, &config.git.main).ok())
-        .unwrap_or_else(|| "main".to_string());
-    let test_command = crate::config::non_empty(&config.janitor.test_command)
-        .or_else(|| crate::core::qa::tests_command(&config.qa, &ws.root))
-        .ok_or_else(|| {
-            fail("no test command: set [janitor] test_command (or [qa.tests] command)")
-        })?;
-    let report = crate::deps::janitor::Janitor {
-        root: &ws.root,
-        overlord_dir: &ws.dir,
-        base: &base,
-        branch: &config.janitor.branch,
-        test_command: &test_command,
-        update_command: &config.janitor.update_command,
-        registries: &registries,
-    }
-    .run()
-    .map_err(fail)?;
+    let report = crate::core::janitor::run_once(&ws, &config).map_err(fail)?;
     if json {
         return print_json(&serde_json::json!({
             "schema_version": JSON_SCHEMA_VERSION,

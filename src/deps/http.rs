@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+// Without the `registry` feature nothing builds these (every answer is an error).
+#[cfg_attr(not(feature = "registry"), allow(dead_code))]
 pub enum Fetched {
     Body(Vec<u8>),
     NotFound,

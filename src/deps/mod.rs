@@ -4,6 +4,7 @@
 //! (`watchdog`) and the janitor that updates them one at a time (`janitor`).
 
 pub mod check;
+pub mod cron;
 mod http;
 pub mod janitor;
 pub mod manifest;

@@ -4,6 +4,7 @@
 //! answer is used and says how old it is, and without one the answer is `Unknown` — never a
 //! guess.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -194,9 +195,19 @@ impl Registries {
                 .build();
             match rt {
                 Ok(rt) => rt.block_on(async {
+                    // A registry that could not be reached once is not asked again in this
+                    // batch: a black-holed network would otherwise cost a timeout per package.
+                    let mut down: BTreeMap<Ecosystem, String> = BTreeMap::new();
                     let mut out = Vec::new();
                     for (eco, name) in &wanted {
-                        out.push(me.lookup(*eco, name).await);
+                        let l = me.lookup_unless(*eco, name, down.get(eco).cloned()).await;
+                        if let Lookup::Unknown { why } | Lookup::Cached { why, .. } = &l {
+                            if !down.contains_key(eco) && !why.contains("unreadable answer") {
+                                let why = format!("unreachable earlier in this check ({why})");
+                                down.insert(*eco, why);
+                            }
+                        }
+                        out.push(l);
                     }
                     out
                 }),
@@ -221,6 +232,11 @@ impl Registries {
 
     /// One package: fresh cache, else the registry, else the cache, else unknown.
     pub async fn lookup(&self, eco: Ecosystem, name: &str) -> Lookup {
+        self.lookup_unless(eco, name, None).await
+    }
+
+    /// A lookup; with `down` (why the registry is known to be unreachable) it is not asked.
+    async fn lookup_unless(&self, eco: Ecosystem, name: &str, down: Option<String>) -> Lookup {
         let cached = self.read_cache(eco, name);
         if let Some(c) = &cached {
             if now_unix().saturating_sub(c.fetched_unix) < self.ttl_secs {
@@ -230,7 +246,11 @@ impl Registries {
             }
         }
         let url = self.url(eco, name);
-        let why = match http::get(&url, self.timeout).await {
+        let fetched = match down {
+            Some(why) => Err(why),
+            None => http::get(&url, self.timeout).await,
+        };
+        let why = match fetched {
             Ok(Fetched::NotFound) => return self.store(eco, name, Answer::Missing),
             Ok(Fetched::Body(body)) => match parse_answer(eco, &body) {
                 Ok(p) => return self.store(eco, name, Answer::Found(p)),
