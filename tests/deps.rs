@@ -136,7 +136,9 @@ fn offline_answers_come_from_the_cache_or_are_unknown() {
     assert!(cached[0].provenance().contains("offline: cached answer of"));
     // A registry found unreachable is not asked again within the same check.
     assert!(
-        cached[1].provenance().contains("unreachable earlier in this check"),
+        cached[1]
+            .provenance()
+            .contains("unreachable earlier in this check"),
         "{:?}",
         cached[1]
     );
