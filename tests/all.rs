@@ -13,6 +13,7 @@ mod concurrency;
 // The demo's Discord lines come from the bridge.
 #[cfg(feature = "discord")]
 mod demo;
+mod deps;
 mod diff;
 #[cfg(feature = "discord")]
 mod discord_bridge;

@@ -39,6 +39,7 @@ mod concern;
 #[cfg(feature = "tui")]
 mod console;
 mod demo;
+mod deps;
 mod diff;
 mod digest;
 #[cfg(feature = "discord")]
@@ -65,6 +66,7 @@ mod worktree;
 pub use audit::AuditCmd;
 pub use concern::ConcernCmd;
 pub use demo::DemoArgs;
+pub use deps::DepsCmd;
 pub use diff::DiffArgs;
 pub use discover::DiscoverArgs;
 pub use handoff::HandoffArgs;
@@ -210,6 +212,17 @@ pub enum Sub {
     /// (a task id), something vs the working tree (one revision), or two revisions,
     /// branches, task ids or checkpoints
     Diff(DiffArgs),
+    /// Dependencies: `deps check [BASE]` checks that every dependency the working tree adds
+    /// since BASE exists in its registry (see docs/factory.md, "Dependencies")
+    #[command(subcommand)]
+    Deps(DepsCmd),
+    /// The janitor: on the branch `[janitor] branch` (default chore/update-deps), update each
+    /// outdated dependency one at a time, run the tests, keep the update when they pass and
+    /// revert it when they fail; the report is .overlord/janitor/REPORT.md
+    Janitor {
+        #[arg(long)]
+        json: bool,
+    },
 }
 /// `overlord-tui … | head` closes the pipe early: stop quietly, as a Unix tool does, instead
 /// of panicking in `println!` (Rust ignores SIGPIPE, so the write fails instead).
@@ -319,5 +332,7 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Worktree(cmd) => worktree::worktree(&repo, cmd),
         Sub::Diff(args) => diff::diff(&repo, args),
         Sub::Agents { json } => agents::agents(&repo, json),
+        Sub::Deps(cmd) => deps::deps(&repo, cmd),
+        Sub::Janitor { json } => deps::janitor(&repo, json),
     }
 }

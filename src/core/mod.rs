@@ -25,6 +25,7 @@ pub mod failpoint;
 pub mod handle;
 pub mod identity;
 pub mod ipc;
+pub mod janitor;
 pub mod lock;
 pub mod metrics_serve;
 pub mod monitor;
