@@ -7,10 +7,14 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+mod deps;
 mod discord;
+mod factory;
 mod review;
 mod time_of_day;
+pub use deps::{DepsConfig, JanitorConfig};
 pub use discord::{DiscordChannels, DiscordConfig, Snowflake};
+pub use factory::{DiscoveryConfig, PlannerConfig};
 pub use review::ReviewConfig;
 pub use time_of_day::{until_next, TimeOfDay};
 
@@ -31,6 +35,10 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub reports: ReportsConfig,
     pub review: ReviewConfig,
+    pub planner: PlannerConfig,
+    pub discovery: DiscoveryConfig,
+    pub deps: DepsConfig,
+    pub janitor: JanitorConfig,
     /// `[adapters.<name>]`: over the built-in codex, claude, gemini, aider and scripted.
     #[serde(skip_serializing)]
     pub adapters: std::collections::BTreeMap<String, AdapterConfig>,
@@ -236,6 +244,8 @@ pub struct RolesConfig {
     pub tester: RoleConfig,
     pub debugger: RoleConfig,
     pub reviewer: RoleConfig,
+    /// Writes plans from a goal (`overlord-tui plan new`); not a task role.
+    pub planner: RoleConfig,
 }
 
 impl RolesConfig {
@@ -380,6 +390,20 @@ pub struct QaConfig {
     pub coverage: GateCommand,
     /// End-to-end tests: no default; the promotion policy may require them.
     pub e2e: GateCommand,
+    /// The hallucinated-dependency gate: what a dependency added by the diff that does not
+    /// exist in its registry does (`fail`: fails the gate; `warn`: reported only; `off`: not
+    /// checked). An unknown answer (offline, no cache) is "not measured" under `fail`.
+    pub hallucination_check: HallucinationCheck,
+}
+
+/// `[qa] hallucination_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HallucinationCheck {
+    #[default]
+    Fail,
+    Warn,
+    Off,
 }
 
 impl Default for QaConfig {
@@ -393,6 +417,7 @@ impl Default for QaConfig {
             lint: GateCommand::default(),
             coverage: GateCommand::default(),
             e2e: GateCommand::default(),
+            hallucination_check: HallucinationCheck::Fail,
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod config;
 pub mod core;
+pub mod deps;
 pub mod git;
 pub mod metrics;
 pub mod protocol;

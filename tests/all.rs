@@ -13,6 +13,7 @@ mod concurrency;
 // The demo's Discord lines come from the bridge.
 #[cfg(feature = "discord")]
 mod demo;
+mod deps;
 mod diff;
 #[cfg(feature = "discord")]
 mod discord_bridge;
@@ -31,6 +32,7 @@ mod discord_rest;
 mod discord_setup;
 #[cfg(feature = "discord")]
 mod discord_strangers;
+mod discovery;
 mod docs;
 mod governance;
 mod grammar;
@@ -40,6 +42,7 @@ mod layout;
 mod lifecycle;
 mod metrics;
 mod plan;
+mod planner;
 mod promotion;
 mod qa;
 mod qa_parse;
@@ -50,6 +53,7 @@ mod script_agent;
 mod store;
 mod supervisor;
 mod swarm_e2e;
+mod tickets;
 mod tui_app;
 mod tui_command;
 mod tui_config;

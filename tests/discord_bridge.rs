@@ -1142,6 +1142,11 @@ async fn every_slash_command_answers_with_the_cores_reply_and_is_in_the_audit_tr
             s("/promote p1"),
         ),
         (
+            "plan",
+            vec![Opt::Str("goal", s("a greeter"))],
+            s("/plan \"a greeter\""),
+        ),
+        (
             "pause",
             vec![Opt::Str("target", s("implementer-1"))],
             s("/pause implementer-1"),

@@ -84,6 +84,10 @@ const TABLE: &[(&str, &str)] = &[
     ("/task t3_entry done", "YYYnnnY"),
     ("/agent evil --role project_manager", "YYYnnnY"),
     ("/approve A-1", "YYYnnnn"),
+    ("/approve tickets all", "YYYnnnn"),
+    // Filed tickets wait in the ready-for-robot queue for the human's batch approval.
+    ("/ticket tickets.json", "YYYYYYY"),
+    ("/plan a greeter", "YYYnnnY"),
     ("/defer A-1", "YYYnnnn"),
     ("/reject A-1 no", "YYYnnnn"),
     ("/save", "YYYnnnn"),

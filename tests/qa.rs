@@ -619,6 +619,7 @@ fn the_decision_follows_the_policy() {
         lint: Measure::Measured(lint.clone()),
         coverage: Measure::Measured(coverage.clone()),
         e2e: Measure::NotMeasured("none".into()),
+        dependencies: Measure::NotMeasured("off".into()),
         docs: Vec::new(),
         open_critical: Vec::new(),
         impact: None,

@@ -253,7 +253,7 @@ fn the_completion_menu_shows_above_the_bar_with_the_choice_highlighted() {
         .map(|x| buf[(x, row)].symbol().to_string())
         .collect();
     assert!(text_of_row.contains("/help"), "{text_of_row}");
-    assert!(shown.contains("+9 more"), "{shown}");
+    assert!(shown.contains("+10 more"), "{shown}");
 }
 
 fn help_reply() -> Reply {

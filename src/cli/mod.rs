@@ -39,10 +39,12 @@ mod concern;
 #[cfg(feature = "tui")]
 mod console;
 mod demo;
+mod deps;
 mod diff;
 mod digest;
 #[cfg(feature = "discord")]
 mod discord;
+mod discover;
 mod handoff;
 mod init;
 mod logging;
@@ -57,13 +59,16 @@ mod script_agent;
 mod serve;
 mod session;
 mod status;
+mod ticket;
 mod variation;
 mod worktree;
 
 pub use audit::AuditCmd;
 pub use concern::ConcernCmd;
 pub use demo::DemoArgs;
+pub use deps::DepsCmd;
 pub use diff::DiffArgs;
+pub use discover::DiscoverArgs;
 pub use handoff::HandoffArgs;
 pub use metrics::MetricsArgs;
 pub use output::JSON_SCHEMA_VERSION;
@@ -72,6 +77,7 @@ pub use qa::{QaArgs, QaCmd};
 pub use sandbox_exec::SandboxExecArgs;
 pub use save::RollbackArgs;
 pub use script_agent::ScriptAgentArgs;
+pub use ticket::TicketCmd;
 pub use variation::VariationCmd;
 pub use worktree::WorktreeCmd;
 
@@ -118,6 +124,11 @@ pub enum Sub {
     /// Import or show the plan
     #[command(subcommand)]
     Plan(PlanCmd),
+    /// Run the discovery analysts (coverage, logs) and file what they find as tickets
+    Discover(DiscoverArgs),
+    /// File seed 002 tickets into the ready-for-robot queue, or list them
+    #[command(subcommand)]
+    Ticket(TicketCmd),
     /// Raise a concern (agents and scripts)
     #[command(subcommand)]
     Concern(ConcernCmd),
@@ -201,6 +212,17 @@ pub enum Sub {
     /// (a task id), something vs the working tree (one revision), or two revisions,
     /// branches, task ids or checkpoints
     Diff(DiffArgs),
+    /// Dependencies: `deps check [BASE]` checks that every dependency the working tree adds
+    /// since BASE exists in its registry (see docs/factory.md, "Dependencies")
+    #[command(subcommand)]
+    Deps(DepsCmd),
+    /// The janitor: on the branch `[janitor] branch` (default chore/update-deps), update each
+    /// outdated dependency one at a time, run the tests, keep the update when they pass and
+    /// revert it when they fail; the report is .overlord/janitor/REPORT.md
+    Janitor {
+        #[arg(long)]
+        json: bool,
+    },
 }
 /// `overlord-tui … | head` closes the pipe early: stop quietly, as a Unix tool does, instead
 /// of panicking in `println!` (Rust ignores SIGPIPE, so the write fails instead).
@@ -289,6 +311,8 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Cmd { line, json } => cmd::cmd(&repo, &line, json),
         Sub::Status { json } => status::status(&repo, json),
         Sub::Plan(cmd) => plan::plan(&repo, cmd),
+        Sub::Ticket(cmd) => ticket::ticket(&repo, cmd),
+        Sub::Discover(args) => discover::discover(&repo, args),
         Sub::Concern(cmd) => concern::concern(&repo, cmd),
         Sub::Handoff(args) => handoff::handoff(&repo, args),
         Sub::Variation(cmd) => variation::variation(&repo, cmd),
@@ -308,5 +332,7 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Worktree(cmd) => worktree::worktree(&repo, cmd),
         Sub::Diff(args) => diff::diff(&repo, args),
         Sub::Agents { json } => agents::agents(&repo, json),
+        Sub::Deps(cmd) => deps::deps(&repo, cmd),
+        Sub::Janitor { json } => deps::janitor(&repo, json),
     }
 }

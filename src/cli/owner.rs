@@ -161,6 +161,11 @@ where
             config.clone(),
             stop_rx.clone(),
         ));
+        let janitor = tokio::spawn(crate::core::janitor::run(
+            ws.clone(),
+            config.clone(),
+            stop_rx.clone(),
+        ));
         #[cfg(feature = "discord")]
         let bridge = discord_in_process(&config, &ws, &handle, stop_rx.clone());
         let outcome = front(Owner {
@@ -179,6 +184,7 @@ where
         let _ = ipc.await;
         let _ = monitor.await;
         daily.abort();
+        janitor.abort();
         #[cfg(feature = "discord")]
         if let Some(b) = bridge {
             // Queued alerts get a moment to go out.

@@ -18,6 +18,14 @@ pub enum PlanCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Ask the planner role's agent (`[roles.planner]`) for a plan for GOAL: the plan it
+    /// writes is validated (errors fed back, `[planner] max_attempts` runs at most) and
+    /// imported, awaiting the human's approval
+    New {
+        goal: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the plan: phases and tasks with role, status and dependencies
     Show {
         #[arg(long)]
@@ -29,7 +37,37 @@ pub(super) fn plan(repo: &Option<PathBuf>, cmd: PlanCmd) -> Outcome {
     match cmd {
         PlanCmd::Import { file, json } => import(repo, file, json),
         PlanCmd::Show { json } => show(repo, json),
+        PlanCmd::New { goal, json } => new(repo, &goal, json),
     }
+}
+
+fn new(repo: &Option<PathBuf>, goal: &str, json: bool) -> Outcome {
+    let ws = workspace(repo)?;
+    let config = super::session::load_config(&ws);
+    let self_exe = std::env::current_exe().map_err(fail)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(fail)?;
+    let planned = rt
+        .block_on(crate::runtime::planner::plan_new(
+            &ws, &config, goal, &self_exe,
+        ))
+        .map_err(fail)?;
+    if !json {
+        println!(
+            "the planner wrote a valid plan in {} (attempt {})",
+            ws.relative(&planned.path),
+            planned.attempts
+        );
+    }
+    run_command(
+        repo,
+        Command::ImportPlan {
+            path: planned.path.display().to_string(),
+        },
+        json,
+    )
 }
 
 fn import(repo: &Option<PathBuf>, file: PathBuf, json: bool) -> Outcome {

@@ -169,6 +169,10 @@ impl Core {
             Command::ImportPlan { path } => Some(self.load_plan(path, &now)),
             _ => None,
         };
+        let tickets = match &command {
+            Command::FileTickets { path } => Some(self.load_tickets(path)),
+            _ => None,
+        };
         let auto_save = self.config.git.save.is_auto();
         let overlord = matches!(origin, Origin::System);
         // `/approve` of a pending promotion carries it out: prepared as `/promote <phase>`.
@@ -204,6 +208,7 @@ impl Core {
             now: now.clone(),
             discord: self.config.discord.clone(),
             plan,
+            tickets,
             operation,
             refusal,
             kill_switch_concerns: self.config.core.kill_switch_concerns.clone(),
@@ -303,6 +308,33 @@ impl Core {
             _ => None,
         };
         Ok((reply, job))
+    }
+
+    /// The tickets of a JSON file, checked; as large as a plan may be.
+    fn load_tickets(
+        &self,
+        path: &str,
+    ) -> Result<Vec<crate::core::tickets::TicketDraft>, Rejection> {
+        let p = PathBuf::from(path);
+        let full = if p.is_absolute() {
+            p
+        } else {
+            self.ws.root.join(p)
+        };
+        let shown = self.ws.relative(&full);
+        let invalid = |m: String| Rejection::new(RejectCode::InvalidInput, m);
+        let size = std::fs::metadata(&full)
+            .map_err(|e| invalid(format!("cannot read tickets {}: {e}", full.display())))?
+            .len();
+        if size > self.config.core.max_plan_bytes {
+            return Err(invalid(format!(
+                "tickets {shown} is {size} bytes, over the {} allowed ([core] max_plan_bytes)",
+                self.config.core.max_plan_bytes
+            )));
+        }
+        let text = std::fs::read_to_string(&full)
+            .map_err(|e| invalid(format!("cannot read tickets {}: {e}", full.display())))?;
+        crate::core::tickets::parse_tickets(&text, &shown).map_err(invalid)
     }
 
     fn load_plan(&self, path: &str, now: &str) -> Result<crate::protocol::model::Plan, Rejection> {

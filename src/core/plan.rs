@@ -418,6 +418,35 @@ fn find_cycle(tasks: &[&Task]) -> Option<Vec<String>> {
     None
 }
 
+/// Acceptance criteria written as a TodoList writes them (text, or `{description, command,
+/// expect}`): the lines and the checks with a command. Text ending in a backtick-quoted
+/// command (`` Unit tests pass: `cargo test` ``) is also a check, as an approval's conditions
+/// are. The error names the criterion (1-based).
+pub fn criteria_from_json(
+    values: &[serde_json::Value],
+) -> Result<(Vec<String>, Vec<AcceptanceCheck>), String> {
+    let mut criteria = Vec::new();
+    let mut checks = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let c: Criterion = serde_json::from_value(v.clone()).map_err(|_| {
+            format!(
+                "acceptance criterion {}: expected text or {{description, command, expect}}, found {v}",
+                i + 1
+            )
+        })?;
+        match acceptance_check(&c).map_err(|e| format!("acceptance criterion {}: {e}", i + 1))? {
+            Some(check) => checks.push(check),
+            None => {
+                if let Criterion::Text(t) = &c {
+                    checks.extend(condition_command(t.trim().trim_end_matches('.').trim()));
+                }
+            }
+        }
+        criteria.push(criterion_text(c));
+    }
+    Ok((criteria, checks))
+}
+
 /// The conditions of an approval as acceptance criteria: one per line or `;`-separated
 /// part (outside backticks). A condition that is a backtick-quoted command (`` `make
 /// check` ``), or text ending in one (`` docs build: `make docs` ``), is also a command

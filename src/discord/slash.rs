@@ -118,7 +118,13 @@ fn options(name: &str) -> Option<Vec<SlashOption>> {
         ],
         "approve" => vec![
             ids_of(
-                opt("target", "the pending approval or variation", true, Word, 0),
+                opt(
+                    "target",
+                    "the pending approval or variation, or tickets (a batch)",
+                    true,
+                    Word,
+                    0,
+                ),
                 IdKind::Target,
             ),
             opt(
@@ -128,7 +134,13 @@ fn options(name: &str) -> Option<Vec<SlashOption>> {
                 Flag("conditions"),
                 1,
             ),
-            opt("note", "a note for the record", false, Rest, 2),
+            opt(
+                "note",
+                "a note for the record; with target tickets: the ticket ids, or all",
+                false,
+                Rest,
+                2,
+            ),
         ],
         "defer" => vec![
             ids_of(
@@ -150,6 +162,7 @@ fn options(name: &str) -> Option<Vec<SlashOption>> {
                 1,
             ),
         ],
+        "plan" => vec![opt("goal", "what the plan must deliver", true, Rest, 0)],
         "promote" => vec![ids_of(
             opt("phase", "the finished phase", true, Word, 0),
             IdKind::Phase,

@@ -69,6 +69,7 @@ pub fn render(events: &[Event], state: &State, now: &str) -> Option<Digest> {
     concerns_section(&mut md, &day, state);
     spend_section(&mut md, &m, &day, state);
     alerts_section(&mut md, &in_force, &day);
+    discovery_section(&mut md, &day, state);
     Some(Digest {
         date,
         markdown: md,
@@ -91,6 +92,8 @@ struct Day {
     cleared_alerts: Vec<(String, String)>,
     /// Agent → tokens and cost (micro-dollars) spent in the window.
     by_agent: BTreeMap<String, (u64, u64)>,
+    /// Tickets the discovery analysts filed in the window.
+    discovered: Vec<crate::protocol::model::Ticket>,
 }
 
 impl Day {
@@ -113,6 +116,9 @@ impl Day {
                     *day.opened.entry(concern.severity).or_default() += 1
                 }
                 EventKind::ConcernResolved { .. } => day.closed += 1,
+                EventKind::TicketFiled { ticket } if ticket.source.starts_with("discovery:") => {
+                    day.discovered.push(ticket.clone())
+                }
                 EventKind::MetricAlert {
                     level,
                     key,
@@ -538,5 +544,35 @@ fn alerts_section(md: &mut String, in_force: &[&Alert], day: &Day) {
         for (_, l) in lines {
             md.push_str(&l);
         }
+    }
+}
+
+/// The tickets the discovery analysts filed in the window (docs/factory.md), with where each
+/// stands now and its first piece of evidence; no section when they filed none.
+fn discovery_section(md: &mut String, day: &Day, state: &State) {
+    if day.discovered.is_empty() {
+        return;
+    }
+    md.push_str("\n## Found by discovery\n\n");
+    md.push_str("| ticket | analyst | type | priority | title | evidence | now |\n|---|---|---|---|---|---|---|\n");
+    for t in &day.discovered {
+        let now = match state.tickets.get(&t.id) {
+            Some(cur) if cur.is_queued() => "ready-for-robot (/approve tickets)".to_string(),
+            Some(_) => match state.plan.as_ref().and_then(|p| p.task(&t.id)) {
+                Some(task) => format!("approved, task {}", task.status),
+                None => "approved".to_string(),
+            },
+            None => "unknown".to_string(),
+        };
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            cell(&t.id),
+            cell(t.source.trim_start_matches("discovery:")),
+            t.kind,
+            t.priority,
+            cell(&t.title),
+            cell(t.evidence.first().map(String::as_str).unwrap_or("")),
+            cell(&now)
+        ));
     }
 }

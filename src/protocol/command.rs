@@ -137,6 +137,21 @@ pub enum Command {
     ImportPlan {
         path: String,
     },
+    /// File the tickets of a JSON file (seed 002 §5.1: one ticket, an array, or
+    /// `{"tickets": [...]}`) into the `ready-for-robot` queue.
+    FileTickets {
+        path: String,
+    },
+    /// `/plan <goal>`: ask the planner role's agent for a plan (the supervisor runs it and
+    /// imports the plan it writes, awaiting approval; `overlord-tui plan new` from a shell).
+    NewPlan {
+        goal: String,
+    },
+    /// `/approve tickets <ids|all>`: the human's batch approval; approved tickets become
+    /// plan tasks. `["all"]` approves every queued ticket.
+    ApproveTickets {
+        tickets: Vec<String>,
+    },
     RegisterAgent {
         id: String,
         role: Role,
@@ -190,6 +205,9 @@ impl Command {
             Command::ProposeVariation(_) => "propose",
             Command::RequestApproval { .. } => "request",
             Command::ImportPlan { .. } => "import",
+            Command::FileTickets { .. } => "ticket",
+            Command::NewPlan { .. } => "plan",
+            Command::ApproveTickets { .. } => "approve",
             Command::RegisterAgent { .. } => "agent",
             Command::SetTaskStatus { .. } => "task",
             Command::LinkMessage { .. } => "link",
@@ -207,6 +225,7 @@ impl Command {
         matches!(
             self,
             Command::Approve { .. }
+                | Command::ApproveTickets { .. }
                 | Command::Defer { .. }
                 | Command::Reject { .. }
                 | Command::Rollback { .. }

@@ -8,7 +8,7 @@ use super::model::{
     AcceptanceCheck, Agent, AgentProcess, AgentState, AlertLevel, Approval, ApprovalId, Checkpoint,
     Clarification, ClarificationId, Concern, ConcernId, Decision, GateResult, GitSession, Handoff,
     Operation, OperationKind, OperationOutcome, Plan, PublishPlan, QaRun, QaRunId, Review, Role,
-    SessionStatus, Task, TaskStatus, Timestamp, Variation,
+    SessionStatus, Task, TaskStatus, Ticket, Timestamp, Variation,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +36,20 @@ pub enum EventKind {
     },
     PhasePromoted {
         phase: String,
+    },
+    /// The human asked for a plan (`/plan <goal>`): the supervisor runs the planner.
+    PlanRequested {
+        goal: String,
+    },
+    /// A ticket entered the `ready-for-robot` queue (seed 002 §5.1).
+    TicketFiled {
+        ticket: Ticket,
+    },
+    /// The human approved a batch of tickets: their plan tasks (in the `tickets` phase) may
+    /// run.
+    TicketsApproved {
+        tickets: Vec<String>,
+        tasks: Vec<Task>,
     },
     ApprovalRequested {
         approval: Approval,
@@ -357,6 +371,9 @@ impl EventKind {
             EventKind::AgentStateChanged { .. } => "agent_state_changed",
             EventKind::AgentActivity { .. } => "agent_activity",
             EventKind::TaskAdded { .. } => "task_added",
+            EventKind::TicketFiled { .. } => "ticket_filed",
+            EventKind::PlanRequested { .. } => "plan_requested",
+            EventKind::TicketsApproved { .. } => "tickets_approved",
             EventKind::TaskCriteriaAdded { .. } => "task_criteria_added",
             EventKind::ReviewRecorded { .. } => "review_recorded",
             EventKind::AgentResumed { .. } => "agent_resumed",

@@ -70,6 +70,9 @@ pub struct State {
     /// the health line's "spend today".
     #[serde(default)]
     pub spend_by_day: BTreeMap<String, DaySpend>,
+    /// Filed tickets by id (seed 002 §5.1): the `ready-for-robot` queue and the approved.
+    #[serde(default)]
+    pub tickets: BTreeMap<String, super::model::Ticket>,
 }
 
 /// Tokens and cost (micro-dollars) spent on one day.
@@ -92,6 +95,17 @@ impl State {
             | EventKind::TaskCriteriaAdded { .. }
             | EventKind::ReviewRecorded { .. }
             | EventKind::PhasePromoted { .. } => self.fold_plan(event),
+            EventKind::TicketFiled { ticket } => {
+                self.tickets.insert(ticket.id.clone(), ticket.clone());
+            }
+            EventKind::TicketsApproved { tickets, tasks } => super::model::fold_approved_tickets(
+                &mut self.tickets,
+                &mut self.plan,
+                &mut self.approved_tasks,
+                tickets,
+                tasks,
+                &event.at,
+            ),
             EventKind::ApprovalRequested { .. }
             | EventKind::ApprovalDecided { .. }
             | EventKind::VariationProposed { .. }
@@ -132,7 +146,7 @@ impl State {
             EventKind::MetricAlert { .. } | EventKind::MetricAlertCleared { .. } => {
                 self.fold_alerts(event)
             }
-            EventKind::DailyReportWritten { .. } => {}
+            EventKind::DailyReportWritten { .. } | EventKind::PlanRequested { .. } => {}
             EventKind::AuditLossAccepted { ids_from, .. } => self.ids_go_on_after(*ids_from),
         }
     }

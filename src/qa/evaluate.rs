@@ -57,6 +57,14 @@ pub struct Evidence {
     pub promotion: bool,
     /// The last checkpoint's QA run: its checkpoint name and figures.
     pub previous: Option<(String, QaMetrics)>,
+    /// The hallucinated-dependency check of the change (`qa::deps_gate`).
+    #[serde(default = "not_checked")]
+    pub dependencies: Measure<crate::deps::DepsReport>,
+}
+
+/// A run recorded before the dependency gate existed.
+fn not_checked() -> Measure<crate::deps::DepsReport> {
+    Measure::NotMeasured("not checked".into())
 }
 
 /// One metric against the last checkpoint's run.
@@ -82,7 +90,7 @@ pub struct Evaluation {
 }
 
 /// Gate names, in report order.
-pub const GATES: [&str; 9] = [
+pub const GATES: [&str; 10] = [
     "build",
     "tests",
     "lint",
@@ -92,6 +100,7 @@ pub const GATES: [&str; 9] = [
     "docs",
     "concerns",
     "e2e",
+    "dependencies",
 ];
 
 /// A duration change smaller than this (seconds) is noise, whatever its percentage.
@@ -321,6 +330,10 @@ pub fn evaluate(policy: &Policy, e: &Evidence) -> Evaluation {
         docs_gate(e),
         concerns_gate(auto, e),
         e2e_gate(policy, e),
+        super::deps_gate::dependencies_gate(match &e.dependencies {
+            Measure::Measured(r) => Ok(r),
+            Measure::NotMeasured(why) | Measure::Errored(why, _) => Err(why.as_str()),
+        }),
     ];
     let (decision, reasons) = decide(policy, e, &gates);
     Evaluation {

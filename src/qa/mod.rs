@@ -2,6 +2,7 @@
 //! evaluation of measured results against the policy. Running the gates (processes, the
 //! integration worktree, events) lives in `core::qa`.
 
+pub mod deps_gate;
 pub mod evaluate;
 pub mod parse;
 pub mod policy;

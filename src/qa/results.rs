@@ -74,6 +74,10 @@ pub struct FileCoverage {
     pub path: String,
     pub lines_covered: u64,
     pub lines_total: u64,
+    /// The uncovered line ranges (`[first, last]`, consecutive instrumented lines merged),
+    /// for the coverage analyst; not kept in the audit trail.
+    #[serde(default, skip_serializing)]
+    pub uncovered: Vec<[u64; 2]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -7,6 +7,7 @@
 //! every agent CLI with Landlock.
 
 pub mod adapters;
+pub mod planner;
 pub mod process;
 pub mod procs;
 pub mod prompts;

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "discord")]
 pub mod fake_discord;
+pub mod fake_registry;
 pub mod generate;
 pub mod wait;
 

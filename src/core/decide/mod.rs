@@ -6,7 +6,7 @@
 //! rules of its family: `queries` (/status, /help), `agents` (/agent, /clarify, /answer,
 //! /assign, /pause, /resume), `concerns` (/raise, /ack, /resolve, /link), `approvals`
 //! (/approve, /defer, /reject, /request), `variations` (/handoff, /propose), `plan`
-//! (/import, /task, /promote) and `operations` (/save, /rollback, /adopt, /restore). `outcome` and `lookup`
+//! (/import, /task, /promote), `tickets` (/ticket, /approve tickets) and `operations` (/save, /rollback, /adopt, /restore). `outcome` and `lookup`
 //! are what the families share.
 
 mod agents;
@@ -18,6 +18,7 @@ mod outcome;
 pub mod permissions;
 mod plan;
 mod queries;
+mod tickets;
 mod variations;
 
 pub use outcome::{Context, Outcome};
@@ -84,6 +85,9 @@ pub fn decide(
         Command::RecordHandoff(d) => variations::record_handoff(state, origin, d, now),
         Command::ProposeVariation(d) => variations::propose(state, origin, d, now),
         Command::ImportPlan { path } => plan::import(state, origin, path, ctx),
+        Command::FileTickets { path } => tickets::file_tickets(state, origin, path, ctx),
+        Command::NewPlan { goal } => tickets::plan_requested(goal),
+        Command::ApproveTickets { tickets } => tickets::approve(state, tickets, ctx),
         Command::SetTaskStatus { task, status, note } => {
             plan::set_task_status(state, task, *status, note)
         }

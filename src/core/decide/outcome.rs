@@ -13,6 +13,8 @@ pub struct Context {
     /// Who may command from Discord (`[discord]`).
     pub discord: crate::config::DiscordConfig,
     pub plan: Option<Result<Plan, Rejection>>,
+    /// For `/ticket <file>`: the tickets read and checked (before the write lock).
+    pub tickets: Option<Result<Vec<crate::core::tickets::TicketDraft>, Rejection>>,
     /// For `/save` and `/rollback`: what the repository check found (the caller runs it,
     /// holding the operation lock, before taking the write lock).
     pub operation: Option<Result<crate::core::ops::Prepared, Rejection>>,

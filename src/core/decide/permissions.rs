@@ -68,6 +68,8 @@ pub fn check(state: &State, origin: &Origin, command: &Command) -> Result<(), St
         | Command::ProposeVariation(_)
         | Command::RequestApproval { .. }
         | Command::Answer { .. }
+        // Filing tickets: they wait in the ready-for-robot queue for the human's approval.
+        | Command::FileTickets { .. }
         // A promotion asked by an agent waits for the human (`plan::promote`).
         | Command::Promote { .. } => Ok(()),
         // The kill switch, for integrity problems (seed 000 §15): tripping it, never lifting it.
@@ -112,12 +114,14 @@ pub fn check(state: &State, origin: &Origin, command: &Command) -> Result<(), St
             }
         }
         Command::RegisterAgent { .. } => refuse("register agents (Overlord or the human does)"),
+        Command::NewPlan { .. } => refuse("ask for a new plan (the human does; propose a change with /propose)"),
         // Overlord integrates finished work itself, as each task finishes.
         Command::Integrate => refuse("start an integration (Overlord integrates finished work itself)"),
         // Only the Discord bridge records message links (`concerns::link_message` says so).
         Command::LinkMessage { .. } => Ok(()),
         // Refused above.
         Command::Approve { .. }
+        | Command::ApproveTickets { .. }
         | Command::Defer { .. }
         | Command::Reject { .. }
         | Command::Save

@@ -31,6 +31,13 @@ pub(super) fn import(
     let mut new_plan = new_plan;
     if let Some(old) = &state.plan {
         keep_progress(&mut new_plan, old);
+        // The approved tickets' phase stays with the plan that replaces this one.
+        let tickets = crate::protocol::model::TICKETS_PHASE;
+        if new_plan.phase(tickets).is_none() {
+            new_plan
+                .phases
+                .extend(old.phases.iter().filter(|p| p.id == tickets).cloned());
+        }
     }
     let tasks = new_plan.tasks().count();
     let phases = new_plan.phases.len();

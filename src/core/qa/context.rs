@@ -24,6 +24,10 @@ pub struct QaContext {
     pub impact: Option<(Impact, String)>,
     pub promotion: bool,
     pub cancel: Option<Arc<AtomicBool>>,
+    /// The main branch: the dependency gate checks what the run's commit adds since it.
+    pub main_branch: Option<String>,
+    /// The registries the dependency gate asks (`[deps]`).
+    pub registries: crate::deps::Registries,
 }
 
 /// The policy the core runs with: the configured file, or the defaults (with a warning)
@@ -84,6 +88,10 @@ impl QaContext {
                 impact,
                 promotion,
                 cancel: None,
+                main_branch: git2::Repository::open(&core.ws.root)
+                    .ok()
+                    .and_then(|r| crate::git::detect_main(&r, &core.config.git.main).ok()),
+                registries: crate::deps::Registries::from_config(&core.config.deps, &core.ws.dir),
             },
             warning,
         ))

@@ -12,6 +12,7 @@
 
 mod concerns;
 mod context;
+mod dependencies;
 mod detect;
 mod headless;
 mod record;

@@ -61,7 +61,8 @@ pub fn run(
             (d.clone(), present)
         })
         .collect();
-    for g in ["drift", "docs", "concerns"] {
+    evidence.dependencies = super::dependencies::measure(ctx, commit);
+    for g in ["drift", "docs", "concerns", "dependencies"] {
         r.finished(&evidence, g);
     }
     let attempts = std::mem::take(&mut r.attempts);
@@ -132,6 +133,7 @@ fn no_evidence_yet(ctx: &QaContext) -> Evidence {
         lint: skipped("not run yet"),
         coverage: skipped("not run yet"),
         e2e: skipped("not run yet"),
+        dependencies: skipped("not run yet"),
         docs: Vec::new(),
         open_critical: ctx.open_critical.clone(),
         impact: ctx.impact.clone(),

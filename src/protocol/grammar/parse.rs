@@ -42,7 +42,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         "raise" | "ack" | "resolve" | "link" => concerns(&mut a)?,
         "approve" | "defer" | "reject" | "request" => approvals(&mut a)?,
         "handoff" | "propose" => variations(&mut a)?,
-        "import" | "task" | "promote" => plan(&mut a)?,
+        "import" | "task" | "promote" | "ticket" | "plan" => plan(&mut a)?,
         "rollback" => rollback(&mut a)?,
         "adopt" | "restore" => protected_ref(&mut a)?,
         other => return Err(unknown(other)),
@@ -174,6 +174,9 @@ fn approvals(a: &mut Args) -> Result<Command, ParseError> {
     Ok(match a.spec.name {
         "approve" => {
             let target = a.ident("target")?;
+            if target.eq_ignore_ascii_case("tickets") {
+                return approve_tickets(a);
+            }
             let conditions = a.flag("conditions");
             Command::Approve {
                 target,
@@ -201,6 +204,48 @@ fn approvals(a: &mut Args) -> Result<Command, ParseError> {
         }
         other => return Err(unknown(other)),
     })
+}
+
+/// `/approve tickets <ids|all>`: one or more ticket ids (words, or one quoted list split
+/// on spaces and commas, as a Discord option gives them), or `all` alone.
+fn approve_tickets(a: &mut Args) -> Result<Command, ParseError> {
+    if a.flag("conditions").is_some() {
+        return Err(a.err(
+            "/approve tickets takes no --conditions (put them in the tickets' acceptance criteria)",
+        ));
+    }
+    let mut tickets = Vec::new();
+    while a.peek().is_some() {
+        let word = a.word("ticket")?;
+        for id in word.split(|c: char| c.is_whitespace() || c == ',') {
+            if id.is_empty() {
+                continue;
+            }
+            if !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/'))
+            {
+                return Err(a.err(format!(
+                    "'{}' is not a valid ticket id (letters, digits and . _ - : / only)",
+                    id.escape_debug()
+                )));
+            }
+            tickets.push(id.to_string());
+        }
+    }
+    if tickets.is_empty() {
+        return Err(
+            a.err("/approve tickets needs ticket ids or `all` (an empty batch approves nothing)")
+        );
+    }
+    let all = tickets.iter().any(|t| t.eq_ignore_ascii_case("all"));
+    if all && tickets.len() > 1 {
+        return Err(a.err("/approve tickets takes ticket ids or `all`, not both"));
+    }
+    if all {
+        tickets = vec!["all".to_string()];
+    }
+    Ok(Command::ApproveTickets { tickets })
 }
 
 /// `/handoff`, `/propose`.
@@ -249,6 +294,12 @@ fn plan(a: &mut Args) -> Result<Command, ParseError> {
         },
         "import" => Command::ImportPlan {
             path: a.word("plan.json")?,
+        },
+        "plan" => Command::NewPlan {
+            goal: a.text("goal")?,
+        },
+        "ticket" => Command::FileTickets {
+            path: a.word("tickets.json")?,
         },
         "task" => Command::SetTaskStatus {
             task: a.ident("task")?,

@@ -84,14 +84,22 @@ pub fn print(command: &Command) -> String {
         | Command::Ack { .. }
         | Command::Resolve { .. }
         | Command::LinkMessage { .. } => concerns(command, &mut line),
+        Command::ApproveTickets { tickets } => {
+            line.push("tickets".to_string());
+            for t in tickets {
+                line.push(t.clone());
+            }
+        }
         Command::Approve { .. }
         | Command::Defer { .. }
         | Command::Reject { .. }
         | Command::RequestApproval { .. } => approvals(command, &mut line),
         Command::RecordHandoff(_) | Command::ProposeVariation(_) => variations(command, &mut line),
-        Command::ImportPlan { .. } | Command::SetTaskStatus { .. } | Command::Promote { .. } => {
-            plan(command, &mut line)
-        }
+        Command::ImportPlan { .. }
+        | Command::FileTickets { .. }
+        | Command::NewPlan { .. }
+        | Command::SetTaskStatus { .. }
+        | Command::Promote { .. } => plan(command, &mut line),
         Command::Rollback { .. } => rollback(command, &mut line),
         Command::AdoptMain | Command::RestoreMain => line.push("main".to_string()),
     }
@@ -284,7 +292,8 @@ fn variations(command: &Command, line: &mut Line) {
 fn plan(command: &Command, line: &mut Line) {
     match command {
         Command::Promote { phase } => line.push(phase.clone()),
-        Command::ImportPlan { path } => line.push(word_arg(path)),
+        Command::ImportPlan { path } | Command::FileTickets { path } => line.push(word_arg(path)),
+        Command::NewPlan { goal } => line.push(text_arg(goal, false)),
         Command::SetTaskStatus { task, status, note } => {
             line.push(task.clone());
             line.push(status.to_string());

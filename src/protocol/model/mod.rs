@@ -18,6 +18,7 @@ mod plan;
 mod qa;
 mod reviews;
 mod roles;
+mod tickets;
 mod variations;
 
 pub use agents::{Agent, AgentProcess, AgentState};
@@ -39,4 +40,8 @@ pub use plan::{AcceptanceCheck, Expect, Phase, Plan, Task, TaskStatus};
 pub use qa::{GateOutcome, GateResult, QaDecision, QaMetrics, QaRun};
 pub use reviews::{Finding, Review, ReviewFile, Verdict, SEVERITIES};
 pub use roles::Role;
+pub use tickets::{
+    fold_approved as fold_approved_tickets, Ticket, TicketContext, TicketKind, TicketPriority,
+    TicketStatus, TICKETS_PHASE,
+};
 pub use variations::{Impact, Variation};

@@ -242,13 +242,37 @@ fn build(lines: Lines, summaries: &HashMap<String, (u64, u64)>) -> Coverage {
         };
         coverage.lines_covered += covered;
         coverage.lines_total += total;
+        let uncovered = lines.lines.get(&path).map(ranges).unwrap_or_default();
         coverage.files.push(FileCoverage {
             path,
             lines_covered: covered,
             lines_total: total,
+            uncovered,
         });
     }
     coverage
+}
+
+/// The uncovered lines as ranges: consecutive instrumented lines that are all uncovered make
+/// one range (lines in between that are not instrumented do not break it).
+fn ranges(lines: &BTreeMap<u64, bool>) -> Vec<[u64; 2]> {
+    let mut out: Vec<[u64; 2]> = Vec::new();
+    let mut open = false;
+    for (&n, &covered) in lines {
+        match (covered, open) {
+            (true, _) => open = false,
+            (false, true) => {
+                if let Some(last) = out.last_mut() {
+                    last[1] = n;
+                }
+            }
+            (false, false) => {
+                out.push([n, n]);
+                open = true;
+            }
+        }
+    }
+    out
 }
 
 /// The start of a line, for error messages about input that may be binary garbage.

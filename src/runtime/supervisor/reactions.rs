@@ -51,6 +51,7 @@ impl Supervisor {
                 self.owe_turn(&clarification.agent, Purpose::Clarify(clarification.id))
             }
             EventKind::WorkAssigned { agent, text } => self.on_work_assigned(agent, text),
+            EventKind::PlanRequested { goal } => self.run_planner(goal),
             _ => {}
         }
     }
