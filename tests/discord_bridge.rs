@@ -806,7 +806,11 @@ async fn post_id(fx: &Fixture, channel: u64) -> u64 {
     }
 }
 
-pub(crate) struct Child(pub(crate) std::process::Child);
+/// A spawned `overlord-tui` whose stderr is read as it comes (a full pipe would block it).
+pub(crate) struct Child(
+    pub(crate) std::process::Child,
+    std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+);
 
 impl Child {
     pub(crate) fn interrupt(&self) {
@@ -819,12 +823,7 @@ impl Child {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.0.try_wait().unwrap() {
-                let mut err = String::new();
-                if let Some(mut e) = self.0.stderr.take() {
-                    use std::io::Read;
-                    let _ = e.read_to_string(&mut err);
-                }
-                return (status.code(), err);
+                return (status.code(), self.stderr_after_exit());
             }
             assert!(
                 std::time::Instant::now() < deadline,
@@ -832,6 +831,18 @@ impl Child {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl Child {
+    /// What it wrote on stderr, once it has exited (the reader gets a moment for the rest).
+    fn stderr_after_exit(&self) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        // The reader holds the only other reference until it saw the end of the pipe.
+        while std::sync::Arc::strong_count(&self.1) > 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        String::from_utf8_lossy(&self.1.lock().unwrap()).into_owned()
     }
 }
 
@@ -853,7 +864,22 @@ pub(crate) fn spawn(repo: &Repo, args: &[&str], env: &[(&str, String)]) -> Child
     for (k, v) in env {
         cmd.env(k, v);
     }
-    Child(cmd.spawn().expect("spawn overlord-tui"))
+    let mut child = cmd.spawn().expect("spawn overlord-tui");
+    let err = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    if let Some(mut pipe) = child.stderr.take() {
+        let sink = err.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+    }
+    Child(child, err)
 }
 
 /// A repository with a `[discord]` section (`extra` lines added), a fake Discord, and the

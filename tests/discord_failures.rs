@@ -28,15 +28,26 @@ fn setup(fake: &FakeDiscord, enabled: bool) -> (Repo, Vec<(&'static str, String)
 
 /// Starts `serve` and waits until its socket answers.
 async fn owner(repo: &Repo, env: &[(&str, String)]) -> crate::discord_bridge::Child {
-    let owner = spawn(repo, &["serve"], env);
+    let mut owner = spawn(repo, &["serve"], env);
     let deadline = std::time::Instant::now() + WAIT;
-    while repo.run(&["cmd", "/status"]).status.code() != Some(0)
-        || !repo.path().join(".overlord/overlord.sock").exists()
-    {
-        assert!(std::time::Instant::now() < deadline, "serve did not start");
+    loop {
+        let status = repo.run(&["cmd", "/status"]);
+        if status.status.code() == Some(0) && repo.path().join(".overlord/overlord.sock").exists() {
+            return owner;
+        }
+        // An owner that died says why; one that hangs shows what `cmd` got.
+        if let Ok(Some(exit)) = owner.0.try_wait() {
+            let (_, err) = owner.finish();
+            panic!("serve exited ({exit}) before answering: {err}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not start within {WAIT:?}; `cmd /status` said: {}{}",
+            stdout(&status),
+            String::from_utf8_lossy(&status.stderr)
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    owner
 }
 
 fn refused_token_fake() -> Options {
