@@ -492,7 +492,12 @@ fn the_janitor_keeps_an_update_whose_tests_pass_and_reverts_one_whose_tests_fail
     assert!(o.status.success(), "{}", stderr(&o));
     repo.write(
         ".overlord/config.toml",
-        "[janitor]\nupdate_command = \"sh update.sh {name} {version}\"\ntest_command = \"sh test.sh\"\n",
+        "[janitor]\nupdate_command = \"sh update.sh {name} {version}\"\ntest_command = \"sh test.sh\"\n\
+         [qa.tests]\ncommand = \"sh test.sh\"\nformat = \"exit\"\n",
+    );
+    repo.write(
+        ".overlord/QA_POLICY.yaml",
+        "auto_merge_if:\n  all_tests_passed: true\nrequire_human_if:\n  gate_fail: false\ngates:\n  reproducibility_runs: 1\n  not_measured: ignore\n",
     );
     let o = run_with(&repo, &["janitor", "--json"], &env(&fake));
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
@@ -535,4 +540,152 @@ fn the_janitor_keeps_an_update_whose_tests_pass_and_reverts_one_whose_tests_fail
         report.contains("| npm har-validator | 5.1.0 | 5.1.5 | reverted |"),
         "{report}"
     );
+
+    // The kept update waits for Save as a finished task on its own task branch…
+    let task = v["task"]
+        .as_str()
+        .expect("a task for the kept update")
+        .to_string();
+    assert!(task.starts_with("janitor-"), "{task}");
+    let o = run_with(&repo, &["status", "--json"], &env(&fake));
+    let s: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let run = &s["state"]["janitor"];
+    assert_eq!(run["task"], task.as_str(), "{run:#}");
+    assert_eq!(run["kept"], serde_json::json!(["left-pad 1.1.0 → 1.3.0"]));
+    assert!(run["reverted"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("har-validator 5.1.0 → 5.1.5: "));
+    let tasks = s["state"]["plan"]["phases"][0]["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "{tasks:#?}");
+    assert_eq!(tasks[0]["id"], task.as_str());
+    assert_eq!(tasks[0]["status"], "done");
+    // …and Save takes it through the QA gate onto main.
+    let o = run_with(&repo, &["digest", "--json"], &env(&fake));
+    let d: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let md = d["markdown"].as_str().unwrap();
+    let section = md
+        .split("## The janitor")
+        .nth(1)
+        .expect("the janitor's section");
+    assert!(
+        section.contains("1 kept, 1 reverted, 0 skipped"),
+        "{section}"
+    );
+    assert!(
+        section.contains(&format!("task {task}: waiting for Save")),
+        "{section}"
+    );
+    assert!(
+        section.contains("kept: left-pad 1.1.0 → 1.3.0"),
+        "{section}"
+    );
+    let o = run_with(&repo, &["save"], &env(&fake));
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let o = run_with(&repo, &["digest", "--json"], &env(&fake));
+    let d: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        d["markdown"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("task {task}: integrated on main")),
+        "{d:#}"
+    );
+    let main = git(
+        repo.path(),
+        repo.home.path(),
+        &["show", "main:package.json"],
+    );
+    assert!(main.contains("\"left-pad\": \"1.3.0\""), "{main}");
+    assert!(main.contains("\"har-validator\": \"5.1.0\""), "{main}");
+}
+
+#[test]
+fn discover_files_the_watchdogs_findings_as_chore_tickets_once() {
+    let fake = FakeRegistry::start();
+    let repo = project(&[
+        (
+            "package.json",
+            r#"{"name":"app","dependencies":{"left-pad":"1.1.0"}}"#,
+        ),
+        (
+            "osv.json",
+            r#"{"vulns":[{"id":"GHSA-TEST-0001","summary":"a recorded test advisory","affected":[{"package":{"ecosystem":"npm","name":"left-pad"},"versions":["1.1.0"]}]}]}"#,
+        ),
+    ]);
+    let o = repo.run(&["init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_with(
+        &repo,
+        &[
+            "discover",
+            "--analyst",
+            "dependencies",
+            "--input",
+            "osv.json",
+            "--json",
+        ],
+        &env(&fake),
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["analysts"][0]["analyst"], "dependencies");
+    assert_eq!(
+        v["analysts"][0]["filed"].as_array().unwrap().len(),
+        2,
+        "{v:#}"
+    );
+    let o = repo.run(&["ticket", "list", "--json"]);
+    let t: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let tickets = t["tickets"].as_array().unwrap();
+    let outdated = tickets
+        .iter()
+        .find(|t| t["title"] == "Update left-pad from 1.1.0 to 1.3.0")
+        .unwrap_or_else(|| panic!("{tickets:#?}"));
+    assert_eq!(outdated["kind"], "chore");
+    assert_eq!(outdated["source"], "discovery:dependencies");
+    assert_eq!(outdated["status"], "ready_for_robot");
+    assert!(
+        outdated["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("latest on npm: 1.3.0")),
+        "{outdated:#}"
+    );
+    let vulnerable = tickets
+        .iter()
+        .find(|t| t["priority"] == "high")
+        .unwrap_or_else(|| panic!("{tickets:#?}"));
+    assert!(
+        vulnerable["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("GHSA-TEST-0001")),
+        "{vulnerable:#}"
+    );
+    // Again, with no analyst named (the watchdog has the manifests): nothing new is filed.
+    let o = run_with(&repo, &["discover", "--json"], &env(&fake));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let deps = v["analysts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["analyst"] == "dependencies")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(deps["filed"].as_array().unwrap().len(), 0, "{v:#}");
+    // With the watchdog turned off, asking for it by name says which key to set.
+    repo.write(
+        ".overlord/config.toml",
+        "[discovery]\ndependencies = false\n",
+    );
+    let o = run_with(
+        &repo,
+        &["discover", "--analyst", "dependencies"],
+        &env(&fake),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("dependencies = true"), "{}", stderr(&o));
 }

@@ -244,3 +244,41 @@ fn discover_files_the_analysts_tickets_once() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("[discovery] log_files"));
 }
+
+/// `[discovery] schedule`: an owner runs the analysts at the times the cron expression names
+/// and files their tickets itself (origin `system`). Every minute here, so the test waits at
+/// most a little over one.
+#[test]
+fn an_owner_runs_the_analysts_on_their_schedule() {
+    let repo = Repo::new();
+    assert!(repo.run(&["init"]).status.success());
+    repo.write("logs/app.log", LOG);
+    repo.write(
+        ".overlord/config.toml",
+        "[discovery]\nlog_files = [\"logs/app.log\"]\ndependencies = false\nschedule = \"* * * * *\"\n",
+    );
+    let owner = crate::discord_bridge::spawn(&repo, &["serve"], &[]);
+    let tickets = wait_for(
+        "the scheduled discovery run",
+        std::time::Duration::from_secs(90),
+        || {
+            let out = repo.run(&["ticket", "list", "--json"]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            let t = v["tickets"].as_array()?.clone();
+            (t.len() >= 3).then_some(t)
+        },
+    );
+    assert_eq!(tickets.len(), 3, "{tickets:#?}");
+    assert!(tickets.iter().all(|t| t["source"] == "discovery:logs"));
+    // The audit names who filed them: the system, not a human.
+    let commands = audit_commands(repo.path());
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.line.starts_with("/ticket ")
+                && c.origin == overlord::protocol::Origin::System),
+        "{commands:#?}"
+    );
+    owner.interrupt();
+    assert_eq!(owner.finish().0, Some(0));
+}

@@ -94,14 +94,22 @@ pub(super) fn janitor(repo: &Option<PathBuf>, json: bool) -> Outcome {
     let ws = workspace(repo)?;
     ws.require_initialized().map_err(fail)?;
     let config = load_config(&ws);
-    let report = crate::core::janitor::run_once(&ws, &config).map_err(fail)?;
+    let (report, task) = crate::core::janitor::run_once(&ws, &config).map_err(fail)?;
     if json {
         return print_json(&serde_json::json!({
             "schema_version": JSON_SCHEMA_VERSION,
             "report": report,
+            "task": task,
         }));
     }
     print!("{}", crate::deps::janitor::markdown(&report));
+    match task {
+        Some(t) => println!(
+            "\nThe kept updates wait for Save as task {t} (its branch points at {}).",
+            report.branch
+        ),
+        None => println!("\nNothing was kept: no task was added."),
+    }
     Ok(())
 }
 

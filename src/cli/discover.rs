@@ -1,16 +1,14 @@
-//! `overlord-tui discover [--analyst coverage|logs] [--input PATH]… [--json]`: runs the
+//! `overlord-tui discover [--analyst coverage|logs|dependencies] [--input PATH]… [--json]`: runs the
 //! discovery analysts on demand and files what they find as tickets (deduplicated against the
 //! open ones by the core), in the ready-for-robot queue.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use super::output::{fail, print_json, Outcome};
 use super::session::{load_config, workspace, Session};
-use crate::config::Config;
-use crate::core::discovery::{self, coverage, logs};
-use crate::core::tickets::TicketDraft;
+use crate::core::discovery::{self, analysts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Analyst {
@@ -18,13 +16,17 @@ pub enum Analyst {
     Coverage,
     /// Recurring errors in log files and JSON-lines exports → bug tickets
     Logs,
+    /// The dependency watchdog: outdated, yanked, deprecated or vulnerable (OSV exports given
+    /// as --input) dependencies → chore tickets
+    Dependencies,
 }
 
 impl Analyst {
-    fn name(self) -> &'static str {
+    fn core(self) -> analysts::Analyst {
         match self {
-            Analyst::Coverage => "coverage",
-            Analyst::Logs => "logs",
+            Analyst::Coverage => analysts::Analyst::Coverage,
+            Analyst::Logs => analysts::Analyst::Logs,
+            Analyst::Dependencies => analysts::Analyst::Dependencies,
         }
     }
 }
@@ -34,73 +36,12 @@ pub struct DiscoverArgs {
     /// The analyst to run (default: every analyst with configured inputs)
     #[arg(long, value_enum)]
     analyst: Option<Analyst>,
-    /// Its input instead of the configured ones (coverage reports; log files), repeatable
+    /// Its input instead of the configured ones (coverage reports; log files; OSV exports for
+    /// the dependency watchdog), repeatable
     #[arg(long, value_name = "PATH")]
     input: Vec<PathBuf>,
     #[arg(long)]
     json: bool,
-}
-
-/// The inputs of one analyst: `--input`, else the configuration's (relative to the root).
-fn inputs(analyst: Analyst, given: &[PathBuf], config: &Config, root: &Path) -> Vec<PathBuf> {
-    if !given.is_empty() {
-        let cwd = std::env::current_dir().unwrap_or_else(|_| root.to_path_buf());
-        return given.iter().map(|p| cwd.join(p)).collect();
-    }
-    let configured: Vec<String> = match analyst {
-        Analyst::Coverage if config.discovery.coverage_reports.is_empty() => {
-            crate::config::non_empty(&config.qa.coverage.report)
-                .into_iter()
-                .collect()
-        }
-        Analyst::Coverage => config.discovery.coverage_reports.clone(),
-        Analyst::Logs => config.discovery.log_files.clone(),
-    };
-    configured.iter().map(|p| root.join(p)).collect()
-}
-
-/// The drafts of one analyst from its inputs; an input that cannot be read or parsed is an
-/// error naming it.
-fn drafts(
-    analyst: Analyst,
-    files: &[PathBuf],
-    config: &Config,
-    root: &Path,
-) -> Result<Vec<TicketDraft>, String> {
-    let read = |p: &PathBuf| {
-        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
-    };
-    let shown = |p: &PathBuf| {
-        p.strip_prefix(root)
-            .map(|r| r.display().to_string())
-            .unwrap_or_else(|_| p.display().to_string())
-    };
-    match analyst {
-        Analyst::Coverage => {
-            let mut out = Vec::new();
-            for p in files {
-                let report = coverage::read_report(&read(p)?)
-                    .map_err(|e| format!("{}: {e}", p.display()))?;
-                out.extend(coverage::tickets(
-                    &report,
-                    config.discovery.coverage_threshold,
-                    &shown(p),
-                    root,
-                ));
-            }
-            Ok(out)
-        }
-        Analyst::Logs => {
-            let mut errors = Vec::new();
-            for p in files {
-                errors.extend(logs::read(&read(p)?, &shown(p))?);
-            }
-            Ok(logs::tickets(
-                &logs::cluster(errors),
-                config.discovery.min_occurrences,
-            ))
-        }
-    }
 }
 
 pub(super) fn discover(repo: &Option<PathBuf>, args: DiscoverArgs) -> Outcome {
@@ -108,31 +49,28 @@ pub(super) fn discover(repo: &Option<PathBuf>, args: DiscoverArgs) -> Outcome {
     let config = load_config(&ws);
     if args.analyst.is_none() && !args.input.is_empty() {
         return Err(fail(
-            "--input needs --analyst coverage or --analyst logs (which analyst reads it)",
+            "--input needs --analyst coverage, logs or dependencies (which analyst reads it)",
         ));
     }
-    let chosen = match args.analyst {
-        Some(a) => vec![a],
-        None => vec![Analyst::Coverage, Analyst::Logs],
+    let chosen: Vec<analysts::Analyst> = match args.analyst {
+        Some(a) => vec![a.core()],
+        None => analysts::ALL.to_vec(),
     };
     let mut session = Session::open(&ws)?;
     let mut results = Vec::new();
     for analyst in chosen {
-        let files = inputs(analyst, &args.input, &config, &ws.root);
-        if files.is_empty() {
+        let files = analysts::inputs(analyst, &args.input, &config, &ws.root);
+        if !analysts::has_inputs(analyst, &files, &config, &ws.root) {
             if args.analyst.is_some() {
                 return Err(fail(format!(
                     "the {} analyst has no input: give --input PATH or configure [discovery] {}",
                     analyst.name(),
-                    match analyst {
-                        Analyst::Coverage => "coverage_reports (or [qa.coverage] report)",
-                        Analyst::Logs => "log_files",
-                    }
+                    analyst.config_key()
                 )));
             }
             continue;
         }
-        let drafts = drafts(analyst, &files, &config, &ws.root).map_err(fail)?;
+        let drafts = analysts::drafts(analyst, &files, &config, &ws.root, &ws.dir).map_err(fail)?;
         let before: Vec<String> = session.state()?.tickets.keys().cloned().collect();
         let message = match discovery::drafts_command(&ws, analyst.name(), &drafts).map_err(fail)? {
             None => "nothing found".to_string(),
@@ -156,7 +94,7 @@ pub(super) fn discover(repo: &Option<PathBuf>, args: DiscoverArgs) -> Outcome {
     report(&results, args.json)
 }
 
-type Ran = (Analyst, Vec<PathBuf>, usize, Vec<String>, String);
+type Ran = (analysts::Analyst, Vec<PathBuf>, usize, Vec<String>, String);
 
 fn report(results: &[Ran], json: bool) -> Outcome {
     if json {

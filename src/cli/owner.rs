@@ -166,6 +166,12 @@ where
             config.clone(),
             stop_rx.clone(),
         ));
+        let discovery = tokio::spawn(crate::core::discovery::schedule::run(
+            ws.clone(),
+            config.clone(),
+            handle.clone(),
+            stop_rx.clone(),
+        ));
         #[cfg(feature = "discord")]
         let bridge = discord_in_process(&config, &ws, &handle, stop_rx.clone());
         let outcome = front(Owner {
@@ -185,6 +191,7 @@ where
         let _ = monitor.await;
         daily.abort();
         janitor.abort();
+        discovery.abort();
         #[cfg(feature = "discord")]
         if let Some(b) = bridge {
             // Queued alerts get a moment to go out.

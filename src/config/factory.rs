@@ -38,6 +38,14 @@ pub struct DiscoveryConfig {
     pub log_files: Vec<String>,
     /// Occurrences of one error before the log miner files a ticket.
     pub min_occurrences: u64,
+    /// Whether the dependency watchdog runs with the other analysts (it asks the registries
+    /// about every manifest of the working tree).
+    pub dependencies: bool,
+    /// OSV exports (relative to the root) whose advisories the watchdog reports.
+    pub osv_files: Vec<String>,
+    /// When an owner runs every analyst by itself: a cron expression in UTC (five fields).
+    /// Empty: on demand only (`overlord-tui discover`).
+    pub schedule: String,
 }
 
 impl Default for DiscoveryConfig {
@@ -47,6 +55,9 @@ impl Default for DiscoveryConfig {
             coverage_reports: Vec::new(),
             log_files: Vec::new(),
             min_occurrences: 2,
+            dependencies: true,
+            osv_files: Vec::new(),
+            schedule: String::new(),
         }
     }
 }

@@ -70,6 +70,7 @@ pub fn render(events: &[Event], state: &State, now: &str) -> Option<Digest> {
     spend_section(&mut md, &m, &day, state);
     alerts_section(&mut md, &in_force, &day);
     discovery_section(&mut md, &day, state);
+    janitor_section(&mut md, &day, state);
     Some(Digest {
         date,
         markdown: md,
@@ -94,6 +95,8 @@ struct Day {
     by_agent: BTreeMap<String, (u64, u64)>,
     /// Tickets the discovery analysts filed in the window.
     discovered: Vec<crate::protocol::model::Ticket>,
+    /// The janitor's runs in the window, with when.
+    janitor: Vec<(String, crate::protocol::model::JanitorRun)>,
 }
 
 impl Day {
@@ -119,6 +122,7 @@ impl Day {
                 EventKind::TicketFiled { ticket } if ticket.source.starts_with("discovery:") => {
                     day.discovered.push(ticket.clone())
                 }
+                EventKind::JanitorRan { run, .. } => day.janitor.push((e.at.clone(), run.clone())),
                 EventKind::MetricAlert {
                     level,
                     key,
@@ -574,5 +578,47 @@ fn discovery_section(md: &mut String, day: &Day, state: &State) {
             cell(t.evidence.first().map(String::as_str).unwrap_or("")),
             cell(&now)
         ));
+    }
+}
+
+/// What the janitor did in the window (docs/factory.md): each run's kept, reverted and
+/// skipped updates, and where the task carrying the kept ones stands now; no section when it
+/// did not run.
+fn janitor_section(md: &mut String, day: &Day, state: &State) {
+    if day.janitor.is_empty() {
+        return;
+    }
+    md.push_str("\n## The janitor\n\n");
+    let integrated = crate::protocol::model::on_main(&state.checkpoints);
+    for (at, run) in &day.janitor {
+        let now = match &run.task {
+            None => "nothing to hand in".to_string(),
+            Some(t) if integrated.tasks.contains_key(t) => format!("task {t}: integrated on main"),
+            Some(t) => match state.plan.as_ref().and_then(|p| p.task(t)) {
+                Some(task) if task.status == crate::protocol::model::TaskStatus::Done => {
+                    format!("task {t}: waiting for Save")
+                }
+                Some(task) => format!("task {t}: {}", task.status),
+                None => format!("task {t}"),
+            },
+        };
+        md.push_str(&format!(
+            "- {at} on `{}`: {} kept, {} reverted, {} skipped, {} unknown — {now} (report: {})\n",
+            run.branch,
+            run.kept.len(),
+            run.reverted.len(),
+            run.skipped.len(),
+            run.unknown,
+            run.report_file
+        ));
+        for (label, lines) in [
+            ("kept", &run.kept),
+            ("reverted", &run.reverted),
+            ("skipped", &run.skipped),
+        ] {
+            for l in lines.iter() {
+                md.push_str(&format!("  - {label}: {l}\n"));
+            }
+        }
     }
 }

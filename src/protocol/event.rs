@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::model::{
     AcceptanceCheck, Agent, AgentProcess, AgentState, AlertLevel, Approval, ApprovalId, Checkpoint,
     Clarification, ClarificationId, Concern, ConcernId, Decision, GateResult, GitSession, Handoff,
-    Operation, OperationKind, OperationOutcome, Plan, PublishPlan, QaRun, QaRunId, Review, Role,
-    SessionStatus, Task, TaskStatus, Ticket, Timestamp, Variation,
+    JanitorRun, Operation, OperationKind, OperationOutcome, Plan, PublishPlan, QaRun, QaRunId,
+    Review, Role, SessionStatus, Task, TaskStatus, Ticket, Timestamp, Variation,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,11 @@ pub enum EventKind {
     TicketsApproved {
         tickets: Vec<String>,
         tasks: Vec<Task>,
+    },
+    /// The janitor ran; when it kept updates, `task` (done) hands its branch in for Save.
+    JanitorRan {
+        run: JanitorRun,
+        task: Option<Task>,
     },
     ApprovalRequested {
         approval: Approval,
@@ -374,6 +379,7 @@ impl EventKind {
             EventKind::TicketFiled { .. } => "ticket_filed",
             EventKind::PlanRequested { .. } => "plan_requested",
             EventKind::TicketsApproved { .. } => "tickets_approved",
+            EventKind::JanitorRan { .. } => "janitor_ran",
             EventKind::TaskCriteriaAdded { .. } => "task_criteria_added",
             EventKind::ReviewRecorded { .. } => "review_recorded",
             EventKind::AgentResumed { .. } => "agent_resumed",

@@ -73,6 +73,9 @@ pub struct State {
     /// Filed tickets by id (seed 002 §5.1): the `ready-for-robot` queue and the approved.
     #[serde(default)]
     pub tickets: BTreeMap<String, super::model::Ticket>,
+    /// The janitor's last run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub janitor: Option<super::model::JanitorRun>,
 }
 
 /// Tokens and cost (micro-dollars) spent on one day.
@@ -104,6 +107,14 @@ impl State {
                 &mut self.approved_tasks,
                 tickets,
                 tasks,
+                &event.at,
+            ),
+            EventKind::JanitorRan { run, task } => super::model::fold_janitor(
+                &mut self.janitor,
+                &mut self.plan,
+                &mut self.approved_tasks,
+                run,
+                task.as_ref(),
                 &event.at,
             ),
             EventKind::ApprovalRequested { .. }

@@ -1,11 +1,15 @@
 //! The discovery analysts (seed 002 §2): each reads evidence and drafts tickets that cite it
-//! (`coverage`: files under the coverage threshold; `logs`: recurring errors). Drafts are
+//! (`coverage`: files under the coverage threshold; `logs`: recurring errors; `dependencies`:
+//! the dependency watchdog's findings), on demand or on `[discovery] schedule`. Drafts are
 //! filed like any ticket file (`/ticket <file>`), so the core deduplicates them against the
 //! open tickets. [`drafts_command`] is how any analyst — the dependency watchdog too — files
 //! its drafts.
 
+pub mod analysts;
 pub mod coverage;
+pub mod dependencies;
 pub mod logs;
+pub mod schedule;
 
 use std::path::PathBuf;
 

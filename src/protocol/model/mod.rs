@@ -41,7 +41,7 @@ pub use qa::{GateOutcome, GateResult, QaDecision, QaMetrics, QaRun};
 pub use reviews::{Finding, Review, ReviewFile, Verdict, SEVERITIES};
 pub use roles::Role;
 pub use tickets::{
-    fold_approved as fold_approved_tickets, Ticket, TicketContext, TicketKind, TicketPriority,
-    TicketStatus, TICKETS_PHASE,
+    fold_approved as fold_approved_tickets, fold_janitor, JanitorRun, Ticket, TicketContext,
+    TicketKind, TicketPriority, TicketStatus, TICKETS_PHASE,
 };
 pub use variations::{Impact, Variation};

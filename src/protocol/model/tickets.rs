@@ -219,3 +219,49 @@ pub fn fold_approved(
             .unwrap_or(u8::MAX)
     });
 }
+
+/// One run of the janitor (seed 002 §4.2): what it kept, reverted and skipped on its branch,
+/// and the plan task that hands the kept updates in for Save (`None` when nothing was kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JanitorRun {
+    /// The janitor's branch (`[janitor] branch`).
+    pub branch: String,
+    /// Its tip when the run ended.
+    pub tip: Option<String>,
+    /// `name from → to`, one per update kept (tests green).
+    pub kept: Vec<String>,
+    /// `name from → to: why`, one per update reverted (tests red).
+    pub reverted: Vec<String>,
+    /// `name from → to: why`, one per update skipped (the update command failed or did
+    /// nothing).
+    pub skipped: Vec<String>,
+    /// Packages the registries could not answer for.
+    pub unknown: usize,
+    /// The report it wrote (relative to the repository root).
+    pub report_file: String,
+    /// The plan task (status done) whose branch holds the kept updates.
+    pub task: Option<String>,
+}
+
+/// The janitor's run folded in: kept as the last run, and its task (done, in the `tickets`
+/// phase) added to the plan so the next Save takes its branch through the QA gate.
+pub fn fold_janitor(
+    last: &mut Option<JanitorRun>,
+    plan: &mut Option<Plan>,
+    approved_tasks: &mut BTreeSet<String>,
+    run: &JanitorRun,
+    task: Option<&Task>,
+    at: &Timestamp,
+) {
+    *last = Some(run.clone());
+    if let Some(task) = task {
+        fold_approved(
+            &mut BTreeMap::new(),
+            plan,
+            approved_tasks,
+            &[],
+            std::slice::from_ref(task),
+            at,
+        );
+    }
+}
