@@ -832,3 +832,100 @@ fn finish(app: &mut App, task: &str) {
         },
     );
 }
+
+/// The reviewer's thread in the console: a review of the task whose diff is open puts its
+/// findings next to their lines at once (and on every reload), and the plan shows the
+/// verdict and the first findings under the task.
+#[test]
+fn a_review_of_the_task_on_screen_shows_in_the_diff_viewer_and_the_plan() {
+    use overlord::protocol::model::{Finding, Review, Verdict};
+    use overlord::tui::diff_view::DiffView;
+    let mut c = Console::new();
+    c.press("down");
+    let Intent::LoadDiff { generation, .. } = c.press("d").remove(0) else {
+        panic!("a load")
+    };
+    c.app.on_diff_loaded(
+        generation,
+        Ok(DiffView::from_texts(
+            "src/a.rs",
+            "fn a() {}\n",
+            "fn a() {}\nfn b() {}\n",
+        )),
+    );
+    let rows = c.app.screen.diff.view.as_ref().unwrap().row_count();
+    let review = |round: u32, verdict: Verdict, findings: usize| Review {
+        task: "impl-arith".into(),
+        round,
+        reviewer: "reviewer-1".into(),
+        verdict,
+        findings: (0..findings)
+            .map(|i| Finding {
+                file: "src/a.rs".into(),
+                line: Some(2),
+                severity: "major".into(),
+                text: format!("finding {i}"),
+            })
+            .collect(),
+        summary: Some("see the findings".into()),
+        at: "2026-11-21T10:40:00.000Z".into(),
+    };
+    let seq = c.app.state.last_event_seq + 1;
+    c.app.on_event(Event {
+        seq,
+        at: "2026-11-21T10:40:00.000Z".into(),
+        command_seq: None,
+        actor: "reviewer-1".into(),
+        kind: EventKind::ReviewRecorded {
+            review: review(1, Verdict::RequestChanges, 4),
+        },
+    });
+    let view = c.app.screen.diff.view.as_ref().unwrap();
+    assert_eq!(view.row_count(), rows + 4, "the four findings under line 2");
+    assert_eq!(view.reviewed("src/a.rs"), 4);
+    // A reload keeps them.
+    c.press("r");
+    let g = c.app.screen.diff.generation;
+    c.app.on_diff_loaded(
+        g,
+        Ok(DiffView::from_texts(
+            "src/a.rs",
+            "fn a() {}\n",
+            "fn a() {}\nfn b() {}\n",
+        )),
+    );
+    assert_eq!(
+        c.app.screen.diff.view.as_ref().unwrap().row_count(),
+        rows + 4
+    );
+    // The plan: the verdict, three findings and how many more.
+    let theme = overlord::tui::theme::Theme::dark();
+    let buf = crate::tui_panes::draw(120, 30, |a, b| {
+        let ctx = crate::tui_panes::ctx(&c.app.state, &theme, true);
+        overlord::tui::panes::plan::render(&ctx, &Default::default(), a, b)
+    });
+    let screen = crate::tui_panes::text(&buf);
+    assert_eq!(
+        overlord::tui::panes::plan::line_count(&c.app.state),
+        overlord::tui::panes::plan::line_count(&crate::tui_panes::session()) + 5
+    );
+    assert!(
+        screen.contains("review 1 · request_changes by reviewer-1: 4 findings — see the findings"),
+        "{screen}"
+    );
+    assert!(screen.contains("src/a.rs:2 [major] finding 2"), "{screen}");
+    assert!(!screen.contains("finding 3"), "{screen}");
+    assert!(screen.contains("… 1 more"), "{screen}");
+    // The next round approves: the diff viewer shows that round's (no) findings.
+    let seq = c.app.state.last_event_seq + 1;
+    c.app.on_event(Event {
+        seq,
+        at: "2026-11-21T10:50:00.000Z".into(),
+        command_seq: None,
+        actor: "reviewer-1".into(),
+        kind: EventKind::ReviewRecorded {
+            review: review(2, Verdict::Approve, 0),
+        },
+    });
+    assert_eq!(c.app.screen.diff.view.as_ref().unwrap().row_count(), rows);
+}

@@ -730,3 +730,87 @@ fn the_console_loads_a_task_live_from_its_worktree_checkpoints_and_the_integrati
     .unwrap_err();
     assert!(e.contains("ghost"), "{e}");
 }
+
+/// The reviewer's findings: each under the line it is about, the ones about the whole file
+/// (or a line the diff does not show) at the top of its rows, and a mark in the file list.
+#[test]
+fn review_findings_show_next_to_their_lines() {
+    use overlord::protocol::model::{Finding, Review, Verdict};
+    use overlord::tui::diff_view::ReviewNote;
+    let review = Review {
+        task: "t1".into(),
+        round: 2,
+        reviewer: "reviewer-1".into(),
+        verdict: Verdict::RequestChanges,
+        findings: vec![
+            Finding {
+                file: "src/cart.rs".into(),
+                line: Some(13),
+                severity: "major".into(),
+                text: "keep the parameter's name".into(),
+            },
+            Finding {
+                file: "src/cart.rs".into(),
+                line: None,
+                severity: "minor".into(),
+                text: "no test for clear".into(),
+            },
+            Finding {
+                file: "src/cart.rs".into(),
+                line: Some(2),
+                severity: "nit".into(),
+                text: "a line the diff does not show".into(),
+            },
+        ],
+        summary: None,
+        at: "2026-12-07T08:00:00Z".into(),
+    };
+    let mut view = two_files();
+    let hunks_before = view.hunk_rows().len();
+    let rows_before = view.row_count();
+    assert!(view.set_review(ReviewNote::of(&review)));
+    assert!(!view.set_review(ReviewNote::of(&review)), "unchanged");
+    assert_eq!(view.row_count(), rows_before + 3);
+    assert_eq!(view.hunk_rows().len(), hunks_before);
+    let none = Highlights::default();
+    for layout in [Layout::Unified, Layout::SideBySide] {
+        if view.layout() != layout {
+            view.toggle_layout();
+        }
+        let screen = text(&draw(&view, &none, 120, 40));
+        let lines: Vec<&str> = screen.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains("+    pub fn add"))
+            .unwrap_or_else(|| panic!("{screen}"));
+        assert!(
+            lines[at + 1]
+                .contains("◆ review 2 request_changes [major] line 13: keep the parameter's name"),
+            "{layout:?}\n{screen}"
+        );
+        let first_hunk = lines
+            .iter()
+            .position(|l| l.contains("@@ -"))
+            .unwrap_or_else(|| panic!("{screen}"));
+        let top: Vec<&&str> = lines[..first_hunk]
+            .iter()
+            .filter(|l| l.contains("◆ review"))
+            .collect();
+        assert_eq!(top.len(), 2, "{layout:?}\n{screen}");
+        assert!(top[0].contains("[minor] no test for clear"), "{screen}");
+        assert!(top[1].contains("[nit] line 2: a line the diff does not show"));
+        // The file list marks the reviewed file, not the other.
+        assert!(
+            screen.lines().any(|l| l.contains("M◆src/cart.rs")),
+            "{screen}"
+        );
+        assert!(
+            screen.lines().any(|l| l.contains("M README.md")),
+            "{screen}"
+        );
+    }
+    // A hunk key still lands on a hunk header.
+    view.next_hunk();
+    let screen = text(&draw(&view, &none, 120, 40));
+    assert!(screen.contains("@@ -"), "{screen}");
+}

@@ -9,7 +9,7 @@ use crate::protocol::{Command, Event, EventKind, Reply, State};
 
 use super::command_bar::History;
 use super::diff_source::DiffSource;
-use super::diff_view::DiffView;
+use super::diff_view::{DiffView, ReviewNote};
 use super::keymap::Context;
 use super::metrics_source::Figures;
 use super::panes::activity::Log;
@@ -214,7 +214,16 @@ impl App {
             _ => {}
         }
         let figures_read_it = crate::metrics::reads(&ev.kind);
+        let reviewed = matches!(ev.kind, EventKind::ReviewRecorded { .. });
         self.state.apply(&ev);
+        if reviewed {
+            // A new review of the task on screen: its findings go next to their lines.
+            let d = &mut self.screen.diff;
+            let notes = ReviewNote::latest(&self.state, d.source.as_ref().and_then(|s| s.task()));
+            if let Some(view) = d.view.as_mut() {
+                view.set_review(notes);
+            }
+        }
         self.log.push(ev);
         self.dirty = true;
         if figures_read_it {
@@ -366,6 +375,10 @@ impl App {
                 if let Some(old) = &d.view {
                     view.carry_over(old);
                 }
+                view.set_review(ReviewNote::latest(
+                    &self.state,
+                    d.source.as_ref().and_then(|s| s.task()),
+                ));
                 d.view = Some(view);
                 d.error = None;
                 d.highlights.clear();

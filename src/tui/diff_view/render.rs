@@ -128,10 +128,16 @@ fn render_files(view: &DiffView, theme: &Theme, area: Rect, buf: &mut Buffer, bo
         } else {
             Style::default()
         };
+        // A file the reviewer has findings about is marked after its status letter.
+        let reviewed = view.reviewed(path) > 0;
         let mut spans = vec![
             TextSpan::styled(
-                format!("{} ", status_letter(f.status)),
+                status_letter(f.status).to_string(),
                 theme.style(Slot::Dim).patch(sel),
+            ),
+            TextSpan::styled(
+                if reviewed { "◆" } else { " " },
+                theme.style(Slot::Warn).patch(sel),
             ),
             TextSpan::styled(
                 format!("{shown:<name_w$}"),
@@ -209,6 +215,7 @@ fn render_hunks(
             }
             match row {
                 Row::Note(text) => rows.note(text, inner, y, buf),
+                Row::Review(text) => rows.review(text, inner, y, buf),
                 Row::Hunk(h) => rows.hunk_header(*h, inner, y, buf),
                 Row::Line(h, l) => rows.unified_line(*h, *l, inner, (y, seg), buf),
                 Row::Pair(left, right) => rows.pair(*left, *right, inner, (y, seg), buf),
@@ -368,6 +375,16 @@ impl Rows<'_> {
             text,
             inner.width as usize,
             self.theme.style(Slot::Dim),
+        );
+    }
+
+    fn review(&self, text: &str, inner: Rect, y: u16, buf: &mut Buffer) {
+        buf.set_stringn(
+            inner.x,
+            y,
+            format!("  {text}"),
+            inner.width as usize,
+            self.theme.style(Slot::Warn),
         );
     }
 

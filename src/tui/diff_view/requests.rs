@@ -79,7 +79,7 @@ impl DiffView {
                         want(TextSide::New, &hunks[*h].lines[*l]);
                     }
                 }
-                Row::Hunk(_) | Row::Note(_) => {}
+                Row::Hunk(_) | Row::Note(_) | Row::Review(_) => {}
             }
         }
         let path = file.path().to_string();

@@ -19,6 +19,8 @@ pub(super) enum Row {
     /// Side by side: the old line and the new line shown next to each other.
     Pair(Option<(usize, usize)>, Option<(usize, usize)>),
     Note(String),
+    /// A reviewer's finding about the line above (or the file, at the top).
+    Review(String),
 }
 
 /// The rows of `file` in `layout`, with the row of each hunk header.

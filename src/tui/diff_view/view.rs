@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use git2::Repository;
 
+use super::review::{annotate, ReviewNote};
 use super::rows::{file_rows, Layout, Row};
 use super::search::Find;
 use super::texts::{split_lines, FileTexts};
@@ -36,6 +37,8 @@ pub struct DiffView {
     pub(super) wrap: bool,
     /// The search in the selected file and the file list's filter.
     pub(super) find: Find,
+    /// The reviewer's findings shown next to their lines.
+    pub(super) review: Vec<ReviewNote>,
 }
 
 impl DiffView {
@@ -54,6 +57,7 @@ impl DiffView {
             hscroll: 0,
             wrap: false,
             find: Find::default(),
+            review: Vec::new(),
         };
         view.find.shown = (0..view.set.files.len()).collect();
         view.rebuild();
@@ -149,8 +153,27 @@ impl DiffView {
             return;
         };
         file_rows(file, self.layout, &mut self.rows, &mut self.hunk_rows);
+        annotate(file, &self.review, &mut self.rows, &mut self.hunk_rows);
         self.scroll = self.scroll.min(self.rows.len().saturating_sub(1));
         self.refind();
+    }
+
+    /// The reviewer's findings to show next to their lines (a task's latest review);
+    /// whether they changed.
+    pub fn set_review(&mut self, notes: Vec<ReviewNote>) -> bool {
+        if notes == self.review {
+            return false;
+        }
+        self.review = notes;
+        let scroll = self.scroll;
+        self.rebuild();
+        self.scroll = scroll.min(self.rows.len().saturating_sub(1));
+        true
+    }
+
+    /// The files the reviewer's findings are about.
+    pub fn reviewed(&self, path: &str) -> usize {
+        self.review.iter().filter(|n| n.file == path).count()
     }
 
     /// After a reload of the same diff: the same file (by path), layout, focus and scroll
@@ -165,6 +188,7 @@ impl DiffView {
         self.hscroll = old.hscroll;
         self.wrap = old.wrap;
         self.find.query = old.find.query.clone();
+        self.review = old.review.clone();
         self.set_filter(&old.find.filter);
         self.rebuild();
         self.scroll = old.scroll.min(self.rows.len().saturating_sub(1));

@@ -1,5 +1,5 @@
 //! The plan: pending human approvals first, then each phase with its tasks — status, role,
-//! owner, dependencies — and the branch todos under their parents.
+//! owner, dependencies, the latest code review — and the branch todos under their parents.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -104,6 +104,52 @@ pub fn render(ctx: &Ctx<'_>, view: &PlanView, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
+/// Findings shown under a task before "… N more".
+const FINDINGS_SHOWN: usize = 3;
+
+/// The task's latest review under its line: the round, the verdict and who gave it, then its
+/// first findings (all of them are in the diff viewer, next to their lines).
+fn review_lines<'a>(ctx: &Ctx<'_>, task: &str, width: usize) -> Vec<Line<'a>> {
+    let Some(r) = ctx.state.reviews.iter().rev().find(|r| r.task == task) else {
+        return Vec::new();
+    };
+    let slot = match r.verdict {
+        crate::protocol::model::Verdict::Approve => Slot::Ok,
+        crate::protocol::model::Verdict::RequestChanges => Slot::Warn,
+    };
+    let mut head = format!(
+        "      review {} · {} by {}: {}",
+        r.round,
+        r.verdict,
+        clean(&r.reviewer),
+        crate::protocol::report::plural(r.findings.len(), "finding")
+    );
+    if let Some(summary) = &r.summary {
+        head.push_str(&format!(" — {}", clean(summary)));
+    }
+    let mut out = vec![Line::from(Span::styled(fit(&head, width), ctx.style(slot)))];
+    let findings = r.finding_lines();
+    for f in findings.iter().take(FINDINGS_SHOWN) {
+        out.push(Line::from(Span::styled(
+            fit(&format!("        {}", clean(f)), width),
+            ctx.style(Slot::Text),
+        )));
+    }
+    if findings.len() > FINDINGS_SHOWN {
+        out.push(Line::from(Span::styled(
+            fit(
+                &format!(
+                    "        … {} more (the diff viewer shows each next to its line)",
+                    findings.len() - FINDINGS_SHOWN
+                ),
+                width,
+            ),
+            ctx.style(Slot::Dim),
+        )));
+    }
+    out
+}
+
 /// How many lines the plan shows (what its offset scrolls through).
 pub fn line_count(state: &crate::protocol::State) -> usize {
     lines(&Ctx::counting(state), 0).len()
@@ -157,6 +203,7 @@ fn lines<'a>(ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
         // Branch todos under their parents.
         for t in p.tasks.iter().filter(|t| !t.is_temporary) {
             lines.push(task_line(ctx, t, width));
+            lines.extend(review_lines(ctx, &t.id, width));
             for fix in p
                 .tasks
                 .iter()
