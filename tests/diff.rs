@@ -93,6 +93,11 @@ proptest! {
             let new_side = h.lines.iter().filter(|l| l.kind != LineKind::Removed).count() as u32;
             prop_assert_eq!((old_side, new_side), (h.old_len, h.new_len));
         }
+        // `--stat`'s counts-only diff counts the same lines as the full one.
+        prop_assert_eq!(
+            overlord::core::diff::text::count_changes(&old, &new),
+            (d.additions, d.deletions)
+        );
     }
 
     #[test]

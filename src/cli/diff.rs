@@ -32,7 +32,13 @@ pub(super) fn diff(repo: &Option<PathBuf>, args: DiffArgs) -> Outcome {
     let ws = workspace(repo)?;
     let git = git2::Repository::open(&ws.root).map_err(|e| fail(e.message()))?;
     let (a, b) = diff::sides(&git, from, to).map_err(fail)?;
-    let set = diff::diff(&git, &a, &b).map_err(fail)?;
+    // The stat needs the counts only: no hunks, no word spans.
+    let set = if stat && !json {
+        diff::diff_stat(&git, &a, &b)
+    } else {
+        diff::diff(&git, &a, &b)
+    }
+    .map_err(fail)?;
     if json {
         return print_json(&serde_json::json!({
             "schema_version": JSON_SCHEMA_VERSION,

@@ -213,6 +213,28 @@ fn blob_size(repo: &Repository, id: Oid) -> u64 {
 
 /// Computes the diff between two sides.
 pub fn diff(repo: &Repository, from: &Side, to: &Side) -> Result<DiffSet, DiffError> {
+    diff_with(repo, from, to, Detail::Lines)
+}
+
+/// The files of the diff with their counts only (`diff --stat`): text files have no hunks,
+/// so neither hunks nor word spans are computed.
+pub fn diff_stat(repo: &Repository, from: &Side, to: &Side) -> Result<DiffSet, DiffError> {
+    diff_with(repo, from, to, Detail::Counts)
+}
+
+/// How much of each text file's diff is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    Lines,
+    Counts,
+}
+
+fn diff_with(
+    repo: &Repository,
+    from: &Side,
+    to: &Side,
+    detail: Detail,
+) -> Result<DiffSet, DiffError> {
     let Side::Tree { tree: old_tree, .. } = from else {
         return Err(DiffError::Git(
             "the working tree can only be the second side".into(),
@@ -313,15 +335,24 @@ pub fn diff(repo: &Repository, from: &Side, to: &Side) -> Result<DiffSet, DiffEr
         }
         let old_text = String::from_utf8_lossy(&old_bytes);
         let new_text = String::from_utf8_lossy(&new_bytes);
-        let t = text::diff_text(&old_text, &new_text, text::CONTEXT);
-        if t.hunks.is_empty() && status == FileStatus::Modified {
+        let (hunks, additions, deletions) = match detail {
+            Detail::Lines => {
+                let t = text::diff_text(&old_text, &new_text, text::CONTEXT);
+                (t.hunks, t.additions, t.deletions)
+            }
+            Detail::Counts => {
+                let (a, d) = text::count_changes(&old_text, &new_text);
+                (Vec::new(), a, d)
+            }
+        };
+        if additions == 0 && deletions == 0 && status == FileStatus::Modified {
             continue; // a mode-only or line-ending-identical change
         }
         content_of(
             &mut files,
-            FileContent::Text { hunks: t.hunks },
-            t.additions,
-            t.deletions,
+            FileContent::Text { hunks },
+            additions,
+            deletions,
         );
     }
     Ok(DiffSet {

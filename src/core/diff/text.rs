@@ -32,6 +32,14 @@ fn split_line(token: &str) -> (String, bool) {
     }
 }
 
+/// Only the counts of a line diff (what `--stat` shows): the same Histogram diff as
+/// [`diff_text`], without building hunks, line texts or word spans.
+pub fn count_changes(old: &str, new: &str) -> (u32, u32) {
+    let input = InternedInput::new(old, new);
+    let diff = Diff::compute(Algorithm::Histogram, &input);
+    (diff.count_additions(), diff.count_removals())
+}
+
 /// Diffs `old` against `new` line by line.
 pub fn diff_text(old: &str, new: &str, context: u32) -> TextDiff {
     let input = InternedInput::new(old, new);
