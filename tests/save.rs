@@ -1553,3 +1553,50 @@ fn the_detail_lists_open_concerns_variations_and_recent_human_interactions() {
         "{o}"
     );
 }
+
+/// The work-tree scan a Save makes refreshes the index's stat cache (as `git status` does):
+/// a tracked file rewritten with the same content after the index was written is hashed once,
+/// not at every later scan.
+#[test]
+fn the_work_tree_scan_refreshes_the_index_it_found_stale() {
+    let repo = Repo::new();
+    repo.write("a.txt", "same\n");
+    git(repo.path(), repo.home.path(), &["add", "a.txt"]);
+    git(repo.path(), repo.home.path(), &["commit", "-qm", "a"]);
+    let g = git2::Repository::open(repo.path()).unwrap();
+    let stamp = |g: &git2::Repository| {
+        let mut index = g.index().unwrap();
+        index.read(true).unwrap();
+        let e = index.get_path(std::path::Path::new("a.txt"), 0).unwrap();
+        (e.mtime.seconds(), e.mtime.nanoseconds())
+    };
+    // Rewritten, same bytes, a later time: the index's entry is out of date.
+    let file = std::fs::File::options()
+        .write(true)
+        .open(repo.path().join("a.txt"))
+        .unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    file.set_modified(later).unwrap();
+    drop(file);
+    let before = stamp(&g);
+    assert_eq!(
+        overlord::git::tracked_changes(&g).unwrap(),
+        Vec::<String>::new()
+    );
+    let after = stamp(&g);
+    assert_ne!(before, after, "the index's entry was not refreshed");
+    let on_disk = std::fs::metadata(repo.path().join("a.txt"))
+        .unwrap()
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    assert_eq!(after.0 as u64, on_disk.as_secs());
+    // With the index locked by someone else, the scan still answers.
+    std::fs::write(repo.path().join(".git/index.lock"), "").unwrap();
+    repo.write("a.txt", "changed\n");
+    assert_eq!(
+        overlord::git::tracked_changes(&g).unwrap(),
+        vec!["a.txt".to_string()]
+    );
+}

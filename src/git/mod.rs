@@ -286,10 +286,24 @@ pub fn check_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
 }
 
 /// Tracked files with staged or unstaged changes in the user's work tree.
+///
+/// The scan writes back the index's stat cache for files it found unchanged (as `git status`
+/// does), so the next scan — the re-check before main moves, the next Save — does not read
+/// and hash every file again because files were rewritten after the index was (what a Save
+/// leaves behind). When the index cannot be written (the user's git holds its lock), the
+/// scan runs without the refresh.
 pub fn tracked_changes(repo: &Repository) -> Result<Vec<String>> {
     let mut opts = StatusOptions::new();
-    opts.include_untracked(false).include_ignored(false);
-    let statuses = repo.statuses(Some(&mut opts))?;
+    opts.include_untracked(false)
+        .include_ignored(false)
+        .update_index(true);
+    let statuses = match repo.statuses(Some(&mut opts)) {
+        Ok(s) => s,
+        Err(_) => {
+            opts.update_index(false);
+            repo.statuses(Some(&mut opts))?
+        }
+    };
     Ok(statuses
         .iter()
         .filter(|s| !s.status().is_empty())
