@@ -83,6 +83,22 @@ pub struct AgentLine {
     pub tokens: u64,
     #[serde(default)]
     pub cost_micros: u64,
+    /// Rate-limited until this time (as in `state.agents[]`).
+    #[serde(default)]
+    pub rate_limited_until: Option<String>,
+    /// Seconds from the report's time to `rate_limited_until` (0 once it passed): the
+    /// countdown, computed from the deadline each time a report is made.
+    #[serde(default)]
+    pub resumes_in_secs: Option<u64>,
+}
+
+/// Whole seconds from `now` to `until` (both audit timestamps), 0 once `until` passed.
+fn secs_until(now: &str, until: &str) -> Option<u64> {
+    let parse = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    };
+    let left = parse(until)? - parse(now)?;
+    Some(left.as_seconds_f64().max(0.0).ceil() as u64)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +228,12 @@ impl StatusReport {
                     detail: a.detail.clone(),
                     tokens: a.tokens,
                     cost_micros: a.cost_micros,
+                    rate_limited_until: a.rate_limited_until.clone(),
+                    resumes_in_secs: a
+                        .rate_limited_until
+                        .as_deref()
+                        .filter(|_| a.state == AgentState::RateLimited)
+                        .and_then(|u| secs_until(now, u)),
                 })
                 .collect(),
             agents_active: state.active_agents().count(),
@@ -373,6 +395,9 @@ impl StatusReport {
                     .as_ref()
                     .map(|d| format!(" — {d}"))
                     .unwrap_or_default()
+                    + &a.resumes_in_secs
+                        .map(|s| format!("; resumes in {s}s"))
+                        .unwrap_or_default()
             ));
         }
         out.push_str(&format!(

@@ -42,12 +42,44 @@ pub(super) struct RunSlot {
     pub(super) adapter: String,
     pub(super) finished: Option<(bool, Option<String>, Option<AgentError>)>,
     pub(super) last_text: Option<String>,
+    /// The message being streamed as deltas (Claude's partial messages, Gemini): the live
+    /// line shown until the whole message replaces it.
+    pub(super) partial: String,
     pub(super) stop: Option<StopReason>,
     pub(super) suspended: bool,
     /// When the CLI last printed an event (time suspended does not count).
     pub(super) last_output: Instant,
     /// Shown as stalled (no output for `[agents] stall_secs`).
     pub(super) stalled: bool,
+    /// The CLI said on stderr that it retries the model API (`retrying (API 429), attempt
+    /// N`): a quiet run is then waiting on the API, not stalled. Cleared by its next output.
+    pub(super) retrying: bool,
+}
+
+impl RunSlot {
+    pub(super) fn new(
+        id: u64,
+        purpose: Purpose,
+        control: mpsc::UnboundedSender<Control>,
+        worktree: PathBuf,
+        adapter: &str,
+    ) -> RunSlot {
+        RunSlot {
+            id,
+            purpose,
+            control,
+            worktree,
+            adapter: adapter.to_string(),
+            finished: None,
+            last_text: None,
+            partial: String::new(),
+            stop: None,
+            suspended: false,
+            last_output: Instant::now(),
+            stalled: false,
+            retrying: false,
+        }
+    }
 }
 
 /// What the supervisor remembers of a task across runs.

@@ -120,19 +120,7 @@ impl Supervisor {
         let paused = self.state.agents.get(agent).is_some_and(|a| a.paused);
         self.runs.insert(
             agent.to_string(),
-            RunSlot {
-                id: run_id,
-                purpose,
-                control: ctl_tx.clone(),
-                worktree: workdir.clone(),
-                adapter: adapter.to_string(),
-                finished: None,
-                last_text: None,
-                stop: None,
-                suspended: false,
-                last_output: Instant::now(),
-                stalled: false,
-            },
+            RunSlot::new(run_id, purpose, ctl_tx.clone(), workdir.clone(), adapter),
         );
         // A clarification or an assignment turn may share the worktree with another agent's
         // current run (as before); never with a leftover.
@@ -226,6 +214,9 @@ impl Supervisor {
         let book = self.agents.entry(agent.to_string()).or_default();
         book.events += 1;
         let mut spent = (0u64, 0f64);
+        // A model API retry the CLI announced: the agent's detail says so (not "stalled").
+        let mut retrying = None;
+        let was_retrying = std::mem::replace(&mut slot.retrying, false);
         match &event {
             AgentEvent::Started {
                 session_id: Some(s),
@@ -240,8 +231,19 @@ impl Supervisor {
             AgentEvent::Text {
                 text, delta: false, ..
             } => {
+                // The whole message replaces its deltas: shown once.
+                slot.partial.clear();
                 book.last_output = Some(first_line(text, 200));
                 slot.last_text = Some(text.clone());
+            }
+            AgentEvent::Text {
+                text, delta: true, ..
+            } => {
+                slot.partial.push_str(text);
+                let live = slot.partial.lines().rfind(|l| !l.trim().is_empty());
+                if let Some(live) = live {
+                    book.last_output = Some(first_line(live, 200));
+                }
             }
             AgentEvent::ToolStarted {
                 kind,
@@ -262,6 +264,10 @@ impl Supervisor {
             }
             AgentEvent::Warning { message, .. } => {
                 book.last_output = Some(first_line(&format!("⚠ {message}"), 200));
+                if message.starts_with("retrying (") {
+                    retrying = Some(message.clone());
+                    slot.retrying = true;
+                }
             }
             AgentEvent::Usage { usage, .. } => {
                 let priced = match prices {
@@ -285,13 +291,14 @@ impl Supervisor {
             _ => {}
         }
         let purpose = slot.purpose.clone();
-        if was_stalled {
+        let retried = was_retrying && !slot.retrying;
+        if was_stalled || retrying.is_some() || retried {
             let task = self.state.agents.get(agent).and_then(|a| a.task.clone());
             self.set_agent(
                 agent,
                 AgentState::Running,
                 task.as_deref(),
-                None,
+                retrying,
                 None,
                 None,
             )
@@ -545,7 +552,8 @@ fn run_failure(slot: &RunSlot, end: &RunEnd) -> (String, Option<ErrorKind>) {
     if end.leftovers {
         message.push_str("; it left processes running, which were stopped");
     }
-    if let Some(tail) = end.stderr_tail.last().filter(|_| end.spawn_error.is_none()) {
+    let tail = crate::agent::stderr::last_meaningful(&end.stderr_tail);
+    if let Some(tail) = tail.filter(|_| end.spawn_error.is_none()) {
         message.push_str(&format!(" (stderr: {})", first_line(tail, 160)));
     }
     (message, kind)
