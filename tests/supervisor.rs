@@ -20,6 +20,7 @@ mod agent_noise;
 mod autonomy;
 mod code_review;
 mod rate_limits;
+mod telemetry;
 mod tickets;
 
 /// A repository with one commit, Overlord set up, and a running core + supervisor.

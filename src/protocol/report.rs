@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{
     Agent, AgentState, Alert, AlertLevel, Approval, ApprovalKind, Checkpoint, Clarification,
     Concern, ConcernStatus, Handoff, OperationKind, OperationOutcome, Plan, QaDecision, Role,
-    SessionStatus, Severity, TaskStatus, Variation,
+    SessionStatus, Severity, TaskStatus, TaskTelemetry, Variation,
 };
 use super::state::{DaySpend, State};
 
@@ -155,6 +155,10 @@ pub struct StatusReport {
     /// The metrics' alerts in force, most severe first.
     #[serde(default)]
     pub alerts: Vec<Alert>,
+    /// What each task's agent runs did (tools, files, tokens, cost and its source, models),
+    /// kept after the task ends.
+    #[serde(default)]
+    pub task_telemetry: std::collections::BTreeMap<String, TaskTelemetry>,
 }
 
 impl StatusReport {
@@ -274,6 +278,7 @@ impl StatusReport {
             today,
             spend_today,
             alerts,
+            task_telemetry: state.task_telemetry.clone(),
         }
     }
 
@@ -399,6 +404,25 @@ impl StatusReport {
                         .map(|s| format!("; resumes in {s}s"))
                         .unwrap_or_default()
             ));
+        }
+        if !self.task_telemetry.is_empty() {
+            out.push_str("Agent runs by task:\n");
+            for (task, t) in &self.task_telemetry {
+                out.push_str(&format!("  {task}: {}\n", t.summary()));
+                if !t.files.is_empty() {
+                    out.push_str(&format!("    files: {}\n", t.files.join(", ")));
+                }
+                for f in &t.failed_tools {
+                    out.push_str(&format!(
+                        "    failed: {} {}{}\n",
+                        f.name,
+                        f.summary,
+                        f.exit_code
+                            .map(|c| format!(" (exit {c})"))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
         }
         out.push_str(&format!(
             "Open concerns: {} ({} critical, {} warning, {} info)\n",

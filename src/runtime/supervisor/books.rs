@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::checks::Check;
 use super::raw_output::RawOutput;
+use super::telemetry::RunTally;
 use crate::agent::adapter::AdapterSpec;
 use crate::agent::{AgentError, AgentEvent, UsageTracker};
 use crate::config::Config;
@@ -54,6 +55,8 @@ pub(super) struct RunSlot {
     /// The CLI said on stderr that it retries the model API (`retrying (API 429), attempt
     /// N`): a quiet run is then waiting on the API, not stalled. Cleared by its next output.
     pub(super) retrying: bool,
+    /// What the run did so far (tools, files, tokens, cost, model).
+    pub(super) tally: RunTally,
 }
 
 impl RunSlot {
@@ -63,6 +66,7 @@ impl RunSlot {
         control: mpsc::UnboundedSender<Control>,
         worktree: PathBuf,
         adapter: &str,
+        model: Option<String>,
     ) -> RunSlot {
         RunSlot {
             id,
@@ -78,6 +82,7 @@ impl RunSlot {
             last_output: Instant::now(),
             stalled: false,
             retrying: false,
+            tally: RunTally::new(adapter, model),
         }
     }
 }
@@ -108,6 +113,8 @@ pub(super) struct TaskBook {
     pub(super) fixes: u32,
     /// Starts held back in a row by a live process on the task or its worktree.
     pub(super) held: u32,
+    /// What its runs did, added up (for the hand-off when it is done).
+    pub(super) telemetry: crate::protocol::model::TaskTelemetry,
 }
 
 #[derive(Default)]

@@ -14,9 +14,9 @@ use super::processes::ProcessRecord;
 use super::text::first_line;
 use crate::agent::adapter::{AdapterKind, Turn};
 use crate::agent::parse::AgentParser;
-use crate::agent::{AgentEvent, ErrorKind, ToolKind, UsageTracker};
+use crate::agent::{AgentEvent, ErrorKind, UsageTracker};
 use crate::protocol::model::{Agent, AgentState, ClarificationId, Role, Severity, Task};
-use crate::protocol::{Command, ConcernDraft};
+use crate::protocol::{Command, ConcernDraft, EventKind};
 use crate::runtime::process::{self, Control, RunEnd, RunOptions};
 
 impl Supervisor {
@@ -120,7 +120,14 @@ impl Supervisor {
         let paused = self.state.agents.get(agent).is_some_and(|a| a.paused);
         self.runs.insert(
             agent.to_string(),
-            RunSlot::new(run_id, purpose, ctl_tx.clone(), workdir.clone(), adapter),
+            RunSlot::new(
+                run_id,
+                purpose,
+                ctl_tx.clone(),
+                workdir.clone(),
+                adapter,
+                spec.model.clone(),
+            ),
         );
         // A clarification or an assignment turn may share the worktree with another agent's
         // current run (as before); never with a leftover.
@@ -213,6 +220,12 @@ impl Supervisor {
         let prices = self.adapters.get(&slot.adapter).and_then(|s| s.prices);
         let book = self.agents.entry(agent.to_string()).or_default();
         book.events += 1;
+        // Files an edit touched, repo-relative, one form for every CLI.
+        for f in slot.tally.observe(&event, &slot.worktree, prices) {
+            if !book.files.contains(&f) && book.files.len() < Agent::MAX_FILES {
+                book.files.push(f);
+            }
+        }
         let mut spent = (0u64, 0f64);
         // A model API retry the CLI announced: the agent's detail says so (not "stalled").
         let mut retrying = None;
@@ -245,22 +258,8 @@ impl Supervisor {
                     book.last_output = Some(first_line(live, 200));
                 }
             }
-            AgentEvent::ToolStarted {
-                kind,
-                name,
-                summary,
-                ..
-            } => {
+            AgentEvent::ToolStarted { name, summary, .. } => {
                 book.last_output = Some(first_line(&format!("▸ {name}: {summary}"), 200));
-                if *kind == ToolKind::Edit
-                    && !summary.is_empty()
-                    && book.files.len() < Agent::MAX_FILES
-                {
-                    let f = summary.split(',').next().unwrap_or("").trim().to_string();
-                    if !f.is_empty() && !book.files.contains(&f) {
-                        book.files.push(f);
-                    }
-                }
             }
             AgentEvent::Warning { message, .. } => {
                 book.last_output = Some(first_line(&format!("⚠ {message}"), 200));
@@ -339,11 +338,35 @@ impl Supervisor {
         if end.leftovers {
             self.report_leftovers(agent, role, &slot, &end).await;
         }
+        self.report_run(agent, &slot, &end).await;
         match slot.purpose.clone() {
             Purpose::Clarify(q) => self.clarification_ended(agent, role, q, &slot, &end).await,
             Purpose::Assign(_) => self.assignment_ended(agent, &slot, &end).await,
             Purpose::Task(task_id) => self.task_run_ended(agent, &task_id, &slot, &end).await,
         }
+    }
+
+    /// A run ended: what it did goes to the audit (`agent_run_reported`, folded into the
+    /// state's `task_telemetry`) and into its task's book (for the hand-off). A run that never
+    /// started did nothing.
+    pub(super) async fn report_run(&mut self, agent: &str, slot: &RunSlot, end: &RunEnd) {
+        if end.not_started.is_some() || end.spawn_error.is_some() {
+            return;
+        }
+        let run = slot.tally.report();
+        let task = match &slot.purpose {
+            Purpose::Task(t) => Some(t.clone()),
+            _ => None,
+        };
+        if let Some(t) = &task {
+            self.tasks.entry(t.clone()).or_default().telemetry.add(&run);
+        }
+        self.emit(vec![EventKind::AgentRunReported {
+            agent: agent.to_string(),
+            task,
+            run,
+        }])
+        .await;
     }
 
     /// The CLI left processes running after it exited (stopped by the runner): the human is
