@@ -51,12 +51,13 @@ fn a_cli_retrying_the_api_on_stderr_shows_as_retrying_not_stalled() {
     let mut config = base_config("retrier");
     config.agents.stall_secs = 1;
     // Gemini CLI's own words on stderr, then silence while it waits for the API (until the
-    // test has seen enough), then the answer.
+    // test has seen enough), then the answer. (Nothing on stdout before: stdout and stderr are
+    // read apart, so their order would be a race.)
     sh_adapter(
         &mut config,
         "retrier",
         &format!(
-            r#"echo '{{"type":"started","session_id":"s-1","model":null}}'; echo 'Attempt 1 failed with status 429. Retrying with backoff... GaxiosError: [{{' >&2; echo 'Attempt 2 failed: You exceeded your current quota, please check your plan and billing details. Retrying after 5469ms...' >&2; while [ ! -f {} ]; do sleep 0.05; done; echo done"#,
+            r#"echo 'Attempt 1 failed with status 429. Retrying with backoff... GaxiosError: [{{' >&2; echo 'Attempt 2 failed: You exceeded your current quota, please check your plan and billing details. Retrying after 5469ms...' >&2; while [ ! -f {} ]; do sleep 0.05; done; echo done"#,
             go.display()
         ),
     );

@@ -225,7 +225,9 @@ fn replay(e: Expect) {
     swarm.import(ONE);
     swarm.approve_plan();
     let s = swarm.wait("a done with its telemetry", 60, |s| {
-        task_status(s, "a") == Some(TaskStatus::Done) && s.task_telemetry.contains_key("a")
+        task_status(s, "a") == Some(TaskStatus::Done)
+            && s.task_telemetry.contains_key("a")
+            && s.handoffs.iter().any(|h| h.purpose == "task complete")
     });
     let live = s.task_telemetry["a"].clone();
     check_telemetry(&live, &e);
