@@ -1,6 +1,7 @@
 //! Noise and false alarms in what the supervisor shows of a run (issue 21 §6): stderr noise
 //! stays out of the failure's concern, and a CLI retrying the model API on stderr only
-//! (Gemini CLI) shows as `retrying (API 429), attempt N`, not as stalled.
+//! (Gemini CLI) shows as `retrying (API 429), attempt N`, not as stalled; and (§5) text
+//! streamed as deltas shows live, then once as the whole message.
 
 use std::time::{Duration, Instant};
 
@@ -85,4 +86,38 @@ fn a_cli_retrying_the_api_on_stderr_shows_as_retrying_not_stalled() {
     swarm.wait("a done", 30, |s| {
         task_status(s, "a") == Some(TaskStatus::Done)
     });
+}
+
+#[test]
+fn text_streamed_as_deltas_shows_live_then_once_as_the_whole_message() {
+    let repo = committed();
+    let go = repo.home.path().join("go");
+    let mut config = base_config("streamer");
+    sh_adapter(
+        &mut config,
+        "streamer",
+        &format!(
+            r#"echo '{{"type":"text","text":"Writing the ","delta":true}}'; echo '{{"type":"text","text":"parser now","delta":true}}'; while [ ! -f {} ]; do sleep 0.05; done; echo '{{"type":"text","text":"Writing the parser now","delta":false}}'; echo '{{"type":"finished","ok":true,"result_text":"Writing the parser now","error":null}}'"#,
+            go.display()
+        ),
+    );
+    let swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    // While the message is being written: the deltas so far.
+    swarm.wait("the live text", 30, |s| {
+        s.agents
+            .values()
+            .any(|a| a.last_output.as_deref() == Some("Writing the parser now"))
+    });
+    std::fs::write(&go, "").unwrap();
+    let s = swarm.wait("a done", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    let a = s.agents.values().next().unwrap();
+    assert_eq!(
+        a.last_output.as_deref(),
+        Some("Writing the parser now"),
+        "the whole message replaces its deltas: {a:?}"
+    );
 }
