@@ -155,3 +155,65 @@ fn geminis_api_retries_on_stderr_become_warnings_and_noise_is_not_meaningful() {
     );
     assert_eq!(last_meaningful(&tail[1..]), None);
 }
+
+#[test]
+fn the_consoles_raw_view_of_an_agent_shows_what_its_tasks_runs_did() {
+    use overlord::protocol::model::{
+        CostSource, FailedTool, RunTelemetry, TaskTelemetry, TokenSplit,
+    };
+    use overlord::tui::theme::Theme;
+    let mut state = State::default();
+    let mut a = Agent::new(
+        "impl-1",
+        Role::Implementer,
+        "claude",
+        "2026-12-07T10:00:00Z",
+    );
+    a.state = AgentState::Running;
+    a.task = Some("a".into());
+    state.agents.insert(a.id.clone(), a);
+    let mut t = TaskTelemetry::default();
+    t.add(&RunTelemetry {
+        adapter: "claude".into(),
+        model: Some("claude-sonnet-4-5".into()),
+        ok: true,
+        tool_calls: 2,
+        tools: [("Bash".to_string(), 2)].into(),
+        failed_tools: vec![FailedTool {
+            name: "Bash".into(),
+            summary: "cargo test".into(),
+            exit_code: Some(101),
+        }],
+        files: vec!["src/lib.rs".into()],
+        tokens: TokenSplit {
+            input: 1200,
+            cached_input: 300,
+            output: 80,
+            reasoning: 0,
+        },
+        cost_micros: 6090,
+        cost_source: CostSource::Reported,
+    });
+    state.task_telemetry.insert("a".into(), t);
+    let theme = Theme::dark();
+    let view = overlord::tui::panes::activity::ActivityView {
+        agent: Some("impl-1".into()),
+        raw: true,
+        ..Default::default()
+    };
+    let buf = crate::tui_panes::draw(220, 6, |area, buf| {
+        overlord::tui::panes::activity::render(
+            &crate::tui_panes::ctx(&state, &theme, true),
+            &view,
+            &Default::default(),
+            &[],
+            area,
+            buf,
+        )
+    });
+    let shown = crate::tui_panes::text(&buf);
+    assert!(
+        shown.contains("a: 1 run · 2 tool calls (1 failed: Bash exit 101) · 1 file · 1200 in (300 cached) / 80 out (0 reasoning) · $0.0061 reported · claude-sonnet-4-5"),
+        "{shown}"
+    );
+}

@@ -5,7 +5,8 @@
 //!
 //! The command lines follow what the real CLIs need in headless mode (see
 //! `tests/fixtures/agent-cli/README.md` and `docs/adapters.md`): Codex `exec --json` with
-//! `-C <worktree>` and no approvals, Claude Code `-p --output-format stream-json --verbose`,
+//! `-C <worktree>` and no approvals, Claude Code `-p --output-format stream-json --verbose
+//! --include-partial-messages` (live text),
 //! Gemini CLI `-p --output-format stream-json --approval-mode yolo --skip-trust`, aider
 //! `--message … --yes-always --no-auto-commits`. Every one runs with stdin on `/dev/null`.
 

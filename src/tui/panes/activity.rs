@@ -103,6 +103,27 @@ fn run_line(
     )
 }
 
+/// The telemetry of the agent's current task, else of the last task it ran (in plan order).
+fn task_telemetry_of<'s>(
+    state: &'s crate::protocol::State,
+    agent: &str,
+) -> Option<(&'s str, &'s crate::protocol::model::TaskTelemetry)> {
+    let current = state.agents.get(agent).and_then(|a| a.task.as_deref());
+    let last = || {
+        state.plan.as_ref().and_then(|p| {
+            p.tasks()
+                .filter(|t| t.owner.as_deref() == Some(agent))
+                .filter(|t| state.task_telemetry.contains_key(&t.id))
+                .last()
+                .map(|t| t.id.as_str())
+        })
+    };
+    let task = current
+        .filter(|t| state.task_telemetry.contains_key(*t))
+        .or_else(last)?;
+    Some((task, state.task_telemetry.get(task)?))
+}
+
 /// One event as a line of text.
 pub fn describe(e: &Event) -> String {
     let text = match &e.kind {
@@ -388,6 +409,16 @@ pub fn render(
     }
     if let Some(k) = &view.kind {
         filter.push(format!("kind {k}"));
+    }
+    // The agent's details over its raw output: what its (current, else last) task's runs did.
+    if view.raw {
+        if let Some((task, t)) = view
+            .agent
+            .as_deref()
+            .and_then(|a| task_telemetry_of(ctx.state, a))
+        {
+            filter.push(format!("{task}: {}", t.summary()));
+        }
     }
     // Only the lines that show are built: the log can hold thousands of events.
     let lines = if view.raw {
