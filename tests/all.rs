@@ -3,9 +3,11 @@
 mod common;
 
 mod acceptance_criteria;
+mod agent_classify;
 mod agent_parse;
 mod agent_procs;
 mod agent_runtime;
+mod agent_telemetry;
 mod anchor;
 mod autonomy_e2e;
 mod cli;

@@ -16,8 +16,11 @@ use overlord::runtime::supervisor::Supervisor;
 use crate::common::*;
 
 mod acceptance_per_task;
+mod agent_noise;
 mod autonomy;
 mod code_review;
+mod rate_limits;
+mod telemetry;
 mod tickets;
 
 /// A repository with one commit, Overlord set up, and a running core + supervisor.

@@ -5,7 +5,8 @@
 //!
 //! The command lines follow what the real CLIs need in headless mode (see
 //! `tests/fixtures/agent-cli/README.md` and `docs/adapters.md`): Codex `exec --json` with
-//! `-C <worktree>` and no approvals, Claude Code `-p --output-format stream-json --verbose`,
+//! `-C <worktree>` and no approvals, Claude Code `-p --output-format stream-json --verbose
+//! --include-partial-messages` (live text),
 //! Gemini CLI `-p --output-format stream-json --approval-mode yolo --skip-trust`, aider
 //! `--message … --yes-always --no-auto-commits`. Every one runs with stdin on `/dev/null`.
 
@@ -245,6 +246,7 @@ impl AdapterSpec {
     }
 
     fn claude_line(&self, turn: &Turn<'_>) -> CommandLine {
+        const PARTIAL_MESSAGES: &str = "--include-partial-messages";
         let mut args: Vec<String> = [
             "-p",
             "--input-format",
@@ -264,6 +266,11 @@ impl AdapterSpec {
         }
         if let Some(id) = turn.resume {
             args.extend(["--resume".into(), id.to_string()]);
+        }
+        // Live text: the message streamed as deltas (`stream_event`s) before it arrives whole;
+        // once, whether or not the adapter's `args` name it too.
+        if !self.args.iter().any(|a| a == PARTIAL_MESSAGES) {
+            args.push(PARTIAL_MESSAGES.into());
         }
         args.extend(self.args.iter().cloned());
         // Stream-json input mode: the prompt is a user message on stdin, and a running turn

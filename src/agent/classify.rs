@@ -9,17 +9,28 @@
 //! 1. **interrupted**: `[Request interrupted by user]`, `aborted_streaming`, `aborted_tools`;
 //! 2. **auth**: status 401 or 403, or `authentication`, `unauthorized`, `invalid api key`,
 //!    `api key not valid`, `not logged in`, `/login`, `permission_error`;
-//! 3. **quota**: status 402, or `billing`, `insufficient_quota`, `credit balance`, `exceeded
-//!    your current quota`, `usage limit`, `payment`, or `quota` with `per day`/`daily` —
-//!    waiting will not clear these;
-//! 4. **rate limited**: status 429, or `rate limit`, `rate_limit`, `ratelimit`, `too many
-//!    requests`, `resource_exhausted`, or any other `quota` (per-minute quotas clear by
-//!    waiting); the wait from `retry-after`, `retry after`, `try again in`, `retry in`,
-//!    `retrying in`, `retryDelay` when present;
-//! 5. **api error**: any other status from 400 to 599, or `api error`, `invalid_request`,
+//! 3. **quota**: status 402, or `insufficient_quota`, `credit balance`, `billing_error`,
+//!    `payment`, `usage limit`, `exhausted your daily quota`, `exhausted your capacity`, or
+//!    `quota` with `per day`/`perday`/`daily` (Google's `QuotaFailure` ids such as
+//!    `GenerateRequestsPerDayPerProjectPerModel`) — waiting will not clear these, and they win
+//!    over a retry hint;
+//! 4. **rate limited**: a per-minute (or per-second) quota (`PerMinute` in Google's quota ids,
+//!    `per minute`) or a retry hint (`retry-after`, `retry after`, `try again in`, `retry
+//!    in`, `retrying in`, `retryDelay` — Google's `RetryInfo`) next to any quota or 429 text:
+//!    Google words its per-minute 429 "You exceeded your current quota, please check your plan
+//!    and billing details … Please retry in 1s", so these win over the words below;
+//! 5. **quota** again: `billing` or `exceeded your current quota` with no retry hint (OpenAI's
+//!    `insufficient_quota` reads so);
+//! 6. **rate limited**: status 429, or `rate limit`, `rate_limit`, `ratelimit`, `too many
+//!    requests`, `resource_exhausted`, or any other `quota`; the wait from the retry hint when
+//!    present;
+//! 7. **api error**: any other status from 400 to 599, or `api error`, `invalid_request`,
 //!    `bad request`, `server_error`, `overloaded`, `internal server error`, `service
 //!    unavailable`, `stream disconnected`, `unexpected status`;
-//! 6. **other**.
+//! 8. **other**.
+//!
+//! An exit code is never a rule: Gemini CLI exits 173 (429 mod 256) on a rate limit and on an
+//! exhausted quota alike, so its parser passes it on as status 429 and the text decides.
 
 use serde_json::Value;
 
@@ -60,31 +71,50 @@ pub fn classify(message: &str, status: Option<u16>, code: Option<&str>) -> Error
     {
         return ErrorKind::Auth;
     }
+    let quota_word = hay.contains("quota");
     if status == Some(402)
         || has(&[
-            "billing",
             "insufficient_quota",
             "credit balance",
-            "exceeded your current quota",
-            "usage limit",
+            "billing_error",
             "payment",
+            "usage limit",
+            "usage_limit",
+            "exhausted your daily quota",
+            "exhausted your capacity",
         ])
-        || (hay.contains("quota") && has(&["per day", "daily"]))
+        || (quota_word && has(&["per day", "perday", "per_day", "daily"]))
     {
         return ErrorKind::Quota;
     }
-    if status == Some(429)
+    let retry_after = retry_after_ms(message);
+    let limited_words = status == Some(429)
+        || quota_word
         || has(&[
             "rate limit",
             "rate_limit",
             "ratelimit",
             "too many requests",
             "resource_exhausted",
-            "quota",
-        ])
-    {
+        ]);
+    let per_minute = has(&[
+        "perminute",
+        "per minute",
+        "per_minute",
+        "persecond",
+        "per second",
+    ]);
+    if limited_words && (per_minute || retry_after.is_some()) {
         return ErrorKind::RateLimited {
-            retry_after_ms: retry_after_ms(message),
+            retry_after_ms: retry_after,
+        };
+    }
+    if has(&["billing", "exceeded your current quota"]) {
+        return ErrorKind::Quota;
+    }
+    if limited_words {
+        return ErrorKind::RateLimited {
+            retry_after_ms: retry_after,
         };
     }
     if status.is_some_and(|s| (400..=599).contains(&s))
@@ -110,7 +140,8 @@ pub fn classify(message: &str, status: Option<u16>, code: Option<&str>) -> Error
 /// A number without a unit is seconds.
 pub fn retry_after_ms(message: &str) -> Option<u64> {
     let hay = cut(message, CLASSIFY_LIMIT).to_lowercase();
-    const MARKERS: [&str; 8] = [
+    const MARKERS: [&str; 9] = [
+        "retrying after",
         "retry-after",
         "retry after",
         "retry_after",
@@ -227,6 +258,9 @@ pub(crate) struct ApiErrorText {
     pub status: Option<u16>,
     /// `error.type`, else `error.status` or `error.code` when textual.
     pub code: Option<String>,
+    /// Google's `error.details` (its `QuotaFailure` ids, its `RetryInfo`) as JSON text: read
+    /// by the classification, not shown.
+    pub details: Option<String>,
 }
 
 impl ApiErrorText {
@@ -243,6 +277,7 @@ impl ApiErrorText {
             message: trimmed.to_string(),
             status: http_status(trimmed),
             code: None,
+            details: None,
         }
     }
 
@@ -253,6 +288,7 @@ impl ApiErrorText {
                     message: s.clone(),
                     status: http_status(s),
                     code: None,
+                    details: None,
                 })
             }
             Some(e @ Value::Object(_)) => e,
@@ -274,15 +310,33 @@ impl ApiErrorText {
         let code = textual("type")
             .or_else(|| textual("status"))
             .or_else(|| textual("code"));
+        let details = error
+            .get("details")
+            .filter(|d| !d.is_null())
+            .map(Value::to_string);
         Some(ApiErrorText {
             message,
             status,
             code,
+            details,
         })
     }
 
     pub(crate) fn kind(&self) -> ErrorKind {
-        classify(&self.message, self.status, self.code.as_deref())
+        self.kind_with_status(self.status)
+    }
+
+    /// The kind, with `status` standing for the one the text gave (Gemini's exit code 173
+    /// says 429 without saying whether it is a rate limit or a quota: the text decides).
+    pub(crate) fn kind_with_status(&self, status: Option<u16>) -> ErrorKind {
+        match &self.details {
+            Some(details) => classify(
+                &format!("{} {details}", self.message),
+                status,
+                self.code.as_deref(),
+            ),
+            None => classify(&self.message, status, self.code.as_deref()),
+        }
     }
 }
 

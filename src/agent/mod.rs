@@ -11,6 +11,7 @@ pub mod adapter;
 pub mod classify;
 pub mod event;
 pub mod parse;
+pub mod stderr;
 pub mod usage;
 
 pub use classify::classify;

@@ -96,6 +96,7 @@ fn empty(window: Window, now: &str, start: Option<i64>) -> Metrics {
         utilisation: Utilisation::default(),
         agents_failed: Vec::new(),
         policy_breaches: Vec::new(),
+        runs: Vec::new(),
     }
 }
 
@@ -279,6 +280,9 @@ impl Tally {
                 cost_micros,
                 ..
             } if inside => spend(&mut m.spend, self.agents.get(agent), *tokens, *cost_micros),
+            EventKind::AgentRunReported { run, .. } if inside => {
+                super::RunFigures::add(&mut m.runs, run)
+            }
             _ => {}
         }
     }

@@ -298,6 +298,56 @@ pub struct Metrics {
     /// Changes of a protected branch made outside Overlord (`git_action` with trigger
     /// `external`) in the window: "reference: detail".
     pub policy_breaches: Vec<String>,
+    /// Agent runs reported in the window (`agent_run_reported`), by adapter and model.
+    #[serde(default)]
+    pub runs: Vec<RunFigures>,
+}
+
+/// The runs of one adapter with one model: how many (and failed), tool calls (and failed), the
+/// token split, the cost and where it came from.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RunFigures {
+    pub adapter: String,
+    /// `None`: the CLI named no model and the adapter sets none.
+    pub model: Option<String>,
+    pub runs: u64,
+    pub failed_runs: u64,
+    pub tool_calls: u64,
+    pub failed_tool_calls: u64,
+    pub tokens: crate::protocol::model::TokenSplit,
+    pub cost_micros: u64,
+    pub cost_source: crate::protocol::model::CostSource,
+}
+
+impl RunFigures {
+    /// Adds one run to the figures of its adapter and model in `all`.
+    pub fn add(all: &mut Vec<RunFigures>, run: &crate::protocol::model::RunTelemetry) {
+        let i = match all
+            .iter()
+            .position(|f| f.adapter == run.adapter && f.model == run.model)
+        {
+            Some(i) => i,
+            None => {
+                all.push(RunFigures {
+                    adapter: run.adapter.clone(),
+                    model: run.model.clone(),
+                    ..RunFigures::default()
+                });
+                all.sort_by(|a, b| (&a.adapter, &a.model).cmp(&(&b.adapter, &b.model)));
+                all.iter()
+                    .position(|f| f.adapter == run.adapter && f.model == run.model)
+                    .unwrap_or(0)
+            }
+        };
+        let f = &mut all[i];
+        f.runs += 1;
+        f.failed_runs += u64::from(!run.ok);
+        f.tool_calls += u64::from(run.tool_calls);
+        f.failed_tool_calls += run.failed_tools.len() as u64;
+        f.tokens.add(&run.tokens);
+        f.cost_micros = f.cost_micros.saturating_add(run.cost_micros);
+        f.cost_source = f.cost_source.and(run.cost_source);
+    }
 }
 
 /// Whether an event of this kind can change a figure (or a point per checkpoint): what a front
@@ -321,6 +371,7 @@ pub fn reads(kind: &EventKind) -> bool {
             | EventKind::DispatchHalted { .. }
             | EventKind::DispatchResumed
             | EventKind::AgentActivity { .. }
+            | EventKind::AgentRunReported { .. }
             | EventKind::CheckpointCreated { .. }
     )
 }

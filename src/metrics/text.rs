@@ -144,6 +144,9 @@ pub fn render_text(m: &Metrics, alerts: &[Alert]) -> String {
             format!("{} tokens, {}", s.tokens, usd(s.cost_micros)),
         );
     }
+    for (k, v) in run_lines(m) {
+        line(&k, v);
+    }
     let u = &m.utilisation.total;
     line(
         "agent utilisation",
@@ -177,4 +180,33 @@ pub fn render_text(m: &Metrics, alerts: &[Alert]) -> String {
         }
     }
     out
+}
+
+/// The `runs <adapter> <model>` lines: agent runs by adapter and model.
+fn run_lines(m: &Metrics) -> Vec<(String, String)> {
+    m.runs
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "  runs {} {}",
+                    r.adapter,
+                    r.model.as_deref().unwrap_or("(model not reported)")
+                ),
+                format!(
+                    "{} runs ({} failed), {} tool calls ({} failed), {} in ({} cached) / {} out ({} reasoning), {} {}",
+                    r.runs,
+                    r.failed_runs,
+                    r.tool_calls,
+                    r.failed_tool_calls,
+                    r.tokens.input,
+                    r.tokens.cached_input,
+                    r.tokens.output,
+                    r.tokens.reasoning,
+                    usd(r.cost_micros),
+                    r.cost_source.as_str()
+                ),
+            )
+        })
+        .collect()
 }

@@ -8,7 +8,7 @@ use super::model::{
     AcceptanceCheck, Agent, AgentProcess, AgentState, AlertLevel, Approval, ApprovalId, Checkpoint,
     Clarification, ClarificationId, Concern, ConcernId, Decision, GateResult, GitSession, Handoff,
     JanitorRun, Operation, OperationKind, OperationOutcome, Plan, PublishPlan, QaRun, QaRunId,
-    Review, Role, SessionStatus, Task, TaskStatus, Ticket, Timestamp, Variation,
+    Review, Role, RunTelemetry, SessionStatus, Task, TaskStatus, Ticket, Timestamp, Variation,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +136,14 @@ pub enum EventKind {
         last_output: Option<String>,
         files: Vec<String>,
         session_id: Option<String>,
+    },
+    /// What one run of an agent's CLI did (issue 21 §3): its tool calls and which failed,
+    /// the files it touched (repo-relative), its tokens, cost (and where the cost came from)
+    /// and model. Added up per task in the state (`task_telemetry`).
+    AgentRunReported {
+        agent: String,
+        task: Option<String>,
+        run: RunTelemetry,
     },
     /// A task added to a phase after the plan's import (seed 003 branch todo).
     TaskAdded {
@@ -375,6 +383,7 @@ impl EventKind {
             EventKind::AgentProcessEnded { .. } => "agent_process_ended",
             EventKind::AgentStateChanged { .. } => "agent_state_changed",
             EventKind::AgentActivity { .. } => "agent_activity",
+            EventKind::AgentRunReported { .. } => "agent_run_reported",
             EventKind::TaskAdded { .. } => "task_added",
             EventKind::TicketFiled { .. } => "ticket_filed",
             EventKind::PlanRequested { .. } => "plan_requested",

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{
     Agent, AgentState, Alert, AlertLevel, Approval, ApprovalKind, Checkpoint, Clarification,
     Concern, ConcernStatus, Handoff, OperationKind, OperationOutcome, Plan, QaDecision, Role,
-    SessionStatus, Severity, TaskStatus, Variation,
+    SessionStatus, Severity, TaskStatus, TaskTelemetry, Variation,
 };
 use super::state::{DaySpend, State};
 
@@ -83,6 +83,22 @@ pub struct AgentLine {
     pub tokens: u64,
     #[serde(default)]
     pub cost_micros: u64,
+    /// Rate-limited until this time (as in `state.agents[]`).
+    #[serde(default)]
+    pub rate_limited_until: Option<String>,
+    /// Seconds from the report's time to `rate_limited_until` (0 once it passed): the
+    /// countdown, computed from the deadline each time a report is made.
+    #[serde(default)]
+    pub resumes_in_secs: Option<u64>,
+}
+
+/// Whole seconds from `now` to `until` (both audit timestamps), 0 once `until` passed.
+fn secs_until(now: &str, until: &str) -> Option<u64> {
+    let parse = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    };
+    let left = parse(until)? - parse(now)?;
+    Some(left.as_seconds_f64().max(0.0).ceil() as u64)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +155,10 @@ pub struct StatusReport {
     /// The metrics' alerts in force, most severe first.
     #[serde(default)]
     pub alerts: Vec<Alert>,
+    /// What each task's agent runs did (tools, files, tokens, cost and its source, models),
+    /// kept after the task ends.
+    #[serde(default)]
+    pub task_telemetry: std::collections::BTreeMap<String, TaskTelemetry>,
 }
 
 impl StatusReport {
@@ -212,6 +232,12 @@ impl StatusReport {
                     detail: a.detail.clone(),
                     tokens: a.tokens,
                     cost_micros: a.cost_micros,
+                    rate_limited_until: a.rate_limited_until.clone(),
+                    resumes_in_secs: a
+                        .rate_limited_until
+                        .as_deref()
+                        .filter(|_| a.state == AgentState::RateLimited)
+                        .and_then(|u| secs_until(now, u)),
                 })
                 .collect(),
             agents_active: state.active_agents().count(),
@@ -252,6 +278,7 @@ impl StatusReport {
             today,
             spend_today,
             alerts,
+            task_telemetry: state.task_telemetry.clone(),
         }
     }
 
@@ -373,7 +400,29 @@ impl StatusReport {
                     .as_ref()
                     .map(|d| format!(" — {d}"))
                     .unwrap_or_default()
+                    + &a.resumes_in_secs
+                        .map(|s| format!("; resumes in {s}s"))
+                        .unwrap_or_default()
             ));
+        }
+        if !self.task_telemetry.is_empty() {
+            out.push_str("Agent runs by task:\n");
+            for (task, t) in &self.task_telemetry {
+                out.push_str(&format!("  {task}: {}\n", t.summary()));
+                if !t.files.is_empty() {
+                    out.push_str(&format!("    files: {}\n", t.files.join(", ")));
+                }
+                for f in &t.failed_tools {
+                    out.push_str(&format!(
+                        "    failed: {} {}{}\n",
+                        f.name,
+                        f.summary,
+                        f.exit_code
+                            .map(|c| format!(" (exit {c})"))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
         }
         out.push_str(&format!(
             "Open concerns: {} ({} critical, {} warning, {} info)\n",

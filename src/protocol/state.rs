@@ -22,6 +22,9 @@ const NOTES_REF: &str = "refs/notes/overlord";
 pub struct State {
     /// The sequence number of the last event folded in.
     pub last_event_seq: u64,
+    /// What each task's agent runs did, added up (`agent_run_reported`), kept after the task.
+    #[serde(default)]
+    pub task_telemetry: BTreeMap<String, crate::protocol::model::TaskTelemetry>,
     pub plan: Option<Plan>,
     pub agents: BTreeMap<String, Agent>,
     pub concerns: BTreeMap<ConcernId, Concern>,
@@ -136,6 +139,7 @@ impl State {
             | EventKind::DispatchResumed
             | EventKind::AgentStateChanged { .. }
             | EventKind::AgentActivity { .. }
+            | EventKind::AgentRunReported { .. }
             | EventKind::WorkAssigned { .. } => self.fold_agents(event),
             EventKind::ClarificationRequested { .. } | EventKind::ClarificationAnswered { .. } => {
                 self.fold_clarifications(event)
@@ -416,7 +420,8 @@ impl State {
                 until,
             } => {
                 if let Some(a) = self.agents.get_mut(agent) {
-                    if a.task != *task {
+                    // A new task starts a new list; the end of one keeps its files in view.
+                    if task.is_some() && a.task != *task {
                         a.files_touched.clear();
                     }
                     a.state = *state;
@@ -475,6 +480,16 @@ impl State {
                     }
                     a.last_event_at = Some(at.clone());
                 }
+            }
+            EventKind::AgentRunReported {
+                task: Some(task),
+                run,
+                ..
+            } => {
+                self.task_telemetry
+                    .entry(task.clone())
+                    .or_default()
+                    .add(run);
             }
             EventKind::WorkAssigned { agent, text } => {
                 if let Some(a) = self.agents.get_mut(agent) {

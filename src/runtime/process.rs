@@ -516,7 +516,8 @@ impl Running<'_> {
                 self.stderr_tail.pop_front();
             }
             self.stderr_tail.push_back(stderr_entry(line));
-            Vec::new()
+            // A model API retry the CLI announces only on stderr (Gemini CLI) is news.
+            crate::agent::stderr::api_retry(line).into_iter().collect()
         }
     }
 

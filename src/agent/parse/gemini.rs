@@ -23,8 +23,11 @@
 //! `stats.output_tokens`; the stream's stats have no reasoning count (`reasoning: 0`). Gemini
 //! reports no dollars. Its counters are per run, not cumulative.
 //!
-//! Exit codes without a `result`: 41 auth, 42 input error, 53 turn limit, 55 untrusted folder,
-//! 173 rate limit or quota (429 mod 256); they decide the error of the synthesized `Finished`.
+//! Exit codes without a `result`: 41 auth, 42 input error, 53 turn limit, 55 untrusted folder;
+//! they decide the error of the synthesized `Finished`. 173 (429 mod 256) comes after a rate
+//! limit and after an exhausted quota alike, so it never decides: the error's text does (an
+//! `error` event or the `result`'s error, classified with status 429); only a run that said
+//! nothing at all and exited 173 is taken for a rate limit.
 
 use std::collections::HashSet;
 
@@ -33,7 +36,7 @@ use serde_json::Value;
 use super::{
     count_at, json_event, str_at, strip_eol, tool_summary, unknown_type, AgentParser, Run,
 };
-use crate::agent::classify::{classify, ApiErrorText};
+use crate::agent::classify::ApiErrorText;
 use crate::agent::event::{AgentError, AgentEvent, ErrorKind, ToolKind};
 use crate::agent::usage::Usage;
 
@@ -208,7 +211,13 @@ impl GeminiParser {
             return Vec::new();
         }
         let mut events = self.flush_text();
-        events.extend(self.run.end_of_stream(CLI, "result", exit, exit_meaning));
+        // An error the CLI printed says more than its exit code 173 does.
+        let meaning = if self.run.last_error.is_some() {
+            exit_meaning_but_429
+        } else {
+            exit_meaning
+        };
+        events.extend(self.run.end_of_stream(CLI, "result", exit, meaning));
         events
     }
 
@@ -244,10 +253,15 @@ fn exit_meaning(code: i32) -> Option<(ErrorKind, &'static str)> {
             ErrorKind::RateLimited {
                 retry_after_ms: None,
             },
-            "rate limit or quota error (429)",
+            "HTTP 429 (a rate limit or a quota) with no message saying which",
         )),
         _ => None,
     }
+}
+
+/// [`exit_meaning`] without 173, for a run whose own error text decides.
+fn exit_meaning_but_429(code: i32) -> Option<(ErrorKind, &'static str)> {
+    (code != 173).then(|| exit_meaning(code)).flatten()
 }
 
 /// The error of a `result` (or a json document) that is not a success.
@@ -265,9 +279,10 @@ fn result_error(error: Option<&Value>, run: &Run) -> AgentError {
                 .get("code")
                 .and_then(Value::as_i64)
                 .and_then(|c| i32::try_from(c).ok());
-            let kind = match exit.and_then(exit_meaning) {
+            let kind = match exit.and_then(exit_meaning_but_429) {
                 Some((kind, _)) => kind,
-                None => classify(&api.message, api.status, api.code.as_deref()),
+                None if exit == Some(173) => api.kind_with_status(api.status.or(Some(429))),
+                None => api.kind(),
             };
             AgentError {
                 kind,

@@ -52,7 +52,8 @@ pub struct Agent {
     /// The last thing it said or did (a text line, a tool call), for the swarm pane.
     #[serde(default)]
     pub last_output: Option<String>,
-    /// Files its tool calls touched in the current task (at most [`Agent::MAX_FILES`]).
+    /// Files its tool calls touched in its current (or, once it is done, its last) task,
+    /// repo-relative (at most [`Agent::MAX_FILES`]).
     #[serde(default)]
     pub files_touched: Vec<String>,
     /// The CLI's session (thread) id, to resume it for a clarification or new work.

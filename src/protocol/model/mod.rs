@@ -18,6 +18,7 @@ mod plan;
 mod qa;
 mod reviews;
 mod roles;
+mod telemetry;
 mod tickets;
 mod variations;
 
@@ -40,6 +41,7 @@ pub use plan::{AcceptanceCheck, Expect, Phase, Plan, Task, TaskStatus};
 pub use qa::{GateOutcome, GateResult, QaDecision, QaMetrics, QaRun};
 pub use reviews::{Finding, Review, ReviewFile, Verdict, SEVERITIES};
 pub use roles::Role;
+pub use telemetry::{CostSource, FailedTool, RunTelemetry, TaskTelemetry, TokenSplit};
 pub use tickets::{
     fold_approved as fold_approved_tickets, fold_janitor, JanitorRun, Ticket, TicketContext,
     TicketKind, TicketPriority, TicketStatus, TICKETS_PHASE,

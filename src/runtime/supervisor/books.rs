@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::checks::Check;
 use super::raw_output::RawOutput;
+use super::telemetry::RunTally;
 use crate::agent::adapter::AdapterSpec;
 use crate::agent::{AgentError, AgentEvent, UsageTracker};
 use crate::config::Config;
@@ -42,12 +43,48 @@ pub(super) struct RunSlot {
     pub(super) adapter: String,
     pub(super) finished: Option<(bool, Option<String>, Option<AgentError>)>,
     pub(super) last_text: Option<String>,
+    /// The message being streamed as deltas (Claude's partial messages, Gemini): the live
+    /// line shown until the whole message replaces it.
+    pub(super) partial: String,
     pub(super) stop: Option<StopReason>,
     pub(super) suspended: bool,
     /// When the CLI last printed an event (time suspended does not count).
     pub(super) last_output: Instant,
     /// Shown as stalled (no output for `[agents] stall_secs`).
     pub(super) stalled: bool,
+    /// The CLI said on stderr that it retries the model API (`retrying (API 429), attempt
+    /// N`): a quiet run is then waiting on the API, not stalled. Cleared by its next output.
+    pub(super) retrying: bool,
+    /// What the run did so far (tools, files, tokens, cost, model).
+    pub(super) tally: RunTally,
+}
+
+impl RunSlot {
+    pub(super) fn new(
+        id: u64,
+        purpose: Purpose,
+        control: mpsc::UnboundedSender<Control>,
+        worktree: PathBuf,
+        adapter: &str,
+        model: Option<String>,
+    ) -> RunSlot {
+        RunSlot {
+            id,
+            purpose,
+            control,
+            worktree,
+            adapter: adapter.to_string(),
+            finished: None,
+            last_text: None,
+            partial: String::new(),
+            stop: None,
+            suspended: false,
+            last_output: Instant::now(),
+            stalled: false,
+            retrying: false,
+            tally: RunTally::new(adapter, model),
+        }
+    }
 }
 
 /// What the supervisor remembers of a task across runs.
@@ -76,6 +113,8 @@ pub(super) struct TaskBook {
     pub(super) fixes: u32,
     /// Starts held back in a row by a live process on the task or its worktree.
     pub(super) held: u32,
+    /// What its runs did, added up (for the hand-off when it is done).
+    pub(super) telemetry: crate::protocol::model::TaskTelemetry,
 }
 
 #[derive(Default)]

@@ -47,7 +47,8 @@ impl Supervisor {
                 continue;
             }
             let quiet = slot.last_output.elapsed();
-            if !slot.stalled && quiet >= limit {
+            // Waiting on the model API's retries (its detail says so) is not a stall.
+            if !slot.stalled && !slot.retrying && quiet >= limit {
                 slot.stalled = true;
                 changed.push((
                     agent.clone(),

@@ -63,6 +63,7 @@ mod retry;
 mod review;
 mod run;
 mod sandboxing;
+mod telemetry;
 mod text;
 
 pub use books::Supervisor;

@@ -1,7 +1,8 @@
 //! Rate limits and the fallback adapters: a rate-limited run pauses the agent with a
 //! countdown and the task is retried; past `rate_limit_retries`, or on a quota or credentials
 //! error, the task is handed over to the next `[agents] fallback` adapter in the same
-//! worktree; with none left, an account error blocks the task.
+//! worktree; with none left, a rate limit fails the task and an account error blocks it, and
+//! either way a concern tells the human (never the ordinary backoff retries on top).
 
 use std::time::{Duration, Instant};
 
@@ -14,15 +15,15 @@ use crate::protocol::ConcernDraft;
 impl Supervisor {
     /// A rate-limited run: the agent waits out the limit (the CLI's `retry after`, else
     /// `rate_limit_pause_secs`) with a countdown and the task runs again, up to
-    /// `rate_limit_retries` times; then the task goes to a fallback adapter. `false`: neither
-    /// (the failure counts as an ordinary one).
+    /// `rate_limit_retries` times; then the task goes to a fallback adapter, or, with none
+    /// left, fails with a concern to the human.
     pub(super) async fn on_rate_limit(
         &mut self,
         agent: &str,
         task: &Task,
         message: &str,
         retry_after_ms: Option<u64>,
-    ) -> bool {
+    ) {
         let cfg = self.config.agents.clone();
         let book = self.tasks.entry(task.id.clone()).or_default();
         book.rate_limits += 1;
@@ -32,22 +33,62 @@ impl Supervisor {
                 .unwrap_or(Duration::from_secs(cfg.rate_limit_pause_secs));
             book.retry_at = Some(Instant::now() + wait);
             let until = stamp(time::OffsetDateTime::now_utc() + wait);
+            let pause = book.rate_limits;
             self.set_agent(
                 agent,
                 AgentState::RateLimited,
                 Some(&task.id),
+                // The countdown is computed from `until` wherever it is shown.
                 Some(format!(
-                    "rate-limited ({message}); resumes in {}s",
-                    wait.as_secs()
+                    "rate-limited ({message}); pause {pause} of {}",
+                    cfg.rate_limit_retries
                 )),
                 None,
                 Some(until),
             )
             .await;
             self.requeue(task, "rate-limited: waiting to retry").await;
-            return true;
+            return;
         }
-        self.hand_over(agent, task, message).await
+        if self.hand_over(agent, task, message).await {
+            return;
+        }
+        let pauses = cfg.rate_limit_retries;
+        self.set_agent(
+            agent,
+            AgentState::Failed,
+            Some(&task.id),
+            Some(format!(
+                "still rate-limited after {pauses} pauses: {message}"
+            )),
+            None,
+            None,
+        )
+        .await;
+        self.set_task(
+            &task.id,
+            TaskStatus::Failed,
+            Some(format!(
+                "{agent}: still rate-limited after {pauses} pauses, no fallback adapter: {message}"
+            )),
+        )
+        .await;
+        self.concern(ConcernDraft {
+            from: Some(task.role),
+            to: Some(Role::Human),
+            severity: Severity::Warning,
+            category: "rate_limited".to_string(),
+            summary: format!(
+                "{} failed: {agent} is still rate-limited after {pauses} pauses and no fallback adapter is left ({message})",
+                task.id
+            ),
+            details: Some(format!(
+                "set `[agents] fallback` to another adapter, or raise `rate_limit_retries` / `rate_limit_pause_secs`; `/task {} todo` runs it again",
+                task.id
+            )),
+            task: Some(task.id.clone()),
+        })
+        .await;
     }
 
     /// A quota, billing or credentials error: waiting will not clear it, so the task goes to a

@@ -25,7 +25,8 @@ impl Supervisor {
         let handled = match kind {
             Some(ErrorKind::RateLimited { retry_after_ms }) => {
                 self.on_rate_limit(agent, task, &message, retry_after_ms)
-                    .await
+                    .await;
+                true
             }
             Some(ErrorKind::Quota | ErrorKind::Auth) => {
                 self.on_account_error(agent, task, &message).await;

@@ -182,6 +182,13 @@ impl Supervisor {
         {
             summary.push_str(&format!(" — {r}"));
         }
+        // What its runs did (tools, files, tokens, cost, model), for whoever takes it on.
+        if let Some(t) = self.tasks.get(&task.id).filter(|b| b.telemetry.runs > 0) {
+            summary.push_str(&format!(" [{}]", t.telemetry.summary()));
+            if !t.telemetry.files.is_empty() {
+                summary.push_str(&format!(" files: {}", t.telemetry.files.join(", ")));
+            }
+        }
         match review_kind(task) {
             Some(kind) => {
                 // The approval first: nobody sees a task under review without it.

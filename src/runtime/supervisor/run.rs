@@ -14,9 +14,9 @@ use super::processes::ProcessRecord;
 use super::text::first_line;
 use crate::agent::adapter::{AdapterKind, Turn};
 use crate::agent::parse::AgentParser;
-use crate::agent::{AgentEvent, ErrorKind, ToolKind, UsageTracker};
+use crate::agent::{AgentEvent, ErrorKind, UsageTracker};
 use crate::protocol::model::{Agent, AgentState, ClarificationId, Role, Severity, Task};
-use crate::protocol::{Command, ConcernDraft};
+use crate::protocol::{Command, ConcernDraft, EventKind};
 use crate::runtime::process::{self, Control, RunEnd, RunOptions};
 
 impl Supervisor {
@@ -120,19 +120,14 @@ impl Supervisor {
         let paused = self.state.agents.get(agent).is_some_and(|a| a.paused);
         self.runs.insert(
             agent.to_string(),
-            RunSlot {
-                id: run_id,
+            RunSlot::new(
+                run_id,
                 purpose,
-                control: ctl_tx.clone(),
-                worktree: workdir.clone(),
-                adapter: adapter.to_string(),
-                finished: None,
-                last_text: None,
-                stop: None,
-                suspended: false,
-                last_output: Instant::now(),
-                stalled: false,
-            },
+                ctl_tx.clone(),
+                workdir.clone(),
+                adapter,
+                spec.model.clone(),
+            ),
         );
         // A clarification or an assignment turn may share the worktree with another agent's
         // current run (as before); never with a leftover.
@@ -225,7 +220,16 @@ impl Supervisor {
         let prices = self.adapters.get(&slot.adapter).and_then(|s| s.prices);
         let book = self.agents.entry(agent.to_string()).or_default();
         book.events += 1;
+        // Files an edit touched, repo-relative, one form for every CLI.
+        for f in slot.tally.observe(&event, &slot.worktree, prices) {
+            if !book.files.contains(&f) && book.files.len() < Agent::MAX_FILES {
+                book.files.push(f);
+            }
+        }
         let mut spent = (0u64, 0f64);
+        // A model API retry the CLI announced: the agent's detail says so (not "stalled").
+        let mut retrying = None;
+        let was_retrying = std::mem::replace(&mut slot.retrying, false);
         match &event {
             AgentEvent::Started {
                 session_id: Some(s),
@@ -240,28 +244,29 @@ impl Supervisor {
             AgentEvent::Text {
                 text, delta: false, ..
             } => {
+                // The whole message replaces its deltas: shown once.
+                slot.partial.clear();
                 book.last_output = Some(first_line(text, 200));
                 slot.last_text = Some(text.clone());
             }
-            AgentEvent::ToolStarted {
-                kind,
-                name,
-                summary,
-                ..
+            AgentEvent::Text {
+                text, delta: true, ..
             } => {
-                book.last_output = Some(first_line(&format!("▸ {name}: {summary}"), 200));
-                if *kind == ToolKind::Edit
-                    && !summary.is_empty()
-                    && book.files.len() < Agent::MAX_FILES
-                {
-                    let f = summary.split(',').next().unwrap_or("").trim().to_string();
-                    if !f.is_empty() && !book.files.contains(&f) {
-                        book.files.push(f);
-                    }
+                slot.partial.push_str(text);
+                let live = slot.partial.lines().rfind(|l| !l.trim().is_empty());
+                if let Some(live) = live {
+                    book.last_output = Some(first_line(live, 200));
                 }
+            }
+            AgentEvent::ToolStarted { name, summary, .. } => {
+                book.last_output = Some(first_line(&format!("▸ {name}: {summary}"), 200));
             }
             AgentEvent::Warning { message, .. } => {
                 book.last_output = Some(first_line(&format!("⚠ {message}"), 200));
+                if message.starts_with("retrying (") {
+                    retrying = Some(message.clone());
+                    slot.retrying = true;
+                }
             }
             AgentEvent::Usage { usage, .. } => {
                 let priced = match prices {
@@ -285,13 +290,14 @@ impl Supervisor {
             _ => {}
         }
         let purpose = slot.purpose.clone();
-        if was_stalled {
+        let retried = was_retrying && !slot.retrying;
+        if was_stalled || retrying.is_some() || retried {
             let task = self.state.agents.get(agent).and_then(|a| a.task.clone());
             self.set_agent(
                 agent,
                 AgentState::Running,
                 task.as_deref(),
-                None,
+                retrying,
                 None,
                 None,
             )
@@ -332,11 +338,35 @@ impl Supervisor {
         if end.leftovers {
             self.report_leftovers(agent, role, &slot, &end).await;
         }
+        self.report_run(agent, &slot, &end).await;
         match slot.purpose.clone() {
             Purpose::Clarify(q) => self.clarification_ended(agent, role, q, &slot, &end).await,
             Purpose::Assign(_) => self.assignment_ended(agent, &slot, &end).await,
             Purpose::Task(task_id) => self.task_run_ended(agent, &task_id, &slot, &end).await,
         }
+    }
+
+    /// A run ended: what it did goes to the audit (`agent_run_reported`, folded into the
+    /// state's `task_telemetry`) and into its task's book (for the hand-off). A run that never
+    /// started did nothing.
+    pub(super) async fn report_run(&mut self, agent: &str, slot: &RunSlot, end: &RunEnd) {
+        if end.not_started.is_some() || end.spawn_error.is_some() {
+            return;
+        }
+        let run = slot.tally.report();
+        let task = match &slot.purpose {
+            Purpose::Task(t) => Some(t.clone()),
+            _ => None,
+        };
+        if let Some(t) = &task {
+            self.tasks.entry(t.clone()).or_default().telemetry.add(&run);
+        }
+        self.emit(vec![EventKind::AgentRunReported {
+            agent: agent.to_string(),
+            task,
+            run,
+        }])
+        .await;
     }
 
     /// The CLI left processes running after it exited (stopped by the runner): the human is
@@ -545,7 +575,8 @@ fn run_failure(slot: &RunSlot, end: &RunEnd) -> (String, Option<ErrorKind>) {
     if end.leftovers {
         message.push_str("; it left processes running, which were stopped");
     }
-    if let Some(tail) = end.stderr_tail.last().filter(|_| end.spawn_error.is_none()) {
+    let tail = crate::agent::stderr::last_meaningful(&end.stderr_tail);
+    if let Some(tail) = tail.filter(|_| end.spawn_error.is_none()) {
         message.push_str(&format!(" (stderr: {})", first_line(tail, 160)));
     }
     (message, kind)

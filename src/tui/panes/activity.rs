@@ -50,6 +50,7 @@ fn agent_of(e: &Event) -> Option<&str> {
     match &e.kind {
         EventKind::AgentStateChanged { agent, .. }
         | EventKind::AgentActivity { agent, .. }
+        | EventKind::AgentRunReported { agent, .. }
         | EventKind::AgentPaused { agent }
         | EventKind::AgentResumed { agent }
         | EventKind::WorkAssigned { agent, .. } => Some(agent),
@@ -57,6 +58,70 @@ fn agent_of(e: &Event) -> Option<&str> {
         EventKind::ClarificationRequested { clarification } => Some(&clarification.agent),
         _ => e.actor.strip_prefix("agent:"),
     }
+}
+
+/// What one run did, as the activity log shows it: `impl-1 ran a (codex, gpt-5, ok): 3 tool
+/// calls, 1 failed (command_execution exit 101) · files src/lib.rs · 2400 in (400 cached) /
+/// 68 out (10 reasoning) · $0.0012 priced`.
+fn run_line(
+    agent: &str,
+    task: &Option<String>,
+    run: &crate::protocol::model::RunTelemetry,
+) -> String {
+    let failed = match run.failed_tools.as_slice() {
+        [] => String::new(),
+        all => format!(
+            ", {} failed ({})",
+            all.len(),
+            all.iter()
+                .map(|f| match f.exit_code {
+                    Some(c) => format!("{} exit {c}", f.name),
+                    None => f.name.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let files = if run.files.is_empty() {
+        String::new()
+    } else {
+        format!(" · files {}", run.files.join(", "))
+    };
+    format!(
+        "{agent} ran {} ({}, {}, {}): {} tool calls{failed}{files} · {} in ({} cached) / {} out ({} reasoning) · ${:.4} {}",
+        task.as_deref().unwrap_or("a turn"),
+        run.adapter,
+        run.model.as_deref().unwrap_or("model not reported"),
+        if run.ok { "ok" } else { "failed" },
+        run.tool_calls,
+        run.tokens.input,
+        run.tokens.cached_input,
+        run.tokens.output,
+        run.tokens.reasoning,
+        run.cost_micros as f64 / 1e6,
+        run.cost_source.as_str()
+    )
+}
+
+/// The telemetry of the agent's current task, else of the last task it ran (in plan order).
+fn task_telemetry_of<'s>(
+    state: &'s crate::protocol::State,
+    agent: &str,
+) -> Option<(&'s str, &'s crate::protocol::model::TaskTelemetry)> {
+    let current = state.agents.get(agent).and_then(|a| a.task.as_deref());
+    let last = || {
+        state.plan.as_ref().and_then(|p| {
+            p.tasks()
+                .filter(|t| t.owner.as_deref() == Some(agent))
+                .filter(|t| state.task_telemetry.contains_key(&t.id))
+                .last()
+                .map(|t| t.id.as_str())
+        })
+    };
+    let task = current
+        .filter(|t| state.task_telemetry.contains_key(*t))
+        .or_else(last)?;
+    Some((task, state.task_telemetry.get(task)?))
 }
 
 /// One event as a line of text.
@@ -90,6 +155,7 @@ pub fn describe(e: &Event) -> String {
                 .map(|l| format!(" — {l}"))
                 .unwrap_or_default()
         ),
+        EventKind::AgentRunReported { agent, task, run } => run_line(agent, task, run),
         EventKind::ConcernRaised { concern } => format!(
             "{} {} {} ({} → {}): {}",
             concern.id,
@@ -343,6 +409,16 @@ pub fn render(
     }
     if let Some(k) = &view.kind {
         filter.push(format!("kind {k}"));
+    }
+    // The agent's details over its raw output: what its (current, else last) task's runs did.
+    if view.raw {
+        if let Some((task, t)) = view
+            .agent
+            .as_deref()
+            .and_then(|a| task_telemetry_of(ctx.state, a))
+        {
+            filter.push(format!("{task}: {}", t.summary()));
+        }
     }
     // Only the lines that show are built: the log can hold thousands of events.
     let lines = if view.raw {
