@@ -3,6 +3,7 @@
 mod common;
 
 mod acceptance_criteria;
+mod adapter_endpoints;
 mod agent_parse;
 mod agent_procs;
 mod agent_runtime;

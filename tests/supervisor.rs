@@ -18,6 +18,7 @@ use crate::common::*;
 mod acceptance_per_task;
 mod autonomy;
 mod code_review;
+mod endpoints;
 mod tickets;
 
 /// A repository with one commit, Overlord set up, and a running core + supervisor.

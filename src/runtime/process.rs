@@ -516,6 +516,15 @@ impl Running<'_> {
                 self.stderr_tail.pop_front();
             }
             self.stderr_tail.push_back(stderr_entry(line));
+            // A CLI that says only on stderr that it cannot reach its model API (Gemini CLI's
+            // retries): shown and watched like the warnings of its output.
+            if crate::agent::endpoint::unreachable(line) {
+                return vec![AgentEvent::Warning {
+                    message: stderr_entry(line),
+                    error: None,
+                    raw: line.to_string(),
+                }];
+            }
             Vec::new()
         }
     }
