@@ -122,7 +122,15 @@ fn each_cli_is_pointed_at_its_endpoint_its_own_way() {
     ] {
         assert!(codex.contains(want), "{want} not in\n{codex}");
     }
-    assert!(codex.starts_with("exec\n--json\n"), "{codex}");
+    assert!(codex.starts_with("exec\n"), "{codex}");
+    // Confined by Overlord's Landlock sandbox, codex leaves the sandboxing to it (its own
+    // cannot start inside ours); unconfined, its own workspace-write sandbox.
+    let mode = if overlord::runtime::sandbox::probe().available() {
+        "danger-full-access"
+    } else {
+        "workspace-write"
+    };
+    assert!(codex.contains(&format!("\n--sandbox\n{mode}\n")), "{codex}");
     assert!(has_env("codex", "LOCAL_LLM_KEY", KEY), "{}", env("codex"));
     // claude: its variables.
     assert!(has_env("claude", "ANTHROPIC_BASE_URL", URL));

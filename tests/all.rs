@@ -48,6 +48,7 @@ mod promotion;
 mod qa;
 mod qa_parse;
 mod qa_policy;
+mod real_agents;
 mod sandbox;
 mod save;
 mod script_agent;

@@ -303,6 +303,25 @@ impl AdapterSpec {
         }
     }
 
+    /// The invocation for a run that Overlord confines with Landlock. Codex's own sandbox
+    /// cannot start inside it: bubblewrap's uid map is a write Landlock refuses (every shell
+    /// command fails with `bwrap: setting up uid map: Permission denied`), and its legacy
+    /// Landlock sandbox (`features.use_legacy_landlock`) panics in 0.169.0
+    /// ("filesystem-restricted execution requires bubblewrap") — both seen with
+    /// `make real-agents`. So a confined codex runs its commands with `--sandbox
+    /// danger-full-access`: what they may write is what Overlord's sandbox grants
+    /// (docs/governance.md, "The sandbox"). Other CLIs are unchanged.
+    pub fn nested_in_landlock(&self, mut inv: Invocation) -> Invocation {
+        if self.kind == AdapterKind::Codex && inv.args.first().is_some_and(|a| a == "exec") {
+            if let Some(i) = inv.args.iter().position(|a| a == "--sandbox") {
+                if inv.args.get(i + 1).is_some_and(|m| m == "workspace-write") {
+                    inv.args[i + 1] = "danger-full-access".to_string();
+                }
+            }
+        }
+        inv
+    }
+
     /// The program that `overlord-tui agents` probes for (empty: built in).
     pub fn program(&self) -> &str {
         &self.binary

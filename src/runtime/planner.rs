@@ -240,6 +240,11 @@ fn confined(
         (SandboxMode::BestEffort, _) => true,
         (SandboxMode::Enforce, true) => false,
     };
+    let inv = if support.available() {
+        spec.nested_in_landlock(inv)
+    } else {
+        inv
+    };
     let protection = crate::git::Protection {
         main: crate::config::non_empty(&config.git.main).unwrap_or_else(|| "main".to_string()),
         branches: config.git.protected.clone(),
