@@ -213,6 +213,11 @@ pub fn unreachable(line: &str) -> bool {
     if l.contains("waiting for network") {
         return true;
     }
+    // Claude Code retrying a request that got no HTTP answer at all (its `api_retry` event
+    // with `error_status: null`, `error: "unknown"`: a refused or failed connection).
+    if l.contains("\"subtype\":\"api_retry\"") && l.contains("\"error_status\":null") {
+        return true;
+    }
     const NEEDLES: [&str; 14] = [
         "connection refused",
         "econnrefused",
@@ -338,6 +343,11 @@ mod tests {
             "Attempt 1 failed: fetch failed. Retrying after 5000ms...",
             "litellm.APIConnectionError: OpenAIException - Connection error.",
             "getaddrinfo ENOTFOUND api.example.invalid",
+            // Claude Code 2.1.329 against a closed port (`make real-agents`).
+            r#"{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":549,"error_status":null,"error":"unknown","session_id":"45a4198c"}"#,
+            "API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)",
+            // Gemini CLI 0.61.0's stderr, the same.
+            "Attempt 1 failed. Retrying with backoff... Error: exception TypeError: fetch failed sending request",
         ] {
             assert!(unreachable(line), "{line}");
         }
@@ -346,6 +356,8 @@ mod tests {
             "API retry 1/10: Rate limited (HTTP 429), next try in 1000 ms",
             "wrote 14 bytes to src/lib.rs",
             "Attempt 1 failed with status 503. Retrying after 5469ms...",
+            // A retried 429 answered by the API (`input_rate_limit_retry.jsonl`).
+            r#"{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":1249,"error_status":429,"error":"rate_limit"}"#,
         ] {
             assert!(!unreachable(line), "{line}");
         }

@@ -20,14 +20,7 @@ const CLIS: [(AdapterKind, &str); 4] = [
 pub(super) fn init(repo: &Option<PathBuf>, json: bool) -> Outcome {
     let ws = workspace(repo)?;
     let report = ws.init().map_err(fail)?;
-    let found: Vec<(AdapterKind, PathBuf)> = CLIS
-        .iter()
-        .filter_map(|(kind, name)| find_program(name).map(|p| (*kind, p)))
-        .collect();
-    // Only a configuration `init` just wrote gets the sections: the user's is left alone.
-    if report.created.iter().any(|c| c == ".overlord/config.toml") && !found.is_empty() {
-        append(&ws.config_path(), &adapter_sections(&found)).map_err(fail)?;
-    }
+    let found = add_adapter_sections(&ws, &report).map_err(fail)?;
     if json {
         let mut value = serde_json::to_value(&report).map_err(fail)?;
         value["agent_clis"] = found
@@ -60,6 +53,23 @@ pub(super) fn init(repo: &Option<PathBuf>, json: bool) -> Outcome {
         );
     }
     Ok(())
+}
+
+/// The agent CLIs on `PATH`; when `init` just wrote the configuration, their commented
+/// sections are added to it (the user's own configuration is left alone). Also for the
+/// console's first-run set-up.
+pub(super) fn add_adapter_sections(
+    ws: &crate::workspace::Workspace,
+    report: &crate::workspace::InitReport,
+) -> Result<Vec<(AdapterKind, PathBuf)>, String> {
+    let found: Vec<(AdapterKind, PathBuf)> = CLIS
+        .iter()
+        .filter_map(|(kind, name)| find_program(name).map(|p| (*kind, p)))
+        .collect();
+    if report.created.iter().any(|c| c == ".overlord/config.toml") && !found.is_empty() {
+        append(&ws.config_path(), &adapter_sections(&found))?;
+    }
+    Ok(found)
 }
 
 fn append(path: &Path, text: &str) -> Result<(), String> {
