@@ -117,3 +117,45 @@ fn a_cli_that_reconnects_once_then_answers_raises_nothing() {
         s.concerns.values().map(|c| &c.summary).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_key_variable_that_is_not_set_fails_the_task_at_once_naming_it() {
+    let repo = committed();
+    let mut config = base_config("cl");
+    config.agents.max_attempts = 3;
+    let program = repo.home.path().join("fake-claude");
+    let ran = repo.home.path().join("ran");
+    std::fs::write(&program, format!("#!/bin/sh\ntouch '{}'\n", ran.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let extra: Config = toml::from_str(&format!(
+        "[adapters.cl]\nkind = \"claude\"\nbinary = \"{}\"\napi_key_env = \"OVERLORD_TEST_UNSET_LLM_KEY\"\n",
+        program.display()
+    ))
+    .unwrap();
+    config.adapters.extend(extra.adapters);
+    let swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    let s = swarm.wait("a failed", 30, |s| {
+        task_status(s, "a") == Some(TaskStatus::Failed)
+    });
+    let a = s.plan.as_ref().unwrap().task("a").unwrap();
+    let last = a.commentary.last().unwrap();
+    assert!(
+        last.contains("$OVERLORD_TEST_UNSET_LLM_KEY is not set"),
+        "{:?}",
+        a.commentary
+    );
+    // Not retried, and the CLI never started.
+    assert_eq!(
+        a.commentary
+            .iter()
+            .filter(|c| c.contains("started attempt"))
+            .count(),
+        1,
+        "{:?}",
+        a.commentary
+    );
+    assert!(!swarm.repo.home.path().join("ran").exists());
+}
