@@ -34,10 +34,11 @@ test:
 # (tests/real_agents.rs; results in docs/adapters.md). Needs node, npm and python3.
 REAL_AGENTS_DIR ?= $(HOME)/.cache/overlord-tui/real-agents
 REAL_AGENTS_CLIS = @openai/codex@0.169.0 @anthropic-ai/claude-code@2.1.329 @google/gemini-cli@0.61.0
+ONLY ?= real_agents::
 real-agents:
 	mkdir -p $(REAL_AGENTS_DIR)
 	npm install --no-audit --no-fund --prefix $(REAL_AGENTS_DIR) $(REAL_AGENTS_CLIS)
-	OVERLORD_REAL_AGENTS_DIR=$(REAL_AGENTS_DIR) $(CARGO) test --test all real_agents:: -- --ignored --test-threads=1 --nocapture $(ARGS)
+	OVERLORD_REAL_AGENTS_DIR=$(REAL_AGENTS_DIR) $(CARGO) test --test all $(ONLY) -- --ignored --test-threads=1 --nocapture $(ARGS)
 
 clean:
 	$(CARGO) clean
