@@ -7,7 +7,7 @@ OVERLORD = $(CARGO) run --release --quiet --
 REPO ?= .
 ARGS ?=
 
-.PHONY: run demo qa audit clean test
+.PHONY: run demo qa audit clean test real-agents
 
 # The console on REPO (offers `init` on the first run).
 run:
@@ -28,6 +28,17 @@ audit:
 
 test:
 	$(CARGO) test
+
+# Opt-in, not in CI: the pinned real agent CLIs (installed from the npm registry into
+# REAL_AGENTS_DIR) against loopback fake model APIs, one task each through `overlord-tui run`
+# (tests/real_agents.rs; results in docs/adapters.md). Needs node, npm and python3.
+REAL_AGENTS_DIR ?= $(HOME)/.cache/overlord-tui/real-agents
+REAL_AGENTS_CLIS = @openai/codex@0.169.0 @anthropic-ai/claude-code@2.1.329 @google/gemini-cli@0.61.0
+ONLY ?= real_agents::
+real-agents:
+	mkdir -p $(REAL_AGENTS_DIR)
+	npm install --no-audit --no-fund --prefix $(REAL_AGENTS_DIR) $(REAL_AGENTS_CLIS)
+	OVERLORD_REAL_AGENTS_DIR=$(REAL_AGENTS_DIR) $(CARGO) test --test all $(ONLY) -- --ignored --test-threads=1 --nocapture $(ARGS)
 
 clean:
 	$(CARGO) clean

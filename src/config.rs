@@ -73,6 +73,9 @@ pub struct AgentsConfig {
     pub flush_ms: u64,
     /// Seconds without output after which an agent shows as stalled.
     pub stall_secs: u64,
+    /// Seconds a CLI may keep failing to reach its model API ("Reconnecting…", connection
+    /// refused) before the human is told (0: never).
+    pub unreachable_secs: u64,
     /// Tokens one task may spend (0: no limit).
     pub task_budget_tokens: u64,
     /// USD one task may spend (0: no limit).
@@ -118,6 +121,7 @@ impl Default for AgentsConfig {
             rate_limit_retries: 3,
             flush_ms: 1000,
             stall_secs: 120,
+            unreachable_secs: 60,
             task_budget_tokens: 0,
             task_budget_usd: 0.0,
             acceptance_command: String::new(),
@@ -502,6 +506,12 @@ pub struct AdapterConfig {
     /// state). Absent: the kind's own (`~/.codex/`, `~/.claude/` and `~/.claude.json`,
     /// `~/.gemini/`, `~/.aider/`).
     pub state_dirs: Option<Vec<String>>,
+    /// The model API the CLI talks to (an OpenAI-compatible server, a proxy, a gateway).
+    /// Empty: the CLI's own. Given to each CLI its own way (`crate::agent::endpoint`).
+    pub base_url: String,
+    /// The environment variable (of Overlord's environment) holding the API key for that
+    /// endpoint. Empty: the CLI finds its key as usual.
+    pub api_key_env: String,
 }
 
 /// `None` for a blank setting.

@@ -369,7 +369,7 @@ fn every_fixture_replayed_through_the_runner_gives_the_parsers_events() {
         }
     }
     // Every CLI and every fixture is accounted for.
-    assert_eq!(replayed.len(), 10, "{replayed:#?}");
+    assert_eq!(replayed.len(), 18, "{replayed:#?}");
     assert_eq!(
         left_out,
         BTreeSet::from([

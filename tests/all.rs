@@ -3,6 +3,7 @@
 mod common;
 
 mod acceptance_criteria;
+mod adapter_endpoints;
 mod agent_classify;
 mod agent_parse;
 mod agent_procs;
@@ -49,6 +50,7 @@ mod promotion;
 mod qa;
 mod qa_parse;
 mod qa_policy;
+mod real_agents;
 mod sandbox;
 mod save;
 mod script_agent;

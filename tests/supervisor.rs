@@ -19,6 +19,7 @@ mod acceptance_per_task;
 mod agent_noise;
 mod autonomy;
 mod code_review;
+mod endpoints;
 mod rate_limits;
 mod telemetry;
 mod tickets;

@@ -11,96 +11,15 @@
 //! `--message … --yes-always --no-auto-commits`. Every one runs with stdin on `/dev/null`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
+use super::endpoint::Endpoint;
+pub use super::kind::AdapterKind;
 use super::parse::{
     AgentParser, AiderParser, ClaudeParser, CodexParser, GeminiParser, NativeParser,
 };
 use super::usage::{PriceTable, UsageTracker};
 use crate::config::non_empty;
-
-/// The CLI families an adapter can drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AdapterKind {
-    Codex,
-    Claude,
-    Gemini,
-    Aider,
-    /// Any program: the prompt goes in its arguments (`{prompt}`) and in `OVERLORD_PROMPT`;
-    /// it prints Overlord's native event lines or plain text; its exit code is the verdict.
-    Command,
-    /// `overlord-tui script-agent`: replays a TOML script (demo and tests).
-    Scripted,
-}
-
-impl AdapterKind {
-    pub const ALL: [AdapterKind; 6] = [
-        AdapterKind::Codex,
-        AdapterKind::Claude,
-        AdapterKind::Gemini,
-        AdapterKind::Aider,
-        AdapterKind::Command,
-        AdapterKind::Scripted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdapterKind::Codex => "codex",
-            AdapterKind::Claude => "claude",
-            AdapterKind::Gemini => "gemini",
-            AdapterKind::Aider => "aider",
-            AdapterKind::Command => "command",
-            AdapterKind::Scripted => "scripted",
-        }
-    }
-
-    /// Where the CLI keeps its login and sessions, writable in the sandbox unless
-    /// `[adapters.<name>] state_dirs` says otherwise.
-    pub fn state_dirs(self) -> &'static [&'static str] {
-        match self {
-            AdapterKind::Codex => &["~/.codex/"],
-            AdapterKind::Claude => &["~/.claude/", "~/.claude.json"],
-            AdapterKind::Gemini => &["~/.gemini/"],
-            AdapterKind::Aider => &["~/.aider/"],
-            AdapterKind::Command | AdapterKind::Scripted => &[],
-        }
-    }
-
-    /// Whether a follow-up can resume the CLI's session (by its id).
-    pub fn resumes(self) -> bool {
-        !matches!(self, AdapterKind::Command)
-    }
-}
-
-impl fmt::Display for AdapterKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AdapterKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let key = s.trim().to_ascii_lowercase();
-        Ok(match key.as_str() {
-            "codex" => AdapterKind::Codex,
-            "claude" | "claude-code" | "claude_code" => AdapterKind::Claude,
-            "gemini" | "gemini-cli" => AdapterKind::Gemini,
-            "aider" => AdapterKind::Aider,
-            "command" | "generic" => AdapterKind::Command,
-            "scripted" | "script" => AdapterKind::Scripted,
-            _ => {
-                let names: Vec<&str> = AdapterKind::ALL.iter().map(|k| k.as_str()).collect();
-                return Err(match crate::protocol::suggest(s, names.iter().copied()) {
-                    Some(best) => format!("unknown adapter kind '{s}' — did you mean {best}?"),
-                    None => format!("unknown adapter kind '{s}' (kinds: {})", names.join(", ")),
-                });
-            }
-        })
-    }
-}
 
 pub use crate::config::AdapterConfig;
 
@@ -120,6 +39,8 @@ pub struct AdapterSpec {
     /// What the CLI may write besides its worktree in the sandbox (`~` is the home
     /// directory; a path ending in `/` is a folder created when missing).
     pub state_dirs: Vec<String>,
+    /// `base_url` and `api_key_env`: another model API, given to the CLI its own way.
+    pub endpoint: Endpoint,
 }
 
 /// The adapters every repository has unless its configuration changes them.
@@ -170,6 +91,7 @@ impl AdapterSpec {
             ("", AdapterKind::Scripted) => "scripts".to_string(),
             (d, _) => d.to_string(),
         };
+        let endpoint = Endpoint::from_config(name, kind, &c.base_url, &c.api_key_env)?;
         Ok(AdapterSpec {
             name: name.to_string(),
             kind,
@@ -184,10 +106,15 @@ impl AdapterSpec {
                 c.version_args.clone()
             },
             script_dir,
-            state_dirs: c
-                .state_dirs
-                .clone()
-                .unwrap_or_else(|| kind.state_dirs().iter().map(|d| d.to_string()).collect()),
+            state_dirs: c.state_dirs.clone().unwrap_or_else(|| {
+                if kind == AdapterKind::Gemini && endpoint.is_set() {
+                    // Its own Gemini home (`crate::agent::endpoint`), not `~/.gemini`.
+                    vec![super::endpoint::gemini_home(name)]
+                } else {
+                    kind.state_dirs().iter().map(|d| d.to_string()).collect()
+                }
+            }),
+            endpoint,
         })
     }
 
@@ -207,6 +134,8 @@ impl AdapterSpec {
         } else {
             self.binary.clone()
         };
+        // The endpoint's variables, then the adapter's own `env` (which wins).
+        line.env.extend(self.endpoint.env(self.kind));
         for (k, v) in &self.env {
             line.env.push((k.clone(), v.clone()));
         }
@@ -234,6 +163,7 @@ impl AdapterSpec {
         ]
         .map(String::from)
         .into();
+        args.extend(self.endpoint.args(self.kind, &self.name));
         if let Some(m) = self.model.clone() {
             args.extend(["-m".into(), m]);
         }
@@ -325,6 +255,7 @@ impl AdapterSpec {
         if turn.resume.is_some() {
             args.push("--restore-chat-history".into());
         }
+        args.extend(self.endpoint.args(self.kind, &self.name));
         args.extend(self.args.iter().cloned());
         args.extend(turn.files.iter().cloned());
         CommandLine {
@@ -377,6 +308,25 @@ impl AdapterSpec {
             AdapterKind::Command => Box::new(NativeParser::new(&self.name, true)),
             AdapterKind::Scripted => Box::new(NativeParser::new(&self.name, false)),
         }
+    }
+
+    /// The invocation for a run that Overlord confines with Landlock. Codex's own sandbox
+    /// cannot start inside it: bubblewrap's uid map is a write Landlock refuses (every shell
+    /// command fails with `bwrap: setting up uid map: Permission denied`), and its legacy
+    /// Landlock sandbox (`features.use_legacy_landlock`) panics in 0.169.0
+    /// ("filesystem-restricted execution requires bubblewrap") — both seen with
+    /// `make real-agents`. So a confined codex runs its commands with `--sandbox
+    /// danger-full-access`: what they may write is what Overlord's sandbox grants
+    /// (docs/governance.md, "The sandbox"). Other CLIs are unchanged.
+    pub fn nested_in_landlock(&self, mut inv: Invocation) -> Invocation {
+        if self.kind == AdapterKind::Codex && inv.args.first().is_some_and(|a| a == "exec") {
+            if let Some(i) = inv.args.iter().position(|a| a == "--sandbox") {
+                if inv.args.get(i + 1).is_some_and(|m| m == "workspace-write") {
+                    inv.args[i + 1] = "danger-full-access".to_string();
+                }
+            }
+        }
+        inv
     }
 
     /// The program that `overlord-tui agents` probes for (empty: built in).

@@ -9,7 +9,9 @@
 
 pub mod adapter;
 pub mod classify;
+pub mod endpoint;
 pub mod event;
+pub mod kind;
 pub mod parse;
 pub mod stderr;
 pub mod usage;

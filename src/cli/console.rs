@@ -42,7 +42,14 @@ pub(super) fn console(repo: &Option<PathBuf>, help: impl FnOnce() -> StyledStr) 
             return Err(Failed(1));
         }
         let report = ws.init().map_err(fail)?;
+        let found = super::init::add_adapter_sections(&ws, &report).map_err(fail)?;
         eprintln!("created {}", report.created.join(", "));
+        for (kind, path) in found {
+            eprintln!(
+                "found {kind} ({}): see its commented section in .overlord/config.toml",
+                path.display()
+            );
+        }
         init_logging(&ws);
     }
     let user = std::env::var("USER")

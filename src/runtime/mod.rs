@@ -4,9 +4,11 @@
 //! (`overlord-tui script-agent`); `supervisor` schedules the plan's tasks on agents;
 //! `prompts` are the role prompts; `procs` reads `/proc`; `tree` is an agent's process tree
 //! (its group and every descendant seen), how it is signalled and stopped; `sandbox` confines
-//! every agent CLI with Landlock.
+//! every agent CLI with Landlock; `endpoint` prepares what a run needs for its adapter's
+//! `base_url` and `api_key_env`.
 
 pub mod adapters;
+pub mod endpoint;
 pub mod planner;
 pub mod process;
 pub mod procs;

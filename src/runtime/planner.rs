@@ -142,12 +142,18 @@ pub async fn plan_new(
             invocation: inv,
             // No OVERLORD_ROLE: the planner is not one of the task roles; the task is `plan`
             // (the scripted planner reads `scripts/plan.toml`).
-            env: vec![
+            env: [
                 ("OVERLORD_AGENT".into(), "planner".into()),
                 ("OVERLORD_TASK".into(), "plan".into()),
                 ("OVERLORD_ATTEMPT".into(), attempt.to_string()),
                 ("OVERLORD_REPO".into(), ws.root.display().to_string()),
-            ],
+            ]
+            .into_iter()
+            .chain(crate::runtime::endpoint::run_env(
+                &spec,
+                crate::runtime::endpoint::user_home().as_deref(),
+            )?)
+            .collect(),
             timeout: Some(Duration::from_secs(config.planner.timeout_secs.max(1))),
             grace: Duration::from_secs(config.agents.cancel_grace_secs.max(1)),
             log: Some(
@@ -233,6 +239,11 @@ fn confined(
         }
         (SandboxMode::BestEffort, _) => true,
         (SandboxMode::Enforce, true) => false,
+    };
+    let inv = if support.available() {
+        spec.nested_in_landlock(inv)
+    } else {
+        inv
     };
     let protection = crate::git::Protection {
         main: crate::config::non_empty(&config.git.main).unwrap_or_else(|| "main".to_string()),

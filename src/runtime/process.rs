@@ -516,8 +516,20 @@ impl Running<'_> {
                 self.stderr_tail.pop_front();
             }
             self.stderr_tail.push_back(stderr_entry(line));
-            // A model API retry the CLI announces only on stderr (Gemini CLI) is news.
-            crate::agent::stderr::api_retry(line).into_iter().collect()
+            // A model API retry the CLI announces only on stderr (Gemini CLI) is news; so is
+            // a line saying it cannot reach its model API at all (shown and watched like the
+            // warnings of its output).
+            if let Some(retry) = crate::agent::stderr::api_retry(line) {
+                return vec![retry];
+            }
+            if crate::agent::endpoint::unreachable(line) {
+                return vec![AgentEvent::Warning {
+                    message: stderr_entry(line),
+                    error: None,
+                    raw: line.to_string(),
+                }];
+            }
+            Vec::new()
         }
     }
 

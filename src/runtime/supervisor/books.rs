@@ -185,6 +185,18 @@ pub struct Supervisor {
     pub(super) ci: CiBook,
     /// Bumped whenever a task finishes or an approval is decided (new work to integrate).
     pub(super) work_generation: u64,
+    /// Agents whose CLI cannot reach its endpoint (`reach`).
+    pub(super) cutoffs: BTreeMap<String, Cutoff>,
+}
+
+/// One agent cut off from its endpoint (`reach`): since when, on which adapter, the last line
+/// that said so, and whether the human was told.
+#[derive(Debug, Clone)]
+pub(super) struct Cutoff {
+    pub(super) since: Instant,
+    pub(super) adapter: String,
+    pub(super) line: String,
+    pub(super) told: bool,
 }
 
 /// What the supervisor keeps of the sandbox.

@@ -17,6 +17,7 @@ impl Supervisor {
         }
         self.escalate().await;
         self.watch_stalls().await;
+        self.watch_reach().await;
         if self.docs_dirty {
             self.write_documents();
         }

@@ -58,6 +58,7 @@ impl Supervisor {
             docs_dirty: true,
             ci: Default::default(),
             work_generation: 0,
+            cutoffs: BTreeMap::new(),
             raw,
             warned: errors,
             events,

@@ -58,6 +58,7 @@ mod prepare;
 mod processes;
 mod rate_limit;
 mod raw_output;
+mod reach;
 mod reactions;
 mod retry;
 mod review;

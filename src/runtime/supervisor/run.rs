@@ -12,7 +12,7 @@ use super::books::{Msg, Purpose, RunSlot, StopReason, Supervisor};
 use super::core_link::agent_origin;
 use super::processes::ProcessRecord;
 use super::text::first_line;
-use crate::agent::adapter::{AdapterKind, Turn};
+use crate::agent::adapter::{AdapterKind, AdapterSpec, Invocation, Turn};
 use crate::agent::parse::AgentParser;
 use crate::agent::{AgentEvent, ErrorKind, UsageTracker};
 use crate::protocol::model::{Agent, AgentState, ClarificationId, Role, Severity, Task};
@@ -71,12 +71,8 @@ impl Supervisor {
         };
         // A review task's reviewer may write only its review file.
         let review_out = self.review_out(&task);
-        let invocation = self.sandboxed(
-            agent,
-            &spec,
-            spec.invocation(&turn, &self.self_exe),
-            review_out.as_deref(),
-        );
+        let (invocation, refused, endpoint_env) =
+            self.launch(agent, &spec, &turn, review_out.as_deref());
         let book = self.agents.entry(agent.to_string()).or_default();
         book.runs += 1;
         book.last_worktree = Some(workdir.clone());
@@ -96,16 +92,11 @@ impl Supervisor {
                 Purpose::Assign(_) => "assign".into(),
             }
         ));
-        // Not started when the sandbox cannot be set up as configured: the run ends like a
-        // CLI that could not be started, with the reason.
-        let (invocation, refused) = match invocation {
-            Ok(i) => (i, None),
-            Err(e) => (spec.invocation(&turn, &self.self_exe), Some(e)),
-        };
         let opts = RunOptions {
             invocation,
             env: {
                 let mut env = self.run_env(agent, &task, role, attempt);
+                env.extend(endpoint_env);
                 if let Some(out) = &review_out {
                     env.push(("OVERLORD_REVIEW_FILE".into(), out.display().to_string()));
                 }
@@ -175,6 +166,33 @@ impl Supervisor {
         forward(self.tx.clone(), record, run_id, opts, parser, ctl_rx);
     }
 
+    /// The run's invocation in the sandbox and the extra environment of its adapter's
+    /// endpoint (`crate::runtime::endpoint`); or why it must not start (the sandbox cannot be
+    /// set up as configured, the endpoint's key is not set): the run then ends like a CLI
+    /// that could not be started, with the reason.
+    fn launch(
+        &mut self,
+        agent: &str,
+        spec: &AdapterSpec,
+        turn: &Turn<'_>,
+        review_out: Option<&std::path::Path>,
+    ) -> (Invocation, Option<String>, Vec<(String, String)>) {
+        let sandboxed = self.sandboxed(
+            agent,
+            spec,
+            spec.invocation(turn, &self.self_exe),
+            review_out,
+        );
+        let home = crate::runtime::endpoint::user_home();
+        match (
+            sandboxed,
+            crate::runtime::endpoint::run_env(spec, home.as_deref()),
+        ) {
+            (Ok(i), Ok(env)) => (i, None, env),
+            (Err(e), _) | (_, Err(e)) => (spec.invocation(turn, &self.self_exe), Some(e), vec![]),
+        }
+    }
+
     /// A run that does not start (held back, or refused by the sandbox) ends at once, through
     /// the loop like any other end.
     fn end_unstarted(&self, agent: &str, run_id: u64, end: RunEnd) {
@@ -216,6 +234,11 @@ impl Supervisor {
         };
         self.raw.push(agent, event.raw());
         slot.last_output = Instant::now();
+        let adapter = slot.adapter.clone();
+        self.note_reach(agent, &adapter, &event);
+        let Some(slot) = self.runs.get_mut(agent).filter(|s| s.id == run) else {
+            return;
+        };
         let was_stalled = std::mem::replace(&mut slot.stalled, false);
         let prices = self.adapters.get(&slot.adapter).and_then(|s| s.prices);
         let book = self.agents.entry(agent.to_string()).or_default();

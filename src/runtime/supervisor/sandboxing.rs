@@ -59,6 +59,11 @@ impl Supervisor {
             (SandboxMode::BestEffort, _) => true,
             (SandboxMode::Enforce, true) => false,
         };
+        let inv = if self.sandbox.support.available() {
+            spec.nested_in_landlock(inv)
+        } else {
+            inv
+        };
         let protection = Protection {
             main: self
                 .state
