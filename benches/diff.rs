@@ -1,7 +1,10 @@
-//! Diff benchmarks, side by side in one run (see docs/PERFORMANCE.md): the full diff model
-//! (read both files, Histogram line diff, hunks with context, word-level spans) against
-//! `git diff --no-index --histogram` on the same pair of 100,000-line files, with ~2%
-//! scattered edits and with a 5,000-line moved block.
+//! Diff benchmarks, side by side in one run (see docs/PERFORMANCE.md):
+//! - the full diff model (read both files, Histogram line diff, hunks with context,
+//!   word-level spans) against `git diff --no-index --histogram` on the same pair of
+//!   100,000-line files, with ~2% scattered edits and with a 5,000-line moved block;
+//! - whole processes on a commit of 5,000 files each changed by two lines:
+//!   `overlord-tui diff A B [--stat|--json]` against `git diff --histogram A B [--stat]`,
+//!   output to a pipe that is read and dropped.
 //!
 //! `cargo bench --bench diff`
 
@@ -45,6 +48,122 @@ fn ours(dir: &Path) -> usize {
     diff_text(&old, &new, CONTEXT).hunks.len()
 }
 
+/// Runs a whole process in `dir`, its output read (as a pager or a script would) and dropped.
+fn whole(dir: &Path, program: &str, args: &[&str]) -> usize {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("HOME", dir)
+        .stderr(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{program} {args:?}");
+    out.stdout.len()
+}
+
+const FILES: usize = 5_000;
+
+/// A repository whose `HEAD~1..HEAD` changes each of 5,000 files (40 lines) by two lines.
+fn many_files() -> tempfile::TempDir {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let git = |args: &[&str]| whole(dir.path(), "git", args);
+    git(&["init", "-q", "-b", "main"]);
+    let text = |n: usize, edited: bool| -> String {
+        (0..40)
+            .map(|l| {
+                if edited && (l == 7 || l == 29) {
+                    format!("let v{l} = f({n}, {l}) + 1; // edited\n")
+                } else {
+                    format!("let v{l} = f({n}, {l});\n")
+                }
+            })
+            .collect()
+    };
+    // Both commits through fast-import: 10,000 blobs without 10,000 `git add`s.
+    let mut stream = Vec::new();
+    for (c, edited) in [(1, false), (2, true)] {
+        for n in 0..FILES {
+            let t = text(n, edited);
+            write!(
+                stream,
+                "blob\nmark :{}\ndata {}\n{t}\n",
+                c * FILES + n,
+                t.len()
+            )
+            .unwrap();
+        }
+        let msg = format!("commit {c}");
+        write!(
+            stream,
+            "commit refs/heads/main\ncommitter B <b@example.com> 1767225600 +0000\ndata {}\n{msg}\n",
+            msg.len()
+        )
+        .unwrap();
+        for n in 0..FILES {
+            writeln!(
+                stream,
+                "M 100644 :{} d{:02}/f{n:04}.txt",
+                c * FILES + n,
+                n % 50
+            )
+            .unwrap();
+        }
+    }
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(dir.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("git fast-import");
+    child.stdin.take().unwrap().write_all(&stream).unwrap();
+    assert!(child.wait().unwrap().success());
+    git(&["reset", "-q", "--hard"]);
+    dir
+}
+
+fn many_files_bench(c: &mut Criterion) {
+    let dir = many_files();
+    let ours = env!("CARGO_BIN_EXE_overlord-tui");
+    let (a, b) = ("HEAD~1", "HEAD");
+    // The same changes counted by both.
+    let stat = whole(dir.path(), ours, &["diff", a, b, "--stat"]);
+    assert!(stat > 0);
+    let mut group = c.benchmark_group(format!("diff_{FILES}_files"));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    for (name, git_args, our_args) in [
+        (
+            "stat",
+            vec!["diff", "--stat", a, b],
+            vec!["diff", a, b, "--stat"],
+        ),
+        (
+            "text",
+            vec!["diff", "--histogram", "--no-color", a, b],
+            vec!["diff", a, b],
+        ),
+        (
+            "json_vs_patch",
+            vec!["diff", "--histogram", "--no-color", a, b],
+            vec!["diff", a, b, "--json"],
+        ),
+    ] {
+        group.bench_function(format!("git_{name}"), |bch| {
+            bch.iter(|| whole(dir.path(), "git", &git_args))
+        });
+        group.bench_function(format!("overlord_{name}"), |bch| {
+            bch.iter(|| whole(dir.path(), ours, &our_args))
+        });
+    }
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let base = source(100_000, 7);
     for (name, new) in [
@@ -67,5 +186,5 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, many_files_bench);
 criterion_main!(benches);
