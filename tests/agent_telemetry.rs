@@ -217,3 +217,44 @@ fn the_consoles_raw_view_of_an_agent_shows_what_its_tasks_runs_did() {
         "{shown}"
     );
 }
+
+mod stamps {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// The protocol's clock-free reading of an audit timestamp agrees with the date
+        /// library's, whatever the day, time and precision.
+        #[test]
+        fn stamp_millis_agrees_with_the_date_library(ms in 0i64..8_000_000_000_000, digits in 0usize..4) {
+            let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
+            let frac = format!("{:03}", t.millisecond());
+            let stamp = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{}Z",
+                t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second(),
+                if digits == 0 { "" } else { "." },
+                &frac[..digits.min(3)],
+            );
+            prop_assert_eq!(
+                overlord::protocol::report::stamp_millis(&stamp),
+                overlord::metrics::parse_ms(&stamp),
+                "{}", stamp
+            );
+        }
+    }
+
+    #[test]
+    fn what_is_not_an_audit_timestamp_is_none() {
+        for bad in [
+            "",
+            "2026-12-07",
+            "2026-13-01T00:00:00Z",
+            "2026-12-07T25:00:00Z",
+            "2026-12-07T08:00:00",
+            "2026-12-07T08:00:00.x1Z",
+            "garbage",
+        ] {
+            assert_eq!(overlord::protocol::report::stamp_millis(bad), None, "{bad}");
+        }
+    }
+}

@@ -94,11 +94,42 @@ pub struct AgentLine {
 
 /// Whole seconds from `now` to `until` (both audit timestamps), 0 once `until` passed.
 fn secs_until(now: &str, until: &str) -> Option<u64> {
-    let parse = |t: &str| {
-        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    let left = stamp_millis(until)? - stamp_millis(now)?;
+    Some((left.max(0) as u64).div_ceil(1000))
+}
+
+/// An audit timestamp (`2026-12-07T08:00:00.123Z`, UTC) as milliseconds since the epoch;
+/// `None` for anything else. Plain arithmetic: the protocol reads no clock and no library
+/// of dates.
+pub fn stamp_millis(t: &str) -> Option<i64> {
+    let t = t.strip_suffix('Z').or_else(|| t.strip_suffix("+00:00"))?;
+    let (date, clock) = t.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut c = hms.splitn(3, ':').map(|x| x.parse::<i64>().ok());
+    let (h, min, sec) = (c.next()??, c.next()??, c.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let ms = match frac.len() {
+        0 => 0,
+        _ if frac.bytes().all(|b| b.is_ascii_digit()) => {
+            let digits: String = frac.chars().chain("000".chars()).take(3).collect();
+            digits.parse::<i64>().ok()?
+        }
+        _ => return None,
     };
-    let left = parse(until)? - parse(now)?;
-    Some(left.as_seconds_f64().max(0.0).ceil() as u64)
+    // Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's
+    // days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + h) * 60 + min) * 60_000 + sec * 1000 + ms)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
