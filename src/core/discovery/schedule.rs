@@ -52,14 +52,8 @@ pub async fn run(
             return;
         };
         let wait = std::time::Duration::try_from(next - now).unwrap_or_default();
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            r = stop.changed() => {
-                if r.is_err() || *stop.borrow() {
-                    return;
-                }
-                continue;
-            }
+        if !crate::core::clock::sleep_or_stop(wait, &mut stop).await {
+            return;
         }
         let (w, c) = (ws.clone(), config.clone());
         let ran = match tokio::task::spawn_blocking(move || commands(&w, &c)).await {
