@@ -396,7 +396,7 @@ fn an_npm_workspace_of_node_test_packages_sums_its_packages() {
         gate(&v, "coverage")["reason"]
             .as_str()
             .unwrap()
-            .contains("node --test"),
+            .contains("coverage is read from jest and vitest"),
         "{v:#}"
     );
 }
@@ -465,4 +465,68 @@ fn a_pinned_package_manager_that_cannot_be_had_says_so() {
             && m.contains("npx"),
         "{m}"
     );
+}
+
+/// A committed repository with `files`, set up for Overlord.
+fn plain_repo(files: &[(&str, &str)]) -> (Repo, git2::Repository) {
+    let repo = Repo::new();
+    for (p, t) in files {
+        repo.write(p, t);
+    }
+    git(repo.path(), repo.home.path(), &["add", "-A"]);
+    git(repo.path(), repo.home.path(), &["commit", "-qm", "one"]);
+    repo.workspace().init().unwrap();
+    let g = git2::Repository::open(repo.path()).unwrap();
+    (repo, g)
+}
+
+#[test]
+fn task_worktrees_get_the_dependencies_and_a_failed_install_is_named() {
+    use overlord::core::worktree::{self, Setup, WorktreeError};
+    need_node!();
+    let (repo, g) = plain_repo(&[
+        (
+            "package.json",
+            "{\"name\": \"app\", \"version\": \"1.0.0\", \"dependencies\": {\"helper\": \"file:./helper\"}}\n",
+        ),
+        (
+            "helper/package.json",
+            "{\"name\": \"helper\", \"version\": \"1.0.0\", \"main\": \"index.js\"}\n",
+        ),
+        ("helper/index.js", "module.exports = 42;\n"),
+        (".gitignore", "node_modules/\n"),
+    ]);
+    let wt = worktree::create(&g, repo.path(), "s1", "t1", "HEAD", &Setup::default()).unwrap();
+    let installed = wt.path.join("node_modules/helper/index.js");
+    assert!(
+        installed.exists(),
+        "no dependency installed in the task's worktree"
+    );
+    assert!(wt.path.join("node_modules/.overlord-install").exists());
+    assert!(worktree::uncommitted(&wt.path)
+        .unwrap()
+        .iter()
+        .all(|f| f == "package-lock.json"));
+    // The project's own set-up command replaces the install.
+    let own = Setup {
+        command: Some("echo own > .own".into()),
+        ..Setup::default()
+    };
+    let wt2 = worktree::create(&g, repo.path(), "s1", "t2", "HEAD", &own).unwrap();
+    assert!(!wt2.path.join("node_modules").exists());
+
+    // A dependency that cannot be installed: the worktree is not made, and the error says
+    // it was the install.
+    let (repo, g) = plain_repo(&[(
+        "package.json",
+        "{\"name\": \"app\", \"dependencies\": {\"gone\": \"%%%\"}}\n",
+    )]);
+    let e = worktree::create(&g, repo.path(), "s1", "t1", "HEAD", &Setup::default()).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, WorktreeError::Setup { .. }), "{msg}");
+    assert!(
+        msg.contains("the dependency install failed") && msg.contains("npm install"),
+        "{msg}"
+    );
+    assert!(!repo.path().join(".overlord/worktrees/t1").exists());
 }

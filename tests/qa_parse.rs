@@ -1031,3 +1031,15 @@ fn biome_json_counts_as_biome_does() {
     assert_eq!(overlord::qa::parse::biome_json(&fewer).unwrap().errors(), 7);
     assert!(overlord::qa::parse::biome_json("garbage").is_err());
 }
+
+#[test]
+fn oxlint_json_counts_as_oxlint_does() {
+    let r = overlord::qa::parse::oxlint_json(include_str!("fixtures/qa/oxlint.json")).unwrap();
+    assert_eq!((r.errors(), r.warnings()), (0, 2));
+    let f = &r.findings[1];
+    assert_eq!(f.code.as_deref(), Some("eslint(no-unused-vars)"));
+    assert_eq!(
+        (f.file.as_deref(), f.line, f.column),
+        (Some("a.js"), Some(2), Some(7))
+    );
+}

@@ -60,7 +60,7 @@ pub fn default_for(p: &NodeProject, gate: &str) -> Option<NodeDefault> {
             } else if matches!(pm.kind, PmKind::Npm | PmKind::Pnpm) {
                 // Nothing to build is a build that passes.
                 some(
-                    format!("{} --if-present", pm.run_script("build")),
+                    format!("{} run --if-present build", pm.kind.name()),
                     Format::Exit,
                     None,
                 )
