@@ -79,6 +79,9 @@ fn read_attempt_raw(run_dir: &Path, worktree: &Path, a: &Attempt) -> ParsedAttem
                 Format::Tap | Format::Node => {
                     tap_or_node(a.format, &dir, worktree, &stdout, &ran, &after)
                 }
+                Format::Junit => {
+                    report_text("JUnit").and_then(|t| parse::junit(&t).map_err(|e| e.to_string()))
+                }
                 _ => Ok(TestReport {
                     tests: vec![TestCase {
                         name: a.command.clone(),
