@@ -530,3 +530,35 @@ fn task_worktrees_get_the_dependencies_and_a_failed_install_is_named() {
     );
     assert!(!repo.path().join(".overlord/worktrees/t1").exists());
 }
+
+#[test]
+fn an_ava_project_is_read_from_its_tap() {
+    need_node!();
+    let s = Sample::new(Some("ava-npm"), &[], POLICY);
+    let v = s.qa();
+    assert_eq!(v["install"]["outcome"], "installed", "{v:#}");
+    // ava's own TAP summary, as it printed it.
+    let node = s
+        .repo
+        .path()
+        .join(".overlord/qa")
+        .join(v["run"].as_str().unwrap())
+        .join("tests-1/node");
+    let tap = std::fs::read_dir(&node)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().ends_with(".tap"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .expect("ava's TAP");
+    let m = &v["metrics"];
+    assert_eq!(m["tests_total"], sum_after(&tap, "# tests "), "{tap}");
+    assert_eq!(m["tests_passed"], sum_after(&tap, "# pass "));
+    assert_eq!(m["tests_failed"], sum_after(&tap, "# fail "));
+    assert_eq!(m["tests_skipped"], sum_after(&tap, "# skip "));
+    assert_eq!(
+        (m["tests_passed"].as_u64(), m["tests_failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let reason = gate(&v, "tests")["reason"].as_str().unwrap();
+    assert!(reason.contains("[ava] fails"), "{reason}");
+}
