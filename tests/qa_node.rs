@@ -2,8 +2,9 @@
 //! from the npm registry by Overlord's own install step: an npm project (jest run twice by
 //! its script, eslint, `tsc`, jest coverage), a pnpm project whose pnpm is not installed
 //! (vitest and mocha in one script, biome, vitest coverage), an npm workspace of `node
-//! --test` packages, and an install that fails. Each gate's figures are compared with the
-//! tool's own summary.
+//! --test` packages (with a flaky test), an ava project, installs that fail, and task
+//! worktrees getting their dependencies. Each gate's figures are compared with the tool's
+//! own summary.
 //!
 //! The projects' lockfiles are fixtures (`tests/fixtures/node/`); the packages come through
 //! a cache kept between runs (`OVERLORD_TEST_NPM_CACHE`, else `~/.cache/overlord-tests`), so
@@ -350,7 +351,9 @@ fn a_pnpm_project_gets_its_pinned_pnpm_and_measures_vitest_mocha_and_biome() {
 }
 
 const NODE_TEST_A: &str = "const test = require('node:test');\nconst assert = require('node:assert');\ntest('adds', () => assert.strictEqual(1 + 1, 2));\ntest('subtracts wrongly', () => assert.strictEqual(2 - 1, 3));\n";
-const NODE_TEST_B: &str = "const test = require('node:test');\nconst assert = require('node:assert');\ntest('upper', () => assert.strictEqual('a'.toUpperCase(), 'A'));\ntest.skip('later', () => {});\n";
+/// `flips` passes in the run's first test run and fails in the second (a counter file the
+/// worktree keeps between the repeats): a flaky test.
+const NODE_TEST_B: &str = "const test = require('node:test');\nconst assert = require('node:assert');\nconst fs = require('node:fs');\ntest('upper', () => assert.strictEqual('a'.toUpperCase(), 'A'));\ntest.skip('later', () => {});\ntest('flips', () => {\n  const f = __dirname + '/../.flips';\n  const n = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0;\n  fs.writeFileSync(f, String(n + 1));\n  assert.strictEqual(n % 2, 0);\n});\n";
 
 #[test]
 fn an_npm_workspace_of_node_test_packages_sums_its_packages() {
@@ -390,6 +393,15 @@ fn an_npm_workspace_of_node_test_packages_sums_its_packages() {
     assert_eq!(m["tests_failed"], 1);
     let reason = gate(&v, "tests")["reason"].as_str().unwrap();
     assert!(reason.contains("subtracts wrongly"), "{reason}");
+    // Flaky detection per test, as for Rust and Python: `flips` changed its outcome.
+    let flaky: Vec<&str> = v["flaky"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    assert_eq!(flaky, ["[node-test #2] test::flips"], "{v:#}");
+    assert_eq!(outcome(&v, "reproducibility"), "fail", "{v:#}");
     // Coverage is read from jest and vitest only, and says so.
     assert_eq!(outcome(&v, "coverage"), "not_measured");
     assert!(
