@@ -333,6 +333,10 @@ fn a_pnpm_project_gets_its_pinned_pnpm_and_measures_vitest_mocha_and_biome() {
     let reason = gate(&v, "tests")["reason"].as_str().unwrap();
     assert!(reason.contains("[mocha] list::finds an item"), "{reason}");
 
+    // `qa show` re-reads every stored report and finds the recorded results.
+    let o = s.cli(&["qa", "show", v["run"].as_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
     // Biome's own summary.
     let biome = s.tool("biome lint --reporter=json . 2>/dev/null");
     let biome: Value = serde_json::from_str(&biome).unwrap();

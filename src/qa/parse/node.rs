@@ -15,7 +15,7 @@ use crate::qa::results::{
 /// - **Name**: the file (relative to `base` when under it), the `ancestorTitles` and the
 ///   `title`, joined with `::` (`src/math.test.js::math::adds`).
 /// - **Outcome**: `passed`; `failed`; `pending`, `skipped`, `todo`, `disabled` are skipped.
-/// - **Duration**: `duration` (milliseconds), in seconds.
+/// - **Duration**: `duration` (milliseconds), in seconds to the microsecond.
 /// - **Message**: the `failureMessages`, joined.
 /// - A file that failed before any test ran (a syntax error, a failing import) has no
 ///   assertions and status `failed`: it is one failed test named after the file, with the
@@ -93,7 +93,9 @@ pub fn jest_json(text: &str, base: &str) -> Result<TestReport, ParseError> {
                 duration: case
                     .get("duration")
                     .and_then(Value::as_f64)
-                    .map(|ms| ms / 1000.0),
+                    // To the microsecond: Vitest's milliseconds carry float noise
+                    // (0.98270300000001), which would not survive `run.json` exactly.
+                    .map(|ms| (ms * 1000.0).round() / 1_000_000.0),
                 message: if outcome == TestOutcome::Failed {
                     message
                 } else {
