@@ -164,10 +164,31 @@ pub struct Resolved {
 
 fn probe(command: &str, dir: &Path, env: &[(&str, &str)]) -> Result<String, String> {
     match shell::run(command, dir, env, Some(Duration::from_secs(180)), None) {
-        Ok(r) if r.success() => Ok(r.tail.lines().last().unwrap_or("").trim().to_string()),
+        Ok(r) if r.success() => Ok(version_line(&r.tail)),
         Ok(r) => Err(format!("`{command}` {}: {}", r.describe(), r.tail_lines(2))),
         Err(e) => Err(format!("`{command}` cannot start: {e}")),
     }
+}
+
+/// The version a `--version` printed: its last line that reads as one (npx and corepack may
+/// add notices around it, e.g. `npm notice New major version of npm available!`), else its
+/// last line.
+fn version_line(output: &str) -> String {
+    let lines: Vec<&str> = output
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines
+        .iter()
+        .rev()
+        .find(|l| {
+            let v = l.strip_prefix('v').unwrap_or(l);
+            v.starts_with(|c: char| c.is_ascii_digit()) && !v.contains(' ')
+        })
+        .or(lines.last())
+        .map(|l| l.to_string())
+        .unwrap_or_default()
 }
 
 /// Finds the package manager: installed at the pinned version (or any, when none is pinned),
@@ -245,6 +266,16 @@ mod tests {
     fn detect(manifest: &str, files: &[&str]) -> PackageManager {
         let v: Value = serde_json::from_str(manifest).unwrap();
         PackageManager::detect(&v, |f| files.contains(&f))
+    }
+
+    #[test]
+    fn the_version_is_read_past_the_notices_around_it() {
+        let npx = "10.14.0-0\nnpm notice\nnpm notice New major version of npm available! 10.8.2 -> 11.6.2\nnpm notice To update run: npm install -g npm@11.6.2\nnpm notice\n";
+        assert_eq!(version_line(npx), "10.14.0-0");
+        assert_eq!(version_line("v20.20.2\n"), "v20.20.2");
+        assert_eq!(version_line("Preparing pnpm@9.15.0...\n9.15.0\n"), "9.15.0");
+        assert_eq!(version_line("something else\n"), "something else");
+        assert_eq!(version_line(""), "");
     }
 
     #[test]
