@@ -43,3 +43,17 @@ pub async fn sleep_or_stop(
         }
     }
 }
+
+/// Waits until the next time `cron` names (UTC), or less when `stop` turns true: whether to
+/// go on (false also when the expression names no time ahead).
+pub async fn sleep_until_next(
+    cron: &crate::deps::cron::Cron,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    let now = time::OffsetDateTime::now_utc();
+    let Some(next) = cron.next_after(now) else {
+        return false;
+    };
+    let wait = std::time::Duration::try_from(next - now).unwrap_or_default();
+    sleep_or_stop(wait, stop).await
+}

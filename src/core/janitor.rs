@@ -57,15 +57,7 @@ pub async fn run(ws: Workspace, config: Config, mut stop: tokio::sync::watch::Re
             return;
         }
     };
-    loop {
-        let now = time::OffsetDateTime::now_utc();
-        let Some(next) = cron.next_after(now) else {
-            return;
-        };
-        let wait = std::time::Duration::try_from(next - now).unwrap_or_default();
-        if !crate::core::clock::sleep_or_stop(wait, &mut stop).await {
-            return;
-        }
+    while crate::core::clock::sleep_until_next(&cron, &mut stop).await {
         let (ws, config) = (ws.clone(), config.clone());
         match tokio::task::spawn_blocking(move || run_once(&ws, &config)).await {
             Ok(Ok((r, task))) => tracing::info!(

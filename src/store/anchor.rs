@@ -304,12 +304,7 @@ impl Anchors {
         accepted: &[Head],
         hash_at: impl Fn(u64) -> Result<Option<Hash>, String>,
     ) -> Result<(), AnchorError> {
-        let (mut anchors, trouble) = self.all();
-        anchors.retain(|(h, _)| !accepted.contains(h));
-        if let Some(e) = trouble {
-            return Err(e);
-        }
-        judge(head, &anchors, hash_at)
+        self.check_fresh(|| head, accepted, hash_at)
     }
 
     /// [`check`](Self::check) against the head `head` gives when called after the anchors
