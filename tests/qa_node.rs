@@ -187,8 +187,27 @@ fn outcome(v: &Value, name: &str) -> String {
 
 /// The numbers after `word` on every line of `text` that has it (`Tests: 1 failed, 3
 /// passed, 5 total` → passed: 3), summed over the lines.
+/// The text without ANSI colour sequences (`ESC [ … letter`), as a terminal would show it.
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn summed(text: &str, line_has: &str, word: &str) -> u64 {
-    text.lines()
+    without_colours(text)
+        .lines()
         .filter(|l| l.contains(line_has))
         .map(|l| {
             let words: Vec<&str> = l

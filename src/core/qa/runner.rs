@@ -137,6 +137,9 @@ impl Runner<'_> {
             ("OVERLORD_GATE", p.gate.as_str()),
             ("OVERLORD_QA_RUN", id_s.as_str()),
             ("OVERLORD_QA_OUT", out.as_str()),
+            // The output goes to log files and line parsers, not a terminal: no colour codes,
+            // even where `CI` is set (picocolors and tinyrainbow colour for CI).
+            ("NO_COLOR", "1"),
         ];
         env.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let mut progress = TestProgress {
