@@ -39,6 +39,7 @@ mod discovery;
 mod docs;
 mod governance;
 mod grammar;
+mod history;
 mod identity;
 mod layering;
 mod layout;

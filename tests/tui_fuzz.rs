@@ -161,6 +161,24 @@ impl Console {
                     RejectCode::Unavailable,
                     format!("not sent in this test: {command:?}"),
                 ))),
+                // Older resolved concerns: copies of one the state has under new ids, as if the
+                // history held 250 more than it.
+                Intent::LoadHistory { offset } => {
+                    let template = self.app.state.concerns.values().next().cloned();
+                    let page: Vec<_> = template
+                        .into_iter()
+                        .flat_map(|c| {
+                            (0..100u64).map(move |i| {
+                                let mut c = c.clone();
+                                c.id = overlord::protocol::model::ConcernId(100_000 + offset + i);
+                                c.status = overlord::protocol::model::ConcernStatus::Resolved;
+                                c
+                            })
+                        })
+                        .take(250usize.saturating_sub(offset as usize))
+                        .collect();
+                    queue.extend(self.app.on_history_loaded(offset, Ok((250, page))));
+                }
                 Intent::Snapshot | Intent::Alert(_) | Intent::Quit | Intent::SwitchTheme { .. } => {
                 }
             }

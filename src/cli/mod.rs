@@ -46,6 +46,7 @@ mod digest;
 mod discord;
 mod discover;
 mod handoff;
+mod history;
 mod init;
 mod logging;
 mod metrics;
@@ -120,7 +121,13 @@ pub enum Sub {
     Status {
         #[arg(long)]
         json: bool,
+        /// Also every finished concern, approval, variation, question and QA run (the live
+        /// state keeps only the newest of them)
+        #[arg(long)]
+        all: bool,
     },
+    /// Finished concerns, approvals, variations, questions or QA runs, a page at a time
+    History(history::HistoryArgs),
     /// Import or show the plan
     #[command(subcommand)]
     Plan(PlanCmd),
@@ -309,7 +316,8 @@ fn dispatch(cli: Cli) -> Outcome {
     match sub {
         Sub::Init { json } => init::init(&repo, json),
         Sub::Cmd { line, json } => cmd::cmd(&repo, &line, json),
-        Sub::Status { json } => status::status(&repo, json),
+        Sub::Status { json, all } => status::status(&repo, json, all),
+        Sub::History(args) => history::history(&repo, args),
         Sub::Plan(cmd) => plan::plan(&repo, cmd),
         Sub::Ticket(cmd) => ticket::ticket(&repo, cmd),
         Sub::Discover(args) => discover::discover(&repo, args),

@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 
 use super::output::{print_json, render_reply, Failed, Outcome, JSON_SCHEMA_VERSION};
-use super::session::{workspace, Session};
+use super::session::{open_store_for_audit, workspace, Session};
 use crate::protocol::{Command, RejectCode, StatusReport};
 use crate::store::StoreError;
 
-pub(super) fn status(repo: &Option<PathBuf>, json: bool) -> Outcome {
+pub(super) fn status(repo: &Option<PathBuf>, json: bool, all: bool) -> Outcome {
     let ws = workspace(repo)?;
     let mut session = Session::open(&ws)?;
     let blocker = session.write_blocker();
@@ -26,11 +26,16 @@ pub(super) fn status(repo: &Option<PathBuf>, json: bool) -> Outcome {
             .collect();
     if json {
         let state = session.state()?;
+        let history = match all {
+            true => Some(super::history::everything(&open_store_for_audit(&ws)?)?),
+            false => None,
+        };
         print_json(&serde_json::json!({
             "schema_version": JSON_SCHEMA_VERSION,
             "report": StatusReport::from_state(&state, &crate::core::now()),
             "store_warning": warning,
             "state": state,
+            "history": history,
             "warnings": warnings,
         }))?;
         return if lost { Err(Failed(1)) } else { Ok(()) };
@@ -50,10 +55,28 @@ pub(super) fn status(repo: &Option<PathBuf>, json: bool) -> Outcome {
         }
         Some(why) => read_only_status(&mut session, &why, lost),
     };
+    if all {
+        history_counts(&open_store_for_audit(&ws)?)?;
+    }
     for w in &warnings {
         println!("warning: {w}");
     }
     outcome
+}
+
+/// How many finished items of each kind there are (`--all` in words), and where to read them.
+fn history_counts(store: &crate::store::Store) -> Outcome {
+    let mut parts = Vec::new();
+    for kind in crate::protocol::items::ITEM_KINDS {
+        let page =
+            crate::core::history::finished(store, kind, 0, 0).map_err(super::output::fail)?;
+        parts.push(format!("{} {}", page.total, kind.replace('_', " ")));
+    }
+    println!(
+        "History (finished): {} — `overlord-tui history <kind>` lists them",
+        parts.join(", ")
+    );
+    Ok(())
 }
 
 /// The status read from the state without writing, under the reason nothing can be written.

@@ -18,6 +18,9 @@ pub enum CoreError {
     Store(#[from] StoreError),
     #[error("audit record {seq} cannot be read as an event ({message}); run `overlord-tui audit verify`")]
     BadEvent { seq: u64, message: String },
+    /// A request the caller got wrong (an unknown kind of history).
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// When git last changed the checkpoint tags: the loose ones' directory and `packed-refs`.
@@ -79,6 +82,8 @@ impl Core {
         for (seq, body) in store.event_bodies_after(applied)? {
             state.apply(&parse_event(seq, &body)?);
         }
+        let mut store = store;
+        store.ensure_items()?;
         let (events, _) = broadcast::channel(4096);
         let mut core = Core {
             store,
@@ -199,6 +204,7 @@ impl Core {
             })
             .collect();
         let appended = guard.append(&new)?;
+        guard.index_events(&self.state, &events, &appended, 0)?;
         guard.commit(&appended)?;
         for e in caught {
             let _ = self.events.send(e);

@@ -282,6 +282,7 @@ impl Core {
             body: to_json(&reply),
         });
         let appended = guard.append(&records)?;
+        guard.index_events(&self.state, &events, &appended, 1)?;
         guard.commit(&appended)?;
 
         for e in caught_up {

@@ -23,6 +23,7 @@ mod engine;
 mod execute;
 pub mod failpoint;
 pub mod handle;
+pub mod history;
 pub mod identity;
 pub mod ipc;
 pub mod janitor;

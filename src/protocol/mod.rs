@@ -9,8 +9,10 @@ pub mod event;
 pub mod grammar;
 mod holds;
 pub mod ids;
+pub mod items;
 pub mod model;
 pub mod report;
+pub mod retention;
 pub mod state;
 pub mod visible;
 

@@ -164,6 +164,7 @@ impl State {
             EventKind::DailyReportWritten { .. } | EventKind::PlanRequested { .. } => {}
             EventKind::AuditLossAccepted { ids_from, .. } => self.ids_go_on_after(*ids_from),
         }
+        self.retire_after(&event.kind);
     }
 
     /// After a loss of audit records: ids and event numbers continue above any handed out.

@@ -9,6 +9,7 @@
 pub mod anchor;
 pub mod bridge;
 mod chain;
+pub mod items;
 mod mirror;
 mod record;
 pub mod summary;
@@ -304,7 +305,8 @@ impl Store {
                 )
                 .map_err(|e| self.sql_err(e))?;
         }
-        Ok(())
+        // The item index came later, beside the records (`items.rs`).
+        self.create_item_tables()
     }
 
     fn reload_head(&mut self) -> Result<(), StoreError> {

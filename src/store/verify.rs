@@ -14,7 +14,7 @@ use super::{Store, StoreError};
 use crate::protocol::{Event, State, Topic};
 
 /// Bump when `State`'s shape changes, so older snapshots are replayed instead of loaded.
-pub const STATE_VERSION: i64 = 7;
+pub const STATE_VERSION: i64 = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -350,6 +350,7 @@ pub fn verify_state(store: &Store) -> Result<(u64, Vec<Finding>), StoreError> {
     let mut events = 0u64;
     let mut findings = Vec::new();
     let mut compared = false;
+    let mut index = super::items::Replayed::default();
     let snap = snapshot.filter(|(_, v, _)| *v == STATE_VERSION);
     let compare = |state: &State, findings: &mut Vec<Finding>, snap: &(u64, i64, String)| {
         match serde_json::from_str::<State>(&snap.2) {
@@ -395,11 +396,25 @@ pub fn verify_state(store: &Store) -> Result<(u64, Vec<Finding>), StoreError> {
             });
             return Ok((events, findings));
         }
+        index.add(&state, &event, seq);
         state.apply(&event);
         events += 1;
     }
     if let (Some(s), false) = (&snap, compared) {
         compare(&state, &mut findings, s);
+    }
+    // The item index, where this store has one that reaches its head.
+    let head = store.head().0;
+    if store.items_through()? == Some(head) {
+        if let Some(problem) = index.compare(store)? {
+            findings.push(Finding {
+                seq: None,
+                place: "item index".into(),
+                problem: format!(
+                    "the item index disagrees with a replay of the audit trail: {problem}"
+                ),
+            });
+        }
     }
     Ok((events, findings))
 }

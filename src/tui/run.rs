@@ -135,6 +135,7 @@ pub async fn run_narrated(
     let (reply_tx, replies) = mpsc::unbounded_channel::<Reply>();
     // Diffs load on blocking threads and come back here with their generation.
     let (diff_tx, diffs) = mpsc::unbounded_channel::<LoadedDiff>();
+    let (history_tx, older) = mpsc::unbounded_channel::<LoadedHistory>();
     let (metrics_worker, figures) = start_metrics_worker(root)?;
     let (highlighted, highlighter) = start_highlighter(&theme);
     // Files agents touch, as they touch them (the swarm and the diff of their task).
@@ -149,6 +150,7 @@ pub async fn run_narrated(
         keys,
         events,
         diffs,
+        older,
         figures,
         touched,
         highlighted,
@@ -181,6 +183,7 @@ pub async fn run_narrated(
         origin,
         reply_tx,
         diff_tx,
+        history_tx,
         metrics_worker,
     };
 
@@ -225,6 +228,11 @@ pub async fn run_narrated(
 
 /// A diff loaded off the UI loop, with the generation it was asked for.
 type LoadedDiff = (u64, Result<DiffView, String>);
+/// A page of older resolved concerns: its offset, and (how many there are, the page) or why not.
+type LoadedHistory = (
+    u64,
+    Result<(u64, Vec<crate::protocol::model::Concern>), String>,
+);
 
 /// Keys from a thread of their own (crossterm's read blocks).
 fn read_keys() -> Result<mpsc::UnboundedReceiver<TermEvent>, String> {
@@ -277,6 +285,7 @@ struct Inputs {
     keys: mpsc::UnboundedReceiver<TermEvent>,
     events: broadcast::Receiver<Event>,
     diffs: mpsc::UnboundedReceiver<LoadedDiff>,
+    older: mpsc::UnboundedReceiver<LoadedHistory>,
     figures: mpsc::UnboundedReceiver<Loaded>,
     touched: mpsc::UnboundedReceiver<Touched>,
     /// Woken when the highlighter has a result.
@@ -305,6 +314,7 @@ async fn next_intents(
             Some((generation, result)) => app.on_diff_loaded(generation, result),
             None => Vec::new(),
         },
+        Some((offset, page)) = inputs.older.recv() => app.on_history_loaded(offset, page),
         loaded = inputs.figures.recv() => {
             if let Some((generation, result)) = loaded {
                 app.on_metrics_loaded(generation, result);
@@ -655,6 +665,7 @@ struct Runner<'a> {
     origin: Origin,
     reply_tx: mpsc::UnboundedSender<Reply>,
     diff_tx: mpsc::UnboundedSender<LoadedDiff>,
+    history_tx: mpsc::UnboundedSender<LoadedHistory>,
     metrics_worker: MetricsWorker,
 }
 
@@ -674,6 +685,7 @@ impl Runner<'_> {
                 self.config.console.desktop_notifications,
             ),
             Intent::LoadDiff { source, generation } => self.load_diff(source, generation),
+            Intent::LoadHistory { offset } => self.load_history(offset),
             Intent::LoadMetrics {
                 window,
                 generation,
@@ -707,6 +719,33 @@ impl Runner<'_> {
         tokio::task::spawn_blocking(move || {
             let loaded = super::diff_source::load(&root, &source);
             let _ = tx.send((generation, loaded));
+        });
+    }
+
+    /// Older resolved concerns, read from the store's history off the UI loop.
+    fn load_history(&self, offset: u64) {
+        let (root, tx) = (self.root.to_path_buf(), self.history_tx.clone());
+        tokio::task::spawn_blocking(move || {
+            let paths = crate::store::StorePaths::under(&root.join(".overlord"));
+            let page = crate::store::Store::open_without_repair(&paths)
+                .map_err(|e| e.to_string())
+                .and_then(|store| {
+                    crate::core::history::finished(
+                        &store,
+                        "concern",
+                        offset,
+                        super::panes::concerns::HISTORY_PAGE,
+                    )
+                    .map_err(|e| e.to_string())
+                })
+                .map(|p| {
+                    let concerns = p
+                        .items
+                        .into_iter()
+                        .filter_map(|v| serde_json::from_value(v).ok());
+                    (p.total, concerns.collect())
+                });
+            let _ = tx.send((offset, page));
         });
     }
 

@@ -272,7 +272,7 @@ impl App {
             Action::Bottom => self.move_by(0, Some(true)),
             _ => {}
         }
-        Vec::new()
+        self.older_concerns()
     }
 
     /// Enter on the focused pane.
@@ -311,7 +311,7 @@ impl App {
             c.shown = c.shown.next();
             c.selected = 0;
             c.offset = 0;
-            return Vec::new();
+            return self.older_concerns();
         }
         let a = &mut self.screen.activity;
         match (&a.agent, a.raw) {

@@ -48,6 +48,11 @@ pub enum Intent {
         name: String,
         save: bool,
     },
+    /// Read a page of resolved concerns the live state has let go of, from `offset` (the most
+    /// recently resolved first), and hand it to [`App::on_history_loaded`].
+    LoadHistory {
+        offset: u64,
+    },
     Quit,
 }
 
@@ -356,6 +361,35 @@ impl App {
             source,
             generation: d.generation,
         }]
+    }
+
+    /// A page of older resolved concerns came (or why not).
+    pub fn on_history_loaded(
+        &mut self,
+        offset: u64,
+        loaded: Result<(u64, Vec<crate::protocol::model::Concern>), String>,
+    ) -> Vec<Intent> {
+        match loaded {
+            Ok((total, page)) => self.screen.concerns.on_older(offset, total, page),
+            Err(e) => {
+                self.screen.concerns.asked = None;
+                self.screen.reply =
+                    Some((false, format!("cannot read the resolved concerns: {e}")));
+            }
+        }
+        self.dirty = true;
+        self.older_concerns()
+    }
+
+    /// Asks for the next page of older resolved concerns when the concerns pane needs it.
+    pub(super) fn older_concerns(&mut self) -> Vec<Intent> {
+        if self.screen.focus != Pane::Concerns {
+            return Vec::new();
+        }
+        match self.screen.concerns.wants_older(&self.state) {
+            Some(offset) => vec![Intent::LoadHistory { offset }],
+            None => Vec::new(),
+        }
     }
 
     /// A diff finished loading. Only the latest load counts; a reload keeps the place.

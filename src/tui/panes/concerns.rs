@@ -39,11 +39,18 @@ impl Shown {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConcernsView {
     pub selected: usize,
     pub offset: usize,
     pub shown: Shown,
+    /// Resolved concerns the live state has let go of, read from the history as the list is
+    /// scrolled towards its end (the most recently resolved first).
+    pub older: Vec<Concern>,
+    /// How many concerns are resolved in all, once the history has said.
+    pub resolved_total: Option<u64>,
+    /// The history page asked for and not yet come (its offset).
+    pub asked: Option<u64>,
 }
 
 /// The open concerns in the pane's order: by severity (critical first), then in the order
@@ -64,32 +71,92 @@ pub fn resolved(state: &crate::protocol::State) -> impl Iterator<Item = &Concern
         .filter(|c| c.status == ConcernStatus::Resolved)
 }
 
-/// The concerns `shown` lists, in the pane's order: the open queue, then the resolved.
-pub fn listed(
-    state: &crate::protocol::State,
-    shown: Shown,
-) -> Box<dyn Iterator<Item = &Concern> + '_> {
-    match shown {
+/// The resolved concerns the state holds, then those read from the history.
+fn resolved_with<'s>(
+    state: &'s crate::protocol::State,
+    older: &'s [Concern],
+) -> impl Iterator<Item = &'s Concern> + 's {
+    resolved(state).chain(older.iter().filter(|c| !state.concerns.contains_key(&c.id)))
+}
+
+/// The concerns `view.shown` lists, in the pane's order: the open queue, then the resolved
+/// (those in the state, then the older ones read from the history).
+pub fn listed<'s>(
+    state: &'s crate::protocol::State,
+    view: &'s ConcernsView,
+) -> Box<dyn Iterator<Item = &'s Concern> + 's> {
+    match view.shown {
         Shown::Open => Box::new(queue(state)),
-        Shown::Resolved => Box::new(resolved(state)),
-        Shown::All => Box::new(queue(state).chain(resolved(state))),
+        Shown::Resolved => Box::new(resolved_with(state, &view.older)),
+        Shown::All => Box::new(queue(state).chain(resolved_with(state, &view.older))),
     }
 }
 
 impl ConcernsView {
-    pub fn concern<'s>(&self, state: &'s crate::protocol::State) -> Option<&'s Concern> {
-        listed(state, self.shown).nth(self.selected)
+    pub fn concern<'s>(&'s self, state: &'s crate::protocol::State) -> Option<&'s Concern> {
+        listed(state, self).nth(self.selected)
     }
 
     /// How many concerns the pane lists now.
     pub fn count(&self, state: &crate::protocol::State) -> usize {
         match self.shown {
             Shown::Open => state.open_concerns().count(),
-            Shown::Resolved => resolved(state).count(),
-            Shown::All => state.concerns.len(),
+            Shown::Resolved => resolved_with(state, &self.older).count(),
+            Shown::All => state.open_concerns().count() + resolved_with(state, &self.older).count(),
         }
     }
+
+    /// How many resolved concerns there are (the history's count once known).
+    pub fn resolved_count(&self, state: &crate::protocol::State) -> usize {
+        let known = resolved_with(state, &self.older).count();
+        self.resolved_total.map_or(known, |t| known.max(t as usize))
+    }
+
+    /// The history page to ask for now, if any: when a list of resolved concerns is shown,
+    /// the selection is near its end and the history holds more. Marks it asked.
+    pub fn wants_older(&mut self, state: &crate::protocol::State) -> Option<u64> {
+        if self.shown == Shown::Open || self.asked.is_some() {
+            return None;
+        }
+        // The first time, at once (the title's count comes with it); then near the end.
+        let listed = self.count(state);
+        if self.resolved_total.is_some() && self.selected + LOOK_AHEAD < listed {
+            return None;
+        }
+        let offset = (resolved_with(state, &self.older).count()) as u64;
+        if self.resolved_total.is_some_and(|t| offset >= t) {
+            return None;
+        }
+        self.asked = Some(offset);
+        Some(offset)
+    }
+
+    /// A history page came: the older resolved concerns from `offset`, and how many there are.
+    pub fn on_older(&mut self, offset: u64, total: u64, page: Vec<Concern>) {
+        if self.asked != Some(offset) {
+            return;
+        }
+        self.asked = None;
+        let before = self.older.len();
+        for c in page {
+            if !self.older.iter().any(|o| o.id == c.id) {
+                self.older.push(c);
+            }
+        }
+        // A page that brings nothing new ends the reading, whatever the count says.
+        self.resolved_total = Some(if self.older.len() == before {
+            offset
+        } else {
+            total
+        });
+    }
 }
+
+/// How close to the end of the list the selection comes before the next page is read.
+const LOOK_AHEAD: usize = 20;
+
+/// How many older concerns one history page brings.
+pub const HISTORY_PAGE: u64 = 100;
 
 pub fn severity_slot(s: Severity) -> Slot {
     match s {
@@ -107,7 +174,7 @@ pub fn render(ctx: &Ctx<'_>, view: &ConcernsView, area: Rect, buf: &mut Buffer) 
             critical += 1;
         }
     }
-    let resolved = ctx.state.concerns.len() - open;
+    let resolved = view.resolved_count(ctx.state);
     let critical = if critical > 0 {
         format!(" ({critical} critical)")
     } else {
@@ -143,7 +210,7 @@ pub fn render(ctx: &Ctx<'_>, view: &ConcernsView, area: Rect, buf: &mut Buffer) 
     let wide = body.width >= 100;
     let visible = body.height.saturating_sub(1) as usize;
     let offset = scroll_for(view.selected, view.offset, visible);
-    let rows = listed(ctx.state, view.shown)
+    let rows = listed(ctx.state, view)
         .enumerate()
         .skip(offset)
         .take(visible)
