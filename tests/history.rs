@@ -337,3 +337,32 @@ fn the_newest_qa_runs_stay() {
     assert_eq!(rows.len() as u64, n);
     assert!(rows.iter().all(|r| r.kind == "qa_run" && r.finishes));
 }
+
+/// What each task's runs did is kept for the current plan's tasks; a new plan lets the others
+/// go, the same in a replay.
+#[test]
+fn a_new_plan_lets_the_old_tasks_telemetry_go() {
+    use overlord::protocol::model::TaskTelemetry;
+    use overlord::protocol::{Event, EventKind};
+    let mut state = State::default();
+    for task in ["a", "old-1", "old-2"] {
+        state
+            .task_telemetry
+            .insert(task.into(), TaskTelemetry::default());
+    }
+    let plan = overlord::core::plan::parse_todo_list(
+        PLAN_ONE_TASK,
+        "plan.json",
+        "2026-12-07T10:00:00.000Z",
+    )
+    .unwrap();
+    state.apply(&Event {
+        seq: 1,
+        at: "2026-12-07T10:00:00.000Z".into(),
+        command_seq: None,
+        actor: "cli:tester".into(),
+        kind: EventKind::PlanImported { plan },
+    });
+    let kept: Vec<&String> = state.task_telemetry.keys().collect();
+    assert_eq!(kept, vec!["a"]);
+}

@@ -37,7 +37,8 @@ impl State {
             EventKind::PlanImported { plan } => {
                 let tasks: std::collections::BTreeSet<&str> =
                     plan.tasks().map(|t| t.id.as_str()).collect();
-                self.task_telemetry.retain(|task, _| tasks.contains(task.as_str()));
+                self.task_telemetry
+                    .retain(|task, _| tasks.contains(task.as_str()));
             }
             EventKind::QaRunRecorded { .. } => {
                 let extra = self.qa_runs.len().saturating_sub(QA_RUNS);
