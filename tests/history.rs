@@ -119,8 +119,22 @@ fn finished_items_leave_the_state_and_the_index_pages_them_newest_first() {
     assert_eq!(all["history"]["concerns"].as_array().unwrap().len(), n);
     assert_eq!(all["history"]["approvals"].as_array().unwrap().len(), 0);
 
-    // And the whole trail still verifies, the index included.
-    let report = verify(store).unwrap();
+    // A command naming a concern the state let go of says what became of it.
+    let out = repo.run(&["cmd", "/resolve C-3 again"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "C-3 was resolved earlier (overlord-tui history concerns shows how it ended)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let text = stdout(&repo.run(&["status", "--all"]));
+    assert!(text.contains(&format!("History (finished): {n} concerns, 0 approvals, 0 variations, 0 clarifications, 0 QA runs")), "{text}");
+
+    // And the whole trail still verifies, the index included (the CLI wrote since `core`
+    // opened: a fresh look).
+    let report = verify(repo.reopen().store()).unwrap();
     assert!(report.findings.is_empty(), "{:?}", report.findings);
 }
 

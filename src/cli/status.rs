@@ -70,7 +70,8 @@ fn history_counts(store: &crate::store::Store) -> Outcome {
     for kind in crate::protocol::items::ITEM_KINDS {
         let page =
             crate::core::history::finished(store, kind, 0, 0).map_err(super::output::fail)?;
-        parts.push(format!("{} {}", page.total, kind.replace('_', " ")));
+        let name = kind.replace("qa_run", "QA run");
+        parts.push(crate::protocol::report::plural(page.total as usize, &name));
     }
     println!(
         "History (finished): {} — `overlord-tui history <kind>` lists them",

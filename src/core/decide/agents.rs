@@ -89,6 +89,14 @@ pub(super) fn answer(
     text: &str,
 ) -> Result<Outcome, Rejection> {
     let Some(c) = state.clarifications.get(&clarification) else {
+        if clarification.0 >= 1 && clarification.0 <= state.counters.clarifications {
+            let id = clarification.to_string();
+            return Err(super::lookup::finished_earlier(
+                &id,
+                "answered",
+                "clarifications",
+            ));
+        }
         let ids: Vec<String> = state.clarifications.keys().map(|k| k.to_string()).collect();
         return Err(unknown(
             "clarification",

@@ -20,6 +20,9 @@ pub(super) fn approval_target<'s>(
     if upper.starts_with("A-") {
         if let Ok(id) = target.parse::<ApprovalId>() {
             return state.approvals.get(&id).ok_or_else(|| {
+                if id.0 >= 1 && id.0 <= state.counters.approvals {
+                    return super::lookup::finished_earlier(target, "decided", "approvals");
+                }
                 let ids: Vec<String> = state.approvals.keys().map(|k| k.to_string()).collect();
                 unknown("approval", target, ids.iter().map(String::as_str))
             });
@@ -28,6 +31,13 @@ pub(super) fn approval_target<'s>(
     if upper.starts_with("V-") {
         if let Ok(id) = target.parse::<VariationId>() {
             let Some(v) = state.variations.get(&id) else {
+                if id.0 >= 1 && id.0 <= state.counters.variations {
+                    return Err(super::lookup::finished_earlier(
+                        target,
+                        "decided",
+                        "variations",
+                    ));
+                }
                 let ids: Vec<String> = state.variations.keys().map(|k| k.to_string()).collect();
                 return Err(unknown("variation", target, ids.iter().map(String::as_str)));
             };

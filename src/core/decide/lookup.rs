@@ -7,9 +7,21 @@ use crate::protocol::{RejectCode, Rejection, State};
 
 pub(super) fn concern(state: &State, id: ConcernId) -> Result<&Concern, Rejection> {
     state.concerns.get(&id).ok_or_else(|| {
+        if id.0 >= 1 && id.0 <= state.counters.concerns {
+            return finished_earlier(&id.to_string(), "resolved", "concerns");
+        }
         let ids: Vec<String> = state.concerns.keys().map(|k| k.to_string()).collect();
         unknown("concern", &id.to_string(), ids.iter().map(String::as_str))
     })
+}
+
+/// An id handed out that the live state no longer holds: only finished items leave it
+/// (`protocol::retention`), so it was `how` long ago; its history says how it ended.
+pub(super) fn finished_earlier(id: &str, how: &str, kind: &str) -> Rejection {
+    reject(
+        RejectCode::InvalidTransition,
+        format!("{id} was {how} earlier (overlord-tui history {kind} shows how it ended)"),
+    )
 }
 
 pub(super) fn agent<'s>(state: &'s State, id: &str) -> Result<&'s Agent, Rejection> {
