@@ -3,6 +3,7 @@
 mod common;
 
 mod acceptance_criteria;
+mod acp;
 mod adapter_endpoints;
 mod agent_classify;
 mod agent_parse;

@@ -56,7 +56,7 @@ impl AdapterSpec {
         };
         let kind: AdapterKind = kind_text.parse().map_err(|e| {
             if c.kind.trim().is_empty() {
-                format!("[adapters.{name}]: set kind = \"codex\" | \"claude\" | \"gemini\" | \"aider\" | \"command\" | \"scripted\" ({e})")
+                format!("[adapters.{name}]: set kind = \"codex\" | \"claude\" | \"gemini\" | \"aider\" | \"command\" | \"scripted\" | \"acp\" ({e})")
             } else {
                 format!("[adapters.{name}] kind: {e}")
             }
@@ -69,6 +69,11 @@ impl AdapterSpec {
             ("", AdapterKind::Command) => {
                 return Err(format!(
                     "[adapters.{name}]: a command adapter needs binary = \"<program>\""
+                ))
+            }
+            ("", AdapterKind::Acp) => {
+                return Err(format!(
+                    "[adapters.{name}]: an acp adapter needs binary = \"<agent program>\" (e.g. gemini with args = [\"--acp\"])"
                 ))
             }
             ("", AdapterKind::Scripted) => String::new(),
@@ -128,8 +133,11 @@ impl AdapterSpec {
             AdapterKind::Aider => self.aider_line(turn),
             AdapterKind::Command => self.command_line(turn),
             AdapterKind::Scripted => self.scripted_line(turn),
+            AdapterKind::Acp => self.acp_line(turn),
         };
-        let program = if self.kind == AdapterKind::Scripted && self.binary.is_empty() {
+        let program = if (self.kind == AdapterKind::Scripted && self.binary.is_empty())
+            || self.kind == AdapterKind::Acp
+        {
             self_exe.display().to_string()
         } else {
             self.binary.clone()
@@ -297,6 +305,22 @@ impl AdapterSpec {
         CommandLine::args(args)
     }
 
+    /// `overlord-tui acp-client`, which starts the agent (`binary` and `args`) and speaks ACP
+    /// to it; the prompt is sent as `session/prompt`.
+    fn acp_line(&self, turn: &Turn<'_>) -> CommandLine {
+        let mut args = vec![
+            "acp-client".to_string(),
+            "--worktree".into(),
+            turn.workdir.display().to_string(),
+            "--prompt".into(),
+            turn.prompt.to_string(),
+            "--".into(),
+            self.binary.clone(),
+        ];
+        args.extend(self.args.iter().cloned());
+        CommandLine::args(args)
+    }
+
     /// A parser for one run of this adapter; `usage` carries the session's cumulative
     /// totals from its earlier runs (Codex and Claude report totals).
     pub fn parser(&self, usage: UsageTracker) -> Box<dyn AgentParser + Send> {
@@ -306,7 +330,9 @@ impl AdapterSpec {
             AdapterKind::Gemini => Box::new(GeminiParser::new()),
             AdapterKind::Aider => Box::new(AiderParser::new()),
             AdapterKind::Command => Box::new(NativeParser::new(&self.name, true)),
-            AdapterKind::Scripted => Box::new(NativeParser::new(&self.name, false)),
+            AdapterKind::Scripted | AdapterKind::Acp => {
+                Box::new(NativeParser::new(&self.name, false))
+            }
         }
     }
 

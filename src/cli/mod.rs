@@ -32,6 +32,7 @@ macro_rules! eprintln {
     ($($arg:tt)*) => { $crate::cli::output::put(true, &format!("{}\n", format_args!($($arg)*))) };
 }
 
+mod acp_client;
 mod agents;
 mod audit;
 mod cmd;
@@ -63,6 +64,7 @@ mod ticket;
 mod variation;
 mod worktree;
 
+pub use acp_client::AcpClientArgs;
 pub use audit::AuditCmd;
 pub use concern::ConcernCmd;
 pub use demo::DemoArgs;
@@ -147,6 +149,10 @@ pub enum Sub {
     /// docs/governance.md, "The sandbox")
     #[command(hide = true)]
     SandboxExec(SandboxExecArgs),
+    /// One turn of an agent that speaks the Agent Client Protocol, printed as native event
+    /// lines (run by the acp adapter; see docs/adapters.md)
+    #[command(hide = true)]
+    AcpClient(AcpClientArgs),
     /// Check, summarize or export the audit trail
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -294,6 +300,10 @@ fn dispatch(cli: Cli) -> Outcome {
     if let Some(Sub::SandboxExec(args)) = cli.command {
         return sandbox_exec::sandbox_exec(args);
     }
+    // The ACP client writes nothing but its events (no log in the repository).
+    if let Some(Sub::AcpClient(args)) = cli.command {
+        return acp_client::acp_client(args);
+    }
     let repo = cli.repo;
     start_logging(&repo, &cli.command);
     let Some(sub) = cli.command else {
@@ -318,6 +328,7 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Variation(cmd) => variation::variation(&repo, cmd),
         Sub::ScriptAgent(args) => script_agent::script_agent(args),
         Sub::SandboxExec(args) => sandbox_exec::sandbox_exec(args),
+        Sub::AcpClient(args) => acp_client::acp_client(args),
         Sub::Audit(cmd) => audit::audit(&repo, cmd),
         Sub::Metrics(args) => metrics::metrics(&repo, args),
         Sub::Digest { json, now } => digest::digest(&repo, json, now),

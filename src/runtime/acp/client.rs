@@ -1,0 +1,318 @@
+//! `overlord-tui acp-client` (hidden): drives one turn of an ACP agent with the official SDK
+//! (`agent-client-protocol`, protocol v1) and prints the turn as Overlord's native event lines
+//! on stdout, which the `acp` adapter's parser reads like the scripted agent's.
+//!
+//! The turn: start the agent in the worktree with its stdio as the transport, `initialize`
+//! advertising what this client serves (`fs/read_text_file`, `fs/write_text_file`; no
+//! terminal), `session/new` with the worktree as `cwd`, `session/prompt`; its `stopReason`
+//! ends the run. Files are served inside the worktree only ([`super::confine`]): a path
+//! elsewhere gets a JSON-RPC error and a warning event. `session/request_permission` is
+//! answered by [`decide`]. SIGTERM or SIGINT sends `session/cancel` and waits for the agent
+//! to end its turn (it answers `cancelled`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agent_client_protocol::schema::ProtocolVersion;
+use agent_client_protocol::v1::schema::{
+    CancelNotification, ClientCapabilities, ContentBlock, FileSystemCapabilities, Implementation,
+    InitializeRequest, NewSessionRequest, PermissionOptionKind, PromptRequest, ReadTextFileRequest,
+    ReadTextFileResponse, RequestPermissionOutcome, RequestPermissionRequest,
+    RequestPermissionResponse, SelectedPermissionOutcome, SessionNotification, TextContent,
+    WriteTextFileRequest, WriteTextFileResponse,
+};
+use agent_client_protocol::v1::ConnectionTo;
+use agent_client_protocol::{Agent, ByteStreams, Client, ErrorCode};
+use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+
+use super::confine::confine;
+use crate::agent::acp_map::{wire_name, AcpEvents};
+use crate::agent::event::AgentEvent;
+use crate::agent::parse::native_line;
+
+/// How long the agent has to end its turn after `session/cancel`.
+const CANCEL_GRACE: Duration = Duration::from_secs(10);
+
+/// One turn to run.
+#[derive(Debug, Clone)]
+pub struct AcpTurn {
+    pub worktree: PathBuf,
+    pub prompt: String,
+    pub program: String,
+    pub args: Vec<String>,
+}
+
+/// Prints events as native lines on stdout, one at a time.
+#[derive(Clone)]
+struct Emitter(Arc<Mutex<AcpEvents>>);
+
+impl Emitter {
+    fn emit(&self, events: Vec<AgentEvent>) {
+        let mut out = std::io::stdout().lock();
+        for e in &events {
+            let _ = writeln!(out, "{}", native_line(e));
+        }
+        let _ = out.flush();
+    }
+
+    fn warn(&self, message: String) {
+        self.emit(vec![AgentEvent::Warning {
+            message,
+            error: None,
+            raw: String::new(),
+        }]);
+    }
+
+    fn update(&self, n: SessionNotification) {
+        let events = match self.0.lock() {
+            Ok(mut m) => m.update(n.update),
+            Err(_) => return,
+        };
+        self.emit(events);
+    }
+}
+
+/// Runs the turn; `Ok(true)` when the agent ended it with `end_turn`.
+pub fn run(turn: AcpTurn) -> Result<bool, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(run_turn(turn))
+}
+
+async fn run_turn(turn: AcpTurn) -> Result<bool, String> {
+    let worktree = turn.worktree.clone();
+    let mut child = tokio::process::Command::new(&turn.program)
+        .args(&turn.args)
+        .current_dir(&worktree)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start the ACP agent {}: {e}", turn.program))?;
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err("the agent's stdio is not piped".into());
+    };
+    let transport = ByteStreams::new(stdin.compat_write(), stdout.compat());
+    let out = Emitter(Arc::new(Mutex::new(AcpEvents::new(&worktree))));
+    let (o1, o2, o3, o4) = (out.clone(), out.clone(), out.clone(), out.clone());
+    let (w1, w2, w3) = (worktree.clone(), worktree.clone(), worktree.clone());
+    let program = turn.program.clone();
+    let result = Client
+        .v1()
+        .name("overlord-tui")
+        .on_receive_notification(
+            async move |n: SessionNotification, _cx| {
+                o1.update(n);
+                Ok(())
+            },
+            agent_client_protocol::on_receive_notification!(),
+        )
+        .on_receive_request(
+            async move |req: ReadTextFileRequest, responder, _cx| match read(&w1, &req) {
+                Ok(text) => responder.respond(ReadTextFileResponse::new(text)),
+                Err((code, message)) => {
+                    if code != ErrorCode::RESOURCE_NOT_FOUND {
+                        o2.warn(format!("refused to read {}: {message}", req.path.display()));
+                    }
+                    responder.respond_with_error(agent_client_protocol::Error::new(code, message))
+                }
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |req: WriteTextFileRequest, responder, _cx| match write(&w2, &req) {
+                Ok(()) => responder.respond(WriteTextFileResponse::new()),
+                Err((code, message)) => {
+                    o3.warn(format!(
+                        "refused to write {}: {message}",
+                        req.path.display()
+                    ));
+                    responder.respond_with_error(agent_client_protocol::Error::new(code, message))
+                }
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |req: RequestPermissionRequest, responder, _cx| {
+                let (outcome, note) = decide(&w3, &req);
+                o4.warn(note);
+                responder.respond(RequestPermissionResponse::new(outcome))
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .connect_with(transport, async move |cx: ConnectionTo<Agent>| {
+            drive(cx, &turn, &out).await
+        })
+        .await;
+    // The agent's turn is over: its stdin closes with the connection; give it a moment.
+    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+    result.map_err(|e| format!("the ACP agent {program}: {e}"))
+}
+
+async fn drive(
+    cx: ConnectionTo<Agent>,
+    turn: &AcpTurn,
+    out: &Emitter,
+) -> Result<bool, agent_client_protocol::Error> {
+    let caps = ClientCapabilities::new().fs(FileSystemCapabilities::new()
+        .read_text_file(true)
+        .write_text_file(true));
+    let init = cx
+        .send_request(
+            InitializeRequest::new(ProtocolVersion::V1)
+                .client_capabilities(caps)
+                .client_info(Implementation::new(
+                    "overlord-tui",
+                    env!("CARGO_PKG_VERSION"),
+                )),
+        )
+        .block_task()
+        .await?;
+    let model = init.agent_info.as_ref().map(|i| i.name.clone());
+    let session = cx
+        .send_request(NewSessionRequest::new(turn.worktree.clone()))
+        .block_task()
+        .await?;
+    let session_id = session.session_id.clone();
+    out.emit(vec![AgentEvent::Started {
+        session_id: Some(session_id.0.to_string()),
+        model,
+        raw: String::new(),
+    }]);
+    let prompt = cx
+        .send_request(PromptRequest::new(
+            session_id.clone(),
+            vec![ContentBlock::Text(TextContent::new(turn.prompt.clone()))],
+        ))
+        .block_task();
+    tokio::pin!(prompt);
+    let stop = tokio::select! {
+        r = &mut prompt => r?.stop_reason,
+        () = stop_signal() => {
+            cx.send_notification(CancelNotification::new(session_id.clone()))?;
+            match tokio::time::timeout(CANCEL_GRACE, &mut prompt).await {
+                Ok(r) => r?.stop_reason,
+                Err(_) => {
+                    out.warn("the agent did not end its turn within 10 s of session/cancel".into());
+                    agent_client_protocol::v1::schema::StopReason::Cancelled
+                }
+            }
+        }
+    };
+    let ok = wire_name(&stop) == "end_turn";
+    let events = match out.0.lock() {
+        Ok(mut m) => m.stop(stop),
+        Err(_) => Vec::new(),
+    };
+    out.emit(events);
+    Ok(ok)
+}
+
+/// Resolves on SIGTERM or SIGINT (never when they cannot be watched).
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+type Refusal = (ErrorCode, String);
+
+fn read(worktree: &Path, req: &ReadTextFileRequest) -> Result<String, Refusal> {
+    let path = confine(worktree, &req.path).map_err(|e| (ErrorCode::INVALID_PARAMS, e))?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err((
+                ErrorCode::RESOURCE_NOT_FOUND,
+                format!("{} does not exist", req.path.display()),
+            ))
+        }
+        Err(e) => return Err((ErrorCode::INTERNAL_ERROR, e.to_string())),
+    };
+    // `line` is 1-based; `limit` counts lines.
+    if req.line.is_none() && req.limit.is_none() {
+        return Ok(text);
+    }
+    let skip = req.line.map_or(0, |l| l.saturating_sub(1) as usize);
+    let take = req.limit.map_or(usize::MAX, |l| l as usize);
+    Ok(text.split_inclusive('\n').skip(skip).take(take).collect())
+}
+
+fn write(worktree: &Path, req: &WriteTextFileRequest) -> Result<(), Refusal> {
+    let path = confine(worktree, &req.path).map_err(|e| (ErrorCode::INVALID_PARAMS, e))?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| (ErrorCode::INTERNAL_ERROR, e.to_string()))?;
+    }
+    std::fs::write(&path, &req.content).map_err(|e| (ErrorCode::INTERNAL_ERROR, e.to_string()))
+}
+
+/// The answer to a permission request and its note for the audit. The built-in policy:
+/// reading and editing files that all lie inside the worktree is allowed once; anything else
+/// (execution, fetching, a path outside the worktree) is rejected.
+pub fn decide(
+    worktree: &Path,
+    req: &RequestPermissionRequest,
+) -> (RequestPermissionOutcome, String) {
+    let f = &req.tool_call.fields;
+    let kind = f
+        .kind
+        .as_ref()
+        .map(wire_name)
+        .unwrap_or_else(|| "other".into());
+    let title = f
+        .title
+        .clone()
+        .unwrap_or_else(|| req.tool_call.tool_call_id.0.to_string());
+    let locations = f.locations.clone().unwrap_or_default();
+    let inside = locations.iter().all(|l| confine(worktree, &l.path).is_ok());
+    let file_kind = matches!(kind.as_str(), "read" | "edit" | "delete" | "move");
+    let allow = file_kind && inside;
+    let wanted: &[PermissionOptionKind] = if allow {
+        &[PermissionOptionKind::AllowOnce]
+    } else {
+        &[
+            PermissionOptionKind::RejectOnce,
+            PermissionOptionKind::RejectAlways,
+        ]
+    };
+    let option = wanted.iter().find_map(|k| {
+        req.options
+            .iter()
+            .find(|o| o.kind == *k)
+            .map(|o| o.option_id.clone())
+    });
+    let verdict = if allow { "allowed" } else { "rejected" };
+    let why = if allow {
+        "files inside the worktree"
+    } else if !inside {
+        "a path outside the worktree"
+    } else {
+        "not a file edit inside the worktree"
+    };
+    let note = format!("permission {verdict}: {kind} `{title}` ({why})");
+    match option {
+        Some(id) => (
+            RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(id)),
+            note,
+        ),
+        // No option of that kind offered: the request is cancelled (nothing allowed).
+        None => (
+            RequestPermissionOutcome::Cancelled,
+            format!("{note}; no such option offered, cancelled"),
+        ),
+    }
+}

@@ -1,0 +1,204 @@
+//! The `acp` adapter (issue 26) over real stdio: `overlord-tui acp-client` (the official SDK)
+//! drives `overlord-fake-acp-agent` (tests/fake_acp/main.rs, JSON-RPC written by hand), which
+//! reports in its own messages what the client answered it. Checked: the turn's native event
+//! lines (session, tools with kinds and repo-relative files, plan, streamed and whole text,
+//! the verdict from `stopReason`), files served inside the worktree only (a missing file is
+//! "resource not found", a write outside is refused and reported), permission requests
+//! answered by the built-in policy, and SIGTERM becoming `session/cancel`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::wait_for;
+
+const FAKE: &str = env!("CARGO_BIN_EXE_overlord-fake-acp-agent");
+
+fn client(worktree: &Path, scenario: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_overlord-tui"));
+    cmd.args(["acp-client", "--worktree"])
+        .arg(worktree)
+        .args(["--prompt", "write hello", "--", FAKE])
+        .env("FAKE_ACP_SCENARIO", scenario)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn events(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not an event ({e}): {l}")))
+        .collect()
+}
+
+fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == t).collect()
+}
+
+/// The whole text of the turn (its non-delta messages).
+fn said(events: &[Value]) -> String {
+    of_type(events, "text")
+        .iter()
+        .filter(|e| e["delta"] == false)
+        .map(|e| e["text"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_turn_becomes_native_events_with_files_served_only_inside_the_worktree() {
+    let dir = tempfile::tempdir().unwrap();
+    let wt = dir.path().join("wt");
+    std::fs::create_dir_all(&wt).unwrap();
+    let out = client(&wt, "edit").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}\n{stderr}", out.status);
+    let ev = events(&out.stdout);
+
+    // The files: written inside through the client, nothing outside.
+    assert_eq!(
+        std::fs::read_to_string(wt.join("hello.txt")).unwrap(),
+        "hello from acp\n"
+    );
+    assert!(!dir.path().join("outside.txt").exists());
+    // What the agent saw of the client's answers.
+    let text = said(&ev);
+    for seen in [
+        "observed: missing -32002",
+        "observed: write ok read-back true",
+        "observed: outside refused -32602",
+        "observed: permission reject",
+    ] {
+        assert!(text.contains(seen), "{seen} not in: {text}");
+    }
+
+    // The session and the model (the agent's name).
+    let started = of_type(&ev, "started");
+    assert_eq!(started.len(), 1, "{ev:?}");
+    assert_eq!(started[0]["session_id"], "fake-session-1");
+    assert_eq!(started[0]["model"], "fake-acp");
+    // Tools: kinds, titles, files relative to the worktree, which failed.
+    let tools = of_type(&ev, "tool_started");
+    let tool = |id: &str| *tools.iter().find(|t| t["id"] == id).unwrap();
+    assert_eq!(tools.len(), 3, "{tools:?}");
+    assert_eq!(tool("call-1")["kind"], "edit");
+    assert_eq!(tool("call-1")["name"], "edit");
+    assert_eq!(tool("call-1")["summary"], "hello.txt");
+    // A file outside the worktree stays absolute (it is not one of the task's files).
+    assert_eq!(
+        tool("call-2")["summary"],
+        dir.path().join("outside.txt").display().to_string()
+    );
+    assert_eq!(tool("call-3")["kind"], "shell");
+    assert_eq!(tool("call-3")["summary"], "rm -rf build/");
+    let finished = of_type(&ev, "tool_finished");
+    let done = |id: &str| *finished.iter().find(|t| t["id"] == id).unwrap();
+    assert_eq!(done("call-1")["ok"], true);
+    assert_eq!(done("call-1")["output"], "created hello.txt");
+    assert_eq!(done("call-2")["ok"], false);
+    assert_eq!(done("call-3")["ok"], false);
+    assert_eq!(done("call-3")["output"], "not run");
+    // Every tool_finished comes after its tool_started.
+    for f in &finished {
+        let at = |e: &Value| ev.iter().position(|x| x == e).unwrap();
+        assert!(at(tool(f["id"].as_str().unwrap())) < at(f));
+    }
+    // The plan, as reasoning.
+    assert!(of_type(&ev, "reasoning")
+        .iter()
+        .any(|r| r["text"] == "plan:\n[~] write hello.txt\n[ ] try outside"));
+    // Live text before the whole message.
+    assert!(of_type(&ev, "text").iter().any(|t| t["delta"] == true));
+    // The refusal and the permission decision are reported.
+    let warnings: Vec<String> = of_type(&ev, "warning")
+        .iter()
+        .map(|w| w["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("refused to write") && w.contains("outside.txt")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("permission rejected: execute `rm -rf build/`")),
+        "{warnings:?}"
+    );
+    // The missing file is an answer, not a refusal.
+    assert!(
+        !warnings.iter().any(|w| w.contains("refused to read")),
+        "{warnings:?}"
+    );
+    // The end: once, last, ok, with the turn's text.
+    let end = of_type(&ev, "finished");
+    assert_eq!(end.len(), 1);
+    assert_eq!(ev.last(), Some(end[0]));
+    assert_eq!(end[0]["ok"], true);
+    assert!(end[0]["result_text"]
+        .as_str()
+        .unwrap()
+        .contains("Working on: write hello."));
+}
+
+#[test]
+fn a_refusal_ends_the_run_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = client(dir.path(), "refuse").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let ev = events(&out.stdout);
+    let end = of_type(&ev, "finished");
+    assert_eq!(end.len(), 1, "{ev:?}");
+    assert_eq!(end[0]["ok"], false);
+    assert_eq!(end[0]["error"]["message"], "the agent refused the task");
+}
+
+#[test]
+fn sigterm_becomes_session_cancel_and_the_turn_ends_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = client(dir.path(), "cancel")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    // The agent is working (its tool started, it said so): stop the client.
+    wait_for("the agent to wait", Duration::from_secs(60), || {
+        while let Ok(l) = rx.try_recv() {
+            lines.push(l);
+        }
+        lines.iter().any(|l| l.contains("waiting")).then_some(())
+    });
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(10)) {
+        lines.push(l);
+    }
+    assert_eq!(code.code(), Some(1), "{lines:?}");
+    let ev = events(lines.join("\n").as_bytes());
+    let end = of_type(&ev, "finished");
+    assert_eq!(end.len(), 1, "{ev:?}");
+    assert_eq!(end[0]["ok"], false);
+    assert_eq!(end[0]["error"]["kind"], "interrupted");
+    // The agent ended its tool because of the cancel (it waits for session/cancel only).
+    assert!(of_type(&ev, "tool_finished")
+        .iter()
+        .any(|t| t["id"] == "slow-1" && t["ok"] == false));
+}
