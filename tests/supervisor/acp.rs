@@ -1,0 +1,64 @@
+//! An ACP agent (issue 26) through the real supervisor: an adapter of kind `acp` runs
+//! `overlord-tui acp-client` in the sandbox, which drives the test suite's scripted ACP agent
+//! (`tests/fake_acp/main.rs`) over real stdio. The task finishes with the file the agent wrote
+//! through the client on its branch, nothing written outside its worktree, and the tool calls
+//! (kinds, the file touched, the failed ones) kept as the run's telemetry.
+
+use overlord::config::Config;
+use overlord::protocol::model::TaskStatus;
+
+use super::{base_config, committed, task_status, Swarm, ONE};
+use crate::common::git;
+
+#[test]
+fn an_acp_agent_does_a_task_through_the_supervisor_confined_to_its_worktree() {
+    let repo = committed();
+    let mut config = base_config("acp");
+    let text = format!(
+        "[adapters.acp]\nkind = \"acp\"\nbinary = \"{}\"\n",
+        env!("CARGO_BIN_EXE_overlord-fake-acp-agent")
+    );
+    let extra: Config = toml::from_str(&text).unwrap();
+    config.adapters.extend(extra.adapters);
+    let swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    let s = swarm.wait("a done with its telemetry", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done) && s.task_telemetry.contains_key("a")
+    });
+    let t = &s.task_telemetry["a"];
+    assert_eq!(t.runs, 1, "{t:?}");
+    assert_eq!(t.failed_runs, 0, "{t:?}");
+    assert_eq!(t.tool_calls, 3, "{t:?}");
+    assert_eq!(t.tools.get("edit"), Some(&2), "{t:?}");
+    assert_eq!(t.tools.get("execute"), Some(&1), "{t:?}");
+    assert_eq!(t.failed_tool_calls, 2, "{t:?}");
+    // The one file the agent wrote: not the one it was refused outside the worktree.
+    assert_eq!(t.files, vec!["hello.txt".to_string()], "{t:?}");
+    assert_eq!(t.models, vec!["fake-acp".to_string()], "{t:?}");
+
+    // The file is on a branch of the task; outside.txt is nowhere beside any worktree.
+    let (dir, home) = (swarm.repo.path(), swarm.repo.home.path());
+    let branches = git(
+        dir,
+        home,
+        &["for-each-ref", "--format=%(refname)", "refs/heads"],
+    );
+    let holding: Vec<&str> = branches
+        .lines()
+        .filter(|b| {
+            git(dir, home, &["ls-tree", "-r", "--name-only", b.trim()])
+                .lines()
+                .any(|f| f == "hello.txt")
+        })
+        .collect();
+    assert!(!holding.is_empty(), "no branch holds hello.txt: {branches}");
+    let worktrees = git(dir, home, &["worktree", "list", "--porcelain"]);
+    for wt in worktrees
+        .lines()
+        .filter_map(|l| l.strip_prefix("worktree "))
+    {
+        let parent = std::path::Path::new(wt).parent().unwrap();
+        assert!(!parent.join("outside.txt").exists(), "written beside {wt}");
+    }
+}
