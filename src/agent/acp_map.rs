@@ -23,6 +23,17 @@ pub fn wire_name(v: &impl Serialize) -> String {
         .unwrap_or_else(|| "other".into())
 }
 
+/// How the client's warning about a refused file request starts.
+pub const REFUSED: &str = "refused to ";
+/// How the client's note of a permission decision starts.
+pub const PERMISSION: &str = "permission ";
+
+/// Whether a warning of the ACP client is one the audit must keep (each written at once): a
+/// permission decision or a refused file request.
+pub fn audited(message: &str) -> bool {
+    message.starts_with(REFUSED) || message.starts_with(PERMISSION)
+}
+
 /// Overlord's tool kind for an ACP tool kind.
 pub fn tool_kind(acp: &str) -> ToolKind {
     match acp {

@@ -6,6 +6,7 @@
 
 use overlord::config::Config;
 use overlord::protocol::model::TaskStatus;
+use overlord::protocol::EventKind;
 
 use super::{base_config, committed, task_status, Swarm, ONE};
 use crate::common::git;
@@ -61,4 +62,51 @@ fn an_acp_agent_does_a_task_through_the_supervisor_confined_to_its_worktree() {
         let parent = std::path::Path::new(wt).parent().unwrap();
         assert!(!parent.join("outside.txt").exists(), "written beside {wt}");
     }
+}
+
+#[test]
+fn an_acp_agents_refused_write_and_permission_decision_are_in_the_audit() {
+    let repo = committed();
+    let mut config = base_config("acp");
+    let text = format!(
+        "[adapters.acp]\nkind = \"acp\"\nbinary = \"{}\"\n",
+        env!("CARGO_BIN_EXE_overlord-fake-acp-agent")
+    );
+    let extra: Config = toml::from_str(&text).unwrap();
+    config.adapters.extend(extra.adapters);
+    let mut swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    swarm.wait("a done", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    swarm.stop();
+    let ws = swarm.repo.workspace();
+    let store = overlord::store::Store::open(&ws.store_paths()).unwrap();
+    let (events, _) = overlord::core::metrics_serve::read_events(&store).unwrap();
+    let lines: Vec<String> = events
+        .iter()
+        .filter_map(|ev| match &ev.kind {
+            EventKind::AgentActivity {
+                last_output: Some(l),
+                ..
+            } => Some(l.clone()),
+            _ => None,
+        })
+        .collect();
+    for wanted in [
+        "refused to write ",
+        "permission rejected: execute `rm -rf build/`",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(wanted)),
+            "{wanted} not in the audit: {lines:#?}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("refused to write ") && l.contains("outside.txt")),
+        "{lines:#?}"
+    );
 }

@@ -28,7 +28,7 @@ use agent_client_protocol::{Agent, ByteStreams, Client, ErrorCode};
 use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 use super::confine::confine;
-use crate::agent::acp_map::{wire_name, AcpEvents};
+use crate::agent::acp_map::{wire_name, AcpEvents, PERMISSION, REFUSED};
 use crate::agent::event::AgentEvent;
 use crate::agent::parse::native_line;
 
@@ -118,7 +118,7 @@ async fn run_turn(turn: AcpTurn) -> Result<bool, String> {
                 Ok(text) => responder.respond(ReadTextFileResponse::new(text)),
                 Err((code, message)) => {
                     if code != ErrorCode::RESOURCE_NOT_FOUND {
-                        o2.warn(format!("refused to read {}: {message}", req.path.display()));
+                        o2.warn(format!("{REFUSED}read {}: {message}", req.path.display()));
                     }
                     responder.respond_with_error(agent_client_protocol::Error::new(code, message))
                 }
@@ -129,10 +129,7 @@ async fn run_turn(turn: AcpTurn) -> Result<bool, String> {
             async move |req: WriteTextFileRequest, responder, _cx| match write(&w2, &req) {
                 Ok(()) => responder.respond(WriteTextFileResponse::new()),
                 Err((code, message)) => {
-                    o3.warn(format!(
-                        "refused to write {}: {message}",
-                        req.path.display()
-                    ));
+                    o3.warn(format!("{REFUSED}write {}: {message}", req.path.display()));
                     responder.respond_with_error(agent_client_protocol::Error::new(code, message))
                 }
             },
@@ -303,7 +300,7 @@ pub fn decide(
     } else {
         "not a file edit inside the worktree"
     };
-    let note = format!("permission {verdict}: {kind} `{title}` ({why})");
+    let note = format!("{PERMISSION}{verdict}: {kind} `{title}` ({why})");
     match option {
         Some(id) => (
             RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(id)),

@@ -331,6 +331,13 @@ impl Supervisor {
                 self.charge(agent, &t, spent).await;
             }
         }
+        // An ACP agent's permission decision or refused file request: written to the audit at
+        // once, each one (not only the last activity line of the flush).
+        if let AgentEvent::Warning { message, .. } = &event {
+            if crate::agent::acp_map::audited(message) {
+                self.flush().await;
+            }
+        }
         self.sandbox_denial(agent, event.raw()).await;
     }
 
