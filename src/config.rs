@@ -482,7 +482,7 @@ impl WorktreesConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdapterConfig {
-    /// `codex`, `claude`, `gemini`, `aider`, `command` or `scripted`. Empty: the adapter's
+    /// `codex`, `claude`, `gemini`, `aider`, `command`, `scripted` or `acp`. Empty: the adapter's
     /// name when it is one of these.
     pub kind: String,
     /// The program (a name looked up in `PATH`, or a path). Empty: the CLI's usual name
@@ -512,6 +512,9 @@ pub struct AdapterConfig {
     /// The environment variable (of Overlord's environment) holding the API key for that
     /// endpoint. Empty: the CLI finds its key as usual.
     pub api_key_env: String,
+    /// `acp`: how the agent's permission requests are answered, `"<kind> [<glob>]" =
+    /// "allow" | "ask" | "deny"` (`crate::agent::acp_policy`). Empty: the defaults.
+    pub permissions: std::collections::BTreeMap<String, String>,
 }
 
 /// `None` for a blank setting.

@@ -18,10 +18,18 @@ use crate::common::wait_for;
 const FAKE: &str = env!("CARGO_BIN_EXE_overlord-fake-acp-agent");
 
 fn client(worktree: &Path, scenario: &str) -> Command {
+    client_with(worktree, scenario, &[])
+}
+
+fn client_with(worktree: &Path, scenario: &str, rules: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_overlord-tui"));
     cmd.args(["acp-client", "--worktree"])
         .arg(worktree)
-        .args(["--prompt", "write hello", "--", FAKE])
+        .args(["--prompt", "write hello"]);
+    for r in rules {
+        cmd.args(["--permission", r]);
+    }
+    cmd.args(["--", FAKE])
         .env("FAKE_ACP_SCENARIO", scenario)
         .stdin(Stdio::null());
     cmd
@@ -201,4 +209,61 @@ fn sigterm_becomes_session_cancel_and_the_turn_ends_interrupted() {
     assert!(of_type(&ev, "tool_finished")
         .iter()
         .any(|t| t["id"] == "slow-1" && t["ok"] == false));
+}
+
+fn warnings(events: &[Value]) -> Vec<String> {
+    of_type(events, "warning")
+        .iter()
+        .map(|w| w["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn permission_requests_follow_the_rules_and_a_bad_rule_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // The default asks for execution, which is rejected until asking the human is built.
+    let out = client(dir.path(), "edit").output().unwrap();
+    let ev = events(&out.stdout);
+    assert!(said(&ev).contains("observed: permission reject"));
+    assert!(
+        warnings(&ev).iter().any(|w| w
+            == "permission rejected: execute `rm -rf build/` (the default: ask — asking the human is not built yet)"),
+        "{:?}",
+        warnings(&ev)
+    );
+    // A rule allows it (the option of kind allow_once).
+    let out = client_with(dir.path(), "edit", &["execute=allow"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let ev = events(&out.stdout);
+    assert!(
+        said(&ev).contains("observed: permission allow "),
+        "{}",
+        said(&ev)
+    );
+    assert!(
+        warnings(&ev)
+            .iter()
+            .any(|w| w == "permission allowed: execute `rm -rf build/` (rule \"execute=allow\")"),
+        "{:?}",
+        warnings(&ev)
+    );
+    // `*` denies, a named kind wins over it.
+    let out = client_with(dir.path(), "edit", &["*=deny", "fetch=allow"])
+        .output()
+        .unwrap();
+    let ev = events(&out.stdout);
+    assert!(said(&ev).contains("observed: permission reject"));
+    assert!(warnings(&ev)
+        .iter()
+        .any(|w| w.ends_with("(rule \"*=deny\")")));
+    // A bad rule: a clear error, no agent started.
+    let out = client_with(dir.path(), "edit", &["exec=allow"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown tool kind 'exec'"), "{err}");
+    assert!(out.stdout.is_empty());
 }

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::acp_policy::Rule;
 use super::endpoint::Endpoint;
 pub use super::kind::AdapterKind;
 use super::parse::{
@@ -41,6 +42,8 @@ pub struct AdapterSpec {
     pub state_dirs: Vec<String>,
     /// `base_url` and `api_key_env`: another model API, given to the CLI its own way.
     pub endpoint: Endpoint,
+    /// `acp`: the rules that answer the agent's permission requests.
+    pub permissions: Vec<Rule>,
 }
 
 /// The adapters every repository has unless its configuration changes them.
@@ -97,6 +100,18 @@ impl AdapterSpec {
             (d, _) => d.to_string(),
         };
         let endpoint = Endpoint::from_config(name, kind, &c.base_url, &c.api_key_env)?;
+        if !c.permissions.is_empty() && kind != AdapterKind::Acp {
+            return Err(format!(
+                "[adapters.{name}.permissions] is for acp adapters (a {kind} CLI asks nobody)"
+            ));
+        }
+        let permissions = c
+            .permissions
+            .iter()
+            .map(|(k, v)| {
+                Rule::parse(k, v).map_err(|e| format!("[adapters.{name}.permissions] {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(AdapterSpec {
             name: name.to_string(),
             kind,
@@ -120,6 +135,7 @@ impl AdapterSpec {
                 }
             }),
             endpoint,
+            permissions,
         })
     }
 
@@ -314,9 +330,11 @@ impl AdapterSpec {
             turn.workdir.display().to_string(),
             "--prompt".into(),
             turn.prompt.to_string(),
-            "--".into(),
-            self.binary.clone(),
         ];
+        for rule in &self.permissions {
+            args.extend(["--permission".into(), rule.to_arg()]);
+        }
+        args.extend(["--".to_string(), self.binary.clone()]);
         args.extend(self.args.iter().cloned());
         CommandLine::args(args)
     }

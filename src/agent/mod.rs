@@ -8,6 +8,7 @@
 //! CLIs; their captured output is under `tests/fixtures/agent-cli/`.
 
 pub mod acp_map;
+pub mod acp_policy;
 pub mod adapter;
 pub mod classify;
 pub mod endpoint;

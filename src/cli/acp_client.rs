@@ -17,6 +17,10 @@ pub struct AcpClientArgs {
     /// The prompt of the turn
     #[arg(long, allow_hyphen_values = true)]
     prompt: String,
+    /// A rule for the agent's permission requests, `<kind> [<glob>]=<allow|ask|deny>`
+    /// (repeatable; see docs/adapters.md)
+    #[arg(long = "permission", value_name = "RULE")]
+    permissions: Vec<String>,
     /// The agent's program and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "AGENT")]
     agent: Vec<String>,
@@ -24,6 +28,16 @@ pub struct AcpClientArgs {
 
 pub(super) fn acp_client(args: AcpClientArgs) -> Outcome {
     use crate::runtime::acp::client::{run, AcpTurn};
+    let mut rules = Vec::new();
+    for arg in &args.permissions {
+        match crate::agent::acp_policy::Rule::from_arg(arg) {
+            Ok(r) => rules.push(r),
+            Err(e) => {
+                eprintln!("overlord-tui acp-client: --permission {e}");
+                return Err(Failed(2));
+            }
+        }
+    }
     let mut agent = args.agent.into_iter();
     let program = agent.next().unwrap_or_default();
     let turn = AcpTurn {
@@ -31,6 +45,7 @@ pub(super) fn acp_client(args: AcpClientArgs) -> Outcome {
         prompt: args.prompt,
         program,
         args: agent.collect(),
+        rules,
     };
     match run(turn) {
         Ok(true) => Ok(()),

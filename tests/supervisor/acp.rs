@@ -110,3 +110,46 @@ fn an_acp_agents_refused_write_and_permission_decision_are_in_the_audit() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn an_acp_adapters_permission_rules_answer_its_agent_and_a_bad_rule_is_reported() {
+    let repo = committed();
+    let mut config = base_config("acp");
+    let text = format!(
+        "[adapters.acp]\nkind = \"acp\"\nbinary = \"{}\"\n[adapters.acp.permissions]\nexecute = \"allow\"\n\"edit docs/**\" = \"deny\"\n",
+        env!("CARGO_BIN_EXE_overlord-fake-acp-agent")
+    );
+    let extra: Config = toml::from_str(&text).unwrap();
+    config.adapters.extend(extra.adapters);
+    // A rule that is not one is reported by the adapter's name, the adapter left out.
+    let bad: Config =
+        toml::from_str("[adapters.bad]\nkind = \"acp\"\nbinary = \"x\"\n[adapters.bad.permissions]\nedit = \"maybe\"\n")
+            .unwrap();
+    let (specs, errors) = overlord::agent::adapter::resolve(&bad.adapters);
+    assert!(specs.iter().all(|s| s.name != "bad"));
+    assert_eq!(
+        errors,
+        vec![
+            "[adapters.bad.permissions] \"edit\" = \"maybe\": a decision is allow, ask or deny"
+                .to_string()
+        ]
+    );
+    let mut swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    swarm.wait("a done", 60, |s| {
+        task_status(s, "a") == Some(TaskStatus::Done)
+    });
+    swarm.stop();
+    let ws = swarm.repo.workspace();
+    let store = overlord::store::Store::open(&ws.store_paths()).unwrap();
+    let (events, _) = overlord::core::metrics_serve::read_events(&store).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|ev| matches!(&ev.kind, EventKind::AgentActivity {
+            last_output: Some(l), ..
+        } if l.contains("permission allowed: execute `rm -rf build/` (rule \"execute=allow\")"))),
+        "the rule's decision is not in the audit"
+    );
+}

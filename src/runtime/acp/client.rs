@@ -29,6 +29,7 @@ use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 use super::confine::confine;
 use crate::agent::acp_map::{wire_name, AcpEvents, PERMISSION, REFUSED};
+use crate::agent::acp_policy::{self, Decision, Rule};
 use crate::agent::event::AgentEvent;
 use crate::agent::parse::native_line;
 
@@ -42,6 +43,8 @@ pub struct AcpTurn {
     pub prompt: String,
     pub program: String,
     pub args: Vec<String>,
+    /// `[adapters.<name>.permissions]`.
+    pub rules: Vec<Rule>,
 }
 
 /// Prints events as native lines on stdout, one at a time.
@@ -102,6 +105,7 @@ async fn run_turn(turn: AcpTurn) -> Result<bool, String> {
     let out = Emitter(Arc::new(Mutex::new(AcpEvents::new(&worktree))));
     let (o1, o2, o3, o4) = (out.clone(), out.clone(), out.clone(), out.clone());
     let (w1, w2, w3) = (worktree.clone(), worktree.clone(), worktree.clone());
+    let rules = turn.rules.clone();
     let program = turn.program.clone();
     let result = Client
         .v1()
@@ -137,7 +141,7 @@ async fn run_turn(turn: AcpTurn) -> Result<bool, String> {
         )
         .on_receive_request(
             async move |req: RequestPermissionRequest, responder, _cx| {
-                let (outcome, note) = decide(&w3, &req);
+                let (outcome, note) = decide(&w3, &rules, &req);
                 o4.warn(note);
                 responder.respond(RequestPermissionResponse::new(outcome))
             },
@@ -257,11 +261,12 @@ fn write(worktree: &Path, req: &WriteTextFileRequest) -> Result<(), Refusal> {
     std::fs::write(&path, &req.content).map_err(|e| (ErrorCode::INTERNAL_ERROR, e.to_string()))
 }
 
-/// The answer to a permission request and its note for the audit. The built-in policy:
-/// reading and editing files that all lie inside the worktree is allowed once; anything else
-/// (execution, fetching, a path outside the worktree) is rejected.
+/// The answer to a permission request and its note for the audit, by the rules
+/// ([`acp_policy::decide`]: a path outside the worktree is always rejected). `ask` is
+/// rejected until asking the human is built, and the note says so.
 pub fn decide(
     worktree: &Path,
+    rules: &[Rule],
     req: &RequestPermissionRequest,
 ) -> (RequestPermissionOutcome, String) {
     let f = &req.tool_call.fields;
@@ -275,9 +280,27 @@ pub fn decide(
         .clone()
         .unwrap_or_else(|| req.tool_call.tool_call_id.0.to_string());
     let locations = f.locations.clone().unwrap_or_default();
-    let inside = locations.iter().all(|l| confine(worktree, &l.path).is_ok());
-    let file_kind = matches!(kind.as_str(), "read" | "edit" | "delete" | "move");
-    let allow = file_kind && inside;
+    let root = worktree
+        .canonicalize()
+        .unwrap_or_else(|_| worktree.to_path_buf());
+    let mut files = Vec::new();
+    let mut outside = false;
+    for l in &locations {
+        match confine(worktree, &l.path) {
+            Ok(real) => files.push(
+                real.strip_prefix(&root)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            Err(_) => outside = true,
+        }
+    }
+    let (decision, why) = acp_policy::decide(rules, &kind, &files, outside);
+    let allow = decision == Decision::Allow;
+    let why = match decision {
+        Decision::Ask => format!("{why}: ask — asking the human is not built yet"),
+        _ => why,
+    };
     let wanted: &[PermissionOptionKind] = if allow {
         &[PermissionOptionKind::AllowOnce]
     } else {
@@ -293,13 +316,6 @@ pub fn decide(
             .map(|o| o.option_id.clone())
     });
     let verdict = if allow { "allowed" } else { "rejected" };
-    let why = if allow {
-        "files inside the worktree"
-    } else if !inside {
-        "a path outside the worktree"
-    } else {
-        "not a file edit inside the worktree"
-    };
     let note = format!("{PERMISSION}{verdict}: {kind} `{title}` ({why})");
     match option {
         Some(id) => (
