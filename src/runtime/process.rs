@@ -119,6 +119,9 @@ pub struct RunOptions {
     pub log: Option<PathBuf>,
     /// Claude's stream-json input: interrupts are written to stdin first.
     pub interrupt_by_stdin: bool,
+    /// The `acp` adapter: SIGINT to the client alone first, which cancels the agent's turn in
+    /// the protocol (`session/cancel`); the whole tree is signalled only after the grace.
+    pub interrupt_root_first: bool,
 }
 
 struct Log {
@@ -690,6 +693,16 @@ impl Running<'_> {
                     .is_some_and(|tx| tx.send(format!("{req}\n")).is_ok());
                 // Stdin is gone (the CLI closed it): straight to the signals.
                 self.stopping = Some((1, if sent { next } else { Instant::now() }));
+            }
+            0 if self.opts.interrupt_root_first => {
+                if let Some(pid) = child
+                    .id()
+                    .and_then(|p| rustix::process::Pid::from_raw(p as i32))
+                {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+                }
+                self.end.signal_sent = Some("SIGINT");
+                self.stopping = Some((1, next));
             }
             0 | 1 => {
                 self.tree.scan();

@@ -153,3 +153,42 @@ fn an_acp_adapters_permission_rules_answer_its_agent_and_a_bad_rule_is_reported(
         "the rule's decision is not in the audit"
     );
 }
+
+#[test]
+fn a_timed_out_acp_run_is_cancelled_in_the_protocol_before_any_signal_reaches_the_agent() {
+    let repo = committed();
+    let mut config = base_config("acp");
+    config.agents.timeout_secs = 2;
+    config.agents.cancel_grace_secs = 20;
+    config.agents.max_attempts = 1;
+    let text = format!(
+        "[adapters.acp]\nkind = \"acp\"\nbinary = \"{}\"\nenv = {{ FAKE_ACP_SCENARIO = \"cancel\" }}\n",
+        env!("CARGO_BIN_EXE_overlord-fake-acp-agent")
+    );
+    let extra: Config = toml::from_str(&text).unwrap();
+    config.adapters.extend(extra.adapters);
+    let swarm = Swarm::start(repo, config);
+    swarm.import(ONE);
+    swarm.approve_plan();
+    // The agent waits for session/cancel only (a signal would kill it: it has no handler).
+    swarm.wait("a stopped", 60, |s| {
+        !matches!(
+            task_status(s, "a"),
+            Some(TaskStatus::Todo) | Some(TaskStatus::InProgress) | None
+        )
+    });
+    let logs = swarm.repo.path().join(".overlord/logs/agents");
+    let mut text = String::new();
+    for agent in std::fs::read_dir(&logs).unwrap() {
+        for log in std::fs::read_dir(agent.unwrap().path()).unwrap() {
+            text.push_str(&std::fs::read_to_string(log.unwrap().path()).unwrap());
+        }
+    }
+    // The client's last event: the agent ended its turn as cancelled, well within the grace
+    // (no SIGTERM was needed).
+    assert!(
+        text.contains("the agent stopped its turn on Overlord's cancel"),
+        "{text}"
+    );
+    assert!(!text.contains("SIGTERM"), "{text}");
+}

@@ -106,6 +106,7 @@ impl Supervisor {
             grace: Duration::from_secs(self.config.agents.cancel_grace_secs.max(1)),
             log: Some(log),
             interrupt_by_stdin: spec.kind == AdapterKind::Claude,
+            interrupt_root_first: spec.kind == AdapterKind::Acp,
         };
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         let paused = self.state.agents.get(agent).is_some_and(|a| a.paused);
