@@ -142,6 +142,12 @@ fn a_turn_becomes_native_events_with_files_served_only_inside_the_worktree() {
         !warnings.iter().any(|w| w.contains("refused to read")),
         "{warnings:?}"
     );
+    // The cost the agent reported (cumulative), as deltas that add up to it.
+    let cost: f64 = of_type(&ev, "usage")
+        .iter()
+        .map(|u| u["cost_usd"].as_f64().unwrap())
+        .sum();
+    assert!((cost - 0.0123).abs() < 1e-9, "{cost}");
     // The end: once, last, ok, with the turn's text.
     let end = of_type(&ev, "finished");
     assert_eq!(end.len(), 1);

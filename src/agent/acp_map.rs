@@ -14,6 +14,7 @@ use agent_client_protocol::v1::schema::{
 use serde::Serialize;
 
 use crate::agent::event::{AgentError, AgentEvent, ErrorKind, ToolKind};
+use crate::agent::usage::Usage;
 
 /// The snake_case name serde gives a protocol enum (`edit`, `in_progress`, `end_turn`).
 pub fn wire_name(v: &impl Serialize) -> String {
@@ -56,6 +57,8 @@ pub struct AcpEvents {
     message: String,
     /// Every message of the turn, for the run's result.
     said: String,
+    /// The session's cost in USD as the agent last reported it (`usage_update`, cumulative).
+    cost_usd: f64,
 }
 
 impl AcpEvents {
@@ -65,6 +68,7 @@ impl AcpEvents {
             open: HashMap::new(),
             message: String::new(),
             said: String::new(),
+            cost_usd: 0.0,
         }
     }
 
@@ -103,6 +107,21 @@ impl AcpEvents {
                 out.extend(self.tool_update(update));
                 out
             }
+            SessionUpdate::UsageUpdate(u) => match u.cost {
+                // Cumulative for the session: the run's events carry what it added.
+                Some(c) if c.currency.eq_ignore_ascii_case("USD") && c.amount >= self.cost_usd => {
+                    let delta = c.amount - self.cost_usd;
+                    self.cost_usd = c.amount;
+                    vec![AgentEvent::Usage {
+                        usage: Usage {
+                            cost_usd: Some(delta),
+                            ..Usage::default()
+                        },
+                        raw: String::new(),
+                    }]
+                }
+                _ => Vec::new(),
+            },
             _ => Vec::new(),
         }
     }

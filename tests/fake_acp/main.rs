@@ -9,7 +9,7 @@
 //!
 //! | scenario | what it does |
 //! |----------|--------------|
-//! | `edit` (default) | a tool call that reads the missing `hello.txt` (must be "resource not found", -32002), writes it through the client and reads it back; a second that writes `../outside.txt` (must be refused); a third that asks permission to run `rm -rf build/`; ends with `end_turn` |
+//! | `edit` (default) | a tool call that reads the missing `hello.txt` (must be "resource not found", -32002), writes it through the client and reads it back; a second that writes `../outside.txt` (must be refused); a third that asks permission to run `rm -rf build/`; reports its cost (`usage_update`, 0.01 then 0.0123 USD); ends with `end_turn` |
 //! | `cancel` | a tool call, then waits for `session/cancel` and ends with `cancelled` |
 //! | `refuse` | ends at once with `refusal` |
 //!
@@ -229,6 +229,14 @@ fn edit(w: &mut Wire, session: &str, cwd: &str, prompt: &str) -> &'static str {
     w.say(session, &format!("observed: permission {outcome} "));
     w.notify_update(session, json!({"sessionUpdate": "tool_call_update", "toolCallId": "call-3",
         "status": "failed", "content": [{"type": "content", "content": {"type": "text", "text": "not run"}}]}));
+    // What the turn cost, cumulative for the session (as Claude's ACP adapter reports it).
+    for amount in [0.01, 0.0123] {
+        w.notify_update(
+            session,
+            json!({"sessionUpdate": "usage_update", "used": 1200,
+            "size": 200000, "cost": {"amount": amount, "currency": "USD"}}),
+        );
+    }
     w.say(session, "Done.");
     "end_turn"
 }

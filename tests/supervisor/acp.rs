@@ -5,7 +5,7 @@
 //! (kinds, the file touched, the failed ones) kept as the run's telemetry.
 
 use overlord::config::Config;
-use overlord::protocol::model::TaskStatus;
+use overlord::protocol::model::{CostSource, TaskStatus};
 use overlord::protocol::EventKind;
 
 use super::{base_config, committed, task_status, Swarm, ONE};
@@ -37,6 +37,9 @@ fn an_acp_agent_does_a_task_through_the_supervisor_confined_to_its_worktree() {
     // The one file the agent wrote: not the one it was refused outside the worktree.
     assert_eq!(t.files, vec!["hello.txt".to_string()], "{t:?}");
     assert_eq!(t.models, vec!["fake-acp".to_string()], "{t:?}");
+    // The cost the agent reported (`usage_update`); its tokens it did not say.
+    assert_eq!(t.cost_micros, 12_300, "{t:?}");
+    assert_eq!(t.cost_source, CostSource::Reported, "{t:?}");
 
     // The file is on a branch of the task; outside.txt is nowhere beside any worktree.
     let (dir, home) = (swarm.repo.path(), swarm.repo.home.path());
