@@ -49,6 +49,7 @@ mod plan;
 mod planner;
 mod promotion;
 mod qa;
+mod qa_node;
 mod qa_parse;
 mod qa_policy;
 mod real_agents;

@@ -448,3 +448,38 @@ fn an_empty_append_on_an_empty_store_leaves_no_head_file() {
     raised(&repo, "concern 1");
     assert!(repo.path().join(".overlord/audit-head").exists());
 }
+
+/// Two processes at once are not a loss: a store opened before another process committed
+/// (and anchored) records does not take the anchor for records it lost — what made an owner
+/// starting beside a `cmd` refuse to start ("lost records 1..2").
+#[test]
+fn a_store_opened_before_another_process_wrote_sees_no_loss() {
+    let repo = Repo::new();
+    init(&repo);
+    let early = overlord::store::Store::open(&repo.workspace().store_paths()).unwrap();
+    raised(
+        &repo,
+        "written by another process after this one opened the store",
+    );
+    assert!(
+        early.write_blocker().is_none(),
+        "{:?}",
+        early.write_blocker()
+    );
+    // A real loss is still one.
+    let db = repo.path().join(".overlord/overlord.db");
+    let late = overlord::store::Store::open(&repo.workspace().store_paths()).unwrap();
+    drop(late);
+    Connection::open(&db)
+        .unwrap()
+        .execute(
+            "DELETE FROM records WHERE seq = (SELECT max(seq) FROM records)",
+            [],
+        )
+        .unwrap();
+    let top = head(&db);
+    assert_eq!(
+        early.write_blocker().map(|e| e.to_string()),
+        Some(lost(top + 1, top + 1))
+    );
+}

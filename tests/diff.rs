@@ -93,6 +93,15 @@ proptest! {
             let new_side = h.lines.iter().filter(|l| l.kind != LineKind::Removed).count() as u32;
             prop_assert_eq!((old_side, new_side), (h.old_len, h.new_len));
         }
+        // The patch's diff (no word spans) has the same hunks and lines.
+        let patch = overlord::core::diff::text::diff_lines(&old, &new, CONTEXT);
+        prop_assert_eq!(patch.hunks.len(), d.hunks.len());
+        for (p, h) in patch.hunks.iter().zip(&d.hunks) {
+            prop_assert_eq!((p.old_start, p.old_len, p.new_start, p.new_len), (h.old_start, h.old_len, h.new_start, h.new_len));
+            let texts = |h: &overlord::protocol::diff::Hunk| h.lines.iter().map(|l| (l.kind, l.text.clone())).collect::<Vec<_>>();
+            prop_assert_eq!(texts(p), texts(h));
+            prop_assert!(p.lines.iter().all(|l| l.words.is_empty()));
+        }
         // `--stat`'s counts-only diff counts the same lines as the full one.
         prop_assert_eq!(
             overlord::core::diff::text::count_changes(&old, &new),

@@ -982,3 +982,64 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn jest_json_counts_as_jest_does() {
+    let r =
+        overlord::qa::parse::jest_json(include_str!("fixtures/qa/jest.json"), "/project").unwrap();
+    use overlord::qa::results::TestOutcome::*;
+    assert_eq!(
+        (r.count(Passed), r.count(Failed), r.count(Skipped)),
+        (3, 1, 1)
+    );
+    assert_eq!(r.announced, Some(5));
+    let failed: Vec<_> = r.tests.iter().filter(|t| t.outcome == Failed).collect();
+    assert_eq!(failed[0].name, "src/strings.test.js::wrong length");
+    assert!(failed[0]
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("Expected: 4"));
+    assert!(r
+        .tests
+        .iter()
+        .any(|t| t.name == "src/math.test.js::math::adds"));
+}
+
+#[test]
+fn biome_json_counts_as_biome_does() {
+    let text = include_str!("fixtures/qa/biome.json");
+    let r = overlord::qa::parse::biome_json(text).unwrap();
+    assert_eq!((r.errors(), r.warnings()), (5, 0));
+    let var = r
+        .findings
+        .iter()
+        .find(|f| f.code.as_deref() == Some("lint/style/noVar"))
+        .unwrap();
+    assert_eq!(
+        (var.file.as_deref(), var.line, var.column),
+        (Some("src/strings.js"), Some(6), Some(3))
+    );
+    // What Biome counted but did not print still counts.
+    let fewer = text
+        .replacen(
+            "\"diagnosticsNotPrinted\":0",
+            "\"diagnosticsNotPrinted\":2",
+            1,
+        )
+        .replacen("\"errors\":5", "\"errors\":7", 1);
+    assert_eq!(overlord::qa::parse::biome_json(&fewer).unwrap().errors(), 7);
+    assert!(overlord::qa::parse::biome_json("garbage").is_err());
+}
+
+#[test]
+fn oxlint_json_counts_as_oxlint_does() {
+    let r = overlord::qa::parse::oxlint_json(include_str!("fixtures/qa/oxlint.json")).unwrap();
+    assert_eq!((r.errors(), r.warnings()), (0, 2));
+    let f = &r.findings[1];
+    assert_eq!(f.code.as_deref(), Some("eslint(no-unused-vars)"));
+    assert_eq!(
+        (f.file.as_deref(), f.line, f.column),
+        (Some("a.js"), Some(2), Some(7))
+    );
+}

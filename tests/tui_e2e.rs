@@ -236,7 +236,9 @@ fn the_console_drives_a_session_from_the_keyboard() {
     });
     assert!(s.contains("✓ "), "{s}");
     t.keys(&["Escape"]);
-    t.wait("the first checkpoint", 20, |s| s.contains("-001 save"));
+    t.wait("the first checkpoint, the steps' view closed", 20, |s| {
+        s.contains("-001 save") && !s.contains("esc to close")
+    });
     // Its name carries the day it was made: read it from the repository, not the clock.
     let tags = git(
         repo.path(),
@@ -284,7 +286,9 @@ fn the_console_drives_a_session_from_the_keyboard() {
         s.contains(" finished esc to close") && s.contains("-002 created")
     });
     t.keys(&["Escape"]);
-    t.wait("the second checkpoint", 20, |s| s.contains("-002 save"));
+    t.wait("the second checkpoint, the steps' view closed", 20, |s| {
+        s.contains("-002 save") && !s.contains("esc to close")
+    });
     git(repo.path(), repo.home.path(), &["show", "main:second.txt"]);
 
     // Roll back to the first checkpoint from the timeline (newest first: one down).
@@ -293,10 +297,13 @@ fn the_console_drives_a_session_from_the_keyboard() {
     assert!(s.contains("restore checkpoint/"), "{s}");
     assert!(s.contains("-001 as a new commit"), "{s}");
     t.keys(&["enter"]);
-    t.wait("the rollback's steps", 60, |s| s.contains("finished"));
+    // The steps' view once the rollback ended (not any "finished" of the activity log).
+    t.wait("the rollback's steps", 60, |s| {
+        s.contains(" finished esc to close") && s.contains("restores checkpoint/")
+    });
     t.keys(&["Escape"]);
-    t.wait("the rollback checkpoint", 20, |s| {
-        s.contains("-003 rollback")
+    t.wait("the rollback checkpoint, the steps' view closed", 20, |s| {
+        s.contains("-003 rollback") && !s.contains("esc to close")
     });
     let o = git_output(repo.path(), repo.home.path(), &["show", "main:second.txt"]);
     assert!(!o.status.success(), "the second change is rolled back");

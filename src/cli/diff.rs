@@ -32,11 +32,13 @@ pub(super) fn diff(repo: &Option<PathBuf>, args: DiffArgs) -> Outcome {
     let ws = workspace(repo)?;
     let git = git2::Repository::open(&ws.root).map_err(|e| fail(e.message()))?;
     let (a, b) = diff::sides(&git, from, to).map_err(fail)?;
-    // The stat needs the counts only: no hunks, no word spans.
-    let set = if stat && !json {
+    // The stat needs the counts only, the patch no word spans; JSON is the whole model.
+    let set = if json {
+        diff::diff(&git, &a, &b)
+    } else if stat {
         diff::diff_stat(&git, &a, &b)
     } else {
-        diff::diff(&git, &a, &b)
+        diff::diff_patch(&git, &a, &b)
     }
     .map_err(fail)?;
     if json {

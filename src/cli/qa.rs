@@ -311,6 +311,7 @@ fn print_run(ws: &Workspace, done: &Headless, json: bool) -> Outcome {
             "commit": r.commit,
             "tree": r.tree,
             "project": r.project,
+            "install": r.install,
             "promotion": r.promotion,
             "decision": r.evaluation.decision,
             "reasons": r.evaluation.reasons,
@@ -324,6 +325,9 @@ fn print_run(ws: &Workspace, done: &Headless, json: bool) -> Outcome {
         }))?;
     } else {
         println!("{} on {}", r.id, done.target);
+        if let Some(i) = &r.install {
+            println!("  dependencies: {}", i.line());
+        }
         print_verdict(&r.evaluation);
         if let Some(v) = &done.promotion {
             println!("promotion: {}", v.line());

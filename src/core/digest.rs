@@ -198,14 +198,8 @@ pub async fn run(
         let Some(wait) = crate::config::until_next(at, time::OffsetDateTime::now_utc()) else {
             return;
         };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            r = stop.changed() => {
-                if r.is_err() || *stop.borrow() {
-                    return;
-                }
-                continue;
-            }
+        if !super::clock::sleep_or_stop(wait, &mut stop).await {
+            return;
         }
         let (ws, config) = (ws.clone(), config.clone());
         let done = tokio::task::spawn_blocking(move || {

@@ -57,21 +57,7 @@ pub async fn run(ws: Workspace, config: Config, mut stop: tokio::sync::watch::Re
             return;
         }
     };
-    loop {
-        let now = time::OffsetDateTime::now_utc();
-        let Some(next) = cron.next_after(now) else {
-            return;
-        };
-        let wait = std::time::Duration::try_from(next - now).unwrap_or_default();
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            r = stop.changed() => {
-                if r.is_err() || *stop.borrow() {
-                    return;
-                }
-                continue;
-            }
-        }
+    while crate::core::clock::sleep_until_next(&cron, &mut stop).await {
         let (ws, config) = (ws.clone(), config.clone());
         match tokio::task::spawn_blocking(move || run_once(&ws, &config)).await {
             Ok(Ok((r, task))) => tracing::info!(
@@ -148,28 +134,18 @@ fn hand_in(
 
 /// The finished task that carries the kept updates.
 fn janitor_task(id: &str, kept: &[String], report: &str) -> Task {
-    Task {
-        id: id.to_string(),
-        title: format!("Dependency updates by the janitor: {}", kept.join(", ")),
-        description: format!(
-            "The janitor updated each outdated dependency one at a time and kept these, each with the project's tests green:\n{}\n\nReport: {report}",
+    let mut task = Task::new(
+        id,
+        format!("Dependency updates by the janitor: {}", kept.join(", ")),
+        format!(
+            "The janitor updated each outdated dependency one at a time and kept these, each with the project's tests green:\n{}\nReport: {report}",
             kept.iter().map(|k| format!("- {k}\n")).collect::<String>()
         ),
-        role: Role::Implementer,
-        priority: "low".to_string(),
-        dependencies: Vec::new(),
-        acceptance_criteria: vec!["the project's tests pass with every kept update".to_string()],
-        acceptance_checks: Vec::new(),
-        expected_artifacts: Vec::new(),
-        status: TaskStatus::Done,
-        parent_id: None,
-        is_temporary: false,
-        max_debug_attempts: None,
-        branch_reason: None,
-        debug_instructions: None,
-        timeout_seconds: None,
-        max_retries: None,
-        owner: Some("janitor".to_string()),
-        commentary: Vec::new(),
-    }
+        Role::Implementer,
+        "low",
+    );
+    task.acceptance_criteria = vec!["the project's tests pass with every kept update".to_string()];
+    task.status = TaskStatus::Done;
+    task.owner = Some("janitor".to_string());
+    task
 }

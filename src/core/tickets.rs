@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::model::{
-    Role, Task, TaskStatus, Ticket, TicketContext, TicketKind, TicketPriority, TicketStatus,
+    Role, Task, Ticket, TicketContext, TicketKind, TicketPriority, TicketStatus,
 };
 
 /// A ticket as written, before it is filed (no status, no filing time yet).
@@ -265,25 +265,14 @@ pub fn task_of(t: &Ticket) -> Result<Task, String> {
     {
         description.push_str(&format!("\n\nError logs:\n{logs}"));
     }
-    Ok(Task {
-        id: t.id.clone(),
-        title: t.title.clone(),
+    let mut task = Task::new(
+        t.id.clone(),
+        t.title.clone(),
         description,
-        role: role_for(t),
-        priority: t.priority.as_str().to_string(),
-        dependencies: Vec::new(),
-        acceptance_criteria: criteria,
-        acceptance_checks: checks,
-        expected_artifacts: Vec::new(),
-        status: TaskStatus::Todo,
-        parent_id: None,
-        is_temporary: false,
-        max_debug_attempts: None,
-        branch_reason: None,
-        debug_instructions: None,
-        timeout_seconds: None,
-        max_retries: None,
-        owner: None,
-        commentary: Vec::new(),
-    })
+        role_for(t),
+        t.priority.as_str(),
+    );
+    task.acceptance_criteria = criteria;
+    task.acceptance_checks = checks;
+    Ok(task)
 }

@@ -148,7 +148,20 @@ pub fn create(
         path,
         created: true,
     };
-    if let Err(e) = run_setup(root, &wt.task, &wt.path, setup) {
+    let prepared = run_setup(root, &wt.task, &wt.path, setup).and_then(|()| {
+        // With no set-up command of the project's own, a Node project's dependencies are
+        // installed with its package manager (from the managers' shared stores).
+        if setup.command.is_some() {
+            return Ok(());
+        }
+        crate::core::qa::node::install_worktree(root, &wt.path, setup.timeout).map_err(|message| {
+            WorktreeError::Setup {
+                task: wt.task.clone(),
+                message,
+            }
+        })
+    });
+    if let Err(e) = prepared {
         // A half-prepared worktree is worse than none: remove it (it has no work yet).
         let _ = remove(repo, session, &wt.task, &wt.path);
         return Err(e);

@@ -304,12 +304,25 @@ impl Anchors {
         accepted: &[Head],
         hash_at: impl Fn(u64) -> Result<Option<Hash>, String>,
     ) -> Result<(), AnchorError> {
+        self.check_fresh(|| head, accepted, hash_at)
+    }
+
+    /// [`check`](Self::check) against the head `head` gives when called after the anchors
+    /// were read. Anchors are written after their records are committed, so a head read after
+    /// them holds every record they name: another process committing while this one looks
+    /// cannot pass for a loss.
+    pub fn check_fresh(
+        &mut self,
+        head: impl FnOnce() -> u64,
+        accepted: &[Head],
+        hash_at: impl Fn(u64) -> Result<Option<Hash>, String>,
+    ) -> Result<(), AnchorError> {
         let (mut anchors, trouble) = self.all();
         anchors.retain(|(h, _)| !accepted.contains(h));
         if let Some(e) = trouble {
             return Err(e);
         }
-        judge(head, &anchors, hash_at)
+        judge(head(), &anchors, hash_at)
     }
 
     /// Records a committed head (under the write lock, after the commit). A head file that

@@ -73,7 +73,10 @@ impl Store {
         };
         let conn = &self.conn;
         let mut anchors = self.anchors.clone();
-        let verdict = anchors.check(self.head_seq, &accepted, |seq| hash_at(conn, seq));
+        // The head as the database has it now (another process may have written since this
+        // one opened the store), read after the anchors; the one read at open if it cannot be.
+        let head = || head_now(conn).unwrap_or(self.head_seq);
+        let verdict = anchors.check_fresh(head, &accepted, |seq| hash_at(conn, seq));
         verdict.err().map(StoreError::Anchor)
     }
 
@@ -172,6 +175,14 @@ impl Store {
 }
 
 /// The hash of record `seq`, if the store has it.
+/// The sequence number of the newest record in the database (0 when it has none).
+fn head_now(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|s| s as u64)
+}
+
 fn hash_at(conn: &Connection, seq: u64) -> Result<Option<Hash>, String> {
     let hash: Option<Vec<u8>> = conn
         .query_row(

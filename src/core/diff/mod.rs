@@ -222,10 +222,19 @@ pub fn diff_stat(repo: &Repository, from: &Side, to: &Side) -> Result<DiffSet, D
     diff_with(repo, from, to, Detail::Counts)
 }
 
+/// The diff with its hunks but no word-level spans (a unified patch does not show them).
+pub fn diff_patch(repo: &Repository, from: &Side, to: &Side) -> Result<DiffSet, DiffError> {
+    diff_with(repo, from, to, Detail::Patch)
+}
+
 /// How much of each text file's diff is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Detail {
+    /// Hunks with the word-level spans of changed line pairs.
     Lines,
+    /// Hunks only.
+    Patch,
+    /// The counts only.
     Counts,
 }
 
@@ -336,8 +345,12 @@ fn diff_with(
         let old_text = String::from_utf8_lossy(&old_bytes);
         let new_text = String::from_utf8_lossy(&new_bytes);
         let (hunks, additions, deletions) = match detail {
-            Detail::Lines => {
-                let t = text::diff_text(&old_text, &new_text, text::CONTEXT);
+            Detail::Lines | Detail::Patch => {
+                let t = if detail == Detail::Lines {
+                    text::diff_text(&old_text, &new_text, text::CONTEXT)
+                } else {
+                    text::diff_lines(&old_text, &new_text, text::CONTEXT)
+                };
                 (t.hunks, t.additions, t.deletions)
             }
             Detail::Counts => {

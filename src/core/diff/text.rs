@@ -40,8 +40,18 @@ pub fn count_changes(old: &str, new: &str) -> (u32, u32) {
     (diff.count_additions(), diff.count_removals())
 }
 
-/// Diffs `old` against `new` line by line.
+/// Diffs `old` against `new` line by line, with the word-level changes of changed line
+/// pairs (what the diff viewer shows).
 pub fn diff_text(old: &str, new: &str, context: u32) -> TextDiff {
+    diff_with(old, new, context, true)
+}
+
+/// Like [`diff_text`] without the word-level spans: what a unified patch prints.
+pub fn diff_lines(old: &str, new: &str, context: u32) -> TextDiff {
+    diff_with(old, new, context, false)
+}
+
+fn diff_with(old: &str, new: &str, context: u32, with_words: bool) -> TextDiff {
     let input = InternedInput::new(old, new);
     let mut diff = Diff::compute(Algorithm::Histogram, &input);
     diff.postprocess_lines(&input);
@@ -105,7 +115,14 @@ pub fn diff_text(old: &str, new: &str, context: u32) -> TextDiff {
                 .clone()
                 .map(|k| line(&input.after, k))
                 .collect();
-            let (old_words, new_words) = word_changes(&removed, &added);
+            let (old_words, new_words) = if with_words {
+                word_changes(&removed, &added)
+            } else {
+                (
+                    vec![Vec::new(); removed.len()],
+                    vec![Vec::new(); added.len()],
+                )
+            };
             for (k, ((text, no_newline), words)) in removed.into_iter().zip(old_words).enumerate() {
                 lines.push(DiffLine {
                     kind: LineKind::Removed,

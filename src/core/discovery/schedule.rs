@@ -46,21 +46,7 @@ pub async fn run(
             return;
         }
     };
-    loop {
-        let now = time::OffsetDateTime::now_utc();
-        let Some(next) = cron.next_after(now) else {
-            return;
-        };
-        let wait = std::time::Duration::try_from(next - now).unwrap_or_default();
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            r = stop.changed() => {
-                if r.is_err() || *stop.borrow() {
-                    return;
-                }
-                continue;
-            }
-        }
+    while crate::core::clock::sleep_until_next(&cron, &mut stop).await {
         let (w, c) = (ws.clone(), config.clone());
         let ran = match tokio::task::spawn_blocking(move || commands(&w, &c)).await {
             Ok(r) => r,

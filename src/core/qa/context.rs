@@ -28,6 +28,11 @@ pub struct QaContext {
     pub main_branch: Option<String>,
     /// The registries the dependency gate asks (`[deps]`).
     pub registries: crate::deps::Registries,
+    /// `[worktrees] setup_command` is set: it prepares the worktree, and Overlord does not
+    /// install a Node project's dependencies itself.
+    pub own_setup: bool,
+    /// `[worktrees] setup_timeout_secs`, for the dependency install.
+    pub setup_timeout: std::time::Duration,
 }
 
 /// The policy the core runs with: the configured file, or the defaults (with a warning)
@@ -92,6 +97,10 @@ impl QaContext {
                     .ok()
                     .and_then(|r| crate::git::detect_main(&r, &core.config.git.main).ok()),
                 registries: crate::deps::Registries::from_config(&core.config.deps, &core.ws.dir),
+                own_setup: !core.config.worktrees.setup_command.trim().is_empty(),
+                setup_timeout: std::time::Duration::from_secs(
+                    core.config.worktrees.setup_timeout_secs.max(1),
+                ),
             },
             warning,
         ))

@@ -9,69 +9,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::context::QaContext;
+use super::node::{gates, NodeProject};
 use crate::config::{non_empty, GateCommand, QaConfig};
 use crate::core::shell;
 
-/// How a gate's results are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    Libtest,
-    Junit,
-    Tap,
-    /// The command's exit status is the one result (a user's own script).
-    Exit,
-    /// cargo's `--message-format=json` (build).
-    Cargo,
-    Clippy,
-    Eslint,
-    Ruff,
-    Lcov,
-    Cobertura,
-}
-
-impl Format {
-    pub fn parse(s: &str) -> Option<Format> {
-        Some(match s.trim() {
-            "libtest" => Format::Libtest,
-            "junit" => Format::Junit,
-            "tap" => Format::Tap,
-            "exit" => Format::Exit,
-            "cargo" => Format::Cargo,
-            "clippy" => Format::Clippy,
-            "eslint" => Format::Eslint,
-            "ruff" => Format::Ruff,
-            "lcov" => Format::Lcov,
-            "cobertura" => Format::Cobertura,
-            _ => return None,
-        })
-    }
-
-    fn allowed(gate: &str) -> &'static [&'static str] {
-        match gate {
-            "build" => &["cargo", "exit"],
-            "tests" | "e2e" => &["libtest", "junit", "tap", "exit"],
-            "lint" => &["clippy", "eslint", "ruff"],
-            "coverage" => &["lcov", "cobertura"],
-            _ => &[],
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Libtest => "libtest",
-            Format::Junit => "junit",
-            Format::Tap => "tap",
-            Format::Exit => "exit",
-            Format::Cargo => "cargo",
-            Format::Clippy => "clippy",
-            Format::Eslint => "eslint",
-            Format::Ruff => "ruff",
-            Format::Lcov => "lcov",
-            Format::Cobertura => "cobertura",
-        }
-    }
-}
+pub use super::format::Format;
 
 /// A gate as it will run: its command and format, or why it cannot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,13 +85,27 @@ impl Prepared {
     }
 }
 
-/// Detects the project in `commit` and plans each gate (tool probes run in the repository).
+/// Detects the project in `commit` and plans each gate (tool probes run in the repository;
+/// a Node project's tools are looked for in its worktree when its gates run).
 pub fn prepare(ctx: &QaContext, commit: &str) -> Prepared {
     let kinds = detect_in_commit(&ctx.root, commit);
+    let node = kinds
+        .contains(&"node")
+        .then(|| NodeProject::read_commit(&ctx.root, commit))
+        .flatten();
     let mut tools = BTreeMap::new();
     let planned = ["build", "tests", "lint", "coverage", "e2e"]
         .iter()
-        .map(|gate| plan_one(&ctx.config, &ctx.root, &kinds, gate, &mut tools))
+        .map(|gate| {
+            plan_one(
+                &ctx.config,
+                &ctx.root,
+                &kinds,
+                node.as_ref(),
+                gate,
+                &mut tools,
+            )
+        })
         .collect();
     Prepared {
         kinds: kinds.iter().map(|s| s.to_string()).collect(),
@@ -231,14 +187,6 @@ fn default_for(kind: &str, gate: &str) -> Option<Default_> {
             None,
             Some(("ruff --version", "ruff")),
         ),
-        ("node", "build") => d("npm run build --if-present", Format::Exit, None, Some(("npm --version", "npm"))),
-        ("node", "tests") => d("npm test", Format::Tap, None, Some(("npm --version", "npm"))),
-        ("node", "lint") => d(
-            "npx --no-install eslint -f json .",
-            Format::Eslint,
-            None,
-            Some(("npx --no-install eslint --version", "eslint")),
-        ),
         _ => None,
     }
 }
@@ -258,15 +206,28 @@ fn configured<'a>(config: &'a QaConfig, gate: &str) -> &'a GateCommand {
 /// the gate is off or nothing could be detected.
 pub fn tests_command(config: &QaConfig, dir: &Path) -> Option<String> {
     let kinds = detect(|f| dir.join(f).exists());
+    let node = NodeProject::read_dir(dir);
     let mut tools = BTreeMap::new();
-    let p = plan_one(config, dir, &kinds, "tests", &mut tools);
+    let p = plan_one(config, dir, &kinds, node.as_ref(), "tests", &mut tools);
     p.unavailable.is_none().then_some(p.command).flatten()
+}
+
+/// The default format of `gate` for the first project kind that has one.
+fn default_format(kinds: &[&str], node: Option<&NodeProject>, gate: &str) -> Option<Format> {
+    kinds.iter().find_map(|k| match *k {
+        "node" => match node {
+            Some(n) => gates::default_for(n, gate).map(|d| d.format),
+            None => (gate == "tests").then_some(Format::Node),
+        },
+        k => default_for(k, gate).map(|d| d.format),
+    })
 }
 
 fn plan_one(
     config: &QaConfig,
     dir: &Path,
     kinds: &[&str],
+    node: Option<&NodeProject>,
     gate: &str,
     tools: &mut BTreeMap<String, String>,
 ) -> Planned {
@@ -302,11 +263,7 @@ fn plan_one(
     if !command.is_empty() {
         p.command = Some(command.to_string());
         p.format = format.or_else(|| {
-            kinds
-                .iter()
-                .find_map(|k| default_for(k, gate))
-                .map(|d| d.format)
-                .filter(|_| p.report.is_none() || gate == "coverage")
+            default_format(kinds, node, gate).filter(|_| p.report.is_none() || gate == "coverage")
         });
         if p.format.is_none() {
             p.format = Some(match gate {
@@ -328,6 +285,12 @@ fn plan_one(
     if gate == "e2e" {
         p.unavailable = Some("no end-to-end command is configured ([qa.e2e] command)".into());
         return p;
+    }
+    let first = kinds
+        .iter()
+        .find(|k| **k == "node" || default_for(k, gate).is_some());
+    if first == Some(&"node") {
+        return plan_node(p, node, gate, format);
     }
     let Some((kind, d)) = kinds
         .iter()
@@ -364,5 +327,36 @@ fn plan_one(
     p.command = Some(d.command.to_string());
     p.format = Some(format.unwrap_or(d.format));
     p.report = p.report.or(d.report.map(str::to_string));
+    p
+}
+
+/// A Node project's default for `gate` (its command is run with the project's tools on
+/// `PATH`, so nothing is probed before the dependencies are installed).
+fn plan_node(
+    mut p: Planned,
+    node: Option<&NodeProject>,
+    gate: &str,
+    format: Option<Format>,
+) -> Planned {
+    p.source = "node".into();
+    let Some(node) = node else {
+        p.unavailable = Some(format!(
+            "package.json cannot be read as a JSON object; set [qa.{gate}] command"
+        ));
+        return p;
+    };
+    match gates::default_for(node, gate) {
+        None => {
+            p.unavailable = Some(format!(
+                "no default {gate} command for a Node project; set [qa.{gate}] command"
+            ))
+        }
+        Some(d) => {
+            p.command = d.command;
+            p.unavailable = d.unavailable;
+            p.format = Some(format.unwrap_or(d.format));
+            p.report = p.report.or(d.report);
+        }
+    }
     p
 }

@@ -48,6 +48,9 @@ pub struct RunRecord {
     /// The environment the commands ran in (secrets redacted).
     pub environment: BTreeMap<String, String>,
     pub planned: Vec<Planned>,
+    /// A Node project's dependency install, Overlord's own step before the gates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<super::node::InstallStep>,
     pub attempts: Vec<Attempt>,
     pub evidence: Evidence,
     pub evaluation: Evaluation,

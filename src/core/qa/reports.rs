@@ -39,7 +39,13 @@ pub(super) fn write_reports(
             report::test_results_detail(&h, &rec.evaluation, &rec.evidence),
         ),
     ];
-    for (name, text) in files {
+    for (name, mut text) in files {
+        if let (Some(i), "QA_REPORT.md") = (&rec.install, name) {
+            text.push_str(&format!(
+                "\n## Dependencies\n\nInstalled before the gates: {}\n",
+                i.line()
+            ));
+        }
         for dir in [run_dir, ctx.overlord_dir.as_path()] {
             std::fs::write(dir.join(name), &text)
                 .map_err(|e| format!("{}: {e}", dir.join(name).display()))?;

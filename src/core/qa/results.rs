@@ -12,7 +12,7 @@ use crate::qa::results::{Coverage, LintReport, TestCase, TestOutcome, TestReport
 /// Reads an attempt's results from what it left in its directory. Used by the run and by
 /// `qa show` (which re-reads the stored files).
 pub fn read_attempt(run_dir: &Path, worktree: &Path, a: &Attempt) -> ParsedAttempt {
-    let mut parsed = read_attempt_raw(run_dir, a);
+    let mut parsed = read_attempt_raw(run_dir, worktree, a);
     // Tools print absolute paths; the report is about the tree, so paths are made relative.
     if let ParsedAttempt::Lint(Measure::Measured(l)) = &mut parsed {
         for f in &mut l.findings {
@@ -28,7 +28,7 @@ pub fn read_attempt(run_dir: &Path, worktree: &Path, a: &Attempt) -> ParsedAttem
     parsed
 }
 
-fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
+fn read_attempt_raw(run_dir: &Path, worktree: &Path, a: &Attempt) -> ParsedAttempt {
     let dir = run_dir.join(&a.dir);
     let log = std::fs::read_to_string(dir.join("output.log")).unwrap_or_default();
     let stdout = std::fs::read_to_string(dir.join("stdout.log")).unwrap_or_default();
@@ -66,7 +66,7 @@ fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
         }
     };
     match a.format {
-        Format::Libtest | Format::Junit | Format::Tap | Format::Exit => {
+        Format::Libtest | Format::Junit | Format::Tap | Format::Node | Format::Exit => {
             let parsed: Result<TestReport, String> = match a.format {
                 Format::Libtest => {
                     let r = parse::libtest(&log);
@@ -76,13 +76,8 @@ fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
                         Ok(r)
                     }
                 }
-                Format::Tap => {
-                    let r = parse::tap(&stdout);
-                    if r.tests.is_empty() && !r.complete {
-                        Err(format!("{ran}; its output is not TAP{after}"))
-                    } else {
-                        Ok(r)
-                    }
+                Format::Tap | Format::Node => {
+                    tap_or_node(a.format, &dir, worktree, &stdout, &ran, &after)
                 }
                 Format::Junit => {
                     report_text("JUnit").and_then(|t| parse::junit(&t).map_err(|e| e.to_string()))
@@ -133,7 +128,12 @@ fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
                 },
             }))
         }
-        Format::Clippy | Format::Eslint | Format::Ruff => {
+        Format::Clippy
+        | Format::Eslint
+        | Format::Ruff
+        | Format::Biome
+        | Format::Oxlint
+        | Format::Tsc => {
             if stopped {
                 return ParsedAttempt::Lint(Measure::Errored(ran, None));
             }
@@ -147,9 +147,21 @@ fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
                     }
                 }
                 Format::Eslint => lint_from(&ran, &after, parse::eslint_json(&stdout)),
+                Format::Biome => lint_from(&ran, &after, parse::biome_json(&stdout)),
+                Format::Oxlint => lint_from(&ran, &after, parse::oxlint_json(&stdout)),
+                Format::Tsc => {
+                    let l = parse::tsc_text(&log);
+                    if l.findings.is_empty() && a.exit != Some(0) {
+                        Measure::NotMeasured(format!(
+                            "{ran} and printed no TypeScript diagnostics{after}"
+                        ))
+                    } else {
+                        Measure::Measured(l)
+                    }
+                }
                 _ => lint_from(&ran, &after, parse::ruff_json(&stdout)),
             };
-            ParsedAttempt::Lint(m)
+            ParsedAttempt::Lint(with_tsc(m, &dir))
         }
         Format::Lcov | Format::Cobertura => {
             if stopped {
@@ -173,6 +185,30 @@ fn read_attempt_raw(run_dir: &Path, a: &Attempt) -> ParsedAttempt {
             };
             ParsedAttempt::Coverage(m)
         }
+    }
+}
+
+/// TAP on stdout; for `node`, the runs the QA hook recorded, else TAP on stdout.
+fn tap_or_node(
+    format: Format,
+    dir: &Path,
+    worktree: &Path,
+    stdout: &str,
+    ran: &str,
+    after: &str,
+) -> Result<TestReport, String> {
+    if format == Format::Node {
+        if let Some(r) = super::node::runs::read(&dir.join("node"), worktree) {
+            return r;
+        }
+    }
+    let r = parse::tap(stdout);
+    if !r.tests.is_empty() || r.complete {
+        Ok(r)
+    } else if format == Format::Node {
+        Err(format!("{ran}; it started no test runner Overlord reads (jest, vitest, mocha, ava, node --test) and printed no TAP{after}"))
+    } else {
+        Err(format!("{ran}; its output is not TAP{after}"))
     }
 }
 
@@ -200,6 +236,28 @@ fn first_error(errors: &[crate::qa::results::LintFinding], tail: &str) -> String
         ),
         None if !tail.is_empty() => format!(": {tail}"),
         None => String::new(),
+    }
+}
+
+/// A Node lint gate also type-checks (`tsc --noEmit`, its output in `tsc.txt`): its errors
+/// are added to the linter's findings; a `tsc` that could not run leaves the gate unmeasured.
+fn with_tsc(m: Measure<LintReport>, dir: &Path) -> Measure<LintReport> {
+    let Ok(text) = std::fs::read_to_string(dir.join("tsc.txt")) else {
+        return m;
+    };
+    let tsc = parse::tsc_text(&text);
+    if tsc.findings.is_empty() && text.contains("not found") {
+        return Measure::NotMeasured(format!(
+            "`tsc --noEmit` could not run (is typescript installed?): {}",
+            tail_of(&text)
+        ));
+    }
+    match m {
+        Measure::Measured(mut l) => {
+            l.findings.extend(tsc.findings);
+            Measure::Measured(l)
+        }
+        other => other,
     }
 }
 

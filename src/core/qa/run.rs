@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::context::QaContext;
 use super::detect::{Planned, Prepared};
+use super::node::InstallStep;
 use super::record::{redacted_env, QaOutput, RunRecord};
 use super::reports::{write_reports, OWN_REPORTS};
 use super::runner::{skipped, Runner};
@@ -41,6 +42,19 @@ pub fn run(
         planned,
         tools,
     } = prepared;
+    let node = if project.iter().any(|k| k == "node") && planned_runs(&planned) {
+        super::node::setup::prepare_run(ctx, worktree, &run_dir, &mut |command| {
+            sink(EventKind::QaGateStarted {
+                run: id,
+                gate: "install".into(),
+                command: Some(command.to_string()),
+                attempt: 1,
+            })
+        })
+    } else {
+        None
+    };
+    let (install, extra_env) = node.map(|n| (n.install, n.env)).unwrap_or_default();
     let mut r = Runner {
         ctx,
         worktree,
@@ -48,10 +62,14 @@ pub fn run(
         id,
         attempts: Vec::new(),
         sink,
+        extra_env,
     };
     let required_docs = required_docs(ctx);
     let mut evidence = no_evidence_yet(ctx);
-    run_gates(&mut r, ctx, &planned, &mut evidence);
+    match install.as_ref().filter(|i| i.failed()) {
+        Some(i) => install_failed(&mut r, &mut evidence, i),
+        None => run_gates(&mut r, ctx, &planned, &mut evidence),
+    }
 
     // Documents, in the tree that was checked (the run's own reports count as present).
     evidence.docs = required_docs
@@ -86,6 +104,7 @@ pub fn run(
         tools,
         environment: redacted_env(),
         planned,
+        install,
         attempts,
         evidence,
         evaluation,
@@ -139,6 +158,33 @@ fn no_evidence_yet(ctx: &QaContext) -> Evidence {
         impact: ctx.impact.clone(),
         promotion: ctx.promotion,
         previous: ctx.previous.clone(),
+    }
+}
+
+/// Whether any planned gate runs a command.
+fn planned_runs(planned: &[Planned]) -> bool {
+    planned
+        .iter()
+        .any(|p| p.unavailable.is_none() && p.command.is_some())
+}
+
+/// A failed dependency install: no gate runs, each says why (the install, not the build).
+fn install_failed(r: &mut Runner<'_>, evidence: &mut Evidence, install: &InstallStep) {
+    let why = format!("not run: the dependency install failed: {}", install.line());
+    evidence.build = skipped(&why);
+    evidence.tests = vec![skipped(&why)];
+    evidence.lint = skipped(&why);
+    evidence.coverage = skipped(&why);
+    evidence.e2e = skipped(&why);
+    for g in [
+        "build",
+        "tests",
+        "reproducibility",
+        "lint",
+        "coverage",
+        "e2e",
+    ] {
+        r.finished(evidence, g);
     }
 }
 

@@ -65,6 +65,9 @@ pub(super) struct Runner<'a> {
     pub(super) id: QaRunId,
     pub(super) attempts: Vec<Attempt>,
     pub(super) sink: &'a mut dyn FnMut(EventKind),
+    /// More environment for every gate (a Node project's: `PATH`, the QA hook); `{out}` in
+    /// a value is the attempt's directory.
+    pub(super) extra_env: Vec<(String, String)>,
 }
 
 impl Runner<'_> {
@@ -122,11 +125,23 @@ impl Runner<'_> {
             attempt,
         });
         let id_s = self.id.to_string();
-        let env = [
+        if !self.extra_env.is_empty() {
+            let _ = std::fs::create_dir_all(dir.join("node"));
+        }
+        let extra: Vec<(String, String)> = self
+            .extra_env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("{out}", &out)))
+            .collect();
+        let mut env = vec![
             ("OVERLORD_GATE", p.gate.as_str()),
             ("OVERLORD_QA_RUN", id_s.as_str()),
             ("OVERLORD_QA_OUT", out.as_str()),
+            // The output goes to log files and line parsers, not a terminal: no colour codes,
+            // even where `CI` is set (picocolors and tinyrainbow colour for CI).
+            ("NO_COLOR", "1"),
         ];
+        env.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let mut progress = TestProgress {
             done: 0,
             total: None,

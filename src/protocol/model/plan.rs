@@ -127,6 +127,40 @@ pub struct Task {
     pub commentary: Vec<String>,
 }
 
+impl Task {
+    /// A task to do with nothing else set: no dependencies, criteria, artifacts or limits
+    /// (what a ticket or the janitor fills in before adding it).
+    pub fn new(
+        id: impl Into<String>,
+        title: impl Into<String>,
+        description: impl Into<String>,
+        role: Role,
+        priority: impl Into<String>,
+    ) -> Task {
+        Task {
+            id: id.into(),
+            title: title.into(),
+            description: description.into(),
+            role,
+            priority: priority.into(),
+            dependencies: Vec::new(),
+            acceptance_criteria: Vec::new(),
+            acceptance_checks: Vec::new(),
+            expected_artifacts: Vec::new(),
+            status: TaskStatus::Todo,
+            parent_id: None,
+            is_temporary: false,
+            max_debug_attempts: None,
+            branch_reason: None,
+            debug_instructions: None,
+            timeout_seconds: None,
+            max_retries: None,
+            owner: None,
+            commentary: Vec::new(),
+        }
+    }
+}
+
 /// An acceptance criterion with a command: what it checks, the `sh -c` command run in the
 /// task's worktree, and what counts as passing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,8 @@ use crate::qa::results::{ParseError, TestCase, TestOutcome, TestReport};
 const FORMAT: &str = "junit";
 
 /// Reads a JUnit XML report: a `<testsuites>` root (pytest, nextest) or a lone `<testsuite>`,
-/// suites possibly nested, each `<testcase classname name time>` one test.
+/// suites possibly nested, each `<testcase classname name time>` one test (also right under
+/// `<testsuites>`, as `node --test --test-reporter=junit` writes top-level tests).
 ///
 /// - **Name**: `{classname}::{name}` (`tests.test_calc::test_add` from pytest,
 ///   `shapes::integration::integration_adds` from nextest, whose classname is the binary);
@@ -36,8 +37,9 @@ pub fn junit(xml: &str) -> Result<TestReport, ParseError> {
                 if let Some(n) = count_attr(suite, "tests") {
                     sum = Some(sum.unwrap_or(0) + n);
                 }
-                collect(suite, &mut tests);
             }
+            // Suites, and cases right under the root (`node --test`'s JUnit reporter).
+            collect(&root, &mut tests);
             own.or(sum)
         }
         "testsuite" => {

@@ -1,5 +1,6 @@
 //! Parsers of the tools' own output: test reports (JUnit XML, libtest text, TAP), coverage
-//! (LCOV, Cobertura XML) and lint findings (cargo's JSON messages, ESLint and Ruff JSON).
+//! (LCOV, Cobertura XML) and lint findings (cargo's JSON messages, ESLint and Ruff JSON), and
+//! the JavaScript tools' reports (Jest/Vitest JSON, Biome and oxlint JSON, `tsc` diagnostics).
 //!
 //! Each parser reads one format as the tool really writes it (the fixtures under
 //! `tests/fixtures/qa/` are captured from the tools, see their README). None of them panics on
@@ -14,6 +15,7 @@
 //! | JUnit     | `{classname}::{name}` (`tests.test_calc::test_add`, `shapes::tests::adds`)  |
 //! | libtest   | `{source}::{test}` (`src/lib.rs::tests::adds`, `doc::src/lib.rs - add (line 7)`) |
 //! | TAP       | the `# Subtest:` ancestors, then the test (`strings::upper-cases`)          |
+//! | Jest      | `{file}::{describe…}::{title}` (`src/math.test.js::math::adds`)             |
 //!
 //! If a name still repeats (two tests reported under one name), the later ones get ` #2`,
 //! ` #3`, ... appended, in report order.
@@ -28,6 +30,7 @@ mod coverage;
 mod junit;
 mod libtest;
 mod lint;
+mod node;
 mod tap;
 mod xml;
 
@@ -35,6 +38,7 @@ pub use coverage::{cobertura, lcov};
 pub use junit::junit;
 pub use libtest::{libtest, libtest_progress, LibtestLine};
 pub use lint::{cargo_json, eslint_json, ruff_json};
+pub use node::{biome_json, jest_json, oxlint_json, tsc_text};
 pub use tap::tap;
 
 use std::collections::HashSet;
@@ -89,6 +93,11 @@ fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// Makes the names unique: a repeated name gets ` #2`, ` #3`, ... (the first keeps its name).
+pub fn unique_test_names(tests: &mut [TestCase]) {
+    unique_names(tests)
+}
+
+/// See [`unique_test_names`].
 pub(crate) fn unique_names(tests: &mut [TestCase]) {
     let mut seen: HashSet<String> = HashSet::with_capacity(tests.len());
     for t in tests.iter_mut() {

@@ -54,23 +54,13 @@ impl Supervisor {
             return;
         }
         let pauses = cfg.rate_limit_retries;
-        self.set_agent(
+        self.mark_failed(
             agent,
-            AgentState::Failed,
-            Some(&task.id),
-            Some(format!(
-                "still rate-limited after {pauses} pauses: {message}"
-            )),
-            None,
-            None,
-        )
-        .await;
-        self.set_task(
-            &task.id,
-            TaskStatus::Failed,
-            Some(format!(
+            task,
+            format!("still rate-limited after {pauses} pauses: {message}"),
+            format!(
                 "{agent}: still rate-limited after {pauses} pauses, no fallback adapter: {message}"
-            )),
+            ),
         )
         .await;
         self.concern(ConcernDraft {

@@ -94,6 +94,28 @@ impl Supervisor {
         self.fail_task_because(agent, task, message, false).await;
     }
 
+    /// The agent and its task failed, each with what it shows (before the concern that says
+    /// so).
+    pub(super) async fn mark_failed(
+        &mut self,
+        agent: &str,
+        task: &Task,
+        agent_detail: String,
+        task_detail: String,
+    ) {
+        self.set_agent(
+            agent,
+            AgentState::Failed,
+            Some(&task.id),
+            Some(agent_detail),
+            None,
+            None,
+        )
+        .await;
+        self.set_task(&task.id, TaskStatus::Failed, Some(task_detail))
+            .await;
+    }
+
     /// `environment`: the CLI could not be started at all, which only the human can fix.
     pub(super) async fn fail_task_because(
         &mut self,
@@ -102,21 +124,8 @@ impl Supervisor {
         message: String,
         environment: bool,
     ) {
-        self.set_agent(
-            agent,
-            AgentState::Failed,
-            Some(&task.id),
-            Some(message.clone()),
-            None,
-            None,
-        )
-        .await;
-        self.set_task(
-            &task.id,
-            TaskStatus::Failed,
-            Some(format!("{agent}: {message}")),
-        )
-        .await;
+        self.mark_failed(agent, task, message.clone(), format!("{agent}: {message}"))
+            .await;
         let (to, category, details) = if environment {
             (
                 Some(Role::Human),

@@ -45,10 +45,7 @@ impl ReviewNote {
                     review.round,
                     review.verdict,
                     f.severity,
-                    match (f.line, &f.file) {
-                        (Some(l), _) => format!(" line {l}:"),
-                        (None, _) => String::new(),
-                    },
+                    f.line.map(|l| format!(" line {l}:")).unwrap_or_default(),
                     crate::tui::text::clean(&f.text)
                 ),
             })
