@@ -10,6 +10,7 @@ pub mod grammar;
 mod holds;
 pub mod ids;
 pub mod model;
+pub mod permission;
 pub mod report;
 pub mod state;
 pub mod visible;
