@@ -227,13 +227,13 @@ fn warnings(events: &[Value]) -> Vec<String> {
 #[test]
 fn permission_requests_follow_the_rules_and_a_bad_rule_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    // The default asks for execution, which is rejected until asking the human is built.
+    // The default asks for execution; without --answers-on-stdin nobody can answer: rejected.
     let out = client(dir.path(), "edit").output().unwrap();
     let ev = events(&out.stdout);
     assert!(said(&ev).contains("observed: permission reject"));
     assert!(
         warnings(&ev).iter().any(|w| w
-            == "permission rejected: execute `rm -rf build/` (the default: ask — asking the human is not built yet)"),
+            == "permission rejected: execute `rm -rf build/` (the default says ask: nobody can answer)"),
         "{:?}",
         warnings(&ev)
     );
@@ -272,4 +272,245 @@ fn permission_requests_follow_the_rules_and_a_bad_rule_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown tool kind 'exec'"), "{err}");
     assert!(out.stdout.is_empty());
+}
+
+/// A client run whose stdin the test writes as the supervisor would, its events read live.
+struct Live {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    rx: std::sync::mpsc::Receiver<String>,
+    lines: Vec<String>,
+}
+
+impl Live {
+    fn start(mut cmd: Command) -> Live {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut live = Live {
+            stdin: child.stdin.take(),
+            child,
+            rx,
+            lines: Vec::new(),
+        };
+        live.write(&format!("{{\"key\": \"{KEY}\"}}"));
+        live
+    }
+
+    /// Waits for a line containing `what`.
+    fn wait_line(&mut self, what: &str) {
+        wait_for(what, Duration::from_secs(60), || {
+            while let Ok(l) = self.rx.try_recv() {
+                self.lines.push(l);
+            }
+            self.lines.iter().any(|l| l.contains(what)).then_some(())
+        });
+    }
+
+    fn write(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The run's end: its exit code and every event.
+    fn end(mut self) -> (Option<i32>, Vec<Value>) {
+        let code = self.child.wait().unwrap().code();
+        while let Ok(l) = self.rx.recv_timeout(Duration::from_secs(10)) {
+            self.lines.push(l);
+        }
+        drop(self.stdin.take());
+        (code, events(self.lines.join("\n").as_bytes()))
+    }
+}
+
+fn asking(worktree: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_overlord-tui"));
+    cmd.args(["acp-client", "--worktree"])
+        .arg(worktree)
+        .args(["--prompt", "clean up", "--answers-on-stdin"])
+        .args(extra)
+        .args(["--", FAKE])
+        .env("FAKE_ACP_SCENARIO", "ask");
+    cmd
+}
+
+const ASKED: &str = "permission asked [p1]: execute `rm -rf build/`";
+
+/// The run's key, as the supervisor would give it.
+const KEY: &str = "00112233445566778899aabbccddeeff";
+
+/// An answer line as the supervisor writes it.
+fn answer(request: &str, answer: &str, by: &str) -> String {
+    format!(r#"{{"key": "{KEY}", "permission": "{request}", "answer": "{answer}", "by": "{by}"}}"#)
+}
+
+#[test]
+fn an_ask_waits_for_the_answer_on_stdin_and_allow_for_the_session_is_not_asked_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = asking(dir.path(), &[]);
+    // The agent meanwhile tries to answer its own request through the client's stdin.
+    cmd.env("FAKE_ACP_ATTACK", "1");
+    let mut run = Live::start(cmd);
+    run.wait_line(ASKED);
+    // Bad answers: said and ignored, the request still waits.
+    run.write("this is not an answer");
+    run.write(&answer("p9", "allow_once", "console:alice"));
+    run.wait_line("no such request is waiting");
+    run.write(&answer("p1", "allow_session", "console:alice"));
+    // The same answer again: the request is no longer waiting.
+    run.write(&answer("p1", "reject", "console:bob"));
+    let (code, ev) = run.end();
+    assert_eq!(code, Some(0), "{ev:?}");
+    let text = said(&ev);
+    for seen in [
+        "observed: permission 1 always",
+        // The second, identical request: answered by the client itself, once at a time.
+        "observed: permission 2 allow ",
+    ] {
+        assert!(text.contains(seen), "{seen} not in: {text}");
+    }
+    let w = warnings(&ev);
+    // The agent's own answer: it cannot open the client's stdin (non-dumpable), or where it can
+    // (as root) its line lacks the run's key and is ignored; the answer is the human's.
+    if text.contains("observed: stdin attack written") {
+        assert!(
+            w.iter()
+                .any(|x| x.contains("an answer for \"p1\" without the run's key")),
+            "{w:#?}"
+        );
+    } else {
+        assert!(text.contains("observed: stdin attack refused"), "{text}");
+    }
+    assert_eq!(
+        w.iter()
+            .filter(|w| w.starts_with("permission asked"))
+            .count(),
+        1,
+        "asked once only: {w:#?}"
+    );
+    for wanted in [
+        ASKED,
+        "permission allowed [p1]: execute `rm -rf build/` (allowed for the session by console:alice)",
+        "permission allowed: execute `rm -rf build/` (the default says ask: allowed for the session by console:alice earlier)",
+    ] {
+        assert!(w.iter().any(|x| x == wanted), "{wanted} not in {w:#?}");
+    }
+    assert!(
+        w.iter()
+            .any(|x| x.starts_with("permission answer ignored: a malformed answer line")),
+        "{w:#?}"
+    );
+    assert!(
+        w.iter()
+            .filter(|x| x.contains("\"p9\": no such request is waiting"))
+            .count()
+            == 1,
+        "{w:#?}"
+    );
+}
+
+#[test]
+fn a_rejected_ask_and_an_unanswered_one_are_rejected_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = Live::start(asking(dir.path(), &["--ask-timeout", "1"]));
+    run.wait_line(ASKED);
+    run.write(&answer("p1", "reject", "discord:alice(42)"));
+    // The second request is asked too (a reject is for one request) and nobody answers it.
+    let (code, ev) = run.end();
+    assert_eq!(code, Some(0), "{ev:?}");
+    let text = said(&ev);
+    assert!(text.contains("observed: permission 1 reject"), "{text}");
+    assert!(text.contains("observed: permission 2 reject"), "{text}");
+    let w = warnings(&ev);
+    for wanted in [
+        "permission rejected [p1]: execute `rm -rf build/` (rejected by discord:alice(42))",
+        "permission asked [p2]: execute `rm -rf build/`",
+        "permission rejected [p2]: execute `rm -rf build/` (no answer within 1 s)",
+    ] {
+        assert!(w.iter().any(|x| x == wanted), "{wanted} not in {w:#?}");
+    }
+}
+
+#[test]
+fn a_cancel_while_asking_cancels_the_request_and_the_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = Live::start(asking(dir.path(), &[]));
+    run.wait_line(ASKED);
+    let status = Command::new("kill")
+        .args(["-TERM", &run.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, ev) = run.end();
+    assert_eq!(code, Some(1), "{ev:?}");
+    assert!(said(&ev).is_empty() || !said(&ev).contains("permission 2"));
+    let w = warnings(&ev);
+    assert!(
+        w.iter()
+            .any(|x| x
+                == "permission rejected [p1]: execute `rm -rf build/` (the turn was cancelled)"),
+        "{w:#?}"
+    );
+    let end = of_type(&ev, "finished");
+    assert_eq!(end.len(), 1, "{ev:?}");
+    assert_eq!(end[0]["error"]["kind"], "interrupted");
+}
+
+#[test]
+fn a_resumed_run_loads_its_session_where_the_agent_can_else_starts_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let resume = |load: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_overlord-tui"));
+        c.args(["acp-client", "--worktree"])
+            .arg(dir.path())
+            .args([
+                "--prompt",
+                "again",
+                "--resume",
+                "fake-session-1",
+                "--",
+                FAKE,
+            ])
+            .env("FAKE_ACP_SCENARIO", "refuse")
+            .env("FAKE_ACP_LOAD", if load { "1" } else { "0" })
+            .stdin(Stdio::null());
+        events(&c.output().unwrap().stdout)
+    };
+    let ev = resume(true);
+    let text = of_type(&ev, "text")
+        .iter()
+        .map(|t| t["text"].as_str().unwrap().to_string())
+        .collect::<String>();
+    assert!(
+        text.contains("observed: session loaded fake-session-1"),
+        "{ev:?}"
+    );
+    // The history the agent replays on session/load is not this run's.
+    assert!(!text.contains("replayed history"), "{ev:?}");
+    assert_eq!(of_type(&ev, "started")[0]["session_id"], "fake-session-1");
+    assert!(warnings(&ev).contains(&"resumed session fake-session-1 (session/load)".to_string()));
+    // An agent without loadSession: a new session, and the note says so.
+    let ev = resume(false);
+    assert!(!warnings(&ev).iter().any(|w| w.contains("session/load)")));
+    assert!(
+        warnings(&ev).contains(
+            &"the agent cannot load sessions (no loadSession): a new session instead of fake-session-1"
+                .to_string()
+        ),
+        "{ev:?}"
+    );
 }

@@ -29,6 +29,31 @@ pub const REFUSED: &str = "refused to ";
 /// How the client's note of a permission decision starts.
 pub const PERMISSION: &str = "permission ";
 
+/// How the note of a request asked of the human goes on (after [`PERMISSION`]):
+/// `permission asked [p1]: execute `rm -rf build/``.
+pub const ASKED: &str = "asked ";
+
+/// A request asked of the human, as the client's note names it: its id, the tool kind, and
+/// what it asks (`` execute `rm -rf build/` ``, with `(files: …)` where it names files).
+pub fn parse_asked(message: &str) -> Option<(String, String, String)> {
+    let rest = message.strip_prefix(PERMISSION)?.strip_prefix(ASKED)?;
+    let (id, rest) = rest.strip_prefix('[')?.split_once("]: ")?;
+    let (kind, what) = rest.split_once(' ')?;
+    Some((id.to_string(), kind.to_string(), what.to_string()))
+}
+
+/// The id of a request asked of the human that the client's note says has ended
+/// (`permission allowed [p1]: …`, `permission rejected [p1]: …`), and whether it was allowed.
+pub fn parse_decided(message: &str) -> Option<(String, bool)> {
+    let rest = message.strip_prefix(PERMISSION)?;
+    let (allowed, rest) = match rest.strip_prefix("allowed [") {
+        Some(r) => (true, r),
+        None => (false, rest.strip_prefix("rejected [")?),
+    };
+    let (id, _) = rest.split_once("]: ")?;
+    Some((id.to_string(), allowed))
+}
+
 /// Whether a warning of the ACP client is one the audit must keep (each written at once): a
 /// permission decision or a refused file request.
 pub fn audited(message: &str) -> bool {

@@ -334,9 +334,18 @@ impl AdapterSpec {
         for rule in &self.permissions {
             args.extend(["--permission".into(), rule.to_arg()]);
         }
+        if let Some(session) = turn.resume {
+            args.extend(["--resume".into(), session.to_string()]);
+        }
+        // Stdin a pipe kept open: its first line the run's key (the supervisor's, see
+        // `Invocation::stdin`), then the human's answers to permission requests.
+        args.push("--answers-on-stdin".into());
         args.extend(["--".to_string(), self.binary.clone()]);
         args.extend(self.args.iter().cloned());
-        CommandLine::args(args)
+        CommandLine {
+            stdin: Some(String::new()),
+            ..CommandLine::args(args)
+        }
     }
 
     /// A parser for one run of this adapter; `usage` carries the session's cumulative
@@ -399,7 +408,9 @@ pub struct Invocation {
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
     /// Claude Code's stream-json input: the first line to write, with stdin a pipe kept open
-    /// until the run's result (interrupts go there too). `None`: stdin is `/dev/null`.
+    /// until the run's result (interrupts go there too); the `acp` client's: the run's answer
+    /// key (set by the supervisor), the pipe then carries the human's answers. `None`: stdin is
+    /// `/dev/null`.
     pub stdin: Option<String>,
 }
 

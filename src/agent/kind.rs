@@ -58,8 +58,8 @@ impl AdapterKind {
 
     /// Whether a follow-up can resume the CLI's session (by its id).
     pub fn resumes(self) -> bool {
-        // An ACP session would resume with `session/load` (not built yet): a new session.
-        !matches!(self, AdapterKind::Command | AdapterKind::Acp)
+        // An ACP session resumes with `session/load` where the agent can (else a new one).
+        !matches!(self, AdapterKind::Command)
     }
 }
 

@@ -21,6 +21,19 @@ pub struct AcpClientArgs {
     /// (repeatable; see docs/adapters.md)
     #[arg(long = "permission", value_name = "RULE")]
     permissions: Vec<String>,
+    /// The session of an earlier run to resume with `session/load` (a new session when the
+    /// agent cannot load sessions)
+    #[arg(long, value_name = "SESSION")]
+    resume: Option<String>,
+    /// Read the human's answers to permission requests on stdin; its first line,
+    /// `{"key": "<key>"}`, is the key every answer must carry (read before the agent starts).
+    /// Without it nobody is asked: `ask` is rejected
+    #[arg(long)]
+    answers_on_stdin: bool,
+    /// How long a permission request asked of the human waits for the answer on stdin
+    /// before it is rejected [default: $OVERLORD_ACP_PERMISSION_TIMEOUT_SECS, else 600]
+    #[arg(long, value_name = "SECS")]
+    ask_timeout: Option<u64>,
     /// The agent's program and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "AGENT")]
     agent: Vec<String>,
@@ -46,6 +59,18 @@ pub(super) fn acp_client(args: AcpClientArgs) -> Outcome {
         program,
         args: agent.collect(),
         rules,
+        resume: args.resume,
+        answers_on_stdin: args.answers_on_stdin,
+        ask_timeout: std::time::Duration::from_secs(
+            args.ask_timeout
+                .or_else(|| {
+                    std::env::var(crate::runtime::acp::client::TIMEOUT_ENV)
+                        .ok()
+                        .and_then(|v| v.trim().parse().ok())
+                })
+                .unwrap_or(600)
+                .max(1),
+        ),
     };
     match run(turn) {
         Ok(true) => Ok(()),

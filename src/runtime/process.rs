@@ -46,8 +46,11 @@ pub struct Spawned {
 }
 
 /// What the supervisor can ask of a running process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
+    /// A line for the CLI's stdin (the `acp` client's: a human's answer to a permission
+    /// request); dropped when stdin is not a pipe or already closed.
+    Input(String),
     /// Stop the run (interrupt, then signals with grace periods).
     Cancel,
     /// SIGSTOP the group (the run's deadline stops counting).
@@ -645,6 +648,11 @@ impl Running<'_> {
                     self.tree.scan();
                     self.tree.signal(rustix::process::Signal::STOP);
                     self.suspended_at = Some(Instant::now());
+                }
+            }
+            Some(Control::Input(line)) => {
+                if let Some(tx) = &self.stdin {
+                    let _ = tx.send(format!("{}\n", line.trim_end()));
                 }
             }
             Some(Control::Resume) => {

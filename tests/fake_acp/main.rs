@@ -12,6 +12,12 @@
 //! | `edit` (default) | a tool call that reads the missing `hello.txt` (must be "resource not found", -32002), writes it through the client and reads it back; a second that writes `../outside.txt` (must be refused); a third that asks permission to run `rm -rf build/`; reports its cost (`usage_update`, 0.01 then 0.0123 USD); ends with `end_turn` |
 //! | `cancel` | a tool call, then waits for `session/cancel` and ends with `cancelled` |
 //! | `refuse` | ends at once with `refusal` |
+//! | `ask` | asks twice, the same, to run `rm -rf build/` (two tool calls) and reports both answers (`observed: permission 1 <option>`); a cancelled request waits for `session/cancel` and ends the turn `cancelled`. With `FAKE_ACP_ATTACK=1` it tries meanwhile to write an answer into its client's stdin (`/proc/<parent>/fd/0`) and reports how that went (`observed: stdin attack …`) |
+//! | `refuse-first` | attempt 1 (`OVERLORD_ATTEMPT`) refuses, a later one plays `edit` |
+//!
+//! With `FAKE_ACP_LOAD=1` it advertises `loadSession`, answers `session/load` (replaying a
+//! message of the history first, as the protocol says) and starts every turn with
+//! `observed: session loaded <id>` or `observed: session new`.
 //!
 //! After its answer to the prompt it reads stdin to its end and exits 0.
 #![forbid(unsafe_code)]
@@ -90,6 +96,8 @@ fn main() {
         cancelled: false,
     };
     let mut cwd = String::new();
+    let can_load = std::env::var("FAKE_ACP_LOAD").is_ok_and(|v| v == "1");
+    let mut loaded: Option<String> = None;
     while let Some(msg) = w.read() {
         let id = msg.get("id").cloned().unwrap_or(Value::Null);
         let params = msg.get("params").cloned().unwrap_or(Value::Null);
@@ -103,7 +111,7 @@ fn main() {
                 }
                 w.send(
                     json!({"jsonrpc": "2.0", "id": id, "result": {"protocolVersion": 1,
-                    "agentCapabilities": {"loadSession": false}, "authMethods": [],
+                    "agentCapabilities": {"loadSession": can_load}, "authMethods": [],
                     "agentInfo": {"name": "fake-acp", "version": "1.0.0"}}}),
                 );
             }
@@ -113,15 +121,32 @@ fn main() {
                     json!({"jsonrpc": "2.0", "id": id, "result": {"sessionId": "fake-session-1"}}),
                 );
             }
+            Some("session/load") if can_load => {
+                cwd = params["cwd"].as_str().unwrap_or_default().to_string();
+                let session = params["sessionId"].as_str().unwrap_or_default().to_string();
+                w.say(&session, "replayed history");
+                loaded = Some(session);
+                w.send(json!({"jsonrpc": "2.0", "id": id, "result": {}}));
+            }
             Some("session/prompt") => {
                 let session = params["sessionId"].as_str().unwrap_or_default().to_string();
                 let prompt = params["prompt"][0]["text"]
                     .as_str()
                     .unwrap_or_default()
                     .to_string();
+                if can_load {
+                    let how = match &loaded {
+                        Some(l) => format!("loaded {l}"),
+                        None => "new".into(),
+                    };
+                    w.say(&session, &format!("observed: session {how} "));
+                }
+                let first = std::env::var("OVERLORD_ATTEMPT").map_or(true, |a| a == "1");
                 let stop = match scenario.as_str() {
                     "cancel" => cancel(&mut w, &session),
                     "refuse" => "refusal",
+                    "refuse-first" if first => "refusal",
+                    "ask" => ask(&mut w, &session),
                     _ => edit(&mut w, &session, &cwd, &prompt),
                 };
                 w.send(json!({"jsonrpc": "2.0", "id": id, "result": {"stopReason": stop}}));
@@ -259,4 +284,88 @@ fn cancel(w: &mut Wire, session: &str) -> &'static str {
         "status": "failed"}),
     );
     "cancelled"
+}
+
+/// Asks `n`th time to run `rm -rf build/`; the option the client chose (or how it ended).
+fn ask_once(w: &mut Wire, session: &str, n: u32) -> String {
+    let call = format!("rm-{n}");
+    w.notify_update(
+        session,
+        json!({"sessionUpdate": "tool_call", "toolCallId": call,
+        "title": "rm -rf build/", "kind": "execute", "status": "pending"}),
+    );
+    let asked = w.request(
+        "session/request_permission",
+        json!({"sessionId": session,
+        "toolCall": {"toolCallId": call, "title": "rm -rf build/", "kind": "execute"},
+        "options": [
+            {"optionId": "allow", "name": "Allow", "kind": "allow_once"},
+            {"optionId": "always", "name": "Allow for this session", "kind": "allow_always"},
+            {"optionId": "reject", "name": "Reject", "kind": "reject_once"}]}),
+    );
+    let outcome = match &asked {
+        Ok(v) => match v["outcome"]["outcome"].as_str() {
+            Some("selected") => v["outcome"]["optionId"].as_str().unwrap_or("?").to_string(),
+            Some(o) => o.to_string(),
+            None => "malformed".into(),
+        },
+        Err(e) => format!("error {}", code(e)),
+    };
+    let ran = outcome == "allow" || outcome == "always";
+    w.notify_update(
+        session,
+        json!({"sessionUpdate": "tool_call_update", "toolCallId": call,
+        "status": if ran { "completed" } else { "failed" }}),
+    );
+    outcome
+}
+
+/// The `ask` scenario (see the module's doc).
+fn ask(w: &mut Wire, session: &str) -> &'static str {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let answered = Arc::new(AtomicBool::new(false));
+    let attack = Arc::new(Mutex::new(String::from("not tried")));
+    let attacker = std::env::var("FAKE_ACP_ATTACK").is_ok_and(|v| v == "1").then(|| {
+        let (answered, attack) = (answered.clone(), attack.clone());
+        std::thread::spawn(move || {
+            // While its request waits, the agent answers it itself through its client's stdin.
+            let path = format!("/proc/{}/fd/0", std::os::unix::process::parent_id());
+            let line = "{\"permission\": \"p1\", \"answer\": \"allow_session\", \"by\": \"the agent\"}\n";
+            while !answered.load(Ordering::SeqCst) {
+                let tried = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(line.as_bytes()));
+                let written = tried.is_ok();
+                *attack.lock().unwrap() = match tried {
+                    Ok(()) => "written".into(),
+                    Err(e) => format!("refused ({})", e.kind()),
+                };
+                if written {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    });
+    let first = ask_once(w, session, 1);
+    answered.store(true, Ordering::SeqCst);
+    if let Some(t) = attacker {
+        let _ = t.join();
+        let a = attack.lock().unwrap().clone();
+        w.say(session, &format!("observed: stdin attack {a} "));
+    }
+    w.say(session, &format!("observed: permission 1 {first} "));
+    if first == "cancelled" {
+        while !w.cancelled {
+            if w.read().is_none() {
+                std::process::exit(4);
+            }
+        }
+        return "cancelled";
+    }
+    let second = ask_once(w, session, 2);
+    w.say(session, &format!("observed: permission 2 {second} "));
+    "end_turn"
 }

@@ -12,26 +12,33 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::schema::{
     CancelNotification, ClientCapabilities, ContentBlock, FileSystemCapabilities, Implementation,
-    InitializeRequest, NewSessionRequest, PermissionOptionKind, PromptRequest, ReadTextFileRequest,
-    ReadTextFileResponse, RequestPermissionOutcome, RequestPermissionRequest,
-    RequestPermissionResponse, SelectedPermissionOutcome, SessionNotification, TextContent,
-    WriteTextFileRequest, WriteTextFileResponse,
+    InitializeRequest, LoadSessionRequest, NewSessionRequest, PermissionOptionKind, PromptRequest,
+    ReadTextFileRequest, ReadTextFileResponse, RequestPermissionOutcome, RequestPermissionRequest,
+    RequestPermissionResponse, SelectedPermissionOutcome, SessionId, SessionNotification,
+    TextContent, WriteTextFileRequest, WriteTextFileResponse,
 };
 use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::{Agent, ByteStreams, Client, ErrorCode};
 use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
+use super::ask::{self, Asked, Asks};
 use super::confine::confine;
-use crate::agent::acp_map::{wire_name, AcpEvents, PERMISSION, REFUSED};
+use crate::agent::acp_map::{wire_name, AcpEvents, ASKED, PERMISSION, REFUSED};
 use crate::agent::acp_policy::{self, Decision, Rule};
 use crate::agent::event::AgentEvent;
 use crate::agent::parse::native_line;
+use crate::protocol::permission::Answer;
+
+/// The environment variable the supervisor gives the client `[agents]
+/// permission_timeout_secs` in.
+pub const TIMEOUT_ENV: &str = "OVERLORD_ACP_PERMISSION_TIMEOUT_SECS";
 
 /// How long the agent has to end its turn after `session/cancel`.
 const CANCEL_GRACE: Duration = Duration::from_secs(10);
@@ -45,11 +52,18 @@ pub struct AcpTurn {
     pub args: Vec<String>,
     /// `[adapters.<name>.permissions]`.
     pub rules: Vec<Rule>,
+    /// The session of an earlier run to resume with `session/load` (where the agent can).
+    pub resume: Option<String>,
+    /// How long a request asked of the human waits for the answer.
+    pub ask_timeout: Duration,
+    /// The answers come on stdin, after the key line ([`super::ask`]); else nobody is asked.
+    pub answers_on_stdin: bool,
 }
 
-/// Prints events as native lines on stdout, one at a time.
+/// Prints events as native lines on stdout, one at a time. While a loaded session is
+/// replayed (`session/load` sends its history as updates), updates are not events of this run.
 #[derive(Clone)]
-struct Emitter(Arc<Mutex<AcpEvents>>);
+struct Emitter(Arc<Mutex<AcpEvents>>, Arc<AtomicBool>);
 
 impl Emitter {
     fn emit(&self, events: Vec<AgentEvent>) {
@@ -69,6 +83,9 @@ impl Emitter {
     }
 
     fn update(&self, n: SessionNotification) {
+        if self.1.load(Ordering::SeqCst) {
+            return;
+        }
         let events = match self.0.lock() {
             Ok(mut m) => m.update(n.update),
             Err(_) => return,
@@ -79,15 +96,26 @@ impl Emitter {
 
 /// Runs the turn; `Ok(true)` when the agent ended it with `end_turn`.
 pub fn run(turn: AcpTurn) -> Result<bool, String> {
+    // Not dumpable: the agent (same uid, its child) cannot open this process's stdin through
+    // `/proc/<pid>/fd/0` (to take the human's answers) or read the key from its memory; where
+    // it can all the same (root), a line it writes there lacks the key.
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .map_err(|e| format!("cannot protect the client's stdin from the agent: {e}"))?;
+    // The key comes first, before the agent exists to read it.
+    let key = if turn.answers_on_stdin {
+        Some(ask::read_key(&mut std::io::stdin().lock())?)
+    } else {
+        None
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    rt.block_on(run_turn(turn))
+    rt.block_on(run_turn(turn, key))
 }
 
-async fn run_turn(turn: AcpTurn) -> Result<bool, String> {
+async fn run_turn(turn: AcpTurn, key: Option<String>) -> Result<bool, String> {
     let worktree = turn.worktree.clone();
     let mut child = tokio::process::Command::new(&turn.program)
         .args(&turn.args)
@@ -102,8 +130,17 @@ async fn run_turn(turn: AcpTurn) -> Result<bool, String> {
         return Err("the agent's stdio is not piped".into());
     };
     let transport = ByteStreams::new(stdin.compat_write(), stdout.compat());
-    let out = Emitter(Arc::new(Mutex::new(AcpEvents::new(&worktree))));
+    let out = Emitter(
+        Arc::new(Mutex::new(AcpEvents::new(&worktree))),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let asks = Asks::new(turn.ask_timeout, key.clone());
+    match key {
+        Some(_) => read_answers(asks.clone(), out.clone()),
+        None => asks.close(),
+    }
     let (o1, o2, o3, o4) = (out.clone(), out.clone(), out.clone(), out.clone());
+    let (a1, a2) = (asks.clone(), asks.clone());
     let (w1, w2, w3) = (worktree.clone(), worktree.clone(), worktree.clone());
     let rules = turn.rules.clone();
     let program = turn.program.clone();
@@ -140,15 +177,19 @@ async fn run_turn(turn: AcpTurn) -> Result<bool, String> {
             agent_client_protocol::on_receive_request!(),
         )
         .on_receive_request(
-            async move |req: RequestPermissionRequest, responder, _cx| {
-                let (outcome, note) = decide(&w3, &rules, &req);
-                o4.warn(note);
-                responder.respond(RequestPermissionResponse::new(outcome))
+            async move |req: RequestPermissionRequest, responder, cx| {
+                // Asking the human takes long: off the connection's event loop.
+                let (w, rules, asks, out) = (w3.clone(), rules.clone(), a1.clone(), o4.clone());
+                cx.spawn(async move {
+                    let (outcome, note) = answer(&w, &rules, &asks, &out, &req).await;
+                    out.warn(note);
+                    responder.respond(RequestPermissionResponse::new(outcome))
+                })
             },
             agent_client_protocol::on_receive_request!(),
         )
         .connect_with(transport, async move |cx: ConnectionTo<Agent>| {
-            drive(cx, &turn, &out).await
+            drive(cx, &turn, &out, &a2).await
         })
         .await;
     // The agent's turn is over: its stdin closes with the connection; give it a moment.
@@ -160,6 +201,7 @@ async fn drive(
     cx: ConnectionTo<Agent>,
     turn: &AcpTurn,
     out: &Emitter,
+    asks: &Asks,
 ) -> Result<bool, agent_client_protocol::Error> {
     let caps = ClientCapabilities::new().fs(FileSystemCapabilities::new()
         .read_text_file(true)
@@ -176,11 +218,7 @@ async fn drive(
         .block_task()
         .await?;
     let model = init.agent_info.as_ref().map(|i| i.name.clone());
-    let session = cx
-        .send_request(NewSessionRequest::new(turn.worktree.clone()))
-        .block_task()
-        .await?;
-    let session_id = session.session_id.clone();
+    let session_id = session(&cx, turn, out, init.agent_capabilities.load_session).await?;
     out.emit(vec![AgentEvent::Started {
         session_id: Some(session_id.0.to_string()),
         model,
@@ -196,6 +234,7 @@ async fn drive(
     let stop = tokio::select! {
         r = &mut prompt => r?.stop_reason,
         () = stop_signal() => {
+            asks.cancel_all();
             cx.send_notification(CancelNotification::new(session_id.clone()))?;
             match tokio::time::timeout(CANCEL_GRACE, &mut prompt).await {
                 Ok(r) => r?.stop_reason,
@@ -213,6 +252,57 @@ async fn drive(
     };
     out.emit(events);
     Ok(ok)
+}
+
+/// The session of the turn: the earlier run's, loaded (`session/load`) where the agent
+/// advertises `loadSession`, else a new one in the worktree.
+async fn session(
+    cx: &ConnectionTo<Agent>,
+    turn: &AcpTurn,
+    out: &Emitter,
+    can_load: bool,
+) -> Result<SessionId, agent_client_protocol::Error> {
+    if let Some(id) = turn.resume.as_ref().filter(|_| can_load) {
+        out.1.store(true, Ordering::SeqCst);
+        let loaded = cx
+            .send_request(LoadSessionRequest::new(id.clone(), turn.worktree.clone()))
+            .block_task()
+            .await;
+        out.1.store(false, Ordering::SeqCst);
+        match loaded {
+            Ok(_) => {
+                out.warn(format!("resumed session {id} (session/load)"));
+                return Ok(SessionId::from(id.clone()));
+            }
+            Err(e) => out.warn(format!(
+                "the agent could not load session {id} ({e}): a new session"
+            )),
+        }
+    } else if let Some(id) = &turn.resume {
+        out.warn(format!(
+            "the agent cannot load sessions (no loadSession): a new session instead of {id}"
+        ));
+    }
+    let session = cx
+        .send_request(NewSessionRequest::new(turn.worktree.clone()))
+        .block_task()
+        .await?;
+    Ok(session.session_id)
+}
+
+/// Reads the answers on stdin (a thread of its own: a blocked read must not hold the runtime
+/// at exit); each ignored line is reported, and the end of stdin ends every waiting request.
+fn read_answers(asks: Asks, out: Emitter) {
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if let Err(e) = asks.on_line(&line) {
+                out.warn(format!("{PERMISSION}{e}"));
+            }
+        }
+        asks.close();
+    });
 }
 
 /// Resolves on SIGTERM or SIGINT (never when they cannot be watched).
@@ -261,14 +351,17 @@ fn write(worktree: &Path, req: &WriteTextFileRequest) -> Result<(), Refusal> {
     std::fs::write(&path, &req.content).map_err(|e| (ErrorCode::INTERNAL_ERROR, e.to_string()))
 }
 
-/// The answer to a permission request and its note for the audit, by the rules
-/// ([`acp_policy::decide`]: a path outside the worktree is always rejected). `ask` is
-/// rejected until asking the human is built, and the note says so.
-pub fn decide(
-    worktree: &Path,
-    rules: &[Rule],
-    req: &RequestPermissionRequest,
-) -> (RequestPermissionOutcome, String) {
+/// What a permission request asks, as the rules read it.
+struct Request {
+    kind: String,
+    title: String,
+    /// Repo-relative, those inside the worktree.
+    files: Vec<String>,
+    /// Some location is outside the worktree.
+    outside: bool,
+}
+
+fn assess(worktree: &Path, req: &RequestPermissionRequest) -> Request {
     let f = &req.tool_call.fields;
     let kind = f
         .kind
@@ -279,13 +372,12 @@ pub fn decide(
         .title
         .clone()
         .unwrap_or_else(|| req.tool_call.tool_call_id.0.to_string());
-    let locations = f.locations.clone().unwrap_or_default();
     let root = worktree
         .canonicalize()
         .unwrap_or_else(|_| worktree.to_path_buf());
     let mut files = Vec::new();
     let mut outside = false;
-    for l in &locations {
+    for l in f.locations.iter().flatten() {
         match confine(worktree, &l.path) {
             Ok(real) => files.push(
                 real.strip_prefix(&root)
@@ -295,37 +387,121 @@ pub fn decide(
             Err(_) => outside = true,
         }
     }
-    let (decision, why) = acp_policy::decide(rules, &kind, &files, outside);
-    let allow = decision == Decision::Allow;
-    let why = match decision {
-        Decision::Ask => format!("{why}: ask — asking the human is not built yet"),
-        _ => why,
-    };
-    let wanted: &[PermissionOptionKind] = if allow {
-        &[PermissionOptionKind::AllowOnce]
-    } else {
-        &[
-            PermissionOptionKind::RejectOnce,
-            PermissionOptionKind::RejectAlways,
-        ]
-    };
+    Request {
+        kind,
+        title,
+        files,
+        outside,
+    }
+}
+
+/// The option of the kinds wanted (the first offered), as the outcome; none offered: the
+/// request is cancelled (nothing allowed) and the note says so.
+fn select(
+    req: &RequestPermissionRequest,
+    wanted: &[PermissionOptionKind],
+    note: String,
+) -> (RequestPermissionOutcome, String) {
     let option = wanted.iter().find_map(|k| {
         req.options
             .iter()
             .find(|o| o.kind == *k)
             .map(|o| o.option_id.clone())
     });
-    let verdict = if allow { "allowed" } else { "rejected" };
-    let note = format!("{PERMISSION}{verdict}: {kind} `{title}` ({why})");
     match option {
         Some(id) => (
             RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(id)),
             note,
         ),
-        // No option of that kind offered: the request is cancelled (nothing allowed).
         None => (
             RequestPermissionOutcome::Cancelled,
             format!("{note}; no such option offered, cancelled"),
         ),
     }
+}
+
+const ALLOW: &[PermissionOptionKind] = &[PermissionOptionKind::AllowOnce];
+const REJECT: &[PermissionOptionKind] = &[
+    PermissionOptionKind::RejectOnce,
+    PermissionOptionKind::RejectAlways,
+];
+
+/// The answer to a permission request and its note for the audit: by the rules
+/// ([`acp_policy::decide`]: a path outside the worktree is always rejected); `ask` goes to the
+/// human ([`super::ask`]) unless an identical request was allowed for the session.
+async fn answer(
+    worktree: &Path,
+    rules: &[Rule],
+    asks: &Asks,
+    out: &Emitter,
+    req: &RequestPermissionRequest,
+) -> (RequestPermissionOutcome, String) {
+    let r = assess(worktree, req);
+    let (decision, why) = acp_policy::decide(rules, &r.kind, &r.files, r.outside);
+    let (kind, title) = (&r.kind, &r.title);
+    let what = match r.files.is_empty() {
+        true => format!("{kind} `{title}`"),
+        false => format!("{kind} `{title}` (files: {})", r.files.join(", ")),
+    };
+    match decision {
+        Decision::Allow => {
+            return select(req, ALLOW, format!("{PERMISSION}allowed: {what} ({why})"))
+        }
+        Decision::Deny => {
+            return select(req, REJECT, format!("{PERMISSION}rejected: {what} ({why})"))
+        }
+        Decision::Ask => {}
+    }
+    let key = ask::key(kind, title, &r.files);
+    if let Some(by) = asks.allowed_for_session(&key) {
+        return select(
+            req,
+            ALLOW,
+            format!("{PERMISSION}allowed: {what} ({why} says ask: allowed for the session by {by} earlier)"),
+        );
+    }
+    let Some((id, rx)) = asks.open() else {
+        return select(
+            req,
+            REJECT,
+            format!("{PERMISSION}rejected: {what} ({why} says ask: nobody can answer)"),
+        );
+    };
+    out.warn(format!("{PERMISSION}{ASKED}[{id}]: {what}"));
+    let (wanted, verdict, how): (&[PermissionOptionKind], &str, String) =
+        match asks.wait(&id, rx, &key).await {
+            Asked::Answered { answer, by } => match answer {
+                Answer::AllowOnce => (ALLOW, "allowed", format!("allowed once by {by}")),
+                Answer::AllowSession => (
+                    &[
+                        PermissionOptionKind::AllowAlways,
+                        PermissionOptionKind::AllowOnce,
+                    ],
+                    "allowed",
+                    format!("allowed for the session by {by}"),
+                ),
+                Answer::Reject => (REJECT, "rejected", format!("rejected by {by}")),
+            },
+            Asked::TimedOut(t) => (
+                REJECT,
+                "rejected",
+                format!("no answer within {} s", t.as_secs()),
+            ),
+            Asked::Gone => (
+                REJECT,
+                "rejected",
+                "nobody can answer any more, the client's stdin closed".into(),
+            ),
+            Asked::Cancelled => {
+                return (
+                    RequestPermissionOutcome::Cancelled,
+                    format!("{PERMISSION}rejected [{id}]: {what} (the turn was cancelled)"),
+                )
+            }
+        };
+    select(
+        req,
+        wanted,
+        format!("{PERMISSION}{verdict} [{id}]: {what} ({how})"),
+    )
 }

@@ -4,5 +4,6 @@
 //! protocol with the official SDK and prints the turn as native event lines (mapped by
 //! [`crate::agent::acp_map`]); [`confine`] keeps the files it serves inside the worktree.
 
+pub mod ask;
 pub mod client;
 pub mod confine;
