@@ -31,6 +31,8 @@ mod discord_message;
 #[cfg(feature = "discord")]
 mod discord_outbox;
 #[cfg(feature = "discord")]
+mod discord_permission;
+#[cfg(feature = "discord")]
 mod discord_rest;
 #[cfg(feature = "discord")]
 mod discord_setup;
