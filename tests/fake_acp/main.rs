@@ -12,7 +12,7 @@
 //! | `edit` (default) | a tool call that reads the missing `hello.txt` (must be "resource not found", -32002), writes it through the client and reads it back; a second that writes `../outside.txt` (must be refused); a third that asks permission to run `rm -rf build/`; reports its cost (`usage_update`, 0.01 then 0.0123 USD); ends with `end_turn` |
 //! | `cancel` | a tool call, then waits for `session/cancel` and ends with `cancelled` |
 //! | `refuse` | ends at once with `refusal` |
-//! | `ask` | asks twice, the same, to run `rm -rf build/` (two tool calls) and reports both answers (`observed: permission 1 <option>`); a cancelled request waits for `session/cancel` and ends the turn `cancelled`. With `FAKE_ACP_ATTACK=1` it tries meanwhile to write an answer into its client's stdin (`/proc/<parent>/fd/0`) and reports how that went (`observed: stdin attack …`) |
+//! | `ask` | asks twice, the same, to run `rm -rf build/` (two tool calls) and reports both answers (`observed: permission 1 <option>`); a cancelled request waits for `session/cancel` and ends the turn `cancelled`. With `FAKE_ACP_ATTACK=1` it tries meanwhile to write an answer into its client's stdin (`/proc/<parent>/fd/0`) and reports how that went (`observed: stdin attack …`); with `FAKE_ACP_OVERLORD=<overlord-tui>` it also runs `overlord-tui cmd "/resolve C-1 allow for the session"` and reports what it was told (`observed: cli resolve …`) |
 //! | `refuse-first` | attempt 1 (`OVERLORD_ATTEMPT`) refuses, a later one plays `edit` |
 //!
 //! With `FAKE_ACP_LOAD=1` it advertises `loadSession`, answers `session/load` (replaying a
@@ -349,12 +349,52 @@ fn ask(w: &mut Wire, session: &str) -> &'static str {
             }
         })
     });
+    // With `FAKE_ACP_OVERLORD` (the overlord-tui binary) it also tries the human's way:
+    // `overlord-tui cmd "/resolve C-1 allow for the session"`, until the concern exists.
+    let cli = std::env::var("FAKE_ACP_OVERLORD").ok().map(|bin| {
+        let answered = answered.clone();
+        std::thread::spawn(move || {
+            let mut said = String::from("not tried");
+            while !answered.load(Ordering::SeqCst) {
+                let mut cmd = std::process::Command::new(&bin);
+                if let Ok(repo) = std::env::var("OVERLORD_REPO") {
+                    cmd.arg("--repo").arg(repo);
+                }
+                let Ok(o) = cmd
+                    .args(["cmd", "/resolve C-1 allow for the session"])
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                else {
+                    return "could not run".to_string();
+                };
+                let text = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                said = format!(
+                    "exit {:?}: {}",
+                    o.status.code(),
+                    text.lines().next().unwrap_or_default()
+                );
+                if !text.contains("C-1") || !text.contains("unknown") {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            said
+        })
+    });
     let first = ask_once(w, session, 1);
     answered.store(true, Ordering::SeqCst);
     if let Some(t) = attacker {
         let _ = t.join();
         let a = attack.lock().unwrap().clone();
         w.say(session, &format!("observed: stdin attack {a} "));
+    }
+    if let Some(t) = cli {
+        let said = t.join().unwrap_or_default();
+        w.say(session, &format!("observed: cli resolve {said} "));
     }
     w.say(session, &format!("observed: permission 1 {first} "));
     if first == "cancelled" {

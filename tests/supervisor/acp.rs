@@ -267,7 +267,13 @@ fn console_press(
 #[test]
 fn an_acp_agents_ask_goes_to_the_human_and_is_answered_from_the_console() {
     let repo = committed();
-    let mut swarm = Swarm::start(repo, acp_config("ask", ", FAKE_ACP_ATTACK = \"1\""));
+    // The agent attacks: it writes an answer into its client's stdin and runs
+    // `overlord-tui cmd "/resolve C-1 allow for the session"` while its request waits.
+    let env = format!(
+        ", FAKE_ACP_ATTACK = \"1\", FAKE_ACP_OVERLORD = \"{}\"",
+        env!("CARGO_BIN_EXE_overlord-tui")
+    );
+    let mut swarm = Swarm::start(repo, acp_config("ask", &env));
     swarm.import(ONE);
     swarm.approve_plan();
     let s = swarm.wait("the permission concern", 60, |s| {
@@ -298,6 +304,9 @@ fn an_acp_agents_ask_goes_to_the_human_and_is_answered_from_the_console() {
         "{}",
         forged.message
     );
+    // Its own `overlord-tui cmd '/resolve …'` (the CLI, as a process of the agent's tree) did
+    // not resolve it either: the request still waits.
+    assert_eq!(swarm.state().concerns[&c.id].status, ConcernStatus::Open);
     // A human's answer that is not one of the three: a clear error, the request still waits.
     let bad = swarm.cmd(&format!("/resolve {} sure", c.id));
     assert!(!bad.ok);
@@ -365,6 +374,17 @@ fn an_acp_agents_ask_goes_to_the_human_and_is_answered_from_the_console() {
     ] {
         assert!(log.contains(seen), "{seen} not in the run's log:\n{log}");
     }
+    // What the agent's `overlord-tui cmd` was told (it ran while the request waited): here,
+    // without an owner's socket, the sandbox keeps it from the store; through a socket it
+    // would speak as the agent (identity by peer credentials), refused as above.
+    let told = log
+        .lines()
+        .find_map(|l| l.split("observed: cli resolve ").nth(1))
+        .unwrap_or_else(|| panic!("the agent's cli attempt is not in the log:\n{log}"));
+    assert!(
+        !told.starts_with("exit Some(0)") && !told.contains("C-1 resolved"),
+        "the agent resolved its own request: {told}"
+    );
     // The agent's own answer through its client's stdin: refused, or (as root, where it can
     // open it) ignored for want of the run's key.
     assert!(
