@@ -59,6 +59,9 @@ pub struct AgentsConfig {
     pub timeout_secs: u64,
     /// Seconds between SIGINT, SIGTERM and SIGKILL when a run is stopped.
     pub cancel_grace_secs: u64,
+    /// Seconds an `acp` agent's permission request asked of the human waits for the answer
+    /// before it is rejected (the concern is then closed as expired).
+    pub permission_timeout_secs: u64,
     /// A concern nobody acknowledged goes one role up after this many seconds (0: never).
     pub escalate_after_secs: u64,
     /// Debug attempts of a branch todo before its failure goes to the human.
@@ -114,6 +117,7 @@ impl Default for AgentsConfig {
             backoff_max_secs: 300,
             timeout_secs: 3600,
             cancel_grace_secs: 5,
+            permission_timeout_secs: 600,
             escalate_after_secs: 900,
             max_debug_attempts: 3,
             fallback: Vec::new(),
@@ -482,7 +486,7 @@ impl WorktreesConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdapterConfig {
-    /// `codex`, `claude`, `gemini`, `aider`, `command` or `scripted`. Empty: the adapter's
+    /// `codex`, `claude`, `gemini`, `aider`, `command`, `scripted` or `acp`. Empty: the adapter's
     /// name when it is one of these.
     pub kind: String,
     /// The program (a name looked up in `PATH`, or a path). Empty: the CLI's usual name
@@ -512,6 +516,9 @@ pub struct AdapterConfig {
     /// The environment variable (of Overlord's environment) holding the API key for that
     /// endpoint. Empty: the CLI finds its key as usual.
     pub api_key_env: String,
+    /// `acp`: how the agent's permission requests are answered, `"<kind> [<glob>]" =
+    /// "allow" | "ask" | "deny"` (`crate::agent::acp_policy`). Empty: the defaults.
+    pub permissions: std::collections::BTreeMap<String, String>,
 }
 
 /// `None` for a blank setting.

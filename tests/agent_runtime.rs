@@ -156,6 +156,7 @@ impl Setup {
         env.extend(self.env.iter().cloned());
         RunOptions {
             interrupt_by_stdin: self.spec.kind == AdapterKind::Claude,
+            interrupt_root_first: false,
             invocation: inv,
             env,
             timeout: self.timeout,
@@ -605,6 +606,7 @@ fn a_command_adapter_gets_the_prompt_verbatim() {
         grace: Duration::from_millis(200),
         log: None,
         interrupt_by_stdin: false,
+        interrupt_root_first: false,
     };
     let (end, _) = block_on(async {
         let (_ctl, rx) = mpsc::unbounded_channel();

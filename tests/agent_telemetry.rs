@@ -191,6 +191,7 @@ fn the_consoles_raw_view_of_an_agent_shows_what_its_tasks_runs_did() {
             output: 80,
             reasoning: 0,
         },
+        tokens_unknown: false,
         cost_micros: 6090,
         cost_source: CostSource::Reported,
     });

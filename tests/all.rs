@@ -3,6 +3,7 @@
 mod common;
 
 mod acceptance_criteria;
+mod acp;
 mod adapter_endpoints;
 mod agent_classify;
 mod agent_parse;
@@ -29,6 +30,8 @@ mod discord_fake;
 mod discord_message;
 #[cfg(feature = "discord")]
 mod discord_outbox;
+#[cfg(feature = "discord")]
+mod discord_permission;
 #[cfg(feature = "discord")]
 mod discord_rest;
 #[cfg(feature = "discord")]

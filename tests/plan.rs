@@ -238,6 +238,7 @@ fn the_embedded_default_configuration_parses() {
         "agents.backoff_max_secs",
         "agents.timeout_secs",
         "agents.cancel_grace_secs",
+        "agents.permission_timeout_secs",
         "agents.escalate_after_secs",
         "agents.max_debug_attempts",
         "agents.fallback",
@@ -295,7 +296,7 @@ fn the_embedded_default_configuration_parses() {
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing");
     }
-    assert_eq!(keys.len(), 124, "{keys:?}");
+    assert_eq!(keys.len(), 125, "{keys:?}");
     assert!(overlord::config::DEFAULT_QA_POLICY.contains("auto_merge_if"));
 }
 

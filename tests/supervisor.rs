@@ -16,6 +16,7 @@ use overlord::runtime::supervisor::Supervisor;
 use crate::common::*;
 
 mod acceptance_per_task;
+mod acp;
 mod agent_noise;
 mod autonomy;
 mod code_review;

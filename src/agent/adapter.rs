@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::acp_policy::Rule;
 use super::endpoint::Endpoint;
 pub use super::kind::AdapterKind;
 use super::parse::{
@@ -41,6 +42,8 @@ pub struct AdapterSpec {
     pub state_dirs: Vec<String>,
     /// `base_url` and `api_key_env`: another model API, given to the CLI its own way.
     pub endpoint: Endpoint,
+    /// `acp`: the rules that answer the agent's permission requests.
+    pub permissions: Vec<Rule>,
 }
 
 /// The adapters every repository has unless its configuration changes them.
@@ -56,7 +59,7 @@ impl AdapterSpec {
         };
         let kind: AdapterKind = kind_text.parse().map_err(|e| {
             if c.kind.trim().is_empty() {
-                format!("[adapters.{name}]: set kind = \"codex\" | \"claude\" | \"gemini\" | \"aider\" | \"command\" | \"scripted\" ({e})")
+                format!("[adapters.{name}]: set kind = \"codex\" | \"claude\" | \"gemini\" | \"aider\" | \"command\" | \"scripted\" | \"acp\" ({e})")
             } else {
                 format!("[adapters.{name}] kind: {e}")
             }
@@ -69,6 +72,11 @@ impl AdapterSpec {
             ("", AdapterKind::Command) => {
                 return Err(format!(
                     "[adapters.{name}]: a command adapter needs binary = \"<program>\""
+                ))
+            }
+            ("", AdapterKind::Acp) => {
+                return Err(format!(
+                    "[adapters.{name}]: an acp adapter needs binary = \"<agent program>\" (e.g. gemini with args = [\"--acp\"])"
                 ))
             }
             ("", AdapterKind::Scripted) => String::new(),
@@ -92,6 +100,18 @@ impl AdapterSpec {
             (d, _) => d.to_string(),
         };
         let endpoint = Endpoint::from_config(name, kind, &c.base_url, &c.api_key_env)?;
+        if !c.permissions.is_empty() && kind != AdapterKind::Acp {
+            return Err(format!(
+                "[adapters.{name}.permissions] is for acp adapters (a {kind} CLI asks nobody)"
+            ));
+        }
+        let permissions = c
+            .permissions
+            .iter()
+            .map(|(k, v)| {
+                Rule::parse(k, v).map_err(|e| format!("[adapters.{name}.permissions] {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(AdapterSpec {
             name: name.to_string(),
             kind,
@@ -115,6 +135,7 @@ impl AdapterSpec {
                 }
             }),
             endpoint,
+            permissions,
         })
     }
 
@@ -128,8 +149,11 @@ impl AdapterSpec {
             AdapterKind::Aider => self.aider_line(turn),
             AdapterKind::Command => self.command_line(turn),
             AdapterKind::Scripted => self.scripted_line(turn),
+            AdapterKind::Acp => self.acp_line(turn),
         };
-        let program = if self.kind == AdapterKind::Scripted && self.binary.is_empty() {
+        let program = if (self.kind == AdapterKind::Scripted && self.binary.is_empty())
+            || self.kind == AdapterKind::Acp
+        {
             self_exe.display().to_string()
         } else {
             self.binary.clone()
@@ -297,6 +321,33 @@ impl AdapterSpec {
         CommandLine::args(args)
     }
 
+    /// `overlord-tui acp-client`, which starts the agent (`binary` and `args`) and speaks ACP
+    /// to it; the prompt is sent as `session/prompt`.
+    fn acp_line(&self, turn: &Turn<'_>) -> CommandLine {
+        let mut args = vec![
+            "acp-client".to_string(),
+            "--worktree".into(),
+            turn.workdir.display().to_string(),
+            "--prompt".into(),
+            turn.prompt.to_string(),
+        ];
+        for rule in &self.permissions {
+            args.extend(["--permission".into(), rule.to_arg()]);
+        }
+        if let Some(session) = turn.resume {
+            args.extend(["--resume".into(), session.to_string()]);
+        }
+        // Stdin a pipe kept open: its first line the run's key (the supervisor's, see
+        // `Invocation::stdin`), then the human's answers to permission requests.
+        args.push("--answers-on-stdin".into());
+        args.extend(["--".to_string(), self.binary.clone()]);
+        args.extend(self.args.iter().cloned());
+        CommandLine {
+            stdin: Some(String::new()),
+            ..CommandLine::args(args)
+        }
+    }
+
     /// A parser for one run of this adapter; `usage` carries the session's cumulative
     /// totals from its earlier runs (Codex and Claude report totals).
     pub fn parser(&self, usage: UsageTracker) -> Box<dyn AgentParser + Send> {
@@ -306,7 +357,9 @@ impl AdapterSpec {
             AdapterKind::Gemini => Box::new(GeminiParser::new()),
             AdapterKind::Aider => Box::new(AiderParser::new()),
             AdapterKind::Command => Box::new(NativeParser::new(&self.name, true)),
-            AdapterKind::Scripted => Box::new(NativeParser::new(&self.name, false)),
+            AdapterKind::Scripted | AdapterKind::Acp => {
+                Box::new(NativeParser::new(&self.name, false))
+            }
         }
     }
 
@@ -355,7 +408,9 @@ pub struct Invocation {
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
     /// Claude Code's stream-json input: the first line to write, with stdin a pipe kept open
-    /// until the run's result (interrupts go there too). `None`: stdin is `/dev/null`.
+    /// until the run's result (interrupts go there too); the `acp` client's: the run's answer
+    /// key (set by the supervisor), the pipe then carries the human's answers. `None`: stdin is
+    /// `/dev/null`.
     pub stdin: Option<String>,
 }
 

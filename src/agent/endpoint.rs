@@ -64,7 +64,12 @@ impl Endpoint {
             base_url: (!base_url.is_empty()).then(|| base_url.to_string()),
             api_key_env: (!api_key_env.is_empty()).then(|| api_key_env.to_string()),
         };
-        if e.is_set() && matches!(kind, AdapterKind::Command | AdapterKind::Scripted) {
+        if e.is_set()
+            && matches!(
+                kind,
+                AdapterKind::Command | AdapterKind::Scripted | AdapterKind::Acp
+            )
+        {
             return Err(format!(
                 "[adapters.{adapter}] base_url and api_key_env are for codex, claude, gemini and aider; a {kind} adapter gets its settings through env"
             ));
@@ -137,7 +142,9 @@ impl Endpoint {
             (AdapterKind::Codex, None) | (AdapterKind::Aider, _) => "OPENAI_API_KEY",
             (AdapterKind::Claude, _) => "ANTHROPIC_API_KEY",
             (AdapterKind::Gemini, _) => "GEMINI_API_KEY",
-            (AdapterKind::Command | AdapterKind::Scripted, _) => return Ok(Vec::new()),
+            (AdapterKind::Command | AdapterKind::Scripted | AdapterKind::Acp, _) => {
+                return Ok(Vec::new())
+            }
         };
         if target == var {
             return Ok(Vec::new());

@@ -16,16 +16,20 @@ pub enum AdapterKind {
     Command,
     /// `overlord-tui script-agent`: replays a TOML script (demo and tests).
     Scripted,
+    /// Any agent that speaks the Agent Client Protocol (`gemini --acp`, `claude-agent-acp`,
+    /// `codex-acp`, …), driven by `overlord-tui acp-client`.
+    Acp,
 }
 
 impl AdapterKind {
-    pub const ALL: [AdapterKind; 6] = [
+    pub const ALL: [AdapterKind; 7] = [
         AdapterKind::Codex,
         AdapterKind::Claude,
         AdapterKind::Gemini,
         AdapterKind::Aider,
         AdapterKind::Command,
         AdapterKind::Scripted,
+        AdapterKind::Acp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +40,7 @@ impl AdapterKind {
             AdapterKind::Aider => "aider",
             AdapterKind::Command => "command",
             AdapterKind::Scripted => "scripted",
+            AdapterKind::Acp => "acp",
         }
     }
 
@@ -47,12 +52,13 @@ impl AdapterKind {
             AdapterKind::Claude => &["~/.claude/", "~/.claude.json"],
             AdapterKind::Gemini => &["~/.gemini/"],
             AdapterKind::Aider => &["~/.aider/"],
-            AdapterKind::Command | AdapterKind::Scripted => &[],
+            AdapterKind::Command | AdapterKind::Scripted | AdapterKind::Acp => &[],
         }
     }
 
     /// Whether a follow-up can resume the CLI's session (by its id).
     pub fn resumes(self) -> bool {
+        // An ACP session resumes with `session/load` where the agent can (else a new one).
         !matches!(self, AdapterKind::Command)
     }
 }
@@ -74,6 +80,7 @@ impl FromStr for AdapterKind {
             "aider" => AdapterKind::Aider,
             "command" | "generic" => AdapterKind::Command,
             "scripted" | "script" => AdapterKind::Scripted,
+            "acp" | "agent-client-protocol" => AdapterKind::Acp,
             _ => {
                 let names: Vec<&str> = AdapterKind::ALL.iter().map(|k| k.as_str()).collect();
                 return Err(match crate::protocol::suggest(s, names.iter().copied()) {

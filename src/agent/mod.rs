@@ -7,6 +7,8 @@
 //! ([`parse::AgentParser::finish`]). The facts about each CLI come from running the real
 //! CLIs; their captured output is under `tests/fixtures/agent-cli/`.
 
+pub mod acp_map;
+pub mod acp_policy;
 pub mod adapter;
 pub mod classify;
 pub mod endpoint;

@@ -32,6 +32,7 @@ macro_rules! eprintln {
     ($($arg:tt)*) => { $crate::cli::output::put(true, &format!("{}\n", format_args!($($arg)*))) };
 }
 
+mod acp_client;
 mod agents;
 mod audit;
 mod cmd;
@@ -64,6 +65,7 @@ mod ticket;
 mod variation;
 mod worktree;
 
+pub use acp_client::AcpClientArgs;
 pub use audit::AuditCmd;
 pub use concern::ConcernCmd;
 pub use demo::DemoArgs;
@@ -154,6 +156,10 @@ pub enum Sub {
     /// docs/governance.md, "The sandbox")
     #[command(hide = true)]
     SandboxExec(SandboxExecArgs),
+    /// One turn of an agent that speaks the Agent Client Protocol, printed as native event
+    /// lines (run by the acp adapter; see docs/adapters.md)
+    #[command(hide = true)]
+    AcpClient(AcpClientArgs),
     /// Check, summarize or export the audit trail
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -301,6 +307,10 @@ fn dispatch(cli: Cli) -> Outcome {
     if let Some(Sub::SandboxExec(args)) = cli.command {
         return sandbox_exec::sandbox_exec(args);
     }
+    // The ACP client writes nothing but its events (no log in the repository).
+    if let Some(Sub::AcpClient(args)) = cli.command {
+        return acp_client::acp_client(args);
+    }
     let repo = cli.repo;
     start_logging(&repo, &cli.command);
     let Some(sub) = cli.command else {
@@ -326,6 +336,7 @@ fn dispatch(cli: Cli) -> Outcome {
         Sub::Variation(cmd) => variation::variation(&repo, cmd),
         Sub::ScriptAgent(args) => script_agent::script_agent(args),
         Sub::SandboxExec(args) => sandbox_exec::sandbox_exec(args),
+        Sub::AcpClient(args) => acp_client::acp_client(args),
         Sub::Audit(cmd) => audit::audit(&repo, cmd),
         Sub::Metrics(args) => metrics::metrics(&repo, args),
         Sub::Digest { json, now } => digest::digest(&repo, json, now),

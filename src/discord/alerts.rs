@@ -14,6 +14,7 @@ use crate::protocol::model::{
     AlertLevel, Approval, ApprovalId, CheckpointKind, Concern, ConcernId, ConcernStatus, Decision,
     QaDecision, Severity,
 };
+use crate::protocol::permission::Answer;
 use crate::protocol::report::StatusReport;
 use crate::protocol::{Event, EventKind, Reply, ReplyData, State};
 
@@ -295,7 +296,45 @@ pub fn concern_buttons(c: &Concern) -> Vec<Button> {
         resolve = resolve.disabled();
         assign = assign.disabled();
     }
+    if c.category == crate::protocol::permission::CATEGORY {
+        // An agent's permission request: its three answers instead of a free-text Resolve.
+        let mut row = vec![ack];
+        for (answer, style) in [
+            (Answer::AllowOnce, ButtonStyle::Success),
+            (Answer::AllowSession, ButtonStyle::Primary),
+            (Answer::Reject, ButtonStyle::Danger),
+        ] {
+            let mut b = Button::new(style, permit_label(answer), permit_id(&id, answer));
+            if c.status == ConcernStatus::Resolved {
+                b = b.disabled();
+            }
+            row.push(b);
+        }
+        row.push(assign);
+        return row;
+    }
     vec![ack, resolve, assign]
+}
+
+/// A permission answer button's label.
+fn permit_label(answer: Answer) -> String {
+    match answer {
+        Answer::AllowOnce => "Allow once".into(),
+        Answer::AllowSession => "Allow for the session".into(),
+        Answer::Reject => "Reject".into(),
+    }
+}
+
+/// A permission answer button's custom id: `permit:C-3:allow_once`.
+pub fn permit_id(concern: &str, answer: Answer) -> String {
+    format!("permit:{concern}:{}", answer.option_kind())
+}
+
+/// The command a permission answer button gives (`C-3:allow_once` after `permit:`).
+pub fn permit_line(target: &str) -> Option<String> {
+    let (concern, kind) = target.split_once(':')?;
+    let answer = Answer::ALL.into_iter().find(|a| a.option_kind() == kind)?;
+    Some(format!("/resolve {concern} {}", answer.note()))
 }
 
 /// One message for up to [`CONCERNS_PER_MESSAGE`] concerns. `buttons`: false for webhooks,

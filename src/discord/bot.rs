@@ -461,6 +461,13 @@ impl Handler {
         let (action, target) = custom.split_once(':').unwrap_or((custom.as_str(), ""));
         let line = match action {
             "ack" => format!("/ack {target}"),
+            "permit" => match super::alerts::permit_line(target) {
+                Some(line) => line,
+                None => {
+                    let m = Message::text(format!("⚠️ unknown button {custom:?}")).ephemeral();
+                    return self.answer(id, &token, &m).await;
+                }
+            },
             "approve" => format!("/approve {target}"),
             "resolve" => {
                 let body = Handler::modal(

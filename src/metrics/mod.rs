@@ -315,6 +315,9 @@ pub struct RunFigures {
     pub tool_calls: u64,
     pub failed_tool_calls: u64,
     pub tokens: crate::protocol::model::TokenSplit,
+    /// No run reported token counts: `tokens` are unknown, not 0.
+    #[serde(default)]
+    pub tokens_unknown: bool,
     pub cost_micros: u64,
     pub cost_source: crate::protocol::model::CostSource,
 }
@@ -340,6 +343,7 @@ impl RunFigures {
             }
         };
         let f = &mut all[i];
+        f.tokens_unknown = run.tokens_unknown && (f.runs == 0 || f.tokens_unknown);
         f.runs += 1;
         f.failed_runs += u64::from(!run.ok);
         f.tool_calls += u64::from(run.tool_calls);

@@ -194,17 +194,26 @@ fn run_lines(m: &Metrics) -> Vec<(String, String)> {
                     r.model.as_deref().unwrap_or("(model not reported)")
                 ),
                 format!(
-                    "{} runs ({} failed), {} tool calls ({} failed), {} in ({} cached) / {} out ({} reasoning), {} {}",
+                    "{} runs ({} failed), {} tool calls ({} failed), {}, {}",
                     r.runs,
                     r.failed_runs,
                     r.tool_calls,
                     r.failed_tool_calls,
-                    r.tokens.input,
-                    r.tokens.cached_input,
-                    r.tokens.output,
-                    r.tokens.reasoning,
-                    usd(r.cost_micros),
-                    r.cost_source.as_str()
+                    if r.tokens_unknown {
+                        "tokens unknown".to_string()
+                    } else {
+                        format!(
+                            "{} in ({} cached) / {} out ({} reasoning)",
+                            r.tokens.input,
+                            r.tokens.cached_input,
+                            r.tokens.output,
+                            r.tokens.reasoning
+                        )
+                    },
+                    match r.cost_source {
+                        crate::protocol::model::CostSource::None => "cost unknown".to_string(),
+                        s => format!("{} {}", usd(r.cost_micros), s.as_str()),
+                    }
                 ),
             )
         })

@@ -11,6 +11,7 @@ mod holds;
 pub mod ids;
 pub mod items;
 pub mod model;
+pub mod permission;
 pub mod report;
 pub mod retention;
 pub mod state;

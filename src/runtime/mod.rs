@@ -7,6 +7,7 @@
 //! every agent CLI with Landlock; `endpoint` prepares what a run needs for its adapter's
 //! `base_url` and `api_key_env`.
 
+pub mod acp;
 pub mod adapters;
 pub mod endpoint;
 pub mod planner;

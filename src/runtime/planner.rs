@@ -163,6 +163,7 @@ pub async fn plan_new(
                     .join(format!("{stamp}-{attempt}.log")),
             ),
             interrupt_by_stdin: false,
+            interrupt_root_first: false,
         };
         let (tx, mut rx) = mpsc::channel::<AgentEvent>(256);
         // The run's own account of a failure (a CLI says why in its final event).

@@ -46,8 +46,11 @@ pub struct Spawned {
 }
 
 /// What the supervisor can ask of a running process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
+    /// A line for the CLI's stdin (the `acp` client's: a human's answer to a permission
+    /// request); dropped when stdin is not a pipe or already closed.
+    Input(String),
     /// Stop the run (interrupt, then signals with grace periods).
     Cancel,
     /// SIGSTOP the group (the run's deadline stops counting).
@@ -119,6 +122,9 @@ pub struct RunOptions {
     pub log: Option<PathBuf>,
     /// Claude's stream-json input: interrupts are written to stdin first.
     pub interrupt_by_stdin: bool,
+    /// The `acp` adapter: SIGINT to the client alone first, which cancels the agent's turn in
+    /// the protocol (`session/cancel`); the whole tree is signalled only after the grace.
+    pub interrupt_root_first: bool,
 }
 
 struct Log {
@@ -644,6 +650,11 @@ impl Running<'_> {
                     self.suspended_at = Some(Instant::now());
                 }
             }
+            Some(Control::Input(line)) => {
+                if let Some(tx) = &self.stdin {
+                    let _ = tx.send(format!("{}\n", line.trim_end()));
+                }
+            }
             Some(Control::Resume) => {
                 if let Some(at) = self.suspended_at.take() {
                     self.tree.signal(rustix::process::Signal::CONT);
@@ -690,6 +701,16 @@ impl Running<'_> {
                     .is_some_and(|tx| tx.send(format!("{req}\n")).is_ok());
                 // Stdin is gone (the CLI closed it): straight to the signals.
                 self.stopping = Some((1, if sent { next } else { Instant::now() }));
+            }
+            0 if self.opts.interrupt_root_first => {
+                if let Some(pid) = child
+                    .id()
+                    .and_then(|p| rustix::process::Pid::from_raw(p as i32))
+                {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+                }
+                self.end.signal_sent = Some("SIGINT");
+                self.stopping = Some((1, next));
             }
             0 | 1 => {
                 self.tree.scan();

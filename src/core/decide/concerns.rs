@@ -107,6 +107,7 @@ pub(super) fn ack(state: &State, cid: ConcernId) -> Result<Outcome, Rejection> {
 /// `/resolve <concern> [note]`.
 pub(super) fn resolve(
     state: &State,
+    origin: &Origin,
     cid: ConcernId,
     note: &Option<String>,
 ) -> Result<Outcome, Rejection> {
@@ -119,6 +120,14 @@ pub(super) fn resolve(
                 c.resolved_by.as_deref().unwrap_or("someone")
             ),
         ));
+    }
+    // An agent's permission request: a human answers it with one of the three answers (the
+    // supervisor closes it with its own note when the request expired or the run ended).
+    if c.category == crate::protocol::permission::CATEGORY && !matches!(origin, Origin::System) {
+        let answer = note.as_deref().unwrap_or_default();
+        if let Err(e) = crate::protocol::permission::Answer::parse(answer) {
+            return Err(reject(RejectCode::InvalidInput, format!("{cid}: {e}")));
+        }
     }
     Ok(none(
         format!("{cid} resolved"),

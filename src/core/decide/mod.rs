@@ -65,7 +65,7 @@ pub fn decide(
             concerns::raise(state, origin, d, now, &ctx.kill_switch_concerns)
         }
         Command::Ack { concern } => concerns::ack(state, *concern),
-        Command::Resolve { concern, note } => concerns::resolve(state, *concern, note),
+        Command::Resolve { concern, note } => concerns::resolve(state, origin, *concern, note),
         Command::LinkMessage { concern, message } => {
             concerns::link_message(state, origin, *concern, message)
         }

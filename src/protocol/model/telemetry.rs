@@ -34,6 +34,15 @@ impl CostSource {
         }
     }
 
+    /// A cost of `micros` from this source as people read it: `$0.0123 reported`, or
+    /// `cost unknown` when nothing gave one (never `$0`).
+    pub fn show(self, micros: u64) -> String {
+        match self {
+            CostSource::None => "cost unknown".into(),
+            s => format!("${:.4} {}", micros as f64 / 1e6, s.as_str()),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CostSource::Reported => "reported",
@@ -99,6 +108,10 @@ pub struct RunTelemetry {
     pub files: Vec<String>,
     #[serde(default)]
     pub tokens: TokenSplit,
+    /// The CLI reported no token counts (an `acp` agent that does not say, a `command` CLI):
+    /// `tokens` are unknown, not 0.
+    #[serde(default)]
+    pub tokens_unknown: bool,
     #[serde(default)]
     pub cost_micros: u64,
     #[serde(default)]
@@ -119,6 +132,9 @@ pub struct TaskTelemetry {
     /// Files touched by any run, repo-relative, each once (at most [`TaskTelemetry::MAX_FILES`]).
     pub files: Vec<String>,
     pub tokens: TokenSplit,
+    /// No run reported token counts: `tokens` are unknown, not 0.
+    #[serde(default)]
+    pub tokens_unknown: bool,
     pub cost_micros: u64,
     pub cost_source: CostSource,
     /// The adapters and models its runs used, in the order first seen.
@@ -132,6 +148,8 @@ impl TaskTelemetry {
 
     /// Adds one run.
     pub fn add(&mut self, run: &RunTelemetry) {
+        // Unknown while no run has reported tokens.
+        self.tokens_unknown = run.tokens_unknown && (self.runs == 0 || self.tokens_unknown);
         self.runs += 1;
         if !run.ok {
             self.failed_runs += 1;
@@ -181,22 +199,24 @@ impl TaskTelemetry {
             ),
             None => String::new(),
         };
-        let cost = match self.cost_source {
-            CostSource::None => "no cost".to_string(),
-            s => format!("${:.4} {}", self.cost_micros as f64 / 1e6, s.as_str()),
+        let cost = self.cost_source.show(self.cost_micros);
+        let tokens = if self.tokens_unknown {
+            "tokens unknown".to_string()
+        } else {
+            let t = &self.tokens;
+            format!(
+                "{} in ({} cached) / {} out ({} reasoning)",
+                t.input, t.cached_input, t.output, t.reasoning
+            )
         };
         format!(
-            "{} run{} · {} tool call{}{failed} · {} file{} · {} in ({} cached) / {} out ({} reasoning) · {cost}{}",
+            "{} run{} · {} tool call{}{failed} · {} file{} · {tokens} · {cost}{}",
             self.runs,
             if self.runs == 1 { "" } else { "s" },
             self.tool_calls,
             if self.tool_calls == 1 { "" } else { "s" },
             self.files.len(),
             if self.files.len() == 1 { "" } else { "s" },
-            self.tokens.input,
-            self.tokens.cached_input,
-            self.tokens.output,
-            self.tokens.reasoning,
             if self.models.is_empty() {
                 String::new()
             } else {

@@ -57,6 +57,9 @@ pub(super) struct RunSlot {
     pub(super) retrying: bool,
     /// What the run did so far (tools, files, tokens, cost, model).
     pub(super) tally: RunTally,
+    /// An `acp` run's key: the first line of its client's stdin, carried by every answer the
+    /// supervisor writes there (an agent that writes that stdin itself does not know it).
+    pub(super) answer_key: Option<String>,
 }
 
 impl RunSlot {
@@ -83,6 +86,7 @@ impl RunSlot {
             stalled: false,
             retrying: false,
             tally: RunTally::new(adapter, model),
+            answer_key: None,
         }
     }
 }
@@ -158,6 +162,15 @@ pub(super) enum Msg {
     },
 }
 
+/// An `acp` run's permission request that waits for the human (`permission`), by its concern.
+#[derive(Debug, Clone)]
+pub(super) struct Ask {
+    pub(super) agent: String,
+    pub(super) run: u64,
+    /// The client's id of the request (`p1`).
+    pub(super) request: String,
+}
+
 pub struct Supervisor {
     pub(super) handle: Handle,
     pub(super) ws: Workspace,
@@ -187,6 +200,8 @@ pub struct Supervisor {
     pub(super) work_generation: u64,
     /// Agents whose CLI cannot reach its endpoint (`reach`).
     pub(super) cutoffs: BTreeMap<String, Cutoff>,
+    /// `acp` permission requests waiting for the human, by their concern (`permission`).
+    pub(super) asks: BTreeMap<crate::protocol::model::ConcernId, Ask>,
 }
 
 /// One agent cut off from its endpoint (`reach`): since when, on which adapter, the last line

@@ -59,6 +59,7 @@ impl Supervisor {
             ci: Default::default(),
             work_generation: 0,
             cutoffs: BTreeMap::new(),
+            asks: BTreeMap::new(),
             raw,
             warned: errors,
             events,

@@ -53,6 +53,7 @@ mod core_link;
 mod dispatch;
 mod initiation;
 mod main_loop;
+mod permission;
 mod planning;
 mod prepare;
 mod processes;

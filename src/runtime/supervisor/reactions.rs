@@ -17,6 +17,9 @@ impl Supervisor {
         if let EventKind::ConcernRaised { concern } = &ev.kind {
             self.on_conflict(concern).await;
         }
+        if let EventKind::ConcernResolved { id, note } = &ev.kind {
+            self.on_permission_answered(ev, *id, note.as_deref());
+        }
         match &ev.kind {
             EventKind::HandoffRecorded { .. }
             | EventKind::TaskStatusChanged { .. }

@@ -71,8 +71,13 @@ impl Supervisor {
         };
         // A review task's reviewer may write only its review file.
         let review_out = self.review_out(&task);
-        let (invocation, refused, endpoint_env) =
+        let (mut invocation, refused, endpoint_env) =
             self.launch(agent, &spec, &turn, review_out.as_deref());
+        // An acp client reads its answer key first, before it starts the agent.
+        let answer_key = (spec.kind == AdapterKind::Acp).then(super::permission::answer_key);
+        if let Some(key) = &answer_key {
+            invocation.stdin = Some(super::permission::key_line(key));
+        }
         let book = self.agents.entry(agent.to_string()).or_default();
         book.runs += 1;
         book.last_worktree = Some(workdir.clone());
@@ -100,26 +105,32 @@ impl Supervisor {
                 if let Some(out) = &review_out {
                     env.push(("OVERLORD_REVIEW_FILE".into(), out.display().to_string()));
                 }
+                if spec.kind == AdapterKind::Acp {
+                    env.push((
+                        crate::runtime::acp::client::TIMEOUT_ENV.into(),
+                        self.config.agents.permission_timeout_secs.to_string(),
+                    ));
+                }
                 env
             },
             timeout,
             grace: Duration::from_secs(self.config.agents.cancel_grace_secs.max(1)),
             log: Some(log),
             interrupt_by_stdin: spec.kind == AdapterKind::Claude,
+            interrupt_root_first: spec.kind == AdapterKind::Acp,
         };
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         let paused = self.state.agents.get(agent).is_some_and(|a| a.paused);
-        self.runs.insert(
-            agent.to_string(),
-            RunSlot::new(
-                run_id,
-                purpose,
-                ctl_tx.clone(),
-                workdir.clone(),
-                adapter,
-                spec.model.clone(),
-            ),
+        let mut slot = RunSlot::new(
+            run_id,
+            purpose,
+            ctl_tx.clone(),
+            workdir.clone(),
+            adapter,
+            spec.model.clone(),
         );
+        slot.answer_key = answer_key;
+        self.runs.insert(agent.to_string(), slot);
         // A clarification or an assignment turn may share the worktree with another agent's
         // current run (as before); never with a leftover.
         let held = self.held_by(&task, &workdir).filter(|(holder, _)| {
@@ -331,6 +342,20 @@ impl Supervisor {
                 self.charge(agent, &t, spent).await;
             }
         }
+        // An ACP agent's permission decision or refused file request: written to the audit at
+        // once, each one (not only the last activity line of the flush).
+        if let AgentEvent::Warning { message, .. } = &event {
+            if crate::agent::acp_map::audited(message) {
+                self.flush().await;
+                let acp = self
+                    .adapters
+                    .get(&adapter)
+                    .is_some_and(|s| s.kind == AdapterKind::Acp);
+                if acp {
+                    self.on_permission_note(agent, run, message).await;
+                }
+            }
+        }
         self.sandbox_denial(agent, event.raw()).await;
     }
 
@@ -343,6 +368,7 @@ impl Supervisor {
         let Some(slot) = self.runs.remove(agent) else {
             return;
         };
+        self.close_asks_of(agent, run).await;
         // Refused writes its stderr reported, then the activity of the run, written before
         // its outcome.
         for line in &end.stderr_tail {

@@ -31,6 +31,8 @@ impl RunTally {
             run: RunTelemetry {
                 adapter: adapter.to_string(),
                 model,
+                // Until the CLI reports a token count.
+                tokens_unknown: true,
                 ..RunTelemetry::default()
             },
             started: BTreeMap::new(),
@@ -94,6 +96,15 @@ impl RunTally {
                 }
             }
             AgentEvent::Usage { usage, .. } => {
+                let counted = [
+                    usage.input,
+                    usage.cached_input,
+                    usage.output,
+                    usage.reasoning,
+                ];
+                if counted.iter().any(|n| *n > 0) {
+                    run.tokens_unknown = false;
+                }
                 run.tokens.input += usage.input;
                 run.tokens.cached_input += usage.cached_input;
                 run.tokens.output += usage.output;

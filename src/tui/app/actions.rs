@@ -375,6 +375,16 @@ impl App {
             Action::Resolve => {
                 if let Some(c) = self.selected_concern() {
                     self.open_command(format!("/resolve {c} "));
+                    let category = self
+                        .screen
+                        .concerns
+                        .concern(&self.state)
+                        .map(|c| c.category.as_str());
+                    if category == Some(crate::protocol::permission::CATEGORY) {
+                        // An agent waits for one of the three answers.
+                        let hint = format!("answer: {}", crate::protocol::permission::ANSWERS);
+                        self.screen.reply = Some((true, hint));
+                    }
                 }
             }
             Action::Assign => {

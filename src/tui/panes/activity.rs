@@ -87,19 +87,22 @@ fn run_line(
     } else {
         format!(" · files {}", run.files.join(", "))
     };
+    let tokens = if run.tokens_unknown {
+        "tokens unknown".to_string()
+    } else {
+        format!(
+            "{} in ({} cached) / {} out ({} reasoning)",
+            run.tokens.input, run.tokens.cached_input, run.tokens.output, run.tokens.reasoning
+        )
+    };
     format!(
-        "{agent} ran {} ({}, {}, {}): {} tool calls{failed}{files} · {} in ({} cached) / {} out ({} reasoning) · ${:.4} {}",
+        "{agent} ran {} ({}, {}, {}): {} tool calls{failed}{files} · {tokens} · {}",
         task.as_deref().unwrap_or("a turn"),
         run.adapter,
         run.model.as_deref().unwrap_or("model not reported"),
         if run.ok { "ok" } else { "failed" },
         run.tool_calls,
-        run.tokens.input,
-        run.tokens.cached_input,
-        run.tokens.output,
-        run.tokens.reasoning,
-        run.cost_micros as f64 / 1e6,
-        run.cost_source.as_str()
+        run.cost_source.show(run.cost_micros),
     )
 }
 
@@ -435,4 +438,32 @@ pub fn render(
     Paragraph::new(lines)
         .block(ctx.block(title, extra))
         .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::protocol::model::{CostSource, RunTelemetry};
+
+    #[test]
+    fn a_run_that_reported_no_usage_shows_it_unknown_not_zero() {
+        let run = RunTelemetry {
+            adapter: "gemini-acp".into(),
+            ok: true,
+            tokens_unknown: true,
+            ..RunTelemetry::default()
+        };
+        let line = super::run_line("impl-1", &Some("a".into()), &run);
+        assert!(line.contains("tokens unknown · cost unknown"), "{line}");
+        assert!(!line.contains('$') && !line.contains("0 in"), "{line}");
+        let reported = RunTelemetry {
+            cost_micros: 12_300,
+            cost_source: CostSource::Reported,
+            ..run
+        };
+        let line = super::run_line("impl-1", &Some("a".into()), &reported);
+        assert!(
+            line.ends_with("tokens unknown · $0.0123 reported"),
+            "{line}"
+        );
+    }
 }

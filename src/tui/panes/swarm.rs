@@ -134,10 +134,15 @@ pub fn render(ctx: &Ctx<'_>, view: &SwarmView, area: Rect, buf: &mut Buffer) {
                 .and_then(|t| ctx.since(t))
                 .map(ago)
                 .unwrap_or_else(|| "—".into());
+            // No token count reported (an acp agent that does not say): unknown, not 0.
+            let tokens = match a.tokens {
+                0 => "—".to_string(),
+                n => format!("{n}t"),
+            };
             let spent = if a.cost_micros > 0 {
-                format!("{}t ${:.2}", a.tokens, a.cost_micros as f64 / 1e6)
+                format!("{tokens} ${:.2}", a.cost_micros as f64 / 1e6)
             } else {
-                format!("{}t", a.tokens)
+                tokens
             };
             let last = a
                 .last_output
