@@ -103,11 +103,12 @@ execute = "allow"
     assert_eq!(task["status"], "done", "{}", explain());
 
     // The branch holds what gemini wrote: README.md through the client's fs/write_text_file,
-    // hello.txt by its own shell command.
+    // hello.txt by its own shell command. The task's branch; once merged (and removed), the
+    // session's integration branch.
     let branches = branch_files(&repo);
-    let line = branches
-        .lines()
-        .find(|l| l.contains("hello"))
+    let line = ["/task/hello:", "/integration:"]
+        .iter()
+        .find_map(|b| branches.lines().find(|l| l.contains(b)))
         .unwrap_or_else(|| panic!("no task branch: {branches}\n{}", explain()));
     assert!(
         line.contains("README.md") && line.contains("hello.txt"),
