@@ -114,6 +114,26 @@ api_key_env = "MY_KEY"
     assert!(inv
         .env
         .contains(&("ANTHROPIC_BASE_URL".into(), "http://127.0.0.1:9".into())));
+    // codex-acp: codex's `-c` overrides, a model provider of the adapter's own.
+    let x = spec(
+        "codex-acp",
+        "[adapters.codex-acp]\nmodel = \"qwen\"\nbase_url = \"http://127.0.0.1:9/v1\"\napi_key_env = \"LOCAL_KEY\"\n",
+    )
+    .unwrap();
+    let inv = x.invocation(&turn, Path::new("/bin/overlord-tui"));
+    let dashdash = inv.args.iter().position(|a| a == "--").unwrap();
+    let agent = inv.args[dashdash + 1..].join(" ");
+    assert!(
+        agent.starts_with("codex-acp -c model_provider=\"overlord_codex_acp\""),
+        "{agent}"
+    );
+    assert!(
+        agent.contains("-c model_providers.overlord_codex_acp.base_url=\"http://127.0.0.1:9/v1\"")
+            && agent.contains("-c model_providers.overlord_codex_acp.env_key=\"LOCAL_KEY\"")
+            && agent.ends_with("-c model=\"qwen\""),
+        "{agent}"
+    );
+    assert!(x.version_args.is_empty(), "codex-acp has no --version");
     let g = spec(
         "gemini-acp",
         "[adapters.gemini-acp]\nargs = [\"--acp\", \"-d\"]\n",
@@ -147,13 +167,8 @@ fn a_bad_preset_configuration_is_an_error_naming_the_adapter() {
         ),
         (
             "codex-acp",
-            "[adapters.codex-acp]\nmodel = \"o4-mini\"\n",
-            "[adapters.codex-acp] model: codex-acp takes no model from Overlord",
-        ),
-        (
-            "codex-acp",
-            "[adapters.codex-acp]\nbase_url = \"http://127.0.0.1:9\"\n",
-            "the codex-acp preset takes its model API from codex-acp's own configuration",
+            "[adapters.codex-acp]\nbase_url = \"ftp://127.0.0.1:9\"\n",
+            "[adapters.codex-acp] base_url",
         ),
         (
             "z",
@@ -198,6 +213,8 @@ preset = "goose"
         "[ \"$1\" = --version ] && [ $# = 1 ] && { echo 0.61.0-fake; exit 0; }; exit 3",
     );
     script(&bin.path().join("my-claude-acp"), "echo 0.101.0");
+    // codex-acp answers no --version (it would fail): it is not asked.
+    script(&bin.path().join("codex-acp"), "exit 2");
     let path = path_with(bin.path());
     let o = repo.run_env(&["agents", "--json"], &[("PATH", &path)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -249,12 +266,12 @@ preset = "goose"
             "{c:#}"
         );
     }
-    if !on_system("codex-acp") {
-        assert_eq!(
-            row("codex-acp")["install"],
-            "npm install -g @zed-industries/codex-acp"
-        );
-    }
+    let x = row("codex-acp");
+    assert_eq!(
+        (&x["installed"], &x["version"], &x["error"], &x["install"]),
+        (&Value::from(true), &Value::Null, &Value::Null, &Value::Null),
+        "{x:#}"
+    );
     assert!(adapters.iter().all(|a| a["name"] != "broken"));
     let warnings = v["warnings"].to_string();
     assert!(
@@ -276,6 +293,10 @@ preset = "goose"
     assert!(
         g.contains("0.61.0-fake") && g.contains("[acp: gemini --acp]"),
         "{g}"
+    );
+    assert!(
+        line("codex-acp").contains("installed, no version command"),
+        "{out}"
     );
     if !on_system("claude-agent-acp") {
         let c = line("claude-acp");

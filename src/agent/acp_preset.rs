@@ -1,7 +1,8 @@
 //! The presets of the `acp` kind ([`AcpPreset`]): the agents that speak the Agent Client
 //! Protocol which Overlord knows by name — how to start each in ACP mode, the npm package
 //! that installs it, where it keeps its login, which model API it talks to (so `model`,
-//! `base_url` and `api_key_env` reach it its own way) and what it needs to run.
+//! `base_url` and `api_key_env` reach it its own way), what prints its version, and what it
+//! needs to run.
 //!
 //! Each preset is also a built-in adapter of its name (`gemini-acp`, `claude-acp`,
 //! `codex-acp`), and any `[adapters.<name>]` can take one with `preset = "<name>"`.
@@ -26,6 +27,8 @@ pub struct AcpPreset {
     pub cli: AdapterKind,
     /// What it needs to run (its login or API key).
     pub needs: &'static str,
+    /// What prints its version (`overlord-tui agents`); empty: it has no such command.
+    pub version_args: &'static [&'static str],
 }
 
 /// The presets, in the order `overlord-tui agents` lists them.
@@ -38,6 +41,7 @@ pub const PRESETS: [AcpPreset; 3] = [
         npm: "@google/gemini-cli",
         cli: AdapterKind::Gemini,
         needs: "GEMINI_API_KEY, or a `gemini` login (~/.gemini)",
+        version_args: &["--version"],
     },
     AcpPreset {
         name: "claude-acp",
@@ -47,6 +51,7 @@ pub const PRESETS: [AcpPreset; 3] = [
         npm: "@agentclientprotocol/claude-agent-acp",
         cli: AdapterKind::Claude,
         needs: "ANTHROPIC_API_KEY, or a `claude` login (~/.claude); Node.js 22 or later",
+        version_args: &["--version"],
     },
     AcpPreset {
         name: "codex-acp",
@@ -56,6 +61,8 @@ pub const PRESETS: [AcpPreset; 3] = [
         npm: "@zed-industries/codex-acp",
         cli: AdapterKind::Codex,
         needs: "OPENAI_API_KEY or CODEX_API_KEY, or a `codex login` (~/.codex)",
+        // Its command line is codex's `-c` overrides only: `--version` is an error.
+        version_args: &[],
     },
 ];
 
@@ -87,20 +94,24 @@ impl AcpPreset {
         format!("npm install -g {}", self.npm)
     }
 
-    /// The kind whose model API `base_url` and `api_key_env` describe: Gemini CLI reads
-    /// `GOOGLE_GEMINI_BASE_URL` and `GEMINI_API_KEY`, the Claude agent (the Claude Code it
-    /// runs) `ANTHROPIC_BASE_URL` and `ANTHROPIC_API_KEY`. `None`: no endpoint through
-    /// Overlord (codex-acp takes its provider from `~/.codex/config.toml`).
-    pub fn endpoint_kind(&self) -> Option<AdapterKind> {
-        matches!(self.cli, AdapterKind::Gemini | AdapterKind::Claude).then_some(self.cli)
+    /// The kind whose model API `base_url` and `api_key_env` describe, given the way that
+    /// CLI takes them: Gemini CLI reads `GOOGLE_GEMINI_BASE_URL` and `GEMINI_API_KEY`; the
+    /// Claude agent (the Claude Code it runs) `ANTHROPIC_BASE_URL` and `ANTHROPIC_API_KEY`;
+    /// codex-acp parses codex's own `-c key=value` overrides (a model provider of its own).
+    pub fn endpoint_kind(&self) -> AdapterKind {
+        self.cli
     }
 
     /// How `model` reaches the agent: arguments, or a variable of its environment.
     pub fn model(&self, model: &str) -> ModelSetting {
         match self.cli {
-            AdapterKind::Gemini => ModelSetting::Args(vec!["-m".into(), model.to_string()]),
             AdapterKind::Claude => ModelSetting::Env("ANTHROPIC_MODEL".into(), model.to_string()),
-            _ => ModelSetting::Unsupported,
+            AdapterKind::Codex => {
+                // A TOML string: codex parses a `-c` value as TOML (a JSON string is one).
+                let quoted = serde_json::to_string(model).unwrap_or_default();
+                ModelSetting::Args(vec!["-c".into(), format!("model={quoted}")])
+            }
+            _ => ModelSetting::Args(vec!["-m".into(), model.to_string()]),
         }
     }
 }
@@ -110,8 +121,6 @@ impl AcpPreset {
 pub enum ModelSetting {
     Args(Vec<String>),
     Env(String, String),
-    /// The agent has no such setting on its command line or in its environment.
-    Unsupported,
 }
 
 /// The install command for a CLI of `kind` that is not installed (`None`: no package).
@@ -167,8 +176,12 @@ mod tests {
             ModelSetting::Env("ANTHROPIC_MODEL".into(), "opus".into())
         );
         let x = AcpPreset::named("codex").unwrap();
-        assert_eq!(x.model("o4"), ModelSetting::Unsupported);
-        assert_eq!(x.endpoint_kind(), None);
+        assert_eq!(
+            x.model("o4-mini"),
+            ModelSetting::Args(vec!["-c".into(), "model=\"o4-mini\"".into()])
+        );
+        assert_eq!(x.endpoint_kind(), AdapterKind::Codex);
+        assert!(x.version_args.is_empty());
         assert_eq!(
             install_hint(AdapterKind::Acp, Some(x)).as_deref(),
             Some("npm install -g @zed-industries/codex-acp")

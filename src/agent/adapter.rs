@@ -126,22 +126,12 @@ impl AdapterSpec {
             ));
         }
         let endpoint_kind = endpoint_kind(kind, preset);
-        let endpoint = Endpoint::from_config(name, endpoint_kind, &c.base_url, &c.api_key_env)
-            .map_err(|e| match preset {
-                Some(p) if endpoint_kind == AdapterKind::Acp => format!(
-                    "[adapters.{name}] base_url and api_key_env: the {} preset takes its model API from {}'s own configuration, not from Overlord",
-                    p.name, p.binary
-                ),
-                _ => e,
-            })?;
+        let endpoint = Endpoint::from_config(name, endpoint_kind, &c.base_url, &c.api_key_env)?;
         let model = non_empty(&c.model);
-        if let (Some(m), AdapterKind::Acp) = (&model, kind) {
-            if preset.is_none_or(|p| p.model(m) == ModelSetting::Unsupported) {
-                return Err(format!(
-                    "[adapters.{name}] model: {} takes no model from Overlord; give it in args or env as the agent expects",
-                    preset.map_or("an acp agent without a preset", |p| p.name)
-                ));
-            }
+        if model.is_some() && kind == AdapterKind::Acp && preset.is_none() {
+            return Err(format!(
+                "[adapters.{name}] model: an acp agent without a preset takes no model from Overlord; give it in args or env as the agent expects"
+            ));
         }
         // A preset's arguments first, unless `args` already starts with them.
         let mut args: Vec<String> = match preset {
@@ -174,10 +164,10 @@ impl AdapterSpec {
             env: c.env.clone(),
             model,
             prices: c.prices,
-            version_args: if c.version_args.is_empty() {
-                vec!["--version".into()]
-            } else {
-                c.version_args.clone()
+            version_args: match (c.version_args.is_empty(), preset) {
+                (false, _) => c.version_args.clone(),
+                (true, Some(p)) => p.version_args.iter().map(|a| a.to_string()).collect(),
+                (true, None) => vec!["--version".into()],
             },
             script_dir,
             state_dirs: c.state_dirs.clone().unwrap_or_else(|| {
@@ -398,12 +388,13 @@ impl AdapterSpec {
         }
         args.extend(["--".to_string(), self.binary.clone()]);
         args.extend(self.args.iter().cloned());
+        // codex-acp: the endpoint as codex's `-c` model provider.
+        args.extend(self.endpoint.args(self.endpoint_kind(), &self.name));
         let mut env = Vec::new();
         if let (Some(p), Some(m)) = (self.preset, &self.model) {
             match p.model(m) {
                 ModelSetting::Args(a) => args.extend(a),
                 ModelSetting::Env(k, v) => env.push((k, v)),
-                ModelSetting::Unsupported => {}
             }
         }
         CommandLine {
@@ -454,8 +445,8 @@ impl AdapterSpec {
 
 /// See [`AdapterSpec::endpoint_kind`].
 fn endpoint_kind(kind: AdapterKind, preset: Option<&AcpPreset>) -> AdapterKind {
-    match (kind, preset.and_then(|p| p.endpoint_kind())) {
-        (AdapterKind::Acp, Some(k)) => k,
+    match (kind, preset) {
+        (AdapterKind::Acp, Some(p)) => p.endpoint_kind(),
         _ => kind,
     }
 }

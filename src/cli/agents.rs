@@ -208,6 +208,9 @@ fn print_rows(rows: &[Row]) -> Outcome {
         let mut state = match (&p.path, &p.version, &p.error) {
             (Some(path), Some(v), _) => format!("{v}  ({})", path.display()),
             (Some(path), None, Some(e)) => format!("installed at {}, but {e}", path.display()),
+            (Some(path), None, None) => {
+                format!("installed, no version command  ({})", path.display())
+            }
             (_, _, Some(e)) if !p.installed => e.clone(),
             _ => "not installed".to_string(),
         };

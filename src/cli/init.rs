@@ -119,13 +119,11 @@ pub fn acp_sections(found: &[(&AcpPreset, PathBuf)]) -> String {
             path.display(),
             p.needs
         ));
-        if p.endpoint_kind().is_some() {
-            out.push_str(
-                "# model = \"\"                        # empty: the agent's default\n\
-                 # base_url = \"\"                     # another model API, as for its CLI\n\
-                 # api_key_env = \"\"                  # the variable holding that API's key\n",
-            );
-        }
+        out.push_str(
+            "# model = \"\"                        # empty: the agent's default\n\
+             # base_url = \"\"                     # another model API, as for its CLI\n\
+             # api_key_env = \"\"                  # the variable holding that API's key\n",
+        );
         out.push_str(&format!(
             "# [adapters.{}.permissions]\n\
              # execute = \"ask\"                   # the default; \"allow\" lets it run commands\n\
@@ -235,10 +233,5 @@ mod tests {
             ("gemini", vec!["--acp".to_string()])
         );
         assert_eq!(g.permissions.len(), 2);
-        // codex-acp takes no model or endpoint from Overlord: none is offered.
-        assert!(
-            !uncommented.contains("[adapters.codex-acp]\nmodel"),
-            "{uncommented}"
-        );
     }
 }
