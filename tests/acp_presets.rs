@@ -351,3 +351,22 @@ fn init_offers_the_section_of_each_acp_agent_it_finds() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["acp_presets"][0]["preset"], "gemini-acp", "{v:#}");
 }
+
+#[test]
+fn the_preset_examples_of_the_docs_are_valid_configurations() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/adapters.md")).unwrap();
+    let at = docs.find("### Presets").expect("the Presets section");
+    let section = &docs[at..at + docs[at..].find("### How the client runs").unwrap()];
+    let blocks: Vec<&str> = section
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 3, "{section}");
+    for block in blocks {
+        let config: Config = toml::from_str(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        let (_, errors) = resolve(&config.adapters);
+        assert!(errors.is_empty(), "{errors:?}\n{block}");
+    }
+}
