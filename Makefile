@@ -31,7 +31,8 @@ test:
 
 # Opt-in, not in CI: the pinned real agent CLIs (installed from the npm registry into
 # REAL_AGENTS_DIR) against loopback fake model APIs, one task each through `overlord-tui run`
-# (tests/real_agents.rs; results in docs/adapters.md). Needs node, npm and python3.
+# (tests/real_agents.rs; `gemini --acp` through the acp kind: ONLY=real_agents::acp; results
+# in docs/adapters.md). Needs node, npm and python3.
 REAL_AGENTS_DIR ?= $(HOME)/.cache/overlord-tui/real-agents
 REAL_AGENTS_CLIS = @openai/codex@0.169.0 @anthropic-ai/claude-code@2.1.329 @google/gemini-cli@0.61.0
 ONLY ?= real_agents::

@@ -487,7 +487,7 @@ impl WorktreesConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AdapterConfig {
     /// `codex`, `claude`, `gemini`, `aider`, `command`, `scripted` or `acp`. Empty: the adapter's
-    /// name when it is one of these.
+    /// name when it is one of these (`acp` when it is a preset's, or `preset` is set).
     pub kind: String,
     /// The program (a name looked up in `PATH`, or a path). Empty: the CLI's usual name
     /// (`codex`, `claude`, `gemini`, `aider`); for `scripted`, this overlord-tui.
@@ -519,6 +519,10 @@ pub struct AdapterConfig {
     /// `acp`: how the agent's permission requests are answered, `"<kind> [<glob>]" =
     /// "allow" | "ask" | "deny"` (`crate::agent::acp_policy`). Empty: the defaults.
     pub permissions: std::collections::BTreeMap<String, String>,
+    /// `acp`: an agent Overlord knows (`gemini-acp`, `claude-acp`, `codex-acp`;
+    /// `crate::agent::acp_preset`), giving the defaults of `binary`, `args` and `state_dirs`.
+    /// Empty: the adapter's name when it is a preset's.
+    pub preset: String,
 }
 
 /// `None` for a blank setting.

@@ -1445,7 +1445,10 @@ model = "o4-mini"
         v["warnings"][0].as_str().unwrap().contains("config.toml"),
         "{v:#}"
     );
-    assert_eq!(v["adapters"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        v["adapters"].as_array().unwrap().len(),
+        overlord::agent::adapter::BUILT_IN.len()
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod common;
 
 mod acceptance_criteria;
 mod acp;
+mod acp_presets;
 mod adapter_endpoints;
 mod agent_classify;
 mod agent_parse;

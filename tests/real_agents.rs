@@ -28,6 +28,8 @@ use serde_json::Value;
 use crate::adapter_endpoints::KillOnDrop;
 use crate::common::*;
 
+mod acp;
+
 /// Tokens the fake reports per response (`USAGE` in fake_models.py): input incl. cached,
 /// output.
 const PER_REQUEST: u64 = 1200 + 80;
@@ -180,39 +182,7 @@ cached_input_per_mtok = 0.5
     env.push(("DISABLE_AUTOUPDATER".into(), "1".into()));
     let mut child = spawn_run(&repo, &log, &env);
     let guard = KillOnDrop(&mut child);
-    wait_until("run listening", PATIENCE, || {
-        repo.path().join(".overlord/overlord.sock").exists()
-    });
-    let o = repo.run(&["plan", "import", "plan.json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let approval = status(&repo)["state"]["approvals"]
-        .as_object()
-        .and_then(|a| a.values().find(|a| a["kind"] == "plan"))
-        .and_then(|a| a["id"].as_str())
-        .expect("the plan awaits approval")
-        .to_string();
-    assert!(repo
-        .run(&["cmd", &format!("/approve {approval}")])
-        .status
-        .success());
-    let mut last = Value::Null;
-    wait_until(
-        &format!("{cli}/{scenario}: the task to end"),
-        Duration::from_secs(600),
-        || {
-            last = status(&repo);
-            let st = task_of(&last)["status"].as_str().unwrap_or("").to_string();
-            let concerns = last["state"]["concerns"].as_object();
-            let concern = concerns.is_some_and(|c| c.values().any(|c| c["to"] == "human"));
-            let cut_off = concerns
-                .is_some_and(|c| c.values().any(|c| c["category"] == "endpoint_unreachable"));
-            matches!(st.as_str(), "done" | "failed" | "blocked")
-                || (concern && st != "in_progress")
-                || cut_off
-        },
-    );
-    // The agent's activity is flushed before the task's end; read it once more.
-    let last = status(&repo);
+    let last = approve_and_wait(&repo, &format!("{cli}/{scenario}"));
     drop(guard);
     let agent = last["state"]["agents"]
         .as_object()
@@ -233,6 +203,45 @@ cached_input_per_mtok = 0.5
         requests: fake.requests(),
         log: std::fs::read_to_string(&log).unwrap_or_default(),
     }
+}
+
+/// With `overlord-tui run` started: imports and approves `plan.json`, then waits until its
+/// task `hello` is done, failed or blocked (or the human has a concern about it); the status
+/// at the end.
+fn approve_and_wait(repo: &Repo, label: &str) -> Value {
+    wait_until("run listening", PATIENCE, || {
+        repo.path().join(".overlord/overlord.sock").exists()
+    });
+    let o = repo.run(&["plan", "import", "plan.json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let approval = status(repo)["state"]["approvals"]
+        .as_object()
+        .and_then(|a| a.values().find(|a| a["kind"] == "plan"))
+        .and_then(|a| a["id"].as_str())
+        .expect("the plan awaits approval")
+        .to_string();
+    assert!(repo
+        .run(&["cmd", &format!("/approve {approval}")])
+        .status
+        .success());
+    let mut last = Value::Null;
+    wait_until(
+        &format!("{label}: the task to end"),
+        Duration::from_secs(600),
+        || {
+            last = status(repo);
+            let st = task_of(&last)["status"].as_str().unwrap_or("").to_string();
+            let concerns = last["state"]["concerns"].as_object();
+            let concern = concerns.is_some_and(|c| c.values().any(|c| c["to"] == "human"));
+            let cut_off = concerns
+                .is_some_and(|c| c.values().any(|c| c["category"] == "endpoint_unreachable"));
+            matches!(st.as_str(), "done" | "failed" | "blocked")
+                || (concern && st != "in_progress")
+                || cut_off
+        },
+    );
+    // The agent's activity is flushed before the task's end; read it once more.
+    status(repo)
 }
 
 fn status(repo: &Repo) -> Value {

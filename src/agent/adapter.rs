@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::acp_policy::Rule;
+use super::acp_preset::{AcpPreset, ModelSetting};
 use super::endpoint::Endpoint;
 pub use super::kind::AdapterKind;
 use super::parse::{
@@ -44,18 +45,35 @@ pub struct AdapterSpec {
     pub endpoint: Endpoint,
     /// `acp`: the rules that answer the agent's permission requests.
     pub permissions: Vec<Rule>,
+    /// `acp`: the agent Overlord knows by name (its install command, its model API).
+    pub preset: Option<&'static AcpPreset>,
 }
 
-/// The adapters every repository has unless its configuration changes them.
-pub const BUILT_IN: [&str; 5] = ["codex", "claude", "gemini", "aider", "scripted"];
+/// The adapters every repository has unless its configuration changes them: the CLIs, the
+/// scripted agent and the `acp` presets (`crate::agent::acp_preset`).
+pub const BUILT_IN: [&str; 8] = [
+    "codex",
+    "claude",
+    "gemini",
+    "aider",
+    "scripted",
+    "gemini-acp",
+    "claude-acp",
+    "codex-acp",
+];
 
 impl AdapterSpec {
     /// Resolves `[adapters.<name>]`; the error names the bad field.
     pub fn from_config(name: &str, c: &AdapterConfig) -> Result<AdapterSpec, String> {
-        let kind_text = if c.kind.trim().is_empty() {
-            name
-        } else {
-            c.kind.as_str()
+        let preset = match c.preset.trim() {
+            "" if c.kind.trim().is_empty() => AcpPreset::of_adapter(name),
+            "" => None,
+            p => Some(AcpPreset::named(p).map_err(|e| format!("[adapters.{name}] preset: {e}"))?),
+        };
+        let kind_text = match (c.kind.trim(), preset) {
+            ("", Some(_)) => "acp",
+            ("", None) => name,
+            _ => c.kind.as_str(),
         };
         let kind: AdapterKind = kind_text.parse().map_err(|e| {
             if c.kind.trim().is_empty() {
@@ -74,11 +92,14 @@ impl AdapterSpec {
                     "[adapters.{name}]: a command adapter needs binary = \"<program>\""
                 ))
             }
-            ("", AdapterKind::Acp) => {
-                return Err(format!(
-                    "[adapters.{name}]: an acp adapter needs binary = \"<agent program>\" (e.g. gemini with args = [\"--acp\"])"
-                ))
-            }
+            ("", AdapterKind::Acp) => match preset {
+                Some(p) => p.binary.to_string(),
+                None => {
+                    return Err(format!(
+                        "[adapters.{name}]: an acp adapter needs binary = \"<agent program>\" (e.g. gemini with args = [\"--acp\"]) or preset = \"gemini-acp\" | \"claude-acp\" | \"codex-acp\""
+                    ))
+                }
+            },
             ("", AdapterKind::Scripted) => String::new(),
             (b, _) => b.to_string(),
         };
@@ -99,7 +120,30 @@ impl AdapterSpec {
             ("", AdapterKind::Scripted) => "scripts".to_string(),
             (d, _) => d.to_string(),
         };
-        let endpoint = Endpoint::from_config(name, kind, &c.base_url, &c.api_key_env)?;
+        if preset.is_some() && kind != AdapterKind::Acp {
+            return Err(format!(
+                "[adapters.{name}] preset is for acp adapters (kind = \"acp\"), not {kind}"
+            ));
+        }
+        let endpoint_kind = endpoint_kind(kind, preset);
+        let endpoint = Endpoint::from_config(name, endpoint_kind, &c.base_url, &c.api_key_env)?;
+        let model = non_empty(&c.model);
+        if model.is_some() && kind == AdapterKind::Acp && preset.is_none() {
+            return Err(format!(
+                "[adapters.{name}] model: an acp agent without a preset takes no model from Overlord; give it in args or env as the agent expects"
+            ));
+        }
+        // A preset's arguments first, unless `args` already starts with them.
+        let mut args: Vec<String> = match preset {
+            Some(p)
+                if !(c.args.len() >= p.args.len()
+                    && c.args.iter().zip(p.args).all(|(a, b)| a == b)) =>
+            {
+                p.args.iter().map(|a| a.to_string()).collect()
+            }
+            _ => Vec::new(),
+        };
+        args.extend(c.args.iter().cloned());
         if !c.permissions.is_empty() && kind != AdapterKind::Acp {
             return Err(format!(
                 "[adapters.{name}.permissions] is for acp adapters (a {kind} CLI asks nobody)"
@@ -116,27 +160,35 @@ impl AdapterSpec {
             name: name.to_string(),
             kind,
             binary,
-            args: c.args.clone(),
+            args,
             env: c.env.clone(),
-            model: non_empty(&c.model),
+            model,
             prices: c.prices,
-            version_args: if c.version_args.is_empty() {
-                vec!["--version".into()]
-            } else {
-                c.version_args.clone()
+            version_args: match (c.version_args.is_empty(), preset) {
+                (false, _) => c.version_args.clone(),
+                (true, Some(p)) => p.version_args.iter().map(|a| a.to_string()).collect(),
+                (true, None) => vec!["--version".into()],
             },
             script_dir,
             state_dirs: c.state_dirs.clone().unwrap_or_else(|| {
-                if kind == AdapterKind::Gemini && endpoint.is_set() {
+                if endpoint_kind == AdapterKind::Gemini && endpoint.is_set() {
                     // Its own Gemini home (`crate::agent::endpoint`), not `~/.gemini`.
                     vec![super::endpoint::gemini_home(name)]
                 } else {
-                    kind.state_dirs().iter().map(|d| d.to_string()).collect()
+                    let of = preset.map_or(kind, |p| p.cli);
+                    of.state_dirs().iter().map(|d| d.to_string()).collect()
                 }
             }),
             endpoint,
             permissions,
+            preset,
         })
+    }
+
+    /// The kind whose model API `base_url` and `api_key_env` describe: the adapter's own, or
+    /// for an `acp` preset the CLI underneath (`gemini-acp` is pointed like `gemini`).
+    pub fn endpoint_kind(&self) -> AdapterKind {
+        endpoint_kind(self.kind, self.preset)
     }
 
     /// The command line of one turn: `turn.resume` continues the session with that id.
@@ -159,7 +211,7 @@ impl AdapterSpec {
             self.binary.clone()
         };
         // The endpoint's variables, then the adapter's own `env` (which wins).
-        line.env.extend(self.endpoint.env(self.kind));
+        line.env.extend(self.endpoint.env(self.endpoint_kind()));
         for (k, v) in &self.env {
             line.env.push((k.clone(), v.clone()));
         }
@@ -342,8 +394,18 @@ impl AdapterSpec {
         args.push("--answers-on-stdin".into());
         args.extend(["--".to_string(), self.binary.clone()]);
         args.extend(self.args.iter().cloned());
+        // codex-acp: the endpoint as codex's `-c` model provider.
+        args.extend(self.endpoint.args(self.endpoint_kind(), &self.name));
+        let mut env = Vec::new();
+        if let (Some(p), Some(m)) = (self.preset, &self.model) {
+            match p.model(m) {
+                ModelSetting::Args(a) => args.extend(a),
+                ModelSetting::Env(k, v) => env.push((k, v)),
+            }
+        }
         CommandLine {
             stdin: Some(String::new()),
+            env,
             ..CommandLine::args(args)
         }
     }
@@ -385,6 +447,14 @@ impl AdapterSpec {
     /// The program that `overlord-tui agents` probes for (empty: built in).
     pub fn program(&self) -> &str {
         &self.binary
+    }
+}
+
+/// See [`AdapterSpec::endpoint_kind`].
+fn endpoint_kind(kind: AdapterKind, preset: Option<&AcpPreset>) -> AdapterKind {
+    match (kind, preset) {
+        (AdapterKind::Acp, Some(p)) => p.endpoint_kind(),
+        _ => kind,
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod acp_map;
 pub mod acp_policy;
+pub mod acp_preset;
 pub mod adapter;
 pub mod classify;
 pub mod endpoint;

@@ -177,6 +177,9 @@ fn print_rows_json(rows: &[Row], warnings: &[String], sandbox: &str) -> Outcome 
                 "error": p.error,
                 "model": spec.model,
                 "roles": used_by,
+                "preset": spec.preset.map(|p| p.name),
+                "args": spec.args,
+                "install": install(spec, p),
             })
         })
         .collect();
@@ -188,16 +191,40 @@ fn print_rows_json(rows: &[Row], warnings: &[String], sandbox: &str) -> Outcome 
     }))
 }
 
-/// One line per adapter: name, kind, version and path (or why not), roles.
+/// The command that installs a CLI that is not installed (an `acp` preset's npm package,
+/// a built-in CLI's package).
+fn install(spec: &AdapterSpec, p: &Probe) -> Option<String> {
+    if p.installed {
+        return None;
+    }
+    crate::agent::acp_preset::install_hint(spec.kind, spec.preset)
+}
+
+/// One line per adapter: name, kind, version and path (or why not, and how to install it),
+/// roles.
 fn print_rows(rows: &[Row]) -> Outcome {
     let width = rows.iter().map(|(_, p, _)| p.name.len()).max().unwrap_or(0);
-    for (_, p, used_by) in rows {
-        let state = match (&p.path, &p.version, &p.error) {
+    for (spec, p, used_by) in rows {
+        let mut state = match (&p.path, &p.version, &p.error) {
             (Some(path), Some(v), _) => format!("{v}  ({})", path.display()),
             (Some(path), None, Some(e)) => format!("installed at {}, but {e}", path.display()),
+            (Some(path), None, None) => {
+                format!("installed, no version command  ({})", path.display())
+            }
             (_, _, Some(e)) if !p.installed => e.clone(),
             _ => "not installed".to_string(),
         };
+        if let Some(cmd) = install(spec, p) {
+            state.push_str(&format!(" — install: {cmd}"));
+        }
+        if spec.kind == crate::agent::adapter::AdapterKind::Acp {
+            // What the client starts: `gemini --acp`.
+            let line = std::iter::once(spec.binary.as_str())
+                .chain(spec.args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            state.push_str(&format!("  [acp: {line}]"));
+        }
         let roles = if used_by.is_empty() {
             String::new()
         } else {

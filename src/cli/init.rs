@@ -1,11 +1,12 @@
 //! `overlord-tui init`: set Overlord up in a repository (`.overlord/`: store, config, QA
 //! policy), with a commented adapter section in the new configuration for each agent CLI
-//! found installed on `PATH`.
+//! found installed on `PATH`, and for each `acp` preset whose agent is there.
 
 use std::path::{Path, PathBuf};
 
 use super::output::{fail, print_json, Outcome};
 use super::session::workspace;
+use crate::agent::acp_preset::{AcpPreset, PRESETS};
 use crate::agent::adapter::AdapterKind;
 use crate::runtime::adapters::find_program;
 
@@ -27,6 +28,10 @@ pub(super) fn init(repo: &Option<PathBuf>, json: bool) -> Outcome {
             .iter()
             .map(|(k, p)| serde_json::json!({"kind": k.as_str(), "path": p.display().to_string()}))
             .collect();
+        value["acp_presets"] = found_presets()
+            .iter()
+            .map(|(preset, p)| serde_json::json!({"preset": preset.name, "path": p.display().to_string()}))
+            .collect();
         return print_json(&value);
     }
     if report.already_initialized && report.created.is_empty() {
@@ -40,6 +45,18 @@ pub(super) fn init(repo: &Option<PathBuf>, json: bool) -> Outcome {
             println!(
                 "  found {kind} ({}): its commented [adapters.{kind}] section is in .overlord/config.toml",
                 path.display()
+            );
+        }
+        for (preset, path) in found_presets() {
+            let line = std::iter::once(preset.binary)
+                .chain(preset.args.iter().copied())
+                .collect::<Vec<_>>()
+                .join(" ");
+            println!(
+                "  found {} ({}): adapter {} runs `{line}` over the Agent Client Protocol; its commented section is in .overlord/config.toml",
+                preset.binary,
+                path.display(),
+                preset.name
             );
         }
         if found.is_empty() {
@@ -66,10 +83,55 @@ pub(super) fn add_adapter_sections(
         .iter()
         .filter_map(|(kind, name)| find_program(name).map(|p| (*kind, p)))
         .collect();
-    if report.created.iter().any(|c| c == ".overlord/config.toml") && !found.is_empty() {
-        append(&ws.config_path(), &adapter_sections(&found))?;
+    let presets = found_presets();
+    if report.created.iter().any(|c| c == ".overlord/config.toml") {
+        if !found.is_empty() {
+            append(&ws.config_path(), &adapter_sections(&found))?;
+        }
+        if !presets.is_empty() {
+            append(&ws.config_path(), &acp_sections(&presets))?;
+        }
     }
     Ok(found)
+}
+
+/// The `acp` presets whose agent program is on `PATH`.
+fn found_presets() -> Vec<(&'static AcpPreset, PathBuf)> {
+    PRESETS
+        .iter()
+        .filter_map(|p| find_program(p.binary).map(|path| (p, path)))
+        .collect()
+}
+
+/// The commented `[adapters.<preset>]` sections of the ACP agents found: the keys the preset
+/// takes and an example of the permission rules.
+pub fn acp_sections(found: &[(&AcpPreset, PathBuf)]) -> String {
+    let mut out = String::from(
+        "\n# Agents that speak the Agent Client Protocol, found on PATH (docs/adapters.md, \"The acp\n\
+         # kind\"). Each is a built-in adapter already; uncomment a section to change it. Overlord\n\
+         # serves the agent's file requests inside the task's worktree only and answers its\n\
+         # permission requests by the rules of [adapters.<name>.permissions].\n",
+    );
+    for (p, path) in found {
+        out.push_str(&format!(
+            "#\n# [adapters.{}]              # found: {} (needs {})\n",
+            p.name,
+            path.display(),
+            p.needs
+        ));
+        out.push_str(
+            "# model = \"\"                        # empty: the agent's default\n\
+             # base_url = \"\"                     # another model API, as for its CLI\n\
+             # api_key_env = \"\"                  # the variable holding that API's key\n",
+        );
+        out.push_str(&format!(
+            "# [adapters.{}.permissions]\n\
+             # execute = \"ask\"                   # the default; \"allow\" lets it run commands\n\
+             # \"edit .github/**\" = \"deny\"\n",
+            p.name
+        ));
+    }
+    out
 }
 
 fn append(path: &Path, text: &str) -> Result<(), String> {
@@ -120,8 +182,9 @@ pub fn adapter_sections(found: &[(AdapterKind, PathBuf)]) -> String {
 mod tests {
     use std::path::PathBuf;
 
+    use crate::agent::acp_preset::AcpPreset;
     use crate::agent::adapter::AdapterKind;
-    use crate::cli::init::adapter_sections;
+    use crate::cli::init::{acp_sections, adapter_sections};
 
     #[test]
     fn every_line_of_the_sections_is_a_comment_that_parses_once_uncommented() {
@@ -142,5 +205,33 @@ mod tests {
             .collect();
         let config: crate::config::Config = toml::from_str(&uncommented).unwrap();
         assert_eq!(config.adapters.len(), 2);
+    }
+
+    #[test]
+    fn the_acp_sections_are_comments_that_parse_into_preset_adapters() {
+        let gemini = AcpPreset::named("gemini-acp").unwrap();
+        let codex = AcpPreset::named("codex-acp").unwrap();
+        let found = [
+            (gemini, PathBuf::from("/opt/bin/gemini")),
+            (codex, PathBuf::from("/opt/bin/codex-acp")),
+        ];
+        let text = acp_sections(&found);
+        assert!(text.lines().all(|l| l.is_empty() || l.starts_with('#')));
+        assert!(text.contains("# [adapters.gemini-acp]              # found: /opt/bin/gemini"));
+        let uncommented: String = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.starts_with('[') || l.contains(" = "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let config: crate::config::Config = toml::from_str(&uncommented).unwrap();
+        let (specs, errors) = crate::agent::adapter::resolve(&config.adapters);
+        assert!(errors.is_empty(), "{errors:?}\n{uncommented}");
+        let g = specs.iter().find(|s| s.name == "gemini-acp").unwrap();
+        assert_eq!(
+            (g.binary.as_str(), g.args.clone()),
+            ("gemini", vec!["--acp".to_string()])
+        );
+        assert_eq!(g.permissions.len(), 2);
     }
 }

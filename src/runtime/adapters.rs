@@ -76,6 +76,10 @@ pub fn probe_within(spec: &AdapterSpec, self_exe: &Path, timeout: Duration) -> P
     };
     p.installed = true;
     p.path = Some(path.clone());
+    if spec.version_args.is_empty() {
+        // No version command (codex-acp): installed, version unknown.
+        return p;
+    }
     let shown = format!("{program} {}", spec.version_args.join(" "));
     match version_of(&path, spec, timeout) {
         Ok(v) => p.version = Some(v),

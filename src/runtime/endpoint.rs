@@ -15,8 +15,8 @@ use crate::agent::endpoint::{gemini_home, GEMINI_HOME_ENV};
 pub fn run_env(spec: &AdapterSpec, home: Option<&Path>) -> Result<Vec<(String, String)>, String> {
     let mut env = spec
         .endpoint
-        .key_env(spec.kind, &spec.name, |v| std::env::var(v).ok())?;
-    if let Some(settings) = spec.endpoint.gemini_settings(spec.kind) {
+        .key_env(spec.endpoint_kind(), &spec.name, |v| std::env::var(v).ok())?;
+    if let Some(settings) = spec.endpoint.gemini_settings(spec.endpoint_kind()) {
         let dir = gemini_dir(&spec.name, home)?;
         let path = dir.join(".gemini").join("settings.json");
         write_settings(&path, &settings)

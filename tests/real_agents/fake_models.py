@@ -13,7 +13,12 @@ The scenario is the model's name, which the test sets through `[adapters.<name>]
 - `tool`      the model runs one shell command that writes `hello.txt`, then answers;
 - `ratelimit` the first request of the scenario gets a 429 with `retry-after: 1`, then `tool`;
 - `quota`     every request gets the API's quota/billing error;
-- `long`      a long answer streamed in many small deltas, no tool.
+- `long`      a long answer streamed in many small deltas, no tool;
+- `edit`      (Gemini) the model rewrites `README.md` with the CLI's file tool (`write_file`),
+              then runs the shell command that writes `hello.txt`, then answers: in ACP mode
+              the CLI reads and writes `README.md` through the client (`fs/read_text_file`,
+              `fs/write_text_file`) and asks the client's permission before the edit and
+              before the command.
 
 Every response reports the same usage (USAGE below) so the test can check the totals. Each
 request is appended to the log (one JSON object a line: path, model, scenario, status).
@@ -28,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 USAGE = {"input": 1200, "cached": 200, "output": 80}
 COMMAND = "printf 'hello from the fake model\\n' > hello.txt"
+CONTENT = "hello, rewritten by the fake model\n"
+FINAL_EDIT = "I rewrote README.md and wrote hello.txt. FINAL ANSWER"
 FINAL = "I wrote hello.txt. FINAL ANSWER"
 LONG = " ".join(f"word{i}" for i in range(400)) + " FINAL ANSWER"
 
@@ -50,7 +57,7 @@ def bump(key):
 
 def scenario_of(model):
     model = (model or "").lower()
-    for s in ("ratelimit", "quota", "long", "tool"):
+    for s in ("ratelimit", "quota", "long", "edit", "tool"):
         if s in model:
             return s
     return "tool"
@@ -307,6 +314,22 @@ class Handler(BaseHTTPRequestHandler):
                     {"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
                      "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]}]}})
         self.start_sse()
+        if scenario_of(model) == "edit" and what[0] != "error":
+            # The steps so far: one function response per tool run.
+            done = sum(1 for c in contents for p in (c.get("parts") or [])
+                       if isinstance(p, dict) and "functionResponse" in p)
+            if done == 0:
+                what = ("call", "write_file", {"file_path": "README.md", "content": CONTENT})
+            elif done == 1:
+                what = ("call", "run_shell_command",
+                        {"command": COMMAND, "description": "write hello.txt"})
+            else:
+                what = ("final", FINAL_EDIT)
+        if what[0] == "call":
+            self.sse({"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {
+                "name": what[1], "args": what[2]}}]}, "finishReason": "STOP", "index": 0}],
+                "usageMetadata": gemini_usage(), "modelVersion": model})
+            return
         if what[0] == "tool":
             name = "run_shell_command" if "run_shell_command" in decls or not decls else decls[0]
             self.sse({"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {
