@@ -514,3 +514,38 @@ fn a_resumed_run_loads_its_session_where_the_agent_can_else_starts_a_new_one() {
         "{ev:?}"
     );
 }
+
+/// Tokens the turn's answer reports in `_meta` (Gemini CLI's `quota.token_count`) become the
+/// run's usage; an answer without them reports none (the run's tokens stay unknown, not 0).
+#[test]
+fn the_tokens_an_answer_reports_in_its_meta_are_the_runs_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let wt = dir.path().join("wt");
+    std::fs::create_dir_all(&wt).unwrap();
+    let out = client(&wt, "edit")
+        .env("FAKE_ACP_TOKENS", "1234,56")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev = events(&out.stdout);
+    // (The scenario's `usage_update`s report a cost and no tokens.)
+    let tokens = |ev: &[Value]| -> Vec<(u64, u64)> {
+        of_type(ev, "usage")
+            .iter()
+            .filter(|u| u["input"] != 0 || u["output"] != 0)
+            .map(|u| (u["input"].as_u64().unwrap(), u["output"].as_u64().unwrap()))
+            .collect()
+    };
+    assert_eq!(tokens(&ev), vec![(1234, 56)], "{ev:?}");
+    // Before the run's end.
+    let last_usage = ev.iter().rposition(|e| e["type"] == "usage").unwrap();
+    let finished = ev.iter().position(|e| e["type"] == "finished").unwrap();
+    assert!(last_usage < finished, "{ev:?}");
+
+    let out = client(&wt, "edit").output().unwrap();
+    assert!(tokens(&events(&out.stdout)).is_empty());
+}

@@ -151,6 +151,34 @@ impl AcpEvents {
         }
     }
 
+    /// The tokens the turn's answer reports in its `_meta` (Gemini CLI:
+    /// `_meta.quota.token_count {input_tokens, output_tokens}`, the turn's model calls added
+    /// up): a usage event, or none when the agent says nothing (then the run's tokens stay
+    /// unknown, never 0).
+    pub fn prompt_answered(
+        &mut self,
+        meta: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Vec<AgentEvent> {
+        let Some(count) = meta
+            .and_then(|m| m.get("quota"))
+            .and_then(|q| q.get("token_count"))
+        else {
+            return Vec::new();
+        };
+        let n = |k: &str| count.get(k).and_then(serde_json::Value::as_u64);
+        match (n("input_tokens"), n("output_tokens")) {
+            (None, None) => Vec::new(),
+            (input, output) => vec![AgentEvent::Usage {
+                usage: Usage {
+                    input: input.unwrap_or(0),
+                    output: output.unwrap_or(0),
+                    ..Usage::default()
+                },
+                raw: String::new(),
+            }],
+        }
+    }
+
     /// The whole message streamed so far, as one text event (none when nothing was said).
     fn close_message(&mut self) -> Vec<AgentEvent> {
         if self.message.trim().is_empty() {

@@ -15,6 +15,8 @@
 //! | `ask` | asks twice, the same, to run `rm -rf build/` (two tool calls) and reports both answers (`observed: permission 1 <option>`); a cancelled request waits for `session/cancel` and ends the turn `cancelled`. With `FAKE_ACP_ATTACK=1` it tries meanwhile to write an answer into its client's stdin (`/proc/<parent>/fd/0`) and reports how that went (`observed: stdin attack …`); with `FAKE_ACP_OVERLORD=<overlord-tui>` it also runs `overlord-tui cmd "/resolve C-1 allow for the session"` and reports what it was told (`observed: cli resolve …`) |
 //! | `refuse-first` | attempt 1 (`OVERLORD_ATTEMPT`) refuses, a later one plays `edit` |
 //!
+//! With `FAKE_ACP_TOKENS=<in>,<out>` the turn's answer reports its tokens in
+//! `_meta.quota.token_count`, as Gemini CLI does.
 //! With `FAKE_ACP_LOAD=1` it advertises `loadSession`, answers `session/load` (replaying a
 //! message of the history first, as the protocol says) and starts every turn with
 //! `observed: session loaded <id>` or `observed: session new`.
@@ -149,7 +151,19 @@ fn main() {
                     "ask" => ask(&mut w, &session),
                     _ => edit(&mut w, &session, &cwd, &prompt),
                 };
-                w.send(json!({"jsonrpc": "2.0", "id": id, "result": {"stopReason": stop}}));
+                let mut result = json!({"stopReason": stop});
+                // As Gemini CLI reports a turn's tokens: in the answer's `_meta`.
+                if let Some((i, o)) = std::env::var("FAKE_ACP_TOKENS")
+                    .ok()
+                    .as_deref()
+                    .and_then(|t| t.split_once(','))
+                {
+                    result["_meta"] = json!({"quota": {"token_count": {
+                        "input_tokens": i.parse::<u64>().unwrap_or(0),
+                        "output_tokens": o.parse::<u64>().unwrap_or(0)
+                    }, "model_usage": []}});
+                }
+                w.send(json!({"jsonrpc": "2.0", "id": id, "result": result}));
             }
             Some(_) if !id.is_null() => {
                 w.send(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "method not found"}}));

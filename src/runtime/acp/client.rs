@@ -20,9 +20,9 @@ use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::schema::{
     CancelNotification, ClientCapabilities, ContentBlock, FileSystemCapabilities, Implementation,
     InitializeRequest, LoadSessionRequest, NewSessionRequest, PermissionOptionKind, PromptRequest,
-    ReadTextFileRequest, ReadTextFileResponse, RequestPermissionOutcome, RequestPermissionRequest,
-    RequestPermissionResponse, SelectedPermissionOutcome, SessionId, SessionNotification,
-    TextContent, WriteTextFileRequest, WriteTextFileResponse,
+    PromptResponse, ReadTextFileRequest, ReadTextFileResponse, RequestPermissionOutcome,
+    RequestPermissionRequest, RequestPermissionResponse, SelectedPermissionOutcome, SessionId,
+    SessionNotification, TextContent, WriteTextFileRequest, WriteTextFileResponse,
 };
 use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::{Agent, ByteStreams, Client, ErrorCode};
@@ -231,23 +231,27 @@ async fn drive(
         ))
         .block_task();
     tokio::pin!(prompt);
-    let stop = tokio::select! {
-        r = &mut prompt => r?.stop_reason,
+    let answer = tokio::select! {
+        r = &mut prompt => r?,
         () = stop_signal() => {
             asks.cancel_all();
             cx.send_notification(CancelNotification::new(session_id.clone()))?;
             match tokio::time::timeout(CANCEL_GRACE, &mut prompt).await {
-                Ok(r) => r?.stop_reason,
+                Ok(r) => r?,
                 Err(_) => {
                     out.warn("the agent did not end its turn within 10 s of session/cancel".into());
-                    agent_client_protocol::v1::schema::StopReason::Cancelled
+                    PromptResponse::new(agent_client_protocol::v1::schema::StopReason::Cancelled)
                 }
             }
         }
     };
-    let ok = wire_name(&stop) == "end_turn";
+    let ok = wire_name(&answer.stop_reason) == "end_turn";
     let events = match out.0.lock() {
-        Ok(mut m) => m.stop(stop),
+        Ok(mut m) => {
+            let mut events = m.prompt_answered(answer.meta.as_ref());
+            events.extend(m.stop(answer.stop_reason));
+            events
+        }
         Err(_) => Vec::new(),
     };
     out.emit(events);
