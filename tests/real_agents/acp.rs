@@ -166,8 +166,14 @@ execute = "allow"
         .and_then(|a| a.values().next())
         .map(|a| a["tokens"].clone())
         .unwrap_or(Value::Null);
+    // Gemini reports them only in the prompt answer's `_meta.quota.token_count`.
+    assert_eq!(
+        tokens.as_u64(),
+        Some(PER_REQUEST * calls as u64),
+        "the fake model's tokens, {PER_REQUEST} a call"
+    );
     eprintln!(
-        "REAL gemini-acp | edit | {} | branch {line} | model calls {calls} | tools {} | files {} | tokens {tokens} (the fake's {PER_REQUEST} a call are in the prompt answer's _meta.quota, not read) | audit: {}",
+        "REAL gemini-acp | edit | {} | branch {line} | model calls {calls} | tools {} | files {} | tokens {tokens} (the fake's {PER_REQUEST} a call, read from the prompt answer's _meta.quota) | audit: {}",
         task["status"],
         t["tools"],
         t["files"],
