@@ -93,10 +93,43 @@ pub fn entries(repo: &Repository, from: &Side, to: &Side) -> Result<Vec<Entry>, 
     Ok(out)
 }
 
+/// Both sides of a file at least this large are read (inflated) on two threads when the
+/// reader has the cores to itself.
+const SPLIT_READ_MIN: u64 = 256 << 10;
+
 /// Where one file's bytes come from: the repository and, for the working tree side, its top.
 pub struct Reader<'r> {
     pub repo: &'r Repository,
     pub workdir: Option<PathBuf>,
+    /// Read the two sides of a large file on two threads (no other thread is diffing).
+    split: bool,
+}
+
+/// The path of a changed file's new side in the working tree.
+fn disk_path(workdir: Option<&Path>, e: &Entry) -> Option<PathBuf> {
+    Some(workdir?.join(e.new_path.as_ref()?))
+}
+
+/// The new side's bytes: the working tree's file, or the blob through `repo` (opened from
+/// `git_dir` when not given: another thread's own handle).
+fn new_bytes(
+    repo: Option<&Repository>,
+    git_dir: &Path,
+    workdir: Option<&Path>,
+    e: &Entry,
+) -> Result<Vec<u8>, DiffError> {
+    if e.status == FileStatus::Deleted {
+        return Ok(Vec::new());
+    }
+    if e.new_from_disk {
+        return Ok(disk_path(workdir, e)
+            .map(|p| read_worktree_file(&p))
+            .unwrap_or_default());
+    }
+    match repo {
+        Some(repo) => blob_bytes(repo, e.new_id),
+        None => blob_bytes(&Repository::open(git_dir).map_err(git)?, e.new_id),
+    }
 }
 
 impl<'r> Reader<'r> {
@@ -104,11 +137,48 @@ impl<'r> Reader<'r> {
         Reader {
             repo,
             workdir: repo.workdir().map(Path::to_path_buf),
+            split: false,
         }
     }
 
+    /// This reader is the only one at work: a large file's two sides are read on two
+    /// threads.
+    pub fn alone(mut self) -> Self {
+        self.split = true;
+        self
+    }
+
     fn disk_path(&self, e: &Entry) -> Option<PathBuf> {
-        Some(self.workdir.as_ref()?.join(e.new_path.as_ref()?))
+        disk_path(self.workdir.as_deref(), e)
+    }
+
+    /// Both sides' bytes; inflating a large file's two blobs takes as long as diffing them,
+    /// so a reader alone reads the new side on a second thread meanwhile.
+    fn both(
+        &self,
+        e: &Entry,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<(Vec<u8>, Vec<u8>), DiffError> {
+        let old = || {
+            if e.status == FileStatus::Added {
+                Ok(Vec::new())
+            } else {
+                blob_bytes(self.repo, e.old_id)
+            }
+        };
+        let (git_dir, workdir) = (self.repo.path(), self.workdir.as_deref());
+        if !(self.split && old_size >= SPLIT_READ_MIN && new_size >= SPLIT_READ_MIN) {
+            return Ok((old()?, new_bytes(Some(self.repo), git_dir, workdir, e)?));
+        }
+        std::thread::scope(|s| {
+            let new = s.spawn(|| new_bytes(None, git_dir, workdir, e));
+            let old = old();
+            let new = new
+                .join()
+                .unwrap_or_else(|_| Err(DiffError::Git("reading a file failed".into())));
+            Ok((old?, new?))
+        })
     }
 
     /// One file's diff; `None` when nothing shows (a mode-only or line-ending-identical
@@ -141,20 +211,7 @@ impl<'r> Reader<'r> {
             let content = FileContent::TooLarge { old_size, new_size };
             return Ok(Some(file(content, 0, 0)));
         }
-        let old_bytes = if status == FileStatus::Added {
-            Vec::new()
-        } else {
-            blob_bytes(self.repo, e.old_id)?
-        };
-        let new_bytes = if status == FileStatus::Deleted {
-            Vec::new()
-        } else if e.new_from_disk {
-            self.disk_path(e)
-                .map(|p| read_worktree_file(&p))
-                .unwrap_or_default()
-        } else {
-            blob_bytes(self.repo, e.new_id)?
-        };
+        let (old_bytes, new_bytes) = self.both(e, old_size, new_size)?;
         if text::is_binary(&old_bytes) || text::is_binary(&new_bytes) {
             let content = FileContent::Binary { old_size, new_size };
             return Ok(Some(file(content, 0, 0)));

@@ -3,6 +3,7 @@
 //! changes. Blocking work (git2 and diffing): front ends call it off their async threads.
 
 pub mod files;
+mod intern;
 pub mod json;
 pub mod sides;
 pub mod stream;
@@ -42,7 +43,7 @@ pub fn diff_with(
     to: &Side,
     detail: Detail,
 ) -> Result<DiffSet, DiffError> {
-    let reader = Reader::new(repo);
+    let reader = Reader::new(repo).alone();
     let mut files = Vec::new();
     for e in files::entries(repo, from, to)? {
         files.extend(reader.file(&e, detail)?);

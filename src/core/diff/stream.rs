@@ -44,7 +44,7 @@ pub fn for_each_file<T: Send>(
     let list = entries(repo, from, to)?;
     let n = workers(list.len());
     if n <= 1 {
-        let reader = Reader::new(repo);
+        let reader = Reader::new(repo).alone();
         for e in &list {
             if let Some(f) = reader.file(e, detail)? {
                 if sink(map(f)).is_break() {
