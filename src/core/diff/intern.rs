@@ -139,7 +139,9 @@ fn shard<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::core::diff::intern::{
+        intern_one, lines, shard, Interned, Token, PARALLEL_MIN_BYTES,
+    };
 
     #[test]
     fn both_ways_give_equal_tokens_to_equal_lines_only() {
