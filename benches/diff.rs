@@ -4,9 +4,12 @@
 //!   100,000-line files, with ~2% scattered edits and with a 5,000-line moved block;
 //! - whole processes on a commit of 5,000 files each changed by two lines:
 //!   `overlord-tui diff A B [--stat|--json]` against `git diff --histogram A B [--stat]`,
-//!   output to a pipe that is read and dropped.
+//!   output to a pipe that is read and dropped; with the peak resident memory of each
+//!   (`/usr/bin/time -f %M`, median of 5 runs) printed beside them;
+//! - whole processes on one 100,000-line file with ~2% scattered edits committed twice:
+//!   `overlord-tui diff HEAD~1 HEAD` against `git diff --histogram HEAD~1 HEAD`.
 //!
-//! `cargo bench --bench diff`
+//! `cargo bench --bench diff` (`cargo test --bench diff`: each case once, quick)
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -61,6 +64,84 @@ fn whole(dir: &Path, program: &str, args: &[&str]) -> usize {
         .expect("run");
     assert!(out.status.success(), "{program} {args:?}");
     out.stdout.len()
+}
+
+/// The peak resident memory of a whole process in KiB, median of 5 runs (`None` without
+/// GNU time at /usr/bin/time).
+fn max_rss_kib(dir: &Path, program: &str, args: &[&str]) -> Option<u64> {
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M", program])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("HOME", dir)
+            .stdout(Stdio::null())
+            .output()
+            .ok()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        runs.push(err.lines().last()?.trim().parse::<u64>().ok()?);
+    }
+    runs.sort_unstable();
+    Some(runs[runs.len() / 2])
+}
+
+/// Prints the peak memory of both sides of each comparison.
+fn print_memory(dir: &Path, cases: &[(&str, Vec<&str>, Vec<&str>)]) {
+    let ours = env!("CARGO_BIN_EXE_overlord-tui");
+    for (name, git_args, our_args) in cases {
+        match (
+            max_rss_kib(dir, "git", git_args),
+            max_rss_kib(dir, ours, our_args),
+        ) {
+            (Some(g), Some(o)) => eprintln!(
+                "peak memory {name}: git {g} KiB, overlord-tui {o} KiB ({:.2}×)",
+                o as f64 / g as f64
+            ),
+            _ => eprintln!("peak memory {name}: not measured (no GNU time at /usr/bin/time)"),
+        }
+    }
+}
+
+/// Commits `text` as `big.rs`, then `edited` on top: `HEAD~1..HEAD` is the one big file's diff.
+fn big_file_repo(text: &str, edited: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let git = |args: &[&str]| whole(dir.path(), "git", args);
+    git(&["init", "-q", "-b", "main"]);
+    let id = ["-c", "user.name=B", "-c", "user.email=b@example.com"];
+    for (content, msg) in [(text, "one"), (edited, "two")] {
+        std::fs::write(dir.path().join("big.rs"), content).expect("write");
+        git(&["add", "big.rs"]);
+        git(&[&id[..], &["commit", "-qm", msg][..]].concat());
+    }
+    dir
+}
+
+fn big_file_bench(c: &mut Criterion) {
+    let base = source(100_000, 7);
+    let dir = big_file_repo(&base, &scattered_edits(&base, 11));
+    let ours = env!("CARGO_BIN_EXE_overlord-tui");
+    let git_args = ["diff", "--histogram", "--no-color", "HEAD~1", "HEAD"];
+    let our_args = ["diff", "HEAD~1", "HEAD"];
+    // Both print the same patch, give or take git's index lines.
+    assert!(whole(dir.path(), ours, &our_args) > 0);
+    print_memory(
+        dir.path(),
+        &[("100k_file", git_args.to_vec(), our_args.to_vec())],
+    );
+    let mut group = c.benchmark_group("diff_100k_whole_process");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("git_diff_histogram", |b| {
+        b.iter(|| whole(dir.path(), "git", &git_args))
+    });
+    group.bench_function("overlord_diff", |b| {
+        b.iter(|| whole(dir.path(), ours, &our_args))
+    });
+    group.finish();
 }
 
 const FILES: usize = 5_000;
@@ -133,11 +214,7 @@ fn many_files_bench(c: &mut Criterion) {
     // The same changes counted by both.
     let stat = whole(dir.path(), ours, &["diff", a, b, "--stat"]);
     assert!(stat > 0);
-    let mut group = c.benchmark_group(format!("diff_{FILES}_files"));
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(20));
-    for (name, git_args, our_args) in [
+    let cases = [
         (
             "stat",
             vec!["diff", "--stat", a, b],
@@ -153,7 +230,13 @@ fn many_files_bench(c: &mut Criterion) {
             vec!["diff", "--histogram", "--no-color", a, b],
             vec!["diff", a, b, "--json"],
         ),
-    ] {
+    ];
+    print_memory(dir.path(), &cases);
+    let mut group = c.benchmark_group(format!("diff_{FILES}_files"));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    for (name, git_args, our_args) in cases {
         group.bench_function(format!("git_{name}"), |bch| {
             bch.iter(|| whole(dir.path(), "git", &git_args))
         });
@@ -186,5 +269,5 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench, many_files_bench);
+criterion_group!(benches, bench, big_file_bench, many_files_bench);
 criterion_main!(benches);

@@ -366,3 +366,109 @@ fn working_tree_and_empty_repositories() {
     let o = repo.run(&["diff", "--stat"]);
     assert!(!stdout(&o).contains(".overlord"), "{}", stdout(&o));
 }
+
+/// What the one-shot model prints for `overlord-tui diff A B [--stat|--json]` (B `None`: the
+/// working tree), computed on one thread in this process.
+fn one_shot(git: &git2::Repository, a: &str, b: Option<&str>, mode: &str) -> Vec<u8> {
+    use overlord::protocol::visible;
+    let (from, to) = diff::sides(git, Some(a), b).unwrap();
+    let text = match mode {
+        "--stat" => {
+            visible::text(&unified::stat(&diff::diff_stat(git, &from, &to).unwrap())).into_owned()
+        }
+        "--json" => {
+            let doc = serde_json::json!({
+                "schema_version": 1,
+                "diff": diff::diff(git, &from, &to).unwrap(),
+            });
+            visible::json(serde_json::to_string_pretty(&doc).unwrap()) + "\n"
+        }
+        _ => visible::text(&unified::unified(
+            &diff::diff_patch(git, &from, &to).unwrap(),
+        ))
+        .into_owned(),
+    };
+    text.into_bytes()
+}
+
+/// The CLI diffs files on all cores and prints them as they are done: its bytes must be the
+/// one-shot model's, in every mode.
+fn assert_streamed_equals_one_shot(repo: &Repo, a: &str, b: Option<&str>) {
+    let git = git2::Repository::open(repo.path()).unwrap();
+    for mode in ["", "--stat", "--json"] {
+        let mut args = vec!["diff", a];
+        args.extend(b);
+        if !mode.is_empty() {
+            args.push(mode);
+        }
+        let o = repo.run(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let expected = one_shot(&git, a, b, mode);
+        assert!(
+            o.stdout == expected,
+            "{args:?} differs from the one-shot model ({} against {} bytes)",
+            o.stdout.len(),
+            expected.len()
+        );
+    }
+}
+
+#[test]
+fn streamed_parallel_output_equals_the_one_shot_model_for_many_files() {
+    let repo = Repo::new();
+    let body = |n: usize, edited: bool| -> String {
+        (0..30)
+            .map(|l| match (edited, l) {
+                (true, 5 | 21) => format!("let v{l} = f({n}, {l}) + 1;\n"),
+                _ => format!("let v{l} = f({n}, {l});\n"),
+            })
+            .collect()
+    };
+    for n in 0..400 {
+        repo.write(&format!("d{}/f{n:03}.rs", n % 7), &body(n, false));
+    }
+    repo.write("gone.txt", "old\n");
+    repo.write("moved/from.md", &"a line to move\n".repeat(30));
+    repo.write("image.bin", "\0\x01\x02");
+    repo.write("no_newline.txt", "one\ntwo");
+    git_in(&repo, &["add", "."]);
+    git_in(&repo, &["commit", "-qm", "one"]);
+    for n in (0..400).filter(|n| n % 3 != 0) {
+        repo.write(&format!("d{}/f{n:03}.rs", n % 7), &body(n, true));
+    }
+    std::fs::remove_file(repo.path().join("gone.txt")).unwrap();
+    git_in(&repo, &["mv", "moved/from.md", "moved/to.md"]);
+    repo.write("image.bin", "\0\x01\x03");
+    repo.write("no_newline.txt", "one\nthree");
+    // Text a terminal would act on, in contents and a name: shown visibly, the same either way.
+    repo.write(
+        "esc\x1b[31m.txt",
+        "red \x1b]0;title\x07 \u{9b}2J \u{202e}txt\n",
+    );
+    repo.write("new/file.txt", "fresh\n");
+    // The working tree against HEAD first (the new side read from disk), then two commits.
+    assert_streamed_equals_one_shot(&repo, "HEAD", None);
+    git_in(&repo, &["add", "-A"]);
+    git_in(&repo, &["commit", "-qm", "two"]);
+    assert_streamed_equals_one_shot(&repo, "HEAD~1", Some("HEAD"));
+    // Nothing changed: an empty patch, `0 files changed` and an empty files array.
+    assert_streamed_equals_one_shot(&repo, "HEAD", Some("HEAD"));
+    let o = repo.run(&["diff", "HEAD~1", "HEAD", "--stat"]);
+    assert!(
+        stdout(&o).contains("272 files changed"),
+        "{}",
+        stdout(&o).lines().last().unwrap_or("")
+    );
+}
+
+#[test]
+fn streamed_output_equals_the_one_shot_model_for_a_big_file() {
+    let repo = Repo::new();
+    let base = source(100_000, 7);
+    repo.write("big.rs", &base);
+    git_in(&repo, &["add", "."]);
+    git_in(&repo, &["commit", "-qm", "one"]);
+    repo.write("big.rs", &scattered_edits(&base, 11));
+    git_in(&repo, &["commit", "-qam", "two"]);
+    assert_streamed_equals_one_shot(&repo, "HEAD~1", Some("HEAD"));
+}

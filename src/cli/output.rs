@@ -52,6 +52,12 @@ pub(super) fn json_error(code: &str, message: &str) {
     }
 }
 
+/// A JSON document is being streamed to stdout by the command itself (a failure after its
+/// start adds no second document).
+pub(super) fn json_started() {
+    JSON_PRINTED.store(true, Ordering::Relaxed);
+}
+
 pub(super) fn print_json(value: &impl serde::Serialize) -> Outcome {
     JSON_PRINTED.store(true, Ordering::Relaxed);
     let text = serde_json::to_string_pretty(value).map_err(fail)?;

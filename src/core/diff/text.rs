@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use imara_diff::{Algorithm, Diff, InternedInput};
+use imara_diff::{Algorithm, Diff, IndentHeuristic, IndentLevel};
+
+use super::intern::{intern, Interned};
 
 use crate::protocol::diff::{DiffLine, Hunk, LineKind, Span};
 
@@ -32,11 +34,22 @@ fn split_line(token: &str) -> (String, bool) {
     }
 }
 
+fn compute(input: &Interned<'_>) -> Diff {
+    let mut diff = Diff::default();
+    diff.compute_with(
+        Algorithm::Histogram,
+        &input.before,
+        &input.after,
+        input.num_tokens(),
+    );
+    diff
+}
+
 /// Only the counts of a line diff (what `--stat` shows): the same Histogram diff as
 /// [`diff_text`], without building hunks, line texts or word spans.
 pub fn count_changes(old: &str, new: &str) -> (u32, u32) {
-    let input = InternedInput::new(old, new);
-    let diff = Diff::compute(Algorithm::Histogram, &input);
+    let input = intern(old, new);
+    let diff = compute(&input);
     (diff.count_additions(), diff.count_removals())
 }
 
@@ -52,13 +65,15 @@ pub fn diff_lines(old: &str, new: &str, context: u32) -> TextDiff {
 }
 
 fn diff_with(old: &str, new: &str, context: u32, with_words: bool) -> TextDiff {
-    let input = InternedInput::new(old, new);
-    let mut diff = Diff::compute(Algorithm::Histogram, &input);
-    diff.postprocess_lines(&input);
+    let input = intern(old, new);
+    let mut diff = compute(&input);
+    // The slider heuristic `Diff::postprocess_lines` applies, on our tokens.
+    let indent = |t| IndentLevel::for_ascii_line(input.text(t).bytes(), 8);
+    diff.postprocess_with(&input.before, &input.after, IndentHeuristic::new(indent));
     let changes: Vec<imara_diff::Hunk> = diff.hunks().collect();
     let old_total = input.before.len() as u32;
     let line = |side: &[imara_diff::Token], i: u32| -> (String, bool) {
-        split_line(input.interner[side[i as usize]])
+        split_line(input.text(side[i as usize]))
     };
 
     let mut out = TextDiff {

@@ -3,27 +3,33 @@
 
 use std::fmt::Write;
 
-use crate::protocol::diff::{DiffSet, FileContent, FileStatus, Hunk, LineKind};
+use crate::protocol::diff::{DiffSet, FileContent, FileDiff, FileStatus, Hunk, LineKind};
 
-fn range(start: u32, len: u32) -> String {
+fn range(out: &mut String, start: u32, len: u32) {
     if len == 1 {
-        start.to_string()
+        let _ = write!(out, "{start}");
     } else {
-        format!("{start},{len}")
+        let _ = write!(out, "{start},{len}");
     }
 }
 
+fn push_header(out: &mut String, h: &Hunk) {
+    out.push_str("@@ -");
+    range(out, h.old_start, h.old_len);
+    out.push_str(" +");
+    range(out, h.new_start, h.new_len);
+    out.push_str(" @@");
+}
+
 pub fn hunk_header(h: &Hunk) -> String {
-    format!(
-        "@@ -{} +{} @@",
-        range(h.old_start, h.old_len),
-        range(h.new_start, h.new_len)
-    )
+    let mut out = String::new();
+    push_header(&mut out, h);
+    out
 }
 
 /// One hunk: its header and its lines, `\ No newline at end of file` where it applies.
 pub fn write_hunk(out: &mut String, h: &Hunk) {
-    out.push_str(&hunk_header(h));
+    push_header(out, h);
     out.push('\n');
     for l in &h.lines {
         out.push(match l.kind {
@@ -42,49 +48,54 @@ pub fn write_hunk(out: &mut String, h: &Hunk) {
 pub fn unified(set: &DiffSet) -> String {
     let mut out = String::new();
     for f in &set.files {
-        let old = f.old_path.as_deref().unwrap_or(f.path());
-        let new = f.new_path.as_deref().unwrap_or(f.path());
-        let _ = writeln!(out, "diff --git a/{old} b/{new}");
-        match f.status {
-            FileStatus::Added => out.push_str("new file\n"),
-            FileStatus::Deleted => out.push_str("deleted file\n"),
-            FileStatus::Renamed => {
-                let _ = writeln!(out, "rename from {old}\nrename to {new}");
-            }
-            FileStatus::Modified => {}
+        write_file(&mut out, f);
+    }
+    out
+}
+
+/// One file of a unified diff: its `diff --git` header, what happened to it, and its hunks.
+pub fn write_file(out: &mut String, f: &FileDiff) {
+    let old = f.old_path.as_deref().unwrap_or(f.path());
+    let new = f.new_path.as_deref().unwrap_or(f.path());
+    let _ = writeln!(out, "diff --git a/{old} b/{new}");
+    match f.status {
+        FileStatus::Added => out.push_str("new file\n"),
+        FileStatus::Deleted => out.push_str("deleted file\n"),
+        FileStatus::Renamed => {
+            let _ = writeln!(out, "rename from {old}\nrename to {new}");
         }
-        let minus = if f.status == FileStatus::Added {
-            "/dev/null".to_string()
-        } else {
-            format!("a/{old}")
-        };
-        let plus = if f.status == FileStatus::Deleted {
-            "/dev/null".to_string()
-        } else {
-            format!("b/{new}")
-        };
-        match &f.content {
-            FileContent::Binary { .. } => {
-                let _ = writeln!(out, "Binary files {minus} and {plus} differ");
+        FileStatus::Modified => {}
+    }
+    let minus = if f.status == FileStatus::Added {
+        "/dev/null".to_string()
+    } else {
+        format!("a/{old}")
+    };
+    let plus = if f.status == FileStatus::Deleted {
+        "/dev/null".to_string()
+    } else {
+        format!("b/{new}")
+    };
+    match &f.content {
+        FileContent::Binary { .. } => {
+            let _ = writeln!(out, "Binary files {minus} and {plus} differ");
+        }
+        FileContent::TooLarge { old_size, new_size } => {
+            let _ = writeln!(
+                out,
+                "Large files {minus} ({old_size} bytes) and {plus} ({new_size} bytes) differ (not diffed line by line)"
+            );
+        }
+        FileContent::Text { hunks } => {
+            if hunks.is_empty() {
+                return;
             }
-            FileContent::TooLarge { old_size, new_size } => {
-                let _ = writeln!(
-                    out,
-                    "Large files {minus} ({old_size} bytes) and {plus} ({new_size} bytes) differ (not diffed line by line)"
-                );
-            }
-            FileContent::Text { hunks } => {
-                if hunks.is_empty() {
-                    continue;
-                }
-                let _ = writeln!(out, "--- {minus}\n+++ {plus}");
-                for h in hunks {
-                    write_hunk(&mut out, h);
-                }
+            let _ = writeln!(out, "--- {minus}\n+++ {plus}");
+            for h in hunks {
+                write_hunk(out, h);
             }
         }
     }
-    out
 }
 
 /// `path | N ++--` lines and a total, as `git diff --stat` prints them.
