@@ -11,6 +11,7 @@ pub mod bridge;
 mod chain;
 mod mirror;
 mod record;
+mod scan;
 pub mod summary;
 pub mod verify;
 mod writable;
