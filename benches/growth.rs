@@ -182,22 +182,26 @@ fn first_frame(env: &Env, dir: &Path) -> Option<(Duration, Duration, Option<u64>
     for round in 0..3 {
         let (f, _) = in_tmux(&less, round, false);
         let (c, rss) = in_tmux(&console, round, true);
-        best.0 = best.0.min(c);
-        best.1 = best.1.min(f);
+        best.0 = best.0.min(c?);
+        best.1 = best.1.min(f?);
         best.2 = best.2.max(rss);
+        // The console stopped by the hang-up may write its snapshot on the way out: let it
+        // end before the next round opens the store.
+        std::thread::sleep(Duration::from_secs(2));
     }
     Some(best)
 }
 
 /// Starts `line` in a new tmux server and polls the screen until it shows "Swarm" and
 /// "Concerns"; then stops it. The time, and the process's peak resident memory (KiB).
-fn in_tmux(line: &str, round: u32, read_rss: bool) -> (Duration, Option<u64>) {
-    let socket = format!("ovl-growth-{}-{round}", std::process::id());
+fn in_tmux(line: &str, round: u32, read_rss: bool) -> (Option<Duration>, Option<u64>) {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let socket = format!("ovl-growth-{}-{round}-{n}", std::process::id());
     let tmux = |args: &[&str]| {
         Command::new("tmux")
             .args(["-L", &socket, "-f", "/dev/null"])
             .args(args)
-            .stderr(Stdio::null())
             .output()
             .expect("tmux")
     };
@@ -213,21 +217,25 @@ fn in_tmux(line: &str, round: u32, read_rss: bool) -> (Duration, Option<u64>) {
         "48",
         line,
     ]);
-    assert!(ok.status.success(), "tmux new-session");
+    assert!(
+        ok.status.success(),
+        "tmux new-session: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let deadline = start + Duration::from_secs(120);
     let took = loop {
         let screen = tmux(&["capture-pane", "-p", "-t", "g"]);
         let s = String::from_utf8_lossy(&screen.stdout);
         if s.contains("Swarm") && s.contains("Concerns") {
-            break start.elapsed();
+            break Some(start.elapsed());
         }
-        assert!(
-            Instant::now() < deadline,
-            "no first frame; the screen:\n{s}"
-        );
+        if Instant::now() > deadline {
+            eprintln!("no first frame in 120 s; the screen:\n{s}");
+            break None;
+        }
         std::thread::sleep(Duration::from_millis(2));
     };
-    let rss = read_rss
+    let rss = (read_rss && took.is_some())
         .then(|| {
             let pid = String::from_utf8_lossy(&tmux(&["list-panes", "-F", "#{pane_pid}"]).stdout)
                 .trim()

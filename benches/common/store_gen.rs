@@ -485,7 +485,13 @@ pub fn generate(dir: &Path, events: u64) -> Generated {
     let mut plan = 0;
     'year: loop {
         let text = plan_json(plan);
-        g.command(Origin::System, "/import plan.json", Some(&text));
+        let imported = g.command(Origin::System, "/import plan.json", Some(&text));
+        // The human approves each plan it is asked to.
+        for e in &imported {
+            if let EventKind::ApprovalRequested { approval } = &e.kind {
+                g.command(human(), &format!("/approve {} go ahead", approval.id), None);
+            }
+        }
         for t in 0..PLAN_TASKS {
             task_cycle(&mut g, plan, t, &mut open);
             after_task(&mut g, plan, t);
