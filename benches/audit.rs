@@ -1,6 +1,6 @@
 //! Audit store benchmarks, measured side by side in one run (see docs/PERFORMANCE.md):
 //! - a durable audit append vs a plain rusqlite insert of the same payload, same pragmas;
-//! - chain verification of 1,000,000 records;
+//! - chain verification of 1,000,000 records, and the whole `audit verify` beside it;
 //! - opening a store of 1,000,000 records to a ready state (snapshot + tail replay).
 //!
 //! `cargo bench --bench audit` (set OVERLORD_BENCH_RECORDS to change the store size).
@@ -13,7 +13,7 @@ use overlord::config::Config;
 use overlord::core::Core;
 use overlord::protocol::model::{Concern, ConcernId, Role, Severity};
 use overlord::protocol::{Event, EventKind, Topic};
-use overlord::store::verify::verify_chain;
+use overlord::store::verify::{verify, verify_chain};
 use overlord::store::{NewRecord, Store, StorePaths};
 use overlord::workspace::Workspace;
 use rusqlite::{params, Connection};
@@ -202,6 +202,15 @@ fn bench_big_store(c: &mut Criterion) {
         b.iter(|| {
             let report = verify_chain(&store).expect("verify");
             assert!(report.first_break.is_none());
+            assert_eq!(report.records, n);
+        })
+    });
+    // The whole `audit verify` (chain in two halves, mirrors, the state replayed, on both
+    // cores) on the same store, for the ratio to the chain-only walk (target ≤ 2×).
+    group.bench_function("verify_whole", |b| {
+        b.iter(|| {
+            let report = verify(&store).expect("verify");
+            assert!(report.ok, "{:?}", report.findings);
             assert_eq!(report.records, n);
         })
     });

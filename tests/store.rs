@@ -401,3 +401,209 @@ fn a_full_disk_is_named_as_such() {
     };
     assert!(io.to_string().contains("disk I/O error"), "{io}");
 }
+
+// ---- Large stores: the batched append, the streamed two-core verify, the generator ----
+
+#[allow(dead_code)]
+#[path = "../benches/common/store_gen.rs"]
+mod store_gen;
+
+use overlord::store::verify::{verify_chain, verify_chain_parallel, ChainReport};
+use overlord::store::{NewRecord, StorePaths};
+
+/// `n` records (commands and responses), each with its own body.
+fn records(n: u64) -> Vec<NewRecord> {
+    (1..=n)
+        .map(|i| {
+            // Topics that are not events: the state's replay has nothing to read in them.
+            let topic = [Topic::Command, Topic::Response][(i % 2) as usize];
+            NewRecord {
+                topic,
+                at: format!("2026-11-21T10:{:02}:{:02}.000Z", i / 60 % 60, i % 60),
+                body: format!(r#"{{"n":{i},"text":"record number {i}"}}"#),
+            }
+        })
+        .collect()
+}
+
+fn append_in(store: &mut Store, records: &[NewRecord]) {
+    let mut guard = store.begin_write().unwrap();
+    let appended = guard.append(records).unwrap();
+    guard.commit(&appended).unwrap();
+}
+
+/// A record's columns: seq, topic, at, body, prev, hash.
+type Columns = (i64, String, String, String, Vec<u8>, Vec<u8>);
+
+fn rows(db: &std::path::Path) -> Vec<Columns> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT seq, topic, at, body, prev, hash FROM records ORDER BY seq")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// Thousands of records in one transaction make the same chain, the same mirror files and
+/// the same verdict as one transaction per record.
+#[test]
+fn a_batched_store_is_the_same_store_as_an_unbatched_one() {
+    let all = records(600);
+    let batched = tempfile::tempdir().unwrap();
+    let single = tempfile::tempdir().unwrap();
+    let (pb, ps) = (
+        StorePaths::under(batched.path()),
+        StorePaths::under(single.path()),
+    );
+    let mut store = Store::open(&pb).unwrap();
+    append_in(&mut store, &all[..500]);
+    append_in(&mut store, &all[500..]);
+    let mut one = Store::open(&ps).unwrap();
+    for r in &all {
+        append_in(&mut one, std::slice::from_ref(r));
+    }
+    assert_eq!(store.head(), one.head());
+    assert_eq!(rows(&pb.db), rows(&ps.db));
+    for topic in Topic::ALL {
+        if let Some(name) = topic.mirror_file() {
+            let a = std::fs::read(pb.audit_dir.join(name)).unwrap();
+            let b = std::fs::read(ps.audit_dir.join(name)).unwrap();
+            assert_eq!(a, b, "{name}");
+        }
+    }
+    let (a, b) = (verify(&store).unwrap(), verify(&one).unwrap());
+    assert!(a.ok, "{:?}", a.findings);
+    assert_eq!(a, b);
+}
+
+/// What the sequential walk, the two-half walk and the whole `verify` say first.
+fn verdicts(store: &Store) -> (ChainReport, ChainReport, Vec<String>) {
+    let report = verify(store).unwrap();
+    (
+        verify_chain(store).unwrap(),
+        verify_chain_parallel(store).unwrap(),
+        report.findings.iter().map(|f| f.to_string()).collect(),
+    )
+}
+
+/// The streamed verify splits a long chain into two halves checked at once: it names the
+/// same first bad record as a walk from the start for a record modified, deleted or reordered
+/// at the start, on both sides of the seam between the halves, and at the end.
+#[test]
+fn the_two_core_verify_names_the_same_first_bad_record_as_a_walk_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = StorePaths::under(dir.path());
+    let mut store = Store::open(&paths).unwrap();
+    let n = 40_001u64;
+    let all = records(n);
+    for chunk in all.chunks(10_000) {
+        append_in(&mut store, chunk);
+    }
+    let clean = verdicts(&store);
+    assert!(
+        clean.0.first_break.is_none() && clean.2.is_empty(),
+        "{clean:?}"
+    );
+    assert_eq!(clean.0, clean.1);
+    assert_eq!(clean.0.records, n);
+    let mid = 1 + (n - 1) / 2; // the last record of the first half
+    let db = Connection::open(&paths.db).unwrap();
+    for at in [1, 2, mid - 1, mid, mid + 1, mid + 2, n - 1, n] {
+        let cases: Vec<(&str, String, String, u64)> = vec![
+            (
+                "modified",
+                format!("UPDATE records SET body = body || ' ' WHERE seq = {at}"),
+                format!("UPDATE records SET body = rtrim(body, ' ') WHERE seq = {at}"),
+                at,
+            ),
+            (
+                "deleted",
+                format!("CREATE TEMP TABLE kept AS SELECT * FROM records WHERE seq = {at}; DELETE FROM records WHERE seq = {at}"),
+                "INSERT INTO records SELECT * FROM kept; DROP TABLE kept".to_string(),
+                at,
+            ),
+        ];
+        let mut cases = cases;
+        if at < n {
+            let b = at + 1;
+            let swap = format!(
+                "UPDATE records SET seq = -1 WHERE seq = {at}; UPDATE records SET seq = {at} WHERE seq = {b}; UPDATE records SET seq = {b} WHERE seq = -1"
+            );
+            cases.push(("reordered", swap.clone(), swap, at));
+        }
+        for (what, tamper, undo, blamed) in cases {
+            db.execute_batch(&tamper).unwrap();
+            let (walk, halves, first) = verdicts(&store);
+            if what == "deleted" && at == n {
+                // The last record deleted: the chain is whole; the head file names the loss.
+                assert!(walk.first_break.is_none(), "{walk:?}");
+                assert!(
+                    first
+                        .iter()
+                        .any(|f| f.starts_with(&format!("record {n} (.overlord/audit-head)"))),
+                    "{first:?}"
+                );
+            } else {
+                let f = walk
+                    .first_break
+                    .clone()
+                    .unwrap_or_else(|| panic!("{what} record {at} went unnoticed by the walk"));
+                assert_eq!(f.seq, Some(blamed), "{what} record {at}: {f}");
+                assert_eq!(first.first(), Some(&f.to_string()), "{what} {at}");
+            }
+            assert_eq!(walk, halves, "{what} record {at}");
+            db.execute_batch(&undo).unwrap();
+        }
+    }
+    let after = verdicts(&store);
+    assert_eq!(after, clean);
+}
+
+/// The generator's store reads as a year of work: it verifies (chain, mirrors, the state
+/// replayed against its snapshot), opens to the same state, and holds the whole mix.
+#[test]
+fn a_generated_store_verifies_and_holds_a_year_of_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = store_gen::generate(dir.path(), 3_000);
+    assert!((3_000..3_100).contains(&made.events), "{made:?}");
+    let ws = overlord::workspace::Workspace::discover(dir.path()).unwrap();
+    let store = Store::open_without_repair(&ws.store_paths()).unwrap();
+    let report = verify(&store).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+    assert_eq!(report.events, made.events);
+    assert_eq!(report.records, made.records);
+    let core = Core::open(&ws, &Config::default()).unwrap();
+    let state = core.state();
+    assert_eq!(state.last_event_seq, made.events);
+    assert!(state.plan.is_some() && state.agents.len() == 6);
+    let resolved = state
+        .concerns
+        .values()
+        .filter(|c| c.status == overlord::protocol::model::ConcernStatus::Resolved)
+        .count();
+    assert!(
+        resolved > 20 && made.open_concerns > 0,
+        "{resolved} {made:?}"
+    );
+    assert!(resolved as u64 > 5 * made.open_concerns);
+    assert!(!state.qa_runs.is_empty() && !state.checkpoints.is_empty());
+    assert!(state.approvals.values().any(|a| a.decision.is_some()));
+    assert!(!state.handoffs.is_empty());
+    let first = state.concerns.values().next().unwrap().timestamp.clone();
+    let last = state.concerns.values().last().unwrap().timestamp.clone();
+    assert!(
+        first.starts_with("2025-12") && last.starts_with("2026-"),
+        "{first} {last}"
+    );
+}

@@ -3,9 +3,9 @@
 //! `{"seq":…,"hash":"…","at":"…","topic":"…","record":{…}}`, written after the database
 //! commit. They are for people and tools; `audit verify` checks they agree with the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::record::StoredRecord;
@@ -18,14 +18,33 @@ pub struct Mirrors {
 
 /// One mirror line, rendered without re-serializing the record body (it is copied verbatim).
 pub fn line(r: &StoredRecord) -> String {
-    format!(
-        "{{\"seq\":{},\"hash\":\"{}\",\"at\":{},\"topic\":\"{}\",\"record\":{}}}\n",
+    let mut out = Vec::with_capacity(r.body.len() + 160);
+    write_line(
+        &mut out,
         r.seq,
-        hex::encode(r.hash),
-        serde_json::Value::String(r.at.clone()),
+        &r.hash,
+        &r.at,
         r.topic.as_str(),
-        r.body
-    )
+        r.body.as_bytes(),
+    );
+    // Everything written is UTF-8: the record's strings, digits, hex and JSON punctuation.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends one mirror line (with its newline) to `out`: what `line` renders, from the
+/// record's columns (for `audit verify`, which compares lines without building records).
+pub fn write_line(out: &mut Vec<u8>, seq: u64, hash: &[u8], at: &str, topic: &str, body: &[u8]) {
+    use std::io::Write as _;
+    let _ = write!(
+        out,
+        "{{\"seq\":{seq},\"hash\":\"{}\",\"at\":",
+        hex::encode(hash)
+    );
+    // The timestamp as a JSON string, escaped as `serde_json::Value::String` displays it.
+    let _ = serde_json::to_writer(&mut *out, at);
+    let _ = write!(out, ",\"topic\":\"{topic}\",\"record\":");
+    out.extend_from_slice(body);
+    out.extend_from_slice(b"}\n");
 }
 
 impl Mirrors {
@@ -144,4 +163,57 @@ fn parse_seq(line: &[u8]) -> Option<u64> {
         .copied()
         .collect();
     std::str::from_utf8(&digits).ok()?.parse().ok()
+}
+
+/// The mirrored topics whose file is not exactly the lines `line` renders for the records of
+/// the topic, in order, and nothing more (or cannot be read): one scan of the records in
+/// order with a cursor, each line compared byte for byte as it comes. `audit verify` reads
+/// those files closely to say what is wrong.
+pub fn differing(conn: &rusqlite::Connection, dir: &Path) -> rusqlite::Result<BTreeSet<Topic>> {
+    let mut readers: BTreeMap<Topic, BufReader<File>> = BTreeMap::new();
+    let mut differ = BTreeSet::new();
+    for topic in Topic::ALL {
+        let Some(name) = topic.mirror_file() else {
+            continue;
+        };
+        match File::open(dir.join(name)) {
+            Ok(f) => {
+                readers.insert(topic, BufReader::with_capacity(1 << 20, f));
+            }
+            Err(_) => {
+                differ.insert(topic);
+            }
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT seq, topic, at, body, hash FROM records WHERE topic <> 'event' ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let (mut expected, mut found) = (Vec::new(), Vec::new());
+    while let Some(row) = rows.next()? {
+        let topic = row.get_ref(1)?.as_str().ok().and_then(Topic::parse);
+        let Some(topic) = topic.filter(|t| !differ.contains(t)) else {
+            continue;
+        };
+        let Some(reader) = readers.get_mut(&topic) else {
+            continue;
+        };
+        let seq = row.get::<_, i64>(0)?;
+        let at = row.get_ref(2)?.as_str().unwrap_or("");
+        let body = row.get_ref(3)?.as_bytes().unwrap_or(b"");
+        let hash = row.get_ref(4)?.as_blob().unwrap_or(b"");
+        expected.clear();
+        write_line(&mut expected, seq as u64, hash, at, topic.as_str(), body);
+        found.clear();
+        if reader.read_until(b'\n', &mut found).is_err() || found != expected {
+            differ.insert(topic);
+        }
+    }
+    for (topic, reader) in readers.iter_mut() {
+        // A line past the store's last record of the topic.
+        if !differ.contains(topic) && !reader.fill_buf().map(|b| b.is_empty()).unwrap_or(false) {
+            differ.insert(*topic);
+        }
+    }
+    Ok(differ)
 }

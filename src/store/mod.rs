@@ -12,6 +12,7 @@ mod chain;
 pub mod items;
 mod mirror;
 mod record;
+mod scan;
 pub mod summary;
 pub mod verify;
 mod writable;

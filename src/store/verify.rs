@@ -9,30 +9,12 @@ use std::io::{BufRead, BufReader};
 use serde::{Deserialize, Serialize};
 
 use super::anchor::{AnchorError, AnchorView};
-use super::chain::{hash_parts, Hash, GENESIS};
+pub use super::scan::{verify_chain_parallel, ChainReport, Finding};
 use super::{Store, StoreError};
 use crate::protocol::{Event, State, Topic};
 
 /// Bump when `State`'s shape changes, so older snapshots are replayed instead of loaded.
 pub const STATE_VERSION: i64 = 8;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// The audit record concerned, when one is.
-    pub seq: Option<u64>,
-    /// Where: `records`, `audit/concerns.jsonl line 3`, `snapshot`.
-    pub place: String,
-    pub problem: String,
-}
-
-impl std::fmt::Display for Finding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.seq {
-            Some(seq) => write!(f, "record {seq} ({}): {}", self.place, self.problem),
-            None => write!(f, "{}: {}", self.place, self.problem),
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
@@ -53,139 +35,10 @@ pub struct VerifyReport {
     pub writes_refused: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainReport {
-    pub records: u64,
-    pub head: (u64, Hash),
-    pub first_break: Option<Finding>,
-}
-
-/// Walks the chain from the first record. Stops at the first break.
+/// Walks the chain from the first record, in one pass on this thread (the chain-only check
+/// the monitor runs and `benches/audit.rs` times). Stops at the first break.
 pub fn verify_chain(store: &Store) -> Result<ChainReport, StoreError> {
-    let conn = store.conn();
-    let err = |e| store.sql_err(e);
-    let mut stmt = conn
-        .prepare("SELECT seq, topic, at, body, prev, hash FROM records ORDER BY seq")
-        .map_err(err)?;
-    let mut rows = stmt.query([]).map_err(err)?;
-    let mut expected: u64 = 1;
-    let mut last_hash: Hash = GENESIS;
-    let mut records = 0u64;
-    let finding = |seq: u64, problem: String| Finding {
-        seq: Some(seq),
-        place: "records".to_string(),
-        problem,
-    };
-    while let Some(row) = rows.next().map_err(err)? {
-        let seq = row.get::<_, i64>(0).map_err(err)?;
-        let topic = row.get_ref(1).map_err(err)?.as_bytes().unwrap_or(b"");
-        let at = row.get_ref(2).map_err(err)?.as_bytes().unwrap_or(b"");
-        let body = row.get_ref(3).map_err(err)?.as_bytes().unwrap_or(b"");
-        let prev: Option<Hash> = row
-            .get_ref(4)
-            .map_err(err)?
-            .as_blob()
-            .ok()
-            .and_then(|b| b.try_into().ok());
-        let hash: Option<Hash> = row
-            .get_ref(5)
-            .map_err(err)?
-            .as_blob()
-            .ok()
-            .and_then(|b| b.try_into().ok());
-        let head = (expected.saturating_sub(1), last_hash);
-        if seq < 1 || seq as u64 != expected {
-            let problem = if seq as u64 > expected {
-                if expected == seq as u64 - 1 {
-                    format!(
-                        "record {expected} is missing (deleted): the records jump from {} to {seq}",
-                        expected - 1
-                    )
-                } else {
-                    format!("records {expected} to {} are missing (deleted): the records jump from {} to {seq}", seq - 1, expected - 1)
-                }
-            } else {
-                format!("unexpected sequence number {seq}")
-            };
-            return Ok(ChainReport {
-                records,
-                head,
-                first_break: Some(finding(expected, problem)),
-            });
-        }
-        let seq = seq as u64;
-        let (Some(prev), Some(hash)) = (prev, hash) else {
-            return Ok(ChainReport {
-                records,
-                head,
-                first_break: Some(finding(seq, "its hash columns are malformed".into())),
-            });
-        };
-        if Topic::parse(std::str::from_utf8(topic).unwrap_or("")).is_none() {
-            return Ok(ChainReport {
-                records,
-                head,
-                first_break: Some(finding(
-                    seq,
-                    format!("unknown topic '{}'", String::from_utf8_lossy(topic)),
-                )),
-            });
-        }
-        let own = hash_parts(&prev, seq, topic, at, body);
-        if own != hash {
-            // Was the row moved here from another position?
-            let moved = (seq.saturating_sub(16).max(1)..=seq + 16)
-                .filter(|s| *s != seq)
-                .find(|s| hash_parts(&prev, *s, topic, at, body) == hash);
-            let (at_seq, problem) = match moved {
-                // Everything from `from` on moved up: records were inserted before this one.
-                Some(from) if from < seq => (
-                    from,
-                    format!(
-                        "record {from} was inserted: record {seq} holds what was record {from}"
-                    ),
-                ),
-                Some(from) => (
-                    seq,
-                    format!("holds the contents of record {from} (records reordered)"),
-                ),
-                None => (
-                    seq,
-                    "its contents do not match its hash (record modified)".to_string(),
-                ),
-            };
-            return Ok(ChainReport {
-                records,
-                head,
-                first_break: Some(finding(at_seq, problem)),
-            });
-        }
-        if prev != last_hash {
-            // The row is consistent with itself but does not follow the one before it: the
-            // previous row was rewritten with a recomputed hash, or this one was inserted.
-            let blamed = seq - 1;
-            let problem = if seq == 1 {
-                "the first record does not start the chain (records inserted before it)".to_string()
-            } else {
-                format!(
-                    "record {blamed} was modified or inserted and its hash recomputed: record {seq} still links to a different hash"
-                )
-            };
-            return Ok(ChainReport {
-                records,
-                head,
-                first_break: Some(finding(blamed.max(1), problem)),
-            });
-        }
-        last_hash = hash;
-        expected += 1;
-        records += 1;
-    }
-    Ok(ChainReport {
-        records,
-        head: (expected - 1, last_hash),
-        first_break: None,
-    })
+    super::scan::walk_all(store)
 }
 
 #[derive(Deserialize)]
@@ -215,137 +68,155 @@ pub fn highest_mirrored_seq(dir: &std::path::Path) -> u64 {
     highest
 }
 
-/// Compares every mirror file with the records of its topic, in order.
+/// Compares every mirror file with the records of its topic, in order: one streamed scan
+/// comparing each line byte for byte with the line the store renders for its record; a file
+/// that differs is then read closely to say where and how.
 pub fn verify_mirrors(store: &Store) -> Result<(Vec<String>, Vec<Finding>), StoreError> {
-    let conn = store.conn();
-    let err = |e| store.sql_err(e);
     let dir = store.mirror_dir().to_path_buf();
+    let differing = super::mirror::differing(store.conn(), &dir).map_err(|e| store.sql_err(e))?;
     let mut checked = Vec::new();
     let mut findings = Vec::new();
     for topic in Topic::ALL {
         let Some(name) = topic.mirror_file() else {
             continue;
         };
-        let place_name = format!("audit/{name}");
-        checked.push(place_name.clone());
-        let path = dir.join(name);
-        let mut lines = match File::open(&path) {
-            Ok(f) => BufReader::new(f).lines().enumerate().peekable(),
-            Err(e) => {
-                findings.push(Finding {
-                    seq: None,
-                    place: place_name.clone(),
-                    problem: format!("cannot be read: {e}"),
-                });
-                continue;
-            }
+        checked.push(format!("audit/{name}"));
+        if differing.contains(&topic) {
+            findings.extend(check_mirror(store, topic, name)?);
+        }
+    }
+    Ok((checked, findings))
+}
+
+/// What is wrong with one mirror file, line by line against the records of its topic.
+fn check_mirror(store: &Store, topic: Topic, name: &str) -> Result<Option<Finding>, StoreError> {
+    let conn = store.conn();
+    let err = |e| store.sql_err(e);
+    let place_name = format!("audit/{name}");
+    let path = store.mirror_dir().join(name);
+    let mut lines = match File::open(&path) {
+        Ok(f) => BufReader::new(f).lines().enumerate().peekable(),
+        Err(e) => {
+            return Ok(Some(Finding {
+                seq: None,
+                place: place_name,
+                problem: format!("cannot be read: {e}"),
+            }));
+        }
+    };
+    let mut stmt = conn
+        .prepare("SELECT seq, at, body, hash FROM records WHERE topic = ?1 ORDER BY seq")
+        .map_err(err)?;
+    let mut rows = stmt.query([topic.as_str()]).map_err(err)?;
+    let mut problem: Option<Finding> = None;
+    while let Some(row) = rows.next().map_err(err)? {
+        let seq = row.get::<_, i64>(0).map_err(err)? as u64;
+        let at: String = row.get(1).map_err(err)?;
+        let body: String = row.get(2).map_err(err)?;
+        let hash: Vec<u8> = row.get(3).map_err(err)?;
+        let at_line = |n: usize, p: String| Finding {
+            seq: Some(seq),
+            place: format!("{place_name} line {}", n + 1),
+            problem: p,
         };
-        let mut stmt = conn
-            .prepare("SELECT seq, at, body, hash FROM records WHERE topic = ?1 ORDER BY seq")
-            .map_err(err)?;
-        let mut rows = stmt.query([topic.as_str()]).map_err(err)?;
-        let mut problem: Option<Finding> = None;
-        while let Some(row) = rows.next().map_err(err)? {
-            let seq = row.get::<_, i64>(0).map_err(err)? as u64;
-            let at: String = row.get(1).map_err(err)?;
-            let body: String = row.get(2).map_err(err)?;
-            let hash: Vec<u8> = row.get(3).map_err(err)?;
-            let at_line = |n: usize, p: String| Finding {
-                seq: Some(seq),
-                place: format!("{place_name} line {}", n + 1),
-                problem: p,
+        let Some((n, line)) = lines.next() else {
+            // Every line so far matched: the mirror stops short of the store. Mirrors are
+            // written after the store's commit, so a process stopped in between (a crash,
+            // kill -9) leaves exactly this; the next write repairs it.
+            let mut last = seq;
+            let mut missing = 1u64;
+            while let Some(row) = rows.next().map_err(err)? {
+                last = row.get::<_, i64>(0).map_err(err)? as u64;
+                missing += 1;
+            }
+            let which = if missing == 1 {
+                format!("its last line (record {seq}) is missing")
+            } else {
+                format!("its last {missing} lines (records {seq}–{last}) are missing")
             };
-            let Some((n, line)) = lines.next() else {
-                // Every line so far matched: the mirror stops short of the store. Mirrors are
-                // written after the store's commit, so a process stopped in between (a crash,
-                // kill -9) leaves exactly this; the next write repairs it.
-                let mut last = seq;
-                let mut missing = 1u64;
-                while let Some(row) = rows.next().map_err(err)? {
-                    last = row.get::<_, i64>(0).map_err(err)? as u64;
-                    missing += 1;
-                }
-                let which = if missing == 1 {
-                    format!("its last line (record {seq}) is missing")
-                } else {
-                    format!("its last {missing} lines (records {seq}–{last}) are missing")
-                };
-                problem = Some(Finding {
+            problem = Some(Finding {
                     seq: Some(seq),
                     place: place_name.clone(),
                     problem: format!(
                         "the mirror stops short of the store: {which} — what a process stopped between the store's commit and the mirror's write leaves (a crash left-over); the next overlord-tui that opens the store to write repairs it"
                     ),
                 });
+            break;
+        };
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                problem = Some(at_line(n, format!("unreadable: {e}")));
                 break;
-            };
-            let line = match line {
-                Ok(l) => l,
-                Err(e) => {
-                    problem = Some(at_line(n, format!("unreadable: {e}")));
-                    break;
-                }
-            };
-            let parsed: MirrorLine = match serde_json::from_str(&line) {
-                Ok(p) => p,
-                Err(e) if lines.peek().is_none() => {
-                    // A torn last line: the write was cut short (a crash left-over).
-                    problem = Some(at_line(
+            }
+        };
+        let parsed: MirrorLine = match serde_json::from_str(&line) {
+            Ok(p) => p,
+            Err(e) if lines.peek().is_none() => {
+                // A torn last line: the write was cut short (a crash left-over).
+                problem = Some(at_line(
                         n,
                         format!(
                             "the mirror's last line is cut short ({e}) — a write stopped midway (a crash left-over); the next overlord-tui that opens the store to write repairs it"
                         ),
                     ));
-                    break;
-                }
-                Err(e) => {
-                    problem = Some(at_line(n, format!("not a valid mirror line: {e}")));
-                    break;
-                }
-            };
-            if parsed.seq != seq {
-                problem = Some(at_line(
+                break;
+            }
+            Err(e) => {
+                problem = Some(at_line(n, format!("not a valid mirror line: {e}")));
+                break;
+            }
+        };
+        if parsed.seq != seq {
+            problem = Some(at_line(
                     n,
                     format!(
                         "the mirror has record {} where the store has record {seq} (line missing, added or out of order)",
                         parsed.seq
                     ),
                 ));
-                break;
-            }
-            if parsed.hash != hex::encode(&hash)
-                || parsed.at != at
-                || parsed.topic != topic.as_str()
-                || parsed.record.get() != body
-            {
-                problem = Some(at_line(
-                    n,
-                    "the mirror line disagrees with the store".into(),
-                ));
-                break;
-            }
+            break;
         }
-        if problem.is_none() {
-            if let Some((n, line)) = lines.next() {
-                let seq = line
-                    .ok()
-                    .and_then(|l| serde_json::from_str::<MirrorLine>(&l).ok().map(|m| m.seq));
-                problem = Some(Finding {
+        if parsed.hash != hex::encode(&hash)
+            || parsed.at != at
+            || parsed.topic != topic.as_str()
+            || parsed.record.get() != body
+        {
+            problem = Some(at_line(
+                n,
+                "the mirror line disagrees with the store".into(),
+            ));
+            break;
+        }
+    }
+    if problem.is_none() {
+        if let Some((n, line)) = lines.next() {
+            let seq = line
+                .ok()
+                .and_then(|l| serde_json::from_str::<MirrorLine>(&l).ok().map(|m| m.seq));
+            problem = Some(Finding {
                     seq,
                     place: format!("{place_name} line {}", n + 1),
                     problem: "the mirror has a line the store does not have (record deleted from the store, or line added)".into(),
                 });
-            }
         }
-        findings.extend(problem);
     }
-    Ok((checked, findings))
+    Ok(problem)
 }
 
 /// Replays every event through the reducer and compares the result with the newest snapshot
 /// of the materialized state; also checks that event sequence numbers have no gaps.
 pub fn verify_state(store: &Store) -> Result<(u64, Vec<Finding>), StoreError> {
     let snapshot = store.latest_snapshot()?;
+    replay_state(store.conn(), snapshot).map_err(|e| store.sql_err(e))
+}
+
+/// `verify_state` on a connection of its own: the events read in order with a cursor and
+/// folded as they come (none is kept), the snapshot compared when the replay passes it.
+fn replay_state(
+    conn: &rusqlite::Connection,
+    snapshot: Option<(u64, i64, String)>,
+) -> rusqlite::Result<(u64, Vec<Finding>)> {
     let mut state = State::default();
     let mut events = 0u64;
     let mut findings = Vec::new();
@@ -367,14 +238,22 @@ pub fn verify_state(store: &Store) -> Result<(u64, Vec<Finding>), StoreError> {
             }),
         }
     };
-    for (seq, body) in store.event_bodies_after(0)? {
+    let mut stmt = conn.prepare(
+        "SELECT seq, body FROM records WHERE topic IN ('event','concern','handoff','git') ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let seq = row.get::<_, i64>(0)? as u64;
         if let Some(s) = &snap {
             if !compared && seq > s.0 {
                 compare(&state, &mut findings, s);
                 compared = true;
             }
         }
-        let event: Event = match serde_json::from_str(&body) {
+        let body = row.get_ref(1)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        let event: Event = match serde_json::from_str(body) {
             Ok(e) => e,
             Err(e) => {
                 findings.push(Finding {
@@ -419,12 +298,29 @@ pub fn verify_state(store: &Store) -> Result<(u64, Vec<Finding>), StoreError> {
     Ok((events, findings))
 }
 
-/// The whole check: chain, mirrors, state. The first finding names the first bad record.
+/// The whole check: chain, mirrors, state, on both cores — the replay of the state on a
+/// thread (and connection) of its own while this one walks the chain (itself in two halves)
+/// and compares the mirrors. The first finding names the first bad record.
 pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
-    let chain = verify_chain(store)?;
+    let snapshot = store.latest_snapshot()?;
+    let path = store.path().to_path_buf();
+    let (chain, mirrors, replayed) = std::thread::scope(|s| {
+        let replay = s.spawn(move || {
+            let conn = super::scan::open_reader(&path)?;
+            replay_state(&conn, snapshot)
+        });
+        let chain = verify_chain_parallel(store);
+        let mirrors = verify_mirrors(store);
+        (chain, mirrors, replay.join())
+    });
+    let chain = chain?;
+    let (mirrors_checked, mirror_findings) = mirrors?;
+    let (events, state_findings) = match replayed {
+        Ok(r) => r.map_err(|e| store.sql_err(e))?,
+        // The replay's thread panicked: replay here, where the panic is the caller's.
+        Err(_) => verify_state(store)?,
+    };
     let mut findings: Vec<Finding> = chain.first_break.iter().cloned().collect();
-    let (mirrors_checked, mirror_findings) = verify_mirrors(store)?;
-    let (events, state_findings) = verify_state(store)?;
     findings.extend(mirror_findings);
     findings.extend(state_findings);
     let (anchors, verdict) = store.anchor_report();

@@ -204,7 +204,7 @@ fn wal_has_records(db: &std::path::Path) -> bool {
 }
 
 /// `file:<path>?immutable=1`, with the characters a URI gives meaning to escaped.
-fn immutable_uri(db: &std::path::Path) -> String {
+pub(super) fn immutable_uri(db: &std::path::Path) -> String {
     let mut uri = String::from("file:");
     for c in db.to_string_lossy().chars() {
         match c {
