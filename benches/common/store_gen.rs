@@ -7,7 +7,8 @@
 //! checkpoints) are typed events recorded as `Core::emit` records them; every event is folded
 //! into the state by the reducer as it is made; the records go through the store's append path
 //! (hash chain, JSONL mirrors), thousands per transaction. The newest snapshot of the state is
-//! written at the end, as a running core would have.
+//! written at the end, as a running core would have, and the item index is built from one
+//! replay (as for a store an older build wrote).
 //!
 //! The mix, per task of the plan: the task started and finished, its agent's run (state
 //! changes, process start and end, activity lines, the run's report), a third of the tasks
@@ -277,6 +278,7 @@ fn task_cycle(g: &mut Gen, plan: usize, t: usize, open: &mut Vec<ConcernId>) {
         tools: [("Edit".to_string(), 9), ("Bash".to_string(), 5)].into(),
         failed_tools: Vec::new(),
         files: vec![format!("src/loader/v{t}.rs")],
+        tokens_unknown: false,
         tokens: TokenSplit {
             input: 9_000,
             cached_input: 30_000,
@@ -507,6 +509,8 @@ pub fn generate(dir: &Path, events: u64) -> Generated {
     g.store
         .save_snapshot(head, STATE_VERSION, &snapshot)
         .expect("save the snapshot");
+    // The item index, as a store written by an older build gets it at open (one replay).
+    g.store.ensure_items().expect("index the items");
     Generated {
         events: g.state.last_event_seq,
         records: head,
@@ -551,4 +555,5 @@ pub fn generate_open_concerns(dir: &Path, open: u64) {
             .save_snapshot(head, STATE_VERSION, &snapshot)
             .expect("save the snapshot");
     }
+    g.store.ensure_items().expect("index the items");
 }

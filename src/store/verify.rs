@@ -208,7 +208,35 @@ fn check_mirror(store: &Store, topic: Topic, name: &str) -> Result<Option<Findin
 /// of the materialized state; also checks that event sequence numbers have no gaps.
 pub fn verify_state(store: &Store) -> Result<(u64, Vec<Finding>), StoreError> {
     let snapshot = store.latest_snapshot()?;
-    replay_state(store.conn(), snapshot).map_err(|e| store.sql_err(e))
+    let (events, mut findings, index) =
+        replay_state(store.conn(), snapshot).map_err(|e| store.sql_err(e))?;
+    check_index(store, index, &mut findings)?;
+    Ok((events, findings))
+}
+
+/// Compares the store's item index with the one a whole replay gave (none: the replay stopped
+/// at a bad record), where the index reaches the head.
+fn check_index(
+    store: &Store,
+    index: Option<super::items::Replayed>,
+    findings: &mut Vec<Finding>,
+) -> Result<(), StoreError> {
+    let Some(index) = index else {
+        return Ok(());
+    };
+    if store.items_through()? != Some(store.head().0) {
+        return Ok(());
+    }
+    if let Some(problem) = index.compare(store)? {
+        findings.push(Finding {
+            seq: None,
+            place: "item index".into(),
+            problem: format!(
+                "the item index disagrees with a replay of the audit trail: {problem}"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// `verify_state` on a connection of its own: the events read in order with a cursor and
@@ -216,7 +244,7 @@ pub fn verify_state(store: &Store) -> Result<(u64, Vec<Finding>), StoreError> {
 fn replay_state(
     conn: &rusqlite::Connection,
     snapshot: Option<(u64, i64, String)>,
-) -> rusqlite::Result<(u64, Vec<Finding>)> {
+) -> rusqlite::Result<(u64, Vec<Finding>, Option<super::items::Replayed>)> {
     let mut state = State::default();
     let mut events = 0u64;
     let mut findings = Vec::new();
@@ -261,7 +289,7 @@ fn replay_state(
                     place: "records".into(),
                     problem: format!("the event cannot be read: {e}"),
                 });
-                return Ok((events, findings));
+                return Ok((events, findings, None));
             }
         };
         if event.seq != state.last_event_seq + 1 {
@@ -273,7 +301,7 @@ fn replay_state(
                     event.seq, state.last_event_seq
                 ),
             });
-            return Ok((events, findings));
+            return Ok((events, findings, None));
         }
         index.add(&state, &event, seq);
         state.apply(&event);
@@ -282,20 +310,7 @@ fn replay_state(
     if let (Some(s), false) = (&snap, compared) {
         compare(&state, &mut findings, s);
     }
-    // The item index, where this store has one that reaches its head.
-    let head = store.head().0;
-    if store.items_through()? == Some(head) {
-        if let Some(problem) = index.compare(store)? {
-            findings.push(Finding {
-                seq: None,
-                place: "item index".into(),
-                problem: format!(
-                    "the item index disagrees with a replay of the audit trail: {problem}"
-                ),
-            });
-        }
-    }
-    Ok((events, findings))
+    Ok((events, findings, Some(index)))
 }
 
 /// The whole check: chain, mirrors, state, on both cores — the replay of the state on a
@@ -316,7 +331,11 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
     let chain = chain?;
     let (mirrors_checked, mirror_findings) = mirrors?;
     let (events, state_findings) = match replayed {
-        Ok(r) => r.map_err(|e| store.sql_err(e))?,
+        Ok(r) => {
+            let (events, mut findings, index) = r.map_err(|e| store.sql_err(e))?;
+            check_index(store, index, &mut findings)?;
+            (events, findings)
+        }
         // The replay's thread panicked: replay here, where the panic is the caller's.
         Err(_) => verify_state(store)?,
     };
