@@ -85,6 +85,22 @@ fn agent(id: &str, role: &str) -> Origin {
 }
 
 impl Gen {
+    /// Appends the last batch, writes the snapshot of the state as a running core would have,
+    /// and builds the item index from one replay (as for a store an older build wrote); the
+    /// head record.
+    fn finish(&mut self) -> u64 {
+        self.flush().expect("append the last batch");
+        let (head, _) = self.store.head();
+        if head > 0 {
+            let snapshot = serde_json::to_string(&self.state).expect("serialize the state");
+            self.store
+                .save_snapshot(head, STATE_VERSION, &snapshot)
+                .expect("save the snapshot");
+        }
+        self.store.ensure_items().expect("index the items");
+        head
+    }
+
     fn now(&self) -> String {
         stamp(self.clock_ms)
     }
@@ -503,14 +519,7 @@ pub fn generate(dir: &Path, events: u64) -> Generated {
         }
         plan += 1;
     }
-    g.flush().expect("append the last batch");
-    let (head, _) = g.store.head();
-    let snapshot = serde_json::to_string(&g.state).expect("serialize the state");
-    g.store
-        .save_snapshot(head, STATE_VERSION, &snapshot)
-        .expect("save the snapshot");
-    // The item index, as a store written by an older build gets it at open (one replay).
-    g.store.ensure_items().expect("index the items");
+    let head = g.finish();
     Generated {
         events: g.state.last_event_seq,
         records: head,
@@ -547,13 +556,5 @@ pub fn generate_open_concerns(dir: &Path, open: u64) {
             None,
         );
     }
-    g.flush().expect("append the last batch");
-    if open > 0 {
-        let (head, _) = g.store.head();
-        let snapshot = serde_json::to_string(&g.state).expect("serialize the state");
-        g.store
-            .save_snapshot(head, STATE_VERSION, &snapshot)
-            .expect("save the snapshot");
-    }
-    g.store.ensure_items().expect("index the items");
+    g.finish();
 }

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, OptionalExtension};
 
 use super::{Store, StoreError, StoredRecord, WriteGuard};
 use crate::protocol::items::item_refs;
@@ -165,23 +165,11 @@ impl Store {
 
     /// Replaces the whole index with `rows`, reaching `through` (one transaction).
     pub fn rebuild_items(&mut self, rows: &[ItemRow], through: u64) -> Result<(), StoreError> {
-        if let Some(e) = self.write_blocker() {
-            return Err(e);
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| StoreError::Sqlite {
-                path: self.path.display().to_string(),
-                source: e,
-            })?;
-        let res = (|| {
+        self.write_derived(|tx| {
             tx.execute_batch("DELETE FROM items; DELETE FROM item_events;")?;
-            write_rows(&tx, rows)?;
-            mark(&tx, through)?;
-            tx.commit()
-        })();
-        res.map_err(|e| self.sql_err(e))
+            write_rows(tx, rows)?;
+            mark(tx, through)
+        })
     }
 
     /// Finished items of `kind`, the most recently finished first: `limit` of them after

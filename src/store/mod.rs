@@ -472,6 +472,25 @@ impl Store {
         state_version: i64,
         state_json: &str,
     ) -> Result<(), StoreError> {
+        self.write_derived(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO snapshots (record_seq, state_version, state) VALUES (?1, ?2, ?3)",
+                params![record_seq as i64, state_version, state_json],
+            )?;
+            tx.execute(
+                "DELETE FROM snapshots WHERE record_seq NOT IN (SELECT record_seq FROM snapshots ORDER BY record_seq DESC LIMIT 2)",
+                [],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Writes data derived from the trail (a snapshot, the item index) in one transaction of
+    /// its own, where the store may be written at all.
+    pub(crate) fn write_derived(
+        &mut self,
+        write: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), StoreError> {
         if let Some(e) = self.write_blocker() {
             return Err(e);
         }
@@ -482,17 +501,7 @@ impl Store {
                 path: self.path.display().to_string(),
                 source: e,
             })?;
-        let res = (|| {
-            tx.execute(
-                "INSERT OR REPLACE INTO snapshots (record_seq, state_version, state) VALUES (?1, ?2, ?3)",
-                params![record_seq as i64, state_version, state_json],
-            )?;
-            tx.execute(
-                "DELETE FROM snapshots WHERE record_seq NOT IN (SELECT record_seq FROM snapshots ORDER BY record_seq DESC LIMIT 2)",
-                [],
-            )?;
-            tx.commit()
-        })();
+        let res = write(&tx).and_then(|()| tx.commit());
         res.map_err(|e| self.sql_err(e))
     }
 
