@@ -499,3 +499,30 @@ fn columns_leave_out_the_lowest_rank_before_cutting_an_id() {
     assert_eq!(w[1], None, "the role goes before the state is cut");
     assert_eq!(w[2], Some(16));
 }
+
+/// `r` on an agent's permission request, then tab: the bar offers the three answers and
+/// completes the chosen one whole (it has spaces in it); another concern gets none.
+#[test]
+fn tab_after_resolve_on_a_permission_request_offers_its_three_answers() {
+    let mut b = Bar::new();
+    let id = *b.app.state.concerns.keys().next().unwrap();
+    let c = b.app.state.concerns.get_mut(&id).unwrap();
+    c.category = overlord::protocol::permission::CATEGORY.into();
+    let line = format!("/resolve {id} ");
+    let c = overlord::tui::command_bar::candidates_at(&line, line.chars().count(), &b.app.state);
+    assert_eq!(
+        c.words,
+        vec!["allow once", "allow for the session", "reject"]
+    );
+    let typed = format!("/resolve {id} allow");
+    let c = overlord::tui::command_bar::candidates_at(&typed, typed.chars().count(), &b.app.state);
+    assert_eq!(c.words, vec!["allow once", "allow for the session"]);
+    let mut b2 = Bar::holding(&line);
+    b2.app.state = b.app.state.clone();
+    b2.key("tab");
+    assert_eq!(b2.line().0, format!("/resolve {id} allow once "));
+    // Any other concern: no answers to offer.
+    b.app.state.concerns.get_mut(&id).unwrap().category = "gap".into();
+    let c = overlord::tui::command_bar::candidates_at(&line, line.chars().count(), &b.app.state);
+    assert!(c.words.is_empty());
+}

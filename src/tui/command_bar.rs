@@ -64,7 +64,8 @@ pub struct Candidates {
 
 /// What can replace the word at `cursor` (in characters) of `input`: a command name in the
 /// first position, then what the grammar takes there — agents, concerns, approvals,
-/// checkpoints, phases, tasks, command names after `/help`, theme names after `/theme`.
+/// checkpoints, phases, tasks, command names after `/help`, theme names after `/theme`, the
+/// answers to an agent's permission request after `/resolve C-n`.
 /// The word may be anywhere on the line: what follows the cursor is kept.
 pub fn candidates_at(input: &str, cursor: usize, state: &State) -> Candidates {
     let chars: Vec<char> = input.chars().collect();
@@ -113,6 +114,11 @@ pub fn candidates_at(input: &str, cursor: usize, state: &State) -> Candidates {
             .into_iter()
             .filter(fits)
             .collect(),
+        // An agent's permission request: the three answers the human may give.
+        (Some("resolve"), 2) => permission_answers(words_before[1], state)
+            .into_iter()
+            .filter(fits)
+            .collect(),
         (Some(c), 1) => first_arg(c)
             .map(|kind| ids(kind, state).into_iter().filter(fits).collect())
             .unwrap_or_default(),
@@ -122,6 +128,20 @@ pub fn candidates_at(input: &str, cursor: usize, state: &State) -> Candidates {
         start,
         end,
         words: offered,
+    }
+}
+
+/// The answers to concern `id` when it is an agent's permission request (none otherwise).
+fn permission_answers(id: &str, state: &State) -> Vec<String> {
+    use crate::protocol::permission::{Answer, CATEGORY};
+    let asks = id
+        .parse::<crate::protocol::model::ConcernId>()
+        .ok()
+        .and_then(|id| state.concerns.get(&id))
+        .is_some_and(|c| c.category == CATEGORY);
+    match asks {
+        true => Answer::ALL.iter().map(|a| a.note().to_string()).collect(),
+        false => Vec::new(),
     }
 }
 

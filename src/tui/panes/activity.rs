@@ -152,7 +152,15 @@ pub fn describe(e: &Event) -> String {
             last_output,
             ..
         } => format!(
-            "{agent}: {events} events, {tokens} tokens{}",
+            // A stretch without tokens says none rather than "0 tokens": an agent that
+            // reports none has spent an unknown amount.
+            "{agent}: {}{}{}",
+            crate::protocol::report::plural(*events as usize, "event"),
+            if *tokens > 0 {
+                format!(", {tokens} tokens")
+            } else {
+                String::new()
+            },
             last_output
                 .as_ref()
                 .map(|l| format!(" — {l}"))
