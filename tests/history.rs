@@ -118,6 +118,7 @@ fn finished_items_leave_the_state_and_the_index_pages_them_newest_first() {
         serde_json::from_str(&stdout(&repo.run(&["status", "--json", "--all"]))).unwrap();
     assert_eq!(all["history"]["concerns"].as_array().unwrap().len(), n);
     assert_eq!(all["history"]["approvals"].as_array().unwrap().len(), 0);
+    assert_eq!(all["history"]["handoffs"].as_array().unwrap().len(), 0);
 
     // A command naming a concern the state let go of says what became of it.
     let out = repo.run(&["cmd", "/resolve C-3 again"]);
@@ -130,7 +131,7 @@ fn finished_items_leave_the_state_and_the_index_pages_them_newest_first() {
         stderr(&out)
     );
     let text = stdout(&repo.run(&["status", "--all"]));
-    assert!(text.contains(&format!("History (finished): {n} concerns, 0 approvals, 0 variations, 0 clarifications, 0 QA runs")), "{text}");
+    assert!(text.contains(&format!("History (finished): {n} concerns, 0 approvals, 0 variations, 0 clarifications, 0 QA runs, 0 handoffs")), "{text}");
 
     // And the whole trail still verifies, the index included (the CLI wrote since `core`
     // opened: a fresh look).
@@ -144,7 +145,7 @@ fn bad_history_requests_are_clear_errors() {
     let out = repo.run(&["history", "tickets"]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("no history of \"ticket\": the kinds are concern, approval, variation, clarification, qa_run"),
+        stderr(&out).contains("no history of \"ticket\": the kinds are concern, approval, variation, clarification, qa_run, handoff"),
         "{}",
         stderr(&out)
     );
@@ -379,4 +380,74 @@ fn a_new_plan_lets_the_old_tasks_telemetry_go() {
     });
     let kept: Vec<&String> = state.task_telemetry.keys().collect();
     assert_eq!(kept, vec!["a"]);
+}
+
+/// The newest hand-offs stay, and every one of the current plan however old: its initiation
+/// (the supervisor initiates a plan once) and its tasks' (the QA gate weighs their impact).
+#[test]
+fn the_current_plans_hand_offs_and_the_newest_stay() {
+    use overlord::protocol::model::{Handoff, HandoffId, Role};
+    use overlord::protocol::retention::HANDOFFS;
+    use overlord::protocol::{Event, EventKind};
+    let at = "2026-12-07T10:00:00.000Z";
+    let plan = overlord::core::plan::parse_todo_list(PLAN_ONE_TASK, "plan.json", at).unwrap();
+    let mut state = State::default();
+    let mut seq = 0;
+    let mut apply = |state: &mut State, kind: EventKind| {
+        seq += 1;
+        state.apply(&Event {
+            seq,
+            at: at.into(),
+            command_seq: None,
+            actor: "system".into(),
+            kind,
+        });
+    };
+    apply(&mut state, EventKind::PlanImported { plan });
+    let handoff = |id: u64, purpose: &str, task: Option<&str>| Handoff {
+        id: HandoffId(id),
+        from: Role::ProjectManager,
+        to: Role::Designer,
+        purpose: purpose.into(),
+        inputs: vec![],
+        outputs: vec![],
+        summary: "s".into(),
+        status: "done".into(),
+        impact: None,
+        task: task.map(str::to_string),
+        agent: None,
+        timestamp: at.into(),
+    };
+    apply(
+        &mut state,
+        EventKind::HandoffRecorded {
+            handoff: handoff(1, "project initiation: one", None),
+        },
+    );
+    apply(
+        &mut state,
+        EventKind::HandoffRecorded {
+            handoff: handoff(2, "spec", Some("a")),
+        },
+    );
+    apply(
+        &mut state,
+        EventKind::HandoffRecorded {
+            handoff: handoff(3, "old plan's task", Some("zz")),
+        },
+    );
+    let n = HANDOFFS as u64 + 50;
+    for id in 4..4 + n {
+        apply(
+            &mut state,
+            EventKind::HandoffRecorded {
+                handoff: handoff(id, "later", None),
+            },
+        );
+    }
+    let kept: Vec<u64> = state.handoffs.iter().map(|h| h.id.0).collect();
+    assert_eq!(kept.len(), HANDOFFS + 2, "the newest and the plan's two");
+    assert_eq!(&kept[..2], &[1, 2]);
+    assert!(!kept.contains(&3));
+    assert_eq!(*kept.last().unwrap(), 3 + n);
 }

@@ -14,7 +14,7 @@ use crate::store::Store;
 
 #[derive(clap::Args, Debug)]
 pub struct HistoryArgs {
-    /// What to list: concerns, approvals, variations, clarifications or qa-runs
+    /// What to list: concerns, approvals, variations, clarifications, qa-runs or handoffs
     pub kind: String,
     /// Which page, from 1 (the most recently finished)
     #[arg(long, default_value_t = 1)]

@@ -88,6 +88,7 @@ fn pick(s: &State, kind: &str, id: &str) -> Option<Value> {
         "variation" => s.variations.values().find(|v| id(&v.id)).map(json),
         "clarification" => s.clarifications.values().find(|c| id(&c.id)).map(json),
         "qa_run" => s.qa_runs.iter().find(|r| id(&r.id)).map(json),
+        "handoff" => s.handoffs.iter().find(|h| id(&h.id)).map(json),
         _ => None,
     }
 }

@@ -11,12 +11,13 @@ use super::state::State;
 use super::{Event, EventKind};
 
 /// The kinds of item the index knows, by the name the store and the CLI use.
-pub const ITEM_KINDS: [&str; 5] = [
+pub const ITEM_KINDS: [&str; 6] = [
     "concern",
     "approval",
     "variation",
     "clarification",
     "qa_run",
+    "handoff",
 ];
 
 /// One event's part in one item's history.
@@ -90,6 +91,9 @@ pub fn item_refs(state: &State, batch: &[Event]) -> Vec<(usize, ItemRef)> {
                 push(ItemRef::new("clarification", id, true))
             }
             EventKind::QaRunRecorded { run } => push(qa_ref(run)),
+            EventKind::HandoffRecorded { handoff } => {
+                push(ItemRef::new("handoff", handoff.id, true))
+            }
             _ => {}
         }
     }

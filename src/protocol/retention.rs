@@ -1,7 +1,8 @@
 //! What the live state keeps of finished things: every open concern, pending approval,
 //! undecided variation and unanswered question, but only the most recent of the finished ones
 //! (resolved concerns, decided approvals and variations, answered questions, recorded QA
-//! runs), and the runs' telemetry of the current plan's tasks only. Older finished items leave the state as the event that finishes the next one is
+//! runs, hand-offs beyond the current plan's), and the runs' telemetry of the current plan's
+//! tasks only. Older finished items leave the state as the event that finishes the next one is
 //! folded in — a pure rule of the events, so a replay and a snapshot agree — and stay in the
 //! audit trail, where the store's item index finds them (`overlord-tui history`,
 //! `status --json --all`, the console's resolved filter). A year of work keeps the state, and
@@ -21,6 +22,9 @@ pub const DECIDED_VARIATIONS: usize = 200;
 pub const ANSWERED_CLARIFICATIONS: usize = 200;
 /// How many recorded QA runs the state keeps (the newest).
 pub const QA_RUNS: usize = 50;
+/// How many hand-offs the state keeps besides those of the current plan (its initiation and
+/// its tasks'): the newest.
+pub const HANDOFFS: usize = 200;
 
 impl State {
     /// Lets the oldest finished items go once the event that finishes one is folded in.
@@ -39,13 +43,38 @@ impl State {
                     plan.tasks().map(|t| t.id.as_str()).collect();
                 self.task_telemetry
                     .retain(|task, _| tasks.contains(task.as_str()));
+                self.retire_handoffs();
             }
+            EventKind::HandoffRecorded { .. } => self.retire_handoffs(),
             EventKind::QaRunRecorded { .. } => {
                 let extra = self.qa_runs.len().saturating_sub(QA_RUNS);
                 self.qa_runs.drain(..extra);
             }
             _ => {}
         }
+    }
+
+    /// The newest hand-offs, and every one of the current plan: its initiation (which the
+    /// supervisor looks for so as not to initiate twice) and its tasks' (the QA gate weighs
+    /// their impact).
+    fn retire_handoffs(&mut self) {
+        if self.handoffs.len() <= HANDOFFS {
+            return;
+        }
+        let plan = self.plan.as_ref();
+        let initiation = plan.map(|p| format!("project initiation: {}", p.id));
+        let current = |h: &super::model::Handoff| {
+            Some(&h.purpose) == initiation.as_ref()
+                || h.task
+                    .as_deref()
+                    .is_some_and(|t| plan.is_some_and(|p| p.task(t).is_some()))
+        };
+        let newest_from = self.handoffs.len() - HANDOFFS;
+        let mut i = 0;
+        self.handoffs.retain(|h| {
+            i += 1;
+            i > newest_from || current(h)
+        });
     }
 
     fn retire_concerns(&mut self) {

@@ -14,7 +14,7 @@ use super::{Store, StoreError};
 use crate::protocol::{Event, State, Topic};
 
 /// Bump when `State`'s shape changes, so older snapshots are replayed instead of loaded.
-pub const STATE_VERSION: i64 = 8;
+pub const STATE_VERSION: i64 = 9;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
