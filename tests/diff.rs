@@ -377,10 +377,11 @@ fn one_shot(git: &git2::Repository, a: &str, b: Option<&str>, mode: &str) -> Vec
             visible::text(&unified::stat(&diff::diff_stat(git, &from, &to).unwrap())).into_owned()
         }
         "--json" => {
-            let doc = serde_json::json!({
-                "schema_version": 1,
-                "diff": diff::diff(git, &from, &to).unwrap(),
-            });
+            let set = diff::diff(git, &from, &to).unwrap();
+            let doc = overlord::core::diff::json::Document {
+                schema_version: 1,
+                diff: &set,
+            };
             visible::json(serde_json::to_string_pretty(&doc).unwrap()) + "\n"
         }
         _ => visible::text(&unified::unified(

@@ -1,8 +1,8 @@
 //! The diff as the CLI's `--json` document, written file by file: each file is serialized
 //! as soon as it is diffed, pretty-printed at its depth in the document, so the whole model
 //! never has to be in memory. The bytes are the ones `serde_json::to_string_pretty` gives for
-//! `{"schema_version": …, "diff": set}` as a `serde_json::Value` (keys in sorted order), so the
-//! streamed document and the one-shot one are the same.
+//! the whole [`Document`] (the model's fields in their declared order), so the streamed
+//! document and the one-shot one are the same.
 
 use std::io::{self, Write};
 
@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::ser::Formatter;
 
 use super::sides::{set_of, Side};
-use crate::protocol::diff::{DiffLine, FileContent, FileDiff, FileStatus, Hunk, LineKind, Span};
+use crate::protocol::diff::FileDiff;
 
 /// The depth of a file object inside the document (`{` → `"diff": {` → `"files": [`).
 const FILE_DEPTH: usize = 3;
@@ -82,111 +82,6 @@ impl Formatter for Pretty {
     }
 }
 
-// The model's types with their fields in sorted order (a `serde_json::Value` object's order).
-
-#[derive(Serialize)]
-struct FileOut<'a> {
-    additions: u32,
-    content: ContentOut<'a>,
-    deletions: u32,
-    new_path: &'a Option<String>,
-    old_path: &'a Option<String>,
-    status: FileStatus,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum ContentOut<'a> {
-    Text {
-        hunks: Vec<HunkOut<'a>>,
-        #[serde(rename = "type")]
-        kind: &'static str,
-    },
-    Sizes {
-        new_size: u64,
-        old_size: u64,
-        #[serde(rename = "type")]
-        kind: &'static str,
-    },
-}
-
-#[derive(Serialize)]
-struct HunkOut<'a> {
-    lines: Vec<LineOut<'a>>,
-    new_len: u32,
-    new_start: u32,
-    old_len: u32,
-    old_start: u32,
-}
-
-#[derive(Serialize)]
-struct LineOut<'a> {
-    kind: LineKind,
-    new_no: Option<u32>,
-    no_newline: bool,
-    old_no: Option<u32>,
-    text: &'a str,
-    words: Vec<SpanOut>,
-}
-
-#[derive(Serialize)]
-struct SpanOut {
-    end: u32,
-    start: u32,
-}
-
-fn line_out(l: &DiffLine) -> LineOut<'_> {
-    LineOut {
-        kind: l.kind,
-        new_no: l.new_no,
-        no_newline: l.no_newline,
-        old_no: l.old_no,
-        text: &l.text,
-        words: l
-            .words
-            .iter()
-            .map(|&Span { start, end }| SpanOut { end, start })
-            .collect(),
-    }
-}
-
-fn hunk_out(h: &Hunk) -> HunkOut<'_> {
-    HunkOut {
-        lines: h.lines.iter().map(line_out).collect(),
-        new_len: h.new_len,
-        new_start: h.new_start,
-        old_len: h.old_len,
-        old_start: h.old_start,
-    }
-}
-
-fn file_out(f: &FileDiff) -> FileOut<'_> {
-    let content = match &f.content {
-        FileContent::Text { hunks } => ContentOut::Text {
-            hunks: hunks.iter().map(hunk_out).collect(),
-            kind: "text",
-        },
-        FileContent::Binary { old_size, new_size } => ContentOut::Sizes {
-            new_size: *new_size,
-            old_size: *old_size,
-            kind: "binary",
-        },
-        FileContent::TooLarge { old_size, new_size } => ContentOut::Sizes {
-            new_size: *new_size,
-            old_size: *old_size,
-            kind: "too_large",
-        },
-    };
-    FileOut {
-        additions: f.additions,
-        content,
-        deletions: f.deletions,
-        new_path: &f.new_path,
-        old_path: &f.old_path,
-        status: f.status,
-    }
-}
-
 /// Whether `bytes` may hold a character a terminal would act on that serde_json leaves raw:
 /// DEL (0x7f), a C1 control (U+0080–U+009F, led by 0xc2) or a bidi control (led by 0xe2).
 fn maybe_hazardous(bytes: &[u8]) -> bool {
@@ -204,13 +99,21 @@ pub fn file_element(f: &FileDiff) -> Vec<u8> {
     // Writing to a Vec cannot fail and the types serialize without error.
     let _ = pretty.indent(&mut out);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, pretty);
-    let _ = file_out(f).serialize(&mut ser);
+    let _ = f.serialize(&mut ser);
     if maybe_hazardous(&out) {
         let text = String::from_utf8(out)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         return crate::protocol::visible::json(text).into_bytes();
     }
     out
+}
+
+/// The `--json` document: its fields in this order, the model's in theirs (typed, so the
+/// order does not depend on how `serde_json::Value` keeps keys in this build).
+#[derive(Serialize)]
+pub struct Document<'a> {
+    pub schema_version: u32,
+    pub diff: &'a crate::protocol::diff::DiffSet,
 }
 
 /// Writes the `--json` document of a diff around its files, which come one by one (each from
@@ -231,11 +134,13 @@ impl JsonWriter {
         to: &Side,
     ) -> io::Result<Self> {
         let empty = set_of(from, to, Vec::new());
-        let doc = serde_json::json!({ "schema_version": schema_version, "diff": empty });
+        let doc = Document {
+            schema_version,
+            diff: &empty,
+        };
         let doc = serde_json::to_string_pretty(&doc).map_err(io::Error::other)?;
         let doc = crate::protocol::visible::json(doc);
-        // Inside a JSON string every `"` is escaped, so the first `"files": []` is the key
-        // (and keys are sorted: it comes before the labels).
+        // Inside a JSON string every `"` is escaped, so the first `"files": []` is the key.
         let marker = "\"files\": []";
         let at = doc
             .find(marker)
