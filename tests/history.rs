@@ -451,3 +451,46 @@ fn the_current_plans_hand_offs_and_the_newest_stay() {
     assert!(!kept.contains(&3));
     assert_eq!(*kept.last().unwrap(), 3 + n);
 }
+
+/// An owner that accepts a lost tail and goes on writing: the lost records' numbers are taken
+/// by new ones, so the index (which named them) is rebuilt, never marked as reaching the head.
+#[test]
+fn after_an_accepted_loss_the_index_is_rebuilt_not_carried_on() {
+    let (repo, core) = resolved_concerns(3, 64);
+    let head = core.store().head().0;
+    drop(core);
+    // The last raise (three records) is lost; an owner opens the store as it is.
+    Connection::open(repo.db())
+        .unwrap()
+        .execute("DELETE FROM records WHERE seq > ?1", [head - 3])
+        .unwrap();
+    let mut core = repo.reopen();
+    assert!(core.accept_audit_loss("cli:tester").unwrap().is_some());
+    // The same core writes on: new records take the lost numbers.
+    ok(
+        &mut core,
+        "/raise --severity info --category gap after the loss",
+    );
+    let next = core.state().counters.concerns;
+    ok(&mut core, &format!("/resolve C-{next} fixed after"));
+    let report =
+        verify(&Store::open_without_repair(&repo.workspace().store_paths()).unwrap()).unwrap();
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    // The next core rebuilds the index; its history is the trail's.
+    let core = repo.reopen();
+    assert_eq!(
+        core.store().items_through().unwrap(),
+        Some(core.store().head().0)
+    );
+    let page = finished(core.store(), "concerns", 0, 10).unwrap();
+    assert_eq!(
+        ids(&page.items),
+        vec![
+            format!("C-{next}"),
+            "C-3".into(),
+            "C-2".into(),
+            "C-1".into()
+        ]
+    );
+    assert!(verify(core.store()).unwrap().findings.is_empty());
+}

@@ -122,7 +122,8 @@ impl Store {
 
     /// Accepts that the records the anchors name are gone (`audit accept-loss`), in one
     /// transaction under the write lock: the anchors found now are recorded as accepted,
-    /// snapshots past the head dropped, `records` (the acceptance event) appended. The old
+    /// snapshots past the head dropped, the item index unmarked (rebuilt at the next open),
+    /// `records` (the acceptance event) appended. The old
     /// mirrors, which may hold lines of the lost records, are moved aside to
     /// `audit.lost-<head+1>-<anchor>/` and rebuilt from the store.
     pub fn accept_loss(&mut self, records: &[NewRecord]) -> Result<Vec<StoredRecord>, StoreError> {
@@ -147,6 +148,13 @@ impl Store {
         store
             .conn
             .execute("DELETE FROM snapshots WHERE record_seq > ?1", [head as i64])
+            .map_err(|e| sql(store, e))?;
+        // The item index may name lost records, whose numbers the next records take: it no
+        // longer reaches the head, so it is not marked further and the next open that may
+        // write rebuilds it from a replay (`items.rs`).
+        store
+            .conn
+            .execute("DELETE FROM meta WHERE key = 'items_through'", [])
             .map_err(|e| sql(store, e))?;
         store
             .conn
