@@ -47,6 +47,7 @@ mod history;
 mod identity;
 mod layering;
 mod layout;
+mod lean_open;
 mod lifecycle;
 mod metrics;
 mod plan;

@@ -92,9 +92,8 @@ impl Gen {
         self.flush().expect("append the last batch");
         let (head, _) = self.store.head();
         if head > 0 {
-            let snapshot = serde_json::to_string(&self.state).expect("serialize the state");
             self.store
-                .save_snapshot(head, STATE_VERSION, &snapshot)
+                .save_snapshot(head, STATE_VERSION, &mut self.state)
                 .expect("save the snapshot");
         }
         self.store.ensure_items().expect("index the items");

@@ -51,7 +51,7 @@ pub(super) fn run_command(repo: &Option<PathBuf>, command: Command, json: bool) 
         return run_operation(repo, command, json);
     }
     let ws = workspace(repo)?;
-    let mut session = Session::open(&ws)?;
+    let mut session = Session::open_for(&ws, &command)?;
     let reply = session.submit(command)?;
     render_reply(&reply, json)
 }

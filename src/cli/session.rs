@@ -51,12 +51,29 @@ pub(super) enum Session {
 
 impl Session {
     pub(super) fn open(ws: &Workspace) -> Result<Session, Failed> {
+        Session::open_with(ws, Core::open)
+    }
+
+    /// A session to submit `command`: with no owner running, a command that reads no concern
+    /// opens the store without them (`Core::open_lean`), so a `concern raise` costs the same
+    /// with ten thousand concerns open as with none.
+    pub(super) fn open_for(ws: &Workspace, command: &Command) -> Result<Session, Failed> {
+        match crate::core::reads_concerns(command) {
+            true => Session::open(ws),
+            false => Session::open_with(ws, Core::open_lean),
+        }
+    }
+
+    fn open_with(
+        ws: &Workspace,
+        open: fn(&Workspace, &Config) -> Result<Core, crate::core::CoreError>,
+    ) -> Result<Session, Failed> {
         ws.require_initialized().map_err(fail)?;
         if let Some(client) = Client::connect(&ws.socket_path()) {
             return Ok(Session::Remote(client));
         }
         let config = load_config(ws);
-        Core::open(ws, &config)
+        open(ws, &config)
             .map(|c| Session::Local(Box::new(c)))
             .map_err(fail)
     }
@@ -81,6 +98,9 @@ impl Session {
         match self {
             Session::Remote(c) => c.snapshot().map_err(fail),
             Session::Local(core) => {
+                if core.is_lean() {
+                    **core = Core::open(core.workspace(), core.config()).map_err(fail)?;
+                }
                 core.refresh().map_err(fail)?;
                 Ok(core.state().clone())
             }

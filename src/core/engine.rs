@@ -36,6 +36,8 @@ pub struct Core {
     pub(super) applied_through: u64,
     last_snapshot: u64,
     snapshot_every: u64,
+    /// Opened without the concerns (`open_lean`).
+    lean: bool,
     pub(crate) ws: Workspace,
     pub(crate) config: Config,
     pub(super) events: broadcast::Sender<Event>,
@@ -53,35 +55,70 @@ fn parse_event(seq: u64, body: &str) -> Result<Event, CoreError> {
     })
 }
 
+/// Whether carrying out `command` reads the concerns of the state. Raising one reads only
+/// the counters, the task it names and the kill switch (`decide::concerns::raise`), so it may
+/// run on a core opened without them (`Core::open_lean`); every other command is assumed to.
+pub fn reads_concerns(command: &crate::protocol::Command) -> bool {
+    !matches!(command, crate::protocol::Command::RaiseConcern(_))
+}
+
+/// The state as of record `through`: the newest snapshot at or before it (without its
+/// concerns when `lean`) and the events after it; and the record the snapshot was taken at.
+fn restore(store: &Store, through: u64, lean: bool) -> Result<(State, u64), CoreError> {
+    let mut state = State::default();
+    let mut applied = 0;
+    let snapshot = match lean {
+        true => store.latest_snapshot_without_concerns()?,
+        false => store.latest_snapshot()?,
+    };
+    if let Some(snap) = snapshot {
+        if snap.version == STATE_VERSION && snap.seq <= through {
+            match snap.decode() {
+                Ok(s) => {
+                    state = s;
+                    applied = snap.seq;
+                }
+                Err(e) => {
+                    tracing::warn!(seq = snap.seq, error = %e, "unreadable snapshot; replaying")
+                }
+            }
+        } else {
+            tracing::warn!(
+                seq = snap.seq,
+                version = snap.version,
+                through,
+                "snapshot does not fit the store; replaying"
+            );
+        }
+    }
+    for (seq, body) in store.event_bodies_after(applied)? {
+        if seq > through {
+            break;
+        }
+        state.apply(&parse_event(seq, &body)?);
+    }
+    Ok((state, applied))
+}
+
 impl Core {
     /// Opens the store and restores the state: the newest snapshot plus the events after it.
     pub fn open(ws: &Workspace, config: &Config) -> Result<Core, CoreError> {
+        Core::open_with(ws, config, false)
+    }
+
+    /// Like `open`, without the concerns: their part of the snapshot is not read, so opening
+    /// costs the same however many concerns are open. For a command that reads no concern
+    /// (`concern raise` from the CLI with no owner running); its state's `concerns` holds only
+    /// those the events after the snapshot raised. When a snapshot falls due the whole state
+    /// is read first (`maybe_snapshot`), so no snapshot ever lacks them.
+    pub fn open_lean(ws: &Workspace, config: &Config) -> Result<Core, CoreError> {
+        Core::open_with(ws, config, true)
+    }
+
+    fn open_with(ws: &Workspace, config: &Config, lean: bool) -> Result<Core, CoreError> {
         let store = Store::open(&ws.store_paths())?;
         let (head, _) = store.head();
-        let mut state = State::default();
-        let mut applied = 0;
-        if let Some((seq, version, json)) = store.latest_snapshot()? {
-            if version == STATE_VERSION && seq <= head {
-                match serde_json::from_str::<State>(&json) {
-                    Ok(s) => {
-                        state = s;
-                        applied = seq;
-                    }
-                    Err(e) => tracing::warn!(seq, error = %e, "unreadable snapshot; replaying"),
-                }
-            } else {
-                tracing::warn!(
-                    seq,
-                    version,
-                    head,
-                    "snapshot does not fit the store; replaying"
-                );
-            }
-        }
-        let last_snapshot = applied;
-        for (seq, body) in store.event_bodies_after(applied)? {
-            state.apply(&parse_event(seq, &body)?);
-        }
+        let (state, applied) = restore(&store, head, lean)?;
         let mut store = store;
         store.ensure_items()?;
         let (events, _) = broadcast::channel(4096);
@@ -89,8 +126,9 @@ impl Core {
             store,
             state,
             applied_through: head,
-            last_snapshot,
+            last_snapshot: applied,
             snapshot_every: config.core.snapshot_every.max(1),
+            lean,
             ws: ws.clone(),
             config: config.clone(),
             events,
@@ -99,6 +137,12 @@ impl Core {
         };
         core.maybe_snapshot();
         Ok(core)
+    }
+
+    /// Whether this core was opened without the concerns (`open_lean`) and has not read them
+    /// since.
+    pub fn is_lean(&self) -> bool {
+        self.lean
     }
 
     pub fn state(&self) -> &State {
@@ -139,24 +183,36 @@ impl Core {
         if self.applied_through < self.last_snapshot + self.snapshot_every {
             return;
         }
-        let json = to_json(&self.state);
-        match self
-            .store
-            .save_snapshot(self.applied_through, STATE_VERSION, &json)
-        {
-            Ok(()) => self.last_snapshot = self.applied_through,
-            Err(e) => tracing::warn!(error = %e, "could not write a state snapshot"),
+        if let Err(e) = self.write_snapshot() {
+            tracing::warn!(error = %e, "could not write a state snapshot");
         }
     }
 
     /// Writes a snapshot now (used before shutting down a long-running core).
     pub fn snapshot_now(&mut self) -> Result<(), CoreError> {
         if self.applied_through > self.last_snapshot {
-            let json = to_json(&self.state);
-            self.store
-                .save_snapshot(self.applied_through, STATE_VERSION, &json)?;
-            self.last_snapshot = self.applied_through;
+            self.write_snapshot()?;
         }
+        Ok(())
+    }
+
+    /// Writes the snapshot of the state as of `applied_through`; a lean core reads the whole
+    /// state first (the newest snapshot and the events after it, up to where it is).
+    fn write_snapshot(&mut self) -> Result<(), CoreError> {
+        if self.lean {
+            let newest = self.store.latest_snapshot_without_concerns()?;
+            if newest.is_some_and(|s| s.seq >= self.applied_through) {
+                // Another process wrote one as new: nothing to add.
+                self.last_snapshot = self.applied_through;
+                return Ok(());
+            }
+            let (state, _) = restore(&self.store, self.applied_through, false)?;
+            self.state = state;
+            self.lean = false;
+        }
+        self.store
+            .save_snapshot(self.applied_through, STATE_VERSION, &mut self.state)?;
+        self.last_snapshot = self.applied_through;
         Ok(())
     }
 

@@ -39,5 +39,5 @@ pub mod verify_git;
 pub mod worktree;
 
 pub use clock::{now, parse_stamp, stamp};
-pub use engine::{Core, CoreError};
+pub use engine::{reads_concerns, Core, CoreError};
 pub use handle::Handle;

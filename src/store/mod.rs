@@ -13,6 +13,7 @@ pub mod items;
 mod mirror;
 mod record;
 mod scan;
+pub mod snapshot;
 pub mod summary;
 pub mod verify;
 mod writable;
@@ -306,8 +307,10 @@ impl Store {
                 )
                 .map_err(|e| self.sql_err(e))?;
         }
-        // The item index came later, beside the records (`items.rs`).
-        self.create_item_tables()
+        // The item index came later, beside the records (`items.rs`), and the snapshots'
+        // second part (`snapshot.rs`).
+        self.create_item_tables()?;
+        self.create_snapshot_parts()
     }
 
     fn reload_head(&mut self) -> Result<(), StoreError> {
@@ -451,38 +454,6 @@ impl Store {
             })
             .map_err(|e| self.sql_err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
-    }
-
-    /// The newest snapshot of the materialized state: (record seq, state version, JSON).
-    pub fn latest_snapshot(&self) -> Result<Option<(u64, i64, String)>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT record_seq, state_version, state FROM snapshots ORDER BY record_seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(|e| self.sql_err(e))
-    }
-
-    /// Stores a snapshot of the state as of record `record_seq`, keeping the two newest.
-    pub fn save_snapshot(
-        &mut self,
-        record_seq: u64,
-        state_version: i64,
-        state_json: &str,
-    ) -> Result<(), StoreError> {
-        self.write_derived(|tx| {
-            tx.execute(
-                "INSERT OR REPLACE INTO snapshots (record_seq, state_version, state) VALUES (?1, ?2, ?3)",
-                params![record_seq as i64, state_version, state_json],
-            )?;
-            tx.execute(
-                "DELETE FROM snapshots WHERE record_seq NOT IN (SELECT record_seq FROM snapshots ORDER BY record_seq DESC LIMIT 2)",
-                [],
-            )?;
-            Ok(())
-        })
     }
 
     /// Writes data derived from the trail (a snapshot, the item index) in one transaction of

@@ -14,7 +14,8 @@ use super::{Store, StoreError};
 use crate::protocol::{Event, State, Topic};
 
 /// Bump when `State`'s shape changes, so older snapshots are replayed instead of loaded.
-pub const STATE_VERSION: i64 = 9;
+/// 10: snapshots in two parts, the concerns apart (`snapshot.rs`).
+pub const STATE_VERSION: i64 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
@@ -243,29 +244,30 @@ fn check_index(
 /// folded as they come (none is kept), the snapshot compared when the replay passes it.
 fn replay_state(
     conn: &rusqlite::Connection,
-    snapshot: Option<(u64, i64, String)>,
+    snapshot: Option<super::snapshot::Snapshot>,
 ) -> rusqlite::Result<(u64, Vec<Finding>, Option<super::items::Replayed>)> {
     let mut state = State::default();
     let mut events = 0u64;
     let mut findings = Vec::new();
     let mut compared = false;
     let mut index = super::items::Replayed::default();
-    let snap = snapshot.filter(|(_, v, _)| *v == STATE_VERSION);
-    let compare = |state: &State, findings: &mut Vec<Finding>, snap: &(u64, i64, String)| {
-        match serde_json::from_str::<State>(&snap.2) {
+    let snap = snapshot.filter(|s| s.version == STATE_VERSION);
+    let compare =
+        |state: &State, findings: &mut Vec<Finding>, snap: &super::snapshot::Snapshot| match snap
+            .decode()
+        {
             Ok(s) if &s == state => {}
             Ok(_) => findings.push(Finding {
-                seq: Some(snap.0),
+                seq: Some(snap.seq),
                 place: "snapshot".into(),
                 problem: "the materialized state disagrees with a replay of the audit trail".into(),
             }),
             Err(e) => findings.push(Finding {
-                seq: Some(snap.0),
+                seq: Some(snap.seq),
                 place: "snapshot".into(),
                 problem: format!("the materialized state cannot be read: {e}"),
             }),
-        }
-    };
+        };
     let mut stmt = conn.prepare(
         "SELECT seq, body FROM records WHERE topic IN ('event','concern','handoff','git') ORDER BY seq",
     )?;
@@ -273,7 +275,7 @@ fn replay_state(
     while let Some(row) = rows.next()? {
         let seq = row.get::<_, i64>(0)? as u64;
         if let Some(s) = &snap {
-            if !compared && seq > s.0 {
+            if !compared && seq > s.seq {
                 compare(&state, &mut findings, s);
                 compared = true;
             }
