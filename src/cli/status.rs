@@ -10,6 +10,17 @@ use super::session::{open_store_for_audit, workspace, Session};
 use crate::protocol::{Command, RejectCode, StatusReport};
 use crate::store::StoreError;
 
+/// `status --json`: the report and the live state (with `--all`, the finished items too).
+#[derive(serde::Serialize)]
+struct StatusJson<'a> {
+    schema_version: u32,
+    report: StatusReport,
+    store_warning: Option<String>,
+    state: &'a crate::protocol::State,
+    history: Option<serde_json::Value>,
+    warnings: Vec<String>,
+}
+
 pub(super) fn status(repo: &Option<PathBuf>, json: bool, all: bool) -> Outcome {
     let ws = workspace(repo)?;
     let mut session = Session::open(&ws)?;
@@ -30,14 +41,15 @@ pub(super) fn status(repo: &Option<PathBuf>, json: bool, all: bool) -> Outcome {
             true => Some(super::history::everything(&open_store_for_audit(&ws)?)?),
             false => None,
         };
-        print_json(&serde_json::json!({
-            "schema_version": JSON_SCHEMA_VERSION,
-            "report": StatusReport::from_state(&state, &crate::core::now()),
-            "store_warning": warning,
-            "state": state,
-            "history": history,
-            "warnings": warnings,
-        }))?;
+        // Typed, straight to text: no `serde_json::Value` tree of the whole state on the way.
+        print_json(&StatusJson {
+            schema_version: JSON_SCHEMA_VERSION,
+            report: StatusReport::from_state(&state, &crate::core::now()),
+            store_warning: warning,
+            state: &state,
+            history,
+            warnings,
+        })?;
         return if lost { Err(Failed(1)) } else { Ok(()) };
     }
     let outcome = match warning {
