@@ -257,16 +257,8 @@ pub fn check_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
     check_user_tree_with(repo, main, tracked_changes)
 }
 
-/// [`check_user_tree`] again, just before an operation publishes, after a first check
-/// accepted it: the same refusals, but the work tree is looked at only where it could have
-/// changed since that check refreshed the index ([`recheck::changes_since_refresh`]).
-pub fn recheck_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
-    check_user_tree_with(repo, main, |repo| {
-        Ok(recheck::changes_since_refresh(repo)?.changes)
-    })
-}
-
-fn check_user_tree_with(
+/// [`check_user_tree`] with `scan` listing the changed tracked files.
+pub(crate) fn check_user_tree_with(
     repo: &Repository,
     main: &str,
     scan: impl Fn(&Repository) -> Result<Vec<String>>,

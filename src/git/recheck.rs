@@ -21,10 +21,18 @@ use std::path::Path;
 
 use git2::{IndexEntry, Repository, StatusOptions};
 
-use super::{tracked_changes, Result};
+use super::{check_user_tree_with, tracked_changes, Result, UserTree};
 
 /// More doubtful files than this and the full scan is cheaper than listing them.
 const DOUBTFUL_MAX: usize = 256;
+
+/// [`check_user_tree`](super::check_user_tree) again, just before an operation publishes,
+/// after a first check accepted it: the same refusals, but the work tree is looked at only
+/// where it could have changed since that check refreshed the index
+/// ([`changes_since_refresh`]).
+pub fn recheck_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
+    check_user_tree_with(repo, main, |repo| Ok(changes_since_refresh(repo)?.changes))
+}
 
 /// What the second look found.
 #[derive(Debug, Clone, PartialEq, Eq)]

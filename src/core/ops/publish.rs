@@ -43,7 +43,7 @@ pub(super) fn publish_checkpoint(
     let main_before = p.expected_main;
     // The work tree was checked (a full scan) when the operation was accepted; this second
     // look refuses anything the user changed since, reading only what could have changed.
-    let user = git::recheck_user_tree(repo, &sess.main)?;
+    let user = git::recheck::recheck_user_tree(repo, &sess.main)?;
     let changed = git::changed_paths(
         repo,
         repo.find_commit(main_before)?.tree_id(),
