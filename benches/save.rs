@@ -7,8 +7,9 @@
 //!   step in the audit trail;
 //! - `benches/save_baseline.sh` (`git merge-tree --write-tree` + `git commit-tree` per
 //!   branch, `git update-ref` of main, `git tag -a`), process starts included;
-//! - Overlord's merge on git objects (`git::merge::merge_trees` + commit) for the same
-//!   merges, no ref moves and no audit trail — the merge share of a Save;
+//! - Overlord's merge on git objects (`git::merge::merge_trees` + commit, each merge base
+//!   taken against main as the Save does) for the same merges, no ref moves and no audit
+//!   trail — the merge share of a Save;
 //! - up to 32 branches, libgit2's index-based `merge_commits` + `write_tree_to` + commit.
 //!
 //! The Save and the script are timed round by round, in turn first, and each round's ratio
@@ -396,7 +397,9 @@ fn overlord_tree_merge(t: &Template, copy: &Path) -> Oid {
     let tree_of = |c: Oid| repo.find_commit(c).expect("commit").tree_id();
     for b in &t.branches {
         let tip = repo.refname_to_id(&format!("refs/heads/{b}")).expect("tip");
-        let base = repo.merge_base(integ, tip).expect("merge base");
+        // As a Save does when no two tasks share a commit (they never do here): the merge
+        // base against main as it was, not down the growing chain of merges.
+        let base = repo.merge_base(t.main_before, tip).expect("merge base");
         let out = overlord::git::merge::merge_trees(
             &repo,
             tree_of(base),

@@ -573,8 +573,8 @@ pub fn untracked_in_the_way(repo: &Repository, changed: &[(String, bool)]) -> Re
 }
 
 /// After main moved to `new` with the user's (clean) work tree on it: writes the changed
-/// files and brings their index entries up to date, with their stat data and the index's
-/// cached trees (nothing else is touched).
+/// files and brings their index entries up to date, with their stat data (nothing else is
+/// touched).
 pub fn follow_main(repo: &Repository, changed: &[(String, bool)], new: Oid) -> Result<()> {
     let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
         return Ok(());
@@ -625,10 +625,8 @@ pub fn follow_main(repo: &Repository, changed: &[(String, bool)], new: Oid) -> R
             }
         }
     }
-    // Each entry above carries the stat data of the file just written; the cached trees are
-    // rebuilt too (new main's tree), so the next scan — the user's `git status`, the next
-    // Save — trusts the index instead of reading the trees again.
-    let _ = index.write_tree();
+    // Each entry above carries the stat data of the file just written (`add_path`), so the
+    // next scan — the user's `git status`, the next Save — trusts it without hashing.
     index.write()?;
     Ok(())
 }

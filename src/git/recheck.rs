@@ -5,8 +5,8 @@
 //! says, for every tracked file, the size, times, inode and mode it had when it was found
 //! clean. A file edited since has a different size, modification or change time (the
 //! kernel sets the change time on every write, and no one can set it back), so the second
-//! look compares those with `lstat` — no file is read or hashed, no directory listed, no
-//! tree read but the index's own cached one — and hands every file that does not match, or
+//! look compares those with `lstat` — no file is read or hashed, no directory listed — and
+//! hands every file that does not match, or
 //! that was modified in the same clock tick as the index was written ("racily clean", as git
 //! and libgit2 call it), to libgit2's status, which decides (reading and hashing those
 //! files, filters applied). That is the rule libgit2's status itself follows to trust an
@@ -69,9 +69,16 @@ pub fn changes_since_refresh(repo: &Repository) -> Result<Rechecked> {
     };
     let stamp = (stamp.mtime(), stamp.mtime_nsec());
     index.read(true)?;
-    // Nothing staged: the index still holds HEAD's tree (from its cached trees when valid).
-    let head_tree = repo.head()?.peel_to_tree()?.id();
-    if index.has_conflicts() || index.write_tree().ok() != Some(head_tree) {
+    // Nothing staged: the index still holds HEAD's tree. Compared entry by entry (object
+    // ids and modes; `Index::write_tree` would read the header of every blob to validate it).
+    let head_tree = repo.head()?.peel_to_tree()?;
+    if index.has_conflicts()
+        || repo
+            .diff_tree_to_index(Some(&head_tree), Some(&index), None)?
+            .deltas()
+            .len()
+            > 0
+    {
         return full(repo, 0);
     }
     let mut doubtful: Vec<String> = Vec::new();

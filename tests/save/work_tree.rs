@@ -136,7 +136,7 @@ fn a_change_staged_while_the_save_runs_aborts_it() {
 }
 
 /// The index a Save leaves behind: every entry carries its file's stat data (size, times,
-/// inode), the cached trees are main's, and the next look trusts all but the files the Save
+/// inode), it holds main's tree, and the next look trusts all but the files the Save
 /// just wrote in the index's own clock tick.
 #[test]
 fn the_index_a_save_leaves_behind_carries_the_stat_data_of_every_file() {
@@ -171,7 +171,6 @@ fn the_index_a_save_leaves_behind_carries_the_stat_data_of_every_file() {
             "{path}: the index's stat data is not the file's"
         );
     }
-    // The cached trees name main's tree (nothing to rebuild).
     let main_tree = g.head().unwrap().peel_to_tree().unwrap().id();
     assert_eq!(index.write_tree().unwrap(), main_tree);
     let written = fx
