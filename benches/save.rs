@@ -21,7 +21,7 @@
 //! ends (see `Template::copy`): run it on a quiet machine, a few minutes after anything that
 //! deleted many files.
 //!
-//! `cargo bench --bench save` (about 5 minutes; `OVERLORD_BENCH_SAVE_BRANCHES=8,32` and
+//! `cargo bench --bench save` (5–10 minutes; `OVERLORD_BENCH_SAVE_BRANCHES=8,32` and
 //! `OVERLORD_BENCH_SAVE_ROUNDS=3` for trials). `cargo test --bench save` is the quick mode CI
 //! runs: 8 and 32 branches, every check, one round each.
 
