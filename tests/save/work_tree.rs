@@ -173,10 +173,13 @@ fn the_index_a_save_leaves_behind_carries_the_stat_data_of_every_file() {
     }
     let main_tree = g.head().unwrap().peel_to_tree().unwrap().id();
     assert_eq!(index.write_tree().unwrap(), main_tree);
+    // The files the Save wrote: everything main's tree changed in.
+    let before = fx.core.state().checkpoints[0].previous.clone().unwrap();
     let written = fx
-        .git(&["diff", "--name-only", "HEAD~1", "HEAD"])
+        .git(&["diff", "--name-only", &before, "HEAD"])
         .lines()
         .count();
+    assert!(written >= 2, "{written}");
     let r = changes_since_refresh(&g).unwrap();
     assert_eq!(r.changes, Vec::<String>::new());
     assert!(!r.full_scan, "{r:?}");
