@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::common::*;
 
 mod protected_refs;
+mod work_tree;
 
 const BASE: &str = "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n";
 

@@ -10,6 +10,7 @@
 //!   only if main is still where the operation found it.
 
 pub mod merge;
+pub mod recheck;
 
 use std::path::Path;
 
@@ -253,6 +254,15 @@ pub struct UserTree {
 /// Refuses a detached HEAD, a locked index, a merge or rebase in progress, and (when the user
 /// is on `main`) uncommitted changes to tracked files.
 pub fn check_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
+    check_user_tree_with(repo, main, tracked_changes)
+}
+
+/// [`check_user_tree`] with `scan` listing the changed tracked files.
+pub(crate) fn check_user_tree_with(
+    repo: &Repository,
+    main: &str,
+    scan: impl Fn(&Repository) -> Result<Vec<String>>,
+) -> Result<UserTree> {
     let branch = head_branch(repo)?;
     let Some(branch) = branch else {
         return Err(GitError::Detached(main.to_string()));
@@ -274,7 +284,7 @@ pub fn check_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
     }
     let on_main = branch == main;
     if on_main {
-        let dirty = tracked_changes(repo)?;
+        let dirty = scan(repo)?;
         if !dirty.is_empty() {
             return Err(GitError::Dirty {
                 branch,
@@ -377,21 +387,23 @@ pub fn commits_between(
     let mut walk = repo.revwalk()?;
     walk.push(tip)?;
     walk.hide(base)?;
+    let ids = walk.collect::<std::result::Result<Vec<Oid>, _>>()?;
+    commit_lines(repo, &ids, max)
+}
+
+/// One line per commit of `ids` (`<short id> <summary>`), at most `max`, and how many there
+/// are.
+pub fn commit_lines(repo: &Repository, ids: &[Oid], max: usize) -> Result<(Vec<String>, usize)> {
     let mut lines = Vec::new();
-    let mut total = 0;
-    for id in walk {
-        let id = id?;
-        total += 1;
-        if lines.len() < max {
-            let c = repo.find_commit(id)?;
-            lines.push(format!(
-                "{} {}",
-                short(&id.to_string()),
-                c.summary().unwrap_or("")
-            ));
-        }
+    for id in ids.iter().take(max) {
+        let c = repo.find_commit(*id)?;
+        lines.push(format!(
+            "{} {}",
+            short(&id.to_string()),
+            c.summary().unwrap_or("")
+        ));
     }
-    Ok((lines, total))
+    Ok((lines, ids.len()))
 }
 
 /// The next free `checkpoint/<YYYYMMDD>-<NNN>` for the day of `now` (an RFC 3339 time).
@@ -561,7 +573,8 @@ pub fn untracked_in_the_way(repo: &Repository, changed: &[(String, bool)]) -> Re
 }
 
 /// After main moved to `new` with the user's (clean) work tree on it: writes the changed
-/// files and brings their index entries up to date (nothing else is touched).
+/// files and brings their index entries up to date, with their stat data (nothing else is
+/// touched).
 pub fn follow_main(repo: &Repository, changed: &[(String, bool)], new: Oid) -> Result<()> {
     let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
         return Ok(());
@@ -612,6 +625,8 @@ pub fn follow_main(repo: &Repository, changed: &[(String, bool)], new: Oid) -> R
             }
         }
     }
+    // Each entry above carries the stat data of the file just written (`add_path`), so the
+    // next scan — the user's `git status`, the next Save — trusts it without hashing.
     index.write()?;
     Ok(())
 }

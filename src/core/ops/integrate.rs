@@ -6,6 +6,7 @@ use git2::{Oid, Repository};
 
 use super::progress::Progress;
 use super::step::{git_action, OpError, OpResult};
+use super::task_history::TaskHistory;
 use crate::core::concern::raise;
 use crate::core::engine::Core;
 use crate::core::worktree;
@@ -75,18 +76,17 @@ pub(super) fn flush_task(
     Ok(Some(new))
 }
 
-/// The tree to merge `integ` and `tip` against. Usually the tree of their merge base; when
-/// they have several (a task branch that merged its dependencies, which Save merged into the
-/// integration branch too: a criss-cross), the bases merged into one virtual base as git's
-/// recursive strategy does — with just one of them, the changes behind the others would count
-/// as made on both sides and conflict. If the bases themselves conflict, `base` alone.
-fn base_tree(repo: &Repository, base: Oid, integ: Oid, tip: Oid) -> Result<Oid, git2::Error> {
+/// The tree to merge the integration branch and a task's tip against: the tree of their
+/// merge base; when they have several (a task branch that merged its dependencies, which
+/// Save merged into the integration branch too: a criss-cross), the bases merged into one
+/// virtual base as git's recursive strategy does — with just one of them, the changes behind
+/// the others would count as made on both sides and conflict. If the bases themselves
+/// conflict, the first alone.
+fn base_tree(repo: &Repository, bases: &[Oid]) -> Result<Oid, git2::Error> {
     let tree_of = |c: Oid| -> Result<Oid, git2::Error> { Ok(repo.find_commit(c)?.tree_id()) };
-    let bases = repo.merge_bases(integ, tip)?;
-    if bases.len() < 2 {
-        return tree_of(base);
-    }
-    let first = bases.first().copied().unwrap_or(base);
+    let Some(&first) = bases.first() else {
+        return Err(git2::Error::from_str("no merge base"));
+    };
     let mut virtual_base = tree_of(first)?;
     for &other in bases.iter().skip(1) {
         let under = repo.merge_base(first, other)?;
@@ -100,27 +100,27 @@ fn base_tree(repo: &Repository, base: Oid, integ: Oid, tip: Oid) -> Result<Oid, 
         )?;
         match out.tree {
             Some(t) => virtual_base = t,
-            None => return tree_of(base),
+            None => return tree_of(first),
         }
     }
     Ok(virtual_base)
 }
 
-/// Merges one task branch into `integ`: the merge commit and a one-line summary, or the
-/// conflicts.
+/// Merges one task branch into `integ` (its merge bases and the commits it brings in:
+/// `history`): the merge commit and a one-line summary, or the conflicts.
 pub(super) fn merge_task(
     repo: &Repository,
     sess: &GitSession,
     op: &Operation,
     tb: &TaskBranch,
-    base: Oid,
+    history: &TaskHistory,
     integ: Oid,
     tip: Oid,
 ) -> OpResult<Result<(Oid, String), Vec<merge::Conflict>>> {
     let tree_of = |c: Oid| -> Result<Oid, git2::Error> { Ok(repo.find_commit(c)?.tree_id()) };
     let out = merge::merge_trees(
         repo,
-        base_tree(repo, base, integ, tip)?,
+        base_tree(repo, &history.bases)?,
         tree_of(integ)?,
         tree_of(tip)?,
         &sess.integration_branch(),
@@ -129,7 +129,7 @@ pub(super) fn merge_task(
     let Some(tree) = out.tree else {
         return Ok(Err(out.conflicts));
     };
-    let (lines, total) = git::commits_between(repo, integ, tip, 50)?;
+    let (lines, total) = git::commit_lines(repo, &history.commits, 50)?;
     let mut message = format!(
         "Merge task {} ({}) into {}\n\nBrings in {total} commit{}:\n",
         tb.task,

@@ -23,7 +23,8 @@
 //! `publish` (moving main, the tag and the notes ref), `rollback`, `promote` (the promotion
 //! QA, the version tag and the release branch) and `promote_check` (what it would tag and
 //! move, checked first), `recover`, `outside`
-//! (protected refs changed outside Overlord), `candidate` (the promotion-candidate notice), `adopt` (`/adopt main`, `/restore main`), `task_worktrees`; `step` and `progress` hold what
+//! (protected refs changed outside Overlord), `candidate` (the promotion-candidate notice), `adopt` (`/adopt main`, `/restore main`), `task_history` (each task's own commits, walked
+//! once per Save), `task_worktrees`; `step` and `progress` hold what
 //! every step shares.
 
 mod adopt;
@@ -44,6 +45,7 @@ mod rollback;
 mod save;
 mod step;
 mod tags;
+mod task_history;
 mod task_worktrees;
 
 pub use super::lock::{OperationLock, LOCK_GRACE};

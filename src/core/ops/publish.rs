@@ -41,7 +41,9 @@ pub(super) fn publish_checkpoint(
     // Main moves only from where the operation found it (the refs' compare-and-swap in
     // `git::publish` enforces it), so a commit made meanwhile is never dropped.
     let main_before = p.expected_main;
-    let user = git::check_user_tree(repo, &sess.main)?;
+    // The work tree was checked (a full scan) when the operation was accepted; this second
+    // look refuses anything the user changed since, reading only what could have changed.
+    let user = git::recheck::recheck_user_tree(repo, &sess.main)?;
     let changed = git::changed_paths(
         repo,
         repo.find_commit(main_before)?.tree_id(),

@@ -12,6 +12,7 @@ use super::progress::Progress;
 use super::publish::{publish_checkpoint, Publishing};
 use super::rollback::rollback_main;
 use super::step::{git_action, names, oid, session, Finish, OpResult};
+use super::task_history::{own_commits, task_history};
 use crate::config::non_empty;
 use crate::core::concern::raise;
 use crate::core::engine::Core;
@@ -226,11 +227,17 @@ fn integrate(
     let mut conflicted = Vec::new();
     // An ancestor of main is not necessarily in its tree: a rollback may have taken it out.
     let taken_out = crate::protocol::model::on_main(&core.state.checkpoints).taken_out;
-    for tb in tasks {
-        let tip = oid(&tb.tip)?;
-        // One history walk per branch: the tip is already in when it is the merge base.
-        let base = repo.merge_base(integ, tip)?;
-        if base == tip {
+    let tips = tasks
+        .iter()
+        .map(|tb| oid(&tb.tip))
+        .collect::<OpResult<Vec<Oid>>>()?;
+    // Each task's own commits, walked once (never down the growing integration branch).
+    let own = own_commits(repo, main_before, &tips)?;
+    for (i, tb) in tasks.iter().enumerate() {
+        let tip = tips[i];
+        let own_i = own.as_ref().map(|o| o[i].as_slice());
+        let history = task_history(repo, main_before, integ, tip, own_i)?;
+        if history.bases.is_empty() {
             let detail = match taken_out.get(&tb.task) {
                 Some(rollback) => format!(
                     "{}: nothing new since {rollback} took it out of {} (rework or rebase it to bring it back)",
@@ -241,7 +248,7 @@ fn integrate(
             progress.step(core, op, "skipped", detail)?;
             continue;
         }
-        let outcome = merge_task(repo, sess, op, tb, base, integ, tip)?;
+        let outcome = merge_task(repo, sess, op, tb, &history, integ, tip)?;
         match outcome {
             Ok((commit, detail)) => {
                 progress.push(

@@ -1,0 +1,155 @@
+//! The second look at the user's work tree, just before an operation publishes: has anything
+//! changed since the first look (the full scan that accepted the operation)?
+//!
+//! The first scan refreshed the index's stat cache (`tracked_changes`), so the index now
+//! says, for every tracked file, the size, times, inode and mode it had when it was found
+//! clean. A file edited since has a different size, modification or change time (the
+//! kernel sets the change time on every write, and no one can set it back), so the second
+//! look compares those with `lstat` — no file is read or hashed, no directory listed — and
+//! hands every file that does not match, or
+//! that was modified in the same clock tick as the index was written ("racily clean", as git
+//! and libgit2 call it), to libgit2's status, which decides (reading and hashing those
+//! files, filters applied). That is the rule libgit2's status itself follows to trust an
+//! entry without hashing, so the answer is the same as a second full scan: anything the
+//! user changed, staged or not, during the operation is found and the operation refuses.
+//! An index that changed (something staged, a conflict) or a tree the index does not match
+//! is handed to the full scan.
+
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use git2::{IndexEntry, Repository, StatusOptions};
+
+use super::{check_user_tree_with, tracked_changes, Result, UserTree};
+
+/// More doubtful files than this and the full scan is cheaper than listing them.
+const DOUBTFUL_MAX: usize = 256;
+
+/// [`check_user_tree`](super::check_user_tree) again, just before an operation publishes,
+/// after a first check accepted it: the same refusals, but the work tree is looked at only
+/// where it could have changed since that check refreshed the index
+/// ([`changes_since_refresh`]).
+pub fn recheck_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
+    check_user_tree_with(repo, main, |repo| Ok(changes_since_refresh(repo)?.changes))
+}
+
+/// What the second look found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rechecked {
+    /// Tracked files with staged or unstaged changes, as [`tracked_changes`] lists them.
+    pub changes: Vec<String>,
+    /// How many files the stat data could not vouch for (handed to libgit2's status).
+    pub doubtful: usize,
+    /// Whether the full scan ran (the index changed, or too many doubtful files).
+    pub full_scan: bool,
+}
+
+/// Tracked files with staged or unstaged changes, looking only at what could have changed
+/// since the index's stat cache was last refreshed (see the module comment).
+pub fn changes_since_refresh(repo: &Repository) -> Result<Rechecked> {
+    let full = |repo: &Repository, doubtful: usize| -> Result<Rechecked> {
+        Ok(Rechecked {
+            changes: tracked_changes(repo)?,
+            doubtful,
+            full_scan: true,
+        })
+    };
+    let Some(workdir) = repo.workdir() else {
+        return full(repo, 0);
+    };
+    let mut index = repo.index()?;
+    let Some(index_path) = index.path().map(Path::to_path_buf) else {
+        return full(repo, 0);
+    };
+    // The index's time is taken before it is read: an index written in between makes more
+    // files doubtful, never fewer.
+    let Ok(stamp) = std::fs::metadata(&index_path) else {
+        return full(repo, 0);
+    };
+    let stamp = (stamp.mtime(), stamp.mtime_nsec());
+    index.read(true)?;
+    // Nothing staged: the index still holds HEAD's tree. Compared entry by entry (object
+    // ids and modes; `Index::write_tree` would read the header of every blob to validate it).
+    let head_tree = repo.head()?.peel_to_tree()?;
+    if index.has_conflicts()
+        || repo
+            .diff_tree_to_index(Some(&head_tree), Some(&index), None)?
+            .deltas()
+            .len()
+            > 0
+    {
+        return full(repo, 0);
+    }
+    let mut doubtful: Vec<String> = Vec::new();
+    for entry in index.iter() {
+        let path = std::ffi::OsStr::from_bytes(&entry.path);
+        if !vouched(&entry, &workdir.join(path), stamp) {
+            doubtful.push(String::from_utf8_lossy(&entry.path).into_owned());
+            if doubtful.len() > DOUBTFUL_MAX {
+                return full(repo, doubtful.len());
+            }
+        }
+    }
+    if doubtful.is_empty() {
+        return Ok(Rechecked {
+            changes: Vec::new(),
+            doubtful: 0,
+            full_scan: false,
+        });
+    }
+    let mut opts = StatusOptions::new();
+    opts.include_untracked(false)
+        .include_ignored(false)
+        .disable_pathspec_match(true)
+        .update_index(true);
+    for p in &doubtful {
+        opts.pathspec(p);
+    }
+    let statuses = match repo.statuses(Some(&mut opts)) {
+        Ok(s) => s,
+        Err(_) => {
+            opts.update_index(false);
+            repo.statuses(Some(&mut opts))?
+        }
+    };
+    let changes = statuses
+        .iter()
+        .filter(|s| !s.status().is_empty())
+        .filter_map(|s| s.path().map(str::to_string))
+        .collect();
+    Ok(Rechecked {
+        changes,
+        doubtful: doubtful.len(),
+        full_scan: false,
+    })
+}
+
+/// Whether `entry`'s stat data vouches for the file at `file` being as the index says: the
+/// same kind, executable bit, size, modification and change times (to the nanosecond),
+/// inode, owner, and modified before the index was written (`stamp`).
+fn vouched(entry: &IndexEntry, file: &Path, stamp: (i64, i64)) -> bool {
+    const KIND: u32 = 0o170000;
+    let Ok(meta) = std::fs::symlink_metadata(file) else {
+        return false;
+    };
+    let kind_matches = match entry.mode & KIND {
+        0o100000 => {
+            meta.file_type().is_file() && (entry.mode & 0o111 != 0) == (meta.mode() & 0o100 != 0)
+        }
+        0o120000 => meta.file_type().is_symlink(),
+        // Submodules and anything else: status decides.
+        _ => false,
+    };
+    let mtime = (meta.mtime(), meta.mtime_nsec());
+    kind_matches
+        && i64::from(entry.mtime.seconds()) == mtime.0
+        && i64::from(entry.mtime.nanoseconds()) == mtime.1
+        && i64::from(entry.ctime.seconds()) == meta.ctime()
+        && i64::from(entry.ctime.nanoseconds()) == meta.ctime_nsec()
+        && u64::from(entry.file_size) == meta.size() & 0xffff_ffff
+        && u64::from(entry.ino) == meta.ino() & 0xffff_ffff
+        && entry.uid == meta.uid()
+        && entry.gid == meta.gid()
+        && mtime < stamp
+}
