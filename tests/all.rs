@@ -49,6 +49,7 @@ mod layering;
 mod layout;
 mod lifecycle;
 mod metrics;
+mod metrics_running;
 mod plan;
 mod planner;
 mod promotion;
