@@ -268,14 +268,6 @@ impl Tally {
         &self.carried
     }
 
-    /// The time the fold (of the whole log) is as of, and the window it stands for.
-    pub(super) fn as_of(&mut self, window: Window, now: &str, now_ms: i64) {
-        self.m.window = window;
-        self.now_ms = now_ms;
-        self.clock.now_ms = now_ms;
-        self.m.now = now.to_string();
-    }
-
     /// Folds one event in: the stamp checks, then the step of its kind.
     pub(super) fn event(&mut self, e: &Event) {
         let Some(t) = parse_ms(&e.at) else {
@@ -473,45 +465,59 @@ impl Tally {
     }
 
     /// The figures: every agent's last stretch closes at `now`, then each family is finished.
-    pub(super) fn finish(mut self) -> Metrics {
-        let mut m = std::mem::replace(&mut self.m, empty(Window::All, "", None));
-        m.skewed_intervals = self.skew;
-        for (id, a) in self.carried.agents.iter_mut() {
-            self.clock.close(a, id, self.now_ms);
-            if a.state == AgentState::Failed {
-                m.agents_failed.push(id.clone());
-            }
-        }
-        let runs = self.qa_runs.into_iter().map(RunRow::figures).collect();
-        qa_figures(&mut m.qa, runs, self.cycle_ms);
-        concern_figures(
-            &mut m.concerns,
-            &self.concern_open,
-            self.ack_ms,
-            self.resolve_ms,
-        );
-        m.merges.success_rate = Ratio::of(m.merges.merged, m.merges.merged + m.merges.conflicted);
-        task_figures(
-            &mut m.tasks,
-            &self.terminal,
-            &self.attempts,
-            self.clock.task_role_ms,
-        );
-        spend_per_task(&mut m.spend);
-        utilisation(&mut m.utilisation, self.clock.util);
-        m
+    pub(super) fn finish(self) -> Metrics {
+        self.figures(&self, self.m.window, &self.m.now.clone(), self.now_ms)
     }
 
     /// [`Tally::finish`] for a fold [`resume`](Tally::resume)d part way: the whole-log figures
     /// (clock skew, unreadable stamps, skewed intervals, open concerns, attempts per task) are
     /// `whole`'s, a fold of the whole log up to the same record.
-    pub(super) fn finish_with(mut self, whole: &Tally) -> Metrics {
-        self.m.clock_skew_events = whole.m.clock_skew_events;
-        self.m.unreadable_timestamps = whole.m.unreadable_timestamps;
-        self.skew = whole.skew;
-        self.concern_open = whole.concern_open.clone();
-        self.attempts = whole.attempts.clone();
-        self.finish()
+    pub(super) fn finish_with(self, whole: &Tally) -> Metrics {
+        self.figures(whole, self.m.window, &self.m.now.clone(), self.now_ms)
+    }
+
+    /// The figures of this fold over `window` as of `now` (`now_ms`, at or after every event
+    /// folded), its whole-log figures `whole`'s, without changing or copying the fold (only
+    /// the figures are made): every agent's last stretch closes at `now` on the side.
+    pub(super) fn figures(&self, whole: &Tally, window: Window, now: &str, now_ms: i64) -> Metrics {
+        let mut m = self.m.clone();
+        m.window = window;
+        m.now = now.to_string();
+        m.clock_skew_events = whole.m.clock_skew_events;
+        m.unreadable_timestamps = whole.m.unreadable_timestamps;
+        m.skewed_intervals = whole.skew;
+        // The stretches closed at `now`: the agents' time so far plus these (running time per
+        // task is kept apart, as additions, so the fold's own map is not copied).
+        let mut clock = AgentClock {
+            now_ms,
+            start: self.start,
+            util: self.clock.util.clone(),
+            task_role_ms: BTreeMap::new(),
+        };
+        for (id, a) in &self.carried.agents {
+            clock.close(&mut a.clone(), id, now_ms);
+            if a.state == AgentState::Failed {
+                m.agents_failed.push(id.clone());
+            }
+        }
+        let runs = self.qa_runs.iter().cloned().map(RunRow::figures).collect();
+        qa_figures(&mut m.qa, runs, self.cycle_ms.clone());
+        concern_figures(
+            &mut m.concerns,
+            &whole.concern_open,
+            &self.ack_ms,
+            &self.resolve_ms,
+        );
+        m.merges.success_rate = Ratio::of(m.merges.merged, m.merges.merged + m.merges.conflicted);
+        task_figures(
+            &mut m.tasks,
+            &self.terminal,
+            &whole.attempts,
+            [&self.clock.task_role_ms, &clock.task_role_ms],
+        );
+        spend_per_task(&mut m.spend);
+        utilisation(&mut m.utilisation, clock.util);
+        m
     }
 }
 
@@ -605,14 +611,15 @@ fn qa_figures(qa: &mut QaFigures, qa_runs: Vec<QaRunFigures>, cycle_ms: Vec<i64>
 fn concern_figures(
     concerns: &mut BTreeMap<Severity, ConcernFigures>,
     concern_open: &BTreeMap<String, Severity>,
-    mut ack_ms: BTreeMap<Severity, Vec<i64>>,
-    mut resolve_ms: BTreeMap<Severity, Vec<i64>>,
+    ack_ms: &BTreeMap<Severity, Vec<i64>>,
+    resolve_ms: &BTreeMap<Severity, Vec<i64>>,
 ) {
+    let of = |ms: &BTreeMap<Severity, Vec<i64>>, sev| ms.get(&sev).cloned().unwrap_or_default();
     for sev in [Severity::Info, Severity::Warning, Severity::Critical] {
         let c = concerns.entry(sev).or_default();
         c.open = concern_open.values().filter(|s| **s == sev).count() as u64;
-        c.acknowledged = durations(ack_ms.remove(&sev).unwrap_or_default());
-        c.resolved = durations(resolve_ms.remove(&sev).unwrap_or_default());
+        c.acknowledged = durations(of(ack_ms, sev));
+        c.resolved = durations(of(resolve_ms, sev));
     }
 }
 
@@ -620,7 +627,8 @@ fn task_figures(
     tasks: &mut TaskFigures,
     terminal: &BTreeMap<String, TaskStatus>,
     attempts: &BTreeMap<String, u32>,
-    task_role_ms: BTreeMap<Role, BTreeMap<String, i64>>,
+    // Running time per role and task: the fold's, and what closing at `now` adds.
+    task_role_ms: [&BTreeMap<Role, BTreeMap<String, i64>>; 2],
 ) {
     tasks.passed = terminal
         .values()
@@ -637,10 +645,17 @@ fn task_figures(
         .collect();
     tasks.mean_attempts = (!known.is_empty())
         .then(|| known.iter().map(|n| *n as f64).sum::<f64>() / known.len() as f64);
-    for (role, by_task) in task_role_ms {
+    let [kept, added] = task_role_ms;
+    let roles: BTreeSet<Role> = kept.keys().chain(added.keys()).copied().collect();
+    let none = BTreeMap::new();
+    for role in roles {
+        let (k, a) = (
+            kept.get(&role).unwrap_or(&none),
+            added.get(&role).unwrap_or(&none),
+        );
         let r = tasks.by_role.entry(role).or_default();
-        r.tasks += by_task.len() as u64;
-        r.running_secs += secs(by_task.values().sum());
+        r.tasks += (k.len() + a.keys().filter(|t| !k.contains_key(*t)).count()) as u64;
+        r.running_secs += secs(k.values().sum::<i64>() + a.values().sum::<i64>());
     }
     for r in tasks.by_role.values_mut() {
         r.mean_secs_per_task = (r.tasks > 0).then(|| r.running_secs / r.tasks as f64);

@@ -185,9 +185,7 @@ impl Running {
     /// The figures over `window` as of `now` when it is the whole log (`Plan::Whole`: `all`,
     /// or `checkpoint` before the first checkpoint).
     pub fn whole(&self, window: Window, now: &str, now_ms: i64) -> Metrics {
-        let mut t = self.whole.clone();
-        t.as_of(window, now, now_ms);
-        t.finish()
+        self.whole.figures(&self.whole, window, now, now_ms)
     }
 
     /// A fold of `window` from `mark` (the newest whose `max_at` is before `start`; `None`:
