@@ -5,7 +5,11 @@
 //! - `compute` over all time and over 24 hours, then `evaluate` (one evaluation of the owner's
 //!   monitor, and what the console's pane computes);
 //! - `per_checkpoint` (the pane's sparklines);
-//! - `digest::render` (the daily digest).
+//! - `digest::render` (the daily digest);
+//! - the same figures kept incrementally (`metrics::Running`, issue 23): over all time from the
+//!   running fold alone, and over 24 hours from the newest mark before the window (the events
+//!   since it folded again), then `evaluate`; the points per checkpoint from the running fold.
+//!   The whole-process figures (the stored fold read back) are the growth bench's.
 //!
 //! `cargo bench --bench metrics` (OVERLORD_BENCH_EVENTS changes the size).
 
@@ -13,7 +17,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use overlord::config::MetricsConfig;
-use overlord::metrics::{self, digest, Facts, Window};
+use overlord::metrics::running::Plan;
+use overlord::metrics::{self, digest, Facts, Mark, Running, Window};
 use overlord::protocol::model::{
     Agent, AgentState, Checkpoint, CheckpointKind, Concern, ConcernId, QaDecision, QaMetrics,
     QaRun, QaRunId, Role, Severity,
@@ -234,6 +239,50 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
                 .len()
         })
+    });
+    // The running fold of every event, with its marks (record i + 1 is event i).
+    let mut running = Running::default();
+    let mut marks: Vec<Mark> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        marks.extend(running.push(i as u64 + 1, e));
+    }
+    let now_ms = metrics::parse_ms(&now).unwrap();
+    assert_eq!(
+        running.whole(Window::All, &now, now_ms),
+        metrics::compute(&events, Window::All, &now).unwrap()
+    );
+    let day = |window: Window| {
+        let Plan::From { start } = running.plan(window, now_ms) else {
+            unreachable!("no event after now")
+        };
+        let mark = marks
+            .iter()
+            .rev()
+            .find(|m| m.max_at.is_none_or(|t| t < start));
+        let mut fold = running.window_fold(mark, window, &now, now_ms, start);
+        for e in &events[mark.map_or(0, |m| m.seq as usize)..] {
+            fold.event(e);
+        }
+        fold.finish(&running)
+    };
+    assert_eq!(
+        day(Window::Last24h),
+        metrics::compute(&events, Window::Last24h, &now).unwrap()
+    );
+    g.bench_function("running_all_and_evaluate", |b| {
+        b.iter(|| {
+            let m = running.whole(Window::All, &now, now_ms);
+            metrics::evaluate(&m, &config, &Facts::default()).len()
+        })
+    });
+    g.bench_function("running_24h_and_evaluate", |b| {
+        b.iter(|| {
+            let m = day(Window::Last24h);
+            metrics::evaluate(&m, &config, &Facts::default()).len()
+        })
+    });
+    g.bench_function("running_per_checkpoint_all", |b| {
+        b.iter(|| running.points(Window::All, now_ms).unwrap().len())
     });
     g.bench_function("daily_digest", |b| {
         b.iter(|| {

@@ -50,6 +50,7 @@ mod layout;
 mod lean_open;
 mod lifecycle;
 mod metrics;
+mod metrics_running;
 mod plan;
 mod planner;
 mod promotion;

@@ -406,7 +406,7 @@ fn a_full_disk_is_named_as_such() {
 
 #[allow(dead_code)]
 #[path = "../benches/common/store_gen.rs"]
-mod store_gen;
+pub(crate) mod store_gen;
 
 use overlord::store::verify::{verify_chain, verify_chain_parallel, ChainReport};
 use overlord::store::{NewRecord, StorePaths};

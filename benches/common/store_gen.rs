@@ -7,8 +7,8 @@
 //! checkpoints) are typed events recorded as `Core::emit` records them; every event is folded
 //! into the state by the reducer as it is made; the records go through the store's append path
 //! (hash chain, JSONL mirrors), thousands per transaction. The newest snapshot of the state is
-//! written at the end, as a running core would have, and the item index is built from one
-//! replay (as for a store an older build wrote).
+//! written at the end, as a running core would have, the item index is built from one
+//! replay (as for a store an older build wrote), and the metrics' running fold is stored.
 //!
 //! The mix, per task of the plan: the task started and finished, its agent's run (state
 //! changes, process start and end, activity lines, the run's report), a third of the tasks
@@ -97,6 +97,10 @@ impl Gen {
                 .expect("save the snapshot");
         }
         self.store.ensure_items().expect("index the items");
+        // The metrics' running fold, as the owner's monitor would have stored it.
+        overlord::core::metrics_reader::MetricsReader::default()
+            .catch_up(&self.store)
+            .expect("fold the metrics");
         head
     }
 

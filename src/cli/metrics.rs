@@ -42,11 +42,13 @@ pub(super) fn metrics(repo: &Option<PathBuf>, args: MetricsArgs) -> Outcome {
     let store = open_store_for_audit(&ws)?;
     let config = load_config(&ws);
     // Read directly even when an owner runs: SQLite's WAL lets readers in beside the writer,
-    // and the owner's socket serves the folded state, not the events.
-    let (events, corrupt_records) =
-        crate::core::metrics_serve::read_events(&store).map_err(fail)?;
+    // and the owner's socket serves the folded state, not the events. The metrics' running
+    // fold is read from the store and caught up (docs/metrics.md, "How they are computed").
+    let mut reader = crate::core::metrics_reader::MetricsReader::default();
+    reader.catch_up(&store).map_err(fail)?;
+    let corrupt_records = reader.unreadable();
     let now = now.unwrap_or_else(crate::core::now);
-    let Some(figures) = metrics::compute(&events, window, &now) else {
+    let Some(figures) = reader.metrics(&store, window, &now).map_err(fail)? else {
         eprintln!("error: --now {now:?} is not an RFC 3339 time (e.g. 2026-11-21T10:00:00Z)");
         return Err(Failed(2));
     };
@@ -61,11 +63,19 @@ pub(super) fn metrics(repo: &Option<PathBuf>, args: MetricsArgs) -> Outcome {
     }
     let alerts = metrics::evaluate(&figures, &config.metrics, &facts);
     if json {
-        print_json(&serde_json::json!({
-            "schema_version": JSON_SCHEMA_VERSION,
-            "metrics": figures,
-            "alerts": alerts,
-        }))
+        // Typed, not a `serde_json::Value`: no copy of the figures (at a million events the
+        // spend by task alone is tens of thousands of entries).
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            schema_version: u32,
+            metrics: &'a metrics::Metrics,
+            alerts: &'a [metrics::Alert],
+        }
+        print_json(&Doc {
+            schema_version: JSON_SCHEMA_VERSION,
+            metrics: &figures,
+            alerts: &alerts,
+        })
     } else if openmetrics {
         print!("{}", metrics::openmetrics::render(&figures, &alerts));
         Ok(())

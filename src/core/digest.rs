@@ -50,26 +50,37 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// The digest at `now` of the store (with the state `state`), and the record its audit export
+/// starts after: the `through_seq` of the last digest of an earlier day (a second digest the
+/// same day rewrites the day's file with everything since then). The figures and the day's
+/// events come through the metrics' running fold, not the whole trail; the same digest as
+/// `metrics::digest::render` over every event (docs/metrics.md, "How they are computed").
+pub fn render(
+    store: &crate::store::Store,
+    state: &crate::protocol::State,
+    now: &str,
+) -> Result<(Digest, u64), String> {
+    let mut reader = super::metrics_reader::MetricsReader::default();
+    reader.catch_up(store).map_err(|e| e.to_string())?;
+    let unreadable = || format!("{now:?} is not an RFC 3339 time");
+    let m = reader
+        .metrics(store, crate::metrics::Window::Last24h, now)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(unreadable)?;
+    let mut day = digest::Day::new(now).ok_or_else(unreadable)?;
+    reader
+        .each_event_from(store, day.since_ms(), |e| day.add(e))
+        .map_err(|e| e.to_string())?;
+    let running = reader.running();
+    let digest = digest::render_from(m, day, &|t| running.failed_note(t), state, now);
+    let after = running.report_before(&digest.date);
+    Ok((digest, after))
+}
+
 /// Writes today's digest at `now` (an audit timestamp), commits it, and records it.
 pub fn write_daily(core: &mut Core, now: &str) -> Result<Written, String> {
     core.refresh().map_err(|e| e.to_string())?;
-    let mut cache = super::monitor::EventCache::default();
-    cache.catch_up(core.store()).map_err(|e| e.to_string())?;
-    let digest = digest::render(&cache.events, core.state(), now)
-        .ok_or_else(|| format!("{now:?} is not an RFC 3339 time"))?;
-    // The audit records since the last digest of an earlier day (a second digest the same
-    // day rewrites the day's file with everything since then).
-    let after = cache
-        .events
-        .iter()
-        .rev()
-        .find_map(|e| match &e.kind {
-            EventKind::DailyReportWritten {
-                date, through_seq, ..
-            } if *date < digest.date => Some(*through_seq),
-            _ => None,
-        })
-        .unwrap_or(0);
+    let (digest, after) = render(core.store(), core.state(), now)?;
     let dir = core.ws.dir.join("reports");
     let audit_dir = dir.join("audit");
     std::fs::create_dir_all(&audit_dir).map_err(|e| format!("{}: {e}", audit_dir.display()))?;

@@ -1,6 +1,7 @@
-//! The edges of the metrics: reading the audit trail's events for `metrics::compute`, and
-//! serving `/metrics` (OpenMetrics) on a loopback port for Prometheus (`[metrics] listen`).
-//! Each scrape reads the store afresh, so the figures are never kept anywhere.
+//! The edges of the metrics: reading the audit trail's events (for tools and tests; the
+//! figures themselves come from `metrics_reader`), and serving `/metrics` (OpenMetrics) on a
+//! loopback port for Prometheus (`[metrics] listen`). Each scrape reads the store afresh
+//! (its stored running fold and what was appended since).
 
 use std::net::SocketAddr;
 
@@ -13,7 +14,7 @@ use crate::store::{Store, StoreError};
 use crate::workspace::Workspace;
 
 /// The events of the audit trail, oldest first, and how many stored records could not be read
-/// as events (data corruption).
+/// as events (data corruption). All of them in memory: for tools and tests, not the figures.
 pub fn read_events(store: &Store) -> Result<(Vec<Event>, u64), StoreError> {
     let mut cache = super::monitor::EventCache::default();
     cache.catch_up(store)?;
@@ -41,11 +42,15 @@ pub fn exposition(
     window: Window,
 ) -> Result<String, String> {
     let store = Store::open_without_repair(&ws.store_paths()).map_err(|e| e.to_string())?;
-    let (events, corrupt_records) = read_events(&store).map_err(|e| e.to_string())?;
+    let mut reader = super::metrics_reader::MetricsReader::default();
+    reader.catch_up(&store).map_err(|e| e.to_string())?;
     let now = super::now();
-    let figures = metrics::compute(&events, window, &now).ok_or("the clock is unreadable")?;
+    let figures = reader
+        .metrics(&store, window, &now)
+        .map_err(|e| e.to_string())?
+        .ok_or("the clock is unreadable")?;
     let facts = Facts {
-        corrupt_records,
+        corrupt_records: reader.unreadable(),
         ..Facts::default()
     };
     let alerts = metrics::evaluate(&figures, config, &facts);

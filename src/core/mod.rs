@@ -28,6 +28,7 @@ pub mod identity;
 pub mod ipc;
 pub mod janitor;
 pub mod lock;
+pub mod metrics_reader;
 pub mod metrics_serve;
 pub mod monitor;
 pub mod ops;

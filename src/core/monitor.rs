@@ -35,7 +35,8 @@ pub const ACTOR: &str = "metrics";
 pub const SETTLE: Duration = Duration::from_secs(1);
 
 /// The audit trail's events, read incrementally: each update reads only the records appended
-/// since the last one.
+/// since the last one. Holds every event: for tests and tools that want the events
+/// themselves; the figures are read through `metrics_reader::MetricsReader`, which does not.
 #[derive(Debug, Default)]
 pub struct EventCache {
     pub events: Vec<Event>,
@@ -81,9 +82,10 @@ pub fn moves_a_figure(kind: &EventKind) -> bool {
 }
 
 /// Reads the store and evaluates the alerts; owned by the monitor, used on a blocking thread.
+/// Its memory is the metrics' running fold (`MetricsReader`), not the events.
 pub struct Evaluator {
     store: Store,
-    cache: EventCache,
+    reader: super::metrics_reader::MetricsReader,
     chain: Option<(bool, Option<String>)>,
     chain_checked: Option<Instant>,
 }
@@ -92,7 +94,7 @@ impl Evaluator {
     pub fn open(ws: &Workspace) -> Result<Evaluator, StoreError> {
         Ok(Evaluator {
             store: Store::open_without_repair(&ws.store_paths())?,
-            cache: EventCache::default(),
+            reader: Default::default(),
             chain: None,
             chain_checked: None,
         })
@@ -101,7 +103,18 @@ impl Evaluator {
     /// The alerts the audit trail calls for at `now`. The hash chain is walked every
     /// `verify_chain_every_secs` (its verdict is kept in between).
     pub fn alerts(&mut self, config: &MetricsConfig, now: &str) -> Result<Vec<Alert>, StoreError> {
-        self.cache.catch_up(&self.store)?;
+        self.reader.catch_up(&self.store)?;
+        self.evaluate(config, now)
+    }
+
+    /// [`Evaluator::alerts`] as of the clock's time once the store is read (so no event read
+    /// is stamped after it, and the running fold answers without a replay).
+    pub fn alerts_now(&mut self, config: &MetricsConfig) -> Result<Vec<Alert>, StoreError> {
+        self.reader.catch_up(&self.store)?;
+        self.evaluate(config, &super::now())
+    }
+
+    fn evaluate(&mut self, config: &MetricsConfig, now: &str) -> Result<Vec<Alert>, StoreError> {
         let due = config.verify_chain_every_secs > 0
             && self
                 .chain_checked
@@ -114,13 +127,13 @@ impl Evaluator {
             ));
             self.chain_checked = Some(Instant::now());
         }
-        let Some(figures) = metrics::compute(&self.cache.events, config.alert_window, now) else {
+        let Some(figures) = self.reader.metrics(&self.store, config.alert_window, now)? else {
             return Ok(Vec::new());
         };
         let facts = Facts {
             chain_ok: self.chain.as_ref().map(|c| c.0),
             chain_finding: self.chain.as_ref().and_then(|c| c.1.clone()),
-            corrupt_records: self.cache.unreadable,
+            corrupt_records: self.reader.unreadable(),
         };
         Ok(metrics::evaluate(&figures, config, &facts))
     }
@@ -242,10 +255,10 @@ pub async fn evaluate_once(
 ) -> Result<usize, String> {
     let (ev, cfg) = (evaluator.clone(), config.clone());
     let desired = tokio::task::spawn_blocking(move || {
-        // A panic in an earlier evaluation poisons the lock; the cache is still consistent
+        // A panic in an earlier evaluation poisons the lock; the reader is still consistent
         // (it only grows after a successful read), so carry on with it.
         let mut ev = ev.lock().unwrap_or_else(|p| p.into_inner());
-        ev.alerts(&cfg, &super::now())
+        ev.alerts_now(&cfg)
     })
     .await
     .map_err(|e| format!("the metrics evaluation failed: {e}"))?

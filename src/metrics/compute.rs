@@ -1,12 +1,18 @@
 //! Computing the figures: the events folded one at a time (each kind by its own step, agent
 //! time in stretches between state changes), then each family of figures (QA, concerns,
 //! merges, tasks, spend, utilisation) finished from what was gathered.
+//!
+//! The fold ([`Tally`]) is plain data (serializable, times in whole milliseconds, floats kept
+//! bit for bit), so `running` can keep it as events are appended and resume it from a stored
+//! copy: the full fold here and the incremental one there are the same code.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use super::{
-    format_ms, parse_ms, window_start, AgentTime, ConcernFigures, Durations, MergeFigures, Metrics,
-    QaFigures, QaRunFigures, Ratio, SpendFigures, TaskFigures, Utilisation, Window,
+    format_ms, parse_ms, window_start, AgentTime, ConcernFigures, Durations, Exact, MergeFigures,
+    Metrics, QaFigures, QaRunFigures, Ratio, SpendFigures, TaskFigures, Utilisation, Window,
     METRICS_SCHEMA_VERSION,
 };
 use crate::protocol::model::{
@@ -23,7 +29,8 @@ enum Activity {
     Idle,
 }
 
-struct AgentTrack {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct AgentTrack {
     role: Role,
     adapter: String,
     state: AgentState,
@@ -52,29 +59,11 @@ impl AgentTrack {
 pub fn compute(events: &[Event], window: Window, now: &str) -> Option<Metrics> {
     let now_ms = parse_ms(now)?;
     let start = window_start(events, window, now_ms);
-    let mut m = empty(window, now, start);
-    let mut tally = Tally::new(now_ms, start);
+    let mut tally = Tally::new(window, now, now_ms, start);
     for e in events {
-        tally.event(&mut m, e);
+        tally.event(e);
     }
-    tally.close_agents(&mut m);
-    qa_figures(&mut m.qa, tally.qa_runs, tally.cycle_secs);
-    concern_figures(
-        &mut m.concerns,
-        &tally.concern_open,
-        tally.ack_secs,
-        tally.resolve_secs,
-    );
-    m.merges.success_rate = Ratio::of(m.merges.merged, m.merges.merged + m.merges.conflicted);
-    task_figures(
-        &mut m.tasks,
-        &tally.terminal,
-        &tally.attempts,
-        tally.clock.task_role_secs,
-    );
-    spend_per_task(&mut m.spend);
-    utilisation(&mut m.utilisation, tally.clock.util);
-    Some(m)
+    Some(tally.finish())
 }
 
 /// The figures before any event: zeros and empties.
@@ -110,21 +99,31 @@ struct Stamp {
 impl Stamp {
     /// An interval that ends at this event. Intervals end inside the window to count; their
     /// start may be earlier.
-    fn interval(self, from: i64, skew: &mut u64, bucket: &mut Vec<f64>) {
+    fn interval(self, from: i64, skew: &mut u64, bucket: &mut Vec<i64>) {
         if self.t < from {
             *skew += 1;
         } else if self.inside {
-            bucket.push((self.t - from) as f64 / 1000.0);
+            bucket.push(self.t - from);
         }
     }
 }
 
+/// Milliseconds an agent spent in each activity.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+struct AgentMs {
+    running: i64,
+    waiting: i64,
+    paused: i64,
+    idle: i64,
+}
+
 /// Agent time credited so far: each agent's by activity, and running time per role and task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AgentClock {
     now_ms: i64,
     start: Option<i64>,
-    util: BTreeMap<String, AgentTime>,
-    task_role_secs: BTreeMap<(Role, String), f64>,
+    util: BTreeMap<String, AgentMs>,
+    task_role_ms: BTreeMap<Role, BTreeMap<String, i64>>,
 }
 
 impl AgentClock {
@@ -136,109 +135,165 @@ impl AgentClock {
         // A stretch whose end is stamped before its start counts for nothing.
         let end = t.min(self.now_ms);
         let begin = self.start.map_or(since, |s| since.max(s));
-        let secs = if end > begin {
-            (end - begin) as f64 / 1000.0
-        } else {
-            0.0
-        };
+        let ms = if end > begin { end - begin } else { 0 };
         a.since = Some(t.max(since));
-        if secs == 0.0 {
+        if ms == 0 {
             return;
         }
         let entry = self.util.entry(id.to_string()).or_default();
         match a.activity() {
             Activity::Running => {
-                entry.running_secs += secs;
+                entry.running += ms;
                 if let Some(task) = &a.task {
                     *self
-                        .task_role_secs
-                        .entry((a.role, task.clone()))
-                        .or_default() += secs;
+                        .task_role_ms
+                        .entry(a.role)
+                        .or_default()
+                        .entry(task.clone())
+                        .or_default() += ms;
                 }
             }
-            Activity::Waiting => entry.waiting_secs += secs,
-            Activity::Paused => entry.paused_secs += secs,
-            Activity::Idle => entry.idle_secs += secs,
+            Activity::Waiting => entry.waiting += ms,
+            Activity::Paused => entry.paused += ms,
+            Activity::Idle => entry.idle += ms,
         }
     }
 }
 
-/// What the events have told so far, folded one event at a time.
-struct Tally {
-    now_ms: i64,
-    start: Option<i64>,
-    // Interval starts, by subject.
+/// A QA run recorded in the window, as the fold keeps it (its figures bit for bit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RunRow {
+    id: String,
+    recorded_at: Timestamp,
+    decision: QaDecision,
+    coverage: Option<Exact>,
+    reproducibility: Option<Exact>,
+    pass_rate: Option<Exact>,
+    build_passed: Option<bool>,
+    tests_total: Option<u64>,
+    flaky: u64,
+    failed_gates: Vec<String>,
+}
+
+impl RunRow {
+    fn figures(self) -> QaRunFigures {
+        QaRunFigures {
+            id: self.id,
+            recorded_at: self.recorded_at,
+            decision: self.decision,
+            coverage: self.coverage.map(|x| x.0),
+            reproducibility: self.reproducibility.map(|x| x.0),
+            pass_rate: self.pass_rate.map(|x| x.0),
+            build_passed: self.build_passed,
+            tests_total: self.tests_total,
+            flaky: self.flaky,
+            failed_gates: self.failed_gates,
+        }
+    }
+}
+
+/// The state of the log at one point that a window starting later needs: agents' states,
+/// open concerns (and whether acknowledged), QA runs started and not recorded, the kill
+/// switch. Small: it does not grow with the length of the history.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub(super) struct Carried {
     qa_started: BTreeMap<String, i64>,
     concern_raised: BTreeMap<String, (Severity, i64)>,
     concern_acked: BTreeSet<String>,
-    concern_open: BTreeMap<String, Severity>,
-    ack_secs: BTreeMap<Severity, Vec<f64>>,
-    resolve_secs: BTreeMap<Severity, Vec<f64>>,
-    cycle_secs: Vec<f64>,
-    // Tasks: last terminal status in the window, highest attempt ever seen.
-    terminal: BTreeMap<String, TaskStatus>,
-    attempts: BTreeMap<String, u32>,
     agents: BTreeMap<String, AgentTrack>,
-    clock: AgentClock,
-    skew: u64,
-    // The kill switch: agents registered while it is on start paused (as in the reducer).
     halted: bool,
     last_at: Option<i64>,
-    qa_runs: Vec<QaRunFigures>,
+}
+
+/// What the events have told so far, folded one event at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Tally {
+    m: Metrics,
+    now_ms: i64,
+    start: Option<i64>,
+    carried: Carried,
+    // Whole-log figures (the same in every window).
+    concern_open: BTreeMap<String, Severity>,
+    attempts: BTreeMap<String, u32>,
+    skew: u64,
+    // The window's accumulators: intervals (ms), tasks' last terminal status, QA runs, time.
+    ack_ms: BTreeMap<Severity, Vec<i64>>,
+    resolve_ms: BTreeMap<Severity, Vec<i64>>,
+    cycle_ms: Vec<i64>,
+    terminal: BTreeMap<String, TaskStatus>,
+    qa_runs: Vec<RunRow>,
+    clock: AgentClock,
 }
 
 impl Tally {
-    fn new(now_ms: i64, start: Option<i64>) -> Tally {
+    /// A fold over `window` (starting at `start`) as of `now` (`now_ms`), from the beginning.
+    pub(super) fn new(window: Window, now: &str, now_ms: i64, start: Option<i64>) -> Tally {
+        Tally::resume(Carried::default(), window, now, now_ms, start)
+    }
+
+    /// A fold that goes on from the state of the log at some point (`carried`), where every
+    /// event before it is stamped before `start`: nothing before it counts in the window.
+    /// Its whole-log figures are [`Tally::finish_with`]'s to fill in.
+    pub(super) fn resume(
+        carried: Carried,
+        window: Window,
+        now: &str,
+        now_ms: i64,
+        start: Option<i64>,
+    ) -> Tally {
         Tally {
+            m: empty(window, now, start),
             now_ms,
             start,
-            qa_started: BTreeMap::new(),
-            concern_raised: BTreeMap::new(),
-            concern_acked: BTreeSet::new(),
+            carried,
             concern_open: BTreeMap::new(),
-            ack_secs: BTreeMap::new(),
-            resolve_secs: BTreeMap::new(),
-            cycle_secs: Vec::new(),
-            terminal: BTreeMap::new(),
             attempts: BTreeMap::new(),
-            agents: BTreeMap::new(),
+            skew: 0,
+            ack_ms: BTreeMap::new(),
+            resolve_ms: BTreeMap::new(),
+            cycle_ms: Vec::new(),
+            terminal: BTreeMap::new(),
+            qa_runs: Vec::new(),
             clock: AgentClock {
                 now_ms,
                 start,
                 util: BTreeMap::new(),
-                task_role_secs: BTreeMap::new(),
+                task_role_ms: BTreeMap::new(),
             },
-            skew: 0,
-            halted: false,
-            last_at: None,
-            qa_runs: Vec::new(),
         }
     }
 
+    /// The state a window starting after this point needs.
+    pub(super) fn carried(&self) -> &Carried {
+        &self.carried
+    }
+
     /// Folds one event in: the stamp checks, then the step of its kind.
-    fn event(&mut self, m: &mut Metrics, e: &Event) {
+    pub(super) fn event(&mut self, e: &Event) {
         let Some(t) = parse_ms(&e.at) else {
-            m.unreadable_timestamps += 1;
+            self.m.unreadable_timestamps += 1;
             return;
         };
-        if self.last_at.is_some_and(|p| t < p) {
-            m.clock_skew_events += 1;
+        let last_at = &mut self.carried.last_at;
+        if last_at.is_some_and(|p| t < p) {
+            self.m.clock_skew_events += 1;
         }
-        self.last_at = Some(self.last_at.map_or(t, |p| p.max(t)));
+        *last_at = Some(last_at.map_or(t, |p| p.max(t)));
         if t > self.now_ms {
             return;
         }
         let inside = t <= self.now_ms && self.start.is_none_or(|s| t >= s);
         if inside {
-            m.events += 1;
+            self.m.events += 1;
         }
         let at = Stamp { t, inside };
+        let m = &mut self.m;
         match &e.kind {
             EventKind::QaStarted { run, .. } => {
-                self.qa_started.insert(run.to_string(), t);
+                self.carried.qa_started.insert(run.to_string(), t);
             }
             EventKind::QaRunRecorded { run } => self.qa_run_recorded(at, &e.at, run),
-            EventKind::ConcernRaised { concern } => self.concern_raised(m, at, concern),
+            EventKind::ConcernRaised { concern } => self.concern_raised(at, concern),
             EventKind::ConcernAcknowledged { id } | EventKind::ConcernAssigned { id, .. } => {
                 self.concern_acknowledged(at, id.to_string())
             }
@@ -279,7 +334,12 @@ impl Tally {
                 tokens,
                 cost_micros,
                 ..
-            } if inside => spend(&mut m.spend, self.agents.get(agent), *tokens, *cost_micros),
+            } if inside => spend(
+                &mut m.spend,
+                self.carried.agents.get(agent),
+                *tokens,
+                *cost_micros,
+            ),
             EventKind::AgentRunReported { run, .. } if inside => {
                 super::RunFigures::add(&mut m.runs, run)
             }
@@ -290,22 +350,23 @@ impl Tally {
     fn qa_run_recorded(&mut self, at: Stamp, recorded_at: &Timestamp, run: &QaRun) {
         let id = run.id.to_string();
         let from = self
+            .carried
             .qa_started
             .remove(&id)
             .or_else(|| parse_ms(&run.started_at));
         if let Some(from) = from {
-            at.interval(from, &mut self.skew, &mut self.cycle_secs);
+            at.interval(from, &mut self.skew, &mut self.cycle_ms);
         }
         if at.inside {
             // A run recorded again (the same id) replaces its earlier record.
-            self.qa_runs.retain(|r: &QaRunFigures| r.id != id);
-            self.qa_runs.push(QaRunFigures {
+            self.qa_runs.retain(|r| r.id != id);
+            self.qa_runs.push(RunRow {
                 id,
                 recorded_at: recorded_at.clone(),
                 decision: run.decision,
-                coverage: run.metrics.coverage,
-                reproducibility: run.metrics.reproducibility,
-                pass_rate: run.metrics.pass_rate,
+                coverage: run.metrics.coverage.map(Exact),
+                reproducibility: run.metrics.reproducibility.map(Exact),
+                pass_rate: run.metrics.pass_rate.map(Exact),
                 build_passed: run.metrics.build_passed,
                 tests_total: run.metrics.tests_total,
                 flaky: run.flaky.len() as u64,
@@ -314,31 +375,36 @@ impl Tally {
         }
     }
 
-    fn concern_raised(&mut self, m: &mut Metrics, at: Stamp, concern: &Concern) {
+    fn concern_raised(&mut self, at: Stamp, concern: &Concern) {
         let id = concern.id.to_string();
-        self.concern_raised
+        self.carried
+            .concern_raised
             .insert(id.clone(), (concern.severity, at.t));
         self.concern_open.insert(id, concern.severity);
         if at.inside {
-            m.concerns.entry(concern.severity).or_default().raised += 1;
+            self.m.concerns.entry(concern.severity).or_default().raised += 1;
         }
     }
 
     fn concern_acknowledged(&mut self, at: Stamp, id: String) {
-        if let Some((sev, from)) = self.concern_raised.get(&id).copied() {
-            if self.concern_acked.insert(id) {
-                at.interval(from, &mut self.skew, self.ack_secs.entry(sev).or_default());
+        let c = &mut self.carried;
+        if let Some((sev, from)) = c.concern_raised.get(&id).copied() {
+            if c.concern_acked.insert(id) {
+                at.interval(from, &mut self.skew, self.ack_ms.entry(sev).or_default());
             }
         }
     }
 
     fn concern_resolved(&mut self, at: Stamp, id: String) {
         self.concern_open.remove(&id);
-        if let Some((sev, from)) = self.concern_raised.remove(&id) {
+        // A resolved concern's acknowledgement is forgotten with it (concern ids are never
+        // raised twice), so what is carried holds the open concerns only.
+        self.carried.concern_acked.remove(&id);
+        if let Some((sev, from)) = self.carried.concern_raised.remove(&id) {
             at.interval(
                 from,
                 &mut self.skew,
-                self.resolve_secs.entry(sev).or_default(),
+                self.resolve_ms.entry(sev).or_default(),
             );
         }
     }
@@ -347,17 +413,17 @@ impl Tally {
         // Registered again: the old stretch ends, and the new one never starts before
         // it (a skewed stamp must not count the same time twice).
         let mut from = t;
-        if let Some(old) = self.agents.get_mut(&agent.id) {
+        if let Some(old) = self.carried.agents.get_mut(&agent.id) {
             self.clock.close(old, &agent.id, t);
             from = old.since.map_or(t, |s| s.max(t));
         }
-        self.agents.insert(
+        self.carried.agents.insert(
             agent.id.clone(),
             AgentTrack {
                 role: agent.role,
                 adapter: agent.adapter.clone(),
                 state: agent.state,
-                paused: agent.paused || self.halted,
+                paused: agent.paused || self.carried.halted,
                 task: agent.task.clone(),
                 since: Some(from),
             },
@@ -372,7 +438,7 @@ impl Tally {
         task: &Option<String>,
         attempt: Option<u32>,
     ) {
-        if let Some(a) = self.agents.get_mut(agent) {
+        if let Some(a) = self.carried.agents.get_mut(agent) {
             self.clock.close(a, agent, t);
             a.state = state;
             a.task = task.clone();
@@ -384,29 +450,74 @@ impl Tally {
     }
 
     fn agent_paused(&mut self, t: i64, agent: &str, paused: bool) {
-        if let Some(a) = self.agents.get_mut(agent) {
+        if let Some(a) = self.carried.agents.get_mut(agent) {
             self.clock.close(a, agent, t);
             a.paused = paused;
         }
     }
 
     fn dispatch_halted(&mut self, t: i64, paused: bool) {
-        self.halted = paused;
-        for (id, a) in self.agents.iter_mut() {
+        self.carried.halted = paused;
+        for (id, a) in self.carried.agents.iter_mut() {
             self.clock.close(a, id, t);
             a.paused = paused;
         }
     }
 
-    /// At `now`: every agent's last stretch closes, and the failed ones are listed.
-    fn close_agents(&mut self, m: &mut Metrics) {
-        m.skewed_intervals = self.skew;
-        for (id, a) in self.agents.iter_mut() {
-            self.clock.close(a, id, self.now_ms);
+    /// The figures: every agent's last stretch closes at `now`, then each family is finished.
+    pub(super) fn finish(self) -> Metrics {
+        self.figures(&self, self.m.window, &self.m.now.clone(), self.now_ms)
+    }
+
+    /// [`Tally::finish`] for a fold [`resume`](Tally::resume)d part way: the whole-log figures
+    /// (clock skew, unreadable stamps, skewed intervals, open concerns, attempts per task) are
+    /// `whole`'s, a fold of the whole log up to the same record.
+    pub(super) fn finish_with(self, whole: &Tally) -> Metrics {
+        self.figures(whole, self.m.window, &self.m.now.clone(), self.now_ms)
+    }
+
+    /// The figures of this fold over `window` as of `now` (`now_ms`, at or after every event
+    /// folded), its whole-log figures `whole`'s, without changing or copying the fold (only
+    /// the figures are made): every agent's last stretch closes at `now` on the side.
+    pub(super) fn figures(&self, whole: &Tally, window: Window, now: &str, now_ms: i64) -> Metrics {
+        let mut m = self.m.clone();
+        m.window = window;
+        m.now = now.to_string();
+        m.clock_skew_events = whole.m.clock_skew_events;
+        m.unreadable_timestamps = whole.m.unreadable_timestamps;
+        m.skewed_intervals = whole.skew;
+        // The stretches closed at `now`: the agents' time so far plus these (running time per
+        // task is kept apart, as additions, so the fold's own map is not copied).
+        let mut clock = AgentClock {
+            now_ms,
+            start: self.start,
+            util: self.clock.util.clone(),
+            task_role_ms: BTreeMap::new(),
+        };
+        for (id, a) in &self.carried.agents {
+            clock.close(&mut a.clone(), id, now_ms);
             if a.state == AgentState::Failed {
                 m.agents_failed.push(id.clone());
             }
         }
+        let runs = self.qa_runs.iter().cloned().map(RunRow::figures).collect();
+        qa_figures(&mut m.qa, runs, self.cycle_ms.clone());
+        concern_figures(
+            &mut m.concerns,
+            &whole.concern_open,
+            &self.ack_ms,
+            &self.resolve_ms,
+        );
+        m.merges.success_rate = Ratio::of(m.merges.merged, m.merges.merged + m.merges.conflicted);
+        task_figures(
+            &mut m.tasks,
+            &self.terminal,
+            &whole.attempts,
+            [&self.clock.task_role_ms, &clock.task_role_ms],
+        );
+        spend_per_task(&mut m.spend);
+        utilisation(&mut m.utilisation, clock.util);
+        m
     }
 }
 
@@ -452,7 +563,16 @@ fn spend(s: &mut SpendFigures, agent: Option<&AgentTrack>, tokens: u64, cost_mic
     }
 }
 
-fn qa_figures(qa: &mut QaFigures, qa_runs: Vec<QaRunFigures>, cycle_secs: Vec<f64>) {
+/// Milliseconds as seconds.
+fn secs(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+fn durations(ms: Vec<i64>) -> Option<Durations> {
+    Durations::of(ms.into_iter().map(secs).collect())
+}
+
+fn qa_figures(qa: &mut QaFigures, qa_runs: Vec<QaRunFigures>, cycle_ms: Vec<i64>) {
     let measured_cov: Vec<f64> = qa_runs.iter().filter_map(|r| r.coverage).collect();
     qa.latest_coverage = measured_cov.last().copied();
     qa.previous_coverage = measured_cov.len().checked_sub(2).map(|i| measured_cov[i]);
@@ -483,7 +603,7 @@ fn qa_figures(qa: &mut QaFigures, qa_runs: Vec<QaRunFigures>, cycle_secs: Vec<f6
         })
         .fold((0, 0), |(f, n), (rf, rn)| (f + rf, n + rn));
     qa.flakiness = Ratio::of(flaky, tests);
-    qa.cycle = Durations::of(cycle_secs);
+    qa.cycle = durations(cycle_ms);
     qa.runs = qa_runs;
 }
 
@@ -491,14 +611,15 @@ fn qa_figures(qa: &mut QaFigures, qa_runs: Vec<QaRunFigures>, cycle_secs: Vec<f6
 fn concern_figures(
     concerns: &mut BTreeMap<Severity, ConcernFigures>,
     concern_open: &BTreeMap<String, Severity>,
-    mut ack_secs: BTreeMap<Severity, Vec<f64>>,
-    mut resolve_secs: BTreeMap<Severity, Vec<f64>>,
+    ack_ms: &BTreeMap<Severity, Vec<i64>>,
+    resolve_ms: &BTreeMap<Severity, Vec<i64>>,
 ) {
+    let of = |ms: &BTreeMap<Severity, Vec<i64>>, sev| ms.get(&sev).cloned().unwrap_or_default();
     for sev in [Severity::Info, Severity::Warning, Severity::Critical] {
         let c = concerns.entry(sev).or_default();
         c.open = concern_open.values().filter(|s| **s == sev).count() as u64;
-        c.acknowledged = Durations::of(ack_secs.remove(&sev).unwrap_or_default());
-        c.resolved = Durations::of(resolve_secs.remove(&sev).unwrap_or_default());
+        c.acknowledged = durations(of(ack_ms, sev));
+        c.resolved = durations(of(resolve_ms, sev));
     }
 }
 
@@ -506,7 +627,8 @@ fn task_figures(
     tasks: &mut TaskFigures,
     terminal: &BTreeMap<String, TaskStatus>,
     attempts: &BTreeMap<String, u32>,
-    task_role_secs: BTreeMap<(Role, String), f64>,
+    // Running time per role and task: the fold's, and what closing at `now` adds.
+    task_role_ms: [&BTreeMap<Role, BTreeMap<String, i64>>; 2],
 ) {
     tasks.passed = terminal
         .values()
@@ -523,10 +645,17 @@ fn task_figures(
         .collect();
     tasks.mean_attempts = (!known.is_empty())
         .then(|| known.iter().map(|n| *n as f64).sum::<f64>() / known.len() as f64);
-    for ((role, _task), secs) in task_role_secs {
+    let [kept, added] = task_role_ms;
+    let roles: BTreeSet<Role> = kept.keys().chain(added.keys()).copied().collect();
+    let none = BTreeMap::new();
+    for role in roles {
+        let (k, a) = (
+            kept.get(&role).unwrap_or(&none),
+            added.get(&role).unwrap_or(&none),
+        );
         let r = tasks.by_role.entry(role).or_default();
-        r.tasks += 1;
-        r.running_secs += secs;
+        r.tasks += (k.len() + a.keys().filter(|t| !k.contains_key(*t)).count()) as u64;
+        r.running_secs += secs(k.values().sum::<i64>() + a.values().sum::<i64>());
     }
     for r in tasks.by_role.values_mut() {
         r.mean_secs_per_task = (r.tasks > 0).then(|| r.running_secs / r.tasks as f64);
@@ -543,14 +672,21 @@ fn spend_per_task(spend: &mut SpendFigures) {
     }
 }
 
-fn utilisation(u: &mut Utilisation, mut util: BTreeMap<String, AgentTime>) {
-    for t in util.values_mut() {
+fn utilisation(u: &mut Utilisation, util: BTreeMap<String, AgentMs>) {
+    for (id, ms) in util {
+        let mut t = AgentTime {
+            running_secs: secs(ms.running),
+            waiting_secs: secs(ms.waiting),
+            paused_secs: secs(ms.paused),
+            idle_secs: secs(ms.idle),
+            utilisation: None,
+        };
         t.finish();
         u.total.running_secs += t.running_secs;
         u.total.waiting_secs += t.waiting_secs;
         u.total.paused_secs += t.paused_secs;
         u.total.idle_secs += t.idle_secs;
+        u.by_agent.insert(id, t);
     }
     u.total.finish();
-    u.by_agent = util;
 }

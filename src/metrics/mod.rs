@@ -10,6 +10,7 @@ pub mod alerts;
 mod compute;
 pub mod digest;
 pub mod openmetrics;
+pub mod running;
 pub mod series;
 mod text;
 
@@ -17,13 +18,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::protocol::model::{QaDecision, Role, Severity, Timestamp};
 use crate::protocol::{Event, EventKind};
 
 pub use alerts::{evaluate, transitions, Alert, AlertLevel, Facts, Transitions};
 pub use compute::compute;
+pub use running::{Mark, Running};
 pub use series::{per_checkpoint, CheckpointPoint};
 pub use text::render_text;
 
@@ -75,6 +77,23 @@ impl FromStr for Window {
             .into_iter()
             .find(|w| w.as_str() == s)
             .ok_or_else(|| format!("unknown window '{s}' (expected 24h, 7d, checkpoint or all)"))
+    }
+}
+
+/// A float kept bit for bit where the figures' fold is stored (as its bits: `serde_json` may
+/// read a decimal back one unit in the last place off).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exact(pub f64);
+
+impl Serialize for Exact {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0.to_bits())
+    }
+}
+
+impl<'de> Deserialize<'de> for Exact {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Exact, D::Error> {
+        u64::deserialize(d).map(|b| Exact(f64::from_bits(b)))
     }
 }
 

@@ -10,6 +10,7 @@ pub mod anchor;
 pub mod bridge;
 mod chain;
 pub mod items;
+pub mod metric_folds;
 mod mirror;
 mod record;
 mod scan;

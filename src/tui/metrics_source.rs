@@ -1,13 +1,14 @@
-//! The metrics pane's figures, computed off the UI loop. A worker thread owns a read-only view of
-//! the store and the events it has read so far: each request reads only the records stored
-//! since (SQLite's WAL lets a reader in beside the core's writer), then folds them with the pure
-//! `metrics::compute` and `metrics::per_checkpoint`. Requests are debounced and, when they come
+//! The metrics pane's figures, computed off the UI loop. A worker thread owns a view of the store
+//! and the metrics' running fold (`core::metrics_reader`, not the events): each request folds
+//! only the records stored since (SQLite's WAL lets a reader in beside the core's writer), then
+//! gives the same figures as the pure `metrics::compute` and `metrics::per_checkpoint`. Requests are debounced and, when they come
 //! because events arrived, answered at most every [`MIN_INTERVAL`]; each answer carries the
 //! request's generation so the app drops a stale one (as for diffs).
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use crate::core::metrics_reader::MetricsReader;
 use crate::metrics::{self, CheckpointPoint, Metrics, Window};
 use crate::protocol::model::Timestamp;
 use crate::store::{Store, StorePaths};
@@ -32,8 +33,8 @@ pub struct Figures {
 
 pub use crate::core::monitor::EventCache;
 
-/// The figures over `window` as of `now` from the events read so far (`None` when `now`
-/// cannot be read).
+/// The figures over `window` as of `now` from events held in memory (`None` when `now`
+/// cannot be read): the pure definition, which the worker's incremental figures equal.
 pub fn figures(cache: &EventCache, window: Window, now: &str) -> Option<Figures> {
     Some(Figures {
         window,
@@ -97,7 +98,7 @@ fn work(
     clock: fn() -> Timestamp,
 ) {
     let mut store: Option<Store> = None;
-    let mut cache = EventCache::default();
+    let mut reader = MetricsReader::default();
     let mut last: Option<Instant> = None;
     while let Ok(mut req) = rx.recv() {
         let due = |r: &Request, now: Instant| {
@@ -123,7 +124,7 @@ fn work(
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }
-        let answer = compute(&paths, &mut store, &mut cache, req.window, &clock());
+        let answer = compute(&paths, &mut store, &mut reader, req.window, clock);
         last = Some(Instant::now());
         if out.send((req.generation, answer)).is_err() {
             return;
@@ -134,9 +135,9 @@ fn work(
 fn compute(
     paths: &StorePaths,
     store: &mut Option<Store>,
-    cache: &mut EventCache,
+    reader: &mut MetricsReader,
     window: Window,
-    now: &str,
+    clock: fn() -> Timestamp,
 ) -> Result<Figures, String> {
     if store.is_none() {
         *store = Some(Store::open_without_repair(paths).map_err(|e| e.to_string())?);
@@ -144,10 +145,25 @@ fn compute(
     let Some(s) = store.as_ref() else {
         return Err("the store is not open".into());
     };
-    if let Err(e) = cache.catch_up(s) {
+    let again = |store: &mut Option<Store>, e: crate::store::StoreError| {
         // Open it again next time (the file may have moved or been repaired).
         *store = None;
-        return Err(e.to_string());
+        e.to_string()
+    };
+    if let Err(e) = reader.catch_up(s) {
+        return Err(again(store, e));
     }
-    figures(cache, window, now).ok_or_else(|| format!("the clock gives an unreadable time: {now}"))
+    // The time is taken once the store is read: no event read is stamped after it.
+    let now = clock();
+    match reader.metrics_and_points(s, window, &now) {
+        Ok(Some((metrics, series))) => Ok(Figures {
+            window,
+            now,
+            metrics,
+            series,
+            corrupt_records: reader.unreadable(),
+        }),
+        Ok(None) => Err(format!("the clock gives an unreadable time: {now}")),
+        Err(e) => Err(again(store, e)),
+    }
 }
