@@ -473,3 +473,76 @@ fn streamed_output_equals_the_one_shot_model_for_a_big_file() {
     git_in(&repo, &["commit", "-qam", "two"]);
     assert_streamed_equals_one_shot(&repo, "HEAD~1", Some("HEAD"));
 }
+
+/// A blob over the 64 MiB limit is summarized with both sizes, loose (refused from its
+/// header, never inflated) or packed (measured after libgit2's read), on either side, in
+/// every mode; the files beside it are diffed as usual.
+#[test]
+fn a_blob_over_the_size_limit_is_summarized_loose_or_packed() {
+    let repo = Repo::new();
+    repo.write("huge.txt", "small\n");
+    repo.write("other.txt", "a\n");
+    git_in(&repo, &["add", "."]);
+    git_in(&repo, &["commit", "-qm", "one"]);
+    let line = "0123456789abcdef\n";
+    let big = line.repeat(diff::MAX_TEXT_BYTES as usize / line.len() + 1_000);
+    let big_len = big.len();
+    repo.write("huge.txt", &big);
+    drop(big);
+    repo.write("other.txt", "b\n");
+    git_in(&repo, &["commit", "-qam", "two"]);
+    let git = git2::Repository::open(repo.path()).unwrap();
+    let huge = git
+        .revparse_single("HEAD:huge.txt")
+        .unwrap()
+        .id()
+        .to_string();
+    let loose = repo
+        .path()
+        .join(".git/objects")
+        .join(&huge[..2])
+        .join(&huge[2..]);
+    for packed in [false, true] {
+        if packed {
+            git_in(&repo, &["repack", "-adq"]);
+            git_in(&repo, &["prune-packed"]);
+        }
+        assert_eq!(
+            loose.exists(),
+            !packed,
+            "the big blob is loose, then packed"
+        );
+        for (a, b, old_size, new_size) in [
+            ("HEAD~1", "HEAD", 6, big_len),
+            ("HEAD", "HEAD~1", big_len, 6),
+        ] {
+            let (minus, plus) = ("a/huge.txt", "b/huge.txt");
+            let o = repo.run(&["diff", a, b]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let text = stdout(&o);
+            let summary = format!(
+                "Large files {minus} ({old_size} bytes) and {plus} ({new_size} bytes) differ (not diffed line by line)"
+            );
+            assert!(text.contains(&summary), "packed {packed}: {text}");
+            assert!(text.contains("other.txt") && text.contains("\n+"), "{text}");
+            let o = repo.run(&["diff", a, b, "--stat"]);
+            assert!(
+                stdout(&o).contains(&format!("huge.txt  | Bin {old_size} -> {new_size} bytes")),
+                "{}",
+                stdout(&o)
+            );
+            let o = repo.run(&["diff", a, b, "--json"]);
+            let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+            let file = doc["diff"]["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["new_path"] == "huge.txt")
+                .unwrap()
+                .clone();
+            assert_eq!(file["content"]["type"], "too_large", "{file}");
+            assert_eq!(file["content"]["old_size"], old_size as u64);
+            assert_eq!(file["content"]["new_size"], new_size as u64);
+        }
+    }
+}

@@ -2,12 +2,14 @@
 //! (paths, blob ids, renames found), then each file read and diffed on its own, so that
 //! [`super::stream`] can spread the files over threads.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository};
 
+use super::blob::{Blob, Bytes, LooseDir, Objects};
 use super::sides::{git, DiffError, Side};
-use super::text;
+use super::{intern, text};
 use crate::protocol::diff::{FileContent, FileDiff, FileStatus};
 
 /// Files larger than this (either side) are summarized, not diffed line by line.
@@ -93,15 +95,22 @@ pub fn entries(repo: &Repository, from: &Side, to: &Side) -> Result<Vec<Entry>, 
     Ok(out)
 }
 
-/// Both sides of a file at least this large are read (inflated) on two threads when the
-/// reader has the cores to itself.
+/// The old side of a file at least this large has the new one read on a second thread
+/// meanwhile (inflating it takes as long as interning the old side's lines), when the reader
+/// has the cores to itself.
 const SPLIT_READ_MIN: u64 = 256 << 10;
 
-/// Where one file's bytes come from: the repository and, for the working tree side, its top.
+/// A loose old side whose object file is at least this large (compressed: some 256 KiB of
+/// text) has the new side read on a second thread from the start.
+const SPLIT_LOOSE_MIN: u64 = 64 << 10;
+
+/// Where one file's bytes come from: the repository's objects and, for the working tree side,
+/// its top.
 pub struct Reader<'r> {
     pub repo: &'r Repository,
     pub workdir: Option<PathBuf>,
-    /// Read the two sides of a large file on two threads (no other thread is diffing).
+    objects: Objects<'r>,
+    /// Read the new side of a large file on a second thread (no other thread is diffing).
     split: bool,
 }
 
@@ -110,155 +119,227 @@ fn disk_path(workdir: Option<&Path>, e: &Entry) -> Option<PathBuf> {
     Some(workdir?.join(e.new_path.as_ref()?))
 }
 
-/// The new side's bytes: the working tree's file, or the blob through `repo` (opened from
-/// `git_dir` when not given: another thread's own handle).
-fn new_bytes(
-    repo: Option<&Repository>,
+/// The new side from the working tree: its size alone when it is over the limit.
+fn read_disk(workdir: Option<&Path>, e: &Entry) -> Blob<'static> {
+    let Some(path) = disk_path(workdir, e) else {
+        return Blob::Bytes(Bytes::default());
+    };
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if !m.file_type().is_symlink() && m.len() > MAX_TEXT_BYTES => Blob::TooLarge(m.len()),
+        _ => Blob::Bytes(Bytes::Owned(read_worktree_file(&path))),
+    }
+}
+
+/// The new side read on another thread than the reader's: a loose blob inflated here, a
+/// packed one through a repository handle of this thread's own (copied out of it). Its
+/// bytes, or its size when it is over the limit (what can cross threads).
+fn read_new_apart(
+    loose: &LooseDir,
     git_dir: &Path,
     workdir: Option<&Path>,
     e: &Entry,
-) -> Result<Vec<u8>, DiffError> {
+) -> Result<Result<Vec<u8>, u64>, DiffError> {
+    let owned = |blob: Blob<'_>| match blob {
+        Blob::Bytes(Bytes::Owned(v)) => Ok(v),
+        Blob::Bytes(b) => Ok(b.to_vec()),
+        Blob::TooLarge(n) => Err(n),
+    };
     if e.status == FileStatus::Deleted {
-        return Ok(Vec::new());
+        return Ok(Ok(Vec::new()));
     }
     if e.new_from_disk {
-        return Ok(disk_path(workdir, e)
-            .map(|p| read_worktree_file(&p))
-            .unwrap_or_default());
+        return Ok(owned(read_disk(workdir, e)));
     }
-    match repo {
-        Some(repo) => blob_bytes(repo, e.new_id),
-        None => blob_bytes(&Repository::open(git_dir).map_err(git)?, e.new_id),
+    if let Some(blob) = loose.read(e.new_id, MAX_TEXT_BYTES)? {
+        return Ok(owned(blob));
+    }
+    let repo = Repository::open(git_dir).map_err(git)?;
+    let objects = Objects::new(&repo)?;
+    let read = owned(objects.read(e.new_id, MAX_TEXT_BYTES)?);
+    Ok(read)
+}
+
+/// A side's text: borrowed when it is valid UTF-8 (checked by the standard library's fast
+/// path), invalid sequences replaced otherwise.
+fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
 impl<'r> Reader<'r> {
-    pub fn new(repo: &'r Repository) -> Self {
-        Reader {
+    pub fn new(repo: &'r Repository) -> Result<Self, DiffError> {
+        Ok(Reader {
             repo,
             workdir: repo.workdir().map(Path::to_path_buf),
+            objects: Objects::new(repo)?,
             split: false,
-        }
+        })
     }
 
-    /// This reader is the only one at work: a large file's two sides are read on two
-    /// threads.
+    /// This reader is the only one at work: a large file's new side is read on a second
+    /// thread.
     pub fn alone(mut self) -> Self {
         self.split = true;
         self
     }
 
-    fn disk_path(&self, e: &Entry) -> Option<PathBuf> {
-        disk_path(self.workdir.as_deref(), e)
-    }
-
-    /// Both sides' bytes; inflating a large file's two blobs takes as long as diffing them,
-    /// so a reader alone reads the new side on a second thread meanwhile.
-    fn both(
-        &self,
-        e: &Entry,
-        old_size: u64,
-        new_size: u64,
-    ) -> Result<(Vec<u8>, Vec<u8>), DiffError> {
-        let old = || {
-            if e.status == FileStatus::Added {
-                Ok(Vec::new())
-            } else {
-                blob_bytes(self.repo, e.old_id)
-            }
-        };
-        let (git_dir, workdir) = (self.repo.path(), self.workdir.as_deref());
-        if !(self.split && old_size >= SPLIT_READ_MIN && new_size >= SPLIT_READ_MIN) {
-            return Ok((old()?, new_bytes(Some(self.repo), git_dir, workdir, e)?));
+    fn read_old(&self, e: &Entry) -> Result<Blob<'_>, DiffError> {
+        if e.status == FileStatus::Added {
+            return Ok(Blob::Bytes(Bytes::default()));
         }
-        std::thread::scope(|s| {
-            let new = s.spawn(|| new_bytes(None, git_dir, workdir, e));
-            let old = old();
-            let new = new
-                .join()
-                .unwrap_or_else(|_| Err(DiffError::Git("reading a file failed".into())));
-            Ok((old?, new?))
-        })
+        self.objects.read(e.old_id, MAX_TEXT_BYTES)
     }
 
-    /// One file's diff; `None` when nothing shows (a mode-only or line-ending-identical
-    /// change).
-    pub fn file(&self, e: &Entry, detail: Detail) -> Result<Option<FileDiff>, DiffError> {
-        let status = e.status;
-        let old_size = if status == FileStatus::Added {
-            0
-        } else {
-            blob_size(self.repo, e.old_id)
-        };
-        let new_size = if status == FileStatus::Deleted {
+    fn read_new(&self, e: &Entry) -> Result<Blob<'_>, DiffError> {
+        if e.status == FileStatus::Deleted {
+            return Ok(Blob::Bytes(Bytes::default()));
+        }
+        if e.new_from_disk {
+            return Ok(read_disk(self.workdir.as_deref(), e));
+        }
+        self.objects.read(e.new_id, MAX_TEXT_BYTES)
+    }
+
+    /// The size of the new side without keeping it (the old one was too large).
+    fn new_size(&self, e: &Entry) -> u64 {
+        if e.status == FileStatus::Deleted {
             0
         } else if e.new_from_disk {
-            self.disk_path(e)
+            disk_path(self.workdir.as_deref(), e)
                 .and_then(|p| std::fs::symlink_metadata(p).ok())
                 .map_or(0, |m| m.len())
         } else {
-            blob_size(self.repo, e.new_id)
-        };
-        let file = |content: FileContent, additions, deletions| FileDiff {
-            old_path: e.old_path.clone(),
-            new_path: e.new_path.clone(),
-            status,
+            self.objects.size(e.new_id)
+        }
+    }
+
+    /// One file's diff; `None` when nothing shows (a mode-only or line-ending-identical
+    /// change). Each side is read once; a side over [`MAX_TEXT_BYTES`] is summarized, not
+    /// diffed. A reader alone reads a large file's new side on a second thread: from the start
+    /// when the old side is a large loose object, else once the old side is read and found
+    /// large; meanwhile the old side's lines are interned.
+    pub fn file(&self, e: &Entry, detail: Detail) -> Result<Option<FileDiff>, DiffError> {
+        let (loose, git_dir, workdir) = (
+            self.objects.loose(),
+            self.repo.path(),
+            self.workdir.as_deref(),
+        );
+        let early = self.split
+            && e.status != FileStatus::Added
+            && loose
+                .compressed_len(e.old_id)
+                .is_some_and(|n| n >= SPLIT_LOOSE_MIN);
+        std::thread::scope(|s| {
+            let spawn = || s.spawn(move || read_new_apart(loose, git_dir, workdir, e));
+            let mut apart = early.then(spawn);
+            let old = match self.read_old(e)? {
+                Blob::Bytes(b) => b,
+                Blob::TooLarge(old_size) => {
+                    let new_size = match apart {
+                        Some(reading) => match joined(reading)? {
+                            Blob::Bytes(b) => b.len() as u64,
+                            Blob::TooLarge(n) => n,
+                        },
+                        None => self.new_size(e),
+                    };
+                    let content = FileContent::TooLarge { old_size, new_size };
+                    return Ok(Some(e.summary(content)));
+                }
+            };
+            if apart.is_none() && self.split && old.len() as u64 >= SPLIT_READ_MIN {
+                apart = Some(spawn());
+            }
+            let old_text = (!text::is_binary(&old)).then(|| text_of(&old));
+            let old_lines = old_text
+                .as_deref()
+                .filter(|_| apart.is_some())
+                .map(intern::Old::new);
+            let new = match apart {
+                Some(reading) => joined(reading)?,
+                None => self.read_new(e)?,
+            };
+            diff_sides(e, detail, &old, old_text.as_deref(), old_lines, new)
+        })
+    }
+}
+
+/// The new side read on another thread.
+fn joined(
+    reading: std::thread::ScopedJoinHandle<'_, Result<Result<Vec<u8>, u64>, DiffError>>,
+) -> Result<Blob<'static>, DiffError> {
+    match reading.join() {
+        Ok(read) => Ok(match read? {
+            Ok(bytes) => Blob::Bytes(Bytes::Owned(bytes)),
+            Err(size) => Blob::TooLarge(size),
+        }),
+        Err(_) => Err(DiffError::Git("reading a file failed".into())),
+    }
+}
+
+impl Entry {
+    /// This file with `content` that is not diffed line by line (no counts).
+    fn summary(&self, content: FileContent) -> FileDiff {
+        self.with(content, 0, 0)
+    }
+
+    fn with(&self, content: FileContent, additions: u32, deletions: u32) -> FileDiff {
+        FileDiff {
+            old_path: self.old_path.clone(),
+            new_path: self.new_path.clone(),
+            status: self.status,
             additions,
             deletions,
             content,
-        };
-        if old_size > MAX_TEXT_BYTES || new_size > MAX_TEXT_BYTES {
-            let content = FileContent::TooLarge { old_size, new_size };
-            return Ok(Some(file(content, 0, 0)));
         }
-        let (old_bytes, new_bytes) = self.both(e, old_size, new_size)?;
-        if text::is_binary(&old_bytes) || text::is_binary(&new_bytes) {
-            let content = FileContent::Binary { old_size, new_size };
-            return Ok(Some(file(content, 0, 0)));
-        }
-        let old_text = String::from_utf8_lossy(&old_bytes);
-        let new_text = String::from_utf8_lossy(&new_bytes);
-        let (hunks, additions, deletions) = match detail {
-            Detail::Lines => {
-                let t = text::diff_text(&old_text, &new_text, text::CONTEXT);
-                (t.hunks, t.additions, t.deletions)
-            }
-            Detail::Patch => {
-                let t = text::diff_lines(&old_text, &new_text, text::CONTEXT);
-                (t.hunks, t.additions, t.deletions)
-            }
-            Detail::Counts => {
-                let (a, d) = text::count_changes(&old_text, &new_text);
-                (Vec::new(), a, d)
-            }
-        };
-        if additions == 0 && deletions == 0 && status == FileStatus::Modified {
-            return Ok(None);
-        }
-        Ok(Some(file(
-            FileContent::Text { hunks },
-            additions,
-            deletions,
-        )))
     }
 }
 
-pub(super) fn blob_bytes(repo: &Repository, id: Oid) -> Result<Vec<u8>, DiffError> {
-    if id.is_zero() {
-        return Ok(Vec::new());
+/// One file's diff from its two sides: `old_text` is the old side as text (`None`: binary),
+/// `old_lines` its lines already interned, when they are.
+fn diff_sides<'a>(
+    e: &Entry,
+    detail: Detail,
+    old: &[u8],
+    old_text: Option<&'a str>,
+    old_lines: Option<intern::Old<'a>>,
+    new: Blob<'_>,
+) -> Result<Option<FileDiff>, DiffError> {
+    let old_size = old.len() as u64;
+    let new = match new {
+        Blob::Bytes(b) => b,
+        Blob::TooLarge(new_size) => {
+            return Ok(Some(
+                e.summary(FileContent::TooLarge { old_size, new_size }),
+            ));
+        }
+    };
+    let (Some(old_text), false) = (old_text, text::is_binary(&new)) else {
+        let new_size = new.len() as u64;
+        return Ok(Some(e.summary(FileContent::Binary { old_size, new_size })));
+    };
+    let new_text = text_of(&new);
+    let input = match old_lines {
+        Some(o) => o.finish(&new_text),
+        None => intern::intern(old_text, &new_text),
+    };
+    let (hunks, additions, deletions) = match detail {
+        Detail::Lines => text::diff_interned(&input, text::CONTEXT, true).parts(),
+        Detail::Patch => text::diff_interned(&input, text::CONTEXT, false).parts(),
+        Detail::Counts => {
+            let (a, d) = text::count_interned(&input);
+            (Vec::new(), a, d)
+        }
+    };
+    if additions == 0 && deletions == 0 && e.status == FileStatus::Modified {
+        return Ok(None);
     }
-    Ok(repo.find_blob(id).map_err(git)?.content().to_vec())
-}
-
-/// The size of a blob without loading it (the object database header only).
-pub(super) fn blob_size(repo: &Repository, id: Oid) -> u64 {
-    if id.is_zero() {
-        return 0;
-    }
-    repo.odb()
-        .and_then(|odb| odb.read_header(id))
-        .map(|(size, _)| size as u64)
-        .unwrap_or(0)
+    Ok(Some(e.with(
+        FileContent::Text { hunks },
+        additions,
+        deletions,
+    )))
 }
 
 /// A working-tree file's bytes; a symlink diffs as its target path, as git does.

@@ -2,6 +2,7 @@
 //! branches, checkpoints, or the working tree), as files → hunks → lines with word-level
 //! changes. Blocking work (git2 and diffing): front ends call it off their async threads.
 
+mod blob;
 pub mod files;
 mod intern;
 pub mod json;
@@ -14,7 +15,8 @@ use std::path::Path;
 
 use git2::Repository;
 
-use files::{blob_bytes, blob_size, read_worktree_file, Reader};
+use blob::{Blob, Objects};
+use files::{read_worktree_file, Reader};
 pub use files::{Detail, MAX_TEXT_BYTES};
 pub use sides::{resolve, set_of, sides, DiffError, Side};
 
@@ -43,7 +45,7 @@ pub fn diff_with(
     to: &Side,
     detail: Detail,
 ) -> Result<DiffSet, DiffError> {
-    let reader = Reader::new(repo).alone();
+    let reader = Reader::new(repo)?.alone();
     let mut files = Vec::new();
     for e in files::entries(repo, from, to)? {
         files.extend(reader.file(&e, detail)?);
@@ -61,12 +63,13 @@ pub fn file_text(repo: &Repository, side: &Side, path: &str) -> Result<Option<St
             let Ok(entry) = tree.get_path(Path::new(path)) else {
                 return Ok(None);
             };
-            if entry.kind() != Some(git2::ObjectType::Blob)
-                || blob_size(repo, entry.id()) > MAX_TEXT_BYTES
-            {
+            if entry.kind() != Some(git2::ObjectType::Blob) {
                 return Ok(None);
             }
-            blob_bytes(repo, entry.id())?
+            match Objects::new(repo)?.read(entry.id(), MAX_TEXT_BYTES)? {
+                Blob::Bytes(b) => b.to_vec(),
+                Blob::TooLarge(_) => return Ok(None),
+            }
         }
         Side::WorkTree => {
             let Some(w) = repo.workdir() else {

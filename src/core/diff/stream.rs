@@ -44,7 +44,7 @@ pub fn for_each_file<T: Send>(
     let list = entries(repo, from, to)?;
     let n = workers(list.len());
     if n <= 1 {
-        let reader = Reader::new(repo).alone();
+        let reader = Reader::new(repo)?.alone();
         for e in &list {
             if let Some(f) = reader.file(e, detail)? {
                 if sink(map(f)).is_break() {
@@ -67,13 +67,14 @@ pub fn for_each_file<T: Send>(
             let (chunks, next, stop, map, git_dir) = (&chunks, &next, &stop, &map, &git_dir);
             s.spawn(move || {
                 let repo = Repository::open(git_dir).map_err(git);
+                let reader = repo.as_ref().map_err(Clone::clone).and_then(Reader::new);
                 loop {
                     let c = next.fetch_add(1, Ordering::Relaxed);
                     if c >= chunks.len() || stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let result = match &repo {
-                        Ok(repo) => diff_chunk(&Reader::new(repo), chunks[c], detail, map),
+                    let result = match &reader {
+                        Ok(reader) => diff_chunk(reader, chunks[c], detail, map),
                         Err(e) => Err(e.clone()),
                     };
                     if tx.send((c, result)).is_err() {

@@ -48,8 +48,12 @@ fn compute(input: &Interned<'_>) -> Diff {
 /// Only the counts of a line diff (what `--stat` shows): the same Histogram diff as
 /// [`diff_text`], without building hunks, line texts or word spans.
 pub fn count_changes(old: &str, new: &str) -> (u32, u32) {
-    let input = intern(old, new);
-    let diff = compute(&input);
+    count_interned(&intern(old, new))
+}
+
+/// [`count_changes`] of two texts already interned.
+pub fn count_interned(input: &Interned<'_>) -> (u32, u32) {
+    let diff = compute(input);
     (diff.count_additions(), diff.count_removals())
 }
 
@@ -65,8 +69,19 @@ pub fn diff_lines(old: &str, new: &str, context: u32) -> TextDiff {
 }
 
 fn diff_with(old: &str, new: &str, context: u32, with_words: bool) -> TextDiff {
-    let input = intern(old, new);
-    let mut diff = compute(&input);
+    diff_interned(&intern(old, new), context, with_words)
+}
+
+impl TextDiff {
+    /// The hunks and the counts.
+    pub fn parts(self) -> (Vec<Hunk>, u32, u32) {
+        (self.hunks, self.additions, self.deletions)
+    }
+}
+
+/// [`diff_text`] (`with_words`) or [`diff_lines`] of two texts already interned.
+pub fn diff_interned(input: &Interned<'_>, context: u32, with_words: bool) -> TextDiff {
+    let mut diff = compute(input);
     // The slider heuristic `Diff::postprocess_lines` applies, on our tokens.
     let indent = |t| IndentLevel::for_ascii_line(input.text(t).bytes(), 8);
     diff.postprocess_with(&input.before, &input.after, IndentHeuristic::new(indent));
