@@ -570,6 +570,81 @@ fn the_two_core_verify_names_the_same_first_bad_record_as_a_walk_from_the_start(
     assert_eq!(after, clean);
 }
 
+/// `audit verify` reads each record once (chain, mirror line, and the events handed to the
+/// replay on the other core in batches, parsed on either side): it finds what the separate
+/// checks find, in the same order — for a clean generated store, and for one whose early
+/// event (a concern's, so mirrored too) no longer reads, where the replay stops at once and
+/// thousands of events still follow (the pass must not wait on a replay that has stopped).
+#[test]
+fn the_one_pass_verify_finds_what_the_separate_checks_find() {
+    use overlord::store::verify::{verify_mirrors, verify_state, Finding};
+    let dir = tempfile::tempdir().unwrap();
+    let made = store_gen::generate(dir.path(), 12_000);
+    let ws = overlord::workspace::Workspace::discover(dir.path()).unwrap();
+    let paths = ws.store_paths();
+    let store = Store::open_without_repair(&paths).unwrap();
+    let separate = |store: &Store| -> Vec<String> {
+        let mut found: Vec<Finding> = verify_chain(store)
+            .unwrap()
+            .first_break
+            .into_iter()
+            .collect();
+        found.extend(verify_mirrors(store).unwrap().1);
+        found.extend(verify_state(store).unwrap().1);
+        found.sort_by_key(|f| f.seq.unwrap_or(u64::MAX));
+        found.iter().map(|f| f.to_string()).collect()
+    };
+    let clean = verify(&store).unwrap();
+    assert!(clean.ok, "{:?}", clean.findings);
+    assert!(clean.state_checked);
+    assert_eq!((clean.events, clean.records), (made.events, made.records));
+    assert_eq!(verify_state(&store).unwrap(), (made.events, Vec::new()));
+
+    let db = Connection::open(&paths.db).unwrap();
+    let bad: i64 = db
+        .query_row(
+            "SELECT min(seq) FROM records WHERE topic = 'concern' AND seq > 50",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let after: i64 = db
+        .query_row(
+            "SELECT count(*) FROM records WHERE topic IN ('event','concern','handoff','git') AND seq > ?1",
+            [bad],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(after > 8 * 1024, "{after} events after the bad one");
+    db.execute(
+        "UPDATE records SET body = '{\"seq\":' WHERE seq = ?1",
+        [bad],
+    )
+    .unwrap();
+    let report = verify(&store).unwrap();
+    let found: Vec<String> = report.findings.iter().map(|f| f.to_string()).collect();
+    assert_eq!(found, separate(&store));
+    assert!(
+        found[0].starts_with(&format!(
+            "record {bad} (records): its contents do not match"
+        )),
+        "{found:?}"
+    );
+    let unreadable = format!("record {bad} (records): the event cannot be read");
+    assert!(
+        found.iter().any(|f| f.starts_with(&unreadable)),
+        "{found:?}"
+    );
+    let mirror = format!("record {bad} (audit/concerns.jsonl line");
+    assert!(found.iter().any(|f| f.starts_with(&mirror)), "{found:?}");
+    assert!(
+        report.events < 100,
+        "the replay stopped at the bad event: {}",
+        report.events
+    );
+    assert_eq!(report.records, bad as u64 - 1);
+}
+
 /// The generator's store reads as a year of work: it verifies (chain, mirrors, the state
 /// replayed against its snapshot), opens to the same state, and holds the whole mix.
 #[test]

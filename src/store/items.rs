@@ -296,14 +296,18 @@ impl Replayed {
 
     /// Where the stored index disagrees with the replay: the first differing row.
     pub fn compare(self, store: &Store) -> Result<Option<String>, StoreError> {
-        let stored = store.item_rows()?;
+        Ok(self.compare_rows(store.item_rows()?))
+    }
+
+    /// Where `stored` (the index's rows, sorted) disagrees with the replay.
+    pub fn compare_rows(self, stored: Vec<ItemRow>) -> Option<String> {
         let replayed = self.rows();
         let first = stored.iter().zip(&replayed).find(|(a, b)| a != b);
         let say = |r: &ItemRow| {
             let done = if r.finishes { ", finishing it" } else { "" };
             format!("{} {} at record {}{done}", r.kind, r.id, r.seq)
         };
-        Ok(match first {
+        match first {
             Some((s, r)) => Some(format!("the index has {}, a replay {}", say(s), say(r))),
             None if stored.len() > replayed.len() => Some(format!(
                 "the index has {} more than a replay (first: {})",
@@ -316,6 +320,6 @@ impl Replayed {
                 say(&replayed[stored.len()])
             )),
             None => None,
-        })
+        }
     }
 }

@@ -170,50 +170,93 @@ fn parse_seq(line: &[u8]) -> Option<u64> {
 /// order with a cursor, each line compared byte for byte as it comes. `audit verify` reads
 /// those files closely to say what is wrong.
 pub fn differing(conn: &rusqlite::Connection, dir: &Path) -> rusqlite::Result<BTreeSet<Topic>> {
-    let mut readers: BTreeMap<Topic, BufReader<File>> = BTreeMap::new();
-    let mut differ = BTreeSet::new();
-    for topic in Topic::ALL {
-        let Some(name) = topic.mirror_file() else {
-            continue;
-        };
-        match File::open(dir.join(name)) {
-            Ok(f) => {
-                readers.insert(topic, BufReader::with_capacity(1 << 20, f));
-            }
-            Err(_) => {
-                differ.insert(topic);
-            }
-        }
-    }
+    let mut check = LineCheck::open(dir);
     let mut stmt = conn.prepare(
         "SELECT seq, topic, at, body, hash FROM records WHERE topic <> 'event' ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
-    let (mut expected, mut found) = (Vec::new(), Vec::new());
     while let Some(row) = rows.next()? {
-        let topic = row.get_ref(1)?.as_str().ok().and_then(Topic::parse);
-        let Some(topic) = topic.filter(|t| !differ.contains(t)) else {
-            continue;
-        };
-        let Some(reader) = readers.get_mut(&topic) else {
+        let Some(topic) = row.get_ref(1)?.as_str().ok().and_then(Topic::parse) else {
             continue;
         };
         let seq = row.get::<_, i64>(0)?;
         let at = row.get_ref(2)?.as_str().unwrap_or("");
         let body = row.get_ref(3)?.as_bytes().unwrap_or(b"");
         let hash = row.get_ref(4)?.as_blob().unwrap_or(b"");
-        expected.clear();
-        write_line(&mut expected, seq as u64, hash, at, topic.as_str(), body);
-        found.clear();
-        if reader.read_until(b'\n', &mut found).is_err() || found != expected {
-            differ.insert(topic);
+        check.row(topic, seq, at, body, hash);
+    }
+    Ok(check.finish())
+}
+
+/// The comparison of `differing`, fed the records in order by whoever reads them (the one
+/// pass of `audit verify` reads each record once for the chain, the mirrors and the replay).
+pub struct LineCheck {
+    readers: BTreeMap<Topic, BufReader<File>>,
+    differ: BTreeSet<Topic>,
+    expected: Vec<u8>,
+    found: Vec<u8>,
+}
+
+impl LineCheck {
+    /// Opens every mirror file of `dir` (one that cannot be opened differs).
+    pub fn open(dir: &Path) -> LineCheck {
+        let mut readers = BTreeMap::new();
+        let mut differ = BTreeSet::new();
+        for topic in Topic::ALL {
+            let Some(name) = topic.mirror_file() else {
+                continue;
+            };
+            match File::open(dir.join(name)) {
+                Ok(f) => {
+                    readers.insert(topic, BufReader::with_capacity(1 << 20, f));
+                }
+                Err(_) => {
+                    differ.insert(topic);
+                }
+            }
+        }
+        LineCheck {
+            readers,
+            differ,
+            expected: Vec::new(),
+            found: Vec::new(),
         }
     }
-    for (topic, reader) in readers.iter_mut() {
-        // A line past the store's last record of the topic.
-        if !differ.contains(topic) && !reader.fill_buf().map(|b| b.is_empty()).unwrap_or(false) {
-            differ.insert(*topic);
+
+    /// Compares the next line of `topic`'s mirror with the record's (nothing for a topic
+    /// without a mirror, or one already found to differ).
+    pub fn row(&mut self, topic: Topic, seq: i64, at: &str, body: &[u8], hash: &[u8]) {
+        if self.differ.contains(&topic) {
+            return;
+        }
+        let Some(reader) = self.readers.get_mut(&topic) else {
+            return;
+        };
+        self.expected.clear();
+        write_line(
+            &mut self.expected,
+            seq as u64,
+            hash,
+            at,
+            topic.as_str(),
+            body,
+        );
+        self.found.clear();
+        if reader.read_until(b'\n', &mut self.found).is_err() || self.found != self.expected {
+            self.differ.insert(topic);
         }
     }
-    Ok(differ)
+
+    /// The topics whose file differs, once every record was compared (a line past the store's
+    /// last record of a topic differs too).
+    pub fn finish(mut self) -> BTreeSet<Topic> {
+        for (topic, reader) in self.readers.iter_mut() {
+            if !self.differ.contains(topic)
+                && !reader.fill_buf().map(|b| b.is_empty()).unwrap_or(false)
+            {
+                self.differ.insert(*topic);
+            }
+        }
+        self.differ
+    }
 }

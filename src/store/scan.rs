@@ -1,5 +1,5 @@
-//! The chain walk of `audit verify`, streamed and on two cores: rows are read in order with a
-//! cursor and hashed as they come (nothing of the trail is held), and a long chain is split at
+//! The chain walk (`verify_chain`; `audit verify` steps with it in its one pass, `pass.rs`),
+//! streamed and on two cores: rows are read in order with a cursor and hashed as they come (nothing of the trail is held), and a long chain is split at
 //! a record number into two halves walked at once, each on its own connection; the seam is
 //! checked as any other link (the second half's first record against the first half's end).
 //! The first bad record it names is the one a single walk from the start names.
@@ -42,14 +42,14 @@ const SPLIT_FROM: u64 = 20_000;
 /// Where a walk is: the record it expects next, the hash that record must link to, and how
 /// many records it found good.
 #[derive(Debug, Clone, Copy)]
-struct Walk {
+pub(super) struct Walk {
     expected: u64,
     last_hash: Hash,
     records: u64,
 }
 
 impl Walk {
-    fn start() -> Walk {
+    pub(super) fn start() -> Walk {
         Walk {
             expected: 1,
             last_hash: GENESIS,
@@ -61,7 +61,7 @@ impl Walk {
         (self.expected.saturating_sub(1), self.last_hash)
     }
 
-    fn report(&self, first_break: Option<Finding>) -> ChainReport {
+    pub(super) fn report(&self, first_break: Option<Finding>) -> ChainReport {
         ChainReport {
             records: self.records,
             head: self.head(),
@@ -71,13 +71,30 @@ impl Walk {
 }
 
 /// One row's columns, as read (borrowed from the cursor, or kept for the seam).
-struct Row<'a> {
-    seq: i64,
-    topic: &'a [u8],
-    at: &'a [u8],
-    body: &'a [u8],
-    prev: Option<Hash>,
-    hash: Option<Hash>,
+pub(super) struct Row<'a> {
+    pub seq: i64,
+    pub topic: &'a [u8],
+    pub at: &'a [u8],
+    pub body: &'a [u8],
+    pub prev: Option<Hash>,
+    pub hash: Option<Hash>,
+}
+
+impl<'a> Row<'a> {
+    /// The columns of a row of `SELECT`, borrowed from the cursor.
+    pub(super) fn read(r: &'a rusqlite::Row<'_>) -> rusqlite::Result<Row<'a>> {
+        let hash_col = |i| -> rusqlite::Result<Option<Hash>> {
+            Ok(r.get_ref(i)?.as_blob().ok().and_then(|b| b.try_into().ok()))
+        };
+        Ok(Row {
+            seq: r.get::<_, i64>(0)?,
+            topic: r.get_ref(1)?.as_bytes().unwrap_or(b""),
+            at: r.get_ref(2)?.as_bytes().unwrap_or(b""),
+            body: r.get_ref(3)?.as_bytes().unwrap_or(b""),
+            prev: hash_col(4)?,
+            hash: hash_col(5)?,
+        })
+    }
 }
 
 /// A row kept past its cursor: the first row of the second half, checked at the seam.
@@ -113,7 +130,7 @@ fn finding(seq: u64, problem: String) -> Finding {
 
 /// Checks one row against the walk so far and moves the walk past it; the finding when the
 /// chain breaks here.
-fn step(walk: &mut Walk, row: &Row<'_>) -> Result<(), Finding> {
+pub(super) fn step(walk: &mut Walk, row: &Row<'_>) -> Result<(), Finding> {
     let (seq, expected) = (row.seq, walk.expected);
     if seq < 1 || seq as u64 != expected {
         let problem = if seq as u64 > expected {
@@ -181,7 +198,7 @@ fn step(walk: &mut Walk, row: &Row<'_>) -> Result<(), Finding> {
     Ok(())
 }
 
-const SELECT: &str = "SELECT seq, topic, at, body, prev, hash FROM records";
+pub(super) const SELECT: &str = "SELECT seq, topic, at, body, prev, hash FROM records";
 
 /// What one half found: where its walk ended and the first break, and for the second half
 /// its first row (not checked until the first half's end is known).
@@ -203,18 +220,8 @@ fn walk_range(conn: &Connection, from: i64, to: i64, seam: bool) -> rusqlite::Re
         first_break: None,
         first_row: None,
     };
-    let hash_col = |r: &rusqlite::Row<'_>, i| -> rusqlite::Result<Option<Hash>> {
-        Ok(r.get_ref(i)?.as_blob().ok().and_then(|b| b.try_into().ok()))
-    };
     while let Some(r) = rows.next()? {
-        let row = Row {
-            seq: r.get::<_, i64>(0)?,
-            topic: r.get_ref(1)?.as_bytes().unwrap_or(b""),
-            at: r.get_ref(2)?.as_bytes().unwrap_or(b""),
-            body: r.get_ref(3)?.as_bytes().unwrap_or(b""),
-            prev: hash_col(r, 4)?,
-            hash: hash_col(r, 5)?,
-        };
+        let row = Row::read(r)?;
         if seam && half.first_row.is_none() {
             half.first_row = Some(OwnedRow {
                 seq: row.seq,

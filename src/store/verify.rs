@@ -2,16 +2,20 @@
 //! database, and the materialized state (the newest snapshot) against a replay of the
 //! events. Names the first bad record and what is wrong with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
+use std::sync::mpsc::Receiver;
 
 use serde::{Deserialize, Serialize};
 
 use super::anchor::{AnchorError, AnchorView};
+use super::items::{ItemRow, Replayed};
+use super::replay::{Batch, Fold, Replay};
 pub use super::scan::{verify_chain_parallel, ChainReport, Finding};
+use super::snapshot::Snapshot;
 use super::{Store, StoreError};
-use crate::protocol::{Event, State, Topic};
+use crate::protocol::Topic;
 
 /// Bump when `State`'s shape changes, so older snapshots are replayed instead of loaded.
 /// 10: snapshots in two parts, the concerns apart (`snapshot.rs`).
@@ -75,6 +79,14 @@ pub fn highest_mirrored_seq(dir: &std::path::Path) -> u64 {
 pub fn verify_mirrors(store: &Store) -> Result<(Vec<String>, Vec<Finding>), StoreError> {
     let dir = store.mirror_dir().to_path_buf();
     let differing = super::mirror::differing(store.conn(), &dir).map_err(|e| store.sql_err(e))?;
+    mirror_findings(store, &differing)
+}
+
+/// The mirror files checked, and what is wrong with each of the `differing` ones.
+fn mirror_findings(
+    store: &Store,
+    differing: &BTreeSet<Topic>,
+) -> Result<(Vec<String>, Vec<Finding>), StoreError> {
     let mut checked = Vec::new();
     let mut findings = Vec::new();
     for topic in Topic::ALL {
@@ -206,29 +218,31 @@ fn check_mirror(store: &Store, topic: Topic, name: &str) -> Result<Option<Findin
 }
 
 /// Replays every event through the reducer and compares the result with the newest snapshot
-/// of the materialized state; also checks that event sequence numbers have no gaps.
+/// of the materialized state; also checks that event sequence numbers have no gaps. In one
+/// pass on this thread (`verify` replays beside its pass over the records).
 pub fn verify_state(store: &Store) -> Result<(u64, Vec<Finding>), StoreError> {
     let snapshot = store.latest_snapshot()?;
     let (events, mut findings, index) =
-        replay_state(store.conn(), snapshot).map_err(|e| store.sql_err(e))?;
-    check_index(store, index, &mut findings)?;
+        replay_here(store.conn(), snapshot).map_err(|e| store.sql_err(e))?;
+    check_index(index, stored_items(store)?, &mut findings);
     Ok((events, findings))
 }
 
-/// Compares the store's item index with the one a whole replay gave (none: the replay stopped
-/// at a bad record), where the index reaches the head.
-fn check_index(
-    store: &Store,
-    index: Option<super::items::Replayed>,
-    findings: &mut Vec<Finding>,
-) -> Result<(), StoreError> {
-    let Some(index) = index else {
-        return Ok(());
-    };
+/// The rows of the store's item index where it reaches the head (only then is it compared).
+fn stored_items(store: &Store) -> Result<Option<Vec<ItemRow>>, StoreError> {
     if store.items_through()? != Some(store.head().0) {
-        return Ok(());
+        return Ok(None);
     }
-    if let Some(problem) = index.compare(store)? {
+    store.item_rows().map(Some)
+}
+
+/// Compares the store's item index (where it reaches the head) with the one a whole replay
+/// gave (none: the replay stopped at a bad record).
+fn check_index(index: Option<Replayed>, stored: Option<Vec<ItemRow>>, findings: &mut Vec<Finding>) {
+    let (Some(index), Some(stored)) = (index, stored) else {
+        return;
+    };
+    if let Some(problem) = index.compare_rows(stored) {
         findings.push(Finding {
             seq: None,
             place: "item index".into(),
@@ -237,105 +251,67 @@ fn check_index(
             ),
         });
     }
-    Ok(())
 }
 
-/// `verify_state` on a connection of its own: the events read in order with a cursor and
-/// folded as they come (none is kept), the snapshot compared when the replay passes it.
-fn replay_state(
+/// The replay of `verify_state` on this thread: the events read in order with a cursor on
+/// `conn` and folded as they come (none is kept).
+fn replay_here(
     conn: &rusqlite::Connection,
-    snapshot: Option<super::snapshot::Snapshot>,
-) -> rusqlite::Result<(u64, Vec<Finding>, Option<super::items::Replayed>)> {
-    let mut state = State::default();
-    let mut events = 0u64;
-    let mut findings = Vec::new();
-    let mut compared = false;
-    let mut index = super::items::Replayed::default();
-    let snap = snapshot.filter(|s| s.version == STATE_VERSION);
-    let compare =
-        |state: &State, findings: &mut Vec<Finding>, snap: &super::snapshot::Snapshot| match snap
-            .decode()
-        {
-            Ok(s) if &s == state => {}
-            Ok(_) => findings.push(Finding {
-                seq: Some(snap.seq),
-                place: "snapshot".into(),
-                problem: "the materialized state disagrees with a replay of the audit trail".into(),
-            }),
-            Err(e) => findings.push(Finding {
-                seq: Some(snap.seq),
-                place: "snapshot".into(),
-                problem: format!("the materialized state cannot be read: {e}"),
-            }),
-        };
+    snapshot: Option<Snapshot>,
+) -> rusqlite::Result<Replay> {
+    let mut fold = Fold::new(snapshot, STATE_VERSION);
     let mut stmt = conn.prepare(
         "SELECT seq, body FROM records WHERE topic IN ('event','concern','handoff','git') ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let seq = row.get::<_, i64>(0)? as u64;
-        if let Some(s) = &snap {
-            if !compared && seq > s.seq {
-                compare(&state, &mut findings, s);
-                compared = true;
-            }
+        let body = row.get_ref(1)?.as_bytes()?;
+        if !fold.event(seq, super::replay::parse(body)) {
+            break;
         }
-        let body = row.get_ref(1)?.as_str().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
-        })?;
-        let event: Event = match serde_json::from_str(body) {
-            Ok(e) => e,
-            Err(e) => {
-                findings.push(Finding {
-                    seq: Some(seq),
-                    place: "records".into(),
-                    problem: format!("the event cannot be read: {e}"),
-                });
-                return Ok((events, findings, None));
-            }
-        };
-        if event.seq != state.last_event_seq + 1 {
-            findings.push(Finding {
-                seq: Some(seq),
-                place: "records".into(),
-                problem: format!(
-                    "event number {} follows event {} (events missing or out of order)",
-                    event.seq, state.last_event_seq
-                ),
-            });
-            return Ok((events, findings, None));
-        }
-        index.add(&state, &event, seq);
-        state.apply(&event);
-        events += 1;
     }
-    if let (Some(s), false) = (&snap, compared) {
-        compare(&state, &mut findings, s);
-    }
-    Ok((events, findings, Some(index)))
+    Ok(fold.finish())
 }
 
-/// The whole check: chain, mirrors, state, on both cores — the replay of the state on a
-/// thread (and connection) of its own while this one walks the chain (itself in two halves)
-/// and compares the mirrors. The first finding names the first bad record.
+/// The replay of `verify` on a thread of its own: folds the batches the pass sends, in order,
+/// parsing those the pass did not; stops taking them at a bad event.
+fn replay_batches(events: Receiver<Batch>, snapshot: Option<Snapshot>) -> Replay {
+    let mut fold = Fold::new(snapshot, STATE_VERSION);
+    for batch in events {
+        for (seq, parsed) in batch.events() {
+            if !fold.event(seq, parsed) {
+                return fold.finish();
+            }
+        }
+    }
+    fold.finish()
+}
+
+/// How many batches may wait for the replay before the pass parses the next one itself.
+const WAITING: usize = 16;
+
+/// The whole check: chain, mirrors, state, on both cores — one pass over the records on this
+/// thread (each record read once: its link in the chain, its mirror line, and for an event
+/// its body handed over), the replay of the state on a thread of its own, the two sharing
+/// the events' parsing (`pass.rs`). The first finding names the first bad record.
 pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
     let snapshot = store.latest_snapshot()?;
-    let path = store.path().to_path_buf();
-    let (chain, mirrors, replayed) = std::thread::scope(|s| {
-        let replay = s.spawn(move || {
-            let conn = super::scan::open_reader(&path)?;
-            replay_state(&conn, snapshot)
-        });
-        let chain = verify_chain_parallel(store);
-        let mirrors = verify_mirrors(store);
-        (chain, mirrors, replay.join())
+    let (path, dir) = (store.path(), store.mirror_dir());
+    let (tx, rx) = std::sync::mpsc::sync_channel(WAITING);
+    let (pass, replayed, stored) = std::thread::scope(|s| {
+        let replay = s.spawn(move || replay_batches(rx, snapshot));
+        let pass = super::pass::run(path, dir, tx);
+        // While the replay finishes: the stored item index, to compare with the replay's.
+        let stored = stored_items(store);
+        (pass, replay.join(), stored)
     });
-    let chain = chain?;
-    let (mirrors_checked, mirror_findings) = mirrors?;
+    let pass = pass.map_err(|e| store.sql_err(e))?;
+    let chain = pass.chain;
+    let (mirrors_checked, mirror_findings) = mirror_findings(store, &pass.differing)?;
     let (events, state_findings) = match replayed {
-        Ok(r) => {
-            let (events, mut findings, index) = r.map_err(|e| store.sql_err(e))?;
-            check_index(store, index, &mut findings)?;
+        Ok((events, mut findings, index)) => {
+            check_index(index, stored?, &mut findings);
             (events, findings)
         }
         // The replay's thread panicked: replay here, where the panic is the caller's.
