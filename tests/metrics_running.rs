@@ -15,7 +15,7 @@ use overlord::protocol::{Event, EventKind, State};
 use overlord::store::{NewRecord, Store, StorePaths};
 use overlord::workspace::Workspace;
 
-use crate::common::{bin, sandbox};
+use crate::common::{bin, event_records, sandbox};
 use crate::store::store_gen;
 
 /// Events in the generated store: a year, so a day holds ~1/365 of them and the store spans
@@ -246,14 +246,7 @@ fn skewed_and_unreadable_records_fold_the_same() {
     }
     odd[7].at = "yesterday-ish".into();
     let mut store = Store::open(&p).unwrap();
-    let mut records: Vec<NewRecord> = odd
-        .iter()
-        .map(|e| NewRecord {
-            topic: e.kind.topic(),
-            at: e.at.clone(),
-            body: serde_json::to_string(e).unwrap(),
-        })
-        .collect();
+    let mut records = event_records(&odd);
     records.push(NewRecord {
         topic: overlord::protocol::Topic::Event,
         at: stamp_ms(last),

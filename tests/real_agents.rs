@@ -102,9 +102,9 @@ struct Outcome {
     log: String,
 }
 
-/// Runs one task on `cli` (codex, claude, gemini) against the fake, with the model named
-/// `scenario`, until the task is done, failed or blocked.
-fn run_scenario(cli: &str, scenario: &str) -> Outcome {
+/// The cached CLI `cli` (installed by `make real-agents`), a repository with one commit on
+/// `main` and Overlord initialized, and the fake model API.
+fn prepared(cli: &str) -> (PathBuf, Repo, Fake) {
     let program = cache().join("node_modules/.bin").join(cli);
     assert!(
         program.exists(),
@@ -118,6 +118,13 @@ fn run_scenario(cli: &str, scenario: &str) -> Outcome {
     git(repo.path(), repo.home.path(), &["branch", "-M", "main"]);
     assert!(repo.run(&["init"]).status.success());
     let fake = Fake::start(repo.home.path());
+    (program, repo, fake)
+}
+
+/// Runs one task on `cli` (codex, claude, gemini) against the fake, with the model named
+/// `scenario`, until the task is done, failed or blocked.
+fn run_scenario(cli: &str, scenario: &str) -> Outcome {
+    let (program, repo, fake) = prepared(cli);
     // `unreachable`: a port nothing listens on (bound, then let go).
     let port = if scenario == "unreachable" {
         std::net::TcpListener::bind("127.0.0.1:0")

@@ -186,6 +186,15 @@ mod tests {
     use crate::agent::adapter::AdapterKind;
     use crate::cli::init::{acp_sections, adapter_sections};
 
+    /// The commented-out sections' keys and headers, uncommented.
+    fn uncomment(text: &str) -> String {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.starts_with('[') || l.contains(" = "))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
     #[test]
     fn every_line_of_the_sections_is_a_comment_that_parses_once_uncommented() {
         let found = [
@@ -197,12 +206,7 @@ mod tests {
         assert!(text.contains("[adapters.codex]                  # found: /opt/bin/codex"));
         assert!(!text.contains("[adapters.aider.prices]"));
         // Uncommented, the sections are a valid configuration.
-        let uncommented: String = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("# "))
-            .filter(|l| l.starts_with('[') || l.contains(" = "))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let uncommented = uncomment(&text);
         let config: crate::config::Config = toml::from_str(&uncommented).unwrap();
         assert_eq!(config.adapters.len(), 2);
     }
@@ -218,12 +222,7 @@ mod tests {
         let text = acp_sections(&found);
         assert!(text.lines().all(|l| l.is_empty() || l.starts_with('#')));
         assert!(text.contains("# [adapters.gemini-acp]              # found: /opt/bin/gemini"));
-        let uncommented: String = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("# "))
-            .filter(|l| l.starts_with('[') || l.contains(" = "))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let uncommented = uncomment(&text);
         let config: crate::config::Config = toml::from_str(&uncommented).unwrap();
         let (specs, errors) = crate::agent::adapter::resolve(&config.adapters);
         assert!(errors.is_empty(), "{errors:?}\n{uncommented}");

@@ -300,18 +300,22 @@ pub fn sigint_reaches_children() {
     });
 }
 
-/// Appends events to the workspace's store as the core would (one transaction).
-pub fn append_events(ws: &Workspace, events: &[overlord::protocol::Event]) {
-    use overlord::store::{NewRecord, Store};
-    let mut store = Store::open(&ws.store_paths()).expect("store");
-    let records: Vec<NewRecord> = events
+/// The audit records of `events`, as the core writes them.
+pub fn event_records(events: &[overlord::protocol::Event]) -> Vec<overlord::store::NewRecord> {
+    events
         .iter()
-        .map(|e| NewRecord {
+        .map(|e| overlord::store::NewRecord {
             topic: e.kind.topic(),
             at: e.at.clone(),
             body: serde_json::to_string(e).unwrap(),
         })
-        .collect();
+        .collect()
+}
+
+/// Appends events to the workspace's store as the core would (one transaction).
+pub fn append_events(ws: &Workspace, events: &[overlord::protocol::Event]) {
+    let mut store = overlord::store::Store::open(&ws.store_paths()).expect("store");
+    let records = event_records(events);
     let mut guard = store.begin_write().expect("write");
     let appended = guard.append(&records).expect("append");
     guard.commit(&appended).expect("commit");

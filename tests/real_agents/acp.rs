@@ -10,26 +10,14 @@
 
 use serde_json::Value;
 
-use super::{approve_and_wait, branch_files, cache, keep_captures, task_of, Fake, PER_REQUEST};
+use super::{approve_and_wait, branch_files, keep_captures, prepared, task_of, PER_REQUEST};
 use crate::adapter_endpoints::KillOnDrop;
 use crate::common::*;
 
 #[test]
 #[ignore = "opt-in: make real-agents"]
 fn gemini_acp_edits_through_the_client_with_its_permissions_decided_by_policy() {
-    let program = cache().join("node_modules/.bin/gemini");
-    assert!(
-        program.exists(),
-        "{} is not installed: run make real-agents",
-        program.display()
-    );
-    let repo = Repo::new();
-    repo.write("README.md", "hello\n");
-    git(repo.path(), repo.home.path(), &["add", "."]);
-    git(repo.path(), repo.home.path(), &["commit", "-qm", "initial"]);
-    git(repo.path(), repo.home.path(), &["branch", "-M", "main"]);
-    assert!(repo.run(&["init"]).status.success());
-    let fake = Fake::start(repo.home.path());
+    let (program, repo, fake) = prepared("gemini");
     let config = format!(
         r#"[core]
 poll_ms = 50
