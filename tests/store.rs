@@ -83,6 +83,28 @@ fn a_clean_trail_verifies() {
     assert!(report.events > 10);
 }
 
+/// `audit verify` opened its store, then the owner wrote (and moved the head file): the
+/// report reads the anchors and the head afresh, so no loss is reported where there is none.
+#[test]
+fn a_verify_started_before_another_process_wrote_reports_no_loss() {
+    let (repo, core) = busy_repo(1000);
+    drop(core);
+    let paths = repo.workspace().store_paths();
+    let reader = Store::open_without_repair(&paths).unwrap();
+    let mut writer = Store::open(&paths).unwrap();
+    append_in(&mut writer, &records(2));
+    let anchored = std::fs::read_to_string(repo.path().join(".overlord/audit-head")).unwrap();
+    assert!(
+        anchored.contains(&format!("{}", writer.head().0)),
+        "{anchored}"
+    );
+    assert!(writer.head().0 > reader.head().0);
+    let (_, verdict) = reader.anchor_report();
+    assert!(verdict.is_ok(), "{verdict:?}");
+    let report = verify(&reader).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+}
+
 #[test]
 fn detects_a_modified_record() {
     let (repo, _core) = busy_repo(1000);

@@ -91,7 +91,11 @@ impl Store {
             Some(e) => Err(e),
             None => {
                 let conn = &self.conn;
-                anchor::judge(self.head_seq, &found, |seq| hash_at(conn, seq))
+                // The head as the database has it now, read after the anchors: another
+                // process may have written (and moved the anchors) since this one opened the
+                // store, or while `audit verify` walked it.
+                let head = head_now(conn).unwrap_or(self.head_seq);
+                anchor::judge(head, &found, |seq| hash_at(conn, seq))
             }
         };
         (views, verdict)
