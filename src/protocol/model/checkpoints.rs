@@ -54,14 +54,30 @@ pub struct OnMain {
 /// Follows the timeline: a Save adds the tasks it integrated; a rollback gives `main` what the
 /// checkpoint it restores held (the tasks integrated after it are taken out); undoing a
 /// rollback gives back what `main` held before it. A promotion changes nothing.
+///
+/// What `main` held before or after a checkpoint is kept only for the checkpoints a rollback
+/// names, so the walk is linear in the timeline (it copied the whole set at every checkpoint:
+/// quadratic, gigabytes over a year of Saves).
 pub fn on_main(checkpoints: &[Checkpoint]) -> OnMain {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
+    let rollbacks = || {
+        checkpoints
+            .iter()
+            .filter(|c| c.kind == CheckpointKind::Rollback)
+    };
+    let undone: BTreeSet<&str> = rollbacks().filter_map(|c| c.undoes.as_deref()).collect();
+    let restored_ones: BTreeSet<&str> = rollbacks()
+        .filter(|c| c.undoes.is_none())
+        .filter_map(|c| c.restores.as_deref())
+        .collect();
     let mut now = OnMain::default();
-    // What main held after, and before, each checkpoint.
+    // What main held after, and before, the checkpoints a rollback names.
     let mut after: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
     let mut before: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
     for cp in checkpoints {
-        before.insert(&cp.name, now.tasks.clone());
+        if undone.contains(cp.name.as_str()) {
+            before.insert(&cp.name, now.tasks.clone());
+        }
         match cp.kind {
             CheckpointKind::Save => {
                 for t in &cp.tasks {
@@ -87,7 +103,9 @@ pub fn on_main(checkpoints: &[Checkpoint]) -> OnMain {
                 now.tasks = restored;
             }
         }
-        after.insert(&cp.name, now.tasks.clone());
+        if restored_ones.contains(cp.name.as_str()) {
+            after.insert(&cp.name, now.tasks.clone());
+        }
     }
     now
 }
@@ -135,5 +153,80 @@ mod tests {
         let now = on_main(&timeline);
         assert_eq!(now.tasks.len(), 2);
         assert!(now.taken_out.is_empty());
+    }
+
+    /// The walk as it was (every checkpoint's before and after kept): the reference.
+    fn on_main_reference(checkpoints: &[Checkpoint]) -> OnMain {
+        use std::collections::BTreeMap;
+        let mut now = OnMain::default();
+        let mut after: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+        let mut before: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+        for cp in checkpoints {
+            before.insert(&cp.name, now.tasks.clone());
+            match cp.kind {
+                CheckpointKind::Save => {
+                    for t in &cp.tasks {
+                        now.tasks.insert(t.clone(), cp.name.clone());
+                        now.taken_out.remove(t);
+                    }
+                }
+                CheckpointKind::Promotion => {}
+                CheckpointKind::Rollback => {
+                    let restored = match (&cp.undoes, &cp.restores) {
+                        (Some(undone), _) => before.get(undone.as_str()),
+                        (None, Some(restores)) => after.get(restores.as_str()),
+                        (None, None) => None,
+                    }
+                    .cloned()
+                    .unwrap_or_default();
+                    for t in now.tasks.keys().filter(|t| !restored.contains_key(*t)) {
+                        now.taken_out.insert(t.clone(), cp.name.clone());
+                    }
+                    for t in restored.keys() {
+                        now.taken_out.remove(t);
+                    }
+                    now.tasks = restored;
+                }
+            }
+            after.insert(&cp.name, now.tasks.clone());
+        }
+        now
+    }
+
+    /// A timeline from a script: (kind: Save, Save, promotion, rollback, rollback; tasks, which earlier checkpoint a rollback
+    /// names, whether it undoes it); names may repeat and point anywhere, even forward.
+    fn timeline(script: &[(u8, Vec<u8>, u8, bool)]) -> Vec<Checkpoint> {
+        script
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, tasks, target, undo))| {
+                let name = format!("c{}", i % 12);
+                let target = Some(format!("c{target}"));
+                let tasks: Vec<String> = tasks.iter().map(|t| format!("t{t}")).collect();
+                let names: Vec<&str> = tasks.iter().map(String::as_str).collect();
+                match kind {
+                    0 | 1 => cp(&name, CheckpointKind::Save, &names),
+                    2 => cp(&name, CheckpointKind::Promotion, &[]),
+                    _ => Checkpoint {
+                        restores: target.clone(),
+                        undoes: undo.then_some(target).flatten(),
+                        ..cp(&name, CheckpointKind::Rollback, &[])
+                    },
+                }
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_linear_walk_answers_as_the_full_one(
+            script in proptest::collection::vec(
+                (0u8..5, proptest::collection::vec(0u8..30, 0..5), 0u8..14, proptest::bool::ANY),
+                0..40,
+            )
+        ) {
+            let t = timeline(&script);
+            proptest::prop_assert_eq!(on_main(&t), on_main_reference(&t));
+        }
     }
 }
