@@ -11,6 +11,7 @@ use overlord::core::metrics_reader::MetricsReader;
 use overlord::core::metrics_serve::read_events;
 use overlord::metrics::running::RUNNING_VERSION;
 use overlord::metrics::{self, parse_ms, CheckpointPoint, Metrics, Window};
+use overlord::protocol::model::TaskStatus;
 use overlord::protocol::{Event, EventKind, State};
 use overlord::store::{NewRecord, Store, StorePaths};
 use overlord::workspace::Workspace;
@@ -41,7 +42,7 @@ fn full(events: &[Event], window: Window, now: &str) -> (Metrics, Vec<Checkpoint
 
 /// For every window and each `now`, the reader's figures equal the full fold's; how many
 /// comparisons that made.
-fn assert_equal(store: &Store, reader: &MetricsReader, nows: &[String]) -> usize {
+fn assert_equal(store: &Store, reader: &mut MetricsReader, nows: &[String]) -> usize {
     let (events, unreadable) = read_events(store).unwrap();
     assert_eq!(reader.unreadable(), unreadable);
     let mut n = 0;
@@ -86,7 +87,7 @@ fn incremental_figures_equal_the_full_fold_in_every_window() {
     let mut reader = MetricsReader::default();
     reader.catch_up(&store).unwrap();
     let nows = nows(&events);
-    assert_eq!(assert_equal(&store, &reader, &nows), 16);
+    assert_eq!(assert_equal(&store, &mut reader, &nows), 16);
 
     let now = &nows[0];
     let all = reader.metrics(&store, Window::All, now).unwrap().unwrap();
@@ -178,7 +179,7 @@ fn the_stored_fold_survives_a_restart_and_other_processes_appending() {
     );
     assert_eq!(reader.running(), first.running());
     let (events, _) = read_events(&store).unwrap();
-    assert_equal(&store, &reader, &nows(&events));
+    assert_equal(&store, &mut reader, &nows(&events));
 
     // Other processes: concerns raised, one acknowledged and resolved, through the binary.
     for (i, severity) in ["critical", "warning", "info"].iter().enumerate() {
@@ -203,7 +204,7 @@ fn the_stored_fold_survives_a_restart_and_other_processes_appending() {
     assert!(reader.running().through > through);
     let (events, _) = read_events(&store).unwrap();
     let nows = nows(&events);
-    assert_equal(&store, &reader, &nows);
+    assert_equal(&store, &mut reader, &nows);
     for window in Window::ALL {
         for now in [&nows[0], &nows[2]] {
             let out = overlord(
@@ -261,7 +262,7 @@ fn skewed_and_unreadable_records_fold_the_same() {
     let (events, unreadable) = read_events(&store).unwrap();
     assert_eq!(unreadable, 1);
     let nows = nows(&events);
-    assert_equal(&store, &reader, &nows);
+    assert_equal(&store, &mut reader, &nows);
     let all = reader
         .metrics(&store, Window::All, &nows[0])
         .unwrap()
@@ -294,7 +295,7 @@ fn a_stored_fold_that_no_longer_matches_the_trail_is_folded_again() {
     let mut again = MetricsReader::default();
     let (events, _) = read_events(&store).unwrap();
     assert_eq!(again.catch_up(&store).unwrap(), events.len());
-    assert_equal(&store, &again, &nows(&events));
+    assert_equal(&store, &mut again, &nows(&events));
 }
 
 /// The digest through the running fold is the digest of every event.
@@ -315,4 +316,143 @@ fn the_digest_through_the_running_fold_equals_the_full_one() {
     }
     let (got, _) = overlord::core::digest::render(&store, &state, &nows(&events)[0]).unwrap();
     assert!(got.markdown.contains("## QA trend"));
+}
+
+/// Copies of the newest `n` events, stamped after every stored one (a minute apart, an hour
+/// on), appended in one transaction as another process would: the same tasks run again.
+fn append_copies(p: &StorePaths, n: usize) {
+    let mut store = Store::open(p).unwrap();
+    let (events, _) = read_events(&store).unwrap();
+    let last = events.iter().filter_map(|e| parse_ms(&e.at)).max().unwrap();
+    let mut more: Vec<Event> = events[events.len() - n..].to_vec();
+    for (i, e) in more.iter_mut().enumerate() {
+        e.seq = 0;
+        e.at = stamp_ms(last + 3_600_000 + i as i64 * 60_000);
+    }
+    let mut guard = store.begin_write().unwrap();
+    let appended = guard.append(&event_records(&more)).unwrap();
+    guard.commit(&appended).unwrap();
+}
+
+/// The tasks with a terminal status in the events.
+fn finished_tasks(events: &[Event]) -> std::collections::BTreeSet<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TaskStatusChanged {
+                task,
+                status: TaskStatus::Done | TaskStatus::Failed,
+                ..
+            } => Some(task.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each task's figures are a row of their own: once stored, the fold in memory and the
+/// stored fold name no task, so they do not grow with the tasks ever run.
+#[test]
+fn the_fold_keeps_no_task_once_stored_and_each_task_is_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    store_gen::generate(dir.path(), EVENTS);
+    let p = paths(dir.path());
+    let store = Store::open_without_repair(&p).unwrap();
+    let mut reader = MetricsReader::default();
+    reader.catch_up(&store).unwrap();
+    assert_eq!(reader.running().task_entries(), 0);
+    let (events, _) = read_events(&store).unwrap();
+    let tasks = finished_tasks(&events);
+    assert!(tasks.len() > 100, "{} tasks", tasks.len());
+    drop(store);
+    let conn = rusqlite::Connection::open(&p.db).unwrap();
+    let state: String = conn
+        .query_row("SELECT state FROM metrics_running", [], |r| r.get(0))
+        .unwrap();
+    for task in &tasks {
+        assert!(
+            !state.contains(&format!("\"{task}\"")),
+            "{task} in the fold"
+        );
+        let row: String = conn
+            .query_row(
+                "SELECT row FROM metrics_tasks WHERE task = ?1",
+                [task],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(row.contains("\"terminal\""), "{task}: {row}");
+    }
+}
+
+/// Two readers (two processes) that store in turn: the one that finds the other stored first
+/// reads that fold again, so no task's figures are counted twice, at a store or a reading.
+#[test]
+fn readers_that_store_in_turn_count_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    store_gen::generate(dir.path(), 6_000);
+    let p = paths(dir.path());
+    let store = Store::open_without_repair(&p).unwrap();
+    let mut a = MetricsReader::default();
+    a.catch_up(&store).unwrap();
+    let first = a.running().through;
+
+    // Enough for a store (1,024 records): b stores first, then a finds it and reads it.
+    append_copies(&p, 1_500);
+    let mut b = MetricsReader::default();
+    assert!(b.catch_up(&store).unwrap() >= 1_500);
+    a.catch_up(&store).unwrap();
+    assert!(a.running().through > first);
+    let (events, _) = read_events(&store).unwrap();
+    let at = nows(&events);
+    assert_equal(&store, &mut a, &at);
+    assert_equal(&store, &mut b, &at);
+
+    // b stores again; a reads figures without catching up first: its stored rows are no
+    // longer those of its fold, so it reads the new fold and answers as of the head.
+    append_copies(&p, 1_500);
+    b.catch_up(&store).unwrap();
+    let (events, _) = read_events(&store).unwrap();
+    let now = stamp_ms(events.iter().filter_map(|e| parse_ms(&e.at)).max().unwrap() + 1);
+    for window in Window::ALL {
+        let got = a.metrics(&store, window, &now).unwrap().unwrap();
+        assert!(got == full(&events, window, &now).0, "{window}");
+    }
+    assert_equal(&store, &mut b, &nows(&events));
+}
+
+/// A stored task row that cannot be read: the figures are still the full fold's (the trail
+/// is folded again from the beginning), and the rows stored over it read again.
+#[test]
+fn an_unreadable_task_row_is_folded_again_from_the_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    store_gen::generate(dir.path(), 6_000);
+    let p = paths(dir.path());
+    let store = Store::open_without_repair(&p).unwrap();
+    MetricsReader::default().catch_up(&store).unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(&p.db).unwrap();
+    let spoiled = conn
+        .execute(
+            "UPDATE metrics_tasks SET row = '{\"attempts\": \"many\"' WHERE task IN
+             (SELECT task FROM metrics_tasks ORDER BY task LIMIT 3)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(spoiled, 3);
+    drop(conn);
+    let store = Store::open_without_repair(&p).unwrap();
+    let mut reader = MetricsReader::default();
+    reader.catch_up(&store).unwrap();
+    let (events, _) = read_events(&store).unwrap();
+    assert_equal(&store, &mut reader, &nows(&events));
+    drop(store);
+    let conn = rusqlite::Connection::open(&p.db).unwrap();
+    let bad: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM metrics_tasks WHERE json_valid(row) = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(bad, 0);
 }

@@ -71,9 +71,9 @@ pub fn render(
     reader
         .each_event_from(store, day.since_ms(), |e| day.add(e))
         .map_err(|e| e.to_string())?;
-    let running = reader.running();
-    let digest = digest::render_from(m, day, &|t| running.failed_note(t), state, now);
-    let after = running.report_before(&digest.date);
+    let note = |t: &str| reader.failed_note(store, t);
+    let digest = digest::render_from(m, day, &note, state, now);
+    let after = reader.running().report_before(&digest.date);
     Ok((digest, after))
 }
 

@@ -5,14 +5,22 @@
 //! it starts from the copy stored in the audit database (`store::metric_folds`), folds the
 //! records stored since, page by page, and stores its fold again when it got
 //! [`STORE_EVERY`] records further (with the marks it took), where the store can be written.
+//! Each task's figures are stored as a row of their own (`metrics::tasks`) and merged on at
+//! each store, so the fold in memory holds only the tasks seen since it was stored; a window
+//! reads the rows of the tasks it counts, `all` every row. A stored fold is replaced only by
+//! one that went on from it: a reader that finds another process stored first reads that
+//! one again.
 //! A window shorter than `all` reads only the events since the newest mark before the window
 //! (`metrics::running`). Nothing holds the trail: memory is the fold, one page of events and
 //! the window's events.
 
+use std::collections::BTreeMap;
+
 use crate::metrics::running::{Plan, Replay, RUNNING_VERSION};
+use crate::metrics::tasks::TaskRow;
 use crate::metrics::{parse_ms, CheckpointPoint, Mark, Metrics, Running, Window};
 use crate::protocol::Event;
-use crate::store::metric_folds::MarkRow;
+use crate::store::metric_folds::{FoldWrite, MarkRow, Saved};
 use crate::store::{Store, StoreError};
 
 /// Events read at a time.
@@ -22,6 +30,10 @@ pub const STORE_EVERY: u64 = 1024;
 /// No upper bound on the record read.
 const UNBOUNDED: u64 = i64::MAX as u64;
 
+/// Per-task entries the fold may gather before it is stored in the middle of a catch-up (a
+/// long catch-up, from the beginning, stays within this).
+const STORE_TASKS: usize = 4096;
+
 /// The metrics' view of one store, caught up on demand.
 #[derive(Debug, Default)]
 pub struct MetricsReader {
@@ -29,7 +41,18 @@ pub struct MetricsReader {
     loaded: bool,
     /// Marks taken since the fold was last stored (all of them where it cannot be).
     marks: Vec<Mark>,
+    /// The stored fold this one goes on from (0: from the beginning of the trail).
     stored_through: u64,
+    /// The stored fold is not to be read (one of its task rows could not be): fold the trail
+    /// from the beginning and store that over it.
+    scratch: bool,
+}
+
+/// What a reading of the figures found.
+enum Answer {
+    Figures(Box<Option<(Metrics, Vec<CheckpointPoint>)>>),
+    /// The stored fold changed under the reader: read it again.
+    Stale,
 }
 
 /// Calls `each` on every readable event stored after record `after` and up to `through`,
@@ -66,28 +89,20 @@ impl MetricsReader {
     }
 
     /// Starts from the stored fold (the first time), folds what was appended since, and
-    /// stores the fold when it is [`STORE_EVERY`] records ahead of the stored one; how many
-    /// records were folded.
+    /// stores the fold when it is [`STORE_EVERY`] records ahead of the stored one (or holds
+    /// [`STORE_TASKS`] tasks' figures); how many records were folded.
     pub fn catch_up(&mut self, store: &Store) -> Result<usize, StoreError> {
-        if !self.loaded {
-            self.loaded = true;
-            if let Some((through, json)) = store.metrics_running(RUNNING_VERSION)? {
-                match serde_json::from_str::<Running>(&json) {
-                    Ok(r) if r.through == through => {
-                        self.running = r;
-                        self.stored_through = through;
-                    }
-                    _ => {
-                        tracing::warn!("the stored metrics fold cannot be read; folding the trail")
-                    }
-                }
-            }
-        }
         let mut n = 0;
         loop {
+            // Again after a reset (another process stored first): go on from its fold.
+            self.load(store)?;
             let page = store.event_page(self.running.through, UNBOUNDED, PAGE)?;
             if page.is_empty() {
-                break;
+                self.store_if_due(store, false);
+                if self.loaded {
+                    return Ok(n);
+                }
+                continue;
             }
             n += page.len();
             for (seq, body) in &page {
@@ -95,48 +110,152 @@ impl MetricsReader {
                     self.marks.push(mark);
                 }
             }
+            if self.running.task_entries() >= STORE_TASKS {
+                self.store_if_due(store, true);
+            }
         }
-        self.store_if_due(store);
-        Ok(n)
     }
 
-    fn store_if_due(&mut self, store: &Store) {
+    /// Reads the stored fold, the first time.
+    fn load(&mut self, store: &Store) -> Result<(), StoreError> {
+        if self.loaded {
+            return Ok(());
+        }
+        self.loaded = true;
+        if self.scratch {
+            return Ok(());
+        }
+        if let Some((through, json)) = store.metrics_running(RUNNING_VERSION)? {
+            match serde_json::from_str::<Running>(&json) {
+                Ok(r) if r.through == through => {
+                    self.running = r;
+                    self.stored_through = through;
+                }
+                _ => tracing::warn!("the stored metrics fold cannot be read; folding the trail"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the fold: the next catch-up reads the stored one again (or, `scratch`, folds
+    /// the trail from the beginning).
+    fn reset(&mut self, scratch: bool) {
+        *self = MetricsReader {
+            scratch,
+            ..MetricsReader::default()
+        };
+    }
+
+    /// Stores the fold when it is due (`now`: whenever it got further), where the store can
+    /// be written. Where another process stored first, the fold is read again.
+    fn store_if_due(&mut self, store: &Store, now: bool) {
         let through = self.running.through;
-        let due = through >= self.stored_through + STORE_EVERY
+        let due = (now && through > self.stored_through)
+            || through >= self.stored_through + STORE_EVERY
             || (self.stored_through == 0 && through > 0);
         if !due || store.write_blocker().is_some() {
             return;
         }
-        let (state, marks) = match self.serialized() {
+        let mut fold = self.running.clone();
+        let rows = fold.take_task_rows();
+        let (state, marks) = match serialized(&fold, &self.marks) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "the metrics fold cannot be serialized");
                 return;
             }
         };
-        match store.save_metrics_running(RUNNING_VERSION, through, &state, &marks) {
-            Ok(()) => {
+        let tasks: Vec<&str> = rows.keys().map(String::as_str).collect();
+        let write = FoldWrite {
+            version: RUNNING_VERSION,
+            base: self.stored_through,
+            through,
+            state: &state,
+            marks: &marks,
+            tasks: &tasks,
+            replace: self.scratch,
+        };
+        let mut merge = |task: &str, old: Option<String>| {
+            let mut row = match old {
+                Some(text) => serde_json::from_str::<TaskRow>(&text)
+                    .map_err(|e| format!("the metrics row of task {task:?} cannot be read: {e}"))?,
+                None => TaskRow::default(),
+            };
+            if let Some(later) = rows.get(task) {
+                row.merge(later);
+            }
+            serde_json::to_string(&row).map_err(|e| e.to_string())
+        };
+        match store.save_metrics_running(&write, &mut merge) {
+            Ok(Saved::Stored) => {
+                self.running = fold;
                 self.stored_through = through;
                 self.marks.clear();
+                self.scratch = false;
+            }
+            Ok(Saved::Stale) => self.reset(false),
+            Err(e @ StoreError::Corrupt { .. }) => {
+                tracing::warn!(error = %e, "folding the metrics from the beginning of the trail");
+                self.reset(true);
             }
             Err(e) => tracing::debug!(error = %e, "the metrics fold was not stored"),
         }
     }
 
-    fn serialized(&self) -> Result<(String, Vec<MarkRow>), serde_json::Error> {
-        let state = serde_json::to_string(&self.running)?;
-        let marks = self
-            .marks
-            .iter()
-            .map(|m| {
-                Ok(MarkRow {
-                    seq: m.seq,
-                    max_at: m.max_at,
-                    carried: serde_json::to_string(m)?,
-                })
-            })
-            .collect::<Result<_, serde_json::Error>>()?;
-        Ok((state, marks))
+    /// Every task's row over the whole log as far as the fold reaches (those of `tasks`
+    /// only, when given): the stored rows with the fold's own merged on. `None` when the
+    /// stored fold changed under the reader.
+    fn task_rows(
+        &mut self,
+        store: &Store,
+        tasks: Option<&[String]>,
+    ) -> Result<Option<BTreeMap<String, TaskRow>>, StoreError> {
+        let mut rows = BTreeMap::new();
+        let mut unreadable = None;
+        let mut each = |task: String, text: &str| match serde_json::from_str::<TaskRow>(text) {
+            Ok(r) => {
+                rows.insert(task, r);
+            }
+            Err(e) => unreadable = Some(format!("task {task:?}: {e}")),
+        };
+        let current =
+            store.metrics_task_rows(RUNNING_VERSION, self.stored_through, tasks, &mut each)?;
+        if let Some(why) = unreadable {
+            tracing::warn!(why, "a metrics row cannot be read; folding the trail again");
+            self.reset(true);
+            return Ok(None);
+        }
+        if !current {
+            return Ok(None);
+        }
+        for (task, later) in self.running.task_rows_since_stored() {
+            if tasks.is_none_or(|t| t.contains(&task)) {
+                rows.entry(task).or_default().merge(&later);
+            }
+        }
+        Ok(Some(rows))
+    }
+
+    /// The note of the last `task_status_changed` that failed `task` as far as the fold
+    /// reaches (`None`: none did, or it cannot be read now).
+    pub fn failed_note(&self, store: &Store, task: &str) -> Option<Option<String>> {
+        if let Some(note) = self.running.failed_note_since_stored(task) {
+            return Some(note);
+        }
+        let wanted = [task.to_string()];
+        let mut row = None;
+        let mut each = |_: String, text: &str| row = serde_json::from_str::<TaskRow>(text).ok();
+        let current = store
+            .metrics_task_rows(
+                RUNNING_VERSION,
+                self.stored_through,
+                Some(&wanted),
+                &mut each,
+            )
+            .map_err(|e| tracing::warn!(error = %e, "a metrics row cannot be read"))
+            .ok()?;
+        let row = row.filter(|_| current)?;
+        row.failed.map(|f| f.note)
     }
 
     /// The newest mark (kept or stored) whose events are all stamped before `start`.
@@ -173,7 +292,7 @@ impl MetricsReader {
     /// The figures over `window` as of `now`, from what was caught up (`None` when `now`
     /// cannot be read). The same figures as `metrics::compute` over the caught-up events.
     pub fn metrics(
-        &self,
+        &mut self,
         store: &Store,
         window: Window,
         now: &str,
@@ -184,7 +303,7 @@ impl MetricsReader {
     /// The figures and the points per checkpoint over `window` as of `now` (`None` when
     /// `now` cannot be read): `metrics::compute` and `metrics::per_checkpoint`.
     pub fn metrics_and_points(
-        &self,
+        &mut self,
         store: &Store,
         window: Window,
         now: &str,
@@ -193,7 +312,7 @@ impl MetricsReader {
     }
 
     fn figures(
-        &self,
+        &mut self,
         store: &Store,
         window: Window,
         now: &str,
@@ -202,24 +321,62 @@ impl MetricsReader {
         let Some(now_ms) = parse_ms(now) else {
             return Ok(None);
         };
-        let r = &self.running;
-        let m = match r.plan(window, now_ms) {
-            Plan::Whole => r.whole(window, now, now_ms),
+        for _ in 0..3 {
+            match self.try_figures(store, window, now, now_ms, points)? {
+                Answer::Figures(f) => return Ok(*f),
+                // Another process stored its fold meanwhile: go on from that one.
+                Answer::Stale => {
+                    self.reset(self.scratch);
+                    self.catch_up(store)?;
+                }
+            }
+        }
+        // The stored fold keeps changing: the full fold, streamed, needs none of it.
+        self.replay(store, window, now, now_ms).map(Some)
+    }
+
+    fn try_figures(
+        &mut self,
+        store: &Store,
+        window: Window,
+        now: &str,
+        now_ms: i64,
+        points: bool,
+    ) -> Result<Answer, StoreError> {
+        let m = match self.running.plan(window, now_ms) {
+            Plan::Whole => {
+                let Some(rows) = self.task_rows(store, None)? else {
+                    return Ok(Answer::Stale);
+                };
+                self.running.whole(rows, window, now, now_ms)
+            }
             Plan::From { start } => {
                 let mark = self.mark_before(store, start)?;
+                let r = &self.running;
                 let mut f = r.window_fold(mark.as_ref(), window, now, now_ms, start);
                 let after = mark.as_ref().map_or(0, |m| m.seq);
                 each_event(store, after, r.through, |e| f.event(e))?;
-                f.finish(r)
+                let tasks = f.finished_tasks();
+                let Some(rows) = self.task_rows(store, Some(&tasks))? else {
+                    return Ok(Answer::Stale);
+                };
+                let attempts = rows
+                    .into_iter()
+                    .filter_map(|(t, r)| r.attempts.map(|n| (t, n)))
+                    .collect();
+                f.finish(&self.running, &attempts)
             }
-            Plan::Replay => return self.replay(store, window, now, now_ms).map(Some),
+            Plan::Replay => {
+                let answer = self.replay(store, window, now, now_ms)?;
+                return Ok(Answer::Figures(Box::new(Some(answer))));
+            }
         };
         let series = if points {
-            r.points(window, now_ms).unwrap_or_default()
+            self.running.points(window, now_ms).unwrap_or_default()
         } else {
             Vec::new()
         };
-        Ok(Some((m, series)))
+        Ok(Answer::Figures(Box::new(Some((m, series)))))
     }
 
     /// The full fold, streamed, for a `now` before some event's stamp.
@@ -241,4 +398,20 @@ impl MetricsReader {
         each_event(store, 0, through, |e| replay.event(e))?;
         Ok(replay.finish())
     }
+}
+
+/// The fold (without its task rows) and the marks to store, as JSON.
+fn serialized(fold: &Running, marks: &[Mark]) -> Result<(String, Vec<MarkRow>), serde_json::Error> {
+    let state = serde_json::to_string(fold)?;
+    let marks = marks
+        .iter()
+        .map(|m| {
+            Ok(MarkRow {
+                seq: m.seq,
+                max_at: m.max_at,
+                carried: serde_json::to_string(m)?,
+            })
+        })
+        .collect::<Result<_, serde_json::Error>>()?;
+    Ok((state, marks))
 }

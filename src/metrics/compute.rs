@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::tasks::TaskRow;
 use super::{
     format_ms, parse_ms, window_start, AgentTime, ConcernFigures, Durations, Exact, MergeFigures,
     Metrics, QaFigures, QaRunFigures, Ratio, SpendFigures, TaskFigures, Utilisation, Window,
@@ -268,6 +269,80 @@ impl Tally {
         &self.carried
     }
 
+    /// Takes the per-task maps out of the fold into `rows` (merged onto what `rows` holds:
+    /// `rows` is the log before this fold's events), leaving them empty. What is left does
+    /// not grow with the number of tasks.
+    pub(super) fn take_tasks(&mut self, rows: &mut BTreeMap<String, TaskRow>) {
+        let later =
+            |rows: &mut BTreeMap<String, TaskRow>, task: String, f: &dyn Fn(&mut TaskRow)| {
+                let mut r = TaskRow::default();
+                f(&mut r);
+                rows.entry(task).or_default().merge(&r);
+            };
+        for (task, n) in std::mem::take(&mut self.attempts) {
+            later(rows, task, &|r| r.attempts = Some(n));
+        }
+        for (task, s) in std::mem::take(&mut self.terminal) {
+            later(rows, task, &|r| r.terminal = Some(s));
+        }
+        for (role, tasks) in std::mem::take(&mut self.clock.task_role_ms) {
+            for (task, ms) in tasks {
+                later(rows, task, &|r| {
+                    r.role_ms.insert(role, ms);
+                });
+            }
+        }
+        for (task, s) in std::mem::take(&mut self.m.spend.by_task) {
+            later(rows, task, &|r| r.spend = Some(s));
+        }
+    }
+
+    /// Tasks the per-task maps hold.
+    pub(super) fn task_entries(&self) -> usize {
+        self.attempts.len()
+            + self.terminal.len()
+            + self.m.spend.by_task.len()
+            + self
+                .clock
+                .task_role_ms
+                .values()
+                .map(BTreeMap::len)
+                .sum::<usize>()
+    }
+
+    /// A copy of the fold whose per-task maps are `rows` (every task over the whole log, this
+    /// fold's own merged in), taken apart as they go in.
+    pub(super) fn with_tasks(&self, rows: BTreeMap<String, TaskRow>) -> Tally {
+        let mut t = Tally {
+            attempts: BTreeMap::new(),
+            terminal: BTreeMap::new(),
+            ..self.clone()
+        };
+        t.clock.task_role_ms.clear();
+        t.m.spend.by_task.clear();
+        for (task, r) in rows {
+            if let Some(n) = r.attempts {
+                t.attempts.insert(task.clone(), n);
+            }
+            if let Some(s) = r.terminal {
+                t.terminal.insert(task.clone(), s);
+            }
+            for (role, ms) in r.role_ms {
+                let of_role = t.clock.task_role_ms.entry(role).or_default();
+                of_role.insert(task.clone(), ms);
+            }
+            if let Some(s) = r.spend {
+                t.m.spend.by_task.insert(task, s);
+            }
+        }
+        t
+    }
+
+    /// Each task's highest attempt in this fold.
+    pub(super) fn attempts(&self) -> &BTreeMap<String, u32> {
+        &self.attempts
+    }
+
     /// Folds one event in: the stamp checks, then the step of its kind.
     pub(super) fn event(&mut self, e: &Event) {
         let Some(t) = parse_ms(&e.at) else {
@@ -466,20 +541,47 @@ impl Tally {
 
     /// The figures: every agent's last stretch closes at `now`, then each family is finished.
     pub(super) fn finish(self) -> Metrics {
-        self.figures(&self, self.m.window, &self.m.now.clone(), self.now_ms)
+        self.figures(
+            &self,
+            &self.attempts,
+            self.m.window,
+            &self.m.now.clone(),
+            self.now_ms,
+        )
     }
 
     /// [`Tally::finish`] for a fold [`resume`](Tally::resume)d part way: the whole-log figures
-    /// (clock skew, unreadable stamps, skewed intervals, open concerns, attempts per task) are
-    /// `whole`'s, a fold of the whole log up to the same record.
-    pub(super) fn finish_with(self, whole: &Tally) -> Metrics {
-        self.figures(whole, self.m.window, &self.m.now.clone(), self.now_ms)
+    /// (clock skew, unreadable stamps, skewed intervals, open concerns) are `whole`'s, a fold
+    /// of the whole log up to the same record, and `attempts` each task's highest attempt
+    /// over the whole log (at least for the tasks [`Tally::finished_tasks`] names).
+    pub(super) fn finish_with(self, whole: &Tally, attempts: &BTreeMap<String, u32>) -> Metrics {
+        self.figures(
+            whole,
+            attempts,
+            self.m.window,
+            &self.m.now.clone(),
+            self.now_ms,
+        )
+    }
+
+    /// The tasks whose last terminal status this fold counts: the ones whose attempts
+    /// [`Tally::finish_with`] reads.
+    pub(super) fn finished_tasks(&self) -> impl Iterator<Item = &String> {
+        self.terminal.keys()
     }
 
     /// The figures of this fold over `window` as of `now` (`now_ms`, at or after every event
-    /// folded), its whole-log figures `whole`'s, without changing or copying the fold (only
-    /// the figures are made): every agent's last stretch closes at `now` on the side.
-    pub(super) fn figures(&self, whole: &Tally, window: Window, now: &str, now_ms: i64) -> Metrics {
+    /// folded), its whole-log figures `whole`'s and `attempts`, without changing or copying
+    /// the fold (only the figures are made): every agent's last stretch closes at `now` on
+    /// the side.
+    pub(super) fn figures(
+        &self,
+        whole: &Tally,
+        attempts: &BTreeMap<String, u32>,
+        window: Window,
+        now: &str,
+        now_ms: i64,
+    ) -> Metrics {
         let mut m = self.m.clone();
         m.window = window;
         m.now = now.to_string();
@@ -512,7 +614,7 @@ impl Tally {
         task_figures(
             &mut m.tasks,
             &self.terminal,
-            &whole.attempts,
+            attempts,
             [&self.clock.task_role_ms, &clock.task_role_ms],
         );
         spend_per_task(&mut m.spend);

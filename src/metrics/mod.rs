@@ -12,6 +12,7 @@ pub mod digest;
 pub mod openmetrics;
 pub mod running;
 pub mod series;
+pub mod tasks;
 mod text;
 
 use std::collections::BTreeMap;
@@ -236,7 +237,7 @@ pub struct Spend {
 }
 
 impl Spend {
-    fn add(&mut self, tokens: u64, cost_micros: u64) {
+    pub(crate) fn add(&mut self, tokens: u64, cost_micros: u64) {
         self.tokens = self.tokens.saturating_add(tokens);
         self.cost_micros = self.cost_micros.saturating_add(cost_micros);
     }

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compute::{Carried, Tally};
 use super::series::SeriesFold;
+use super::tasks::{FailedNote, TaskRow};
 use super::{parse_ms, CheckpointPoint, Metrics, Window, DAY_MS};
 use crate::protocol::model::TaskStatus;
 use crate::protocol::{Event, EventKind};
@@ -32,7 +33,7 @@ pub const MARK_EVERY: u64 = 4096;
 
 /// Version of the stored [`Running`] and [`Mark`]: another version is not read (the trail is
 /// folded again).
-pub const RUNNING_VERSION: i64 = 1;
+pub const RUNNING_VERSION: i64 = 2;
 
 /// The whole log folded so far, record by record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,9 +46,11 @@ pub struct Running {
     pub max_at: Option<i64>,
     /// The newest `checkpoint_created` stamp (ms).
     latest_checkpoint: Option<i64>,
+    /// The whole log's fold. Its per-task maps hold only the tasks' figures since the fold
+    /// was stored: the rest are the stored task rows ([`super::tasks`]).
     whole: Tally,
     series: SeriesFold,
-    /// Each task's last `task_status_changed` to `failed`: its note.
+    /// Each task's last `task_status_changed` to `failed` since the fold was stored: its note.
     failed_notes: BTreeMap<String, Option<String>>,
     /// Each day's last `daily_report_written`: its record and `through_seq`.
     reports: BTreeMap<String, (u64, u64)>,
@@ -140,9 +143,41 @@ impl Running {
         })
     }
 
-    /// The note of the last `task_status_changed` that failed `task` (`None`: none did).
-    pub fn failed_note(&self, task: &str) -> Option<Option<String>> {
+    /// The note of the last `task_status_changed` that failed `task` since the fold was
+    /// stored (`None`: none did since).
+    pub fn failed_note_since_stored(&self, task: &str) -> Option<Option<String>> {
         self.failed_notes.get(task).cloned()
+    }
+
+    /// Takes the per-task figures gathered since the fold was stored out of it, as rows
+    /// (to merge onto the stored ones); what is left does not grow with the tasks.
+    pub fn take_task_rows(&mut self) -> BTreeMap<String, TaskRow> {
+        let mut rows = BTreeMap::new();
+        self.whole.take_tasks(&mut rows);
+        for (task, note) in std::mem::take(&mut self.failed_notes) {
+            rows.entry(task)
+                .or_insert_with(TaskRow::default)
+                .merge(&TaskRow {
+                    failed: Some(FailedNote { note }),
+                    ..TaskRow::default()
+                });
+        }
+        rows
+    }
+
+    /// The per-task figures gathered since the fold was stored, as rows, leaving the fold.
+    pub fn task_rows_since_stored(&self) -> BTreeMap<String, TaskRow> {
+        let mut copy = Running {
+            whole: self.whole.clone(),
+            failed_notes: self.failed_notes.clone(),
+            ..Running::default()
+        };
+        copy.take_task_rows()
+    }
+
+    /// How many per-task entries the fold holds (what it gathered since it was stored).
+    pub fn task_entries(&self) -> usize {
+        self.whole.task_entries() + self.failed_notes.len()
     }
 
     /// The `through_seq` of the last `daily_report_written` (in log order) of a day before
@@ -184,8 +219,17 @@ impl Running {
 
     /// The figures over `window` as of `now` when it is the whole log (`Plan::Whole`: `all`,
     /// or `checkpoint` before the first checkpoint).
-    pub fn whole(&self, window: Window, now: &str, now_ms: i64) -> Metrics {
-        self.whole.figures(&self.whole, window, now, now_ms)
+    /// `rows`: every task's row over the whole log (the stored rows with
+    /// [`Running::task_rows_since_stored`] merged on).
+    pub fn whole(
+        &self,
+        rows: BTreeMap<String, TaskRow>,
+        window: Window,
+        now: &str,
+        now_ms: i64,
+    ) -> Metrics {
+        let full = self.whole.with_tasks(rows);
+        full.figures(&full, full.attempts(), window, now, now_ms)
     }
 
     /// A fold of `window` from `mark` (the newest whose `max_at` is before `start`; `None`:
@@ -220,8 +264,13 @@ impl WindowFold {
     }
 
     /// The figures; the whole-log ones are `running`'s (folded up to the same record).
-    pub fn finish(self, running: &Running) -> Metrics {
-        self.0.finish_with(&running.whole)
+    pub fn finish(self, running: &Running, attempts: &BTreeMap<String, u32>) -> Metrics {
+        self.0.finish_with(&running.whole, attempts)
+    }
+
+    /// The tasks whose attempts over the whole log [`WindowFold::finish`] needs.
+    pub fn finished_tasks(&self) -> Vec<String> {
+        self.0.finished_tasks().cloned().collect()
     }
 }
 

@@ -25,10 +25,49 @@ const CREATE: &str = "
         hash    BLOB NOT NULL,
         max_at  INTEGER,
         carried TEXT NOT NULL
-    );";
+    );
+    CREATE TABLE IF NOT EXISTS metrics_tasks (
+        task    TEXT PRIMARY KEY,
+        row     TEXT NOT NULL
+    ) WITHOUT ROWID;";
+
+/// The stored fold's record (valid: its record still has the hash), of a version.
+const STORED_THROUGH: &str = "SELECT m.through FROM metrics_running m
+    JOIN records r ON r.seq = m.through AND r.hash = m.hash
+    WHERE m.id = 1 AND m.version = ?1";
 
 /// The events stored after `after` and up to `through`, at most `limit`, oldest first.
 const EVENT_PAGE: &str = "SELECT seq, body FROM records WHERE seq > ?1 AND seq <= ?2 AND topic IN ('event','concern','handoff','git') ORDER BY seq LIMIT ?3";
+
+/// A running fold to store ([`Store::save_metrics_running`]).
+pub struct FoldWrite<'a> {
+    pub version: i64,
+    /// The stored fold this one went on from (0: it folded the trail from the beginning, and
+    /// replaces a stored fold that reaches no further).
+    pub base: u64,
+    /// The last record it folded.
+    pub through: u64,
+    /// The fold without its per-task figures (JSON).
+    pub state: &'a str,
+    pub marks: &'a [MarkRow],
+    /// The tasks whose rows it changed since `base`.
+    pub tasks: &'a [&'a str],
+    /// With `base` 0: replace whatever is stored (its rows could not be read).
+    pub replace: bool,
+}
+
+/// Whether a fold was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    Stored,
+    /// Another process stored a fold since this one's base (or the stored one no longer
+    /// matches the trail): nothing was written; read the stored fold again.
+    Stale,
+}
+
+/// Makes the row to store for a task from the stored one (`None`: none yet); an error when
+/// the stored one cannot be read.
+pub type MergeRow<'a> = dyn FnMut(&str, Option<String>) -> Result<String, String> + 'a;
 
 /// A mark to store: its record, its newest stamp, what it carries (JSON).
 pub struct MarkRow {
@@ -91,15 +130,16 @@ impl Store {
             .map_err(|e| self.sql_err(e))
     }
 
-    /// Stores the running fold reaching `through` (unless a valid one reaches as far) and
-    /// `marks`, in one transaction. An error where the store cannot be written.
+    /// Stores a running fold with its marks and task rows, in one transaction, when the
+    /// stored fold is still the one it went on from (`base`; for 0, one that reaches no
+    /// further than this one): the rows of `tasks` become `merge(task, stored row)` (from the
+    /// beginning: every row is dropped first). An error where the store cannot be written,
+    /// or `merge`'s (a stored row that cannot be read), and then nothing is written.
     pub fn save_metrics_running(
         &self,
-        version: i64,
-        through: u64,
-        state: &str,
-        marks: &[MarkRow],
-    ) -> Result<(), StoreError> {
+        fold: &FoldWrite<'_>,
+        merge: &mut MergeRow<'_>,
+    ) -> Result<Saved, StoreError> {
         if let Some(e) = self.write_blocker() {
             return Err(e);
         }
@@ -108,30 +148,112 @@ impl Store {
         // the first write, where a deferred transaction could not wait.
         conn.execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.sql_err(e))?;
-        let write = || -> rusqlite::Result<()> {
+        let mut unreadable = None;
+        let mut write = || -> rusqlite::Result<Saved> {
             conn.execute_batch(CREATE)?;
+            let stored: Option<i64> = conn
+                .query_row(STORED_THROUGH, [fold.version], |r| r.get(0))
+                .optional()?;
+            let from_scratch = match (fold.base, stored) {
+                (0, _) if fold.replace => true,
+                (0, None) => true,
+                (0, Some(t)) if t <= fold.through as i64 => true,
+                (b, Some(t)) if b > 0 && t == b as i64 => false,
+                _ => {
+                    conn.execute_batch("ROLLBACK")?;
+                    return Ok(Saved::Stale);
+                }
+            };
+            if from_scratch {
+                conn.execute("DELETE FROM metrics_tasks", [])?;
+            }
+            let mut read = conn.prepare_cached("SELECT row FROM metrics_tasks WHERE task = ?1")?;
+            let mut put = conn.prepare_cached(
+                "INSERT OR REPLACE INTO metrics_tasks (task, row) VALUES (?1, ?2)",
+            )?;
+            for task in fold.tasks {
+                let old: Option<String> = read.query_row([task], |r| r.get(0)).optional()?;
+                match merge(task, old) {
+                    Ok(row) => put.execute(params![task, row])?,
+                    Err(e) => {
+                        unreadable = Some(e);
+                        return Err(rusqlite::Error::InvalidQuery);
+                    }
+                };
+            }
+            drop((read, put));
             let mut mark = conn.prepare_cached(
                 "INSERT OR REPLACE INTO metrics_marks (seq, version, hash, max_at, carried)
                  SELECT ?1, ?2, hash, ?3, ?4 FROM records WHERE seq = ?1",
             )?;
-            for m in marks {
-                mark.execute(params![m.seq as i64, version, m.max_at, m.carried])?;
+            for m in fold.marks {
+                mark.execute(params![m.seq as i64, fold.version, m.max_at, m.carried])?;
             }
             drop(mark);
             conn.execute(
                 "INSERT OR REPLACE INTO metrics_running (id, version, through, hash, state)
-                 SELECT 1, ?1, ?2, r.hash, ?3 FROM records r WHERE r.seq = ?2
-                 AND NOT EXISTS (SELECT 1 FROM metrics_running m
-                     JOIN records h ON h.seq = m.through AND h.hash = m.hash
-                     WHERE m.id = 1 AND m.version = ?1 AND m.through >= ?2)",
-                params![version, through as i64, state],
+                 SELECT 1, ?1, ?2, r.hash, ?3 FROM records r WHERE r.seq = ?2",
+                params![fold.version, fold.through as i64, fold.state],
             )?;
-            conn.execute_batch("COMMIT")
+            conn.execute_batch("COMMIT")?;
+            Ok(Saved::Stored)
         };
-        write().map_err(|e| {
+        let written = write();
+        written.map_err(|e| {
             let _ = conn.execute_batch("ROLLBACK");
-            self.sql_err(e)
+            match unreadable.take() {
+                Some(message) => StoreError::Corrupt {
+                    path: self.path.display().to_string(),
+                    message,
+                },
+                None => self.sql_err(e),
+            }
         })
+    }
+
+    /// Hands `each` the stored task rows (task, JSON) of the fold of `version` reaching
+    /// `base`, all of them or those of `tasks`, read in one statement (one snapshot); `false`
+    /// when the stored fold is no longer that one (read it again: what `each` got does not
+    /// count). Nothing for `base` 0.
+    pub fn metrics_task_rows(
+        &self,
+        version: i64,
+        base: u64,
+        tasks: Option<&[String]>,
+        each: &mut dyn FnMut(String, &str),
+    ) -> Result<bool, StoreError> {
+        if base == 0 {
+            return Ok(true);
+        }
+        let wanted = tasks.map(|t| serde_json::Value::from(t.to_vec()).to_string());
+        let sql = format!(
+            "SELECT NULL, through FROM ({STORED_THROUGH})
+             UNION ALL
+             SELECT task, row FROM metrics_tasks
+             WHERE ?2 IS NULL OR task IN (SELECT value FROM json_each(?2))"
+        );
+        let mut stmt = self.conn().prepare(&sql).map_err(|e| self.sql_err(e))?;
+        let mut rows = stmt
+            .query(params![version, wanted])
+            .map_err(|e| self.sql_err(e))?;
+        let mut through = None;
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+            let task = r.get::<_, Option<String>>(0).map_err(|e| self.sql_err(e))?;
+            let value = r.get_ref(1).map_err(|e| self.sql_err(e))?;
+            match (task, value) {
+                (None, rusqlite::types::ValueRef::Integer(t)) => through = Some(t),
+                (Some(task), rusqlite::types::ValueRef::Text(row)) => {
+                    each(task, &String::from_utf8_lossy(row))
+                }
+                (task, _) => {
+                    return Err(StoreError::Corrupt {
+                        path: self.path.display().to_string(),
+                        message: format!("a metrics row of task {task:?} is not text"),
+                    })
+                }
+            }
+        }
+        Ok(through == Some(base as i64))
     }
 
     /// The events stored after record `after` and up to `through`, `limit` at most, oldest
