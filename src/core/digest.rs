@@ -50,6 +50,30 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Writes what `fill` writes to `path` through a file beside it, renamed over it once whole,
+/// streamed (the day's audit export may be the whole trail: the first digest of a long
+/// history).
+fn stream_atomically<T>(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> Result<T, String>,
+) -> Result<T, String> {
+    use std::io::Write;
+    let io = |e: std::io::Error| e.to_string();
+    let tmp = path.with_extension("tmp");
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let made = fill(&mut out).and_then(|m| out.flush().map(|_| m).map_err(io));
+    drop(out);
+    match made {
+        Ok(m) => std::fs::rename(&tmp, path).map(|_| m).map_err(io),
+        Err(e) => {
+            // Nothing half-written is left beside the reports.
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
 /// The digest at `now` of the store (with the state `state`), and the record its audit export
 /// starts after: the `through_seq` of the last digest of an earlier day (a second digest the
 /// same day rewrites the day's file with everything since then). The figures and the day's
@@ -88,12 +112,12 @@ pub fn write_daily(core: &mut Core, now: &str) -> Result<Written, String> {
     write_atomically(&file, digest.markdown.as_bytes())
         .map_err(|e| format!("{}: {e}", file.display()))?;
     let through_seq = core.store().head().0;
-    let mut export = Vec::new();
-    let records =
-        crate::store::summary::export_range(core.store(), after, through_seq, &mut export)
-            .map_err(|e| e.to_string())?;
     let audit_file = audit_dir.join(format!("AUDIT_{}.jsonl", digest.date));
-    write_atomically(&audit_file, &export).map_err(|e| format!("{}: {e}", audit_file.display()))?;
+    let records = stream_atomically(&audit_file, |out| {
+        crate::store::summary::export_range(core.store(), after, through_seq, out)
+            .map_err(|e| e.to_string())
+    })
+    .map_err(|e| format!("{}: {e}", audit_file.display()))?;
 
     let (commit, note, mut events) = match commit_reports(core, &digest) {
         Ok(Some((commit, event))) => (Some(commit.to_string()), None, vec![event]),
