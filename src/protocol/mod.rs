@@ -6,6 +6,7 @@ pub mod command;
 pub mod diff;
 pub mod documents;
 pub mod event;
+mod event_parse;
 pub mod grammar;
 mod holds;
 pub mod ids;

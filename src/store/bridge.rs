@@ -160,7 +160,7 @@ impl Ledger {
         let mut out = Vec::new();
         for row in rows {
             let (seq, body) = row.map_err(|e| self.err(e))?;
-            let event: Event = serde_json::from_str(&body).map_err(|e| {
+            let event = Event::from_json(&body).map_err(|e| {
                 format!(
                     "audit store {}: record {seq} is not an event: {e}",
                     self.path.display()

@@ -136,7 +136,7 @@ impl Store {
         let mut state = State::default();
         let mut index = Replayed::default();
         for (seq, body) in self.event_bodies_after(0)? {
-            let event: Event = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+            let event = Event::from_json(&body).map_err(|e| StoreError::Corrupt {
                 path: self.path.display().to_string(),
                 message: format!("record {seq} cannot be read as an event ({e})"),
             })?;

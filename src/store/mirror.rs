@@ -35,14 +35,20 @@ pub fn line(r: &StoredRecord) -> String {
 /// record's columns (for `audit verify`, which compares lines without building records).
 pub fn write_line(out: &mut Vec<u8>, seq: u64, hash: &[u8], at: &str, topic: &str, body: &[u8]) {
     use std::io::Write as _;
-    let _ = write!(
-        out,
-        "{{\"seq\":{seq},\"hash\":\"{}\",\"at\":",
-        hex::encode(hash)
-    );
+    let _ = write!(out, "{{\"seq\":{seq},\"hash\":\"");
+    // The hash in hex, written in place (`hex::encode` builds a string a char at a time).
+    let mut hex = [0u8; 64];
+    let room = hex.get_mut(..hash.len() * 2);
+    match room.and_then(|room| hex::encode_to_slice(hash, room).ok().map(|()| room)) {
+        Some(room) => out.extend_from_slice(room),
+        None => out.extend_from_slice(hex::encode(hash).as_bytes()),
+    }
+    out.extend_from_slice(b"\",\"at\":");
     // The timestamp as a JSON string, escaped as `serde_json::Value::String` displays it.
     let _ = serde_json::to_writer(&mut *out, at);
-    let _ = write!(out, ",\"topic\":\"{topic}\",\"record\":");
+    out.extend_from_slice(b",\"topic\":\"");
+    out.extend_from_slice(topic.as_bytes());
+    out.extend_from_slice(b"\",\"record\":");
     out.extend_from_slice(body);
     out.extend_from_slice(b"}\n");
 }

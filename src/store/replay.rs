@@ -1,5 +1,6 @@
 //! The replay of `audit verify`: event bodies handed over in batches by the one pass over the
-//! records (`pass.rs`), parsed on whichever core is free, and folded in order through the
+//! records (`pass.rs`), parsed on whichever core is free (on the fold's, each body is folded
+//! as soon as it is parsed), and folded in order through the
 //! reducer (the item index gathered beside it); the materialized state (the newest snapshot,
 //! both parts) compared when the replay passes it, and event numbers checked for gaps.
 
@@ -41,25 +42,42 @@ impl RawBatch {
         self.ends.len()
     }
 
-    /// Each body parsed as an event.
-    pub(super) fn parse(&self) -> Vec<Parsed> {
+    /// Each body parsed as an event, into `out`.
+    pub(super) fn parse_into(&self, out: &mut Vec<Parsed>) {
         let mut start = 0;
-        self.ends
-            .iter()
-            .map(|&(seq, end)| {
-                let body = &self.text[start..end];
-                start = end;
-                (seq, parse(body))
-            })
-            .collect()
+        out.extend(self.ends.iter().map(|&(seq, end)| {
+            let body = &self.text[start..end];
+            start = end;
+            (seq, parse(body))
+        }));
+    }
+
+    /// Each body parsed and folded in order as it is parsed (no event waits in a list);
+    /// false once the fold stopped at a bad event.
+    fn fold(&self, fold: &mut Fold) -> bool {
+        let mut start = 0;
+        for &(seq, end) in &self.ends {
+            let body = &self.text[start..end];
+            start = end;
+            if !fold.event(seq, parse(body).as_ref().map_err(String::as_str)) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Empty again, its room kept.
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
     }
 }
 
 /// An event body parsed: checked as UTF-8 once, then read as text (quicker than a parse of
-/// bytes, which checks each string again).
+/// bytes, which checks each string again), its kind tag first (`Event::from_json`).
 pub(super) fn parse(body: &[u8]) -> Result<Event, String> {
     let text = std::str::from_utf8(body).map_err(|e| format!("not UTF-8 text ({e})"))?;
-    serde_json::from_str(text).map_err(|e| e.to_string())
+    Event::from_json(text).map_err(|e| e.to_string())
 }
 
 /// What the pass hands to the fold: bodies still to parse, or (when the fold was behind and
@@ -70,10 +88,38 @@ pub(super) enum Batch {
 }
 
 impl Batch {
-    pub(super) fn events(self) -> Vec<Parsed> {
+    /// Folds the batch's events in order, parsing the bodies not parsed yet; false once the
+    /// fold stopped. The batch is left empty with its room kept, to be sent back to the pass
+    /// and filled again: its buffers (tens of KiB, over glibc's 64 KiB mark for a batch of
+    /// parsed events) are not freed and allocated again for every batch.
+    pub(super) fn fold_into(&mut self, fold: &mut Fold) -> bool {
         match self {
-            Batch::Raw(raw) => raw.parse(),
-            Batch::Parsed(parsed) => parsed,
+            Batch::Raw(raw) => {
+                let go = raw.fold(fold);
+                raw.clear();
+                go
+            }
+            Batch::Parsed(parsed) => {
+                let go = parsed
+                    .iter()
+                    .all(|(seq, p)| fold.event(*seq, p.as_ref().map_err(String::as_str)));
+                parsed.clear();
+                go
+            }
+        }
+    }
+
+    /// The batch's events parsed (into `room`, emptied first), and its bodies' buffers
+    /// emptied to be filled again.
+    pub(super) fn into_parsed(self, mut room: Vec<Parsed>) -> (Vec<Parsed>, RawBatch) {
+        match self {
+            Batch::Raw(mut raw) => {
+                room.clear();
+                raw.parse_into(&mut room);
+                raw.clear();
+                (room, raw)
+            }
+            Batch::Parsed(parsed) => (parsed, RawBatch::with_room()),
         }
     }
 }
@@ -109,7 +155,7 @@ impl Fold {
 
     /// Folds the event of record `seq`; false once the replay stopped at a bad event (what
     /// follows is not needed).
-    pub(super) fn event(&mut self, seq: u64, parsed: Result<Event, String>) -> bool {
+    pub(super) fn event(&mut self, seq: u64, parsed: Result<&Event, &str>) -> bool {
         if self.stopped {
             return false;
         }
@@ -129,8 +175,8 @@ impl Fold {
             );
             return self.stop(seq, problem);
         }
-        self.index.add(&self.state, &event, seq);
-        self.state.apply(&event);
+        self.index.add(&self.state, event, seq);
+        self.state.apply(event);
         self.events += 1;
         true
     }

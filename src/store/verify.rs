@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, Sender};
 
 use serde::{Deserialize, Serialize};
 
@@ -267,7 +267,8 @@ fn replay_here(
     while let Some(row) = rows.next()? {
         let seq = row.get::<_, i64>(0)? as u64;
         let body = row.get_ref(1)?.as_bytes()?;
-        if !fold.event(seq, super::replay::parse(body)) {
+        let parsed = super::replay::parse(body);
+        if !fold.event(seq, parsed.as_ref().map_err(String::as_str)) {
             break;
         }
     }
@@ -275,15 +276,20 @@ fn replay_here(
 }
 
 /// The replay of `verify` on a thread of its own: folds the batches the pass sends, in order,
-/// parsing those the pass did not; stops taking them at a bad event.
-fn replay_batches(events: Receiver<Batch>, snapshot: Option<Snapshot>) -> Replay {
+/// parsing those the pass did not, and sends each back emptied (`spares`) to be filled
+/// again; stops taking them at a bad event.
+fn replay_batches(
+    events: Receiver<Batch>,
+    spares: Sender<Batch>,
+    snapshot: Option<Snapshot>,
+) -> Replay {
     let mut fold = Fold::new(snapshot, STATE_VERSION);
-    for batch in events {
-        for (seq, parsed) in batch.events() {
-            if !fold.event(seq, parsed) {
-                return fold.finish();
-            }
+    for mut batch in events {
+        if !batch.fold_into(&mut fold) {
+            return fold.finish();
         }
+        // Back to the pass, to be filled again (dropped here once the pass is done).
+        let _ = spares.send(batch);
     }
     fold.finish()
 }
@@ -299,9 +305,10 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
     let snapshot = store.latest_snapshot()?;
     let (path, dir) = (store.path(), store.mirror_dir());
     let (tx, rx) = std::sync::mpsc::sync_channel(WAITING);
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel();
     let (pass, replayed, stored) = std::thread::scope(|s| {
-        let replay = s.spawn(move || replay_batches(rx, snapshot));
-        let pass = super::pass::run(path, dir, tx);
+        let replay = s.spawn(move || replay_batches(rx, spare_tx, snapshot));
+        let pass = super::pass::run(path, dir, tx, spare_rx);
         // While the replay finishes: the stored item index, to compare with the replay's.
         let stored = stored_items(store);
         (pass, replay.join(), stored)
