@@ -49,7 +49,7 @@ pub struct Core {
 }
 
 fn parse_event(seq: u64, body: &str) -> Result<Event, CoreError> {
-    serde_json::from_str(body).map_err(|e| CoreError::BadEvent {
+    Event::from_json(body).map_err(|e| CoreError::BadEvent {
         seq,
         message: e.to_string(),
     })

@@ -70,7 +70,7 @@ fn each_event(
         };
         after = *last;
         for (_, body) in &page {
-            if let Ok(e) = serde_json::from_str::<Event>(body) {
+            if let Ok(e) = Event::from_json(body) {
                 each(&e);
             }
         }

@@ -97,7 +97,7 @@ impl Running {
     /// Folds stored record `seq` (an event's JSON, or something unreadable); the mark it
     /// completes, every [`MARK_EVERY`] records.
     pub fn push_body(&mut self, seq: u64, body: &str) -> Option<Mark> {
-        match serde_json::from_str::<Event>(body) {
+        match Event::from_json(body) {
             Ok(e) => self.push(seq, &e),
             Err(_) => {
                 self.unreadable_records += 1;
