@@ -58,6 +58,9 @@ fn hash(line: &[u8]) -> u64 {
     h ^ (h >> 29)
 }
 
+/// Old lines whose slots are loaded together before they are looked up.
+const BATCH: usize = 16;
+
 /// `unique_at` of a token seen more than once in the old text.
 const REPEATED: u32 = u32::MAX;
 
@@ -89,15 +92,35 @@ impl<'a> Old<'a> {
             before: Vec::with_capacity(guess),
             unique_at: Vec::with_capacity(guess),
         };
-        for line in lines(old) {
-            let known = this.texts.len();
-            let t = this.token(line);
-            if t.0 as usize == known {
-                this.unique_at.push(this.before.len() as u32);
-            } else {
-                this.unique_at[t.0 as usize] = REPEATED;
+        // Lines in batches: the slots of a whole batch are loaded first, independent loads
+        // the processor overlaps, so the probes that follow find them in the cache (one miss
+        // at a time was most of the interning's time).
+        let mut all = lines(old);
+        let mut batch: [(&str, u64); BATCH] = [("", 0); BATCH];
+        loop {
+            let mut n = 0;
+            for (slot, line) in batch.iter_mut().zip(&mut all) {
+                *slot = (line, hash(line.as_bytes()));
+                n += 1;
             }
-            this.before.push(t);
+            if n == 0 {
+                break;
+            }
+            let shift = 64 - this.bits;
+            let touched = batch[..n]
+                .iter()
+                .fold(0u64, |acc, &(_, h)| acc ^ this.slots[(h >> shift) as usize]);
+            std::hint::black_box(touched);
+            for &(line, h) in &batch[..n] {
+                let known = this.texts.len();
+                let t = this.token_hashed(line, h);
+                if t.0 as usize == known {
+                    this.unique_at.push(this.before.len() as u32);
+                } else {
+                    this.unique_at[t.0 as usize] = REPEATED;
+                }
+                this.before.push(t);
+            }
         }
         this
     }
@@ -133,7 +156,11 @@ impl<'a> Old<'a> {
 
     /// The token of `line`, a new one when it has not been seen.
     fn token(&mut self, line: &'a str) -> Token {
-        let h = hash(line.as_bytes());
+        self.token_hashed(line, hash(line.as_bytes()))
+    }
+
+    /// [`Old::token`] of a line whose hash is `h`.
+    fn token_hashed(&mut self, line: &'a str, h: u64) -> Token {
         let tag = h << 32;
         let mask = (1usize << self.bits) - 1;
         let mut i = (h >> (64 - self.bits)) as usize;

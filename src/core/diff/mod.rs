@@ -4,6 +4,7 @@
 
 mod blob;
 pub mod files;
+mod histogram;
 mod intern;
 pub mod json;
 pub mod sides;

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use imara_diff::{Algorithm, Diff, IndentHeuristic, IndentLevel};
+use imara_diff::{Diff, IndentHeuristic, IndentLevel};
 
+use super::histogram;
 use super::intern::{intern, Interned};
 
 use crate::protocol::diff::{DiffLine, Hunk, LineKind, Span};
@@ -35,14 +36,7 @@ fn split_line(token: &str) -> (String, bool) {
 }
 
 fn compute(input: &Interned<'_>) -> Diff {
-    let mut diff = Diff::default();
-    diff.compute_with(
-        Algorithm::Histogram,
-        &input.before,
-        &input.after,
-        input.num_tokens(),
-    );
-    diff
+    histogram::diff(&input.before, &input.after, input.num_tokens())
 }
 
 /// Only the counts of a line diff (what `--stat` shows): the same Histogram diff as
