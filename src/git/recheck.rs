@@ -1,9 +1,10 @@
-//! The second look at the user's work tree, just before an operation publishes: has anything
-//! changed since the first look (the full scan that accepted the operation)?
+//! The looks at the user's work tree by the index's stat data: the second look, just before an
+//! operation publishes (has anything changed since the first look?), and a Save's first look
+//! ([`first_look`]), by the same rule against the index git or the previous Save refreshed.
 //!
-//! The first scan refreshed the index's stat cache (`tracked_changes`), so the index now
-//! says, for every tracked file, the size, times, inode and mode it had when it was found
-//! clean. A file edited since has a different size, modification or change time (the
+//! The first look refreshed the index's stat cache (libgit2's status with `update_index`, for
+//! every file it read), so the index now says, for every tracked file, the size, times, inode
+//! and mode it had when it was found clean. A file edited since has a different size, modification or change time (the
 //! kernel sets the change time on every write, and no one can set it back), so the second
 //! look compares those with `lstat` — no file is read or hashed, no directory listed — and
 //! hands every file that does not match, or
@@ -32,6 +33,17 @@ const DOUBTFUL_MAX: usize = 256;
 /// ([`changes_since_refresh`]).
 pub fn recheck_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
     check_user_tree_with(repo, main, |repo| Ok(changes_since_refresh(repo)?.changes))
+}
+
+/// The look that accepts a Save: [`check_user_tree`](super::check_user_tree)'s refusals and
+/// the answer of its full scan, by the same rule as the second look — the files the index's
+/// stat data vouches for are not read; the others go to libgit2's status, which reads them
+/// and refreshes their stat data in the index (a changed index, or more than
+/// `DOUBTFUL_MAX` such files, and it is the full scan). An index git or a previous Save
+/// refreshed vouches for every untouched file, so the full scan — a status of every
+/// tracked file, most of a Save's fixed cost — runs only when it has to.
+pub fn first_look(repo: &Repository, main: &str) -> Result<UserTree> {
+    recheck_user_tree(repo, main)
 }
 
 /// What the second look found.
@@ -82,9 +94,9 @@ pub fn changes_since_refresh(repo: &Repository) -> Result<Rechecked> {
         return full(repo, 0);
     }
     let mut doubtful: Vec<String> = Vec::new();
+    let mut dirs = Dirs::new(workdir);
     for entry in index.iter() {
-        let path = std::ffi::OsStr::from_bytes(&entry.path);
-        if !vouched(&entry, &workdir.join(path), stamp) {
+        if !vouched(&entry, dirs.lstat(&entry.path).as_ref(), stamp) {
             doubtful.push(String::from_utf8_lossy(&entry.path).into_owned());
             if doubtful.len() > DOUBTFUL_MAX {
                 return full(repo, doubtful.len());
@@ -125,31 +137,78 @@ pub fn changes_since_refresh(repo: &Repository) -> Result<Rechecked> {
     })
 }
 
-/// Whether `entry`'s stat data vouches for the file at `file` being as the index says: the
-/// same kind, executable bit, size, modification and change times (to the nanosecond),
-/// inode, owner, and modified before the index was written (`stamp`).
-fn vouched(entry: &IndexEntry, file: &Path, stamp: (i64, i64)) -> bool {
+/// The `lstat` of index paths, each taken relative to its directory, opened once for the
+/// run of entries in it (the index is sorted by path): the kernel resolves one name per file
+/// rather than the whole path from the root, 5,000 times. The same answer as `lstat` of the
+/// whole path (a directory replaced by a symbolic link is followed either way).
+struct Dirs<'w> {
+    workdir: &'w Path,
+    dir: Option<Vec<u8>>,
+    fd: Option<rustix::fd::OwnedFd>,
+}
+
+impl<'w> Dirs<'w> {
+    fn new(workdir: &'w Path) -> Dirs<'w> {
+        Dirs {
+            workdir,
+            dir: None,
+            fd: None,
+        }
+    }
+
+    /// The file's stat data; `None` when it cannot be read (missing, not a directory on the
+    /// way, no permission): status then decides.
+    fn lstat(&mut self, path: &[u8]) -> Option<rustix::fs::Stat> {
+        use rustix::fs::{AtFlags, Mode, OFlags};
+        let (dir, name) = match path.iter().rposition(|b| *b == b'/') {
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (&path[..0], path),
+        };
+        if self.dir.as_deref() != Some(dir) {
+            let full = self.workdir.join(std::ffi::OsStr::from_bytes(dir));
+            self.fd = rustix::fs::open(
+                &full,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok();
+            self.dir = Some(dir.to_vec());
+        }
+        let fd = self.fd.as_ref()?;
+        rustix::fs::statat(
+            fd,
+            std::ffi::OsStr::from_bytes(name),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .ok()
+    }
+}
+
+/// Whether `entry`'s stat data vouches for the file (its `lstat`, `st`) being as the index
+/// says: the same kind, executable bit, size, modification and change times (to the
+/// nanosecond), inode, owner, and modified before the index was written (`stamp`).
+fn vouched(entry: &IndexEntry, st: Option<&rustix::fs::Stat>, stamp: (i64, i64)) -> bool {
     const KIND: u32 = 0o170000;
-    let Ok(meta) = std::fs::symlink_metadata(file) else {
+    let Some(st) = st else {
         return false;
     };
+    // The kernel's field types differ between targets: compared as i128.
+    let mode = st.st_mode & KIND;
     let kind_matches = match entry.mode & KIND {
-        0o100000 => {
-            meta.file_type().is_file() && (entry.mode & 0o111 != 0) == (meta.mode() & 0o100 != 0)
-        }
-        0o120000 => meta.file_type().is_symlink(),
+        0o100000 => mode == 0o100000 && (entry.mode & 0o111 != 0) == (st.st_mode & 0o100 != 0),
+        0o120000 => mode == 0o120000,
         // Submodules and anything else: status decides.
         _ => false,
     };
-    let mtime = (meta.mtime(), meta.mtime_nsec());
+    let mtime = (i128::from(st.st_mtime), i128::from(st.st_mtime_nsec));
     kind_matches
-        && i64::from(entry.mtime.seconds()) == mtime.0
-        && i64::from(entry.mtime.nanoseconds()) == mtime.1
-        && i64::from(entry.ctime.seconds()) == meta.ctime()
-        && i64::from(entry.ctime.nanoseconds()) == meta.ctime_nsec()
-        && u64::from(entry.file_size) == meta.size() & 0xffff_ffff
-        && u64::from(entry.ino) == meta.ino() & 0xffff_ffff
-        && entry.uid == meta.uid()
-        && entry.gid == meta.gid()
-        && mtime < stamp
+        && i128::from(entry.mtime.seconds()) == mtime.0
+        && i128::from(entry.mtime.nanoseconds()) == mtime.1
+        && i128::from(entry.ctime.seconds()) == i128::from(st.st_ctime)
+        && i128::from(entry.ctime.nanoseconds()) == i128::from(st.st_ctime_nsec)
+        && i128::from(entry.file_size) == i128::from(st.st_size) & 0xffff_ffff
+        && i128::from(entry.ino) == i128::from(st.st_ino) & 0xffff_ffff
+        && entry.uid == st.st_uid
+        && entry.gid == st.st_gid
+        && mtime < (i128::from(stamp.0), i128::from(stamp.1))
 }

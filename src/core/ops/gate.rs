@@ -124,10 +124,13 @@ pub(super) fn qa_gate(
         "gate",
         format!("QA gates on {}", git::short(&integ.to_string())),
     )?;
-    progress.flush(core)?;
     let prepared = qa::prepare(&ctx, &integ.to_string());
-    // Check the tree out only when some gate has a command to run in it.
+    // Check the tree out only when some gate has a command to run in it. The steps so far
+    // (the merges, the integration branch) are written before a command runs, so front ends
+    // show them while it does; when none runs they go with the run's record (one
+    // transaction, not two).
     let dir = if prepared.runs_anything() {
+        progress.flush(core)?;
         integration_worktree(core, repo, sess, integ)?
     } else {
         core.ws.root.clone()

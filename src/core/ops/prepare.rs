@@ -109,7 +109,7 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
     match command {
         Command::Save => {
             refuse_outside_move(state, &repo, &session, main_before)?;
-            git::check_user_tree(&repo, &session.main).map_err(git_reject)?;
+            git::recheck::first_look(&repo, &session.main).map_err(git_reject)?;
             (prepared.tasks, prepared.held) =
                 finished_branches(state, &repo, &session).map_err(git_reject)?;
         }

@@ -393,7 +393,8 @@ fn commit_documents_step(
     Ok(commit)
 }
 
-/// The integration branch (Overlord's own, unprotected) now holds the merges.
+/// The integration branch (Overlord's own, unprotected) now holds the merges; their events
+/// wait for the gate's transaction.
 fn record_integration(
     core: &mut Core,
     progress: &mut Progress,
@@ -417,7 +418,9 @@ fn record_integration(
             format!("{} task branch(es) merged", merged.len()),
         ),
     )?;
-    progress.flush(core)?;
+    // Not flushed here: the gate's record (or its first step, before a command runs)
+    // carries these events in the same transaction (the integration branch is Overlord's own;
+    // main moves only after the publishing record).
     Ok(())
 }
 
