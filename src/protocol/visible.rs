@@ -60,7 +60,9 @@ pub fn text(s: &str) -> Cow<'_, str> {
 /// (DEL, C1 controls, bidi overrides) written as `\uXXXX` escapes (serde_json escapes the C0
 /// controls itself). The document means the same, and printing it is inert.
 pub fn json(doc: String) -> String {
-    if !doc.chars().any(hazardous) {
+    // Line breaks and tabs stay as they are (below): a document without anything else to
+    // escape is returned as it is, checked a byte at a time.
+    if !needs_escapes(&doc) {
         return doc;
     }
     let mut out = String::with_capacity(doc.len() + 16);
@@ -81,9 +83,38 @@ pub fn json(doc: String) -> String {
     out
 }
 
+/// Whether `doc` holds a hazardous character other than a line break or a tab, read from
+/// its UTF-8 bytes: C0 controls and DEL are single bytes, a C1 control is `C2 80..9F`, the
+/// bidi overrides `E2 80 AA..AE` and isolates `E2 81 A6..A9` (`C2` and `E2` only ever lead a
+/// character).
+fn needs_escapes(doc: &str) -> bool {
+    let b = doc.as_bytes();
+    b.iter().enumerate().any(|(i, &x)| match x {
+        b'\n' | b'\t' => false,
+        0x00..=0x1f | 0x7f => true,
+        0xc2 => matches!(b.get(i + 1), Some(0x80..=0x9f)),
+        0xe2 => matches!(
+            (b.get(i + 1), b.get(i + 2)),
+            (Some(0x80), Some(0xaa..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
+        ),
+        _ => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The byte check says what a walk over the characters says.
+        #[test]
+        fn the_byte_check_finds_what_the_character_walk_finds(
+            s in "(\\PC|[\u{0}-\u{1f}\u{7f}-\u{a0}\u{2028}-\u{2070}—é⏎])*"
+        ) {
+            let walk = s.chars().any(|c| hazardous(c) && c != '\n' && c != '\t');
+            proptest::prop_assert_eq!(needs_escapes(&s), walk);
+        }
+    }
 
     #[test]
     fn escape_sequences_become_visible() {
