@@ -15,6 +15,7 @@
 //! The digest waits for the operation lock like `/save`; a Save or rollback that is running
 //! leaves the digest on disk, uncommitted (it is committed by that Save or the next digest).
 
+use std::io::Write;
 use std::path::Path;
 
 use git2::Oid;
@@ -44,12 +45,6 @@ pub struct Written {
     pub note: Option<String>,
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
-}
-
 /// Writes what `fill` writes to `path` through a file beside it, renamed over it once whole,
 /// streamed (the day's audit export may be the whole trail: the first digest of a long
 /// history).
@@ -57,7 +52,6 @@ fn stream_atomically<T>(
     path: &Path,
     fill: impl FnOnce(&mut dyn std::io::Write) -> Result<T, String>,
 ) -> Result<T, String> {
-    use std::io::Write;
     let io = |e: std::io::Error| e.to_string();
     let tmp = path.with_extension("tmp");
     let file = std::fs::File::create(&tmp).map_err(io)?;
@@ -109,8 +103,11 @@ pub fn write_daily(core: &mut Core, now: &str) -> Result<Written, String> {
     let audit_dir = dir.join("audit");
     std::fs::create_dir_all(&audit_dir).map_err(|e| format!("{}: {e}", audit_dir.display()))?;
     let file = dir.join(digest.file_name());
-    write_atomically(&file, digest.markdown.as_bytes())
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let markdown = digest.markdown.as_bytes();
+    stream_atomically(&file, |out| {
+        out.write_all(markdown).map_err(|e| e.to_string())
+    })
+    .map_err(|e| format!("{}: {e}", file.display()))?;
     let through_seq = core.store().head().0;
     let audit_file = audit_dir.join(format!("AUDIT_{}.jsonl", digest.date));
     let records = stream_atomically(&audit_file, |out| {

@@ -156,8 +156,9 @@ impl MetricsReader {
         if !due || store.write_blocker().is_some() {
             return;
         }
+        let rows = self.running.task_rows_since_stored();
         let mut fold = self.running.clone();
-        let rows = fold.take_task_rows();
+        fold.clear_task_rows();
         let (state, marks) = match serialized(&fold, &self.marks) {
             Ok(s) => s,
             Err(e) => {
@@ -203,8 +204,8 @@ impl MetricsReader {
     }
 
     /// Every task's row over the whole log as far as the fold reaches (those of `tasks`
-    /// only, when given): the stored rows with the fold's own merged on. `None` when the
-    /// stored fold changed under the reader.
+    /// only, when given, sorted): the stored rows with the fold's own merged on. `None` when
+    /// the stored fold changed under the reader.
     fn task_rows(
         &mut self,
         store: &Store,
@@ -229,7 +230,7 @@ impl MetricsReader {
             return Ok(None);
         }
         for (task, later) in self.running.task_rows_since_stored() {
-            if tasks.is_none_or(|t| t.contains(&task)) {
+            if tasks.is_none_or(|t| t.binary_search(&task).is_ok()) {
                 rows.entry(task).or_default().merge(&later);
             }
         }

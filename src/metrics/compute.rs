@@ -269,32 +269,35 @@ impl Tally {
         &self.carried
     }
 
-    /// Takes the per-task maps out of the fold into `rows` (merged onto what `rows` holds:
-    /// `rows` is the log before this fold's events), leaving them empty. What is left does
-    /// not grow with the number of tasks.
-    pub(super) fn take_tasks(&mut self, rows: &mut BTreeMap<String, TaskRow>) {
-        let later =
-            |rows: &mut BTreeMap<String, TaskRow>, task: String, f: &dyn Fn(&mut TaskRow)| {
-                let mut r = TaskRow::default();
-                f(&mut r);
-                rows.entry(task).or_default().merge(&r);
-            };
-        for (task, n) in std::mem::take(&mut self.attempts) {
-            later(rows, task, &|r| r.attempts = Some(n));
+    /// Adds the per-task maps to `rows`: each task's figures over this fold's events (each
+    /// map fills its own field of the row).
+    pub(super) fn task_rows(&self, rows: &mut BTreeMap<String, TaskRow>) {
+        fn row<'r>(rows: &'r mut BTreeMap<String, TaskRow>, task: &str) -> &'r mut TaskRow {
+            rows.entry(task.to_string()).or_default()
         }
-        for (task, s) in std::mem::take(&mut self.terminal) {
-            later(rows, task, &|r| r.terminal = Some(s));
+        for (task, n) in &self.attempts {
+            row(rows, task).attempts = Some(*n);
         }
-        for (role, tasks) in std::mem::take(&mut self.clock.task_role_ms) {
+        for (task, s) in &self.terminal {
+            row(rows, task).terminal = Some(*s);
+        }
+        for (role, tasks) in &self.clock.task_role_ms {
             for (task, ms) in tasks {
-                later(rows, task, &|r| {
-                    r.role_ms.insert(role, ms);
-                });
+                row(rows, task).role_ms.insert(*role, *ms);
             }
         }
-        for (task, s) in std::mem::take(&mut self.m.spend.by_task) {
-            later(rows, task, &|r| r.spend = Some(s));
+        for (task, s) in &self.m.spend.by_task {
+            row(rows, task).spend = Some(*s);
         }
+    }
+
+    /// Empties the per-task maps (their rows were stored). What is left does not grow with
+    /// the number of tasks.
+    pub(super) fn clear_tasks(&mut self) {
+        self.attempts.clear();
+        self.terminal.clear();
+        self.clock.task_role_ms.clear();
+        self.m.spend.by_task.clear();
     }
 
     /// Tasks the per-task maps hold.

@@ -149,30 +149,23 @@ impl Running {
         self.failed_notes.get(task).cloned()
     }
 
-    /// Takes the per-task figures gathered since the fold was stored out of it, as rows
-    /// (to merge onto the stored ones); what is left does not grow with the tasks.
-    pub fn take_task_rows(&mut self) -> BTreeMap<String, TaskRow> {
+    /// The per-task figures gathered since the fold was stored, as rows (to merge onto the
+    /// stored ones).
+    pub fn task_rows_since_stored(&self) -> BTreeMap<String, TaskRow> {
         let mut rows = BTreeMap::new();
-        self.whole.take_tasks(&mut rows);
-        for (task, note) in std::mem::take(&mut self.failed_notes) {
-            rows.entry(task)
-                .or_insert_with(TaskRow::default)
-                .merge(&TaskRow {
-                    failed: Some(FailedNote { note }),
-                    ..TaskRow::default()
-                });
+        self.whole.task_rows(&mut rows);
+        for (task, note) in &self.failed_notes {
+            let note = note.clone();
+            rows.entry(task.clone()).or_default().failed = Some(FailedNote { note });
         }
         rows
     }
 
-    /// The per-task figures gathered since the fold was stored, as rows, leaving the fold.
-    pub fn task_rows_since_stored(&self) -> BTreeMap<String, TaskRow> {
-        let mut copy = Running {
-            whole: self.whole.clone(),
-            failed_notes: self.failed_notes.clone(),
-            ..Running::default()
-        };
-        copy.take_task_rows()
+    /// Forgets the per-task figures once their rows are stored: what is left does not grow
+    /// with the tasks.
+    pub fn clear_task_rows(&mut self) {
+        self.whole.clear_tasks();
+        self.failed_notes.clear();
     }
 
     /// How many per-task entries the fold holds (what it gathered since it was stored).
@@ -268,7 +261,7 @@ impl WindowFold {
         self.0.finish_with(&running.whole, attempts)
     }
 
-    /// The tasks whose attempts over the whole log [`WindowFold::finish`] needs.
+    /// The tasks whose attempts over the whole log [`WindowFold::finish`] needs, sorted.
     pub fn finished_tasks(&self) -> Vec<String> {
         self.0.finished_tasks().cloned().collect()
     }

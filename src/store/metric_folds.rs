@@ -232,7 +232,10 @@ impl Store {
              SELECT task, row FROM metrics_tasks
              WHERE ?2 IS NULL OR task IN (SELECT value FROM json_each(?2))"
         );
-        let mut stmt = self.conn().prepare(&sql).map_err(|e| self.sql_err(e))?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&sql)
+            .map_err(|e| self.sql_err(e))?;
         let mut rows = stmt
             .query(params![version, wanted])
             .map_err(|e| self.sql_err(e))?;
