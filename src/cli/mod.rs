@@ -123,8 +123,8 @@ pub enum Sub {
     Status {
         #[arg(long)]
         json: bool,
-        /// Also every finished concern, approval, variation, question and QA run (the live
-        /// state keeps only the newest of them)
+        /// Also every checkpoint (`--json` shows the newest 50) and every finished concern,
+        /// approval, variation, question and QA run (the live state keeps only the newest)
         #[arg(long)]
         all: bool,
     },

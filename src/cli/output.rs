@@ -60,10 +60,12 @@ pub(super) fn json_started() {
 
 pub(super) fn print_json(value: &impl serde::Serialize) -> Outcome {
     JSON_PRINTED.store(true, Ordering::Relaxed);
-    let text = serde_json::to_string_pretty(value).map_err(fail)?;
-    let text = crate::protocol::visible::json(text);
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}").map_err(fail)
+    // Made whole before anything is printed (a failure prints an error instead), and made
+    // inert as it is written: no second pass over a document of megabytes.
+    let mut doc = Vec::with_capacity(1 << 16);
+    crate::protocol::visible::write_json(&mut doc, value).map_err(fail)?;
+    doc.push(b'\n');
+    std::io::stdout().lock().write_all(&doc).map_err(fail)
 }
 
 /// Writes `text` to stdout or stderr with every control character but line breaks and tabs

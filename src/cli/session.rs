@@ -94,6 +94,31 @@ impl Session {
         }
     }
 
+    /// The live state to show (`status --json`), with the timeline's newest
+    /// [`RECENT_CHECKPOINTS`](crate::store::snapshot::RECENT_CHECKPOINTS) checkpoints only;
+    /// how many older ones there are; and why the store cannot be written, if it cannot (see
+    /// `write_blocker`). Without an owner the store is opened here without the older
+    /// checkpoints (`Core::open_recent`): what is read does not grow with the timeline.
+    pub(super) fn live_state(
+        ws: &Workspace,
+    ) -> Result<(State, usize, Option<crate::store::StoreError>), Failed> {
+        ws.require_initialized().map_err(fail)?;
+        let (mut state, older, blocker) = match Client::connect(&ws.socket_path()) {
+            Some(mut client) => (client.snapshot().map_err(fail)?, 0, None),
+            None => {
+                let config = load_config(ws);
+                let (mut core, older) = Core::open_recent(ws, &config).map_err(fail)?;
+                core.refresh().map_err(fail)?;
+                let blocker = core.store().write_blocker();
+                (core.into_state(), older, blocker)
+            }
+        };
+        let recent = crate::store::snapshot::RECENT_CHECKPOINTS;
+        let extra = state.checkpoints.len().saturating_sub(recent);
+        state.checkpoints.drain(..extra);
+        Ok((state, older + extra, blocker))
+    }
+
     pub(super) fn state(&mut self) -> Result<State, Failed> {
         match self {
             Session::Remote(c) => c.snapshot().map_err(fail),

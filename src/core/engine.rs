@@ -36,7 +36,7 @@ pub struct Core {
     pub(super) applied_through: u64,
     last_snapshot: u64,
     snapshot_every: u64,
-    /// Opened without the concerns (`open_lean`).
+    /// Opened without a part of the snapshot (`open_lean`, `open_recent`).
     lean: bool,
     pub(crate) ws: Workspace,
     pub(crate) config: Config,
@@ -62,14 +62,26 @@ pub fn reads_concerns(command: &crate::protocol::Command) -> bool {
     !matches!(command, crate::protocol::Command::RaiseConcern(_))
 }
 
-/// The state as of record `through`: the newest snapshot at or before it (without its
-/// concerns when `lean`) and the events after it; and the record the snapshot was taken at.
-fn restore(store: &Store, through: u64, lean: bool) -> Result<(State, u64), CoreError> {
+/// Which parts of the newest snapshot a core reads at open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// Every part: the whole state.
+    Whole,
+    /// All but the concerns (`Core::open_lean`).
+    WithoutConcerns,
+    /// All but the older checkpoints (`Core::open_recent`).
+    Recent,
+}
+
+/// The state as of record `through`: the newest snapshot at or before it (the parts `reading`
+/// names) and the events after it; and the record the snapshot was taken at.
+fn restore(store: &Store, through: u64, reading: Reading) -> Result<(State, u64), CoreError> {
     let mut state = State::default();
     let mut applied = 0;
-    let snapshot = match lean {
-        true => store.latest_snapshot_without_concerns()?,
-        false => store.latest_snapshot()?,
+    let snapshot = match reading {
+        Reading::WithoutConcerns => store.latest_snapshot_parts(false, true)?,
+        Reading::Recent => store.latest_snapshot_parts(true, false)?,
+        Reading::Whole => store.latest_snapshot()?,
     };
     if let Some(snap) = snapshot {
         if snap.version == STATE_VERSION && snap.seq <= through {
@@ -103,7 +115,7 @@ fn restore(store: &Store, through: u64, lean: bool) -> Result<(State, u64), Core
 impl Core {
     /// Opens the store and restores the state: the newest snapshot plus the events after it.
     pub fn open(ws: &Workspace, config: &Config) -> Result<Core, CoreError> {
-        Core::open_with(ws, config, false)
+        Core::open_with(ws, config, Reading::Whole)
     }
 
     /// Like `open`, without the concerns: their part of the snapshot is not read, so opening
@@ -112,13 +124,34 @@ impl Core {
     /// those the events after the snapshot raised. When a snapshot falls due the whole state
     /// is read first (`maybe_snapshot`), so no snapshot ever lacks them.
     pub fn open_lean(ws: &Workspace, config: &Config) -> Result<Core, CoreError> {
-        Core::open_with(ws, config, true)
+        Core::open_with(ws, config, Reading::WithoutConcerns)
     }
 
-    fn open_with(ws: &Workspace, config: &Config, lean: bool) -> Result<Core, CoreError> {
+    /// Like `open`, with the timeline's newest checkpoints only: those of the snapshot's
+    /// main part ([`crate::store::snapshot::RECENT_CHECKPOINTS`]) and those the events after
+    /// it added. For showing the live state (`status --json`), never for carrying out a
+    /// command; returns how many older checkpoints were left unread.
+    pub fn open_recent(ws: &Workspace, config: &Config) -> Result<(Core, usize), CoreError> {
+        let core = Core::open_with(ws, config, Reading::Recent)?;
+        // A core that wrote a snapshot at open read the whole state first; one restored by a
+        // replay holds it all too (the snapshot it started from, none, has no older part).
+        let older = match core.lean {
+            true => core.store.older_checkpoints_count(core.last_snapshot)?,
+            false => 0,
+        };
+        Ok((core, older))
+    }
+
+    /// The state, taken out of the core (which is done with).
+    pub fn into_state(self) -> State {
+        self.state
+    }
+
+    fn open_with(ws: &Workspace, config: &Config, reading: Reading) -> Result<Core, CoreError> {
         let store = Store::open(&ws.store_paths())?;
         let (head, _) = store.head();
-        let (state, applied) = restore(&store, head, lean)?;
+        let (state, applied) = restore(&store, head, reading)?;
+        let lean = reading != Reading::Whole;
         let mut store = store;
         store.ensure_items()?;
         let (events, _) = broadcast::channel(4096);
@@ -139,8 +172,8 @@ impl Core {
         Ok(core)
     }
 
-    /// Whether this core was opened without the concerns (`open_lean`) and has not read them
-    /// since.
+    /// Whether this core was opened without a part of the snapshot (`open_lean`,
+    /// `open_recent`) and has not read it since.
     pub fn is_lean(&self) -> bool {
         self.lean
     }
@@ -206,7 +239,7 @@ impl Core {
                 self.last_snapshot = self.applied_through;
                 return Ok(());
             }
-            let (state, _) = restore(&self.store, self.applied_through, false)?;
+            let (state, _) = restore(&self.store, self.applied_through, Reading::Whole)?;
             self.state = state;
             self.lean = false;
         }

@@ -101,6 +101,90 @@ fn needs_escapes(doc: &str) -> bool {
     })
 }
 
+/// Writes `value` as pretty JSON to `out`, as [`json`] would print it: the hazardous
+/// characters JSON leaves raw written as `\uXXXX` escapes as each string goes out, so no
+/// second pass reads the document (the `--json` output of a long history runs to megabytes).
+pub fn write_json<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    out: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(out, Inert::default());
+    value.serialize(&mut ser)
+}
+
+/// serde_json's pretty formatter with the raw parts of strings checked: outside strings a
+/// document holds only punctuation, digits, letters and whitespace, and serde_json escapes
+/// the C0 controls itself, so what is left to escape can only be in a string's raw parts.
+#[derive(Default)]
+struct Inert(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for Inert {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        // Printable ASCII, nearly every string: checked a word at a time.
+        let printable = fragment.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if printable || !needs_escapes(fragment) {
+            return w.write_all(fragment.as_bytes());
+        }
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if hazardous(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                write!(w, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +197,24 @@ mod tests {
         ) {
             let walk = s.chars().any(|c| hazardous(c) && c != '\n' && c != '\t');
             proptest::prop_assert_eq!(needs_escapes(&s), walk);
+        }
+
+        /// Escaping as the strings go out gives the document the whole-document pass gives.
+        #[test]
+        fn the_streamed_document_is_the_checked_one(
+            strings in proptest::collection::vec(
+                "(\\PC|[\u{0}-\u{1f}\u{7f}-\u{a0}\u{2028}-\u{2070}—é⏎\"\\\\])*", 0..6),
+            n in proptest::prelude::any::<i64>(),
+        ) {
+            let value = serde_json::json!({
+                "strings": strings,
+                "keyed": strings.iter().map(|s| (s.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
+                "nested": [{"n": n, "empty": [], "none": null, "obj": {}}],
+            });
+            let mut streamed = Vec::new();
+            write_json(&mut streamed, &value).unwrap();
+            let checked = json(serde_json::to_string_pretty(&value).unwrap());
+            proptest::prop_assert_eq!(String::from_utf8(streamed).unwrap(), checked);
         }
     }
 

@@ -1,15 +1,21 @@
-//! Snapshots of the materialized state, in two parts: the concerns (table `snapshot_parts`)
-//! apart from the rest (table `snapshots`). Open concerns are the one part of the live state
-//! a busy swarm can pile up by the thousand, and most commands never read them: a
-//! `concern raise` run without an owner opens the small part only (`Core::open_lean`), so its
-//! cost does not grow with the concerns left open. Both parts are written in one transaction
+//! Snapshots of the materialized state, in three parts: the concerns and the checkpoints
+//! before the newest [`RECENT_CHECKPOINTS`] (table `snapshot_parts`) apart from the rest
+//! (table `snapshots`). Open concerns are the part of the live state a busy swarm can pile up
+//! by the thousand, and most commands never read them: a `concern raise` run without an owner
+//! opens without them (`Core::open_lean`), so its cost does not grow with the concerns
+//! left open. The timeline grows by a checkpoint a Save, for ever; `status --json` shows its
+//! newest and reads only them (`Core::open_recent`). The parts are written in one transaction
 //! and read together everywhere else.
 
 use rusqlite::{params, OptionalExtension};
 
 use super::{Store, StoreError};
-use crate::protocol::model::{Concern, ConcernId};
+use crate::protocol::model::{Checkpoint, Concern, ConcernId};
 use crate::protocol::State;
+
+/// How many of the newest checkpoints a snapshot keeps with the rest of the state: what
+/// `status --json` shows of the timeline (the older ones are a part of their own).
+pub const RECENT_CHECKPOINTS: usize = 50;
 
 /// The part table: one row per snapshot and part (`concerns`). Created where missing, like
 /// the item index, so an older build still opens the store (and replays: the state version
@@ -22,34 +28,57 @@ const CREATE: &str = "
         PRIMARY KEY (record_seq, part)
     ) WITHOUT ROWID;";
 
-/// One stored snapshot as read: the state as of record `seq`, and its concerns apart (`None`
-/// when not read, or for a snapshot written in one part).
+/// One stored snapshot as read: the state as of record `seq`, its concerns and its older
+/// checkpoints apart (`None` when not read, or for a snapshot written without that part).
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub seq: u64,
     pub version: i64,
     pub state: String,
     pub concerns: Option<String>,
+    pub older_checkpoints: Option<String>,
+}
+
+/// The parts a snapshot is stored in (see [`Snapshot::encode`]).
+pub struct Parts {
+    /// The state without its concerns, with its newest checkpoints only.
+    pub rest: String,
+    pub concerns: String,
+    /// The checkpoints before the newest [`RECENT_CHECKPOINTS`], oldest first.
+    pub older_checkpoints: String,
 }
 
 impl Snapshot {
-    /// The two parts of `state`: the state without its concerns (taken out for the moment,
-    /// and put back), and the concerns.
-    pub fn encode(state: &mut State) -> (String, String) {
+    /// The parts of `state`: the state without its concerns and older checkpoints (taken
+    /// out for the moment, and put back), the concerns, and the older checkpoints.
+    pub fn encode(state: &mut State) -> Parts {
         let concerns = std::mem::take(&mut state.concerns);
+        let split = state.checkpoints.len().saturating_sub(RECENT_CHECKPOINTS);
+        let recent = state.checkpoints.split_off(split);
+        let mut older = std::mem::replace(&mut state.checkpoints, recent);
         let rest = serde_json::to_string(state);
+        older.append(&mut state.checkpoints);
+        state.checkpoints = older;
         state.concerns = concerns;
-        let rest = rest.expect("a state serializes");
-        let concerns = serde_json::to_string(&state.concerns).expect("concerns serialize");
-        (rest, concerns)
+        let older = serde_json::to_string(&state.checkpoints[..split]);
+        Parts {
+            rest: rest.expect("a state serializes"),
+            concerns: serde_json::to_string(&state.concerns).expect("concerns serialize"),
+            older_checkpoints: older.expect("checkpoints serialize"),
+        }
     }
 
-    /// The whole state, both parts.
+    /// The state from the parts read: all of them, but for those left unread.
     pub fn decode(&self) -> serde_json::Result<State> {
         let mut state: State = serde_json::from_str(&self.state)?;
         if let Some(c) = &self.concerns {
             state.concerns =
                 serde_json::from_str::<std::collections::BTreeMap<ConcernId, Concern>>(c)?;
+        }
+        if let Some(c) = &self.older_checkpoints {
+            let mut older: Vec<Checkpoint> = serde_json::from_str(c)?;
+            older.append(&mut state.checkpoints);
+            state.checkpoints = older;
         }
         Ok(state)
     }
@@ -61,16 +90,41 @@ impl Store {
         self.conn.execute_batch(CREATE).map_err(|e| self.sql_err(e))
     }
 
-    /// The newest snapshot, both parts.
+    /// The newest snapshot, every part.
     pub fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        self.latest_snapshot_parts(true, true)
+    }
+
+    /// The newest snapshot with the parts asked for: its concerns, its older checkpoints
+    /// (without them, the timeline's newest [`RECENT_CHECKPOINTS`] only).
+    pub fn latest_snapshot_parts(
+        &self,
+        concerns: bool,
+        older_checkpoints: bool,
+    ) -> Result<Option<Snapshot>, StoreError> {
         let Some(mut snap) = self.latest_snapshot_without_concerns()? else {
             return Ok(None);
         };
-        snap.concerns = self.snapshot_part(snap.seq, "concerns")?;
+        if concerns {
+            snap.concerns = self.snapshot_part(snap.seq, "concerns")?;
+        }
+        if older_checkpoints {
+            snap.older_checkpoints = self.snapshot_part(snap.seq, "older_checkpoints")?;
+        }
         Ok(Some(snap))
     }
 
-    /// The newest snapshot without its concerns (they are not read from the file).
+    /// How many checkpoints the newest snapshot keeps in its part of older ones (0 for a
+    /// snapshot written without it).
+    pub fn older_checkpoints_count(&self, seq: u64) -> Result<usize, StoreError> {
+        Ok(self
+            .snapshot_part(seq, "older_checkpoints_count")?
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// The newest snapshot's main part alone: neither its concerns nor its older
+    /// checkpoints are read from the file.
     pub fn latest_snapshot_without_concerns(&self) -> Result<Option<Snapshot>, StoreError> {
         self.conn
             .query_row(
@@ -82,6 +136,7 @@ impl Store {
                         version: r.get(1)?,
                         state: r.get(2)?,
                         concerns: None,
+                        older_checkpoints: None,
                     })
                 },
             )
@@ -117,16 +172,20 @@ impl Store {
         state_version: i64,
         state: &mut State,
     ) -> Result<(), StoreError> {
-        let (rest, concerns) = Snapshot::encode(state);
+        let parts = Snapshot::encode(state);
+        let older = state.checkpoints.len().saturating_sub(RECENT_CHECKPOINTS);
         self.write_derived(|tx| {
             tx.execute(
                 "INSERT OR REPLACE INTO snapshots (record_seq, state_version, state) VALUES (?1, ?2, ?3)",
-                params![record_seq as i64, state_version, rest],
+                params![record_seq as i64, state_version, parts.rest],
             )?;
-            tx.execute(
-                "INSERT OR REPLACE INTO snapshot_parts (record_seq, part, body) VALUES (?1, 'concerns', ?2)",
-                params![record_seq as i64, concerns],
+            let mut part = tx.prepare(
+                "INSERT OR REPLACE INTO snapshot_parts (record_seq, part, body) VALUES (?1, ?2, ?3)",
             )?;
+            part.execute(params![record_seq as i64, "concerns", parts.concerns])?;
+            part.execute(params![record_seq as i64, "older_checkpoints", parts.older_checkpoints])?;
+            part.execute(params![record_seq as i64, "older_checkpoints_count", older.to_string()])?;
+            drop(part);
             tx.execute(
                 "DELETE FROM snapshots WHERE record_seq NOT IN (SELECT record_seq FROM snapshots ORDER BY record_seq DESC LIMIT 2)",
                 [],
