@@ -72,7 +72,7 @@ fn two_processes_writing_directly_never_fork_the_chain() {
     check_store(&repo, 45);
 }
 
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -81,7 +81,7 @@ impl Drop for Server {
     }
 }
 
-fn serve(repo: &Repo) -> Server {
+pub(crate) fn serve(repo: &Repo) -> Server {
     let mut cmd = bin();
     cmd.arg("serve")
         .current_dir(repo.path())

@@ -292,3 +292,36 @@ fn a_tampered_older_checkpoints_part_is_caught() {
         .expect("a snapshot finding");
     assert!(f.problem.contains("disagrees with a replay"), "{f}");
 }
+
+#[test]
+fn a_running_owner_sends_status_json_the_newest_checkpoints() {
+    let repo = with_checkpoints(60, 5);
+    let _owner = crate::concurrency::serve(&repo);
+    let socket = repo.path().join(".overlord/overlord.sock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut client = loop {
+        if let Some(c) = overlord::core::ipc::Client::connect(&socket) {
+            break c;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the owner never answered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let (state, older) = client.recent_snapshot().unwrap();
+    assert_eq!(older, 15);
+    assert_eq!(
+        names(&state.checkpoints),
+        (15..65)
+            .map(|i| format!("checkpoint/20261207-{i:03}"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(client.snapshot().unwrap().checkpoints.len(), 65);
+
+    let out = repo.run(&["status", "--json"]);
+    assert!(out.status.success());
+    let live: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(live["older_checkpoints"], 15);
+    assert_eq!(live["state"]["checkpoints"].as_array().unwrap().len(), 50);
+}

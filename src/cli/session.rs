@@ -104,7 +104,10 @@ impl Session {
     ) -> Result<(State, usize, Option<crate::store::StoreError>), Failed> {
         ws.require_initialized().map_err(fail)?;
         let (mut state, older, blocker) = match Client::connect(&ws.socket_path()) {
-            Some(mut client) => (client.snapshot().map_err(fail)?, 0, None),
+            Some(mut client) => {
+                let (state, older) = client.recent_snapshot().map_err(fail)?;
+                (state, older, None)
+            }
             None => {
                 let config = load_config(ws);
                 let (mut core, older) = Core::open_recent(ws, &config).map_err(fail)?;
@@ -113,9 +116,8 @@ impl Session {
                 (core.into_state(), older, blocker)
             }
         };
-        let recent = crate::store::snapshot::RECENT_CHECKPOINTS;
-        let extra = state.checkpoints.len().saturating_sub(recent);
-        state.checkpoints.drain(..extra);
+        // The events after the snapshot may have added some.
+        let extra = crate::store::snapshot::keep_recent_checkpoints(&mut state);
         Ok((state, older + extra, blocker))
     }
 

@@ -36,6 +36,8 @@ pub enum IpcRequest {
         secret: Option<String>,
     },
     Snapshot,
+    /// The live state to show (`status --json`): the timeline's newest checkpoints only.
+    RecentSnapshot,
     Subscribe,
     Ping,
 }
@@ -48,6 +50,9 @@ pub enum IpcResponse {
     },
     State {
         state: Box<State>,
+        /// How many checkpoints came before those in `state` (`RecentSnapshot`; else 0).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        older_checkpoints: usize,
     },
     Event {
         event: Box<Event>,
@@ -246,11 +251,19 @@ async fn connection(
                 )
                 .await?;
             }
-            IpcRequest::Snapshot => {
+            IpcRequest::Snapshot | IpcRequest::RecentSnapshot => {
+                let recent = matches!(request, IpcRequest::RecentSnapshot);
                 let response = match handle.snapshot().await {
-                    Some(state) => IpcResponse::State {
-                        state: Box::new(state),
-                    },
+                    Some(mut state) => {
+                        let older_checkpoints = match recent {
+                            true => crate::store::snapshot::keep_recent_checkpoints(&mut state),
+                            false => 0,
+                        };
+                        IpcResponse::State {
+                            state: Box::new(state),
+                            older_checkpoints,
+                        }
+                    }
                     None => IpcResponse::Error {
                         message: "the core has stopped".into(),
                     },
@@ -362,7 +375,21 @@ impl Client {
 
     pub fn snapshot(&mut self) -> Result<State, ClientError> {
         match self.call(&IpcRequest::Snapshot)? {
-            IpcResponse::State { state } => Ok(*state),
+            IpcResponse::State { state, .. } => Ok(*state),
+            IpcResponse::Error { message } => Err(ClientError::Protocol(message)),
+            other => Err(ClientError::Protocol(format!("{other:?}"))),
+        }
+    }
+
+    /// The live state to show: the timeline's newest
+    /// [`RECENT_CHECKPOINTS`](crate::store::snapshot::RECENT_CHECKPOINTS) checkpoints, and how
+    /// many came before them.
+    pub fn recent_snapshot(&mut self) -> Result<(State, usize), ClientError> {
+        match self.call(&IpcRequest::RecentSnapshot)? {
+            IpcResponse::State {
+                state,
+                older_checkpoints,
+            } => Ok((*state, older_checkpoints)),
             IpcResponse::Error { message } => Err(ClientError::Protocol(message)),
             other => Err(ClientError::Protocol(format!("{other:?}"))),
         }
@@ -388,4 +415,8 @@ impl Client {
     pub fn next_event(&mut self) -> Result<IpcResponse, ClientError> {
         self.next()
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -28,6 +28,14 @@ const CREATE: &str = "
         PRIMARY KEY (record_seq, part)
     ) WITHOUT ROWID;";
 
+/// Leaves `state` the timeline's newest [`RECENT_CHECKPOINTS`] checkpoints (what
+/// `status --json` shows of it); returns how many older ones it let go.
+pub fn keep_recent_checkpoints(state: &mut State) -> usize {
+    let older = state.checkpoints.len().saturating_sub(RECENT_CHECKPOINTS);
+    state.checkpoints.drain(..older);
+    older
+}
+
 /// One stored snapshot as read: the state as of record `seq`, its concerns and its older
 /// checkpoints apart (`None` when not read, or for a snapshot written without that part).
 #[derive(Debug, Clone)]
