@@ -4,7 +4,7 @@
 
 use std::process::Command as Proc;
 
-use overlord::core::diff::text::{diff_text, word_diff, CONTEXT};
+use overlord::core::diff::text::{diff_text, word_diff, CONTEXT, WORD_DIFF_WORDS};
 use overlord::core::diff::{self, unified};
 use overlord::protocol::diff::{FileContent, FileStatus, Hunk, LineKind};
 use proptest::prelude::*;
@@ -545,4 +545,47 @@ fn a_blob_over_the_size_limit_is_summarized_loose_or_packed() {
             assert_eq!(file["content"]["new_size"], new_size as u64);
         }
     }
+}
+
+/// A long line with scattered edits: every changed word is marked, exactly, however busy the
+/// machine (the bound is on the words, not the time); past the bound the middle is one
+/// change.
+#[test]
+fn word_spans_of_a_long_line_do_not_depend_on_the_machine() {
+    let line = |n: usize, edited: std::ops::Range<usize>| -> String {
+        (0..n)
+            .map(|i| match edited.contains(&i) && i % 10 == 5 {
+                true => format!("new{i}"),
+                false => format!("w{i}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Words and the spaces between them: the middle, from the first edit to the last, is
+    // 2 × 481 − 1 tokens a side, under the bound.
+    let (old, new) = (line(490, 0..0), line(490, 0..490));
+    let (o, n) = word_diff(&old, &new).expect("a few words changed");
+    let marked: Vec<&str> = n
+        .iter()
+        .map(|s| &new[s.start as usize..s.end as usize])
+        .collect();
+    let expected: Vec<String> = (0..490)
+        .filter(|i| i % 10 == 5)
+        .map(|i| format!("new{i}"))
+        .collect();
+    assert_eq!(marked, expected);
+    assert_eq!(o.len(), expected.len());
+    for _ in 0..3 {
+        assert_eq!(word_diff(&old, &new), Some((o.clone(), n.clone())));
+    }
+    // Past the bound (2 × 1,191 − 1 tokens a side): the changed middle, from the first edit
+    // to the last, as one span.
+    let (old, new) = (
+        line(6_000, 0..0),
+        line(6_000, 2_000..2_000 + WORD_DIFF_WORDS * 3 / 5),
+    );
+    let (o, n) = word_diff(&old, &new).expect("a sixth of the line changed");
+    assert_eq!((o.len(), n.len()), (1, 1));
+    assert!(new[n[0].start as usize..].starts_with("new2005 "));
+    assert!(new[..n[0].end as usize].ends_with(" new3195"));
 }

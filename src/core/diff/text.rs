@@ -2,8 +2,6 @@
 //! does not degrade on moved blocks the way Myers does), grouped into unified hunks with
 //! context, and word-level changes inside each changed line pair with `similar`.
 
-use std::time::Duration;
-
 use imara_diff::{Diff, IndentHeuristic, IndentLevel};
 
 use super::histogram;
@@ -239,6 +237,12 @@ fn words(line: &str) -> Vec<&str> {
     out
 }
 
+/// The most words the changed middle of a line pair may hold, both sides together, to be
+/// diffed word by word; a longer middle is marked changed as a whole. A bound on the work
+/// (the diff's worst case grows with the product of the two sides), the same on every
+/// machine: a deadline would make the highlights, and `diff --json`, depend on the load.
+pub const WORD_DIFF_WORDS: usize = 2_000;
+
 /// The changed byte ranges of `old` and `new`; `None` when the lines share too little for
 /// word highlights to help (they would light up almost everything).
 pub fn word_diff(old: &str, new: &str) -> Option<(Vec<Span>, Vec<Span>)> {
@@ -270,7 +274,8 @@ pub fn word_diff(old: &str, new: &str) -> Option<(Vec<Span>, Vec<Span>)> {
     };
     let old_at = offsets(&old_words);
     let new_at = offsets(&new_words);
-    let ops: Vec<similar::DiffOp> = if old_mid.is_empty() || new_mid.is_empty() {
+    let too_long = old_mid.len() + new_mid.len() > WORD_DIFF_WORDS;
+    let ops: Vec<similar::DiffOp> = if old_mid.is_empty() || new_mid.is_empty() || too_long {
         vec![similar::DiffOp::Replace {
             old_index: 0,
             old_len: old_mid.len(),
@@ -280,7 +285,6 @@ pub fn word_diff(old: &str, new: &str) -> Option<(Vec<Span>, Vec<Span>)> {
     } else {
         similar::TextDiff::configure()
             .algorithm(similar::Algorithm::Patience)
-            .timeout(Duration::from_millis(5))
             .diff_slices(old_mid, new_mid)
             .ops()
             .to_vec()
