@@ -70,17 +70,16 @@ pub fn changes_since_refresh(repo: &Repository) -> Result<Rechecked> {
     let Some(workdir) = repo.workdir() else {
         return full(repo, 0);
     };
-    let mut index = repo.index()?;
-    let Some(index_path) = index.path().map(Path::to_path_buf) else {
-        return full(repo, 0);
-    };
+    // The repository's index file (libgit2's `index` in the git directory), read once from
+    // disk — `Repository::index` would read it to load it, then a forced re-read again.
+    let index_path = repo.path().join("index");
     // The index's time is taken before it is read: an index written in between makes more
     // files doubtful, never fewer.
     let Ok(stamp) = std::fs::metadata(&index_path) else {
         return full(repo, 0);
     };
     let stamp = (stamp.mtime(), stamp.mtime_nsec());
-    index.read(true)?;
+    let index = git2::Index::open(&index_path)?;
     // Nothing staged: the index still holds HEAD's tree. Compared entry by entry (object
     // ids and modes; `Index::write_tree` would read the header of every blob to validate it).
     let head_tree = repo.head()?.peel_to_tree()?;
