@@ -176,11 +176,8 @@ fn a_store_one_write_ahead_of_its_head_file_is_a_crash_not_a_loss() {
     // The process died between the commit and the head file's rename.
     std::fs::write(&head_file, &old).unwrap();
     assert!(raised(&repo, "concern 3").contains("C-3 raised"));
-    let now = std::fs::read_to_string(&head_file).unwrap();
-    assert!(
-        now.contains(&format!("seq {}\n", head(&repo.db()))),
-        "{now}"
-    );
+    let now = overlord::store::anchor::read(&head_file).unwrap().unwrap();
+    assert_eq!(now.seq as i64, head(&repo.db()));
     // The head file lost while the store is intact: rewritten by the next write.
     std::fs::remove_file(&head_file).unwrap();
     assert!(raised(&repo, "concern 4").contains("C-4 raised"));
@@ -191,6 +188,75 @@ fn a_store_one_write_ahead_of_its_head_file_is_a_crash_not_a_loss() {
         let mode = std::fs::metadata(&head_file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+/// The head file written in place, in two slots: a store written by an earlier version (the
+/// one-head layout) keeps working and is converted by its next write; a torn or garbled slot
+/// reads the other; both slots bad is a clear refusal, never a panic.
+#[test]
+fn the_head_file_in_two_slots_survives_a_torn_slot_and_converts_the_old_layout() {
+    let repo = Repo::new();
+    init(&repo);
+    raised(&repo, "concern 1");
+    let head_file = repo.path().join(".overlord/audit-head");
+    let db_head = |repo: &Repo| head(&repo.db()) as u64;
+    let now = overlord::store::anchor::read(&head_file).unwrap().unwrap();
+    assert_eq!(now.seq, db_head(&repo));
+    // The layout of earlier versions, as they left it.
+    let old = format!(
+        "overlord-audit-head 1\nseq {}\nhash {}\n",
+        now.seq,
+        hex::encode(now.hash)
+    );
+    std::fs::write(&head_file, &old).unwrap();
+    assert!(raised(&repo, "concern 2").contains("C-2 raised"));
+    let text = std::fs::read_to_string(&head_file).unwrap();
+    assert!(text.starts_with("overlord-audit-head 2"), "{text}");
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.contains(&format!("seq {:020} hash ", db_head(&repo))),
+        "{text}"
+    );
+    raised(&repo, "concern 3");
+    let text = std::fs::read_to_string(&head_file).unwrap();
+    let newest = format!("seq {:020} ", db_head(&repo));
+    // Garble the newest slot (a write torn by a crash): the older slot is read, and the
+    // store, ahead of it, is written as usual; the next write overwrites the garbled slot.
+    let garbled: String = text
+        .lines()
+        .map(|l| match l.starts_with(&newest) {
+            true => l.replacen(" hash ", " hash 0", 1)[..l.len()].to_string(),
+            false => l.to_string(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert_ne!(garbled, text);
+    std::fs::write(&head_file, &garbled).unwrap();
+    assert!(raised(&repo, "concern 4").contains("C-4 raised"));
+    let now = overlord::store::anchor::read(&head_file).unwrap().unwrap();
+    assert_eq!(now.seq, db_head(&repo));
+    let o = repo.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Both slots garbled: every write is refused, with the reason for each slot.
+    let text = std::fs::read_to_string(&head_file).unwrap();
+    let both: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => format!("{l}\n"),
+            _ => format!(
+                "{}\n",
+                l.replacen(" check ", " check f", 1)[..l.len()].to_owned()
+            ),
+        })
+        .collect();
+    std::fs::write(&head_file, &both).unwrap();
+    let o = raise(&repo, "refused");
+    assert_refused(&o, "neither of its two slots is valid");
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    let o = repo.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("audit-head"), "{}", stderr(&o));
 }
 
 #[test]

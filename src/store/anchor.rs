@@ -6,28 +6,16 @@
 //!
 //! A leaf: it knows hashes and files, not the store, so `store` and `verify` both use it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::chain::Hash;
-
-/// The head file's name under `.overlord/`.
-pub const HEAD_FILE: &str = "audit-head";
-
-/// The first line of a head file: what it is and its format version.
-const MAGIC: &str = "overlord-audit-head 1";
+use super::head_file::{self, parse_hash, parse_seq, HeadFile};
+pub use super::head_file::{parse, render, Head, HEAD_FILE};
 
 /// The line a checkpoint note carries: `Audit-Head: <seq> <sha256 hex>`.
 pub const NOTE_KEY: &str = "Audit-Head:";
-
-/// A committed record the store must still hold: its seq and hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Head {
-    pub seq: u64,
-    pub hash: Hash,
-}
 
 /// One anchor as `audit verify` and `status` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,98 +52,18 @@ impl Head {
     }
 }
 
-/// The head file's text.
-pub fn render(head: &Head) -> String {
-    format!(
-        "{MAGIC}\nseq {}\nhash {}\n",
-        head.seq,
-        hex::encode(head.hash)
-    )
-}
-
-/// Parses a head file. Empty text is no anchor (what a crash between creating the file and
-/// writing it could leave on a file system without ordered renames).
-pub fn parse(text: &str) -> Result<Option<Head>, String> {
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    let mut lines = text.lines();
-    if lines.next().map(str::trim) != Some(MAGIC) {
-        return Err(format!("it does not start with '{MAGIC}'"));
-    }
-    let (mut seq, mut hash) = (None, None);
-    for line in lines.map(str::trim).filter(|l| !l.is_empty()) {
-        match line.split_once(' ') {
-            Some(("seq", v)) => seq = Some(parse_seq(v)?),
-            Some(("hash", v)) => hash = Some(parse_hash(v)?),
-            _ => return Err(format!("unexpected line '{}'", shorten(line))),
-        }
-    }
-    match (seq, hash) {
-        (Some(seq), Some(hash)) => Ok(Some(Head { seq, hash })),
-        (None, _) => Err("it has no 'seq' line".into()),
-        (_, None) => Err("it has no 'hash' line".into()),
-    }
-}
-
-fn parse_seq(v: &str) -> Result<u64, String> {
-    v.trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0 && *n <= i64::MAX as u64)
-        .ok_or_else(|| format!("'{}' is not a record number", shorten(v)))
-}
-
-fn parse_hash(v: &str) -> Result<Hash, String> {
-    hex::decode(v.trim())
-        .ok()
-        .and_then(|b| Hash::try_from(b.as_slice()).ok())
-        .ok_or_else(|| format!("'{}' is not a SHA-256 hash", shorten(v)))
-}
-
-fn shorten(s: &str) -> String {
-    let s: String = s.chars().take(40).collect();
-    crate::protocol::visible::text(&s).into_owned()
-}
-
-/// Reads the head file; a missing or empty file is no anchor.
+/// Reads the head file (either layout, `head_file.rs`); a missing or empty file is no anchor.
 pub fn read(path: &Path) -> Result<Option<Head>, AnchorError> {
-    let unreadable = |message: String| AnchorError::Unreadable {
+    head_file::read(path).map_err(|message| AnchorError::Unreadable {
         path: path.display().to_string(),
         message,
-    };
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(unreadable(e.to_string())),
-    };
-    let text = std::str::from_utf8(&bytes).map_err(|_| unreadable("it is not text".into()))?;
-    parse(text).map_err(unreadable)
+    })
 }
 
-/// Replaces the head file atomically: a 0600 temporary file, written and synced, renamed over
-/// it. The directory is not synced: a rename lost in a crash leaves the older head, which the
-/// store still reaches (an older anchor is always satisfied).
+/// Writes `head` to the head file (in its older slot when it is in the two-slot layout,
+/// else the whole file anew), without keeping it open.
 pub fn write(path: &Path, head: &Head) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{HEAD_FILE}.{}.tmp", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = options.open(&tmp)?;
-        f.write_all(render(head).as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    head_file::write_head(&mut None, path, head)
 }
 
 /// Whether opening a file failed because `.overlord/` cannot be written here (permissions or
@@ -251,11 +159,25 @@ pub fn newest_note(git_dir: &Path) -> Result<Option<(Head, String)>, String> {
 /// What the store is checked against: the head file (read at every check) and the newest
 /// checkpoint note (read once, on the first check: only this store's own checkpoints move
 /// it later, and those are behind its head).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Anchors {
     pub head_file: PathBuf,
     git_dir: Option<PathBuf>,
     note: Option<Option<(Head, String)>>,
+    /// The head file, opened by the first write and kept open for the next ones.
+    held: Option<HeadFile>,
+}
+
+impl Clone for Anchors {
+    /// A copy reads the same anchors; it opens the head file itself if it ever writes.
+    fn clone(&self) -> Anchors {
+        Anchors {
+            head_file: self.head_file.clone(),
+            git_dir: self.git_dir.clone(),
+            note: self.note.clone(),
+            held: None,
+        }
+    }
 }
 
 impl Anchors {
@@ -264,6 +186,7 @@ impl Anchors {
             head_file,
             git_dir,
             note: None,
+            held: None,
         }
     }
 
@@ -325,14 +248,15 @@ impl Anchors {
         judge(head(), &anchors, hash_at)
     }
 
-    /// Records a committed head (under the write lock, after the commit). A head file that
-    /// cannot be written is logged: the database already holds the records.
-    pub fn record(&self, head: &Head) {
+    /// Records a committed head (under the write lock, after the commit), in place in the
+    /// head file's older slot. A head file that cannot be written is logged: the database
+    /// already holds the records.
+    pub fn record(&mut self, head: &Head) {
         // An empty store has no record to anchor (an append of nothing commits too).
         if head.seq == 0 {
             return;
         }
-        if let Err(e) = write(&self.head_file, head) {
+        if let Err(e) = head_file::write_head(&mut self.held, &self.head_file, head) {
             tracing::warn!(error = %e, path = %self.head_file.display(), "could not write the audit head file");
         }
     }
@@ -392,44 +316,14 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use crate::store::anchor::{
-        judge, note_line, parse, parse_note, read, render, write, AnchorError, Head, HEAD_FILE,
-        MAGIC,
+        judge, note_line, parse_note, read, write, AnchorError, Anchors, Head, HEAD_FILE,
     };
-    use proptest::prelude::*;
 
     fn head(seq: u64) -> Head {
         Head {
             seq,
             hash: [seq as u8; 32],
         }
-    }
-
-    #[test]
-    fn a_head_file_round_trips() {
-        for seq in [1, 7, i64::MAX as u64] {
-            let h = head(seq);
-            assert_eq!(parse(&render(&h)), Ok(Some(h)));
-        }
-        assert_eq!(parse(""), Ok(None));
-        assert_eq!(parse("\n  \n"), Ok(None));
-    }
-
-    #[test]
-    fn bad_head_files_say_what_is_wrong() {
-        let good = render(&head(3));
-        assert!(parse("hello").unwrap_err().contains("does not start"));
-        assert!(parse(&good.replace("seq 3", "seq x"))
-            .unwrap_err()
-            .contains("not a record number"));
-        assert!(parse(&good.replace("seq 3", "seq 0"))
-            .unwrap_err()
-            .contains("not a record number"));
-        assert!(parse(&good.replace("hash ", "hash 00"))
-            .unwrap_err()
-            .contains("not a SHA-256"));
-        assert!(parse(&format!("{MAGIC}\nseq 3\n"))
-            .unwrap_err()
-            .contains("no 'hash'"));
     }
 
     #[test]
@@ -469,27 +363,43 @@ mod tests {
         );
     }
 
-    proptest! {
-        /// Whatever bytes a head file holds, reading it never panics: it is an anchor, no
-        /// anchor, or an error that names the file.
-        #[test]
-        fn reading_any_head_file_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join(HEAD_FILE);
-            std::fs::write(&path, &bytes).unwrap();
-            match read(&path) {
-                Ok(_) => {}
-                Err(e) => prop_assert!(e.to_string().contains(HEAD_FILE)),
-            }
+    /// A store's anchors keep the head file open and overwrite it in place: one inode for
+    /// every commit, and what another reader finds is always the last head recorded.
+    #[test]
+    fn recording_heads_overwrites_the_file_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(HEAD_FILE);
+        let mut anchors = Anchors::new(path.clone(), None);
+        anchors.record(&head(0));
+        assert!(!path.exists(), "record 0 is no anchor");
+        anchors.record(&head(1));
+        let inode = |p: &std::path::Path| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(p).unwrap().ino()
+        };
+        let first = inode(&path);
+        for seq in 2..=9 {
+            anchors.record(&head(seq));
+            assert_eq!(read(&path), Ok(Some(head(seq))));
+            assert_eq!(inode(&path), first, "a new file at record {seq}");
         }
-
-        #[test]
-        fn any_head_round_trips_through_the_file(seq in 1u64..=i64::MAX as u64, hash in any::<[u8; 32]>()) {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join(HEAD_FILE);
-            let h = Head { seq, hash };
-            write(&path, &h).unwrap();
-            prop_assert_eq!(read(&path), Ok(Some(h)));
-        }
+        // Another process replaced the file (or deleted it): the next record writes the file
+        // found at the path, not the one held open.
+        write(&path.with_extension("other"), &head(10)).unwrap();
+        std::fs::rename(path.with_extension("other"), &path).unwrap();
+        anchors.record(&head(11));
+        assert_eq!(read(&path), Ok(Some(head(11))));
+        std::fs::remove_file(&path).unwrap();
+        anchors.record(&head(12));
+        assert_eq!(read(&path), Ok(Some(head(12))));
+        let unreadable = read(&dir.path().join("nothing")).map(|_| ());
+        assert_eq!(unreadable, Ok(()));
+        std::fs::write(&path, b"overlord-audit-head 1\nseq banana\n").unwrap();
+        let e = read(&path).unwrap_err();
+        assert!(e.to_string().contains(HEAD_FILE), "{e}");
+        assert!(
+            e.to_string().contains("'banana' is not a record number"),
+            "{e}"
+        );
     }
 }

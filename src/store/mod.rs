@@ -9,6 +9,7 @@
 pub mod anchor;
 pub mod bridge;
 mod chain;
+mod head_file;
 pub mod items;
 pub mod metric_folds;
 mod mirror;

@@ -84,6 +84,55 @@ fn the_second_look_reads_nothing_when_nothing_changed_and_finds_every_change() {
     assert!(r.full_scan, "{r:?}");
 }
 
+/// A large index (1,200 files) is looked at in two halves, on two threads: a change in either
+/// half is found, and the doubtful files of both halves count together against the limit
+/// past which the full scan decides (150 in each half, 300 in all, is past 256).
+#[test]
+fn the_second_look_in_two_halves_finds_changes_in_either_and_counts_them_together() {
+    let repo = Repo::new();
+    let past = SystemTime::now() - Duration::from_secs(3600);
+    let name = |d: usize, f: usize| format!("d{d:02}/f{f:03}.txt");
+    for d in 0..12 {
+        std::fs::create_dir_all(repo.path().join(format!("d{d:02}"))).unwrap();
+        for f in 0..100 {
+            let p = repo.path().join(name(d, f));
+            std::fs::write(&p, format!("{d} {f}\n")).unwrap();
+            let file = std::fs::File::options().write(true).open(&p).unwrap();
+            file.set_modified(past).unwrap();
+        }
+    }
+    git(repo.path(), repo.home.path(), &["add", "."]);
+    git(repo.path(), repo.home.path(), &["commit", "-qm", "initial"]);
+    let g = git2::Repository::open(repo.path()).unwrap();
+    let r = changes_since_refresh(&g).unwrap();
+    assert_eq!(
+        (r.changes.len(), r.doubtful, r.full_scan),
+        (0, 0, false),
+        "{r:?}"
+    );
+
+    // One change at each end of the index.
+    std::fs::write(repo.path().join(name(0, 3)), "changed\n").unwrap();
+    std::fs::write(repo.path().join(name(11, 97)), "changed too\n").unwrap();
+    let r = changes_since_refresh(&g).unwrap();
+    assert_eq!(r.changes, vec![name(0, 3), name(11, 97)], "{r:?}");
+    assert_eq!((r.doubtful, r.full_scan), (2, false), "{r:?}");
+
+    // 150 files rewritten with the same bytes in each half: too many doubtful ones together.
+    for (d, f) in (0..150)
+        .map(|i| (i / 100, i % 100))
+        .chain((0..150).map(|i| (10 + i / 100, i % 100)))
+    {
+        if (d, f) == (0, 3) || (d, f) == (11, 97) {
+            continue;
+        }
+        std::fs::write(repo.path().join(name(d, f)), format!("{d} {f}\n")).unwrap();
+    }
+    let r = changes_since_refresh(&g).unwrap();
+    assert!(r.full_scan, "{r:?}");
+    assert_eq!(r.changes, vec![name(0, 3), name(11, 97)], "{r:?}");
+}
+
 #[test]
 fn a_file_edited_while_the_save_runs_aborts_it_and_main_stays() {
     // The gate, run while the Save is under way, edits a tracked file of the user's work
