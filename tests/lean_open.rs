@@ -45,6 +45,7 @@ fn replayed(repo: &Repo) -> overlord::protocol::State {
     let db = Connection::open(repo.db()).unwrap();
     db.execute("DELETE FROM snapshots", []).unwrap();
     db.execute("DELETE FROM snapshot_parts", []).unwrap();
+    db.execute("DELETE FROM snapshot_timeline", []).unwrap();
     repo.reopen().state().clone()
 }
 
@@ -280,7 +281,7 @@ fn a_tampered_older_checkpoints_part_is_caught() {
     let repo = with_checkpoints(80, 0);
     tampered_is_caught(
         &repo,
-        "UPDATE snapshot_parts SET body = replace(body, 'save number 7\"', 'save number 8\"') WHERE part = 'older_checkpoints' AND record_seq = (SELECT max(record_seq) FROM snapshots)",
+        "UPDATE snapshot_timeline SET body = replace(body, 'save number 7\"', 'save number 8\"') WHERE record_seq = (SELECT max(record_seq) FROM snapshots)",
     );
 }
 

@@ -1,6 +1,6 @@
-//! Snapshots of the materialized state, in three parts: the concerns and the checkpoints
-//! before the newest [`RECENT_CHECKPOINTS`] (table `snapshot_parts`) apart from the rest
-//! (table `snapshots`). Open concerns are the part of the live state a busy swarm can pile up
+//! Snapshots of the materialized state, in three parts: the concerns (table
+//! `snapshot_parts`) and the checkpoints before the newest [`RECENT_CHECKPOINTS`] (table
+//! `snapshot_timeline`) apart from the rest (table `snapshots`). Open concerns are the part of the live state a busy swarm can pile up
 //! by the thousand, and most commands never read them: a `concern raise` run without an owner
 //! opens without them (`Core::open_lean`), so its cost does not grow with the concerns
 //! left open. The timeline grows by a checkpoint a Save, for ever; `status --json` shows its
@@ -17,16 +17,25 @@ use crate::protocol::State;
 /// `status --json` shows of the timeline (the older ones are a part of their own).
 pub const RECENT_CHECKPOINTS: usize = 50;
 
-/// The part table: one row per snapshot and part (`concerns`). Created where missing, like
-/// the item index, so an older build still opens the store (and replays: the state version
-/// of a two-part snapshot is newer than it knows).
+/// The part tables: one row per snapshot and part (`concerns`), and one per snapshot for
+/// its older checkpoints and their count. Created where missing, like the item index, so an
+/// older build still opens the store (and replays: the state version of a snapshot in parts
+/// is newer than it knows). The timeline is a rowid table of its own: a row of
+/// `snapshot_parts` (a key-ordered b-tree) whose body spills over pages is read whole each
+/// time a lookup compares its key, so a second part there made every lean open read the
+/// concerns it means to skip (megabytes with 10,000 open).
 const CREATE: &str = "
     CREATE TABLE IF NOT EXISTS snapshot_parts (
         record_seq INTEGER NOT NULL,
         part       TEXT NOT NULL,
         body       TEXT NOT NULL,
         PRIMARY KEY (record_seq, part)
-    ) WITHOUT ROWID;";
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS snapshot_timeline (
+        record_seq INTEGER PRIMARY KEY,
+        older      INTEGER NOT NULL,
+        body       TEXT NOT NULL
+    );";
 
 /// Leaves `state` the timeline's newest [`RECENT_CHECKPOINTS`] checkpoints (what
 /// `status --json` shows of it); returns how many older ones it let go.
@@ -117,7 +126,10 @@ impl Store {
             snap.concerns = self.snapshot_part(snap.seq, "concerns")?;
         }
         if older_checkpoints {
-            snap.older_checkpoints = self.snapshot_part(snap.seq, "older_checkpoints")?;
+            snap.older_checkpoints = self.optional_row(
+                "SELECT body FROM snapshot_timeline WHERE record_seq = ?1",
+                snap.seq,
+            )?;
         }
         Ok(Some(snap))
     }
@@ -125,10 +137,11 @@ impl Store {
     /// How many checkpoints the newest snapshot keeps in its part of older ones (0 for a
     /// snapshot written without it).
     pub fn older_checkpoints_count(&self, seq: u64) -> Result<usize, StoreError> {
-        Ok(self
-            .snapshot_part(seq, "older_checkpoints_count")?
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0))
+        let older: Option<i64> = self.optional_row(
+            "SELECT older FROM snapshot_timeline WHERE record_seq = ?1",
+            seq,
+        )?;
+        Ok(older.unwrap_or(0) as usize)
     }
 
     /// The newest snapshot's main part alone: neither its concerns nor its older
@@ -163,6 +176,27 @@ impl Store {
                 |r| r.get(0),
             )
             .optional();
+        self.missing_table_is_none(found)
+    }
+
+    /// The one column `sql` selects for the snapshot at `seq`; none where there is no row, or
+    /// no table (a read-only store an older build wrote).
+    fn optional_row<T: rusqlite::types::FromSql>(
+        &self,
+        sql: &str,
+        seq: u64,
+    ) -> Result<Option<T>, StoreError> {
+        let found = self
+            .conn
+            .query_row(sql, params![seq as i64], |r| r.get(0))
+            .optional();
+        self.missing_table_is_none(found)
+    }
+
+    fn missing_table_is_none<T>(
+        &self,
+        found: rusqlite::Result<Option<T>>,
+    ) -> Result<Option<T>, StoreError> {
         match found {
             Ok(body) => Ok(body),
             Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.contains("no such table") => {
@@ -187,19 +221,24 @@ impl Store {
                 "INSERT OR REPLACE INTO snapshots (record_seq, state_version, state) VALUES (?1, ?2, ?3)",
                 params![record_seq as i64, state_version, parts.rest],
             )?;
-            let mut part = tx.prepare(
-                "INSERT OR REPLACE INTO snapshot_parts (record_seq, part, body) VALUES (?1, ?2, ?3)",
+            tx.execute(
+                "INSERT OR REPLACE INTO snapshot_parts (record_seq, part, body) VALUES (?1, 'concerns', ?2)",
+                params![record_seq as i64, parts.concerns],
             )?;
-            part.execute(params![record_seq as i64, "concerns", parts.concerns])?;
-            part.execute(params![record_seq as i64, "older_checkpoints", parts.older_checkpoints])?;
-            part.execute(params![record_seq as i64, "older_checkpoints_count", older.to_string()])?;
-            drop(part);
+            tx.execute(
+                "INSERT OR REPLACE INTO snapshot_timeline (record_seq, older, body) VALUES (?1, ?2, ?3)",
+                params![record_seq as i64, older as i64, parts.older_checkpoints],
+            )?;
             tx.execute(
                 "DELETE FROM snapshots WHERE record_seq NOT IN (SELECT record_seq FROM snapshots ORDER BY record_seq DESC LIMIT 2)",
                 [],
             )?;
             tx.execute(
                 "DELETE FROM snapshot_parts WHERE record_seq NOT IN (SELECT record_seq FROM snapshots)",
+                [],
+            )?;
+            tx.execute(
+                "DELETE FROM snapshot_timeline WHERE record_seq NOT IN (SELECT record_seq FROM snapshots)",
                 [],
             )?;
             Ok(())
