@@ -16,6 +16,8 @@ use serde_json::Value;
 use crate::common::*;
 
 mod protected_refs;
+mod tree_diff;
+mod watch;
 mod work_tree;
 
 const BASE: &str = "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n";

@@ -46,6 +46,9 @@ pub struct Core {
     pub(crate) tags_seen: Option<TagsStamp>,
     /// When main's and the notes ref's files last checked were last changed (`ops::outside`).
     pub(crate) refs_seen: Option<RefsStamp>,
+    /// The watch the last accepted Save's first look set on the user's work tree, for its
+    /// second look (`git::watch`); taken when it is asked.
+    pub(crate) tree_watch: Option<std::sync::Arc<crate::git::watch::TreeWatch>>,
 }
 
 fn parse_event(seq: u64, body: &str) -> Result<Event, CoreError> {
@@ -167,6 +170,7 @@ impl Core {
             events,
             tags_seen: None,
             refs_seen: None,
+            tree_watch: None,
         };
         core.maybe_snapshot();
         Ok(core)

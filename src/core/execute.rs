@@ -109,8 +109,12 @@ impl Core {
         if let Err(e) = self.check_protected_refs(true) {
             tracing::warn!(error = %e, "could not check the protected refs");
         }
+        self.tree_watch = None;
         match ops::prepare(self, command, now) {
-            Ok(p) => Ok((p, lock, recovered)),
+            Ok(mut p) => {
+                self.tree_watch = p.watch.take();
+                Ok((p, lock, recovered))
+            }
             Err(mut r) => {
                 if let Some(done) = recovered {
                     r.message = format!("{done}\n{}", r.message);

@@ -4,7 +4,7 @@
 //! not be had is `unknown`, never assumed.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -111,16 +111,22 @@ pub fn changed_dependencies(root: &Path, base: &str, target: Target<'_>) -> Resu
         .revparse_single(base)
         .and_then(|o| o.peel_to_tree())
         .map_err(|e| format!("{base}: {}", e.message()))?;
-    let (diff, target_tree) = match target {
+    // The changed paths: (new path, old path), deleted ones left out.
+    let (changed, target_tree): (Vec<(PathBuf, PathBuf)>, _) = match target {
         Target::Commit(c) => {
             let tree = repo
                 .revparse_single(c)
                 .and_then(|o| o.peel_to_tree())
                 .map_err(|e| format!("{c}: {}", e.message()))?;
-            let diff = repo
-                .diff_tree_to_tree(Some(&base_tree), Some(&tree), None)
-                .map_err(|e| e.message().to_string())?;
-            (diff, Some(tree))
+            // Only the directories that differ are read (`git::tree_diff`).
+            let changes = crate::git::tree_diff::tree_changes(&repo, &base_tree, &tree)
+                .map_err(|e| e.to_string())?;
+            let changed = changes
+                .into_iter()
+                .filter(|c| !c.deleted())
+                .map(|c| (PathBuf::from(&c.path), PathBuf::from(c.path)))
+                .collect();
+            (changed, Some(tree))
         }
         Target::WorkingTree => {
             let mut opts = git2::DiffOptions::new();
@@ -128,7 +134,19 @@ pub fn changed_dependencies(root: &Path, base: &str, target: Target<'_>) -> Resu
             let diff = repo
                 .diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut opts))
                 .map_err(|e| e.message().to_string())?;
-            (diff, None)
+            let changed = diff
+                .deltas()
+                .filter(|d| d.status() != git2::Delta::Deleted)
+                .filter_map(|d| {
+                    let new = d.new_file().path()?.to_path_buf();
+                    let old = d
+                        .old_file()
+                        .path()
+                        .map_or_else(|| new.clone(), Path::to_path_buf);
+                    Some((new, old))
+                })
+                .collect();
+            (changed, None)
         }
     };
     let blob_text = |tree: &git2::Tree, path: &Path| -> Option<String> {
@@ -139,12 +157,10 @@ pub fn changed_dependencies(root: &Path, base: &str, target: Target<'_>) -> Resu
     let mut out = Vec::new();
     let mut manifests = Vec::new();
     let mut errors = Vec::new();
-    for delta in diff.deltas() {
-        let Some(path) = delta.new_file().path() else {
-            continue;
-        };
+    for (path, old_path) in &changed {
+        let path = path.as_path();
         let shown = path.to_string_lossy().replace('\\', "/");
-        if !manifest::is_manifest(&shown) || delta.status() == git2::Delta::Deleted {
+        if !manifest::is_manifest(&shown) {
             continue;
         }
         manifests.push(shown.clone());
@@ -163,7 +179,6 @@ pub fn changed_dependencies(root: &Path, base: &str, target: Target<'_>) -> Resu
                 continue;
             }
         };
-        let old_path = delta.old_file().path().unwrap_or(path);
         let old = blob_text(&base_tree, old_path)
             .and_then(|t| manifest::parse(&shown, &t).ok())
             .unwrap_or_default();

@@ -11,13 +11,12 @@
 
 pub mod merge;
 pub mod recheck;
+pub mod tree_diff;
+pub mod watch;
 
 use std::path::Path;
 
-use git2::{
-    Delta, DiffOptions, ErrorCode, ObjectType, Oid, Repository, RepositoryState, Signature,
-    StatusOptions,
-};
+use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState, Signature, StatusOptions};
 
 use crate::protocol::model::Role;
 
@@ -542,19 +541,11 @@ pub fn publish(
 /// Paths that differ between two trees, with whether each is added in `new`.
 pub fn changed_paths(repo: &Repository, old: Oid, new: Oid) -> Result<Vec<(String, bool)>> {
     let (a, b) = (repo.find_tree(old)?, repo.find_tree(new)?);
-    let mut opts = DiffOptions::new();
-    opts.skip_binary_check(true);
-    let diff = repo.diff_tree_to_tree(Some(&a), Some(&b), Some(&mut opts))?;
-    Ok(diff
-        .deltas()
-        .filter_map(|d| {
-            let path = d
-                .new_file()
-                .path()
-                .or_else(|| d.old_file().path())?
-                .to_string_lossy()
-                .into_owned();
-            Some((path, d.status() == Delta::Added))
+    Ok(tree_diff::tree_changes(repo, &a, &b)?
+        .into_iter()
+        .map(|c| {
+            let added = c.added();
+            (c.path, added)
         })
         .collect())
 }
@@ -607,7 +598,15 @@ pub fn follow_main(repo: &Repository, changed: &[(String, bool)], new: Oid) -> R
                             .map_err(|e| io(e, path))?;
                     }
                 }
-                index.add_path(Path::new(path))?;
+                // The entry from the blob's id (the file holds it) and the file's stat
+                // data: `add_path` would read and hash the file just written.
+                let meta = std::fs::symlink_metadata(&full).map_err(|e| io(e, path))?;
+                let mode = match entry.filemode() {
+                    0o120000 => 0o120000,
+                    m if m & 0o111 != 0 => 0o100755,
+                    _ => 0o100644,
+                };
+                index.add(&index_entry(path, entry.id(), mode, &meta))?;
             }
             _ => {
                 if full.symlink_metadata().is_ok() {
@@ -629,6 +628,26 @@ pub fn follow_main(repo: &Repository, changed: &[(String, bool)], new: Oid) -> R
     // next scan — the user's `git status`, the next Save — trusts it without hashing.
     index.write()?;
     Ok(())
+}
+
+/// An index entry for the file at `path` holding blob `id`, with the stat data `m` (as git
+/// and libgit2 record it: times, device and inode, owner, size, truncated to 32 bits).
+fn index_entry(path: &str, id: Oid, mode: u32, m: &std::fs::Metadata) -> git2::IndexEntry {
+    use std::os::unix::fs::MetadataExt;
+    git2::IndexEntry {
+        ctime: git2::IndexTime::new(m.ctime() as i32, m.ctime_nsec() as u32),
+        mtime: git2::IndexTime::new(m.mtime() as i32, m.mtime_nsec() as u32),
+        dev: m.dev() as u32,
+        ino: m.ino() as u32,
+        mode,
+        uid: m.uid(),
+        gid: m.gid(),
+        file_size: m.size() as u32,
+        id,
+        flags: 0,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
 }
 
 /// After main moved from `old` to `new` while the user's work tree (on main) was left at

@@ -4,17 +4,21 @@
 //!
 //! The first look refreshed the index's stat cache (libgit2's status with `update_index`, for
 //! every file it read), so the index now says, for every tracked file, the size, times, inode
-//! and mode it had when it was found clean. A file edited since has a different size, modification or change time (the
-//! kernel sets the change time on every write, and no one can set it back), so the second
-//! look compares those with `lstat` — no file is read or hashed, no directory listed — and
-//! hands every file that does not match, or
-//! that was modified in the same clock tick as the index was written ("racily clean", as git
-//! and libgit2 call it), to libgit2's status, which decides (reading and hashing those
-//! files, filters applied). That is the rule libgit2's status itself follows to trust an
-//! entry without hashing, so the answer is the same as a second full scan: anything the
-//! user changed, staged or not, during the operation is found and the operation refuses.
-//! An index that changed (something staged, a conflict) or a tree the index does not match
-//! is handed to the full scan.
+//! and mode it had when it was found clean. A file edited since has a different size,
+//! modification or change time (the kernel sets the change time on every write, and no one
+//! can set it back), so the second look compares those with `lstat` — no file is read or
+//! hashed, no directory listed — and hands every file that does not match, or that was
+//! modified in the same clock tick as the index was written ("racily clean", as git and
+//! libgit2 call it), to libgit2's status, which decides (reading and hashing those files,
+//! filters applied). That is the rule libgit2's status itself follows to trust an entry
+//! without hashing, so the answer is the same as a second full scan: anything the user
+//! changed, staged or not, during the operation is found and the operation refuses. An index
+//! that changed (something staged, a conflict) or a tree the index does not match is handed
+//! to the full scan.
+//!
+//! A Save's second look first asks the watch its first look set ([`TreeWatch`]): when it saw
+//! no tracked name touched, no index written and HEAD where it was, only the files main's
+//! move is about to overwrite are looked at, by the same rule ([`second_look`]).
 
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -22,6 +26,8 @@ use std::path::Path;
 
 use git2::{IndexEntry, Repository, StatusOptions};
 
+use super::tree_diff::index_holds_tree;
+use super::watch::TreeWatch;
 use super::{check_user_tree_with, tracked_changes, Result, UserTree};
 
 /// More doubtful files than this and the full scan is cheaper than listing them.
@@ -32,7 +38,22 @@ const DOUBTFUL_MAX: usize = 256;
 /// where it could have changed since that check refreshed the index
 /// ([`changes_since_refresh`]).
 pub fn recheck_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
-    check_user_tree_with(repo, main, |repo| Ok(changes_since_refresh(repo)?.changes))
+    second_look(repo, main, None, &[])
+}
+
+/// The second look of an operation whose first look left a [`TreeWatch`]: when the watch
+/// saw nothing change, only `changing` (the tracked files main's move is about to overwrite
+/// or remove) are looked at, by their stat data; otherwise it is [`recheck_user_tree`].
+pub fn second_look(
+    repo: &Repository,
+    main: &str,
+    watch: Option<&TreeWatch>,
+    changing: &[&str],
+) -> Result<UserTree> {
+    check_user_tree_with(repo, main, |repo| match watch {
+        Some(w) if w.unchanged(repo) => changes_among(repo, w, changing),
+        _ => Ok(changes_since_refresh(repo)?.changes),
+    })
 }
 
 /// The look that accepts a Save: [`check_user_tree`](super::check_user_tree)'s refusals and
@@ -42,8 +63,18 @@ pub fn recheck_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
 /// `DOUBTFUL_MAX` such files, and it is the full scan). An index git or a previous Save
 /// refreshed vouches for every untouched file, so the full scan — a status of every
 /// tracked file, most of a Save's fixed cost — runs only when it has to.
-pub fn first_look(repo: &Repository, main: &str) -> Result<UserTree> {
-    recheck_user_tree(repo, main)
+///
+/// With the answer comes a [`TreeWatch`] set before any file was looked at, when one could
+/// be set and the tree was found clean: the second look asks it first.
+pub fn first_look(repo: &Repository, main: &str) -> Result<(UserTree, Option<TreeWatch>)> {
+    let watch = std::cell::RefCell::new(None);
+    let tree = check_user_tree_with(repo, main, |repo| {
+        let (looked, w) = look(repo, true)?;
+        *watch.borrow_mut() = w;
+        Ok(looked.changes)
+    })?;
+    let watch = watch.into_inner().and_then(|w| w.settle(repo));
+    Ok((tree, watch))
 }
 
 /// What the second look found.
@@ -60,6 +91,12 @@ pub struct Rechecked {
 /// Tracked files with staged or unstaged changes, looking only at what could have changed
 /// since the index's stat cache was last refreshed (see the module comment).
 pub fn changes_since_refresh(repo: &Repository) -> Result<Rechecked> {
+    Ok(look(repo, false)?.0)
+}
+
+/// [`changes_since_refresh`], setting a [`TreeWatch`] (when `watching`) once the index is
+/// read and before any file is.
+fn look(repo: &Repository, watching: bool) -> Result<(Rechecked, Option<TreeWatch>)> {
     let full = |repo: &Repository, doubtful: usize| -> Result<Rechecked> {
         Ok(Rechecked {
             changes: tracked_changes(repo)?,
@@ -68,7 +105,7 @@ pub fn changes_since_refresh(repo: &Repository) -> Result<Rechecked> {
         })
     };
     let Some(workdir) = repo.workdir() else {
-        return full(repo, 0);
+        return Ok((full(repo, 0)?, None));
     };
     // The repository's index file (libgit2's `index` in the git directory), read once from
     // disk — `Repository::index` would read it to load it, then a forced re-read again.
@@ -76,39 +113,56 @@ pub fn changes_since_refresh(repo: &Repository) -> Result<Rechecked> {
     // The index's time is taken before it is read: an index written in between makes more
     // files doubtful, never fewer.
     let Ok(stamp) = std::fs::metadata(&index_path) else {
-        return full(repo, 0);
+        return Ok((full(repo, 0)?, None));
     };
     let stamp = (stamp.mtime(), stamp.mtime_nsec());
     let index = git2::Index::open(&index_path)?;
     // Nothing staged: the index still holds HEAD's tree. Compared entry by entry (object
     // ids and modes; `Index::write_tree` would read the header of every blob to validate it).
     let head_tree = repo.head()?.peel_to_tree()?;
-    if index.has_conflicts()
-        || repo
-            .diff_tree_to_index(Some(&head_tree), Some(&index), None)?
-            .deltas()
-            .len()
-            > 0
-    {
-        return full(repo, 0);
+    if index.has_conflicts() {
+        return Ok((full(repo, 0)?, None));
     }
     let entries: Vec<IndexEntry> = index.iter().collect();
-    let Some(doubtful) = doubtful_files(workdir, &entries, stamp) else {
-        return full(repo, DOUBTFUL_MAX + 1);
+    drop(index);
+    if !index_holds_tree(repo, &entries, &head_tree)? {
+        return Ok((full(repo, 0)?, None));
+    }
+    let watch = if watching {
+        TreeWatch::start(repo, &entries)
+    } else {
+        None
+    };
+    let doubtful = doubtful_files(workdir, &entries, stamp);
+    let watch = watch.map(|w| w.with_entries(entries, stamp));
+    let Some(doubtful) = doubtful else {
+        return Ok((full(repo, DOUBTFUL_MAX + 1)?, watch));
     };
     if doubtful.is_empty() {
-        return Ok(Rechecked {
+        let clean = Rechecked {
             changes: Vec::new(),
             doubtful: 0,
             full_scan: false,
-        });
+        };
+        return Ok((clean, watch));
     }
+    let looked = Rechecked {
+        changes: status_of(repo, &doubtful)?,
+        doubtful: doubtful.len(),
+        full_scan: false,
+    };
+    Ok((looked, watch))
+}
+
+/// libgit2's status of `paths` (tracked files), refreshing their stat data in the index
+/// when it can be written: those with staged or unstaged changes.
+fn status_of(repo: &Repository, paths: &[String]) -> Result<Vec<String>> {
     let mut opts = StatusOptions::new();
     opts.include_untracked(false)
         .include_ignored(false)
         .disable_pathspec_match(true)
         .update_index(true);
-    for p in &doubtful {
+    for p in paths {
         opts.pathspec(p);
     }
     let statuses = match repo.statuses(Some(&mut opts)) {
@@ -118,16 +172,26 @@ pub fn changes_since_refresh(repo: &Repository) -> Result<Rechecked> {
             repo.statuses(Some(&mut opts))?
         }
     };
-    let changes = statuses
+    Ok(statuses
         .iter()
         .filter(|s| !s.status().is_empty())
         .filter_map(|s| s.path().map(str::to_string))
-        .collect();
-    Ok(Rechecked {
-        changes,
-        doubtful: doubtful.len(),
-        full_scan: false,
-    })
+        .collect())
+}
+
+/// The second look when the watch saw nothing: the tracked files among `changing` whose
+/// stat data, taken now, does not vouch for them (a write inotify does not see) go to
+/// status; the answer is those with changes.
+fn changes_among(repo: &Repository, watch: &TreeWatch, changing: &[&str]) -> Result<Vec<String>> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(Vec::new());
+    };
+    let (entries, stamp) = watch.entries_of(changing);
+    match doubtful_files_of(workdir, &entries, stamp) {
+        Some(doubtful) if doubtful.is_empty() => Ok(Vec::new()),
+        Some(doubtful) => status_of(repo, &doubtful),
+        None => Ok(changes_since_refresh(repo)?.changes),
+    }
 }
 
 /// Below this many index entries the `lstat` pass runs on one thread.
@@ -142,26 +206,13 @@ fn doubtful_files(
     entries: &[IndexEntry],
     stamp: (i64, i64),
 ) -> Option<Vec<String>> {
-    let pass = |part: &[IndexEntry]| -> Option<Vec<String>> {
-        let mut dirs = Dirs::new(workdir);
-        let mut doubtful = Vec::new();
-        for entry in part {
-            if !vouched(entry, dirs.lstat(&entry.path).as_ref(), stamp) {
-                doubtful.push(String::from_utf8_lossy(&entry.path).into_owned());
-                if doubtful.len() > DOUBTFUL_MAX {
-                    return None;
-                }
-            }
-        }
-        Some(doubtful)
-    };
     if entries.len() < SPLIT_FROM {
-        return pass(entries);
+        return doubtful_pass(workdir, entries.iter(), stamp);
     }
     let (first, second) = entries.split_at(entries.len() / 2);
     let (a, b) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| pass(second));
-        let mine = pass(first);
+        let other = scope.spawn(|| doubtful_pass(workdir, second.iter(), stamp));
+        let mine = doubtful_pass(workdir, first.iter(), stamp);
         // A panic in the other half (there is none to expect) counts as "too many": the full
         // scan decides.
         (mine, other.join().ok().flatten())
@@ -169,6 +220,35 @@ fn doubtful_files(
     let mut doubtful = a?;
     doubtful.extend(b?);
     (doubtful.len() <= DOUBTFUL_MAX).then_some(doubtful)
+}
+
+/// [`doubtful_files`] of a few entries, on this thread.
+fn doubtful_files_of(
+    workdir: &Path,
+    entries: &[&IndexEntry],
+    stamp: (i64, i64),
+) -> Option<Vec<String>> {
+    doubtful_pass(workdir, entries.iter().copied(), stamp)
+}
+
+/// One thread's `lstat` pass over `entries` (in index order, so each directory is opened
+/// once): the paths the stat data does not vouch for; `None` past `DOUBTFUL_MAX`.
+fn doubtful_pass<'e>(
+    workdir: &Path,
+    entries: impl Iterator<Item = &'e IndexEntry>,
+    stamp: (i64, i64),
+) -> Option<Vec<String>> {
+    let mut dirs = Dirs::new(workdir);
+    let mut doubtful = Vec::new();
+    for entry in entries {
+        if !vouched(entry, dirs.lstat(&entry.path).as_ref(), stamp) {
+            doubtful.push(String::from_utf8_lossy(&entry.path).into_owned());
+            if doubtful.len() > DOUBTFUL_MAX {
+                return None;
+            }
+        }
+    }
+    Some(doubtful)
 }
 
 /// The `lstat` of index paths, each taken relative to its directory, opened once for the

@@ -26,6 +26,9 @@ pub struct Prepared {
     pub promotion: Option<PromotionTarget>,
     /// For `/promote`: why the repository refuses it (every reason; empty when it may go on).
     pub refusals: Vec<String>,
+    /// For `/save`: the watch its first look set on the user's work tree, which its second
+    /// look asks first (`git::watch`).
+    pub watch: Option<std::sync::Arc<git::watch::TreeWatch>>,
 }
 
 fn reject(code: RejectCode, e: impl std::fmt::Display) -> Rejection {
@@ -105,11 +108,13 @@ pub(crate) fn prepare(core: &Core, command: &Command, now: &str) -> Result<Prepa
         rollback: None,
         promotion: None,
         refusals: Vec::new(),
+        watch: None,
     };
     match command {
         Command::Save => {
             refuse_outside_move(state, &repo, &session, main_before)?;
-            git::recheck::first_look(&repo, &session.main).map_err(git_reject)?;
+            let (_, watch) = git::recheck::first_look(&repo, &session.main).map_err(git_reject)?;
+            prepared.watch = watch.map(std::sync::Arc::new);
             (prepared.tasks, prepared.held) =
                 finished_branches(state, &repo, &session).map_err(git_reject)?;
         }

@@ -29,6 +29,27 @@ pub(super) struct Publishing {
     pub(super) trigger: &'static str,
 }
 
+/// The paths main's move from `before` to `new` changes, and the second look at the user's
+/// work tree, which refuses anything changed since the first; when the first look's watch saw
+/// no change, it looks only at the files main's move will overwrite.
+fn second_look(
+    core: &mut Core,
+    repo: &Repository,
+    sess: &GitSession,
+    before: Oid,
+    new: Oid,
+) -> OpResult<(git::UserTree, Vec<(String, bool)>)> {
+    let changed = git::changed_paths(
+        repo,
+        repo.find_commit(before)?.tree_id(),
+        repo.find_commit(new)?.tree_id(),
+    )?;
+    let changing: Vec<&str> = changed.iter().map(|(p, _)| p.as_str()).collect();
+    let watch = core.tree_watch.take();
+    let user = git::recheck::second_look(repo, &sess.main, watch.as_deref(), &changing)?;
+    Ok((user, changed))
+}
+
 pub(super) fn publish_checkpoint(
     core: &mut Core,
     progress: &mut Progress,
@@ -41,14 +62,7 @@ pub(super) fn publish_checkpoint(
     // Main moves only from where the operation found it (the refs' compare-and-swap in
     // `git::publish` enforces it), so a commit made meanwhile is never dropped.
     let main_before = p.expected_main;
-    // The work tree was checked (a full scan) when the operation was accepted; this second
-    // look refuses anything the user changed since, reading only what could have changed.
-    let user = git::recheck::recheck_user_tree(repo, &sess.main)?;
-    let changed = git::changed_paths(
-        repo,
-        repo.find_commit(main_before)?.tree_id(),
-        repo.find_commit(p.new_main)?.tree_id(),
-    )?;
+    let (user, changed) = second_look(core, repo, sess, main_before, p.new_main)?;
     if user.on_main {
         let in_the_way = git::untracked_in_the_way(repo, &changed)?;
         if !in_the_way.is_empty() {
