@@ -283,7 +283,8 @@ impl Merger<'_> {
     }
 }
 
-fn join(prefix: &str, name: &[u8]) -> String {
+/// `prefix/name` (`name` alone at the top), the name read as UTF-8 (lossily).
+pub(super) fn join(prefix: &str, name: &[u8]) -> String {
     let name = String::from_utf8_lossy(name);
     if prefix.is_empty() {
         name.into_owned()

@@ -260,7 +260,7 @@ pub fn check_user_tree(repo: &Repository, main: &str) -> Result<UserTree> {
 pub(crate) fn check_user_tree_with(
     repo: &Repository,
     main: &str,
-    scan: impl Fn(&Repository) -> Result<Vec<String>>,
+    mut scan: impl FnMut(&Repository) -> Result<Vec<String>>,
 ) -> Result<UserTree> {
     let branch = head_branch(repo)?;
     let Some(branch) = branch else {
@@ -601,9 +601,10 @@ pub fn follow_main(repo: &Repository, changed: &[(String, bool)], new: Oid) -> R
                 // The entry from the blob's id (the file holds it) and the file's stat
                 // data: `add_path` would read and hash the file just written.
                 let meta = std::fs::symlink_metadata(&full).map_err(|e| io(e, path))?;
+                // The mode as written above: a link, executable, or a plain file.
                 let mode = match entry.filemode() {
                     0o120000 => 0o120000,
-                    m if m & 0o111 != 0 => 0o100755,
+                    0o100755 => 0o100755,
                     _ => 0o100644,
                 };
                 index.add(&index_entry(path, entry.id(), mode, &meta))?;

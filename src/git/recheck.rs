@@ -67,14 +67,13 @@ pub fn second_look(
 /// With the answer comes a [`TreeWatch`] set before any file was looked at, when one could
 /// be set and the tree was found clean: the second look asks it first.
 pub fn first_look(repo: &Repository, main: &str) -> Result<(UserTree, Option<TreeWatch>)> {
-    let watch = std::cell::RefCell::new(None);
+    let mut watch = None;
     let tree = check_user_tree_with(repo, main, |repo| {
         let (looked, w) = look(repo, true)?;
-        *watch.borrow_mut() = w;
+        watch = w;
         Ok(looked.changes)
     })?;
-    let watch = watch.into_inner().and_then(|w| w.settle(repo));
-    Ok((tree, watch))
+    Ok((tree, watch.and_then(|w| w.settle(repo))))
 }
 
 /// What the second look found.
@@ -129,12 +128,12 @@ fn look(repo: &Repository, watching: bool) -> Result<(Rechecked, Option<TreeWatc
         return Ok((full(repo, 0)?, None));
     }
     let watch = if watching {
-        TreeWatch::start(repo, &entries)
+        TreeWatch::start(repo, &entries, stamp)
     } else {
         None
     };
     let doubtful = doubtful_files(workdir, &entries, stamp);
-    let watch = watch.map(|w| w.with_entries(entries, stamp));
+    let watch = watch.map(|w| w.with_entries(entries));
     let Some(doubtful) = doubtful else {
         return Ok((full(repo, DOUBTFUL_MAX + 1)?, watch));
     };
@@ -187,7 +186,7 @@ fn changes_among(repo: &Repository, watch: &TreeWatch, changing: &[&str]) -> Res
         return Ok(Vec::new());
     };
     let (entries, stamp) = watch.entries_of(changing);
-    match doubtful_files_of(workdir, &entries, stamp) {
+    match doubtful_pass(workdir, entries.into_iter(), stamp) {
         Some(doubtful) if doubtful.is_empty() => Ok(Vec::new()),
         Some(doubtful) => status_of(repo, &doubtful),
         None => Ok(changes_since_refresh(repo)?.changes),
@@ -220,15 +219,6 @@ fn doubtful_files(
     let mut doubtful = a?;
     doubtful.extend(b?);
     (doubtful.len() <= DOUBTFUL_MAX).then_some(doubtful)
-}
-
-/// [`doubtful_files`] of a few entries, on this thread.
-fn doubtful_files_of(
-    workdir: &Path,
-    entries: &[&IndexEntry],
-    stamp: (i64, i64),
-) -> Option<Vec<String>> {
-    doubtful_pass(workdir, entries.iter().copied(), stamp)
 }
 
 /// One thread's `lstat` pass over `entries` (in index order, so each directory is opened

@@ -7,7 +7,9 @@
 //! them and reads only the directories that changed; [`index_holds_tree`] compares the
 //! index's entries with the tree's in one pass, without libgit2's iterators.
 
-use git2::{IndexEntry, ObjectType, Oid, Repository, Tree, TreeEntry};
+use git2::{IndexEntry, ObjectType, Oid, Repository, Tree};
+
+use super::merge::join;
 
 type Result<T> = std::result::Result<T, git2::Error>;
 
@@ -47,13 +49,21 @@ pub fn tree_changes(repo: &Repository, old: &Tree<'_>, new: &Tree<'_>) -> Result
     Ok(out)
 }
 
-/// A tree entry's name as git orders it: a directory's with a `/` after it.
-fn sort_key(e: &TreeEntry<'_>) -> Vec<u8> {
-    let mut k = e.name_bytes().to_vec();
-    if e.filemode() == TREE {
-        k.push(b'/');
-    }
-    k
+/// A tree's entries (none for a missing tree), each as (its name as git orders it — a
+/// directory's with a `/` after it —, id, mode).
+fn sorted(tree: Option<&Tree<'_>>) -> Vec<(Vec<u8>, Oid, i32)> {
+    let Some(tree) = tree else {
+        return Vec::new();
+    };
+    tree.iter()
+        .map(|e| {
+            let mut key = e.name_bytes().to_vec();
+            if e.filemode() == TREE {
+                key.push(b'/');
+            }
+            (key, e.id(), e.filemode())
+        })
+        .collect()
 }
 
 fn walk(
@@ -63,60 +73,36 @@ fn walk(
     new: Option<&Tree<'_>>,
     out: &mut Vec<TreeChange>,
 ) -> Result<()> {
-    let entries = |t: Option<&Tree<'_>>| -> Vec<(Vec<u8>, Oid, i32, String)> {
-        t.map(|t| {
-            t.iter()
-                .map(|e| {
-                    let name = String::from_utf8_lossy(e.name_bytes()).into_owned();
-                    (sort_key(&e), e.id(), e.filemode(), name)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-    };
-    let (a, b) = (entries(old), entries(new));
+    let (a, b) = (sorted(old), sorted(new));
     let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        let order = match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) => x.0.cmp(&y.0),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
-        let (left, right) = match order {
-            std::cmp::Ordering::Less => {
-                i += 1;
-                (a.get(i - 1), None)
+    loop {
+        // The next name in either tree, with its entry on each side that has it.
+        let (left, right) = match (a.get(i), b.get(j)) {
+            (None, None) => return Ok(()),
+            (Some(x), Some(y)) if x.0 == y.0 => {
+                (i, j) = (i + 1, j + 1);
+                (Some(x), Some(y))
             }
-            std::cmp::Ordering::Greater => {
-                j += 1;
-                (None, b.get(j - 1))
-            }
-            std::cmp::Ordering::Equal => {
+            (Some(x), y) if y.is_none_or(|y| x.0 < y.0) => {
                 i += 1;
+                (Some(x), None)
+            }
+            (_, y) => {
                 j += 1;
-                (a.get(i - 1), b.get(j - 1))
+                (None, y)
             }
         };
         if let (Some(l), Some(r)) = (left, right) {
-            if l.1 == r.1 && l.2 == r.2 {
+            if (l.1, l.2) == (r.1, r.2) {
                 continue;
             }
         }
-        let name = &left.or(right).expect("one side").3;
-        let path = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        // Both sides are directories, or both not (the sort key tells them apart).
-        if left.or(right).expect("one side").2 == TREE {
-            let side = |e: Option<&(Vec<u8>, Oid, i32, String)>| -> Result<Option<Tree<'_>>> {
-                Ok(match e {
-                    Some(e) => Some(repo.find_tree(e.1)?),
-                    None => None,
-                })
-            };
-            let (l, r) = (side(left)?, side(right)?);
+        let (key, _, mode) = left.or(right).expect("one side has it");
+        let path = join(prefix, key.strip_suffix(b"/").unwrap_or(key));
+        // Both sides are directories, or both not (the key tells them apart).
+        if *mode == TREE {
+            let tree = |e: Option<&(Vec<u8>, Oid, i32)>| e.map(|e| repo.find_tree(e.1)).transpose();
+            let (l, r) = (tree(left)?, tree(right)?);
             walk(repo, &path, l.as_ref(), r.as_ref(), out)?;
         } else {
             out.push(TreeChange {
@@ -126,7 +112,6 @@ fn walk(
             });
         }
     }
-    Ok(())
 }
 
 /// Whether `entries` (an index's, in its order, without conflicts) hold exactly `tree`: the

@@ -102,11 +102,15 @@ impl std::fmt::Debug for TreeWatch {
 }
 
 impl TreeWatch {
-    /// Watches the directories of `entries` (the index's, in its order) and the git
-    /// directory. `None` when it cannot — no inotify, too many directories, the system's
+    /// Watches the directories of `entries` (the index's, in its order, read from the index
+    /// file modified at `stamp`) and the git directory. `None` when it cannot — no inotify, too many directories, the system's
     /// limit reached, a directory missing or replaced by a symbolic link, a submodule — and
     /// the second look is the `lstat` pass.
-    pub(crate) fn start(repo: &Repository, entries: &[IndexEntry]) -> Option<TreeWatch> {
+    pub(crate) fn start(
+        repo: &Repository,
+        entries: &[IndexEntry],
+        stamp: (i64, i64),
+    ) -> Option<TreeWatch> {
         let workdir = repo.workdir()?;
         // Submodules are handed to status by every look (their stat data vouches for nothing).
         if entries.iter().any(|e| e.mode & 0o170000 == 0o160000) {
@@ -145,24 +149,24 @@ impl TreeWatch {
             git_dir,
             index_path: repo.path().join("index"),
             entries: Vec::new(),
-            stamp: (0, 0),
+            stamp,
             settled: None,
         })
     }
 
     /// The index's entries the watch was set for (those given to [`start`](Self::start)),
-    /// and the index file's modification time when they were read: what tells which events
-    /// name tracked files, and what [`entries_of`](Self::entries_of) hands the second look.
-    pub(crate) fn with_entries(mut self, entries: Vec<IndexEntry>, stamp: (i64, i64)) -> Self {
+    /// handed over once the first look's `lstat` pass is done with them: what tells which
+    /// events name tracked files, and what [`entries_of`](Self::entries_of) hands the second
+    /// look.
+    pub(crate) fn with_entries(mut self, entries: Vec<IndexEntry>) -> Self {
         self.entries = entries;
-        self.stamp = stamp;
         self
     }
 
-    /// The entries of `paths` that are tracked (in index order), and the index file's time
-    /// when they were read.
+    /// The entries of `paths` that are tracked, and the index file's modification time when
+    /// they were read.
     pub(crate) fn entries_of(&self, paths: &[&str]) -> (Vec<&IndexEntry>, (i64, i64)) {
-        let mut found: Vec<&IndexEntry> = paths
+        let found = paths
             .iter()
             .filter_map(|p| {
                 let at = self
@@ -172,7 +176,6 @@ impl TreeWatch {
                 Some(&self.entries[at])
             })
             .collect();
-        found.sort_by(|a, b| a.path.cmp(&b.path));
         (found, self.stamp)
     }
 
